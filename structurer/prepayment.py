@@ -1,0 +1,122 @@
+"""Prepayment assumptions (PSA, CPR, SMM; constant, ramp, vector) and their SMM arrays.
+
+Conventions (SIFMA Uniform Practices, chapter SF):
+- PSA: CPR = min(PSA/100 x 0.2% x min(AGE, 30), 100%), AGE the loan-age month of the
+  payment being projected (a pool aged 3 months projects its first month at AGE 4).
+- SMM = 1 - (1 - CPR)^(1/12).
+- A ramp starts at its first speed in projection month 1 and moves in equal monthly steps,
+  reaching its last speed in month (months + 1); it stays flat after.
+- A vector gives one speed per projection month; its last speed holds for the rest.
+Speeds in PSA units in a ramp or vector are turned into CPR on each pool's own loan age.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+
+UNITS = ("PSA", "CPR", "SMM")
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Prepayment:
+    """One prepayment assumption: speeds per projection month in one unit."""
+
+    unit: str
+    kind: str  # "constant" | "ramp" | "vector"
+    values: tuple[float, ...]
+    months: int = 0
+
+    @classmethod
+    def constant(cls, value: float, unit: str) -> Prepayment:
+        return cls(unit, "constant", (float(value),))
+
+    @classmethod
+    def ramp(cls, start: float, end: float, months: int, unit: str) -> Prepayment:
+        return cls(unit, "ramp", (float(start), float(end)), int(months))
+
+    @classmethod
+    def vector(cls, values: list[float] | tuple[float, ...], unit: str) -> Prepayment:
+        return cls(unit, "vector", tuple(float(v) for v in values))
+
+    @property
+    def label(self) -> str:
+        if self.kind == "constant":
+            return f"{_fmt(self.values[0])} {self.unit}"
+        if self.kind == "ramp":
+            start, end = self.values
+            return f"{_fmt(start)} {self.unit} ramp to {_fmt(end)} {self.unit} over {self.months} months"
+        shown = ", ".join(_fmt(v) for v in self.values)
+        return f"vector({shown} {self.unit})"
+
+    def path(self, periods: int) -> np.ndarray:
+        """Speed in this assumption's unit for projection months 1..periods."""
+        if self.kind == "constant":
+            return np.full(periods, self.values[0])
+        t = np.arange(periods, dtype=float)
+        if self.kind == "ramp":
+            start, end = self.values
+            steps = np.minimum(t, self.months) / max(self.months, 1)
+            return start + (end - start) * steps
+        values = np.asarray(self.values, dtype=float)
+        idx = np.minimum(np.arange(periods), len(values) - 1)
+        return values[idx]
+
+
+def cpr_from_psa(psa: np.ndarray | float, age: np.ndarray | float) -> np.ndarray:
+    """SIFMA PSA curve: CPR (decimal) at loan-age month AGE."""
+    age = np.maximum(1.0, np.minimum(np.asarray(age, dtype=float), 30.0))
+    return np.minimum(np.asarray(psa, dtype=float) / 100.0 * 0.002 * age, 1.0)
+
+
+def smm_from_cpr(cpr: np.ndarray | float) -> np.ndarray:
+    """SMM = 1 - (1 - CPR)^(1/12), CPR and SMM as decimals."""
+    cpr = np.clip(np.asarray(cpr, dtype=float), 0.0, 1.0)
+    return 1.0 - (1.0 - cpr) ** (1.0 / 12.0)
+
+
+def smm_matrix(prepayments: list[Prepayment], ages: np.ndarray, periods: int) -> np.ndarray:
+    """SMM (decimal) as an array [scenario, pool, period] for pools of the given loan ages."""
+    ages = np.asarray(ages, dtype=float)
+    out = np.empty((len(prepayments), len(ages), periods))
+    loan_age = ages[:, None] + np.arange(1, periods + 1)[None, :]  # [pool, period]
+    for s, prepay in enumerate(prepayments):
+        speed = prepay.path(periods)[None, :]
+        if prepay.unit == "PSA":
+            out[s] = smm_from_cpr(cpr_from_psa(speed, loan_age))
+        elif prepay.unit == "CPR":
+            out[s] = smm_from_cpr(np.broadcast_to(speed / 100.0, loan_age.shape))
+        else:
+            out[s] = np.broadcast_to(np.clip(speed / 100.0, 0.0, 1.0), loan_age.shape)
+    return out
+
+
+_SPEED_RE = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9]+)?|\.[0-9]+)\s*(PSA|CPR|SMM)\s*$", re.IGNORECASE)
+
+
+def parse_speed(text: str | Prepayment) -> Prepayment:
+    """'165 PSA', '6 CPR', '0.5 SMM' -> a constant Prepayment (for the CLI and the API)."""
+    if isinstance(text, Prepayment):
+        return text
+    match = _SPEED_RE.match(str(text))
+    if not match:
+        raise InputError(f"'{text}' is not a prepayment speed; write it like '165 PSA' or '6 CPR'")
+    value, unit = float(match.group(1).replace("_", "")), match.group(2).upper()
+    validate_speed(value, unit)
+    return Prepayment.constant(value, unit)
+
+
+def validate_speed(value: float, unit: str) -> None:
+    """Raise InputError for a speed no pool can prepay at."""
+    if value < 0:
+        raise InputError(f"a prepayment speed cannot be negative ({_fmt(value)} {unit})")
+    if unit in ("CPR", "SMM") and value > 100:
+        raise InputError(f"{_fmt(value)} {unit} is more than 100%")

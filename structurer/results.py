@@ -1,0 +1,259 @@
+"""Results of a run: cash flow arrays, with the tables a structurer reads, as pandas DataFrames.
+
+Everything here is a view over the engine's arrays plus the analytics' figures; nothing is
+recomputed from the deal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from . import analytics
+from .dates import payment_dates
+
+if TYPE_CHECKING:
+    from .collateral import CollateralFlows
+    from .model import Deal, Tranche
+    from .prepayment import Prepayment
+    from .waterfall import ClassFlows
+
+COLLATERAL = "COLLATERAL"
+
+
+class Results:
+    """Cash flows of one deal under one or more prepayment scenarios."""
+
+    def __init__(self, deal: Deal, prepayments: list[Prepayment], collateral: CollateralFlows,
+                 flows: ClassFlows):
+        self.deal = deal
+        self.prepayments = prepayments
+        self.collateral = collateral
+        self.flows = flows
+
+    # ---- shape and labels
+
+    @property
+    def scenarios(self) -> list[str]:
+        return [p.label for p in self.prepayments]
+
+    @property
+    def periods(self) -> int:
+        return self.collateral.periods
+
+    @cached_property
+    def dates(self) -> list[dt.date]:
+        return payment_dates(self.deal.first_payment, self.periods)
+
+    def scenario_index(self, scenario: int | str) -> int:
+        if isinstance(scenario, int):
+            return scenario
+        try:
+            return self.scenarios.index(scenario)
+        except ValueError:
+            raise KeyError(f"no scenario '{scenario}'; the run has {', '.join(self.scenarios)}") from None
+
+    # ---- per-class arrays [scenario, period]
+
+    def arrays(self, name: str) -> dict[str, np.ndarray]:
+        """beginning_balance, interest, principal, ending_balance, shortfall of a class."""
+        tranche = self.deal.tranche(name)
+        f = self.flows
+        if tranche.is_residual:
+            zeros = np.zeros_like(f.residual_interest)
+            return {"beginning_balance": zeros, "interest": f.residual_interest,
+                    "principal": f.residual_principal, "ending_balance": zeros, "shortfall": zeros}
+        i = tranche.index
+        return {
+            "beginning_balance": f.beginning_balance[:, i, :],
+            "interest": f.interest[:, i, :],
+            "principal": f.principal[:, i, :],
+            "ending_balance": f.ending_balance[:, i, :],
+            "shortfall": f.shortfall[:, i, :],
+        }
+
+    def wal(self, name: str) -> np.ndarray:
+        """SIFMA WAL (years from settlement by period count) of a class, per scenario."""
+        principal = self.collateral.principal if name == COLLATERAL else self.arrays(name)["principal"]
+        return analytics.weighted_average_life(principal)
+
+    def average_life_to_receipt(self, name: str) -> np.ndarray:
+        """BMA average life to the distribution dates (30/360 from settlement), per scenario."""
+        principal = self.collateral.principal if name == COLLATERAL else self.arrays(name)["principal"]
+        return analytics.average_life_to_receipt(principal, self.deal.settle, self.dates)
+
+    def principal_window(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        principal = self.collateral.principal if name == COLLATERAL else self.arrays(name)["principal"]
+        return analytics.principal_window(principal)
+
+    def final_period(self, name: str) -> np.ndarray:
+        """The last period with cash for the class, per scenario (its final distribution)."""
+        if name == COLLATERAL:
+            return analytics.last_payment_period(self.collateral.cash)
+        a = self.arrays(name)
+        return analytics.last_payment_period(a["interest"] + a["principal"])
+
+    def date_of(self, period: int) -> dt.date | None:
+        return self.dates[period - 1] if period >= 1 else None
+
+    # ---- DataFrames
+
+    def class_cashflows(self, name: str, scenario: int | str = 0) -> pd.DataFrame:
+        """Monthly cash flows of one class: period, date, balances, interest, principal."""
+        s = self.scenario_index(scenario)
+        a = self.arrays(name)
+        frame = pd.DataFrame({
+            "period": np.arange(1, self.periods + 1),
+            "date": pd.to_datetime(self.dates),
+            "beginning_balance": a["beginning_balance"][s],
+            "interest": a["interest"][s],
+            "principal": a["principal"][s],
+            "cash_flow": a["interest"][s] + a["principal"][s],
+            "ending_balance": a["ending_balance"][s],
+            "interest_shortfall": a["shortfall"][s],
+        })
+        return frame
+
+    def collateral_cashflows(self, scenario: int | str = 0) -> pd.DataFrame:
+        """Monthly collateral cash flows (all pools) for one scenario."""
+        s = self.scenario_index(scenario)
+        c = self.collateral
+        smm = self._collateral_smm()[s]
+        return pd.DataFrame({
+            "period": np.arange(1, self.periods + 1),
+            "date": pd.to_datetime(self.dates),
+            "beginning_balance": c.beginning_balance[s],
+            "interest": c.interest[s],
+            "scheduled_principal": c.scheduled_principal[s],
+            "prepayment": c.prepayment[s],
+            "principal": c.principal[s],
+            "cash_flow": c.cash[s],
+            "ending_balance": c.ending_balance[s],
+            "servicing_fee": c.servicing_fee[s],
+            "smm": smm,
+            "cpr": 1.0 - (1.0 - smm) ** 12,
+        })
+
+    def _collateral_smm(self) -> np.ndarray:
+        # Balance-weighted SMM across pools: the pool-level SMMs as one pass-through would show.
+        c = self.collateral.by_pool
+        base = c["beginning_balance"] - c["scheduled_principal"]
+        total = base.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, c["prepayment"].sum(axis=1) / np.where(total > 0, total, 1.0), 0.0)
+
+    def cashflows(self) -> pd.DataFrame:
+        """Every scenario's cash flows in long form: one row per scenario, class and period.
+
+        The collateral appears as class 'COLLATERAL'; the residual under its class name.
+        """
+        frames = []
+        for s, label in enumerate(self.scenarios):
+            coll = self.collateral_cashflows(s)
+            coll = coll[["period", "date", "beginning_balance", "interest", "principal", "cash_flow",
+                         "ending_balance"]].assign(interest_shortfall=0.0)
+            coll.insert(0, "class", COLLATERAL)
+            coll.insert(0, "scenario", label)
+            frames.append(coll)
+            for tranche in self.deal.classes:
+                frame = self.class_cashflows(tranche.name, s)
+                frame.insert(0, "class", tranche.name)
+                frame.insert(0, "scenario", label)
+                frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def summary(self, scenario: int | str = 0) -> pd.DataFrame:
+        """One row per class, as a prospectus cover table reads, for one scenario."""
+        s = self.scenario_index(scenario)
+        rows = [self._summary_row(t, s) for t in self.deal.classes]
+        return pd.DataFrame(rows).set_index("class")
+
+    def _summary_row(self, tranche: Tranche, s: int) -> dict[str, Any]:
+        first, last = self.principal_window(tranche.name)
+        final = self.final_period(tranche.name)[s]
+        a = self.arrays(tranche.name)
+        return {
+            "class": tranche.name,
+            "type": tranche.cover_type,
+            "principal_type": tranche.principal_type,
+            "interest_type": tranche.interest_type,
+            "original_balance": tranche.balance,
+            "coupon": tranche.coupon,
+            # The residual has no balance of its own, so no average life.
+            "wal": float("nan") if tranche.is_residual else float(self.wal(tranche.name)[s]),
+            "first_principal_period": int(first[s]),
+            "last_principal_period": int(last[s]),
+            "first_principal_date": self.date_of(int(first[s])),
+            "last_principal_date": self.date_of(int(last[s])),
+            "final_date": self.date_of(int(final)),
+            "total_interest": float(a["interest"][s].sum()),
+            "total_principal": float(a["principal"][s].sum()),
+            "interest_shortfall": float(a["shortfall"][s, -1]),
+        }
+
+    def decrement_table(self, name: str, formatted: bool = True) -> pd.DataFrame:
+        """Percent of original balance outstanding on each anniversary, one column per scenario.
+
+        Rows: 'Initial', then the distribution date of periods 12, 24, ... until every scenario
+        has retired the class; last row the WAL in years. With `formatted`, cells follow the
+        prospectus rule (whole percent, '*' under 0.5%); otherwise unrounded floats.
+        """
+        tranche = self.deal.tranche(name)
+        if tranche.is_residual:
+            raise ValueError(f"class {name} is the residual; it has no balance to decrement")
+        end = self.arrays(name)["ending_balance"]
+        _, last = self.principal_window(name)
+        horizon = max(int(last.max()), 1)
+        rows = analytics.anniversary_periods(horizon)
+        pct = analytics.percent_outstanding(end, tranche.balance, rows)  # [scenario, row]
+        wal = self.wal(name)
+        index = ["Initial"] + [self.dates[min(p, self.periods) - 1].strftime("%b %Y") for p in rows]
+        index.append("WAL (years)")
+        data: dict[str, list[Any]] = {}
+        for s, label in enumerate(self.scenarios):
+            if formatted:
+                cells = ["100"] + [analytics.decrement_cell(v) for v in pct[s]]
+                cells.append(f"{wal[s]:.2f}" if np.isfinite(wal[s]) else "-")
+            else:
+                cells = [100.0, *pct[s].tolist(), float(wal[s])]
+            data[label] = cells
+        return pd.DataFrame(data, index=pd.Index(index, name="Distribution date"))
+
+    # ---- machine-readable summary
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's --json object: per scenario, collateral and per-class figures."""
+        out: dict[str, Any] = {"deal": self.deal.name, "scenarios": []}
+        coll_wal = self.wal(COLLATERAL)
+        for s, label in enumerate(self.scenarios):
+            classes = {}
+            for tranche in self.deal.classes:
+                row = self._summary_row(tranche, s)
+                classes[tranche.name] = {
+                    "type": row["type"],
+                    "original_balance": row["original_balance"],
+                    "coupon": row["coupon"] * 100,
+                    "wal": _num(row["wal"]),
+                    "principal_window": [row["first_principal_period"], row["last_principal_period"]],
+                    "total_principal": row["total_principal"],
+                    "total_interest": row["total_interest"],
+                    "final_date": row["final_date"].isoformat() if row["final_date"] else None,
+                }
+            out["scenarios"].append({
+                "name": label,
+                "collateral": {
+                    "wal": _num(coll_wal[s]),
+                    "total_principal": float(self.collateral.principal[s].sum()),
+                    "total_interest": float(self.collateral.interest[s].sum()),
+                },
+                "classes": classes,
+            })
+        return out
+
+
+def _num(x: float) -> float | None:
+    return None if not np.isfinite(x) else round(float(x), 10)

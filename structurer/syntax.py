@@ -1,0 +1,471 @@
+"""Parsing: deal text -> syntax tree of plain dataclasses that remember where they came from.
+
+The grammar (grammars/waterfall.lark) is LALR(1), so parsing is linear and a syntax error is
+found at the first token that cannot continue the deal. Nothing here judges meaning (unknown
+classes, balances that do not add up): that is check.py's job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import lark
+from lark import Lark, Token, Transformer, v_args
+
+from .errors import DealError, Span
+
+# ---------------------------------------------------------------------------- syntax tree
+
+
+@dataclass
+class Quantity:
+    """A number as written, with its unit (or None) and where it stands."""
+
+    value: float
+    unit: str | None
+    span: Span | None
+    text: str = ""
+
+
+@dataclass
+class DealHeader:
+    name: str
+    span: Span | None
+    settle: dt.date | None = None
+    settle_span: Span | None = None
+    first_payment: dt.date | None = None
+    first_payment_span: Span | None = None
+    delay: Quantity | None = None
+
+
+@dataclass
+class PoolDecl:
+    name: str
+    span: Span | None
+    attrs: dict[str, Quantity] = field(default_factory=dict)
+    key_spans: dict[str, Span | None] = field(default_factory=dict)
+
+
+@dataclass
+class ClassDecl:
+    name: str
+    span: Span | None
+    type_name: str
+    type_span: Span | None
+    balance: Quantity | None = None
+    coupon: Quantity | None = None
+
+
+@dataclass
+class ClassRef:
+    """A class named in a principal rule, with its fixed pro rata share if one was written."""
+
+    name: str
+    span: Span | None
+    share: Quantity | None = None
+
+
+@dataclass
+class Group:
+    """A parenthesised allocation used as one member of an outer allocation."""
+
+    alloc: Alloc
+    span: Span | None
+    share: Quantity | None = None
+
+
+Member = ClassRef | Group
+
+
+@dataclass
+class ProAlloc:
+    """Members joined by ',' or 'and', with how they share: 'pro_rata', 'sequentially' or None."""
+
+    members: list[Member]
+    mode: str | None
+    span: Span | None
+
+
+@dataclass
+class Alloc:
+    """Parts paid one after another ('then')."""
+
+    parts: list[ProAlloc]
+    span: Span | None
+
+
+@dataclass
+class PrincipalRule:
+    alloc: Alloc
+    limit: str | None
+    span: Span | None
+
+
+@dataclass
+class InterestRule:
+    kind: str
+    span: Span | None
+
+
+@dataclass
+class WaterfallDecl:
+    span: Span | None
+    interest: list[InterestRule] = field(default_factory=list)
+    interest_span: Span | None = None
+    principal: list[PrincipalRule] = field(default_factory=list)
+    principal_span: Span | None = None
+
+
+@dataclass
+class ConstantSpeed:
+    rate: Quantity
+    span: Span | None
+
+
+@dataclass
+class RampSpeed:
+    start: Quantity
+    end: Quantity
+    months: Quantity
+    span: Span | None
+
+
+@dataclass
+class VectorSpeed:
+    rates: list[Quantity]
+    span: Span | None
+
+
+Speed = ConstantSpeed | RampSpeed | VectorSpeed
+
+
+@dataclass
+class ScenariosDecl:
+    span: Span | None
+    pricing: Speed | None = None
+    decrement: list[Speed] = field(default_factory=list)
+    named: list[tuple[str, Span | None, Speed]] = field(default_factory=list)
+
+
+@dataclass
+class DealFile:
+    """The whole deal file as written."""
+
+    header: DealHeader
+    pools: list[PoolDecl]
+    classes: list[ClassDecl]
+    waterfall: WaterfallDecl | None
+    scenarios: ScenariosDecl | None
+    source: str
+    path: str | None
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = resources.files("structurer").joinpath("grammars/waterfall.lark").read_text()
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def _number(token: Token) -> float:
+    return float(str(token).replace(",", "").replace("_", ""))
+
+
+def _token_span(token: Token) -> Span | None:
+    return Span.of(token)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """One method per grammar rule; each builds the dataclass for it."""
+
+    def quantity(self, meta, children):
+        number = children[0]
+        unit = str(children[1]) if len(children) > 1 else None
+        text = str(number) + (("" if unit in ("%",) else " ") + unit if unit else "")
+        return Quantity(_number(number), unit, Span.of(meta), text)
+
+    # -- deal header
+    def settle(self, meta, children):
+        return ("settle", _date(children[0]), Span.of(children[0]))
+
+    def first_payment(self, meta, children):
+        return ("first_payment", _date(children[0]), Span.of(children[0]))
+
+    def delay(self, meta, children):
+        return ("delay", children[0], Span.of(meta))
+
+    def deal_block(self, meta, children):
+        name_tok, *items = children
+        header = DealHeader(_unquote(name_tok), Span.of(name_tok))
+        seen: dict[str, Span | None] = {}
+        for key, value, span in items:
+            if key in seen:
+                raise DealError(f"'{key.replace('_', ' ')}' is given twice in the deal header", span)
+            seen[key] = span
+            setattr(header, key, value)
+            if key != "delay":
+                setattr(header, key + "_span", span)
+        return header
+
+    # -- collateral
+    def pool_key(self, meta, children):
+        return children[0]
+
+    def pool_attr(self, meta, children):
+        return (str(children[0]), Span.of(children[0]), children[1])
+
+    def pool(self, meta, children):
+        name_tok, *attrs = children
+        pool = PoolDecl(_unquote(name_tok), Span.of(name_tok))
+        for key, key_span, quantity in attrs:
+            if key in pool.attrs:
+                raise DealError(f"pool \"{pool.name}\" gives '{key}' twice", key_span)
+            pool.attrs[key] = quantity
+            pool.key_spans[key] = key_span
+        return pool
+
+    def collateral_block(self, meta, children):
+        return ("collateral", children)
+
+    # -- classes
+    def class_type(self, meta, children):
+        return (str(children[0]), Span.of(children[0]))
+
+    def class_balance(self, meta, children):
+        return ("balance", children[0])
+
+    def class_coupon(self, meta, children):
+        return ("coupon", children[0])
+
+    def class_decl(self, meta, children):
+        name_tok, (type_name, type_span), *attrs = children
+        decl = ClassDecl(str(name_tok), Span.of(name_tok), type_name, type_span)
+        for key, quantity in attrs:
+            if getattr(decl, key) is not None:
+                raise DealError(f"class {decl.name} gives its {key} twice", quantity.span)
+            setattr(decl, key, quantity)
+        return decl
+
+    # -- waterfall
+    def interest_rule(self, meta, children):
+        return InterestRule("coupon", Span.of(meta))
+
+    def interest_body(self, meta, children):
+        return list(children)
+
+    def interest_section(self, meta, children):
+        rules = children[0] if children and isinstance(children[0], list) else list(children)
+        return ("interest", rules, Span.of(meta))
+
+    def principal_body(self, meta, children):
+        return list(children)
+
+    def principal_section(self, meta, children):
+        rules = children[0] if children and isinstance(children[0], list) else list(children)
+        return ("principal", rules, Span.of(meta))
+
+    def limit(self, meta, children):
+        return "until retired"
+
+    def principal_rule(self, meta, children):
+        alloc = children[0]
+        limit = children[1] if len(children) > 1 else None
+        return PrincipalRule(alloc, limit, Span.of(meta))
+
+    def alloc(self, meta, children):
+        parts = [c for c in children if isinstance(c, ProAlloc)]
+        return Alloc(parts, Span.of(meta))
+
+    def pro_rata(self, meta, children):
+        return "pro_rata"
+
+    def sequentially(self, meta, children):
+        return "sequentially"
+
+    def pro_alloc(self, meta, children):
+        mode = children[-1] if isinstance(children[-1], str) else None
+        members = [c for c in children if isinstance(c, ClassRef | Group)]
+        return ProAlloc(members, mode, Span.of(meta))
+
+    def share(self, meta, children):
+        return children[0]
+
+    def class_ref(self, meta, children):
+        name_tok = children[0]
+        share = children[1] if len(children) > 1 else None
+        return ClassRef(str(name_tok), Span.of(name_tok), share)
+
+    def group(self, meta, children):
+        share = children[1] if len(children) > 1 else None
+        return Group(children[0], Span.of(meta), share)
+
+    def waterfall_block(self, meta, children):
+        decl = WaterfallDecl(Span.of(meta))
+        for kind, rules, span in children:
+            if getattr(decl, kind + "_span") is not None:
+                raise DealError(f"the waterfall has two {kind} sections; merge them into one", span)
+            setattr(decl, kind, rules)
+            setattr(decl, kind + "_span", span)
+        return ("waterfall", decl)
+
+    # -- scenarios
+    def constant_speed(self, meta, children):
+        return ConstantSpeed(children[0], Span.of(meta))
+
+    def ramp_speed(self, meta, children):
+        return RampSpeed(children[0], children[1], children[2], Span.of(meta))
+
+    def vector_speed(self, meta, children):
+        return VectorSpeed(list(children), Span.of(meta))
+
+    def pricing(self, meta, children):
+        return ("pricing", children[0], Span.of(meta))
+
+    def decrement(self, meta, children):
+        return ("decrement", list(children), Span.of(meta))
+
+    def named_scenario(self, meta, children):
+        return ("named", (_unquote(children[0]), Span.of(children[0]), children[1]), Span.of(meta))
+
+    def scenarios_block(self, meta, children):
+        decl = ScenariosDecl(Span.of(meta))
+        for kind, value, span in children:
+            if kind == "pricing":
+                if decl.pricing is not None:
+                    raise DealError("the pricing speed is given twice", span)
+                decl.pricing = value
+            elif kind == "decrement":
+                decl.decrement.extend(value)
+            else:
+                decl.named.append(value)
+        return ("scenarios", decl)
+
+    def start(self, meta, children):
+        return children
+
+
+def _unquote(token: Token) -> str:
+    return str(token)[1:-1]
+
+
+def _date(token: Token) -> dt.date:
+    try:
+        return dt.date.fromisoformat(str(token))
+    except ValueError:
+        raise DealError(f"'{token}' is not a calendar date", Span.of(token),
+                        "write dates as YYYY-MM-DD") from None
+
+
+def parse(source: str, path: str | None = None) -> DealFile:
+    """Parse deal text into a DealFile; raise DealError (with the source attached) if it is not one."""
+    try:
+        tree = _parser().parse(source)
+    except lark.exceptions.UnexpectedInput as exc:
+        raise _syntax_error(exc, source).attach(source, path) from None
+    try:
+        items = _ToAst().transform(tree)
+    except lark.exceptions.VisitError as exc:
+        if isinstance(exc.orig_exc, DealError):
+            raise exc.orig_exc.attach(source, path) from None
+        raise
+    header, *sections = items
+    pools: list[PoolDecl] = []
+    classes: list[ClassDecl] = []
+    waterfall: WaterfallDecl | None = None
+    scenarios: ScenariosDecl | None = None
+    for section in sections:
+        if isinstance(section, ClassDecl):
+            classes.append(section)
+            continue
+        kind, value = section
+        if kind == "collateral":
+            pools.extend(value)
+        elif kind == "waterfall":
+            if waterfall is not None:
+                raise DealError("the deal has two waterfall blocks", value.span).attach(source, path)
+            waterfall = value
+        elif kind == "scenarios":
+            if scenarios is not None:
+                raise DealError("the deal has two scenarios blocks", value.span).attach(source, path)
+            scenarios = value
+    return DealFile(header, pools, classes, waterfall, scenarios, source, path)
+
+
+# ---------------------------------------------------------------------------- syntax errors
+
+# What each terminal means to a structurer, for "expected ..." messages.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "DATE": "a date (YYYY-MM-DD)",
+    "STRING": 'a quoted name ("...")',
+    "UNIT": "a unit (%, bp, PSA, CPR, SMM, days, mm)",
+    "THEN": "'then'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "COMMA": "','",
+    "COLON": "':'",
+    "$END": "the end of the file",
+}
+
+# The order in which alternatives are listed: the likely ones first.
+_PRIORITY = ["NAME", "NUMBER", "UNIT", "DATE", "STRING"]
+
+
+def _expected_words(expected: set[str]) -> str:
+    parser = _parser()
+    words: list[str] = []
+    ordered = sorted(expected, key=lambda t: (_PRIORITY.index(t) if t in _PRIORITY else 99, t))
+    for name in ordered:
+        if name in _TERMINAL_WORDS:
+            word = _TERMINAL_WORDS[name]
+        else:
+            try:
+                pattern = parser.get_terminal(name).pattern
+            except KeyError:
+                continue
+            if pattern.type != "str":
+                continue
+            word = f"'{pattern.value}'"
+        if word not in words:
+            words.append(word)
+    if not words:
+        return "something else"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _syntax_error(exc: lark.exceptions.UnexpectedInput, source: str) -> DealError:
+    line = getattr(exc, "line", None) or 1
+    column = getattr(exc, "column", None) or 1
+    if isinstance(exc, lark.exceptions.UnexpectedCharacters):
+        char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else "?"
+        span = Span(line, column, line, column + 1)
+        allowed = _expected_words(set(exc.allowed or ()))
+        return DealError(f"unexpected character '{char}'", span, f"expected {allowed}")
+    if isinstance(exc, lark.exceptions.UnexpectedEOF):
+        last = source.rstrip().splitlines() or [""]
+        n = len(last)
+        span = Span(n, len(last[-1]) + 1, n, len(last[-1]) + 2)
+        return DealError("the deal file ends too early", span,
+                         f"expected {_expected_words(set(exc.expected))}")
+    assert isinstance(exc, lark.exceptions.UnexpectedToken)
+    token = exc.token
+    if token.type == "$END":
+        last = source.rstrip().splitlines() or [""]
+        n = len(last)
+        span = Span(n, len(last[-1]) + 1, n, len(last[-1]) + 2)
+        return DealError("the deal file ends too early", span,
+                         f"expected {_expected_words(set(exc.expected))}")
+    span = Span.of(token) or Span(line, column, line, column + 1)
+    return DealError(f"unexpected '{token}'", span,
+                     f"expected {_expected_words(set(exc.expected))}")
