@@ -397,7 +397,7 @@ def check(file: DealFile) -> Deal:
                 ck.error(f"two scenarios are named \"{name}\"", span)
             got = _speed(ck, spec)
             if got is not None:
-                scenarios[name] = got
+                scenarios[name] = got.named(name)
 
     if ck.errors:
         raise DealErrors(ck.errors).attach(file.source, file.path)

@@ -64,7 +64,8 @@ class DealErrors(StructurerError):
 
     def __init__(self, errors: list[DealError]):
         super().__init__(f"{len(errors)} problems")
-        self.errors = errors
+        # In file order, as a reader fixes them.
+        self.errors = sorted(errors, key=lambda e: (e.span.line, e.span.column) if e.span else (0, 0))
 
     def attach(self, source: str, path: str | None) -> DealErrors:
         for err in self.errors:

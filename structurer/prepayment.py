@@ -13,7 +13,7 @@ Speeds in PSA units in a ramp or vector are turned into CPR on each pool's own l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -34,6 +34,11 @@ class Prepayment:
     kind: str  # "constant" | "ramp" | "vector"
     values: tuple[float, ...]
     months: int = 0
+    name: str | None = field(default=None, compare=False)
+
+    def named(self, name: str) -> Prepayment:
+        """The same speeds under a scenario name ("burnout"), which then labels its results."""
+        return replace(self, name=name)
 
     @classmethod
     def constant(cls, value: float, unit: str) -> Prepayment:
@@ -49,6 +54,11 @@ class Prepayment:
 
     @property
     def label(self) -> str:
+        """The scenario's name if it has one, else its speeds ("165 PSA")."""
+        return self.name or self.description
+
+    @property
+    def description(self) -> str:
         if self.kind == "constant":
             return f"{_fmt(self.values[0])} {self.unit}"
         if self.kind == "ramp":

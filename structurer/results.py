@@ -235,6 +235,8 @@ class Results:
                 row = self._summary_row(tranche, s)
                 classes[tranche.name] = {
                     "type": row["type"],
+                    "principal_type": row["principal_type"],
+                    "interest_type": row["interest_type"],
                     "original_balance": row["original_balance"],
                     "coupon": row["coupon"] * 100,
                     "wal": _num(row["wal"]),

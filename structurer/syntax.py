@@ -15,7 +15,7 @@ from importlib import resources
 import lark
 from lark import Lark, Token, Transformer, v_args
 
-from .errors import DealError, Span
+from .errors import DealError, Span, did_you_mean
 
 # ---------------------------------------------------------------------------- syntax tree
 
@@ -401,7 +401,7 @@ def parse(source: str, path: str | None = None) -> DealFile:
 
 # What each terminal means to a structurer, for "expected ..." messages.
 _TERMINAL_WORDS = {
-    "NAME": "a name",
+    "NAME": "a class name",
     "NUMBER": "a number",
     "DATE": "a date (YYYY-MM-DD)",
     "STRING": 'a quoted name ("...")',
@@ -416,13 +416,19 @@ _TERMINAL_WORDS = {
     "$END": "the end of the file",
 }
 
+# Named in the hint after "class NAME"; check.py holds the full vocabulary.
+_CLASS_TYPES = ("SEQ", "PT", "R")
+
 # The order in which alternatives are listed: the likely ones first.
 _PRIORITY = ["NAME", "NUMBER", "UNIT", "DATE", "STRING"]
 
 
-def _expected_words(expected: set[str]) -> str:
+def _expected_words(expected: set[str], after_class_name: bool = False) -> str:
     parser = _parser()
     words: list[str] = []
+    if after_class_name and "NAME" in expected:
+        words.append("a class type (" + ", ".join(_CLASS_TYPES) + ")")
+        expected = expected - {"NAME"}
     ordered = sorted(expected, key=lambda t: (_PRIORITY.index(t) if t in _PRIORITY else 99, t))
     for name in ordered:
         if name in _TERMINAL_WORDS:
@@ -467,5 +473,33 @@ def _syntax_error(exc: lark.exceptions.UnexpectedInput, source: str) -> DealErro
         return DealError("the deal file ends too early", span,
                          f"expected {_expected_words(set(exc.expected))}")
     span = Span.of(token) or Span(line, column, line, column + 1)
-    return DealError(f"unexpected '{token}'", span,
-                     f"expected {_expected_words(set(exc.expected))}")
+    expected = set(exc.expected)
+    after_class_name = False
+    parser_state = getattr(exc, "interactive_parser", None)
+    if parser_state is not None:
+        # The LALR table's expected set can include what only a reduction would allow;
+        # accepts() tries each terminal and keeps the ones that really continue the deal.
+        expected = parser_state.accepts() or expected
+        stack = parser_state.parser_state.value_stack
+        after_class_name = (len(stack) >= 2 and isinstance(stack[-2], Token)
+                            and stack[-2].type == "CLASS")
+        # "class A balance 5": the keyword was read as the class type, so the type is missing.
+        if (len(stack) >= 3 and isinstance(stack[-3], Token) and stack[-3].type == "CLASS"
+                and isinstance(stack[-1], Token) and str(stack[-1]) in ("balance", "coupon")):
+            type_tok = stack[-1]
+            return DealError(f"class {stack[-2]} has no type", Span.of(type_tok),
+                             f"write the type before the {type_tok}: class {stack[-2]} SEQ {type_tok} ...")
+    hint = f"expected {_expected_words(expected, after_class_name)}"
+    keywords = [_keyword(t) for t in expected]
+    suggestion = did_you_mean(str(token), [k for k in keywords if k])
+    if suggestion and token.type in ("NAME", "UNIT"):
+        hint = f"{suggestion} ({hint})"
+    return DealError(f"unexpected '{token}'", span, hint)
+
+
+def _keyword(terminal: str) -> str | None:
+    try:
+        pattern = _parser().get_terminal(terminal).pattern
+    except KeyError:
+        return None
+    return pattern.value if pattern.type == "str" and pattern.value.isalpha() else None
