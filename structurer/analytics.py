@@ -72,3 +72,28 @@ def anniversary_periods(periods: int) -> list[int]:
     """Periods 12, 24, ... up to and including the first at or past the last period."""
     count = -(-periods // 12)
     return [12 * (k + 1) for k in range(count)]
+
+
+def collateral_stats(pools: list | tuple) -> dict[str, float]:
+    """Balance-weighted collateral figures of a prospectus summary, from the pools (rep-lines).
+
+    Keys: pools (count), balance, wac, net_coupon (rates as decimals), original_term, wam
+    (remaining term) and wala (loan age), the terms in months. Averages are NaN without balance.
+    """
+    pools = list(pools)
+    balance = float(sum(p.balance for p in pools))
+
+    def weighted(attr: str) -> float:
+        if balance <= 0:
+            return float("nan")
+        return float(sum(p.balance * getattr(p, attr) for p in pools) / balance)
+
+    return {
+        "pools": len(pools),
+        "balance": balance,
+        "wac": weighted("wac"),
+        "net_coupon": weighted("coupon"),
+        "original_term": weighted("term"),
+        "wam": weighted("remaining"),
+        "wala": weighted("age"),
+    }

@@ -239,7 +239,8 @@ class _Checker:
         tranche = names.get(m.name)
         if tranche is None:
             self.error(f"unknown class '{m.name}'", m.span,
-                       did_you_mean(m.name, names) or "declare it with: class NAME TYPE balance ... coupon ...")
+                       did_you_mean(m.name, names)
+                       or "declare it with: class NAME TYPE balance ... coupon ...")
             return None
         if tranche.is_residual:
             self.error(f"class {m.name} is the residual; it receives what is left after every rule",
@@ -324,8 +325,9 @@ def check(file: DealFile) -> Deal:
     decls: dict[str, ClassDecl] = {}
     for decl in file.classes:
         if decl.name in decls:
+            first = decls[decl.name].span
             ck.error(f"class {decl.name} is declared twice", decl.span,
-                     f"first declared on line {decls[decl.name].span.line}" if decls[decl.name].span else None)
+                     f"first declared on line {first.line}" if first else None)
             continue
         decls[decl.name] = decl
         tranche = ck.tranche(decl, len(classes))

@@ -107,54 +107,61 @@ def run_waterfall(deal: Deal, coll: CollateralFlows) -> ClassFlows:
     n_cls = len(deal.classes)
     coupon_m = np.array([c.coupon for c in deal.classes]) / 12.0
     balance = np.tile(np.array([c.balance for c in deal.classes], dtype=float), (n_scen, 1))
+    # Period-major copies, so each period reads and writes contiguous memory.
+    coll_interest = np.ascontiguousarray(coll.interest.T)
+    coll_principal = np.ascontiguousarray(coll.principal.T)
 
-    shape = (n_scen, n_cls, periods)
-    out = {k: np.zeros(shape) for k in ("begin", "due", "interest", "principal", "end", "shortfall")}
-    resid_int = np.zeros((n_scen, periods))
-    resid_prin = np.zeros((n_scen, periods))
+    shape = (periods, n_scen, n_cls)
+    names = ("begin", "due", "interest", "principal", "end", "shortfall")
+    out = {k: np.empty(shape) for k in names}
+    resid_int = np.empty((periods, n_scen))
+    resid_prin = np.empty((periods, n_scen))
     carried = np.zeros((n_scen, n_cls))
     cache: dict[int, list[int]] = {}
 
     for t in range(periods):
         begin = balance.copy()
+        available, principal_in = coll_interest[t], coll_principal[t]
         # 1. interest, pro rata to what is due when the collateral's interest falls short
-        due = begin * coupon_m[None, :] + carried
+        due = begin * coupon_m + carried
         total_due = due.sum(axis=1)
-        available = coll.interest[:, t]
         ratio = np.divide(available, total_due, out=np.ones_like(available), where=total_due > 0)
         interest = due * np.minimum(ratio, 1.0)[:, None]
         carried = due - interest
         # 2. principal through the rules
         book = _Book(balance)
-        _allocate(deal.principal, coll.principal[:, t], book, cache)
+        _allocate(deal.principal, principal_in, book, cache)
         balance = book.balance
         # 3. the residual takes what is left
-        resid_int[:, t] = available - interest.sum(axis=1)
-        resid_prin[:, t] = coll.principal[:, t] - book.paid.sum(axis=1)
+        resid_int[t] = available - interest.sum(axis=1)
+        resid_prin[t] = principal_in - book.paid.sum(axis=1)
 
-        out["begin"][:, :, t] = begin
-        out["due"][:, :, t] = due
-        out["interest"][:, :, t] = interest
-        out["principal"][:, :, t] = book.paid
-        out["end"][:, :, t] = balance
-        out["shortfall"][:, :, t] = carried
-        _audit(t, coll, begin, interest, book.paid, balance, resid_int[:, t], resid_prin[:, t])
+        out["begin"][t] = begin
+        out["due"][t] = due
+        out["interest"][t] = interest
+        out["principal"][t] = book.paid
+        out["end"][t] = balance
+        out["shortfall"][t] = carried
+        _audit(t, available + principal_in, begin, interest, book.paid, balance, resid_int[t], resid_prin[t])
+
+    def scenario_major(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a.transpose(1, 2, 0))
 
     return ClassFlows(
-        beginning_balance=out["begin"],
-        interest_due=out["due"],
-        interest=out["interest"],
-        principal=out["principal"],
-        ending_balance=out["end"],
-        shortfall=out["shortfall"],
-        residual_interest=resid_int,
-        residual_principal=resid_prin,
+        beginning_balance=scenario_major(out["begin"]),
+        interest_due=scenario_major(out["due"]),
+        interest=scenario_major(out["interest"]),
+        principal=scenario_major(out["principal"]),
+        ending_balance=scenario_major(out["end"]),
+        shortfall=scenario_major(out["shortfall"]),
+        residual_interest=np.ascontiguousarray(resid_int.T),
+        residual_principal=np.ascontiguousarray(resid_prin.T),
     )
 
 
 def _audit(
     t: int,
-    coll: CollateralFlows,
+    cash_in: np.ndarray,
     begin: np.ndarray,
     interest: np.ndarray,
     principal: np.ndarray,
@@ -163,7 +170,6 @@ def _audit(
     resid_prin: np.ndarray,
 ) -> None:
     """Cash in = cash out, from balances as well as payments; nothing negative. Raise if not."""
-    cash_in = coll.interest[:, t] + coll.principal[:, t]
     tol = CONSERVATION_RTOL * np.maximum(cash_in, 1.0)
     retired = (begin - end).sum(axis=1)  # class principal as the balances see it
     cash_out = interest.sum(axis=1) + retired + resid_int + resid_prin
