@@ -55,6 +55,7 @@ def last_payment_period(cash: np.ndarray, dust: float = PAYMENT_DUST) -> np.ndar
 def percent_outstanding(ending_balance: np.ndarray, original: float, periods: list[int]) -> np.ndarray:
     """Percent of the original balance outstanding after each of `periods` (1-based) [..., row]."""
     end = np.asarray(ending_balance, dtype=float)
+    end = np.where(end < PAYMENT_DUST, 0.0, end)  # fractions of a cent left by rounding are retired
     idx = np.minimum(np.asarray(periods) - 1, end.shape[-1] - 1)
     return 100.0 * end[..., idx] / original
 

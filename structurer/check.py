@@ -1,15 +1,37 @@
 """Semantic checks: syntax tree -> checked Deal, or every problem found, each with its place.
 
 A deal that passes is one the engine can run without creating or losing cash: class balances
-add up to the collateral, class coupons are covered by the collateral's net interest at issue,
-every class with a balance is reached by a principal rule, and rule shares add up.
+add up to the collateral, class interest (coupons, IO strips, floaters at their caps) is
+covered by the collateral's net interest in every period, every class with a balance is
+reached by a principal rule, rule shares add up, and PAC/TAC schedules fit their bands.
 """
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
 from .errors import DealError, DealErrors, Span, did_you_mean
-from .model import Deal, Pay, Pool, ProRata, Rule, Sequential, Tranche, rule_classes
+from .model import (
+    CouponFormula,
+    Deal,
+    NasShare,
+    Notional,
+    Pay,
+    Pool,
+    ProRata,
+    Rule,
+    Sequential,
+    ToSchedule,
+    Tranche,
+    rule_classes,
+)
 from .prepayment import UNITS, Prepayment
+from .scenarios import RatePath, Scenario
+from .schedules import Tier, compute_schedules
 from .syntax import (
     Alloc,
     ClassDecl,
@@ -17,23 +39,43 @@ from .syntax import (
     ConstantSpeed,
     DealFile,
     Group,
+    IndexSetting,
     Member,
     PoolDecl,
+    PrincipalRule,
     ProAlloc,
     Quantity,
     RampSpeed,
+    RatePathDecl,
+    ScheduleDecl,
     Speed,
+    TypeWord,
     VectorSpeed,
 )
 
-# Principal types this version runs, and what each means (for messages and docs).
+# The agency cover-table vocabulary, and what each word means (for messages and docs).
 PRINCIPAL_TYPES = {
     "SEQ": "sequential pay",
-    "PT": "pass-through (pro rata with other classes)",
+    "PT": "pass-through: pro rata with other classes",
+    "PAC": "planned amortization class: paid to a schedule that holds over a PSA band",
+    "PAC II": "a PAC with a narrower band, carved out of the support",
+    "TAC": "targeted amortization class: paid to a schedule at one speed",
+    "SUP": "support: absorbs what the scheduled classes do not take",
+    "AD": "accretion directed: paid from an accrual class's accrued interest",
+    "NAS": "non-accelerating senior: locked out of principal, then a growing share",
+    "NTL": "notional: no principal, interest on a notional balance",
+    "PO": "principal only",
     "R": "residual: receives whatever is left",
 }
-# Types of the agency vocabulary that are recognised but need the structured-classes engine.
-LATER_TYPES = ("PAC", "TAC", "SUP", "AD", "Z", "NAS", "NTL", "PO", "IO", "FLT", "INV", "WAC")
+INTEREST_TYPES = {
+    "FIX": "fixed rate",
+    "FLT": "floating rate: index + margin, with cap and floor",
+    "INV": "inverse floating rate: constant - multiplier x index, with cap and floor",
+    "Z": "accrual: interest accretes to the balance while the AD classes are outstanding",
+    "IO": "interest only",
+}
+ALIASES = {"PAC2": "PAC II", "PACII": "PAC II", "PAC-II": "PAC II"}
+BAND_TYPES = ("PAC", "PAC II", "TAC")
 
 MONEY_TOLERANCE = 0.005  # half a cent: balances that add up to the cent add up
 RATE_UNITS = {"%": 0.01, "bp": 0.0001}
@@ -151,39 +193,206 @@ class _Checker:
             return None
         return Pool(decl.name, balance, wac, coupon, term, remaining, age)  # type: ignore[arg-type]
 
+    # ---- classes
+
+    def type_words(self, decl: ClassDecl) -> tuple[list[str], list[str], dict[str, TypeWord]] | None:
+        """Split a class's type words into principal and interest types (agency vocabulary)."""
+        principal: list[str] = []
+        interest: list[str] = []
+        words: dict[str, TypeWord] = {}
+        for word in decl.types:
+            key = ALIASES.get(word.name.upper(), word.name.upper())
+            if key not in PRINCIPAL_TYPES and key not in INTEREST_TYPES:
+                hint = did_you_mean(word.name, list(PRINCIPAL_TYPES) + list(INTEREST_TYPES))
+                self.error(f"unknown class type '{word.name}'", word.span,
+                           hint or "expected one of " + ", ".join([*PRINCIPAL_TYPES, *INTEREST_TYPES]))
+                return None
+            if key in words:
+                self.error(f"class {decl.name} says {key} twice", word.span)
+                return None
+            words[key] = word
+            if word.args and key not in BAND_TYPES:
+                self.error(f"{key} takes no arguments", word.span)
+                return None
+            (principal if key in PRINCIPAL_TYPES else interest).append(key)
+        return principal, interest, words
+
     def tranche(self, decl: ClassDecl, index: int) -> Tranche | None:
-        ptype = decl.type_name.upper()
+        """First pass over a class: its own attributes (references are resolved later)."""
         bad = len(self.errors)
-        if ptype not in PRINCIPAL_TYPES:
-            if ptype in LATER_TYPES:
-                self.error(f"class type {ptype} is not supported by this version", decl.type_span,
-                           "supported: " + ", ".join(PRINCIPAL_TYPES))
-            else:
-                hint = did_you_mean(decl.type_name, list(PRINCIPAL_TYPES) + list(LATER_TYPES))
-                self.error(f"unknown class type '{decl.type_name}'", decl.type_span,
-                           hint or "expected one of " + ", ".join(PRINCIPAL_TYPES))
+        got = self.type_words(decl)
+        if got is None:
             return None
-        if ptype == "R":
+        principal, interest, words = got
+        if "R" in words:
             if decl.balance is not None and decl.balance.value != 0:
                 self.error(f"the residual class {decl.name} has no balance of its own",
                            decl.balance.span, "it receives what is left; remove the balance")
             return Tranche(decl.name, "R", "R", 0.0, 0.0, index)
-        if decl.balance is None:
-            self.error(f"class {decl.name} has no balance", decl.span, "add: balance ...")
-        if decl.coupon is None:
+
+        is_floater = "FLT" in words or "INV" in words
+        if decl.notional is not None and "NTL" not in principal:
+            principal.insert(0, "NTL")
+        if "NTL" in principal and decl.notional is None:
+            self.error(f"notional class {decl.name} does not say what its notional follows",
+                       words["NTL"].span, "add: notional of A (a class), of collateral, or of pool \"...\"")
+        if not principal and decl.parent is None:
+            self.error(f"class {decl.name} has no principal type", decl.type_span,
+                       "add one of SEQ, PT, PAC, TAC, SUP, AD, NAS, NTL, PO, e.g. SEQ/Z")
+
+        # Coupon: fixed, or a formula for floaters.
+        coupon = 0.0
+        formula = None
+        if decl.coupon_formula is not None:
+            if not is_floater:
+                self.error(f"class {decl.name} has a floating coupon but is not typed FLT or INV",
+                           decl.coupon_formula.span, f"write: class {decl.name} FLT ...")
+            formula = self.formula(decl)
+        elif decl.coupon is not None:
+            if is_floater:
+                self.error(f"floating-rate class {decl.name} needs a coupon formula", decl.coupon.span,
+                           "like: coupon SOFR + 50bp  or  coupon 19.5% - 3 x SOFR")
+            else:
+                coupon = self.rate(decl.coupon, f"the coupon of {decl.name}") or 0.0
+        elif "PO" in words:
+            pass
+        elif is_floater:
+            self.error(f"floating-rate class {decl.name} has no coupon formula", decl.span,
+                       "add: coupon SOFR + 50bp cap 7% floor 0.5%")
+        else:
             self.error(f"class {decl.name} has no coupon", decl.span, "add: coupon ...%")
+        if "PO" in words and (decl.coupon is not None or decl.coupon_formula is not None):
+            where = decl.coupon or decl.coupon_formula
+            self.error(f"principal-only class {decl.name} has no coupon", where.span)  # type: ignore[union-attr]
+        if not is_floater:
+            for q in (decl.cap, decl.floor):
+                if q is not None:
+                    self.error("only a floater or inverse floater has a cap or floor", q.span)
+
+        # Balance: money, except notional classes (notional) and strips (derived from the pool).
+        balance = 0.0
+        if decl.notional is not None:
+            if decl.balance is not None:
+                self.error(f"notional class {decl.name} has no principal balance", decl.balance.span,
+                           f"write its notional amount as: notional {decl.balance.text} of ...")
+        elif decl.strip is not None:
+            if decl.balance is not None:
+                self.error(f"the balance of strip {decl.name} follows from its pool and target coupon",
+                           decl.balance.span, "remove the balance")
+        elif decl.balance is None:
+            self.error(f"class {decl.name} has no balance", decl.span, "add: balance ...")
+        else:
+            value = self.money(decl.balance, f"the balance of {decl.name}")
+            if value is not None and value <= 0:
+                self.error(f"class {decl.name} needs a positive balance", decl.balance.span)
+            balance = value or 0.0
+
+        if decl.strip is not None and "PO" not in words:
+            self.error("a strip of pool principal is a PO class", decl.strip.span,
+                       f"write: class {decl.name} PO strip of pool ...")
+
+        lockout, shift = 0, ()
+        if "NAS" in words:
+            if decl.lockout is None:
+                self.error(f"NAS class {decl.name} needs its lockout", words["NAS"].span,
+                           "add: lockout 60 months")
+            else:
+                lockout = self.months(decl.lockout, "the lockout") or 0
+            if decl.shift:
+                shares = [self.rate(q, "a NAS share") for q in decl.shift]
+                shift = tuple(x for x in shares if x is not None)
+        elif decl.lockout is not None or decl.shift is not None:
+            span = decl.lockout.span if decl.lockout else decl.shift_span
+            self.error("only a NAS class has a lockout", span, f"type it: class {decl.name} SEQ/NAS ...")
+
+        if "Z" in words and ("NTL" in principal or "PO" in words):
+            self.error("an accrual class must have a principal balance and a coupon", words["Z"].span)
         if len(self.errors) > bad:
             return None
-        balance = self.money(decl.balance, f"the balance of {decl.name}")  # type: ignore[arg-type]
-        coupon = self.rate(decl.coupon, f"the coupon of {decl.name}")  # type: ignore[arg-type]
-        if balance is not None and balance <= 0:
-            self.error(f"class {decl.name} needs a positive balance", decl.balance.span)  # type: ignore[union-attr]
+        interest_type = self.interest_type(interest, formula is not None, "PO" in words)
+        principal_type = "/".join(principal) if principal else ""
+        return Tranche(decl.name, principal_type, interest_type, balance, coupon, index,
+                       formula=formula, accrual="Z" in words, lockout=lockout, shift=shift)
+
+    @staticmethod
+    def interest_type(words: list[str], floating: bool, po: bool) -> str:
+        """FIX unless the class floats or pays no interest; Z and IO qualify it: FIX/Z, FIX/IO."""
+        if po:
+            return "PO"
+        base = [w for w in words if w in ("FLT", "INV")] or ["FIX"]
+        qual = [w for w in words if w in ("Z", "IO")]
+        return "/".join(base + qual)
+
+    def formula(self, decl: ClassDecl) -> CouponFormula | None:
+        f = decl.coupon_formula
+        assert f is not None
+        constant, multiplier, index = 0.0, 0.0, None
+        for term in f.terms:
+            if term.constant is not None:
+                value = self.rate(term.constant, "a coupon term")
+                if value is None:
+                    return None
+                constant += term.sign * value
+            else:
+                if index is not None and term.index != index:
+                    self.error("a coupon formula follows one index", term.span,
+                               f"it already follows {index}")
+                    return None
+                index = term.index
+                multiplier += term.sign * term.multiplier
+        if index is None:
             return None
-        if balance is None or coupon is None:
+        words = {ALIASES.get(w.name.upper(), w.name.upper()) for w in decl.types}
+        if "FLT" in words and multiplier <= 0:
+            self.error(f"floater {decl.name}'s coupon must rise with {index}", f.span,
+                       "an inverse floater is typed INV")
             return None
-        return Tranche(decl.name, ptype, "FIX", balance, coupon, index)
+        if "INV" in words and multiplier >= 0:
+            self.error(f"inverse floater {decl.name}'s coupon must fall as {index} rises", f.span,
+                       f"write it like: coupon 19.5% - 3 x {index}")
+            return None
+        cap = self.rate(decl.cap, "the cap") if decl.cap is not None else None
+        floor = self.rate(decl.floor, "the floor") if decl.floor is not None else 0.0
+        if decl.cap is None:
+            self.error(f"floating-rate class {decl.name} needs a cap", f.span,
+                       "add: cap ...% (the most it can pay; needed to prove interest is covered)")
+            return None
+        if cap is None or floor is None:
+            return None
+        if cap < floor:
+            self.error(f"the cap {decl.cap.text} is below the floor {decl.floor.text}",  # type: ignore[union-attr]
+                       decl.cap.span)
+            return None
+        return CouponFormula(constant, multiplier, index, cap, floor)
 
     # ---- principal rules
+
+    def principal_rule(self, prule: PrincipalRule, names: dict[str, Tranche],
+                       schedules: dict[int, np.ndarray], periods: int) -> Rule | None:
+        """One 'pay ...' line: its allocation, limited to schedule or to a NAS share if it says so."""
+        rule = self.rule(prule.alloc, names, {})
+        if rule is None or prule.limit in (None, "until retired"):
+            return rule
+        by_index = {c.index: c for c in names.values()}
+        members = [by_index[i] for i in rule_classes(rule)]
+        if prule.limit == "to schedule":
+            missing = [c.name for c in members if c.index not in schedules]
+            if missing:
+                self.error(f"class {missing[0]} has no schedule to pay to", prule.span,
+                           "only PAC, PAC II and TAC classes (or a class with a schedule) have one")
+                return None
+            target = np.sum([schedules[c.index] for c in members], axis=0)
+            return ToSchedule(rule, target)
+        # its share: a NAS class's share of principal
+        if len(members) != 1 or not isinstance(rule, Pay):
+            self.error("'its share' pays one NAS class", prule.span, "write: pay N its share")
+            return None
+        tranche = members[0]
+        if "NAS" not in tranche.principal_type.split("/"):
+            self.error(f"class {tranche.name} is not a NAS class, so it has no share", prule.span,
+                       f"type it: class {tranche.name} SEQ/NAS ... lockout 60 months")
+            return None
+        return NasShare(tranche.index, tranche.nas_percent(periods))
 
     def rule(self, alloc: Alloc, names: dict[str, Tranche], seen: dict[str, Span | None]) -> Rule | None:
         parts = [self.pro_alloc(p, names, seen) for p in alloc.parts]
@@ -246,6 +455,18 @@ class _Checker:
             self.error(f"class {m.name} is the residual; it receives what is left after every rule",
                        m.span, "remove it from the principal rules")
             return None
+        if tranche.is_notional:
+            self.error(f"class {m.name} is notional: it has no principal to pay", m.span)
+            return None
+        if tranche.parent is not None:
+            parent = next(c for c in names.values() if c.index == tranche.parent)
+            self.error(f"class {m.name} is split from {parent.name} and paid with it", m.span,
+                       f"pay {parent.name} instead")
+            return None
+        if tranche.strip is not None:
+            self.error(f"class {m.name} is paid its share of its pool's principal before the waterfall",
+                       m.span, "remove it from the principal rules")
+            return None
         if m.name in seen:
             self.error(f"class {m.name} appears twice in one principal rule", m.span)
             return None
@@ -302,6 +523,357 @@ def _decrement_speeds(checker: _Checker, specs: list[Speed]) -> list[Prepayment]
     return list(reversed(out))
 
 
+# ---- references between classes, strips, schedules
+
+
+def _resolve(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
+             pools: list[Pool]) -> list[Tranche]:
+    """Second pass: parents of floaters, what notionals follow, pool strips."""
+    names = {c.name: c for c in classes}
+    pool_index = {p.name: i for i, p in enumerate(pools)}
+    out = list(classes)
+    for k, c in enumerate(classes):
+        decl = decls[c.name]
+        if decl.parent is not None:
+            parent = names.get(decl.parent)
+            if parent is None:
+                ck.error(f"class {c.name} is split from '{decl.parent}', which is not a class",
+                         decl.parent_span, did_you_mean(decl.parent, names)
+                         or f"declare the fixed-rate parent: class {decl.parent} SEQ balance ... coupon ...%")
+                continue
+            if decls[parent.name].parent is not None or parent.formula is not None or parent.is_notional \
+                    or parent.is_residual or parent.accrual:
+                ck.error(f"class {parent.name} cannot be split into floaters", decl.parent_span,
+                         "the parent is a fixed-rate class with a principal balance")
+                continue
+            ptype = c.principal_type or parent.principal_type
+            out[k] = dataclasses.replace(out[k], parent=parent.index, principal_type=ptype)
+        if decl.notional is not None:
+            out[k] = _notional(ck, decl, out[k], names, pool_index, pools) or out[k]
+        if decl.strip is not None:
+            strip = decl.strip
+            if strip.pool not in pool_index:
+                ck.error(f"no pool is named \"{strip.pool}\"", strip.pool_span,
+                         did_you_mean(strip.pool, pool_index))
+                continue
+            pool = pools[pool_index[strip.pool]]
+            target = ck.rate(strip.target, "the target coupon")
+            if target is None:
+                continue
+            if target <= pool.coupon:
+                ck.error(f"a discount strip needs a target above the pool's net coupon "
+                         f"({pool.coupon * 100:g}%)", strip.target.span)
+                continue
+            share = 1.0 - pool.coupon / target
+            out[k] = dataclasses.replace(out[k], strip=(pool_index[strip.pool], share),
+                                         balance=pool.balance * share)
+    # A parent is not issued once it is split; its children must add up to it.
+    for parent in out:
+        children = [c for c in out if c.parent == parent.index]
+        if not children:
+            continue
+        total = sum(c.balance for c in children)
+        if abs(total - parent.balance) > MONEY_TOLERANCE:
+            ck.error(f"the classes split from {parent.name} add up to {total:,.2f}, not its "
+                     f"{parent.balance:,.2f}", decls[children[0].name].parent_span)
+        out[parent.index] = dataclasses.replace(parent, issued=False)
+    return out
+
+
+def _notional(ck: _Checker, decl: ClassDecl, c: Tranche, names: dict[str, Tranche],
+              pool_index: dict[str, int], pools: list[Pool]) -> Tranche | None:
+    assert decl.notional is not None
+    classes: list[int] = []
+    pool_refs: list[int] = []
+    collateral = False
+    base = 0.0
+    for ref in decl.notional.refs:
+        if ref.kind == "collateral":
+            collateral = True
+            base += sum(p.balance for p in pools)
+        elif ref.kind == "pool":
+            if ref.name not in pool_index:
+                ck.error(f"no pool is named \"{ref.name}\"", ref.span,
+                         did_you_mean(ref.name or "", pool_index))
+                return None
+            pool_refs.append(pool_index[ref.name])  # type: ignore[index]
+            base += pools[pool_index[ref.name]].balance  # type: ignore[index]
+        else:
+            target = names.get(ref.name or "")
+            if target is None:
+                ck.error(f"notional class {c.name} follows unknown class '{ref.name}'", ref.span,
+                         did_you_mean(ref.name or "", names))
+                return None
+            if target.is_notional or target.is_residual or target.name == c.name:
+                ck.error(f"a notional balance follows classes with principal; {target.name} has none",
+                         ref.span)
+                return None
+            classes.append(target.index)
+            base += target.balance
+    factor = 1.0
+    if decl.notional.amount is not None:
+        amount = ck.money(decl.notional.amount, "the notional amount")
+        if amount is None:
+            return None
+        if base <= 0:
+            ck.error("the notional follows nothing with a balance", decl.notional.span)
+            return None
+        factor = amount / base
+    return dataclasses.replace(c, notional=Notional(tuple(classes), tuple(pool_refs), collateral, factor))
+
+
+def _read_schedule(ck: _Checker, decl: ScheduleDecl, deal_path: str | None) -> list[float] | None:
+    """Scheduled balances after periods 1, 2, ... from the deal or a CSV file (period, balance)."""
+    if decl.balances is not None:
+        values = [ck.money(q, "a scheduled balance") for q in decl.balances]
+        return None if any(v is None for v in values) else values  # type: ignore[return-value]
+    base = Path(deal_path).parent if deal_path else Path.cwd()
+    path = base / (decl.path or "")
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as exc:
+        ck.error(f"cannot read the schedule file {path}: {exc.strerror or exc}", decl.span)
+        return None
+    if not rows or [h.strip().lower() for h in rows[0][:2]] != ["period", "balance"]:
+        ck.error(f"{path}: the first row must be the header 'period,balance'", decl.span)
+        return None
+    values: list[float] = []
+    for row_no, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 2:
+            ck.error(f"{path}, row {row_no}: needs a period and a balance", decl.span)
+            return None
+        try:
+            period = int(row[0].strip())
+        except ValueError:
+            ck.error(f"{path}, row {row_no}, column 'period': '{row[0]}' is not a whole number", decl.span)
+            return None
+        try:
+            balance = float(row[1].strip().replace(",", "").replace("_", ""))
+        except ValueError:
+            ck.error(f"{path}, row {row_no}, column 'balance': '{row[1]}' is not an amount", decl.span)
+            return None
+        if period != len(values) + 1:
+            ck.error(f"{path}, row {row_no}, column 'period': expected period {len(values) + 1}, "
+                     f"found {period}", decl.span)
+            return None
+        values.append(balance)
+    return values
+
+
+def _schedules(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche], pools: list[Pool],
+               periods: int, deal_path: str | None) -> dict[int, np.ndarray]:
+    """Tiers of scheduled classes, their schedules, and whether the bands support them."""
+    tiers: dict[tuple, Tier] = {}
+    for c in classes:
+        decl = decls[c.name]
+        words = {ALIASES.get(w.name.upper(), w.name.upper()): w for w in decl.types}
+        kind = next((k for k in BAND_TYPES if k in words), None)
+        if decl.schedule is not None:
+            values = _read_schedule(ck, decl.schedule, deal_path)
+            if values is None:
+                continue
+            arr = np.zeros(periods)
+            arr[: min(len(values), periods)] = values[:periods]
+            if np.any(arr < 0) or np.any(np.diff(np.concatenate([[c.balance], arr])) > MONEY_TOLERANCE):
+                ck.error(f"the schedule of {c.name} must fall from its balance and never rise",
+                         decl.schedule.span)
+                continue
+            if kind and words[kind].args:
+                ck.error(f"class {c.name} has both a band and a schedule; give one", words[kind].span)
+                continue
+            tiers[("explicit", c.index)] = Tier(kind or "PAC", (), [c.index], [c.balance], explicit=arr)
+            continue
+        if kind is None:
+            continue
+        word: TypeWord = words[kind]
+        speeds = [ck.speed(q) for q in word.args]
+        if any(s is None for s in speeds):
+            continue
+        band = tuple(Prepayment.constant(v, u) for v, u in speeds)  # type: ignore[misc]
+        want = 1 if kind == "TAC" else 2
+        if len(band) != want:
+            example = "TAC(200 PSA)" if kind == "TAC" else f"{kind}(90 PSA, 300 PSA)"
+            ck.error(f"{kind} takes {want} speed{'s' if want > 1 else ''}", word.span, f"like {example}")
+            continue
+        if want == 2:
+            if band[0].unit != band[1].unit:
+                ck.error("a band's two speeds must be in one unit", word.span)
+                continue
+            if band[0].values[0] > band[1].values[0]:
+                ck.error(f"the band's lower speed {band[0].label} is above its upper speed "
+                         f"{band[1].label}", word.span,
+                         f"write it as {kind}({band[1].label}, {band[0].label})")
+                continue
+        key = (kind, band)
+        tiers.setdefault(key, Tier(kind, band))
+        tiers[key].classes.append(c.index)
+        tiers[key].balances.append(c.balance)
+    if not tiers:
+        return {}
+    strips = [c.strip for c in classes if c.strip is not None]
+    schedules = compute_schedules(tuple(pools), strips, list(tiers.values()), periods)  # type: ignore[arg-type]
+    for tier in tiers.values():
+        if tier.explicit is None and tier.balance > tier.capacity + MONEY_TOLERANCE:
+            names = ", ".join(classes[i].name for i in tier.classes)
+            first = decls[classes[tier.classes[0]].name]
+            ck.error(f"{tier.label} supports at most {tier.capacity:,.2f}; {names} "
+                     f"{'has' if len(tier.classes) == 1 else 'have'} {tier.balance:,.2f}",
+                     first.balance.span if first.balance else first.span,
+                     f"lower the balance by {tier.balance - tier.capacity:,.2f} or widen the band")
+    return schedules
+
+
+# ---- interest: the collateral must cover it in every period, not just at issue
+
+
+def _effective_rates(classes: list[Tranche],
+                     pools: list[Pool]) -> tuple[dict[int, float], float, list[float]]:
+    """Per principal class: the most interest a dollar of its balance can draw (its coupon, its
+    floaters at their caps, and IO strips on it); per pool: the net coupon left after pool IO
+    strips and discount strips; and the strip rate on the whole collateral."""
+    rates: dict[int, float] = {}
+    for c in classes:
+        if c.is_residual or c.is_notional or c.parent is not None or c.strip is not None:
+            continue
+        rates[c.index] = c.formula.cap if c.formula else c.coupon
+    # A parent's children pay at most their caps; the check below also proves they fit the parent.
+    pool_rates = []
+    for i, p in enumerate(pools):
+        stripped = next((c for c in classes if c.strip and c.strip[0] == i), None)
+        pool_rates.append(p.coupon / (1.0 - stripped.strip[1]) if stripped else p.coupon)  # type: ignore[index]
+    on_collateral = 0.0
+    for c in classes:
+        if not c.is_notional:
+            continue
+        rate = c.formula.cap if c.formula else c.coupon
+        n = c.notional
+        assert n is not None
+        if n.collateral:
+            on_collateral += rate * n.factor
+        for p in n.pools:
+            pool_rates[p] -= rate * n.factor
+        for k in n.classes:
+            target = classes[k]
+            if target.parent is not None:
+                ratio = target.balance / classes[target.parent].balance
+                rates[target.parent] = rates.get(target.parent, 0.0) + rate * n.factor * ratio
+            elif target.strip is None:
+                rates[k] = rates.get(k, 0.0) + rate * n.factor
+    return rates, on_collateral, pool_rates
+
+
+def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
+                      pools: list[Pool], indices: dict[str, RatePath]) -> None:
+    coll_int = sum(p.balance * p.coupon for p in pools) / 12
+    # At issue: what the first month needs, in dollars (floaters at their first-period index).
+    need = 0.0
+    for c in classes:
+        if c.is_residual or c.parent is not None and c.formula is None:
+            continue
+        if c.formula is not None:
+            path = indices.get(c.formula.index)
+            rate = float(c.formula.rate(path.path(1)[0])) if path else c.formula.cap
+        else:
+            rate = c.coupon
+        if c.parent is None and any(k.parent == c.index for k in classes):
+            continue  # a split parent: its children are counted
+        need += _notional_at_issue(c, classes, pools) * rate / 12
+    if need - coll_int > MONEY_TOLERANCE:
+        worst = max((c for c in classes if not c.is_residual), key=lambda c: c.coupon)
+        decl = decls[worst.name]
+        ck.error(f"the classes' coupons need {need:,.2f} of interest in the first month; "
+                 f"the collateral's net interest is {coll_int:,.2f}, "
+                 f"a shortfall of {need - coll_int:,.2f}", (decl.coupon or decl.coupon_formula or decl).span,
+                 "lower the coupons or add collateral coupon")
+        return
+    # Every period: each dollar of class balance draws at most its effective rate, and every
+    # dollar of class balance is a dollar of collateral paying at least the lowest pool rate.
+    rates, on_collateral, pool_rates = _effective_rates(classes, pools)
+    floor_rate = min(pool_rates)
+    for k, rate in rates.items():
+        if rate + on_collateral > floor_rate + 1e-12:
+            decl = decls[classes[k].name]
+            ck.error(f"class {classes[k].name} can draw {(rate + on_collateral) * 100:.4g}% of interest "
+                     f"(coupon, caps and IO strips on it), more than the lowest collateral net coupon "
+                     f"of {floor_rate * 100:.4g}%", (decl.coupon or decl.coupon_formula or decl).span,
+                     "as the other classes pay down, the collateral's interest would not cover it")
+            return
+    # Floaters split from a parent: at every index level their interest fits the parent's, and
+    # where no cap or floor binds it equals the parent's, as a floater/inverse pair must.
+    for parent in classes:
+        children = [c for c in classes if c.parent == parent.index]
+        if not children:
+            continue
+        floaters = [c for c in children if c.formula is not None]
+        fixed = sum(c.balance * c.coupon for c in children if c.formula is None)
+        kinks = [0.0]
+        for c in floaters:
+            f = c.formula
+            assert f is not None
+            kinks += [(f.cap - f.constant) / f.multiplier, (f.floor - f.constant) / f.multiplier]
+        levels = np.array(sorted(set(kinks)) + [max(kinks) + 0.01])
+        levels = levels[levels >= 0]
+        paid = fixed + sum(c.balance * c.formula.rate(levels) for c in floaters)  # type: ignore[union-attr]
+        owed = parent.balance * parent.coupon
+        decl = decls[children[-1].name]
+        over = np.nonzero(paid - owed > 1e-6)[0]
+        if over.size:
+            level = levels[over[0]]
+            ck.error(f"at {floaters[0].formula.index} {level * 100:.4g}% the classes split from "  # type: ignore[union-attr]
+                     f"{parent.name} pay {paid[over[0]] / parent.balance * 100:.4g}% of its balance, "
+                     f"more than its {parent.coupon * 100:.4g}% coupon", (decl.coupon_formula or decl).span,
+                     "lower the floater's cap or the inverse floater's cap so they fit the parent")
+            continue
+        free = [(lo + hi) / 2 for lo, hi in zip(levels[:-1], levels[1:], strict=True)
+                if all(f.floor < f.rate((lo + hi) / 2) < f.cap  # type: ignore[union-attr]
+                       for f in (c.formula for c in floaters))]
+        for level in free[:1]:
+            at = fixed + sum(c.balance * float(c.formula.rate(level)) for c in floaters)  # type: ignore[union-attr]
+            if abs(at - owed) > 1e-6 * max(owed, 1.0):
+                ck.error(f"the classes split from {parent.name} do not add up to its coupon: at "
+                         f"{floaters[0].formula.index} {level * 100:.4g}% they pay "  # type: ignore[union-attr]
+                         f"{at / parent.balance * 100:.6g}%, it pays {parent.coupon * 100:.6g}%",
+                         (decl.coupon_formula or decl).span,
+                         "balance x margin terms must add up: sum of (balance x constant) = parent "
+                         "balance x coupon, sum of (balance x multiplier) = 0")
+
+
+def _notional_at_issue(c: Tranche, classes: list[Tranche], pools: list[Pool]) -> float:
+    if c.notional is None:
+        return c.balance
+    n = c.notional
+    base = sum(classes[k].balance for k in n.classes) + sum(pools[p].balance for p in n.pools)
+    if n.collateral:
+        base += sum(p.balance for p in pools)
+    return n.factor * base
+
+
+def _index_path(ck: _Checker, decl: RatePathDecl) -> RatePath | None:
+    rates = [ck.rate(q, "an index rate") for q in decl.rates]
+    if any(r is None for r in rates):
+        return None
+    if decl.kind == "curve" and any(b <= a for a, b in zip(decl.periods, decl.periods[1:], strict=False)):
+        ck.error("a curve's periods must increase", decl.span)
+        return None
+    return RatePath(decl.kind, tuple(rates), tuple(decl.periods))  # type: ignore[arg-type]
+
+
+def _index_settings(ck: _Checker, settings: list[IndexSetting], known: set[str]) -> dict[str, RatePath]:
+    out: dict[str, RatePath] = {}
+    for setting in settings:
+        if known and setting.index not in known:
+            ck.error(f"no class floats on index '{setting.index}'", setting.index_span,
+                     did_you_mean(setting.index, known) or "floaters here follow " + ", ".join(sorted(known)))
+            continue
+        path = _index_path(ck, setting.path)
+        if path is not None:
+            out[setting.index] = path
+    return out
+
+
 def check(file: DealFile) -> Deal:
     """Turn a parsed deal file into a checked Deal, or raise DealErrors listing every problem."""
     ck = _Checker(file)
@@ -319,9 +891,9 @@ def check(file: DealFile) -> Deal:
         pool = ck.pool(decl)
         if pool is not None:
             pools.append(pool)
+    periods = max((p.remaining for p in pools), default=0)
 
     classes: list[Tranche] = []
-    names: dict[str, Tranche] = {}
     decls: dict[str, ClassDecl] = {}
     for decl in file.classes:
         if decl.name in decls:
@@ -333,73 +905,107 @@ def check(file: DealFile) -> Deal:
         tranche = ck.tranche(decl, len(classes))
         if tranche is not None:
             classes.append(tranche)
-            names[tranche.name] = tranche
     if not file.classes:
         ck.error("the deal has no classes", file.header.span, "add: class A SEQ balance ... coupon ...%")
     residuals = [c for c in classes if c.is_residual]
     if len(residuals) > 1:
         ck.error("a deal has one residual class", decls[residuals[1].name].span,
                  f"{residuals[0].name} is already the residual")
+    all_classes_ok = len(classes) == len(decls) == len(file.classes)
+    if all_classes_ok and pools:
+        classes = _resolve(ck, decls, classes, pools)
+    names = {c.name: c for c in classes}
 
-    # Balances and coupons against the collateral, only when both sides checked cleanly.
-    if pools and len(pools) == len(file.pools) and len(classes) == len(file.classes) and classes:
+    # Index rates the floaters reset on.
+    known = {c.formula.index for c in classes if c.formula is not None}
+    sc = file.scenarios
+    indices = _index_settings(ck, sc.indices, known) if sc else {}
+    for c in classes:
+        if c.formula is not None and c.formula.index not in indices:
+            decl = decls[c.name]
+            ck.error(f"no rate is given for index {c.formula.index}", (decl.coupon_formula or decl).span,
+                     f"add to the scenarios block: index {c.formula.index} 4.30%")
+
+    clean = all_classes_ok and pools and len(pools) == len(file.pools) and not ck.errors
+    schedules: dict[int, np.ndarray] = {}
+    if clean:
+        # Every dollar of collateral principal belongs to exactly one class with principal.
         coll = sum(p.balance for p in pools)
-        total = sum(c.balance for c in classes)
+        owners = [c for c in classes if not (c.is_residual or c.is_notional or c.parent is not None)]
+        total = sum(c.balance for c in owners)
         if abs(total - coll) > MONEY_TOLERANCE:
             diff = total - coll
             word = "more" if diff > 0 else "less"
             ck.error(f"the class balances add up to {total:,.2f}, {abs(diff):,.2f} {word} than the "
                      f"collateral balance of {coll:,.2f}", file.classes[0].span,
                      "the classes must account for every dollar of collateral principal")
-        coll_int = sum(p.balance * p.coupon for p in pools) / 12
-        class_int = sum(c.balance * c.coupon for c in classes) / 12
-        if class_int - coll_int > MONEY_TOLERANCE:
-            worst = max((c for c in classes if not c.is_residual), key=lambda c: c.coupon)
-            ck.error(f"the classes' coupons need {class_int:,.2f} of interest in the first month; "
-                     f"the collateral's net interest is {coll_int:,.2f}, "
-                     f"a shortfall of {class_int - coll_int:,.2f}", decls[worst.name].coupon.span,  # type: ignore[union-attr]
-                     "lower the coupons or add collateral coupon")
+        _interest_covered(ck, decls, classes, pools, indices)
+        schedules = _schedules(ck, decls, classes, pools, periods, file.path)
 
     principal: Sequential = Sequential(())
+    accretion: dict[int, Rule] = {}
     wf = file.waterfall
     if wf is None:
         ck.error("the deal has no waterfall", file.header.span,
                  "add: waterfall { interest: pay each class its coupon  principal { pay ... } }")
-    else:
+    elif all_classes_ok:
         if not wf.principal:
             ck.error("the waterfall has no principal rules", wf.principal_span or wf.span,
                      "add: principal { pay A until retired ... }")
-        coupon_classes = [c for c in classes if c.coupon > 0]
-        if coupon_classes and not wf.interest:
+        if any(c.coupon > 0 or c.formula for c in classes) and not wf.interest:
             ck.error("the waterfall has no interest section, but classes bear coupons",
                      wf.span, "add: interest: pay each class its coupon")
-        rules = []
-        for prule in wf.principal:
-            rule = ck.rule(prule.alloc, names, {})
-            if rule is not None:
-                rules.append(rule)
-        principal = Sequential(tuple(rules))
-        if len(rules) == len(wf.principal):
+        rules = [ck.principal_rule(r, names, schedules, periods) for r in wf.principal]
+        principal = Sequential(tuple(r for r in rules if r is not None))
+        for acc in wf.accretion:
+            z = names.get(acc.name)
+            if z is None:
+                ck.error(f"unknown class '{acc.name}'", acc.name_span, did_you_mean(acc.name, names))
+                continue
+            if not z.accrual:
+                ck.error(f"class {z.name} does not accrue, so it has no accretion to direct", acc.name_span,
+                         f"type it as an accrual class: class {z.name} SEQ/Z ...")
+                continue
+            acc_rules = [ck.principal_rule(r, names, schedules, periods) for r in acc.rules]
+            if any(r is None for r in acc_rules):
+                continue
+            rule = Sequential(tuple(acc_rules))  # type: ignore[arg-type]
+            if z.index in rule_classes(rule):
+                ck.error(f"class {z.name}'s accretion cannot pay {z.name} itself", acc.span)
+                continue
+            if not rule_classes(rule):
+                ck.error(f"class {z.name}'s accretion pays no class", acc.span)
+                continue
+            accretion[z.index] = rule
+        for c in classes:
+            if c.accrual and c.index not in accretion and not any(a.name == c.name for a in wf.accretion):
+                ck.error(f"accrual class {c.name} does not say where its accrued interest goes",
+                         decls[c.name].span, f"add to the waterfall: accretion {c.name}: pay A then B")
+        if len(principal.children) == len(wf.principal):
             paid = set(rule_classes(principal))
             for c in classes:
-                if c.balance > 0 and c.index not in paid:
+                owner = not (c.is_residual or c.is_notional or c.parent is not None or c.strip)
+                if owner and c.balance > 0 and c.index not in paid:
                     ck.error(f"class {c.name} has a balance that no principal rule ever pays",
                              decls[c.name].span, f"add a rule like: pay {c.name} until retired")
 
     pricing = None
     decrement: list[Prepayment] = []
-    scenarios: dict[str, Prepayment] = {}
-    if file.scenarios is not None:
-        sc = file.scenarios
+    scenarios: dict[str, Scenario] = {}
+    if sc is not None:
         if sc.pricing is not None:
-            pricing = _speed(ck, sc.pricing)
+            speed = _speed(ck, sc.pricing)
+            overrides = _index_settings(ck, sc.pricing_indices, known)
+            if speed is not None:
+                pricing = Scenario(speed, tuple(overrides.items()))
         decrement = _decrement_speeds(ck, sc.decrement)
         for name, span, spec in sc.named:
             if name in scenarios:
                 ck.error(f"two scenarios are named \"{name}\"", span)
             got = _speed(ck, spec)
+            overrides = _index_settings(ck, sc.named_indices.get(name, []), known)
             if got is not None:
-                scenarios[name] = got.named(name)
+                scenarios[name] = Scenario(got, tuple(overrides.items()), name=name)
 
     if ck.errors:
         raise DealErrors(ck.errors).attach(file.source, file.path)
@@ -414,6 +1020,9 @@ def check(file: DealFile) -> Deal:
         pricing=pricing,
         decrement=tuple(decrement),
         scenarios=scenarios,
+        indices=indices,
+        accretion=accretion,
+        schedules=schedules,
         source=file.source,
         path=file.path,
     )

@@ -9,11 +9,12 @@ from .errors import InputError
 from .model import Deal
 from .prepayment import Prepayment, parse_speed, smm_matrix
 from .results import Results
+from .scenarios import Scenario
 from .waterfall import run_waterfall
 
 
-def resolve_speeds(deal: Deal, speeds: list[Prepayment | str] | None) -> list[Prepayment]:
-    """The speeds asked for, or the deal's pricing speed; names of the deal's scenarios work too."""
+def resolve_scenarios(deal: Deal, speeds: list[Scenario | Prepayment | str] | None) -> list[Scenario]:
+    """The scenarios asked for ('165 PSA', a scenario name, objects), or the deal's pricing one."""
     if not speeds:
         if deal.pricing is None:
             raise InputError(f"deal \"{deal.name}\" has no pricing speed: add 'pricing 165 PSA' to "
@@ -21,19 +22,27 @@ def resolve_speeds(deal: Deal, speeds: list[Prepayment | str] | None) -> list[Pr
         return [deal.pricing]
     out = []
     for speed in speeds:
-        if isinstance(speed, str) and speed in deal.scenarios:
+        if isinstance(speed, Scenario):
+            out.append(speed)
+        elif isinstance(speed, str) and speed in deal.scenarios:
             out.append(deal.scenarios[speed])
         else:
-            out.append(parse_speed(speed))
+            out.append(Scenario(parse_speed(speed)))
     return out
 
 
-def run_deal(deal: Deal, speeds: list[Prepayment | str] | None = None) -> Results:
-    """Run every speed at once: arrays are [scenario, period] throughout."""
-    prepayments = resolve_speeds(deal, speeds)
+def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None) -> Results:
+    """Run every scenario at once: arrays are [scenario, period] throughout."""
+    scenarios = resolve_scenarios(deal, speeds)
     periods = max(p.remaining for p in deal.pools)
     ages = np.array([p.age for p in deal.pools], dtype=float)
-    smm = smm_matrix(prepayments, ages, periods)
+    smm = smm_matrix([s.prepayment for s in scenarios], ages, periods)
     coll = collateral_flows(deal.pools, smm)
-    flows = run_waterfall(deal, coll)
-    return Results(deal, prepayments, coll, flows)
+    names = deal.index_names
+    unknown = {i for s in scenarios for i, _ in s.indices} - set(names)
+    if unknown:
+        raise InputError(f"no class of deal \"{deal.name}\" floats on {', '.join(sorted(unknown))}"
+                         + (f"; its index is {', '.join(names)}" if names else ""))
+    index_rates = np.stack([s.index_paths(deal.indices, names, periods) for s in scenarios])
+    flows = run_waterfall(deal, coll, index_rates)
+    return Results(deal, scenarios, coll, flows)

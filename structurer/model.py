@@ -10,7 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .prepayment import Prepayment
+from .scenarios import RatePath, Scenario
 
 if TYPE_CHECKING:
     from .results import Results
@@ -30,6 +33,42 @@ class Pool:
 
 
 @dataclass(frozen=True)
+class CouponFormula:
+    """A floating coupon: clamp(constant + multiplier x index, floor, cap), reset every period."""
+
+    constant: float
+    multiplier: float
+    index: str
+    cap: float
+    floor: float
+
+    def rate(self, index_rate: np.ndarray | float) -> np.ndarray:
+        return np.clip(self.constant + self.multiplier * np.asarray(index_rate), self.floor, self.cap)
+
+    @property
+    def description(self) -> str:
+        const = f"{self.constant * 100:.4g}%"
+        mult = abs(self.multiplier)
+        idx = self.index if mult == 1 else f"{mult:g} x {self.index}"
+        if self.multiplier >= 0:
+            return f"{idx} + {const}" if self.constant >= 0 else f"{idx} - {abs(self.constant) * 100:.4g}%"
+        return f"{const} - {idx}"
+
+
+@dataclass(frozen=True)
+class Notional:
+    """A notional balance: `factor` x the sum of what it follows, each period.
+
+    `classes` are class indices, `pools` pool indices; `collateral` follows all pools.
+    """
+
+    classes: tuple[int, ...] = ()
+    pools: tuple[int, ...] = ()
+    collateral: bool = False
+    factor: float = 1.0
+
+
+@dataclass(frozen=True)
 class Tranche:
     """One class of the deal, in the vocabulary of an agency cover table."""
 
@@ -39,17 +78,40 @@ class Tranche:
     balance: float
     coupon: float
     index: int
+    formula: CouponFormula | None = None
+    notional: Notional | None = None
+    parent: int | None = None  # floaters and inverse floaters: the fixed-rate class they split
+    issued: bool = True  # False for a parent that is split into floater and inverse floater
+    accrual: bool = False  # a Z: interest accretes to the balance while its AD classes are out
+    strip: tuple[int, float] | None = None  # (pool, share of its principal) for a discount PO
+    lockout: int = 0
+    shift: tuple[float, ...] = ()  # NAS shares by year after the lockout; 100% after
 
     @property
     def is_residual(self) -> bool:
         return self.principal_type == "R"
 
     @property
+    def is_notional(self) -> bool:
+        return self.notional is not None
+
+    @property
     def cover_type(self) -> str:
-        """'SEQ/FIX' style, as a prospectus cover table shows it (the residual is just 'R')."""
+        """Principal type then interest type, as the two columns of a cover table: 'PAC/AD FIX'.
+
+        The residual is just 'R'."""
         if self.is_residual:
             return "R"
-        return f"{self.principal_type}/{self.interest_type}"
+        return f"{self.principal_type} {self.interest_type}"
+
+    def nas_percent(self, periods: int) -> np.ndarray:
+        """NAS share of its pro rata principal by period: 0 in the lockout, then the shift steps."""
+        pct = np.ones(periods)
+        pct[: self.lockout] = 0.0
+        for year, share in enumerate(self.shift):
+            start = self.lockout + 12 * year
+            pct[start:start + 12] = share
+        return pct
 
 
 # ---- compiled principal rules: a tree the interpreter walks every period
@@ -81,7 +143,31 @@ class ProRata:
     weights: tuple[float, ...] | None = None
 
 
-Rule = Pay | Sequential | ProRata
+@dataclass(frozen=True, eq=False)
+class ToSchedule:
+    """Pay `child` only down to `schedule` [period]: its classes' scheduled balance (PAC, TAC)."""
+
+    child: Rule
+    schedule: np.ndarray
+
+    @property
+    def children(self) -> tuple[Rule, ...]:
+        return (self.child,)
+
+
+@dataclass(frozen=True, eq=False)
+class NasShare:
+    """Pay a NAS class its share: percent[period] x its balance / all class balances x principal."""
+
+    index: int
+    percent: np.ndarray
+
+    @property
+    def children(self) -> tuple[Rule, ...]:
+        return (Pay(self.index),)
+
+
+Rule = Pay | Sequential | ProRata | ToSchedule | NasShare
 
 
 def rule_classes(rule: Rule) -> list[int]:
@@ -94,7 +180,7 @@ def rule_classes(rule: Rule) -> list[int]:
     return found
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Deal:
     """A deal that parsed and checked: every class is paid by some rule and cash adds up."""
 
@@ -105,9 +191,12 @@ class Deal:
     pools: tuple[Pool, ...]
     classes: tuple[Tranche, ...]
     principal: Sequential
-    pricing: Prepayment | None = None
+    pricing: Scenario | None = None
     decrement: tuple[Prepayment, ...] = ()
-    scenarios: dict[str, Prepayment] = field(default_factory=dict)
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    indices: dict[str, RatePath] = field(default_factory=dict)
+    accretion: dict[int, Rule] = field(default_factory=dict)  # accrual class -> where it goes
+    schedules: dict[int, np.ndarray] = field(default_factory=dict)  # class -> scheduled balances
     source: str = ""
     path: str | None = None
 
@@ -119,14 +208,24 @@ class Deal:
     def residual(self) -> Tranche | None:
         return next((c for c in self.classes if c.is_residual), None)
 
+    @property
+    def issued_classes(self) -> tuple[Tranche, ...]:
+        """The classes investors hold (a split parent is not one of them)."""
+        return tuple(c for c in self.classes if c.issued)
+
+    @property
+    def index_names(self) -> list[str]:
+        return sorted({c.formula.index for c in self.classes if c.formula is not None})
+
     def tranche(self, name: str) -> Tranche:
         for c in self.classes:
             if c.name == name:
                 return c
         raise KeyError(name)
 
-    def run(self, *speeds: Prepayment | str) -> Results:
-        """Run the deal at the given speeds ('165 PSA', Prepayment objects); default: pricing."""
+    def run(self, *speeds: Scenario | Prepayment | str) -> Results:
+        """Run the deal at the given speeds ('165 PSA', a scenario name, Prepayment or Scenario
+        objects); default: the pricing scenario."""
         from .engine import run_deal
 
         return run_deal(self, list(speeds) if speeds else None)

@@ -147,15 +147,15 @@ def environment() -> jinja2.Environment:
 # ---- what the templates see: rows selected from Results, no new figures
 
 
-def _scenario_names(deal: Deal) -> dict[Any, str]:
-    return {prepay: name for name, prepay in deal.scenarios.items()}
-
-
 def _scenario_heading(deal: Deal, results: Results, s: int) -> dict[str, Any]:
+    """A scenario's label ('165 PSA'), its name in the deal file if it has one, and whether it
+    is the deal's pricing speed."""
     prepay = results.prepayments[s]
+    name = getattr(prepay, "name", None)
     return {
-        "label": results.scenarios[s],
-        "name": _scenario_names(deal).get(prepay),
+        "key": results.scenarios[s],
+        "label": getattr(prepay, "description", results.scenarios[s]),
+        "name": name,
         "pricing": deal.pricing is not None and prepay == deal.pricing,
     }
 
@@ -251,7 +251,6 @@ def report_context(results: Results, decrement: Results | None = None) -> dict[s
         "periods": results.periods,
         "source_lines": deal.source.splitlines(),
         "version": __version__,
-        "named_scenarios": deal.scenarios,
     }
 
 

@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 
 from . import analytics
-from .dates import payment_dates
+from .dates import add_months, payment_dates
 
 if TYPE_CHECKING:
     from .collateral import CollateralFlows
     from .model import Deal, Tranche
     from .prepayment import Prepayment
+    from .scenarios import Scenario
     from .waterfall import ClassFlows
 
 COLLATERAL = "COLLATERAL"
@@ -28,18 +29,22 @@ COLLATERAL = "COLLATERAL"
 class Results:
     """Cash flows of one deal under one or more prepayment scenarios."""
 
-    def __init__(self, deal: Deal, prepayments: list[Prepayment], collateral: CollateralFlows,
+    def __init__(self, deal: Deal, scenarios: list[Scenario], collateral: CollateralFlows,
                  flows: ClassFlows):
         self.deal = deal
-        self.prepayments = prepayments
+        self.scenario_specs = scenarios
         self.collateral = collateral
         self.flows = flows
+
+    @property
+    def prepayments(self) -> list[Prepayment]:
+        return [s.prepayment for s in self.scenario_specs]
 
     # ---- shape and labels
 
     @property
     def scenarios(self) -> list[str]:
-        return [p.label for p in self.prepayments]
+        return [s.label for s in self.scenario_specs]
 
     @property
     def periods(self) -> int:
@@ -60,26 +65,44 @@ class Results:
     # ---- per-class arrays [scenario, period]
 
     def arrays(self, name: str) -> dict[str, np.ndarray]:
-        """beginning_balance, interest, principal, ending_balance, shortfall of a class."""
+        """beginning_balance, interest, accrued, principal, ending_balance, shortfall, coupon of
+        a class. A notional class's balances are its notional balances."""
         tranche = self.deal.tranche(name)
         f = self.flows
         if tranche.is_residual:
             zeros = np.zeros_like(f.residual_interest)
-            return {"beginning_balance": zeros, "interest": f.residual_interest,
-                    "principal": f.residual_principal, "ending_balance": zeros, "shortfall": zeros}
+            return {"beginning_balance": zeros, "interest": f.residual_interest, "accrued": zeros,
+                    "principal": f.residual_principal, "ending_balance": zeros, "shortfall": zeros,
+                    "coupon": zeros}
         i = tranche.index
         return {
             "beginning_balance": f.beginning_balance[:, i, :],
             "interest": f.interest[:, i, :],
+            "accrued": f.accrued[:, i, :],
             "principal": f.principal[:, i, :],
             "ending_balance": f.ending_balance[:, i, :],
             "shortfall": f.shortfall[:, i, :],
+            "coupon": f.coupon[:, i, :],
         }
 
     def wal(self, name: str) -> np.ndarray:
-        """SIFMA WAL (years from settlement by period count) of a class, per scenario."""
-        principal = self.collateral.principal if name == COLLATERAL else self.arrays(name)["principal"]
-        return analytics.weighted_average_life(principal)
+        """SIFMA WAL (years from settlement by period count) of a class, per scenario.
+
+        NaN for the residual and for notional classes, which have no principal of their own.
+        """
+        if name == COLLATERAL:
+            return analytics.weighted_average_life(self.collateral.principal)
+        tranche = self.deal.tranche(name)
+        if tranche.is_residual or tranche.is_notional:
+            return np.full(len(self.scenario_specs), np.nan)
+        return analytics.weighted_average_life(self.arrays(name)["principal"])
+
+    def original_balance(self, name: str) -> float:
+        """The class's balance at issue; a notional class's notional balance at issue."""
+        tranche = self.deal.tranche(name)
+        if tranche.is_notional:
+            return float(self.flows.beginning_balance[0, tranche.index, 0])
+        return tranche.balance
 
     def average_life_to_receipt(self, name: str) -> np.ndarray:
         """BMA average life to the distribution dates (30/360 from settlement), per scenario."""
@@ -113,7 +136,9 @@ class Results:
             "interest": a["interest"][s],
             "principal": a["principal"][s],
             "cash_flow": a["interest"][s] + a["principal"][s],
+            "accrued": a["accrued"][s],
             "ending_balance": a["ending_balance"][s],
+            "coupon": a["coupon"][s],
             "interest_shortfall": a["shortfall"][s],
         })
         return frame
@@ -159,7 +184,7 @@ class Results:
             coll.insert(0, "class", COLLATERAL)
             coll.insert(0, "scenario", label)
             frames.append(coll)
-            for tranche in self.deal.classes:
+            for tranche in self.deal.issued_classes:
                 frame = self.class_cashflows(tranche.name, s)
                 frame.insert(0, "class", tranche.name)
                 frame.insert(0, "scenario", label)
@@ -167,9 +192,9 @@ class Results:
         return pd.concat(frames, ignore_index=True)
 
     def summary(self, scenario: int | str = 0) -> pd.DataFrame:
-        """One row per class, as a prospectus cover table reads, for one scenario."""
+        """One row per issued class, as a prospectus cover table reads, for one scenario."""
         s = self.scenario_index(scenario)
-        rows = [self._summary_row(t, s) for t in self.deal.classes]
+        rows = [self._summary_row(t, s) for t in self.deal.issued_classes]
         return pd.DataFrame(rows).set_index("class")
 
     def _summary_row(self, tranche: Tranche, s: int) -> dict[str, Any]:
@@ -181,10 +206,12 @@ class Results:
             "type": tranche.cover_type,
             "principal_type": tranche.principal_type,
             "interest_type": tranche.interest_type,
-            "original_balance": tranche.balance,
+            "notional": tranche.is_notional,
+            "original_balance": self.original_balance(tranche.name),
             "coupon": tranche.coupon,
-            # The residual has no balance of its own, so no average life.
-            "wal": float("nan") if tranche.is_residual else float(self.wal(tranche.name)[s]),
+            "coupon_formula": tranche.formula.description if tranche.formula else None,
+            "first_coupon": float(a["coupon"][s, 0]),
+            "wal": float(self.wal(tranche.name)[s]),
             "first_principal_period": int(first[s]),
             "last_principal_period": int(last[s]),
             "first_principal_date": self.date_of(int(first[s])),
@@ -192,6 +219,7 @@ class Results:
             "final_date": self.date_of(int(final)),
             "total_interest": float(a["interest"][s].sum()),
             "total_principal": float(a["principal"][s].sum()),
+            "total_accrued": float(a["accrued"][s].sum()),
             "interest_shortfall": float(a["shortfall"][s, -1]),
         }
 
@@ -200,18 +228,19 @@ class Results:
 
         Rows: 'Initial', then the distribution date of periods 12, 24, ... until every scenario
         has retired the class; last row the WAL in years. With `formatted`, cells follow the
-        prospectus rule (whole percent, '*' under 0.5%); otherwise unrounded floats.
+        prospectus rule (whole percent, '*' under 0.5%); otherwise unrounded floats. A notional
+        class is measured against its original notional balance; an accrual class can exceed 100.
         """
         tranche = self.deal.tranche(name)
         if tranche.is_residual:
             raise ValueError(f"class {name} is the residual; it has no balance to decrement")
         end = self.arrays(name)["ending_balance"]
-        _, last = self.principal_window(name)
-        horizon = max(int(last.max()), 1)
+        # Rows run until the first anniversary at which every scenario has retired the class.
+        horizon = min(int(analytics.last_payment_period(end).max()) + 1, self.periods)
         rows = analytics.anniversary_periods(horizon)
-        pct = analytics.percent_outstanding(end, tranche.balance, rows)  # [scenario, row]
+        pct = analytics.percent_outstanding(end, self.original_balance(name), rows)  # [scenario, row]
         wal = self.wal(name)
-        index = ["Initial"] + [self.dates[min(p, self.periods) - 1].strftime("%b %Y") for p in rows]
+        index = ["Initial"] + [add_months(self.deal.first_payment, p - 1).strftime("%b %Y") for p in rows]
         index.append("WAL (years)")
         data: dict[str, list[Any]] = {}
         for s, label in enumerate(self.scenarios):
@@ -231,14 +260,16 @@ class Results:
         coll_wal = self.wal(COLLATERAL)
         for s, label in enumerate(self.scenarios):
             classes = {}
-            for tranche in self.deal.classes:
+            for tranche in self.deal.issued_classes:
                 row = self._summary_row(tranche, s)
                 classes[tranche.name] = {
                     "type": row["type"],
                     "principal_type": row["principal_type"],
                     "interest_type": row["interest_type"],
+                    "notional": row["notional"],
                     "original_balance": row["original_balance"],
-                    "coupon": row["coupon"] * 100,
+                    "coupon": row["first_coupon"] * 100,
+                    "coupon_formula": row["coupon_formula"],
                     "wal": _num(row["wal"]),
                     "principal_window": [row["first_principal_period"], row["last_principal_period"]],
                     "total_principal": row["total_principal"],

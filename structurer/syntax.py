@@ -50,6 +50,69 @@ class PoolDecl:
 
 
 @dataclass
+class TypeWord:
+    """One word of a class's type, with its arguments: PAC(90 PSA, 300 PSA), SEQ, Z."""
+
+    name: str
+    args: list[Quantity]
+    span: Span | None
+
+
+@dataclass
+class RateTerm:
+    """One term of a coupon formula: a constant rate, or multiplier x index."""
+
+    sign: int
+    constant: Quantity | None
+    multiplier: float
+    index: str | None
+    span: Span | None
+
+
+@dataclass
+class RateFormula:
+    """A coupon that floats: constant + sum of (multiplier x index), e.g. 19.5% - 3 x SOFR."""
+
+    terms: list[RateTerm]
+    span: Span | None
+
+
+@dataclass
+class NotionalRef:
+    """What a notional balance follows: a class, the whole collateral, or one pool."""
+
+    kind: str  # "class" | "collateral" | "pool"
+    name: str | None
+    span: Span | None
+
+
+@dataclass
+class NotionalDecl:
+    amount: Quantity | None
+    refs: list[NotionalRef]
+    span: Span | None
+
+
+@dataclass
+class ScheduleDecl:
+    """An explicit schedule of balances: a list in the deal, or a CSV file (period, balance)."""
+
+    balances: list[Quantity] | None
+    path: str | None
+    span: Span | None
+
+
+@dataclass
+class StripDecl:
+    """A PO carved from a discount pool so that the rest of the pool pays `target`."""
+
+    pool: str
+    pool_span: Span | None
+    target: Quantity
+    span: Span | None
+
+
+@dataclass
 class ClassDecl:
     name: str
     span: Span | None
@@ -57,6 +120,18 @@ class ClassDecl:
     type_span: Span | None
     balance: Quantity | None = None
     coupon: Quantity | None = None
+    types: list[TypeWord] = field(default_factory=list)
+    coupon_formula: RateFormula | None = None
+    cap: Quantity | None = None
+    floor: Quantity | None = None
+    parent: str | None = None
+    parent_span: Span | None = None
+    notional: NotionalDecl | None = None
+    schedule: ScheduleDecl | None = None
+    lockout: Quantity | None = None
+    shift: list[Quantity] | None = None
+    shift_span: Span | None = None
+    strip: StripDecl | None = None
 
 
 @dataclass
@@ -111,12 +186,23 @@ class InterestRule:
 
 
 @dataclass
+class AccretionDecl:
+    """Where an accrual class's accrued interest is paid as principal."""
+
+    name: str
+    name_span: Span | None
+    rules: list[PrincipalRule]
+    span: Span | None
+
+
+@dataclass
 class WaterfallDecl:
     span: Span | None
     interest: list[InterestRule] = field(default_factory=list)
     interest_span: Span | None = None
     principal: list[PrincipalRule] = field(default_factory=list)
     principal_span: Span | None = None
+    accretion: list[AccretionDecl] = field(default_factory=list)
 
 
 @dataclass
@@ -143,11 +229,31 @@ Speed = ConstantSpeed | RampSpeed | VectorSpeed
 
 
 @dataclass
+class RatePathDecl:
+    """An index path: kind 'level' (one rate), 'vector' (one per period) or 'curve' (points)."""
+
+    kind: str
+    rates: list[Quantity]
+    periods: list[int]
+    span: Span | None
+
+
+@dataclass
+class IndexSetting:
+    index: str
+    index_span: Span | None
+    path: RatePathDecl
+
+
+@dataclass
 class ScenariosDecl:
     span: Span | None
     pricing: Speed | None = None
     decrement: list[Speed] = field(default_factory=list)
     named: list[tuple[str, Span | None, Speed]] = field(default_factory=list)
+    indices: list[IndexSetting] = field(default_factory=list)
+    pricing_indices: list[IndexSetting] = field(default_factory=list)
+    named_indices: dict[str, list[IndexSetting]] = field(default_factory=dict)
 
 
 @dataclass
@@ -234,22 +340,94 @@ class _ToAst(Transformer):
         return ("collateral", children)
 
     # -- classes
-    def class_type(self, meta, children):
-        return (str(children[0]), Span.of(children[0]))
+    def type_args(self, meta, children):
+        return list(children)
+
+    def type_word(self, meta, children):
+        args = children[1] if len(children) > 1 else []
+        return TypeWord(str(children[0]), args, Span.of(meta))
+
+    def type_spec(self, meta, children):
+        return list(children)
 
     def class_balance(self, meta, children):
-        return ("balance", children[0])
+        return ("balance", children[0], children[0].span)
+
+    def rate_const(self, meta, children):
+        return RateTerm(1, children[0], 0.0, None, Span.of(meta))
+
+    def rate_index(self, meta, children):
+        return RateTerm(1, None, _number(children[0]), str(children[1]), Span.of(meta))
+
+    def rate_index1(self, meta, children):
+        return RateTerm(1, None, 1.0, str(children[0]), Span.of(meta))
+
+    def rate_expr(self, meta, children):
+        terms: list[RateTerm] = [children[0]]
+        for sign, term in zip(children[1::2], children[2::2], strict=True):
+            term.sign = -1 if str(sign) == "-" else 1
+            terms.append(term)
+        return RateFormula(terms, Span.of(meta))
 
     def class_coupon(self, meta, children):
-        return ("coupon", children[0])
+        formula = children[0]
+        only = formula.terms[0]
+        if len(formula.terms) == 1 and only.constant is not None:
+            return ("coupon", only.constant, only.span)
+        return ("coupon_formula", formula, formula.span)
+
+    def class_cap(self, meta, children):
+        return ("cap", children[0], children[0].span)
+
+    def class_floor(self, meta, children):
+        return ("floor", children[0], children[0].span)
+
+    def class_parent(self, meta, children):
+        return ("parent", str(children[0]), Span.of(children[0]))
+
+    def notional_class(self, meta, children):
+        return NotionalRef("class", str(children[0]), Span.of(children[0]))
+
+    def notional_collateral(self, meta, children):
+        return NotionalRef("collateral", None, Span.of(meta))
+
+    def notional_pool(self, meta, children):
+        return NotionalRef("pool", _unquote(children[0]), Span.of(children[0]))
+
+    def class_notional(self, meta, children):
+        amount = children[0] if isinstance(children[0], Quantity) else None
+        refs = [c for c in children if isinstance(c, NotionalRef)]
+        return ("notional", NotionalDecl(amount, refs, Span.of(meta)), Span.of(meta))
+
+    def schedule_file(self, meta, children):
+        return ("schedule", ScheduleDecl(None, _unquote(children[0]), Span.of(meta)), Span.of(meta))
+
+    def schedule_list(self, meta, children):
+        return ("schedule", ScheduleDecl(list(children), None, Span.of(meta)), Span.of(meta))
+
+    def class_lockout(self, meta, children):
+        return ("lockout", children[0], Span.of(meta))
+
+    def class_shift(self, meta, children):
+        return ("shift", list(children), Span.of(meta))
+
+    def class_strip(self, meta, children):
+        strip = StripDecl(_unquote(children[0]), Span.of(children[0]), children[1], Span.of(meta))
+        return ("strip", strip, Span.of(meta))
 
     def class_decl(self, meta, children):
-        name_tok, (type_name, type_span), *attrs = children
-        decl = ClassDecl(str(name_tok), Span.of(name_tok), type_name, type_span)
-        for key, quantity in attrs:
-            if getattr(decl, key) is not None:
-                raise DealError(f"class {decl.name} gives its {key} twice", quantity.span)
-            setattr(decl, key, quantity)
+        name_tok, types, *attrs = children
+        type_name = "/".join(w.name for w in types)
+        decl = ClassDecl(str(name_tok), Span.of(name_tok), type_name, types[0].span, types=types)
+        for key, value, span in attrs:
+            if getattr(decl, key) is not None or (key == "coupon" and decl.coupon_formula) or (
+                    key == "coupon_formula" and decl.coupon):
+                raise DealError(f"class {decl.name} gives its {key.replace('_formula', '')} twice", span)
+            setattr(decl, key, value)
+            if key == "parent":
+                decl.parent_span = span
+            elif key == "shift":
+                decl.shift_span = span
         return decl
 
     # -- waterfall
@@ -270,8 +448,20 @@ class _ToAst(Transformer):
         rules = children[0] if children and isinstance(children[0], list) else list(children)
         return ("principal", rules, Span.of(meta))
 
-    def limit(self, meta, children):
+    def until_retired(self, meta, children):
         return "until retired"
+
+    def to_schedule(self, meta, children):
+        return "to schedule"
+
+    def its_share(self, meta, children):
+        return "its share"
+
+    def accretion_section(self, meta, children):
+        name_tok, body = children[0], children[1:]
+        rules = body[0] if body and isinstance(body[0], list) else list(body)
+        decl = AccretionDecl(str(name_tok), Span.of(name_tok), rules, Span.of(meta))
+        return ("accretion", decl, Span.of(meta))
 
     def principal_rule(self, meta, children):
         alloc = children[0]
@@ -308,6 +498,11 @@ class _ToAst(Transformer):
     def waterfall_block(self, meta, children):
         decl = WaterfallDecl(Span.of(meta))
         for kind, rules, span in children:
+            if kind == "accretion":
+                if any(a.name == rules.name for a in decl.accretion):
+                    raise DealError(f"the accretion of {rules.name} is given twice", span)
+                decl.accretion.append(rules)
+                continue
             if getattr(decl, kind + "_span") is not None:
                 raise DealError(f"the waterfall has two {kind} sections; merge them into one", span)
             setattr(decl, kind, rules)
@@ -324,14 +519,38 @@ class _ToAst(Transformer):
     def vector_speed(self, meta, children):
         return VectorSpeed(list(children), Span.of(meta))
 
+    def rate_level(self, meta, children):
+        return RatePathDecl("level", [children[0]], [], Span.of(meta))
+
+    def rate_vector(self, meta, children):
+        return RatePathDecl("vector", list(children), [], Span.of(meta))
+
+    def curve_point(self, meta, children):
+        return (children[0], children[1])
+
+    def rate_curve(self, meta, children):
+        periods = [p for p, _ in children]
+        for p in periods:
+            if _number(p) != int(_number(p)) or _number(p) < 1:
+                raise DealError("a curve point's period is a whole number from 1", Span.of(p))
+        return RatePathDecl("curve", [q for _, q in children], [int(_number(p)) for p in periods],
+                            Span.of(meta))
+
+    def index_override(self, meta, children):
+        return IndexSetting(str(children[0]), Span.of(children[0]), children[1])
+
+    def index_default(self, meta, children):
+        return ("index", IndexSetting(str(children[0]), Span.of(children[0]), children[1]), Span.of(meta))
+
     def pricing(self, meta, children):
-        return ("pricing", children[0], Span.of(meta))
+        return ("pricing", (children[0], list(children[1:])), Span.of(meta))
 
     def decrement(self, meta, children):
         return ("decrement", list(children), Span.of(meta))
 
     def named_scenario(self, meta, children):
-        return ("named", (_unquote(children[0]), Span.of(children[0]), children[1]), Span.of(meta))
+        named = (_unquote(children[0]), Span.of(children[0]), children[1], list(children[2:]))
+        return ("named", named, Span.of(meta))
 
     def scenarios_block(self, meta, children):
         decl = ScenariosDecl(Span.of(meta))
@@ -339,11 +558,15 @@ class _ToAst(Transformer):
             if kind == "pricing":
                 if decl.pricing is not None:
                     raise DealError("the pricing speed is given twice", span)
-                decl.pricing = value
+                decl.pricing, decl.pricing_indices = value
             elif kind == "decrement":
                 decl.decrement.extend(value)
+            elif kind == "index":
+                decl.indices.append(value)
             else:
-                decl.named.append(value)
+                name, name_span, speed, overrides = value
+                decl.named.append((name, name_span, speed))
+                decl.named_indices[name] = overrides
         return ("scenarios", decl)
 
     def start(self, meta, children):

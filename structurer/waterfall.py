@@ -1,18 +1,27 @@
 """The waterfall interpreter: collateral cash in, class cash out, period by period.
 
 Steps over periods and is vectorised across scenarios: every quantity in a period is an
-array [scenario]. A pure function of (deal, collateral flows), so it can be cached, tested
-and distributed freely.
+array [scenario] (or [scenario, class]). A pure function of (deal, collateral flows, index
+rates), so it can be cached, tested and distributed freely.
 
 Each period:
-1. Interest: every class is due balance x coupon / 12 (30/360) plus any interest it was
-   short before. The collateral's net interest pays what is due, pro rata to the amounts due
-   when it is not enough; what a class is not paid is carried as a shortfall.
-2. Principal: the collateral's principal (scheduled + prepaid) goes through the compiled
-   principal rules; no class is paid more than its balance.
-3. What is left of either goes to the residual.
-Then the books are audited: cash in must equal cash out and no balance may go negative. A
-violation is a bug in the engine and raises EngineError.
+1. Strips: discount-strip PO classes take their share of their pool's principal first.
+2. Interest: every class is due its coupon (fixed, or its floater formula on this period's
+   index) x its balance (a notional class: its notional balance) / 12, plus any interest it
+   was short before. The collateral's net interest pays what is due, pro rata to the amounts
+   due when it is not enough; what a class is not paid is carried as a shortfall. Classes split
+   from a parent (floater, inverse floater) are paid their formula interest out of the
+   parent's.
+3. Accrual: an accrual (Z) class whose accretion-directed classes are still outstanding is
+   not paid its interest; the amount is added to its balance and paid as principal through its
+   accretion rule. What those classes cannot take joins the principal of step 4.
+4. Principal: the collateral's principal goes through the compiled principal rules; no class
+   is paid more than its balance, a `to schedule` rule no more than its classes' excess over
+   their scheduled balance, a NAS share no more than its share.
+5. What is left of interest or principal goes to the residual.
+After the last period the books are audited over every period at once: cash in must equal
+cash out, class balances must move by exactly what was paid and accrued, and nothing may go
+negative. A violation is a bug in the engine and raises EngineError.
 """
 
 from __future__ import annotations
@@ -22,10 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .collateral import CollateralFlows
-from .model import Deal, Pay, ProRata, Rule, Sequential, rule_classes
+from .model import Deal, NasShare, Pay, ProRata, Rule, Sequential, ToSchedule, rule_classes
 
 CONSERVATION_RTOL = 1e-9  # relative to the period's collateral cash; the test standard is 1e-6
-DUST = 1e-9  # dollars below which a balance is treated as nothing when sharing fixed weights
+DUST = 1e-9  # dollars below which a balance is treated as nothing when sharing out principal
 
 
 class EngineError(AssertionError):
@@ -34,156 +43,276 @@ class EngineError(AssertionError):
 
 @dataclass(frozen=True)
 class ClassFlows:
-    """Arrays [scenario, class, period] (index 0 is period 1), plus the residual [scenario, period]."""
+    """Arrays [scenario, class, period] (index 0 is period 1), plus the residual [scenario, period].
+
+    `beginning_balance`/`ending_balance` are principal balances, or the notional balance of a
+    notional class. `interest` is interest paid in cash; `accrued` is interest added to an
+    accrual class's balance instead; `principal` is principal paid in cash.
+    """
 
     beginning_balance: np.ndarray
     interest_due: np.ndarray
     interest: np.ndarray
+    accrued: np.ndarray
     principal: np.ndarray
     ending_balance: np.ndarray
     shortfall: np.ndarray
+    coupon: np.ndarray
     residual_interest: np.ndarray
     residual_principal: np.ndarray
 
 
-class _Book:
-    """The class balances of one period, with what each rule paid."""
+class _Period:
+    """The class balances of one period, with what each rule paid, and what NAS shares need."""
 
-    def __init__(self, balance: np.ndarray):
+    def __init__(self, t: int, balance: np.ndarray, principal_total: np.ndarray, owners_begin: np.ndarray):
+        self.t = t
         self.balance = balance  # [scenario, class], updated as rules pay
         self.paid = np.zeros_like(balance)
+        self.principal_total = principal_total
+        self.owners_begin = owners_begin  # [scenario, class] balances at the start of the period
 
-    def capacity(self, rule: Rule, cache: dict[int, list[int]]) -> np.ndarray:
+
+class _Allocator:
+    """Walks a compiled rule tree; caches each node's class indices."""
+
+    def __init__(self) -> None:
+        self.members: dict[int, np.ndarray] = {}
+
+    def classes(self, rule: Rule) -> np.ndarray:
         key = id(rule)
-        if key not in cache:
-            cache[key] = rule_classes(rule)
-        return self.balance[:, cache[key]].sum(axis=1)
+        if key not in self.members:
+            self.members[key] = np.array(rule_classes(rule), dtype=int)
+        return self.members[key]
 
+    def capacity(self, rule: Rule, book: _Period) -> np.ndarray:
+        if isinstance(rule, Pay):
+            return book.balance[:, rule.index]
+        return book.balance[:, self.classes(rule)].sum(axis=1)
 
-def _allocate(rule: Rule, amount: np.ndarray, book: _Book, cache: dict[int, list[int]]) -> np.ndarray:
-    """Pay up to `amount` [scenario] through `rule`; return what was used [scenario]."""
-    if isinstance(rule, Pay):
-        paid = np.minimum(np.maximum(amount, 0.0), book.balance[:, rule.index])
-        book.balance[:, rule.index] -= paid
-        book.paid[:, rule.index] += paid
-        return paid
-    if isinstance(rule, Sequential):
+    def allocate(self, rule: Rule, amount: np.ndarray, book: _Period) -> np.ndarray:
+        """Pay up to `amount` [scenario] through `rule`; return what was used [scenario]."""
+        if isinstance(rule, Pay):
+            paid = np.minimum(np.maximum(amount, 0.0), book.balance[:, rule.index])
+            book.balance[:, rule.index] -= paid
+            book.paid[:, rule.index] += paid
+            return paid
+        if isinstance(rule, Sequential):
+            used = np.zeros_like(amount)
+            for child in rule.children:
+                used += self.allocate(child, amount - used, book)
+            return used
+        if isinstance(rule, ToSchedule):
+            excess = np.maximum(self.capacity(rule.child, book) - rule.schedule[book.t], 0.0)
+            return self.allocate(rule.child, np.minimum(amount, excess), book)
+        if isinstance(rule, NasShare):
+            total_begin = book.owners_begin.sum(axis=1)
+            own = book.owners_begin[:, rule.index]
+            fraction = np.divide(own, total_begin, out=np.zeros_like(own), where=total_begin > 0)
+            share = rule.percent[book.t] * fraction * book.principal_total
+            return self.allocate(Pay(rule.index), np.minimum(amount, share), book)
+        assert isinstance(rule, ProRata)
+        if rule.weights is None:
+            caps = np.stack([self.capacity(c, book) for c in rule.children], axis=1)
+            total_cap = caps.sum(axis=1)
+            pay = np.minimum(amount, total_cap)
+            share = np.divide(caps, total_cap[:, None], out=np.zeros_like(caps),
+                              where=total_cap[:, None] > 0)
+            used = np.zeros_like(amount)
+            for j, child in enumerate(rule.children):
+                used += self.allocate(child, pay * share[:, j], book)
+            return used
+        # Fixed weights: what a retired (or capped) member cannot take goes to the others.
+        weights = np.asarray(rule.weights)
+        remaining = np.maximum(amount, 0.0).copy()
         used = np.zeros_like(amount)
-        for child in rule.children:
-            used += _allocate(child, amount - used, book, cache)
+        for _ in range(len(rule.children)):
+            caps = np.stack([self.capacity(c, book) for c in rule.children], axis=1)
+            live_w = np.where(caps > DUST, weights[None, :], 0.0)
+            w_sum = live_w.sum(axis=1)
+            if not np.any((w_sum > 0) & (remaining > DUST)):
+                break
+            share = np.divide(live_w, w_sum[:, None], out=np.zeros_like(live_w), where=w_sum[:, None] > 0)
+            step = np.zeros_like(amount)
+            for j, child in enumerate(rule.children):
+                step += self.allocate(child, remaining * share[:, j], book)
+            remaining -= step
+            used += step
         return used
-    assert isinstance(rule, ProRata)
-    if rule.weights is None:
-        caps = np.stack([book.capacity(c, cache) for c in rule.children], axis=1)
-        total_cap = caps.sum(axis=1)
-        pay = np.minimum(amount, total_cap)
-        share = np.divide(caps, total_cap[:, None], out=np.zeros_like(caps), where=total_cap[:, None] > 0)
-        used = np.zeros_like(amount)
-        for j, child in enumerate(rule.children):
-            used += _allocate(child, pay * share[:, j], book, cache)
-        return used
-    # Fixed weights: what a retired (or capped) member cannot take goes to the others.
-    weights = np.asarray(rule.weights)
-    remaining = np.maximum(amount, 0.0).copy()
-    used = np.zeros_like(amount)
-    for _ in range(len(rule.children)):
-        caps = np.stack([book.capacity(c, cache) for c in rule.children], axis=1)
-        live_w = np.where(caps > DUST, weights[None, :], 0.0)
-        w_sum = live_w.sum(axis=1)
-        if not np.any((w_sum > 0) & (remaining > DUST)):
-            break
-        share = np.divide(live_w, w_sum[:, None], out=np.zeros_like(live_w), where=w_sum[:, None] > 0)
-        step = np.zeros_like(amount)
-        for j, child in enumerate(rule.children):
-            step += _allocate(child, remaining * share[:, j], book, cache)
-        remaining -= step
-        used += step
-    return used
 
 
-def run_waterfall(deal: Deal, coll: CollateralFlows) -> ClassFlows:
-    """Distribute the collateral cash of every scenario to the deal's classes."""
+def coupon_rates(deal: Deal, index_rates: np.ndarray, periods: int) -> np.ndarray:
+    """Annual coupon [scenario, class, period]: fixed, or each floater's formula on its index."""
+    n_scen = index_rates.shape[0]
+    names = deal.index_names
+    rates = np.empty((n_scen, len(deal.classes), periods))
+    for c in deal.classes:
+        if c.formula is None:
+            rates[:, c.index, :] = c.coupon
+        else:
+            rates[:, c.index, :] = c.formula.rate(index_rates[:, names.index(c.formula.index), :])
+    return rates
+
+
+def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | None = None) -> ClassFlows:
+    """Distribute the collateral cash of every scenario to the deal's classes.
+
+    `index_rates` is [scenario, index, period] for the deal's index names (sorted), or None
+    when no class floats.
+    """
     n_scen, periods = coll.interest.shape
-    n_cls = len(deal.classes)
-    coupon_m = np.array([c.coupon for c in deal.classes]) / 12.0
-    balance = np.tile(np.array([c.balance for c in deal.classes], dtype=float), (n_scen, 1))
+    classes = deal.classes
+    n_cls = len(classes)
+    if index_rates is None:
+        index_rates = np.zeros((n_scen, 0, periods))
+    rates = coupon_rates(deal, index_rates, periods)
+    rates_t = np.ascontiguousarray(rates.transpose(2, 0, 1)) / 12.0  # [period, scenario, class]
+
+    notional = np.array([c.is_notional for c in classes])
+    child = np.array([c.parent is not None for c in classes])
+    split_parent = np.zeros(n_cls, dtype=bool)
+    for c in classes:
+        if c.parent is not None:
+            split_parent[c.parent] = True
+    strip = np.array([c.strip is not None for c in classes])
+    owner = ~(notional | child | strip | np.array([c.is_residual for c in classes]))
+    # Who is paid interest out of the collateral's interest directly (children: from the parent).
+    direct = ~child
+    accruals = [(c.index, deal.accretion[c.index], np.array(rule_classes(deal.accretion[c.index])))
+                for c in classes if c.accrual]
+    children = [(c.index, c.parent, c.balance / classes[c.parent].balance)
+                for c in classes if c.parent is not None]
+
     # Period-major copies, so each period reads and writes contiguous memory.
     coll_interest = np.ascontiguousarray(coll.interest.T)
     coll_principal = np.ascontiguousarray(coll.principal.T)
+    pool_begin = np.ascontiguousarray(coll.by_pool["beginning_balance"].transpose(2, 0, 1))
+    pool_end = np.ascontiguousarray(coll.by_pool["ending_balance"].transpose(2, 0, 1))
+    pool_principal = np.ascontiguousarray(
+        (coll.by_pool["scheduled_principal"] + coll.by_pool["prepayment"]).transpose(2, 0, 1))
+    strips = [(c.index, c.strip[0], c.strip[1]) for c in classes if c.strip is not None]
+    notionals = [(c.index, c.notional) for c in classes if c.notional is not None]
 
+    balance = np.tile(np.array([0.0 if c.is_notional else c.balance for c in classes]), (n_scen, 1))
     shape = (periods, n_scen, n_cls)
-    names = ("begin", "due", "interest", "principal", "end", "shortfall")
-    out = {k: np.empty(shape) for k in names}
+    begin_out, due_out, int_out, acc_out, prin_out, end_out, short_out = (np.empty(shape) for _ in range(7))
     resid_int = np.empty((periods, n_scen))
     resid_prin = np.empty((periods, n_scen))
     carried = np.zeros((n_scen, n_cls))
-    cache: dict[int, list[int]] = {}
+    allocator = _Allocator()
+
+    def notional_balance(bal: np.ndarray, pools: np.ndarray, out: np.ndarray) -> None:
+        for k, n in notionals:
+            base = bal[:, list(n.classes)].sum(axis=1) if n.classes else 0.0
+            if n.pools:
+                base = base + pools[:, list(n.pools)].sum(axis=1)
+            if n.collateral:
+                base = base + pools.sum(axis=1)
+            out[:, k] = n.factor * base
 
     for t in range(periods):
         begin = balance.copy()
-        available, principal_in = coll_interest[t], coll_principal[t]
-        # 1. interest, pro rata to what is due when the collateral's interest falls short
-        due = begin * coupon_m + carried
-        total_due = due.sum(axis=1)
-        ratio = np.divide(available, total_due, out=np.ones_like(available), where=total_due > 0)
-        interest = due * np.minimum(ratio, 1.0)[:, None]
-        carried = due - interest
-        # 2. principal through the rules
-        book = _Book(balance)
-        _allocate(deal.principal, principal_in, book, cache)
-        balance = book.balance
-        # 3. the residual takes what is left
-        resid_int[t] = available - interest.sum(axis=1)
-        resid_prin[t] = principal_in - book.paid.sum(axis=1)
+        notional_balance(begin, pool_begin[t], begin)
+        available = coll_interest[t]
+        # 1. strips off the top of their pools' principal
+        principal_in = coll_principal[t].copy()
+        paid = np.zeros((n_scen, n_cls))
+        for k, pool, share in strips:
+            take = np.minimum(share * pool_principal[t][:, pool], balance[:, k])
+            paid[:, k] = take
+            balance[:, k] -= take
+            principal_in -= take
+        # 2. interest, pro rata to what is due when the collateral's interest falls short
+        due = begin * rates_t[t] + carried
+        direct_due = np.where(direct, due, 0.0)
+        total_due = direct_due.sum(axis=1)
+        ratio = np.minimum(np.divide(available, total_due, out=np.ones_like(available),
+                                     where=total_due > 0), 1.0)
+        interest = direct_due * ratio[:, None]
+        if children:
+            for parent in np.nonzero(split_parent)[0]:
+                kids = [k for k, p, _ in children if p == parent]
+                kid_due = due[:, kids]
+                need = kid_due.sum(axis=1)
+                scale = np.minimum(np.divide(interest[:, parent], need, out=np.ones_like(need),
+                                             where=need > 0), 1.0)
+                interest[:, kids] = kid_due * scale[:, None]
+        # 3. accrual: a Z's interest becomes principal for its accretion-directed classes
+        accrued = np.zeros((n_scen, n_cls))
+        book = _Period(t, balance, principal_in, np.where(owner, begin, 0.0))
+        book.paid = paid
+        extra = np.zeros(n_scen)
+        for z, rule, targets in accruals:
+            accruing = balance[:, targets].sum(axis=1) > DUST
+            amount = np.where(accruing, interest[:, z], 0.0)
+            accrued[:, z] = amount
+            interest[:, z] -= amount
+            balance[:, z] += amount
+            used = allocator.allocate(rule, amount, book)
+            extra += amount - used
+        # 4. principal through the rules
+        book.principal_total = principal_in + extra
+        allocator.allocate(deal.principal, principal_in + extra, book)
+        # Split classes follow their parent's principal in proportion to their balances.
+        for k, parent, share in children:
+            paid[:, k] = paid[:, parent] * share
+            balance[:, k] = balance[:, parent] * share
+        carried = due - interest - accrued
+        # 5. the residual takes what is left
+        cash_int = np.where(split_parent, 0.0, interest)
+        resid_int[t] = available - cash_int.sum(axis=1) - accrued.sum(axis=1)
+        resid_prin[t] = principal_in + accrued.sum(axis=1) - np.where(owner, paid, 0.0).sum(axis=1)
 
-        out["begin"][t] = begin
-        out["due"][t] = due
-        out["interest"][t] = interest
-        out["principal"][t] = book.paid
-        out["end"][t] = balance
-        out["shortfall"][t] = carried
-        _audit(t, available + principal_in, begin, interest, book.paid, balance, resid_int[t], resid_prin[t])
+        end = balance.copy()
+        notional_balance(end, pool_end[t], end)
+        begin_out[t], due_out[t], int_out[t], acc_out[t] = begin, due, interest, accrued
+        prin_out[t], end_out[t], short_out[t] = paid, end, carried
 
     def scenario_major(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a.transpose(1, 2, 0))
 
-    return ClassFlows(
-        beginning_balance=scenario_major(out["begin"]),
-        interest_due=scenario_major(out["due"]),
-        interest=scenario_major(out["interest"]),
-        principal=scenario_major(out["principal"]),
-        ending_balance=scenario_major(out["end"]),
-        shortfall=scenario_major(out["shortfall"]),
+    flows = ClassFlows(
+        beginning_balance=scenario_major(begin_out),
+        interest_due=scenario_major(due_out),
+        interest=scenario_major(int_out),
+        accrued=scenario_major(acc_out),
+        principal=scenario_major(prin_out),
+        ending_balance=scenario_major(end_out),
+        shortfall=scenario_major(short_out),
+        coupon=rates,
         residual_interest=np.ascontiguousarray(resid_int.T),
         residual_principal=np.ascontiguousarray(resid_prin.T),
     )
+    audit(deal, coll, flows)
+    return flows
 
 
-def _audit(
-    t: int,
-    cash_in: np.ndarray,
-    begin: np.ndarray,
-    interest: np.ndarray,
-    principal: np.ndarray,
-    end: np.ndarray,
-    resid_int: np.ndarray,
-    resid_prin: np.ndarray,
-) -> None:
-    """Cash in = cash out, from balances as well as payments; nothing negative. Raise if not."""
+def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
+    """Cash in = cash out in every period and scenario, balances move by what was paid and
+    accrued, nothing is negative. Raise EngineError naming the first period that fails."""
+    classes = deal.classes
+    cash = np.array([c.issued and not c.is_residual for c in classes])  # who holds the cash paid
+    book = np.array([not (c.is_notional or c.parent is not None or c.is_residual) for c in classes])
+    cash_in = coll.interest + coll.principal  # [scenario, period]
     tol = CONSERVATION_RTOL * np.maximum(cash_in, 1.0)
-    retired = (begin - end).sum(axis=1)  # class principal as the balances see it
-    cash_out = interest.sum(axis=1) + retired + resid_int + resid_prin
+    paid = flows.interest + flows.principal
+    cash_out = paid[:, cash, :].sum(axis=1) + flows.residual_interest + flows.residual_principal
+    # Principal as the balances see it: what they fell by, plus what accrued onto them.
+    moved = (flows.beginning_balance - flows.ending_balance + flows.accrued)[:, book, :].sum(axis=1)
+    checks = [
+        (np.abs(cash_in - cash_out) > tol, "cash in differs from cash out"),
+        (np.abs(moved - flows.principal[:, book, :].sum(axis=1)) > tol,
+         "class principal paid differs from the fall in class balances"),
+        ((flows.ending_balance < -tol[:, None, :]).any(axis=1), "a class balance went negative"),
+        ((flows.residual_interest < -tol) | (flows.residual_principal < -tol),
+         "classes were paid more than the collateral provided"),
+        (((flows.principal < -tol[:, None, :]) | (flows.interest < -tol[:, None, :])).any(axis=1),
+         "a class was paid a negative amount"),
+    ]
     problems = []
-    if np.any(np.abs(cash_in - cash_out) > tol):
-        s = int(np.argmax(np.abs(cash_in - cash_out) - tol))
-        problems.append(f"cash in {cash_in[s]:,.6f} != cash out {cash_out[s]:,.6f}")
-    if np.any(np.abs(retired - principal.sum(axis=1)) > tol):
-        problems.append("class principal paid differs from the fall in class balances")
-    if np.any(end < -tol[:, None]):
-        problems.append("a class balance went negative")
-    if np.any(resid_int < -tol) or np.any(resid_prin < -tol):
-        problems.append("classes were paid more than the collateral provided")
-    if np.any(principal < -tol[:, None]) or np.any(interest < -tol[:, None]):
-        problems.append("a class was paid a negative amount")
+    for bad, what in checks:
+        if bad.any():
+            s, t = np.argwhere(bad)[0]
+            problems.append(f"{what} (scenario {s + 1}, period {t + 1})")
     if problems:
-        raise EngineError(f"period {t + 1}: " + "; ".join(problems))
+        raise EngineError("the waterfall does not balance: " + "; ".join(problems))

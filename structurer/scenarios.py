@@ -1,0 +1,85 @@
+"""Scenarios: a prepayment assumption plus the index rates floaters reset on.
+
+An index path is a level, a vector by period (last value held) or a curve of (period, rate)
+points, linear between points and flat beyond them. Rates are decimals (4.3% -> 0.043).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .prepayment import Prepayment
+
+
+def _pct(rate: float) -> str:
+    return f"{rate * 100:.4g}%"
+
+
+@dataclass(frozen=True)
+class RatePath:
+    """An index rate for each projection period."""
+
+    kind: str  # "level" | "vector" | "curve"
+    rates: tuple[float, ...]
+    periods: tuple[int, ...] = ()
+
+    @classmethod
+    def level(cls, rate: float) -> RatePath:
+        return cls("level", (float(rate),))
+
+    @property
+    def description(self) -> str:
+        if self.kind == "level":
+            return _pct(self.rates[0])
+        if self.kind == "vector":
+            return "vector(" + ", ".join(_pct(r) for r in self.rates) + ")"
+        points = ", ".join(f"{p}: {_pct(r)}" for p, r in zip(self.periods, self.rates, strict=True))
+        return f"curve({points})"
+
+    def path(self, periods: int) -> np.ndarray:
+        """The rate (decimal) of projection periods 1..periods."""
+        if self.kind == "level":
+            return np.full(periods, self.rates[0])
+        if self.kind == "vector":
+            values = np.asarray(self.rates)
+            return values[np.minimum(np.arange(periods), len(values) - 1)]
+        return np.interp(np.arange(1, periods + 1), self.periods, self.rates)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What one column of results assumes: a prepayment speed and index rate overrides."""
+
+    prepayment: Prepayment
+    indices: tuple[tuple[str, RatePath], ...] = field(default=())
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        text = self.prepayment.label
+        for index, path in self.indices:
+            text += f", {index} {path.description}"
+        return text
+
+    @property
+    def description(self) -> str:
+        """The assumptions in words, whatever the name."""
+        text = self.prepayment.description
+        for index, path in self.indices:
+            text += f", {index} {path.description}"
+        return text
+
+    def index_paths(self, defaults: dict[str, RatePath], names: list[str], periods: int) -> np.ndarray:
+        """Rates [index, period] for the indices `names`: this scenario's, else the defaults."""
+        own = dict(self.indices)
+        out = np.zeros((len(names), periods))
+        for i, name in enumerate(names):
+            path = own.get(name) or defaults.get(name)
+            if path is None:
+                raise KeyError(name)
+            out[i] = path.path(periods)
+        return out
