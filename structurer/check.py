@@ -33,6 +33,7 @@ from .prepayment import UNITS, Prepayment
 from .scenarios import RatePath, Scenario
 from .schedules import Tier, compute_schedules
 from .syntax import (
+    KEYWORDS,
     Alloc,
     ClassDecl,
     ClassRef,
@@ -97,7 +98,7 @@ class _Checker:
             return None
         value = q.value * RATE_UNITS[q.unit]
         if value > 1:
-            self.error(f"{what} of {q.text} is more than 100%", q.span)
+            self.error(f"{what} ({q.text}) is more than 100%", q.span)
             return None
         return value
 
@@ -189,6 +190,9 @@ class _Checker:
                        a["remaining"].span)
         if age < 0:
             self.error("the loan age cannot be negative", a["age"].span if "age" in a else decl.span)
+        elif "age" in a and "remaining" in a and "term" in a and age + remaining > term:
+            self.error(f"age {age} plus remaining term {remaining} is longer than the original term "
+                       f"{term}", a["age"].span, "a loan cannot be older than its term allows")
         if len(self.errors) > bad:
             return None
         return Pool(decl.name, balance, wac, coupon, term, remaining, age)  # type: ignore[arg-type]
@@ -225,9 +229,18 @@ class _Checker:
             return None
         principal, interest, words = got
         if "R" in words:
+            if len(words) > 1:
+                self.error(f"the residual class {decl.name} has no other type", decl.type_span,
+                           f"write: class {decl.name} R")
             if decl.balance is not None and decl.balance.value != 0:
                 self.error(f"the residual class {decl.name} has no balance of its own",
                            decl.balance.span, "it receives what is left; remove the balance")
+            extra = decl.coupon or decl.coupon_formula or decl.notional or decl.cap or decl.floor
+            if extra is not None:
+                self.error(f"the residual class {decl.name} has no coupon, notional, cap or floor",
+                           extra.span, "it receives what is left; remove it")
+            if len(self.errors) > bad:
+                return None
             return Tranche(decl.name, "R", "R", 0.0, 0.0, index)
 
         is_floater = "FLT" in words or "INV" in words
@@ -433,6 +446,10 @@ class _Checker:
         for s in given:
             w = self.rate(s, "a pro rata share")
             if w is None:
+                return None
+            if w <= 0:
+                self.error("a pro rata share must be more than 0%", s.span,
+                           "a class with no share would never be paid")
                 return None
             weights.append(w)
         total = sum(weights)
@@ -902,6 +919,9 @@ def check(file: DealFile) -> Deal:
                      f"first declared on line {first.line}" if first else None)
             continue
         decls[decl.name] = decl
+        if decl.name in KEYWORDS:
+            ck.error(f"'{decl.name}' is a word of the deal language, not a class name", decl.span,
+                     "name the class otherwise")
         tranche = ck.tranche(decl, len(classes))
         if tranche is not None:
             classes.append(tranche)
@@ -912,6 +932,11 @@ def check(file: DealFile) -> Deal:
         ck.error("a deal has one residual class", decls[residuals[1].name].span,
                  f"{residuals[0].name} is already the residual")
     all_classes_ok = len(classes) == len(decls) == len(file.classes)
+    if all_classes_ok and classes and not residuals:
+        # Every REMIC has a residual class; one the deal does not declare is added, so that
+        # whatever is left over is shown rather than lost.
+        name = next(n for n in ("R", "RES", "RESIDUAL", "R_") if n not in decls)
+        classes.append(Tranche(name, "R", "R", 0.0, 0.0, len(classes)))
     if all_classes_ok and pools:
         classes = _resolve(ck, decls, classes, pools)
     names = {c.name: c for c in classes}
@@ -998,7 +1023,7 @@ def check(file: DealFile) -> Deal:
             overrides = _index_settings(ck, sc.pricing_indices, known)
             if speed is not None:
                 pricing = Scenario(speed, tuple(overrides.items()))
-        decrement = _decrement_speeds(ck, sc.decrement)
+        decrement = [p for line in sc.decrement_lines for p in _decrement_speeds(ck, line)]
         for name, span, spec in sc.named:
             if name in scenarios:
                 ck.error(f"two scenarios are named \"{name}\"", span)

@@ -23,6 +23,7 @@ from .errors import DealError, DealErrors, InputError
 from .model import Deal
 from .prepayment import Prepayment, validate_speed
 from .results import COLLATERAL, Results
+from .scenarios import RatePath, Scenario
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -49,6 +50,20 @@ def _speed_list(unit: str):
     return parse
 
 
+def _index_levels(text: str) -> tuple[str, list[RatePath]]:
+    name, sep, levels = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"'{text}' is not NAME=LEVELS, e.g. SOFR=4.3%")
+    paths = []
+    for item in levels.split(","):
+        item = item.strip().removesuffix("%")
+        try:
+            paths.append(RatePath.level(float(item) / 100.0))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{item}' is not a rate in percent") from None
+    return name.strip(), paths
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="structure",
@@ -65,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
                         metavar="LIST", help="SMM speeds in percent, e.g. 0.5")
     speeds.add_argument("--scenario", action="append", default=[], metavar="NAME",
                         help="a scenario named in the deal's scenarios block")
+    speeds.add_argument("--index", type=_index_levels, action="append", default=[],
+                        metavar="NAME=LEVELS",
+                        help="index levels for floaters, e.g. SOFR=4.3%% or SOFR=2%%,4%%,6%% "
+                             "(every speed is run at every level)")
     out = p.add_argument_group("outputs")
     out.add_argument("--report", metavar="PATH",
                      help="where to write the HTML report (default: next to the deal)")
@@ -108,25 +127,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(ns: argparse.Namespace, err: Console) -> int:
     deal = load(ns.deal)
-    err.print(f"{ns.deal}: deal \"{deal.name}\" checks: {len(deal.pools)} pool(s), "
-              f"{len(deal.classes)} classes, collateral {deal.collateral_balance:,.0f}",
-              markup=False)
+    _stdout().print(
+        f"{ns.deal}: deal \"{deal.name}\" checks: {len(deal.pools)} pool(s), "
+        f"{len(deal.issued_classes)} classes, collateral {deal.collateral_balance:,.0f}", markup=False)
     return EXIT_OK
 
 
-def _requested_speeds(ns: argparse.Namespace, deal: Deal) -> list[Prepayment]:
-    speeds: list[Prepayment] = [s for group in ns.psa + ns.cpr + ns.smm for s in group]
+def _requested_scenarios(ns: argparse.Namespace, deal: Deal) -> list[Scenario]:
+    scenarios = [Scenario(s) for group in ns.psa + ns.cpr + ns.smm for s in group]
     for name in ns.scenario:
         if name not in deal.scenarios:
             known = ", ".join(f'"{n}"' for n in deal.scenarios) or "none"
             raise _UsageError(f"deal \"{deal.name}\" has no scenario \"{name}\" (it has: {known})")
-        speeds.append(deal.scenarios[name])
-    if not speeds:
+        scenarios.append(deal.scenarios[name])
+    if not scenarios:
         if deal.pricing is None:
             raise InputError(f"deal \"{deal.name}\" has no pricing speed: add 'pricing 165 PSA' to "
                              "its scenarios block, or pass --psa/--cpr/--smm")
-        speeds = [deal.pricing]
-    return speeds
+        scenarios = [deal.pricing]
+    for index, levels in ns.index:
+        if index not in deal.index_names:
+            floats = ", ".join(deal.index_names) or "no index"
+            raise _UsageError(f"no class of deal \"{deal.name}\" floats on {index} (they follow {floats})")
+        scenarios = [
+            Scenario(s.prepayment, tuple((k, v) for k, v in s.indices if k != index) + ((index, level),))
+            for s in scenarios for level in levels
+        ]
+    return scenarios
 
 
 def _run(ns: argparse.Namespace, err: Console) -> int:
@@ -135,7 +162,7 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
     if ns.cashflows and Path(ns.cashflows).suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise _UsageError("--cashflows writes .csv or .parquet files")
     deal = load(ns.deal)
-    results = deal.run(*_requested_speeds(ns, deal))
+    results = deal.run(*_requested_scenarios(ns, deal))
 
     if ns.cashflows:
         _write_cashflows(results, Path(ns.cashflows))
@@ -147,10 +174,7 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
     if ns.json:
         sys.stdout.write(json.dumps(results.to_dict(), indent=2) + "\n")
     else:
-        console = Console(highlight=False)
-        if not console.is_terminal:
-            console = Console(highlight=False, width=120)
-        _print_summary(console, results)
+        _print_summary(_stdout(), results)
     if ns.cashflows:
         err.print(f"cash flows written to {ns.cashflows}", markup=False)
     if report_path is not None:
@@ -188,13 +212,13 @@ def _print_summary(console: Console, results: Results) -> None:
                   f"first payment {deal.first_payment.isoformat()}  delay {deal.delay_days} days  "
                   f"collateral {deal.collateral_balance:,.0f}")
     coll_wal = results.wal(COLLATERAL)
-    for s, prepay in enumerate(results.prepayments):
-        label = prepay.label if prepay.name is None else f"{prepay.name}: {prepay.description}"
+    for s, spec in enumerate(results.scenario_specs):
+        label = spec.label if spec.name is None else f"{spec.name}: {spec.description}"
         table = Table(title=f"{_escape(label)}  (collateral WAL {coll_wal[s]:.2f} years)",
                       title_justify="left", header_style="bold")
-        for col, justify in (("Class", "left"), ("Type", "left"), ("Balance", "right"),
-                             ("Coupon", "right"), ("WAL", "right"), ("Window", "right"),
-                             ("Window dates", "left"), ("Final date", "left")):
+        for col, justify in (("Class", "left"), ("Principal", "left"), ("Interest", "left"),
+                             ("Balance", "right"), ("Coupon", "right"), ("WAL", "right"),
+                             ("Window", "right"), ("Window dates", "left"), ("Final date", "left")):
             table.add_column(col, justify=justify)  # type: ignore[arg-type]
         summary = results.summary(s)
         for name, row in summary.iterrows():
@@ -203,17 +227,30 @@ def _print_summary(console: Console, results: Results) -> None:
             if row["first_principal_period"] > 0 and not residual:
                 window = f"{row['first_principal_period']}-{row['last_principal_period']}"
                 dates = f"{row['first_principal_date']:%m/%Y}-{row['last_principal_date']:%m/%Y}"
+            balance = f"{row['original_balance']:,.0f}" + (" (notional)" if row["notional"] else "")
+            coupon = f"{row['coupon'] * 100:.3f}%"
+            if isinstance(row["coupon_formula"], str):
+                coupon = f"{row['coupon_formula']} ({row['first_coupon'] * 100:.3f}%)"
+            elif row["interest_type"] == "PO":
+                coupon = "-"
             table.add_row(
                 _escape(str(name)),
-                row["type"],
-                "-" if residual else f"{row['original_balance']:,.0f}",
-                "-" if residual else f"{row['coupon'] * 100:.3f}%",
+                "R" if residual else row["principal_type"],
+                "R" if residual else row["interest_type"],
+                "-" if residual else balance,
+                "-" if residual else coupon,
                 "-" if residual or row["wal"] != row["wal"] else f"{row['wal']:.2f}",
                 window,
                 dates,
                 row["final_date"].isoformat() if row["final_date"] else "-",
             )
         console.print(table)
+
+
+def _stdout() -> Console:
+    """The terminal, or a wide page when the output goes to a file or a pipe."""
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=140)
 
 
 def _escape(text: str) -> str:

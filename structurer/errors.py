@@ -117,7 +117,8 @@ def render_error(
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A suggestion like "did you mean 'A2'?" when a close candidate exists."""
-    pool = list(candidates)
+    # Only names of about the same length: 'XYZ' is not a misspelt 'Z'.
+    pool = [c for c in candidates if abs(len(c) - len(name)) <= max(1, len(name) // 3)]
     close = difflib.get_close_matches(name, pool, n=1, cutoff=0.5)
     if not close:
         upper = {c.upper(): c for c in pool}

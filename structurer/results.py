@@ -268,7 +268,7 @@ class Results:
                     "interest_type": row["interest_type"],
                     "notional": row["notional"],
                     "original_balance": row["original_balance"],
-                    "coupon": row["first_coupon"] * 100,
+                    "coupon": _num(row["first_coupon"] * 100),
                     "coupon_formula": row["coupon_formula"],
                     "wal": _num(row["wal"]),
                     "principal_window": [row["first_principal_period"], row["last_principal_period"]],

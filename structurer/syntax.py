@@ -8,6 +8,7 @@ classes, balances that do not add up): that is check.py's job.
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -250,6 +251,7 @@ class ScenariosDecl:
     span: Span | None
     pricing: Speed | None = None
     decrement: list[Speed] = field(default_factory=list)
+    decrement_lines: list[list[Speed]] = field(default_factory=list)
     named: list[tuple[str, Span | None, Speed]] = field(default_factory=list)
     indices: list[IndexSetting] = field(default_factory=list)
     pricing_indices: list[IndexSetting] = field(default_factory=list)
@@ -272,10 +274,44 @@ class DealFile:
 # ---------------------------------------------------------------------------- parser
 
 
+# Two-word phrases of the language, as they are mistyped glued together.
+_PHRASES = {p.replace(" ", ""): p for p in (
+    "pro rata", "until retired", "to schedule", "its share", "first payment", "each class")}
+
+# The text being parsed, for the keyword check below (the lexer hands callbacks tokens only).
+_SOURCE: ContextVar[str] = ContextVar("_SOURCE", default="")
+
+
+def _whole_word(token: Token) -> Token:
+    """Keywords are whole words: 'prorata' is not 'pro' + 'rata', 'untill' is not 'until'."""
+    source = _SOURCE.get()
+    end = token.end_pos or 0
+    if end < len(source) and (source[end].isalnum() or source[end] == "_"):
+        stop = end
+        while stop < len(source) and (source[stop].isalnum() or source[stop] in "_-"):
+            stop += 1
+        word = source[token.start_pos:stop]
+        span = Span(token.line or 1, token.column or 1, token.line or 1, (token.column or 1) + len(word))
+        glued = _PHRASES.get(word.lower().replace("-", "").replace("_", ""))
+        hint = (f"write '{glued}' as two words" if glued
+                else did_you_mean(word, KEYWORDS) or "check the spelling")
+        raise DealError(f"unknown word '{word}'", span, hint)
+    return token
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     grammar = resources.files("structurer").joinpath("grammars/waterfall.lark").read_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    probe = Lark(grammar, parser="lalr", maybe_placeholders=False)
+    keyword_terminals = [t.name for t in probe.terminals
+                         if t.pattern.type == "str" and t.pattern.value[:1].isalpha()]
+    KEYWORDS.update(probe.get_terminal(n).pattern.value for n in keyword_terminals)
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                lexer_callbacks={name: _whole_word for name in keyword_terminals})
+
+
+# Every word of the language (filled from the grammar): not usable as a class name.
+KEYWORDS: set[str] = set()
 
 
 def _number(token: Token) -> float:
@@ -561,6 +597,7 @@ class _ToAst(Transformer):
                 decl.pricing, decl.pricing_indices = value
             elif kind == "decrement":
                 decl.decrement.extend(value)
+                decl.decrement_lines.append(value)
             elif kind == "index":
                 decl.indices.append(value)
             else:
@@ -587,10 +624,15 @@ def _date(token: Token) -> dt.date:
 
 def parse(source: str, path: str | None = None) -> DealFile:
     """Parse deal text into a DealFile; raise DealError (with the source attached) if it is not one."""
+    token = _SOURCE.set(source)
     try:
         tree = _parser().parse(source)
     except lark.exceptions.UnexpectedInput as exc:
         raise _syntax_error(exc, source).attach(source, path) from None
+    except DealError as exc:
+        raise exc.attach(source, path) from None
+    finally:
+        _SOURCE.reset(token)
     try:
         items = _ToAst().transform(tree)
     except lark.exceptions.VisitError as exc:
