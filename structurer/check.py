@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DealError, DealErrors, Span, did_you_mean
+from .errors import DealError, DealErrors, InputError, Span, did_you_mean
 from .model import (
+    Analytics,
     CouponFormula,
     Deal,
     NasShare,
@@ -23,21 +24,26 @@ from .model import (
     Pay,
     Pool,
     ProRata,
+    QuoteSpec,
     Rule,
     Sequential,
+    TableSpec,
     ToSchedule,
     Tranche,
     rule_classes,
 )
 from .prepayment import UNITS, Prepayment
+from .pricing import Curve, make_curve, parse_price, read_curve_csv
 from .scenarios import RatePath, Scenario
 from .schedules import Tier, compute_schedules
 from .syntax import (
     KEYWORDS,
     Alloc,
+    AnalyticsDecl,
     ClassDecl,
     ClassRef,
     ConstantSpeed,
+    CurveDecl,
     DealFile,
     Group,
     IndexSetting,
@@ -891,6 +897,83 @@ def _index_settings(ck: _Checker, settings: list[IndexSetting], known: set[str])
     return out
 
 
+def _curve(ck: _Checker, decl: CurveDecl, deal_path: str | None) -> Curve | None:
+    try:
+        if decl.path is not None:
+            base = Path(deal_path).parent if deal_path else Path.cwd()
+            return dataclasses.replace(read_curve_csv(base / decl.path), name=decl.name)
+        tenors, yields = [], []
+        for tenor, q in decl.points:
+            rate = ck.rate(q, "a curve yield")
+            if rate is None:
+                return None
+            tenors.append(float(str(tenor).replace(",", "")))
+            yields.append(rate)
+        return make_curve(decl.name, tenors, yields)
+    except InputError as exc:
+        ck.error(str(exc), decl.span)
+        return None
+
+
+def _analytics(ck: _Checker, decl: AnalyticsDecl | None, names: dict[str, Tranche],
+               decrement: list[Prepayment], deal_path: str | None) -> Analytics:
+    if decl is None:
+        return Analytics()
+    curves: dict[str, Curve] = {}
+    for cdecl in decl.curves:
+        if cdecl.name in curves:
+            ck.error(f"two curves are named \"{cdecl.name}\"", cdecl.span)
+            continue
+        curve = _curve(ck, cdecl, deal_path)
+        if curve is not None:
+            curves[cdecl.name] = curve
+    quotes: list[QuoteSpec] = []
+    quoted: dict[str, Span | None] = {}
+    for q in decl.quotes:
+        if q.kind == "price":
+            try:
+                value = parse_price(q.value)  # type: ignore[arg-type]
+            except InputError as exc:
+                ck.error(str(exc), q.span)
+                continue
+        else:
+            rate = ck.rate(q.value, f"a {q.kind}")  # type: ignore[arg-type]
+            if rate is None:
+                continue
+            value = rate
+            if q.kind == "spread" and not decl.curves:
+                ck.error("a spread needs a curve to be a spread to", q.span,
+                         'add: curve "UST" (1: 4.1%, 2: 4.0%, 5: 4.0%, 10: 4.2%, 30: 4.5%)')
+                continue
+        for name, span in q.classes:
+            tranche = names.get(name)
+            if tranche is None:
+                ck.error(f"unknown class '{name}'", span, did_you_mean(name, names))
+                continue
+            if tranche.is_residual or not tranche.issued:
+                ck.error(f"class {name} is not an issued class with cash flows to price", span)
+                continue
+            if name in quoted:
+                ck.error(f"class {name} is priced twice", span)
+                continue
+            quoted[name] = span
+            quotes.append(QuoteSpec(q.kind, name, value))
+    tables: list[TableSpec] = []
+    for t in decl.tables:
+        try:
+            prices = tuple(parse_price(p) for p in t.prices)
+        except InputError as exc:
+            ck.error(str(exc), t.span)
+            continue
+        speeds = tuple(_decrement_speeds(ck, t.speeds)) if t.speeds else tuple(decrement)
+        if not speeds:
+            ck.error("a price/yield table needs speeds", t.span,
+                     "add: speeds(100, 165, 300 PSA), or decrement speeds to the scenarios block")
+            continue
+        tables.append(TableSpec(prices, speeds))
+    return Analytics(curves, tuple(quotes), tuple(tables))
+
+
 def check(file: DealFile) -> Deal:
     """Turn a parsed deal file into a checked Deal, or raise DealErrors listing every problem."""
     ck = _Checker(file)
@@ -1032,6 +1115,8 @@ def check(file: DealFile) -> Deal:
             if got is not None:
                 scenarios[name] = Scenario(got, tuple(overrides.items()), name=name)
 
+    analytics = _analytics(ck, file.analytics, names, decrement, file.path)
+
     if ck.errors:
         raise DealErrors(ck.errors).attach(file.source, file.path)
     return Deal(
@@ -1048,6 +1133,7 @@ def check(file: DealFile) -> Deal:
         indices=indices,
         accretion=accretion,
         schedules=schedules,
+        analytics=analytics,
         source=file.source,
         path=file.path,
     )

@@ -18,10 +18,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__, load
+from . import __version__, load, valuation
 from .errors import DealError, DealErrors, InputError
-from .model import Deal
+from .model import Deal, QuoteSpec
 from .prepayment import Prepayment, validate_speed
+from .pricing import Curve, parse_price, read_curve_csv
 from .results import COLLATERAL, Results
 from .scenarios import RatePath, Scenario
 
@@ -84,6 +85,17 @@ def _parser() -> argparse.ArgumentParser:
                         metavar="NAME=LEVELS",
                         help="index levels for floaters, e.g. SOFR=4.3%% or SOFR=2%%,4%%,6%% "
                              "(every speed is run at every level)")
+    quotes = p.add_argument_group("pricing (replaces the deal's analytics quotes for the classes named)")
+    quotes.add_argument("--price", action="append", default=[], metavar="[CLASS=]PRICE",
+                        help="clean price, e.g. 99-16, 99-16+ or 99.5; without CLASS= for every class")
+    quotes.add_argument("--yield", dest="yield_", action="append", default=[], metavar="[CLASS=]YIELD",
+                        help="bond-equivalent yield in percent, e.g. 6.5%% or A=6.25%%")
+    quotes.add_argument("--spread", action="append", default=[], metavar="[CLASS=]BP",
+                        help="spread in bp to the curve at each class's WAL, e.g. 120")
+    quotes.add_argument("--curve", metavar="FILE",
+                        help="a Treasury curve CSV (tenor,yield: years, percent) for spreads")
+    quotes.add_argument("--tables", action="store_true",
+                        help="print the price/yield tables the deal's analytics block asks for")
     out = p.add_argument_group("outputs")
     out.add_argument("--report", metavar="PATH",
                      help="where to write the HTML report (default: next to the deal)")
@@ -171,15 +183,110 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
         report_path = Path(ns.report) if ns.report else Path(ns.deal).with_suffix(".html")
         _write_report(deal, results, report_path)
 
+    curve = _curve(ns, deal)
+    specs = _quote_specs(ns, deal)
+    quotes = valuation.quote_classes(results, specs, curve) if specs else {}
     if ns.json:
-        sys.stdout.write(json.dumps(results.to_dict(), indent=2) + "\n")
+        out = results.to_dict()
+        for s, scenario in enumerate(out["scenarios"]):
+            for name, q in quotes.items():
+                scenario["classes"][name].update(q.row(s))
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
     else:
-        _print_summary(_stdout(), results)
+        console = _stdout()
+        _print_summary(console, results)
+        if quotes:
+            _print_quotes(console, results, quotes)
+        if ns.tables:
+            _print_tables(console, deal)
     if ns.cashflows:
         err.print(f"cash flows written to {ns.cashflows}", markup=False)
     if report_path is not None:
         err.print(f"report written to {report_path}", markup=False)
     return EXIT_OK
+
+
+def _split_class(text: str) -> tuple[str | None, str]:
+    name, sep, value = text.partition("=")
+    return (name.strip(), value.strip()) if sep else (None, text.strip())
+
+
+def _quote_specs(ns: argparse.Namespace, deal: Deal) -> list[QuoteSpec]:
+    """The deal's analytics quotes, replaced class by class by the command line's."""
+    specs = {q.name: q for q in deal.analytics.quotes}
+    priced = [c.name for c in deal.issued_classes if not c.is_residual]
+    for kind, items in (("price", ns.price), ("yield", ns.yield_), ("spread", ns.spread)):
+        for item in items:
+            name, text = _split_class(item)
+            if name is not None and name not in priced:
+                raise _UsageError(f"--{kind}: deal \"{deal.name}\" has no issued class '{name}'"
+                                  f" (it has {', '.join(priced)})")
+            try:
+                if kind == "price":
+                    value = parse_price(text)
+                else:
+                    number = float(text.removesuffix("%").removesuffix("bp"))
+                    value = number / 100.0 if kind == "yield" else number / 10000.0
+            except (InputError, ValueError):
+                raise _UsageError(f"--{kind}: '{text}' is not a {kind}") from None
+            for target in [name] if name else priced:
+                specs[target] = QuoteSpec(kind, target, value)
+    if any(q.kind == "spread" for q in specs.values()) and _curve(ns, deal) is None:
+        raise _UsageError("--spread needs a curve: --curve FILE, or a curve in the deal's analytics block")
+    return list(specs.values())
+
+
+def _curve(ns: argparse.Namespace, deal: Deal) -> Curve | None:
+    if not ns.curve:
+        return deal.analytics.curve
+    return read_curve_csv(Path(ns.curve))
+
+
+def _print_quotes(console: Console, results: Results, quotes: dict[str, valuation.Quote]) -> None:
+    for s, label in enumerate(results.scenarios):
+        table = Table(title=f"{_escape(label)}  price / yield  (settle {results.deal.settle.isoformat()})",
+                      title_justify="left", header_style="bold")
+        columns = ["Class", "Price", "Decimal", "Accrued", "Yield", "WAL", "Mod dur", "Eff dur",
+                   "Convexity"]
+        with_curve = any(q.spread is not None for q in quotes.values())
+        if with_curve:
+            columns += ["Spread bp", "Z-spread bp"]
+        for col in columns:
+            table.add_column(col, justify="left" if col == "Class" else "right")
+        for name, q in quotes.items():
+            r = q.row(s)
+
+            def f(key: str, fmt: str = "{:.3f}", row: dict = r) -> str:
+                return "-" if row[key] is None else fmt.format(row[key])
+
+            cells = [_escape(name), str(r["price_32nds"]), f("price", "{:.4f}"), f("accrued", "{:.4f}"),
+                     f("yield", "{:.3f}%"), f("wal", "{:.2f}"), f("modified_duration", "{:.2f}"),
+                     f("effective_duration", "{:.2f}") + ("" if not q.static else " s"),
+                     f("convexity", "{:.2f}")]
+            if with_curve:
+                cells += [f("spread_bp", "{:.0f}"), f("z_spread_bp", "{:.0f}")]
+            table.add_row(*cells)
+        console.print(table)
+    console.print("yields are bond-equivalent, with the payment delay; durations in years vs the BEY; "
+                  "'s': no cash flow here depends on rates, so effective = static", style="dim")
+
+
+def _print_tables(console: Console, deal: Deal) -> None:
+    if not deal.analytics.tables:
+        console.print("the deal's analytics block asks for no price/yield table", style="dim")
+    for spec in deal.analytics.tables:
+        for tranche in deal.issued_classes:
+            if tranche.is_residual:
+                continue
+            frame = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds))
+            table = Table(title=f"{_escape(tranche.name)}: yield (BEY %) by price and speed",
+                          title_justify="left", header_style="bold")
+            table.add_column("Price", justify="left")
+            for col in frame.columns:
+                table.add_column(_escape(str(col)), justify="right")
+            for idx, row in frame.iterrows():
+                table.add_row(_escape(str(idx)), *["-" if v is None or v != v else str(v) for v in row])
+            console.print(table)
 
 
 def _write_cashflows(results: Results, path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .prepayment import Prepayment
+from .pricing import Curve
 from .scenarios import RatePath, Scenario
 
 if TYPE_CHECKING:
@@ -180,6 +181,36 @@ def rule_classes(rule: Rule) -> list[int]:
     return found
 
 
+@dataclass(frozen=True)
+class QuoteSpec:
+    """What the deal file asks a class to be priced at: kind 'price' (clean, decimal), 'yield'
+    (BEY, decimal) or 'spread' (decimal, to the curve at the WAL)."""
+
+    kind: str
+    name: str
+    value: float
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A price/yield table: rows are prices, columns speeds (the decrement speeds if none)."""
+
+    prices: tuple[float, ...]
+    speeds: tuple[Prepayment, ...]
+
+
+@dataclass(frozen=True)
+class Analytics:
+    curves: dict[str, Curve] = field(default_factory=dict)
+    quotes: tuple[QuoteSpec, ...] = ()
+    tables: tuple[TableSpec, ...] = ()
+
+    @property
+    def curve(self) -> Curve | None:
+        """The deal's curve (the first one given), for spreads."""
+        return next(iter(self.curves.values()), None)
+
+
 @dataclass(frozen=True, eq=False)
 class Deal:
     """A deal that parsed and checked: every class is paid by some rule and cash adds up."""
@@ -197,6 +228,7 @@ class Deal:
     indices: dict[str, RatePath] = field(default_factory=dict)
     accretion: dict[int, Rule] = field(default_factory=dict)  # accrual class -> where it goes
     schedules: dict[int, np.ndarray] = field(default_factory=dict)  # class -> scheduled balances
+    analytics: Analytics = field(default_factory=Analytics)
     source: str = ""
     path: str | None = None
 

@@ -1,10 +1,12 @@
 """The HTML tranche report: one self-contained page, rendered from Results with Jinja.
 
 The report formats; it never computes. Every figure comes from a Results method (summary,
-class_cashflows, collateral_cashflows, decrement_table, wal, principal_window, final_period)
-or from analytics (collateral_stats); this module only selects rows, labels and formats them.
-The templates live in structurer/templates/ and are autoescaped, so text from the deal file
-(names, the source itself) always renders as text.
+class_cashflows, collateral_cashflows, decrement_table, wal, principal_window, final_period,
+original_balance, arrays), from the checked Deal (its classes' terms, coupon formulas and the
+PAC/TAC schedules the engine derived) or from analytics (collateral_stats); this module only
+selects rows and columns, labels and formats them. The templates live in structurer/templates/
+and are autoescaped, so text from the deal file (names, the source itself) always renders as
+text.
 
     results = deal.run("100 PSA", "165 PSA")
     write_report(results, "out/fjf-01.html", decrement=deal.run(*deal.decrement))
@@ -52,6 +54,13 @@ CLASS_COLUMNS = (
     ("ending_balance", "Ending balance", "money"),
     ("interest_shortfall", "Interest shortfall", "money"),
 )
+# Shown only for the classes they concern (see class_columns).
+COUPON_COLUMN = ("coupon", "Coupon", "rate")
+ACCRUED_COLUMN = ("accrued", "Accrued (added to balance)", "money")
+NOTIONAL_HEADINGS = {
+    "beginning_balance": "Beginning notional",
+    "ending_balance": "Ending notional",
+}
 RESIDUAL_COLUMNS = (
     ("period", "Period", "int"),
     ("date", "Date", "date"),
@@ -147,17 +156,37 @@ def environment() -> jinja2.Environment:
 # ---- what the templates see: rows selected from Results, no new figures
 
 
+def _index_paths(deal: Deal, results: Results, s: int) -> list[dict[str, Any]]:
+    """The index paths a scenario ran on: its own where it sets one, else the deal's default."""
+    own = dict(results.scenario_specs[s].indices)
+    out = []
+    for name in deal.index_names:
+        path = own.get(name) or deal.indices.get(name)
+        out.append({"index": name, "path": path.description if path is not None else DASH,
+                    "default": name not in own})
+    return out
+
+
 def _scenario_heading(deal: Deal, results: Results, s: int) -> dict[str, Any]:
-    """A scenario's label ('165 PSA'), its name in the deal file if it has one, and whether it
-    is the deal's pricing speed."""
-    prepay = results.prepayments[s]
-    name = getattr(prepay, "name", None)
+    """A scenario's label ('165 PSA'), what it assumes in words, its name in the deal file if it
+    has one, whether it is the deal's pricing scenario, and the index paths it ran on."""
+    spec = results.scenario_specs[s]
     return {
         "key": results.scenarios[s],
-        "label": getattr(prepay, "description", results.scenarios[s]),
-        "name": name,
-        "pricing": deal.pricing is not None and prepay == deal.pricing,
+        "label": spec.description,
+        "name": spec.name or spec.prepayment.name,
+        "pricing": deal.pricing is not None and spec == deal.pricing,
+        "indices": _index_paths(deal, results, s),
     }
+
+
+def _pricing_index(results: Results) -> int | None:
+    """The run's column for the deal's pricing scenario, if the run has it."""
+    deal = results.deal
+    for s, spec in enumerate(results.scenario_specs):
+        if deal.pricing is not None and spec == deal.pricing:
+            return s
+    return None
 
 
 def _window(results: Results, name: str, s: int) -> dict[str, Any]:
@@ -173,14 +202,23 @@ def _window(results: Results, name: str, s: int) -> dict[str, Any]:
     }
 
 
+def _formula(tranche: Tranche) -> dict[str, Any] | None:
+    f = tranche.formula
+    if f is None:
+        return None
+    return {"description": f.description, "index": f.index, "cap": f.cap, "floor": f.floor,
+            "constant": f.constant, "multiplier": f.multiplier}
+
+
 def _cover(results: Results, stats: dict[str, float], s: int) -> dict[str, Any]:
     deal = results.deal
     summary = results.summary(s)
     rows = []
-    for tranche in deal.classes:
+    for tranche in deal.issued_classes:
         row = summary.loc[tranche.name].to_dict()
         row["class"] = tranche.name
         row["is_residual"] = tranche.is_residual
+        row["formula"] = _formula(tranche)
         rows.append(row)
     collateral = {
         "balance": deal.collateral_balance,
@@ -196,13 +234,38 @@ def _records(frame: Any, periods: int) -> list[dict[str, Any]]:
     return frame.iloc[:periods].to_dict("records")
 
 
-def _class_flows(results: Results, tranche: Tranche) -> dict[str, Any]:
+def class_columns(tranche: Tranche, row: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """The cash flow columns of a class, given its summary row: a floater's coupon by period, a
+    Z's accretion when it has any; a notional class's balances headed as notional, and no
+    principal column when it is paid none."""
+    if tranche.is_residual:
+        return RESIDUAL_COLUMNS
+    columns = []
+    for key, heading, kind in CLASS_COLUMNS:
+        if tranche.is_notional:
+            if key == "principal" and row["total_principal"] == 0:
+                continue
+            heading = NOTIONAL_HEADINGS.get(key, heading)
+        columns.append((key, heading, kind))
+        if key == "beginning_balance" and tranche.formula is not None:
+            columns.append(COUPON_COLUMN)
+        if key == "interest" and row["total_accrued"] != 0:
+            columns.append(ACCRUED_COLUMN)
+    return tuple(columns)
+
+
+def _class_flows(results: Results, tranche: Tranche, summary: Any) -> dict[str, Any]:
     final = int(results.final_period(tranche.name)[0])
+    row = summary.loc[tranche.name].to_dict()
     return {
         "name": tranche.name,
         "type": tranche.cover_type,
+        "notional": tranche.is_notional,
+        "formula": _formula(tranche),
         "is_residual": tranche.is_residual,
-        "columns": RESIDUAL_COLUMNS if tranche.is_residual else CLASS_COLUMNS,
+        "accrues": row["total_accrued"] != 0,
+        "total_accrued": row["total_accrued"],
+        "columns": class_columns(tranche, row),
         "rows": _records(results.class_cashflows(tranche.name, 0), final),
         "final_date": results.date_of(final),
     }
@@ -210,18 +273,75 @@ def _class_flows(results: Results, tranche: Tranche) -> dict[str, Any]:
 
 def _decrement_tables(decrement: Results) -> list[dict[str, Any]]:
     tables = []
-    for tranche in decrement.deal.classes:
+    for tranche in decrement.deal.issued_classes:
         if tranche.is_residual:
             continue
         frame = decrement.decrement_table(tranche.name)
         tables.append({
             "name": tranche.name,
             "type": tranche.cover_type,
+            "notional": tranche.is_notional,
+            "accrual": tranche.accrual,
             "columns": list(frame.columns),
             "rows": [(label, list(values)) for label, values in zip(
                 frame.index, frame.itertuples(index=False, name=None), strict=True)],
         })
     return tables
+
+
+def _schedules(results: Results) -> dict[str, Any] | None:
+    """The PAC/PAC II/TAC scheduled balances on each anniversary, next to the actual balances
+    of the same classes at the pricing scenario (else the run's first scenario).
+
+    Both are read, not derived: the schedules are the engine's (Deal.schedules, the balance
+    after each period), the actual balances are Results' ending balances. Rows run to the first
+    anniversary by which every schedule and every actual balance shown is retired.
+    """
+    deal = results.deal
+    if not deal.schedules:
+        return None
+    pricing = _pricing_index(results)
+    s = pricing if pricing is not None else 0
+    classes = [c for c in deal.classes if c.index in deal.schedules]
+    actual = {c.name: results.arrays(c.name)["ending_balance"][s] for c in classes}
+    schedule = {c.name: deal.schedules[c.index] for c in classes}
+    last = max(max(int(analytics.last_payment_period(schedule[c.name])),
+                   int(analytics.last_payment_period(actual[c.name]))) for c in classes)
+    horizon = min(last + 1, results.periods)
+    rows = [{"label": "Initial", "period": 0, "cells": [(c.balance, c.balance) for c in classes]}]
+    for p in analytics.anniversary_periods(horizon):
+        t = min(p, results.periods, *(len(schedule[c.name]) for c in classes)) - 1
+        rows.append({
+            "label": fmt_month(results.date_of(t + 1)),
+            "period": t + 1,
+            "cells": [(float(schedule[c.name][t]), float(actual[c.name][t])) for c in classes],
+        })
+    return {
+        "scenario": _scenario_heading(deal, results, s),
+        "pricing_in_run": pricing is not None,
+        "classes": [{"name": c.name, "type": c.principal_type} for c in classes],
+        "rows": rows,
+    }
+
+
+def _floaters(deal: Deal, results: Results) -> list[dict[str, Any]]:
+    """Terms of the floating-rate classes and the fixed-rate class each is split from."""
+    out = []
+    for tranche in deal.issued_classes:
+        if tranche.formula is None:
+            continue
+        parent = deal.classes[tranche.parent] if tranche.parent is not None else None
+        out.append({
+            "name": tranche.name,
+            "interest_type": tranche.interest_type,
+            "balance": tranche.balance,
+            "formula": _formula(tranche),
+            "parent": None if parent is None else {
+                "name": parent.name, "balance": parent.balance, "coupon": parent.coupon,
+                "interest_type": parent.interest_type},
+            "first_coupons": [float(v) for v in results.arrays(tranche.name)["coupon"][:, 0]],
+        })
+    return out
 
 
 def report_context(results: Results, decrement: Results | None = None) -> dict[str, Any]:
@@ -234,16 +354,26 @@ def report_context(results: Results, decrement: Results | None = None) -> dict[s
                          f"not \"{deal.name}\"")
     stats = analytics.collateral_stats(deal.pools)
     coll_final = int(results.final_period(COLLATERAL)[0])
+    first_summary = results.summary(0)
+    issued = deal.issued_classes
     return {
         "deal": deal,
         "stats": stats,
         "pools": deal.pools,
+        "issued": issued,
+        "split_parents": [c for c in deal.classes if not c.issued],
+        "has_notional": any(c.is_notional for c in issued),
+        "has_accrual": any(c.accrual for c in issued),
+        "has_strip": any(c.strip is not None for c in issued),
+        "has_nas": any(c.lockout or c.shift for c in issued),
         "scenarios": [_cover(results, stats, s) for s in range(len(results.scenarios))],
         "first": _scenario_heading(deal, results, 0),
+        "floaters": _floaters(deal, results),
+        "schedules": _schedules(results),
         "collateral_columns": COLLATERAL_COLUMNS,
         "collateral_rows": _records(results.collateral_cashflows(0), coll_final),
         "collateral_final_date": results.date_of(coll_final),
-        "class_flows": [_class_flows(results, t) for t in deal.classes],
+        "class_flows": [_class_flows(results, t, first_summary) for t in issued],
         "decrement_tables": _decrement_tables(decrement) if decrement is not None else None,
         "decrement_scenarios": ([_scenario_heading(deal, decrement, s)
                                  for s in range(len(decrement.scenarios))]

@@ -259,6 +259,39 @@ class ScenariosDecl:
 
 
 @dataclass
+class CurveDecl:
+    name: str
+    span: Span | None
+    points: list[tuple[Token, Quantity]] = field(default_factory=list)
+    path: str | None = None
+
+
+@dataclass
+class QuoteDecl:
+    """price/yield/spread CLASS, CLASS at VALUE: what a class is priced at."""
+
+    kind: str  # "price" | "yield" | "spread"
+    classes: list[tuple[str, Span | None]]
+    value: Quantity | str  # a price in 32nds stays text; others are quantities
+    span: Span | None
+
+
+@dataclass
+class TableDecl:
+    prices: list[str]
+    speeds: list[Speed]
+    span: Span | None
+
+
+@dataclass
+class AnalyticsDecl:
+    span: Span | None
+    curves: list[CurveDecl] = field(default_factory=list)
+    quotes: list[QuoteDecl] = field(default_factory=list)
+    tables: list[TableDecl] = field(default_factory=list)
+
+
+@dataclass
 class DealFile:
     """The whole deal file as written."""
 
@@ -269,6 +302,7 @@ class DealFile:
     scenarios: ScenariosDecl | None
     source: str
     path: str | None
+    analytics: AnalyticsDecl | None = None
 
 
 # ---------------------------------------------------------------------------- parser
@@ -606,6 +640,43 @@ class _ToAst(Transformer):
                 decl.named_indices[name] = overrides
         return ("scenarios", decl)
 
+    # -- analytics
+    def class_list(self, meta, children):
+        return [(str(t), Span.of(t)) for t in children]
+
+    def price_value(self, meta, children):
+        return str(children[0])
+
+    def curve_points(self, meta, children):
+        name, *points = children
+        return ("curve", CurveDecl(_unquote(name), Span.of(name), list(points)))
+
+    def curve_file(self, meta, children):
+        return ("curve", CurveDecl(_unquote(children[0]), Span.of(children[0]), path=_unquote(children[1])))
+
+    def price_quote(self, meta, children):
+        return ("quote", QuoteDecl("price", children[0], children[1], Span.of(meta)))
+
+    def yield_quote(self, meta, children):
+        return ("quote", QuoteDecl("yield", children[0], children[1], Span.of(meta)))
+
+    def spread_quote(self, meta, children):
+        return ("quote", QuoteDecl("spread", children[0], children[1], Span.of(meta)))
+
+    def table_speeds(self, meta, children):
+        return list(children)
+
+    def price_table(self, meta, children):
+        speeds = children[-1] if children and isinstance(children[-1], list) else []
+        prices = [c for c in children if isinstance(c, str)]
+        return ("table", TableDecl(prices, speeds, Span.of(meta)))
+
+    def analytics_block(self, meta, children):
+        decl = AnalyticsDecl(Span.of(meta))
+        for kind, value in children:
+            {"curve": decl.curves, "quote": decl.quotes, "table": decl.tables}[kind].append(value)
+        return ("analytics", decl)
+
     def start(self, meta, children):
         return children
 
@@ -644,6 +715,7 @@ def parse(source: str, path: str | None = None) -> DealFile:
     classes: list[ClassDecl] = []
     waterfall: WaterfallDecl | None = None
     scenarios: ScenariosDecl | None = None
+    analytics: AnalyticsDecl | None = None
     for section in sections:
         if isinstance(section, ClassDecl):
             classes.append(section)
@@ -659,7 +731,11 @@ def parse(source: str, path: str | None = None) -> DealFile:
             if scenarios is not None:
                 raise DealError("the deal has two scenarios blocks", value.span).attach(source, path)
             scenarios = value
-    return DealFile(header, pools, classes, waterfall, scenarios, source, path)
+        elif kind == "analytics":
+            if analytics is not None:
+                raise DealError("the deal has two analytics blocks", value.span).attach(source, path)
+            analytics = value
+    return DealFile(header, pools, classes, waterfall, scenarios, source, path, analytics)
 
 
 # ---------------------------------------------------------------------------- syntax errors
@@ -669,6 +745,7 @@ _TERMINAL_WORDS = {
     "NAME": "a class name",
     "NUMBER": "a number",
     "DATE": "a date (YYYY-MM-DD)",
+    "PRICE32": "a price (99-16, 99-16+ or 99.5)",
     "STRING": 'a quoted name ("...")',
     "UNIT": "a unit (%, bp, PSA, CPR, SMM, days, mm)",
     "THEN": "'then'",

@@ -1,0 +1,260 @@
+"""Price, yield, duration, convexity and spreads from cash flows (SIFMA standard formulas).
+
+Conventions:
+- A cash flow paid on a distribution date d is discounted to settlement over
+  t = days_30_360(settle, d) / 30 months at the mortgage (monthly) yield y:
+  PV = CF / (1 + y/12)^t. The distribution dates carry the payment delay, so this is SIFMA's
+  yield with payment delay.
+- Yields are bond-equivalent: (1 + y/12)^6 = 1 + BEY/2.
+- Prices are per 100 of the balance (notional, for an IO) at settlement. Full price = clean
+  price + accrued interest; accrued interest runs 30/360 from the start of the accrual period
+  (the first day of the month before the first distribution) to settlement, at the first
+  period's coupon.
+- Modified duration and convexity are with respect to the BEY: D = -(1/P) dP/dBEY,
+  C = (1/P) d2P/dBEY2, P the full price; Macaulay duration = D x (1 + BEY/2).
+- A Treasury curve is par yields (BEY) at tenors in years. Spread = BEY - the curve
+  interpolated linearly at the class's WAL. The Z-spread is the constant spread over the spot
+  curve bootstrapped from the par curve (semiannual) that discounts the cash flows to the price.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .dates import days_30_360
+from .errors import InputError
+
+# ---------------------------------------------------------------------------- 32nds
+
+
+_PRICE_RE = re.compile(r"^\s*(\d+)-(\d{2})(\+|[0-7])?\s*$")
+
+
+def parse_price(text: str | float) -> float:
+    """'99-16' -> 99.5, '99-16+' -> 99.515625, '99-162' -> 99 + 16.25/32, '99.5' -> 99.5."""
+    if isinstance(text, int | float):
+        return float(text)
+    match = _PRICE_RE.match(text)
+    if match:
+        whole, ticks, extra = int(match.group(1)), int(match.group(2)), match.group(3)
+        if ticks > 31:
+            raise InputError(f"'{text}' has {ticks} 32nds; there are 32 in a point")
+        frac = 0.0 if extra is None else 0.5 if extra == "+" else int(extra) / 8.0
+        return whole + (ticks + frac) / 32.0
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise InputError(f"'{text}' is not a price; write it like 99-16, 99-16+ or 99.5") from None
+
+
+def format_32nds(price: float, eighths: bool = False) -> str:
+    """99.515625 -> '99-16+'. To the nearest 1/64 ('+' is a half 32nd), or 1/256 with `eighths`
+    ('99-162' is 99 and 16 2/8 32nds)."""
+    if not np.isfinite(price):
+        return "-"
+    sign = "-" if price < 0 else ""
+    price = abs(price)
+    steps = 256 if eighths else 64
+    units = int(np.floor(price * steps + 0.5))
+    whole, rest = divmod(units, steps)
+    per_32 = steps // 32
+    ticks, sub = divmod(rest, per_32)
+    if eighths:
+        tail = "+" if sub == 4 else ("" if sub == 0 else str(sub))
+    else:
+        tail = "+" if sub else ""
+    return f"{sign}{whole}-{ticks:02d}{tail}"
+
+
+# ---------------------------------------------------------------------------- yields
+
+
+def bey_from_mortgage(y: np.ndarray | float) -> np.ndarray:
+    """Bond-equivalent yield from a mortgage (monthly-compounded) yield, both decimals."""
+    return 2.0 * ((1.0 + np.asarray(y) / 12.0) ** 6 - 1.0)
+
+
+def mortgage_from_bey(bey: np.ndarray | float) -> np.ndarray:
+    return 12.0 * ((1.0 + np.asarray(bey) / 2.0) ** (1.0 / 6.0) - 1.0)
+
+
+def discount_months(settle: dt.date, dates: list[dt.date]) -> np.ndarray:
+    """30/360 months from settlement to each distribution date."""
+    return np.array([days_30_360(settle, d) / 30.0 for d in dates])
+
+
+def accrual_start(first_payment: dt.date) -> dt.date:
+    """First day of the month before the first distribution: the first accrual period's start."""
+    month = first_payment.month - 1 or 12
+    year = first_payment.year - (1 if first_payment.month == 1 else 0)
+    return dt.date(year, month, 1)
+
+
+def accrued_fraction(settle: dt.date, first_payment: dt.date) -> float:
+    """Months of interest accrued at settlement (30/360), for the first period's coupon."""
+    return max(days_30_360(accrual_start(first_payment), settle), 0) / 30.0
+
+
+def present_value(cash: np.ndarray, months: np.ndarray, bey: np.ndarray | float) -> np.ndarray:
+    """PV [...] of cash [..., period] at BEY (broadcast over leading axes)."""
+    y = mortgage_from_bey(np.asarray(bey, dtype=float))
+    v = (1.0 + y[..., None] / 12.0) ** (-months)
+    return (cash * v).sum(axis=-1)
+
+
+def yield_from_price(cash: np.ndarray, months: np.ndarray, full_value: np.ndarray,
+                     tol: float = 1e-12) -> np.ndarray:
+    """BEY [...] at which PV(cash [..., period]) = full_value [...] (dollars), by safeguarded
+    Newton steps on the monthly yield; NaN where no yield above -100% does it (no cash)."""
+    cash = np.asarray(cash, dtype=float)
+    target = np.asarray(full_value, dtype=float)
+    cash, target = np.broadcast_arrays(cash, target[..., None])
+    target = target[..., 0]
+    lo = np.full(target.shape, -0.99 * 12.0)
+    hi = np.full(target.shape, 12.0 * 10)  # 1000% a year: beyond any sensible yield
+    y = np.full(target.shape, 0.05)
+    total = cash.sum(axis=-1)
+    for _ in range(200):
+        v = (1.0 + y[..., None] / 12.0) ** (-months)
+        pv = (cash * v).sum(axis=-1)
+        dpv = (cash * v * (-months) / (1.0 + y[..., None] / 12.0) / 12.0).sum(axis=-1)
+        f = pv - target
+        # PV falls as the yield rises: keep a bracket and fall back to bisection if Newton leaves it
+        hi = np.where(f < 0, y, hi)
+        lo = np.where(f > 0, y, lo)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = y - f / dpv
+        bad = ~np.isfinite(step) | (step <= lo) | (step >= hi)
+        y_new = np.where(bad, (lo + hi) / 2.0, step)
+        if np.all(np.abs(y_new - y) < tol):
+            y = y_new
+            break
+        y = y_new
+    return np.where((total > 0) & (target > 0), bey_from_mortgage(y), np.nan)
+
+
+@dataclass(frozen=True)
+class Risk:
+    """Full price (per 100), modified and Macaulay duration (years), convexity, at a BEY."""
+
+    full_price: np.ndarray
+    modified_duration: np.ndarray
+    macaulay_duration: np.ndarray
+    convexity: np.ndarray
+
+
+def risk(cash: np.ndarray, months: np.ndarray, bey: np.ndarray, face: float) -> Risk:
+    """Analytic duration and convexity with respect to the BEY, with the cash flows held fixed."""
+    bey = np.asarray(bey, dtype=float)
+    y = mortgage_from_bey(bey)
+    g = 1.0 + y[..., None] / 12.0
+    v = g ** (-months)
+    pv = (cash * v).sum(axis=-1)
+    # dP/dy and d2P/dy2 on the monthly yield, then the chain rule to the BEY.
+    d1 = (cash * v * (-months) / (12.0 * g)).sum(axis=-1)
+    d2 = (cash * v * months * (months + 1) / (144.0 * g**2)).sum(axis=-1)
+    # y = 12((1 + b/2)^(1/6) - 1): dy/db = (1 + b/2)^(-5/6), d2y/db2 = -(5/12)(1 + b/2)^(-11/6)
+    h = 1.0 + bey / 2.0
+    dy = h ** (-5.0 / 6.0)
+    d2y = -(5.0 / 12.0) * h ** (-11.0 / 6.0)
+    dp = d1 * dy
+    d2p = d2 * dy**2 + d1 * d2y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mod = np.where(pv > 0, -dp / pv, np.nan)
+        conv = np.where(pv > 0, d2p / pv, np.nan)
+    return Risk(100.0 * pv / face, mod, mod * h, conv)
+
+
+# ---------------------------------------------------------------------------- curves
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A par yield curve: BEY (decimal) at tenors (years), linear between points, flat beyond."""
+
+    name: str
+    tenors: tuple[float, ...]
+    yields: tuple[float, ...]
+
+    def par(self, years: np.ndarray | float) -> np.ndarray:
+        return np.interp(years, self.tenors, self.yields)
+
+    def spot(self, years: np.ndarray | float) -> np.ndarray:
+        """Semiannual spot rates bootstrapped from the par curve at half-year steps, then linear."""
+        grid, spots = self._spots()
+        return np.interp(years, grid, spots)
+
+    def _spots(self) -> tuple[np.ndarray, np.ndarray]:
+        horizon = max(max(self.tenors), 0.5)
+        grid = np.arange(1, int(np.ceil(horizon * 2)) + 1) / 2.0
+        par = self.par(grid)
+        spots = np.empty_like(par)
+        disc = np.empty_like(par)
+        for i, (t, c) in enumerate(zip(grid, par, strict=True)):
+            coupon = c / 2.0
+            annuity = disc[:i].sum()
+            disc[i] = (1.0 - coupon * annuity) / (1.0 + coupon)
+            spots[i] = 2.0 * (disc[i] ** (-1.0 / (2.0 * t)) - 1.0)
+        return grid, spots
+
+
+def spread_to_curve(bey: np.ndarray, wal: np.ndarray, curve: Curve) -> np.ndarray:
+    """Yield spread (decimal) to the curve interpolated at the WAL."""
+    return np.asarray(bey) - curve.par(np.asarray(wal))
+
+
+def z_spread(cash: np.ndarray, months: np.ndarray, full_value: np.ndarray, curve: Curve,
+             tol: float = 1e-10) -> np.ndarray:
+    """Constant spread over the spot curve (semiannual) that prices the cash flows, per row."""
+    years = months / 12.0
+    spot = curve.spot(years)
+    cash = np.asarray(cash, dtype=float)
+    target = np.asarray(full_value, dtype=float)
+    lo = np.full(target.shape, -0.5)
+    hi = np.full(target.shape, 5.0)
+    for _ in range(100):
+        mid = (lo + hi) / 2.0
+        pv = (cash * (1.0 + (spot + mid[..., None]) / 2.0) ** (-2.0 * years)).sum(axis=-1)
+        lo = np.where(pv > target, mid, lo)
+        hi = np.where(pv > target, hi, mid)
+        if np.all(hi - lo < tol):
+            break
+    return np.where(cash.sum(axis=-1) > 0, (lo + hi) / 2.0, np.nan)
+
+
+def read_curve_csv(path: Path) -> Curve:
+    """A curve from a CSV file with the header 'tenor,yield' (years, percent); errors name the
+    row and the column."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as exc:
+        raise InputError(f"cannot read the curve file {path}: {exc.strerror or exc}") from None
+    if not rows or [h.strip().lower() for h in rows[0][:2]] != ["tenor", "yield"]:
+        raise InputError(f"{path}: the first row must be the header 'tenor,yield' (years, percent)")
+    tenors: list[float] = []
+    yields: list[float] = []
+    for row_no, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = row[:2] + [""] * (2 - len(row[:2]))
+        for column, cell, out in (("tenor", cells[0], tenors), ("yield", cells[1], yields)):
+            try:
+                out.append(float(cell.strip().removesuffix("%")))
+            except ValueError:
+                raise InputError(
+                    f"{path}, row {row_no}, column '{column}': '{cell}' is not a number") from None
+    return make_curve(path.stem, tenors, [y / 100.0 for y in yields])
+
+
+def make_curve(name: str, tenors: list[float], yields: list[float]) -> Curve:
+    """A Curve, if its tenors are positive and increasing."""
+    if not tenors or tenors[0] <= 0 or any(b <= a for a, b in zip(tenors, tenors[1:], strict=False)):
+        raise InputError(f"curve \"{name}\" needs points at increasing positive tenors (years)")
+    return Curve(name, tuple(tenors), tuple(yields))

@@ -1,0 +1,208 @@
+"""Quotes for the classes of a run: price <-> yield, accrued, durations, spreads.
+
+The math is in pricing.py; this module applies it to a class's cash flows in Results and, for
+effective risk, re-runs the deal with index rates shifted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import pricing
+from .analytics import weighted_average_life
+from .errors import InputError
+from .model import Deal, QuoteSpec
+from .prepayment import Prepayment
+from .results import Results
+from .scenarios import RatePath, Scenario
+
+EFFECTIVE_SHIFT = 0.0025  # 25bp up and down, in the index and in the yield
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One class priced in every scenario of a run. Arrays are [scenario]; yields are BEY decimals."""
+
+    name: str
+    scenarios: list[str]
+    face: float
+    price: np.ndarray  # clean, per 100
+    accrued: float  # per 100
+    yield_: np.ndarray
+    wal: np.ndarray
+    modified_duration: np.ndarray
+    macaulay_duration: np.ndarray
+    convexity: np.ndarray
+    effective_duration: np.ndarray
+    effective_convexity: np.ndarray
+    static: bool  # True when no cash flow depends on rates: effective = static figures
+    spread: np.ndarray | None = None  # to the curve at the WAL, decimal
+    z_spread: np.ndarray | None = None
+
+    @property
+    def full_price(self) -> np.ndarray:
+        return self.price + self.accrued
+
+    def row(self, s: int) -> dict[str, float | str | None]:
+        def pct(x: np.ndarray | None, scale: float = 100.0) -> float | None:
+            if x is None or not np.isfinite(x[s]):
+                return None
+            return round(float(x[s]) * scale, 10)
+
+        return {
+            "price": pct(self.price, 1.0),
+            "price_32nds": pricing.format_32nds(float(self.price[s])),
+            "accrued": round(self.accrued, 10),
+            "yield": pct(self.yield_),
+            "wal": pct(self.wal, 1.0),
+            "modified_duration": pct(self.modified_duration, 1.0),
+            "macaulay_duration": pct(self.macaulay_duration, 1.0),
+            "convexity": pct(self.convexity, 1.0),
+            "effective_duration": pct(self.effective_duration, 1.0),
+            "effective_convexity": pct(self.effective_convexity, 1.0),
+            "spread_bp": pct(self.spread, 10000.0),
+            "z_spread_bp": pct(self.z_spread, 10000.0),
+        }
+
+
+def class_cash(results: Results, name: str) -> np.ndarray:
+    a = results.arrays(name)
+    return a["interest"] + a["principal"]
+
+
+def accrued_per_100(results: Results, name: str) -> float:
+    """Accrued interest at settlement per 100 of face, at the first period's coupon (30/360)."""
+    tranche = results.deal.tranche(name)
+    if tranche.is_residual or tranche.interest_type == "PO":
+        return 0.0
+    coupon = float(results.arrays(name)["coupon"][0, 0])
+    months = pricing.accrued_fraction(results.deal.settle, results.deal.first_payment)
+    return 100.0 * coupon / 12.0 * months
+
+
+def quote(results: Results, name: str, price: float | str | None = None,
+          yield_: float | None = None, spread: float | None = None,
+          curve: pricing.Curve | None = None) -> Quote:
+    """Price the class from exactly one of: a clean price (decimal or 32nds), a BEY (decimal), or
+    a spread (decimal) to the curve at each scenario's WAL."""
+    given = [x is not None for x in (price, yield_, spread)]
+    if sum(given) != 1:
+        raise InputError("give one of a price, a yield or a spread")
+    tranche = results.deal.tranche(name)
+    if tranche.is_residual:
+        raise InputError(f"class {name} is the residual; it is not quoted")
+    face = results.original_balance(name)
+    cash = class_cash(results, name)
+    months = pricing.discount_months(results.deal.settle, results.dates)
+    accrued = accrued_per_100(results, name)
+    wal = average_life(results, name)
+    if spread is not None:
+        if curve is None:
+            raise InputError("a spread needs a curve")
+        yield_ = curve.par(wal) + spread
+    if yield_ is not None:
+        bey = np.broadcast_to(np.asarray(yield_, dtype=float), wal.shape).copy()
+        full = 100.0 * pricing.present_value(cash, months, bey) / face
+        clean = full - accrued
+    else:
+        clean = np.full(wal.shape, pricing.parse_price(price))  # type: ignore[arg-type]
+        bey = pricing.yield_from_price(cash, months, (clean + accrued) * face / 100.0)
+    risk = pricing.risk(cash, months, bey, face)
+    eff_d, eff_c, static = effective_risk(results, name, bey, risk.full_price)
+    if static:
+        eff_d, eff_c = risk.modified_duration, risk.convexity
+    out_spread = out_z = None
+    if curve is not None:
+        out_spread = pricing.spread_to_curve(bey, wal, curve)
+        out_z = pricing.z_spread(cash, months, (clean + accrued) * face / 100.0, curve)
+    return Quote(name, results.scenarios, face, clean, accrued, bey, wal, risk.modified_duration,
+                 risk.macaulay_duration, risk.convexity, eff_d, eff_c, static, out_spread, out_z)
+
+
+def average_life(results: Results, name: str) -> np.ndarray:
+    """WAL per scenario; for a notional class, the WAL of its notional balance's paydown, as
+    desks quote an IO's average life."""
+    if not results.deal.tranche(name).is_notional:
+        return results.wal(name)
+    a = results.arrays(name)
+    return weighted_average_life(np.maximum(a["beginning_balance"] - a["ending_balance"], 0.0))
+
+
+def depends_on_rates(results: Results) -> bool:
+    """Whether any class's cash flows move with rates: floaters (index) do; prepayments here are
+    given speeds, not a function of rates."""
+    return any(c.formula is not None for c in results.deal.classes)
+
+
+def effective_risk(results: Results, name: str, bey: np.ndarray,
+                   full_price: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Effective duration and convexity: shift every index and the yield by +/-25bp, re-run the
+    deal and re-price. When nothing depends on rates the figures are the static ones."""
+    if not depends_on_rates(results):
+        return full_price * np.nan, full_price * np.nan, True
+    deal = results.deal
+    periods = results.periods
+    shifted: list[Scenario] = []
+    for sign in (-1.0, 1.0):
+        for spec in results.scenario_specs:
+            paths = []
+            for index in deal.index_names:
+                base = dict(spec.indices).get(index) or deal.indices[index]
+                values = base.path(periods) + sign * EFFECTIVE_SHIFT
+                paths.append((index, RatePath("vector", tuple(values.tolist()))))
+            shifted.append(Scenario(spec.prepayment, tuple(paths), name=None))
+    rerun = deal.run(*shifted)
+    n = len(results.scenario_specs)
+    cash = class_cash(rerun, name)
+    months = pricing.discount_months(deal.settle, results.dates)
+    face = results.original_balance(name)
+    down = 100.0 * pricing.present_value(cash[:n], months, bey - EFFECTIVE_SHIFT) / face
+    up = 100.0 * pricing.present_value(cash[n:], months, bey + EFFECTIVE_SHIFT) / face
+    with np.errstate(divide="ignore", invalid="ignore"):
+        duration = (down - up) / (2.0 * full_price * EFFECTIVE_SHIFT)
+        convexity = (down + up - 2.0 * full_price) / (full_price * EFFECTIVE_SHIFT**2)
+    return duration, convexity, False
+
+
+def quote_classes(results: Results, specs: list[QuoteSpec], curve: pricing.Curve | None) -> dict[str, Quote]:
+    """Quote every class the specs name, in deal order."""
+    by_name = {spec.name: spec for spec in specs}
+    out: dict[str, Quote] = {}
+    for tranche in results.deal.issued_classes:
+        spec = by_name.get(tranche.name)
+        if spec is None:
+            continue
+        kwargs = {{"price": "price", "yield": "yield_", "spread": "spread"}[spec.kind]: spec.value}
+        out[tranche.name] = quote(results, tranche.name, curve=curve, **kwargs)  # type: ignore[arg-type]
+    return out
+
+
+def price_yield_table(deal: Deal, name: str, prices: list[float],
+                      scenarios: list[Scenario | Prepayment | str]) -> pd.DataFrame:
+    """A dealer's price/yield table for one class: rows are prices (cells: BEY in percent), columns
+    the scenarios; then rows for WAL, modified duration at the middle price, and the principal
+    window. One run of the deal serves every cell."""
+    results = deal.run(*scenarios)
+    face = results.original_balance(name)
+    cash = class_cash(results, name)
+    months = pricing.discount_months(deal.settle, results.dates)
+    accrued = accrued_per_100(results, name)
+    grid = np.asarray(prices, dtype=float)
+    full = (grid[:, None] + accrued) * face / 100.0  # [price, scenario]
+    yields = pricing.yield_from_price(np.broadcast_to(cash, (len(grid), *cash.shape)), months, full)
+    mid = float(grid[len(grid) // 2])
+    mid_yield = yields[len(grid) // 2]
+    risk = pricing.risk(cash, months, mid_yield, face)
+    first, last = results.principal_window(name)
+    wal = average_life(results, name)
+    rows: dict[str, list[object]] = {pricing.format_32nds(p): list(np.round(yields[i] * 100, 3))
+                                     for i, p in enumerate(grid)}
+    rows["WAL (years)"] = [round(float(w), 2) if np.isfinite(w) else None for w in wal]
+    rows[f"Mod. duration at {pricing.format_32nds(mid)}"] = list(np.round(risk.modified_duration, 2))
+    rows["Principal window"] = [f"{a}-{b}" if a else "-" for a, b in zip(first, last, strict=True)]
+    frame = pd.DataFrame(rows, index=results.scenarios).T
+    frame.index.name = f"{name}: price / yield"
+    return frame
