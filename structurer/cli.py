@@ -18,7 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__, load, valuation
+from . import __version__, exports, load, valuation
 from .errors import DealError, DealErrors, InputError
 from .model import Deal, QuoteSpec
 from .prepayment import Prepayment, validate_speed
@@ -102,6 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     out.add_argument("--cashflows", metavar="PATH",
                      help="write every cash flow in long form (.csv, or .parquet)")
+    out.add_argument("--xlsx", metavar="PATH",
+                     help="write an Excel workbook: summary, cash flows, decrement tables, one sheet each")
     out.add_argument("--json", action="store_true",
                      help="print a JSON summary instead of the table")
     p.add_argument("--version", action="version", version=f"structurer {__version__}")
@@ -173,11 +175,17 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
         raise _UsageError("--report and --no-report contradict each other")
     if ns.cashflows and Path(ns.cashflows).suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise _UsageError("--cashflows writes .csv or .parquet files")
+    if ns.xlsx and Path(ns.xlsx).suffix.lower() != ".xlsx":
+        raise _UsageError("--xlsx writes .xlsx files")
     deal = load(ns.deal)
-    results = deal.run(*_requested_scenarios(ns, deal))
+    scenarios = _requested_scenarios(ns, deal)
+    results = _run_with_progress(deal, scenarios, err, quiet=ns.json)
 
     if ns.cashflows:
-        _write_cashflows(results, Path(ns.cashflows))
+        exports.write_cashflows(results, Path(ns.cashflows))
+    if ns.xlsx:
+        decrement = deal.run(*deal.decrement) if deal.decrement else None
+        exports.write_xlsx(results, Path(ns.xlsx), decrement)
     report_path = None
     if not ns.no_report:
         report_path = Path(ns.report) if ns.report else Path(ns.deal).with_suffix(".html")
@@ -201,6 +209,8 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
             _print_tables(console, deal)
     if ns.cashflows:
         err.print(f"cash flows written to {ns.cashflows}", markup=False)
+    if ns.xlsx:
+        err.print(f"workbook written to {ns.xlsx}", markup=False)
     if report_path is not None:
         err.print(f"report written to {report_path}", markup=False)
     return EXIT_OK
@@ -289,18 +299,21 @@ def _print_tables(console: Console, deal: Deal) -> None:
             console.print(table)
 
 
-def _write_cashflows(results: Results, path: Path) -> None:
-    frame = results.cashflows()
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            try:
-                frame.to_parquet(path, index=False)
-            except ImportError:
-                raise InputError("writing Parquet needs pyarrow: pip install 'structurer[parquet]'") from None
-        else:
-            frame.to_csv(path, index=False, date_format="%Y-%m-%d")
-    except OSError as exc:
-        raise InputError(f"cannot write the cash flows to {path}: {exc.strerror or exc}") from None
+# A grid this large gets a progress bar (scenarios x periods of waterfall work).
+PROGRESS_THRESHOLD = 200_000
+
+
+def _run_with_progress(deal: Deal, scenarios: list[Scenario], err: Console, quiet: bool) -> Results:
+    periods = max(p.remaining for p in deal.pools)
+    if quiet or len(scenarios) * periods < PROGRESS_THRESHOLD or not err.is_terminal:
+        return deal.run(*scenarios)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn(f"{len(scenarios):,} scenarios"), BarColumn(),
+               TextColumn("period {task.completed}/{task.total}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("waterfall", total=periods)
+        return deal.run(*scenarios, progress=lambda done, total: bar.update(task, completed=done))
 
 
 def _write_report(deal: Deal, results: Results, path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .collateral import collateral_flows
@@ -31,8 +33,11 @@ def resolve_scenarios(deal: Deal, speeds: list[Scenario | Prepayment | str] | No
     return out
 
 
-def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None) -> Results:
-    """Run every scenario at once: arrays are [scenario, period] throughout."""
+def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Results:
+    """Run every scenario at once: arrays are [scenario, period] throughout.
+
+    `progress(done, total)` hears of each period the waterfall finishes (for long grids)."""
     scenarios = resolve_scenarios(deal, speeds)
     periods = max(p.remaining for p in deal.pools)
     ages = np.array([p.age for p in deal.pools], dtype=float)
@@ -44,5 +49,5 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
         raise InputError(f"no class of deal \"{deal.name}\" floats on {', '.join(sorted(unknown))}"
                          + (f"; its index is {', '.join(names)}" if names else ""))
     index_rates = np.stack([s.index_paths(deal.indices, names, periods) for s in scenarios])
-    flows = run_waterfall(deal, coll, index_rates)
+    flows = run_waterfall(deal, coll, index_rates, progress)
     return Results(deal, scenarios, coll, flows)

@@ -7,6 +7,7 @@ Rates are decimals (7.5% -> 0.075), money in dollars, terms in months.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -255,9 +256,10 @@ class Deal:
                 return c
         raise KeyError(name)
 
-    def run(self, *speeds: Scenario | Prepayment | str) -> Results:
+    def run(self, *speeds: Scenario | Prepayment | str,
+            progress: Callable[[int, int], None] | None = None) -> Results:
         """Run the deal at the given speeds ('165 PSA', a scenario name, Prepayment or Scenario
-        objects); default: the pricing scenario."""
+        objects); default: the pricing scenario. `progress(done, total)` hears of each period."""
         from .engine import run_deal
 
-        return run_deal(self, list(speeds) if speeds else None)
+        return run_deal(self, list(speeds) if speeds else None, progress)

@@ -56,11 +56,12 @@ CLASS_COLUMNS = (
 )
 # Shown only for the classes they concern (see class_columns).
 COUPON_COLUMN = ("coupon", "Coupon", "rate")
-ACCRUED_COLUMN = ("accrued", "Accrued (added to balance)", "money")
+ACCRUED_COLUMN = ("accrued", "Accrued", "money")
 NOTIONAL_HEADINGS = {
     "beginning_balance": "Beginning notional",
     "ending_balance": "Ending notional",
 }
+SCHEDULE_CLASSES_PER_TABLE = 3  # scheduled/actual column pairs side by side in one table
 RESIDUAL_COLUMNS = (
     ("period", "Period", "int"),
     ("date", "Date", "date"),
@@ -316,11 +317,20 @@ def _schedules(results: Results) -> dict[str, Any] | None:
             "period": t + 1,
             "cells": [(float(schedule[c.name][t]), float(actual[c.name][t])) for c in classes],
         })
+    # At most SCHEDULE_CLASSES_PER_TABLE classes side by side, so a table fits the page.
+    heads = [{"name": c.name, "type": c.principal_type} for c in classes]
+    tables = []
+    for start in range(0, len(classes), SCHEDULE_CLASSES_PER_TABLE):
+        stop = start + SCHEDULE_CLASSES_PER_TABLE
+        tables.append({
+            "classes": heads[start:stop],
+            "rows": [{**row, "cells": row["cells"][start:stop]} for row in rows],
+        })
     return {
         "scenario": _scenario_heading(deal, results, s),
         "pricing_in_run": pricing is not None,
-        "classes": [{"name": c.name, "type": c.principal_type} for c in classes],
-        "rows": rows,
+        "classes": heads,
+        "tables": tables,
     }
 
 

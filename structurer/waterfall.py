@@ -26,6 +26,7 @@ negative. A violation is a bug in the engine and raises EngineError.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,11 +155,12 @@ def coupon_rates(deal: Deal, index_rates: np.ndarray, periods: int) -> np.ndarra
     return rates
 
 
-def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | None = None) -> ClassFlows:
+def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> ClassFlows:
     """Distribute the collateral cash of every scenario to the deal's classes.
 
     `index_rates` is [scenario, index, period] for the deal's index names (sorted), or None
-    when no class floats.
+    when no class floats. `progress(done, total)` is called after each period.
     """
     n_scen, periods = coll.interest.shape
     classes = deal.classes
@@ -267,6 +269,8 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         notional_balance(end, pool_end[t], end)
         begin_out[t], due_out[t], int_out[t], acc_out[t] = begin, due, interest, accrued
         prin_out[t], end_out[t], short_out[t] = paid, end, carried
+        if progress is not None:
+            progress(t + 1, periods)
 
     def scenario_major(a: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(a.transpose(1, 2, 0))

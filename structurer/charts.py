@@ -1,0 +1,117 @@
+"""Report charts as inline SVG (matplotlib, no network, text kept as text).
+
+Each function takes figures the engine and analytics computed and draws them; none computes
+a figure of its own beyond summing classes for a stacked area.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: charts are files
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .model import Deal  # noqa: E402
+from .results import Results  # noqa: E402
+
+plt.rcParams.update({
+    "svg.fonttype": "none",  # text stays text: smaller files, searchable, prints crisply
+    "font.family": "sans-serif",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "figure.dpi": 96,
+})
+_PALETTE = ["#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#a50021",
+            "#00808c", "#7f6000", "#595959"]
+_SIZE = (7.2, 3.0)
+
+
+def _svg(fig: plt.Figure) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]  # drop the XML prolog and doctype: the SVG sits inside HTML
+    return re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
+
+
+def _millions(ax: plt.Axes) -> None:
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v / 1e6:,.0f}"))
+    ax.set_ylabel("$ millions")
+
+
+def _principal_classes(results: Results) -> list:
+    return [c for c in results.deal.issued_classes if not (c.is_residual or c.is_notional)]
+
+
+def class_balances(results: Results, scenario: int = 0) -> str:
+    """Class balances over time, stacked: how the collateral balance is carved up."""
+    classes = _principal_classes(results)
+    years = np.arange(1, results.periods + 1) / 12.0
+    balances = [results.arrays(c.name)["ending_balance"][scenario] for c in classes]
+    fig, ax = plt.subplots(figsize=_SIZE)
+    ax.stackplot(years, balances, labels=[c.name for c in classes], colors=_PALETTE, alpha=0.85)
+    ax.set_xlabel("years from settlement")
+    _millions(ax)
+    ax.set_title(f"Class balances, {results.scenarios[scenario]}", loc="left")
+    ax.legend(loc="upper right", ncols=min(len(classes), 6), frameon=False)
+    return _svg(fig)
+
+
+def principal_by_class(results: Results, scenario: int = 0) -> str:
+    """Principal paid each period to each class, stacked."""
+    classes = _principal_classes(results)
+    years = np.arange(1, results.periods + 1) / 12.0
+    paid = [results.arrays(c.name)["principal"][scenario] for c in classes]
+    fig, ax = plt.subplots(figsize=_SIZE)
+    ax.stackplot(years, paid, labels=[c.name for c in classes], colors=_PALETTE, alpha=0.85)
+    ax.set_xlabel("years from settlement")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v / 1e6:,.1f}"))
+    ax.set_ylabel("$ millions a month")
+    ax.set_title(f"Principal paid by class, {results.scenarios[scenario]}", loc="left")
+    ax.legend(loc="upper right", ncols=min(len(classes), 6), frameon=False)
+    return _svg(fig)
+
+
+def schedule_vs_band(deal: Deal, band_run: Results, name: str) -> str:
+    """A scheduled class's balance at its band speeds (and any others in the run) against its
+    schedule, with the support classes' balance beneath at each speed."""
+    tranche = deal.tranche(name)
+    schedule = deal.schedules[tranche.index]
+    years = np.arange(1, band_run.periods + 1) / 12.0
+    supports = [c for c in deal.issued_classes if "SUP" in c.principal_type.split("/")]
+    fig, ax = plt.subplots(figsize=_SIZE)
+    ax.plot(years, schedule, color="black", lw=2.2, label=f"{name} schedule")
+    for s, label in enumerate(band_run.scenarios):
+        color = _PALETTE[(s + 1) % len(_PALETTE)]
+        ax.plot(years, band_run.arrays(name)["ending_balance"][s], color=color, lw=1.2, ls="--",
+                label=f"{name} at {label}")
+        if supports:
+            support = sum(band_run.arrays(c.name)["ending_balance"][s] for c in supports)
+            ax.plot(years, support, color=color, lw=1.0, alpha=0.6, label=f"support at {label}")
+    ax.set_xlabel("years from settlement")
+    _millions(ax)
+    ax.set_title(f"{name}: schedule against the band", loc="left")
+    ax.legend(loc="upper right", frameon=False, fontsize=7)
+    return _svg(fig)
+
+
+def wal_by_speed(results: Results) -> str:
+    """Each class's WAL across the run's speeds: how it shortens and extends."""
+    classes = _principal_classes(results)
+    x = np.arange(len(results.scenarios))
+    fig, ax = plt.subplots(figsize=_SIZE)
+    for k, c in enumerate(classes):
+        ax.plot(x, results.wal(c.name), marker="o", lw=1.4, color=_PALETTE[k % len(_PALETTE)], label=c.name)
+    ax.set_xticks(x, results.scenarios, rotation=0)
+    ax.set_ylabel("WAL (years)")
+    ax.set_title("WAL across speeds", loc="left")
+    ax.legend(loc="upper right", ncols=min(len(classes), 6), frameon=False)
+    return _svg(fig)
