@@ -84,6 +84,7 @@ INTEREST_TYPES = {
 ALIASES = {"PAC2": "PAC II", "PACII": "PAC II", "PAC-II": "PAC II"}
 BAND_TYPES = ("PAC", "PAC II", "TAC")
 
+MAX_PSA = 100_000  # far beyond any speed; larger is a list written without spaces ("100,200")
 MONEY_TOLERANCE = 0.005  # half a cent: balances that add up to the cent add up
 RATE_UNITS = {"%": 0.01, "bp": 0.0001}
 
@@ -132,6 +133,10 @@ class _Checker:
             return None
         if unit in ("CPR", "SMM") and q.value > 100:
             self.error(f"{q.value:g} {unit} is more than 100%", q.span)
+            return None
+        if unit == "PSA" and q.value > MAX_PSA:
+            self.error(f"{q.text} is not a plausible speed", q.span,
+                       "a list of speeds needs a space after each comma: 0, 100, 165 PSA")
             return None
         return q.value, unit
 
@@ -194,7 +199,7 @@ class _Checker:
         elif remaining > term:
             self.error(f"the remaining term ({remaining}) is longer than the original term ({term})",
                        a["remaining"].span)
-        if age < 0:
+        if age < 0 and remaining <= term:
             self.error("the loan age cannot be negative", a["age"].span if "age" in a else decl.span)
         elif "age" in a and "remaining" in a and "term" in a and age + remaining > term:
             self.error(f"age {age} plus remaining term {remaining} is longer than the original term "
@@ -556,7 +561,9 @@ def _resolve(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
     pool_index = {p.name: i for i, p in enumerate(pools)}
     out = list(classes)
     for k, c in enumerate(classes):
-        decl = decls[c.name]
+        decl = decls.get(c.name)
+        if decl is None:  # the residual the checker added
+            continue
         if decl.parent is not None:
             parent = names.get(decl.parent)
             if parent is None:

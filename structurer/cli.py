@@ -123,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args and args[0] == "check":
             return _check(_check_parser().parse_args(args[1:]), err)
+        if args and args[0] in ("solve", "tieout"):
+            return _solve_or_tieout(args[0], args[1:])
         if args and args[0] == "run":
             args = args[1:]
         return _run(_parser().parse_args(args), err)
@@ -377,6 +379,102 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+# ---- structure solve / structure tieout
+
+
+def _solve_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="structure solve",
+        description="Solve for one structuring figure; exit 1 (with the reason) when none exists.")
+    p.add_argument("deal", help="the deal file (*.waterfall)")
+    goal = p.add_mutually_exclusive_group(required=True)
+    goal.add_argument("--size", metavar="A,B", help="split A and B's combined balance for A's --wal")
+    goal.add_argument("--max-pac", metavar="P|LOW,HIGH",
+                      help="the largest balance P's band (or a band of two PSA speeds) supports")
+    goal.add_argument("--par-coupon", metavar="CLASS", help="the coupon that prices CLASS at par at --spread")
+    goal.add_argument("--effective-band", metavar="P",
+                      help="the band P's schedule still holds --after periods --at a speed")
+    p.add_argument("--wal", type=float, metavar="YEARS", help="target WAL for --size")
+    p.add_argument("--spread", type=float, metavar="BP",
+                   help="spread to the curve at the WAL, for --par-coupon")
+    p.add_argument("--curve", metavar="FILE", help="a curve CSV (tenor,yield) for --par-coupon")
+    p.add_argument("--after", type=int, metavar="PERIODS", help="periods run before the band is measured")
+    p.add_argument("--at", type=float, metavar="PSA", help="the PSA speed of those periods")
+    p.add_argument("--psa", type=float, metavar="PSA",
+                   help="the speed for --size and --par-coupon (default: the deal's pricing speed)")
+    return p
+
+
+def _tieout_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="structure tieout",
+                                description="REMIC tie-out checks; exit 0 if all pass, 1 otherwise.")
+    p.add_argument("deal", help="the deal file (*.waterfall)")
+    p.add_argument("--psa", type=_speed_list("PSA"), action="append", default=[], metavar="LIST",
+                   help="PSA speeds (default: the deal's pricing and decrement speeds); "
+                        "0 PSA, 5000 PSA and 100 CPR are always run")
+    return p
+
+
+def _solve_or_tieout(command: str, args: list[str]) -> int:
+    from . import solve, tieout
+
+    console = _stdout()
+    if command == "tieout":
+        ns = _tieout_parser().parse_args(args)
+        speeds = [s for group in ns.psa for s in group] or None
+        result = tieout.tieout(load(ns.deal), speeds)
+        table = Table(title=f"{_escape(result.deal)}: tie-out", title_justify="left", header_style="bold")
+        for col in ("Check", "Result", "Detail"):
+            table.add_column(col)
+        for c in result.checks:
+            table.add_row(_escape(c.name), "[green]pass[/green]" if c.passed else "[red]FAIL[/red]",
+                          _escape(c.detail))
+        console.print(table)
+        console.print(f"{len(result.checks) - len(result.failures)} of {len(result.checks)} checks pass "
+                      f"over {', '.join(result.scenarios)}", markup=False)
+        return EXIT_OK if result.passed else EXIT_BAD_INPUT
+    ns = _solve_parser().parse_args(args)
+    speed = None
+    if ns.psa is not None:
+        try:
+            validate_speed(ns.psa, "PSA")
+        except InputError as exc:
+            raise _UsageError(f"--psa: {exc}") from None
+        speed = Prepayment.constant(ns.psa, "PSA")
+    deal = load(ns.deal)
+    if ns.size:
+        names = [n.strip() for n in ns.size.split(",")]
+        if len(names) != 2 or not all(names) or ns.wal is None:
+            raise _UsageError("--size takes two classes, like --size A,B, and needs --wal YEARS")
+        result = solve.size_for_wal(deal, names[0], names[1], ns.wal, speed)
+    elif ns.max_pac:
+        if ns.max_pac in {c.name for c in deal.classes}:
+            result = solve.max_pac_balance(deal, ns.max_pac)
+        else:
+            result = solve.max_pac_balance(deal, band=ns.max_pac)
+    elif ns.par_coupon:
+        if ns.spread is None:
+            raise _UsageError("--par-coupon needs --spread BP")
+        curve = read_curve_csv(Path(ns.curve)) if ns.curve else None
+        result = solve.par_coupon(deal, ns.par_coupon, ns.spread, curve, speed)
+    else:
+        if ns.after is None or ns.at is None:
+            raise _UsageError("--effective-band needs --after PERIODS and --at PSA")
+        try:
+            validate_speed(ns.at, "PSA")
+        except InputError as exc:
+            raise _UsageError(f"--at: {exc}") from None
+        result = solve.effective_band(deal, ns.effective_band, ns.after, ns.at)
+    table = Table(title=_escape(result.goal), title_justify="left", header_style="bold", show_header=False)
+    table.add_column("", justify="left")
+    table.add_column("", justify="right")
+    for label, value in result.lines():
+        table.add_row(_escape(label), _escape(value))
+    console.print(table)
+    console.print(result.message, markup=False)
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

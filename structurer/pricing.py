@@ -58,10 +58,9 @@ def format_32nds(price: float, eighths: bool = False) -> str:
     ('99-162' is 99 and 16 2/8 32nds)."""
     if not np.isfinite(price):
         return "-"
-    sign = "-" if price < 0 else ""
-    price = abs(price)
     steps = 256 if eighths else 64
-    units = int(np.floor(price * steps + 0.5))
+    units = int(np.floor(abs(price) * steps + 0.5))
+    sign = "-" if price < 0 and units > 0 else ""  # a price that rounds to zero has no sign
     whole, rest = divmod(units, steps)
     per_32 = steps // 32
     ticks, sub = divmod(rest, per_32)
@@ -110,33 +109,53 @@ def present_value(cash: np.ndarray, months: np.ndarray, bey: np.ndarray | float)
 
 def yield_from_price(cash: np.ndarray, months: np.ndarray, full_value: np.ndarray,
                      tol: float = 1e-12) -> np.ndarray:
-    """BEY [...] at which PV(cash [..., period]) = full_value [...] (dollars), by safeguarded
-    Newton steps on the monthly yield; NaN where no yield above -100% does it (no cash)."""
+    """BEY [...] at which PV(cash [..., period]) = full_value [...] (dollars); NaN where there is
+    no cash or no positive value, or where no monthly yield between -99% and +1000% does it.
+
+    Newton steps on u = ln(1 + y/12) (y the mortgage yield) for ln PV(u) = ln full_value. ln PV is
+    a log-sum-exp of lines in u, convex and close to linear, so Newton converges in a few steps
+    from anywhere, including the deeply negative yields of a rich IO, where Newton on PV itself
+    (exponential in the yield) creeps. Evaluated without overflow; a step that leaves the
+    bracket bisects it. Negative cash flows (float noise) count as none."""
     cash = np.asarray(cash, dtype=float)
     target = np.asarray(full_value, dtype=float)
     cash, target = np.broadcast_arrays(cash, target[..., None])
     target = target[..., 0]
-    lo = np.full(target.shape, -0.99 * 12.0)
-    hi = np.full(target.shape, 12.0 * 10)  # 1000% a year: beyond any sensible yield
-    y = np.full(target.shape, 0.05)
-    total = cash.sum(axis=-1)
-    for _ in range(200):
-        v = (1.0 + y[..., None] / 12.0) ** (-months)
-        pv = (cash * v).sum(axis=-1)
-        dpv = (cash * v * (-months) / (1.0 + y[..., None] / 12.0) / 12.0).sum(axis=-1)
-        f = pv - target
-        # PV falls as the yield rises: keep a bracket and fall back to bisection if Newton leaves it
-        hi = np.where(f < 0, y, hi)
-        lo = np.where(f > 0, y, lo)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = y - f / dpv
-        bad = ~np.isfinite(step) | (step <= lo) | (step >= hi)
-        y_new = np.where(bad, (lo + hi) / 2.0, step)
-        if np.all(np.abs(y_new - y) < tol):
-            y = y_new
-            break
-        y = y_new
-    return np.where((total > 0) & (target > 0), bey_from_mortgage(y), np.nan)
+    months = np.asarray(months, dtype=float)
+    valid = (cash.sum(axis=-1) > 0) & (target > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_cash = np.log(np.where(cash > 0, cash, 0.0))  # -inf where there is no cash
+        log_target = np.log(np.where(valid, target, 1.0))
+    lo = np.full(target.shape, np.log(0.01))  # y/12 = -99% a month
+    hi = np.full(target.shape, np.log1p(10.0))  # y/12 = +1000% a month: beyond any sensible yield
+    u = np.full(target.shape, np.log1p(0.05 / 12.0))
+    u_tol = tol / 12.0
+
+    def log_pv(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """ln PV and its slope d ln PV / du (minus the PV-weighted mean months), stably."""
+        a = log_cash - months * u[..., None]
+        top = np.max(np.where(valid[..., None], a, 0.0), axis=-1, keepdims=True)
+        w = np.exp(a - top)
+        total = w.sum(axis=-1)
+        return top[..., 0] + np.log(total), -(w * months).sum(axis=-1) / total
+
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(200):
+            value, slope = log_pv(u)
+            f = np.where(valid, value - log_target, 0.0)
+            # PV falls as the yield rises: keep the bracket, bisect where Newton would leave it
+            hi = np.where(f < 0, u, hi)
+            lo = np.where(f > 0, u, lo)
+            step = u - f / slope
+            bad = ~np.isfinite(step) | (step <= lo) | (step >= hi)
+            u_new = np.where(f == 0, u, np.where(bad, (lo + hi) / 2.0, step))
+            converged = np.all(np.abs(u_new - u) < u_tol)
+            u = u_new
+            if converged:
+                break
+        value, _ = log_pv(u)
+        solved = valid & (np.abs(value - log_target) <= 1e-9)
+    return np.where(solved, bey_from_mortgage(12.0 * np.expm1(u)), np.nan)
 
 
 @dataclass(frozen=True)

@@ -349,7 +349,12 @@ KEYWORDS: set[str] = set()
 
 
 def _number(token: Token) -> float:
-    return float(str(token).replace(",", "").replace("_", ""))
+    text = str(token)
+    if "," in text and text.startswith("0"):
+        # "0,100,165" is a list someone wrote without spaces, never a number.
+        raise DealError(f"'{text}' is not a number", Span.of(token),
+                        "separate the items of a list with a comma and a space: 0, 100, 165")
+    return float(text.replace(",", "").replace("_", ""))
 
 
 def _token_span(token: Token) -> Span | None:
@@ -798,7 +803,7 @@ def _syntax_error(exc: lark.exceptions.UnexpectedInput, source: str) -> DealErro
     if isinstance(exc, lark.exceptions.UnexpectedCharacters):
         char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else "?"
         span = Span(line, column, line, column + 1)
-        allowed = _expected_words(set(exc.allowed or ()))
+        allowed = _expected_words(_acceptable_before(source, exc.pos_in_stream) or set(exc.allowed or ()))
         return DealError(f"unexpected character '{char}'", span, f"expected {allowed}")
     if isinstance(exc, lark.exceptions.UnexpectedEOF):
         last = source.rstrip().splitlines() or [""]
@@ -837,6 +842,17 @@ def _syntax_error(exc: lark.exceptions.UnexpectedInput, source: str) -> DealErro
     if suggestion and token.type in ("NAME", "UNIT"):
         hint = f"{suggestion} ({hint})"
     return DealError(f"unexpected '{token}'", span, hint)
+
+
+def _acceptable_before(source: str, position: int) -> set[str]:
+    """What the parser would accept after the text before `position` (the lexer's own list
+    includes whatever a pending reduction might allow)."""
+    try:
+        interactive = _parser().parse_interactive(source[:position])
+        interactive.exhaust_lexer()
+        return set(interactive.accepts())
+    except (lark.exceptions.LarkError, DealError):
+        return set()
 
 
 def _keyword(terminal: str) -> str | None:

@@ -206,3 +206,50 @@ def price_yield_table(deal: Deal, name: str, prices: list[float],
     frame = pd.DataFrame(rows, index=results.scenarios).T
     frame.index.name = f"{name}: price / yield"
     return frame
+
+
+def index_yield_table(deal: Deal, name: str, price: float | str,
+                      speeds: list[Scenario | Prepayment | str], index: str,
+                      levels: list[float | RatePath]) -> pd.DataFrame:
+    """Yield (BEY, percent) of one class at one clean price (decimal or 32nds), by index level
+    (rows) and speed (columns): the table desks run for IOs, POs and inverse floaters, whose
+    yields move with both the speed and the index.
+
+    A level is a decimal rate held for every period (0.043 for 4.3%) or a RatePath; it replaces
+    `index` in each speed (a speed given as a Scenario keeps its other indices). Every (level,
+    speed) pair is a scenario of ONE run of the deal. Accrued interest is at each cell's own
+    first-period coupon (an inverse floater's moves with the level), so each cell equals
+    quote() on a run of that one scenario. Cells are unrounded floats, NaN where no yield
+    prices the class."""
+    from .engine import resolve_scenarios
+
+    if index not in deal.index_names:
+        floats = ", ".join(deal.index_names) or "no index"
+        raise InputError(f"no class of deal \"{deal.name}\" floats on {index} (they follow {floats})")
+    tranche = deal.tranche(name)
+    if tranche.is_residual or not tranche.issued:
+        raise InputError(f"class {name} is not an issued class with cash flows to price")
+    if not levels:
+        raise InputError("an index yield table needs at least one index level")
+    base = resolve_scenarios(deal, list(speeds))
+    paths = [lv if isinstance(lv, RatePath) else RatePath.level(float(lv)) for lv in levels]
+    scenarios = [
+        Scenario(s.prepayment, tuple((k, v) for k, v in s.indices if k != index) + ((index, path),))
+        for path in paths for s in base
+    ]
+    results = deal.run(*scenarios)
+    face = results.original_balance(name)
+    cash = class_cash(results, name)  # [level x speed, period]
+    months = pricing.discount_months(deal.settle, results.dates)
+    clean = pricing.parse_price(price)
+    if tranche.interest_type == "PO":
+        accrued = np.zeros(len(scenarios))
+    else:
+        fraction = pricing.accrued_fraction(deal.settle, deal.first_payment)
+        accrued = 100.0 * results.arrays(name)["coupon"][:, 0] / 12.0 * fraction
+    yields = pricing.yield_from_price(cash, months, (clean + accrued) * face / 100.0)
+    grid = yields.reshape(len(paths), len(base)) * 100.0
+    frame = pd.DataFrame(grid, index=[f"{index} {p.description}" for p in paths],
+                         columns=[s.label for s in base])
+    frame.index.name = f"{name}: yield (BEY %) at {pricing.format_32nds(clean)} by {index} level"
+    return frame

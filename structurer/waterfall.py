@@ -303,14 +303,15 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
     cash_out = paid[:, cash, :].sum(axis=1) + flows.residual_interest + flows.residual_principal
     # Principal as the balances see it: what they fell by, plus what accrued onto them.
     moved = (flows.beginning_balance - flows.ending_balance + flows.accrued)[:, book, :].sum(axis=1)
+    # Written as "not within tolerance" so that a NaN anywhere fails too.
     checks = [
-        (np.abs(cash_in - cash_out) > tol, "cash in differs from cash out"),
-        (np.abs(moved - flows.principal[:, book, :].sum(axis=1)) > tol,
+        (~(np.abs(cash_in - cash_out) <= tol), "cash in differs from cash out"),
+        (~(np.abs(moved - flows.principal[:, book, :].sum(axis=1)) <= tol),
          "class principal paid differs from the fall in class balances"),
-        ((flows.ending_balance < -tol[:, None, :]).any(axis=1), "a class balance went negative"),
-        ((flows.residual_interest < -tol) | (flows.residual_principal < -tol),
+        (~(flows.ending_balance >= -tol[:, None, :]).all(axis=1), "a class balance went negative"),
+        (~((flows.residual_interest >= -tol) & (flows.residual_principal >= -tol)),
          "classes were paid more than the collateral provided"),
-        (((flows.principal < -tol[:, None, :]) | (flows.interest < -tol[:, None, :])).any(axis=1),
+        (~((flows.principal >= -tol[:, None, :]) & (flows.interest >= -tol[:, None, :])).all(axis=1),
          "a class was paid a negative amount"),
     ]
     problems = []

@@ -1,0 +1,103 @@
+"""Time of a dealer's price/yield table: 10 prices x 10 speeds for every class of a deal.
+
+    python benchmarks/bench_pricing.py [--repeat 7] [--deal deals/pac_tiers.waterfall ...]
+
+For each deal (default: deals/pac_tiers.waterfall and deals/pac.waterfall) and each priced class,
+times valuation.price_yield_table(deal, class, 10 prices, 10 PSA speeds): one engine run of the
+10 speeds, then 100 yields solved at once, plus the WAL, duration and window rows. The prices
+are 10 half-point steps (scaled for IOs and POs) around the class's price at a 6% yield at the
+pricing speed. Also times the engine run alone, so the pricing share shows. Prints best and
+median over the repetitions (after a warm-up); nothing here is asserted on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's package
+
+import structurer
+from structurer import pricing, valuation
+from structurer.model import Deal
+from structurer.prepayment import Prepayment
+
+ROOT = Path(__file__).resolve().parent.parent
+DEALS = [ROOT / "deals" / "pac_tiers.waterfall", ROOT / "deals" / "pac.waterfall"]
+SPEEDS = [Prepayment.constant(v, "PSA") for v in (50, 100, 150, 200, 250, 300, 400, 500, 650, 800)]
+N_PRICES = 10
+
+
+def price_grid(deal: Deal, name: str) -> list[float]:
+    """Ten prices, on 32nds, half a point apart per 100 of price, centred on the 6% price."""
+    results = deal.run()
+    centre = float(valuation.quote(results, name, yield_=0.06).price[0])
+    step = 0.5 * max(centre, 1.0) / 100.0
+    return [pricing.parse_price(pricing.format_32nds(centre + step * (k - (N_PRICES - 1) / 2)))
+            for k in range(N_PRICES)]
+
+
+def timings(fn: Callable[[], object], repeat: int) -> list[float]:
+    fn()  # warm-up
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def line(label: str, times: list[float], cells: int) -> str:
+    best, median = min(times), statistics.median(times)
+    return (f"  {label:<10}{best * 1e3:>10.2f}{median * 1e3:>12.2f}"
+            f"{cells / best:>16,.0f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=7, help="repetitions of each timing (default 7)")
+    parser.add_argument("--deal", type=Path, action="append", default=[],
+                        help="a deal file (repeatable; default pac_tiers and pac)")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    speeds = SPEEDS
+    cells = N_PRICES * len(speeds)
+    print(f"price/yield tables: {N_PRICES} prices x {len(speeds)} speeds "
+          f"({', '.join(s.label for s in speeds)}), {args.repeat} repetitions, times in ms")
+    for path in args.deal or DEALS:
+        deal = structurer.load(path)
+        names = [c.name for c in deal.issued_classes if not c.is_residual]
+        grids = {name: price_grid(deal, name) for name in names}
+        periods = max(p.remaining for p in deal.pools)
+        print()
+        print(f"deal {deal.name} ({path.name}): {len(names)} priced classes, {periods} periods")
+        print(f"  {'':<10}{'best':>10}{'median':>12}{'yields/s (best)':>16}   prices")
+        engine = timings(lambda d=deal: d.run(*speeds), args.repeat)
+        print(line("engine", engine, cells) + "   (deal.run of the 10 speeds alone)")
+        per_class: dict[str, list[float]] = {}
+        for name in names:
+            prices = grids[name]
+            per_class[name] = timings(
+                lambda d=deal, n=name, p=prices: valuation.price_yield_table(d, n, p, speeds), args.repeat)
+            span = f"{pricing.format_32nds(prices[0])} to {pricing.format_32nds(prices[-1])}"
+            print(line(name, per_class[name], cells) + f"   {span}")
+
+        def all_classes(d: Deal = deal) -> None:
+            for name in names:
+                valuation.price_yield_table(d, name, grids[name], speeds)
+
+        total = timings(all_classes, args.repeat)
+        print(line("all", total, cells * len(names)) + f"   ({len(names)} tables, one after another)")
+        share = 1.0 - statistics.median(engine) * len(names) / statistics.median(total)
+        print(f"  pricing (yields, risk, table) is {share:.0%} of the median time; the rest is "
+              "the engine run each table makes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,673 @@
+"""Structuring solvers: a declared goal, one thing to vary, and the deal rebuilt to meet it.
+
+    size_for_wal     split two classes' combined balance so the first has a target WAL
+    max_pac_balance  the largest PAC balance a band supports, and the support that leaves
+    par_coupon       the coupon at which a fixed-rate class prices at par for a spread to the curve
+    effective_band   the band a PAC schedule still holds after some periods at a given speed
+
+Each returns a SolveResult and raises InputError, saying what can be reached, when the goal
+cannot be met. Solvers never edit deal text: they rebuild the checked Deal with
+dataclasses.replace (new balances or coupons on its Tranche objects, PAC/TAC schedules
+recomputed by schedules.compute_schedules, `to schedule` rules re-pointed at the new
+schedules) and run the rebuilt deal through the same engine. A rebuilt deal keeps the source
+text it was loaded from, which therefore no longer states its balances or coupons: the
+solver's result is the number to write back into the deal file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .check import ALIASES, BAND_TYPES, MONEY_TOLERANCE, _effective_rates
+from .collateral import collateral_flows
+from .engine import resolve_scenarios
+from .errors import InputError, StructurerError
+from .model import Deal, NasShare, Pay, ProRata, Rule, Sequential, ToSchedule, Tranche, rule_classes
+from .prepayment import Prepayment, parse_speed, smm_matrix
+from .pricing import Curve
+from .scenarios import Scenario
+from .schedules import Tier, compute_schedules
+from .valuation import quote
+from .waterfall import run_waterfall
+
+WAL_TOLERANCE = 1e-8  # years
+PRICE_TOLERANCE = 1e-10  # points of par
+SCHEDULE_TOLERANCE = 0.01  # dollars: a class within a cent of its scheduled balance is on schedule
+BAND_TOLERANCE = 1e-6  # PSA: how closely effective_band pins each edge of the band
+BAND_LIMITS = (0.0, 2000.0)  # PSA: the speeds effective_band searches
+BAND_GRID = 65  # speeds run at once in each round of effective_band (one engine run per round)
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """What a solver found.
+
+    `goal` says what was solved ("A's WAL = 3 years at 165 PSA"), `variable` what was varied,
+    `value` the value found (a tuple for a band), `achieved` the figure the deal reaches at that
+    value, `target` the figure asked for (None where the goal is a maximum or a band), `error`
+    the residual error (achieved - target, or the solver's own measure, as `message` says),
+    `iterations` the solver's steps, `converged` whether it met its tolerance, `message` one
+    line for a person. `details` holds the supporting figures; `deal` the rebuilt deal at the
+    solution, where there is one.
+    """
+
+    goal: str
+    variable: str
+    value: float | tuple[float, float]
+    achieved: float | tuple[float, float] | None
+    target: float | tuple[float, float] | None
+    error: float
+    iterations: int
+    converged: bool
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    deal: Deal | None = field(default=None, repr=False, compare=False)
+
+    def lines(self) -> list[tuple[str, str]]:
+        """(label, value) pairs for printing."""
+        def fmt(x: Any) -> str:
+            if x is None:
+                return "-"
+            if isinstance(x, tuple):
+                return " to ".join(fmt(v) for v in x)
+            if isinstance(x, float):
+                return f"{x:,.10g}" if abs(x) < 1e6 else f"{x:,.2f}"
+            return str(x)
+
+        rows = [("goal", self.goal), ("varied", self.variable), ("value", fmt(self.value)),
+                ("achieved", fmt(self.achieved)), ("target", fmt(self.target)),
+                ("error", f"{self.error:.3g}"), ("iterations", str(self.iterations)),
+                ("converged", "yes" if self.converged else "no")]
+        rows += [(k.replace("_", " "), fmt(v)) for k, v in self.details.items()]
+        return rows
+
+
+class _Infeasible(StructurerError):
+    """A rebuilt deal that breaks a rule of the checks (a tier above its band's capacity)."""
+
+
+# ---------------------------------------------------------------------------- root finding
+
+
+def brent(f: Callable[[float], float], a: float, b: float, fa: float, fb: float,
+          xtol: float, ftol: float, maxiter: int = 200) -> tuple[float, float, int]:
+    """Brent's method on a bracket [a, b] with f(a), f(b) of opposite signs (or one zero).
+
+    Stops when |f| <= ftol or the bracket is narrower than xtol. Returns (x, f(x), iterations).
+    """
+    if fa == 0:
+        return a, fa, 0
+    if fb == 0:
+        return b, fb, 0
+    if fa * fb > 0:
+        raise ValueError("the root is not bracketed")
+    c, fc = a, fa
+    d = e = b - a
+    for it in range(1, maxiter + 1):
+        if fb * fc > 0:
+            c, fc = a, fa
+            d = e = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol = 2.0 * np.finfo(float).eps * abs(b) + 0.5 * xtol
+        m = 0.5 * (c - b)
+        if abs(fb) <= ftol or abs(m) <= tol:
+            return b, fb, it - 1
+        if abs(e) >= tol and abs(fa) > abs(fb):
+            s = fb / fa
+            if a == c:  # secant
+                p, q = 2.0 * m * s, 1.0 - s
+            else:  # inverse quadratic interpolation
+                qa, r = fa / fc, fb / fc
+                p = s * (2.0 * m * qa * (qa - r) - (b - a) * (r - 1.0))
+                q = (qa - 1.0) * (r - 1.0) * (s - 1.0)
+            if p > 0:
+                q = -q
+            p = abs(p)
+            if 2.0 * p < min(3.0 * m * q - abs(tol * q), abs(e * q)):
+                e, d = d, p / q
+            else:
+                d = e = m
+        else:
+            d = e = m
+        a, fa = b, fb
+        b = b + d if abs(d) > tol else b + math.copysign(tol, m)
+        fb = f(b)
+    return b, fb, maxiter
+
+
+# ---------------------------------------------------------------------------- rebuilding deals
+
+
+def _tiers(deal: Deal, classes: tuple[Tranche, ...]) -> list[Tier]:
+    """The deal's schedule tiers (as check.py forms them), with balances from `classes`.
+
+    The checked model keeps the schedules but not the band speeds they came from, so the bands
+    are read from the deal's own source text; a class with an explicit schedule keeps it.
+    """
+    if not deal.schedules:
+        return []
+    if not deal.source:
+        raise InputError(f"deal \"{deal.name}\" has no source text to read its PAC/TAC bands from, "
+                         "so its schedules cannot be recomputed")
+    from .syntax import parse
+
+    decls = {d.name: d for d in parse(deal.source, deal.path).classes}
+    tiers: dict[tuple, Tier] = {}
+    for c in classes:
+        decl = decls.get(c.name)
+        if decl is None or c.index not in deal.schedules:
+            continue
+        words = {ALIASES.get(w.name.upper(), w.name.upper()): w for w in decl.types}
+        kind = next((k for k in BAND_TYPES if k in words), None)
+        if decl.schedule is not None or kind is None or not words[kind].args:
+            tiers[("explicit", c.index)] = Tier(kind or "PAC", (), [c.index], [c.balance],
+                                                explicit=deal.schedules[c.index])
+            continue
+        band = tuple(Prepayment.constant(q.value, q.unit or "PSA") for q in words[kind].args)
+        tier = tiers.setdefault((kind, band), Tier(kind, band))
+        tier.classes.append(c.index)
+        tier.balances.append(c.balance)
+    return list(tiers.values())
+
+
+def _periods(deal: Deal) -> int:
+    return max(p.remaining for p in deal.pools)
+
+
+def _strips(classes: tuple[Tranche, ...]) -> list[tuple[int, float]]:
+    return [c.strip for c in classes if c.strip is not None]
+
+
+def _reschedule(rule: Rule, schedules: dict[int, np.ndarray]) -> Rule:
+    """The same rule tree with every `to schedule` limit re-pointed at `schedules`."""
+    if isinstance(rule, Pay | NasShare):
+        return rule
+    if isinstance(rule, Sequential):
+        return Sequential(tuple(_reschedule(c, schedules) for c in rule.children))
+    if isinstance(rule, ProRata):
+        return ProRata(tuple(_reschedule(c, schedules) for c in rule.children), rule.weights)
+    assert isinstance(rule, ToSchedule)
+    child = _reschedule(rule.child, schedules)
+    target = np.sum([schedules[i] for i in rule_classes(child)], axis=0)
+    return ToSchedule(child, target)
+
+
+def rebuild(deal: Deal, balances: dict[str, float] | None = None,
+            coupons: dict[str, float] | None = None) -> Deal:
+    """The deal with new class balances and/or fixed coupons, schedules recomputed.
+
+    A resized parent of floaters takes its floaters with it in proportion. Class balances must
+    still add up to the collateral, so resize classes in pairs. Raises InputError for a class
+    that cannot be resized or re-couponed, and _Infeasible (an InputError) when a schedule tier
+    no longer fits its band.
+    """
+    classes = list(deal.classes)
+    by_name = {c.name: c for c in classes}
+    for name in list(balances or {}) + list(coupons or {}):
+        if name not in by_name:
+            raise InputError(f"deal \"{deal.name}\" has no class '{name}'")
+    resized_tiered = False
+    for name, balance in (balances or {}).items():
+        c = by_name[name]
+        if c.is_residual or c.is_notional or c.strip is not None or c.parent is not None:
+            kind = ("the residual" if c.is_residual else "notional" if c.is_notional
+                    else "a strip of its pool" if c.strip is not None else "split from another class")
+            raise InputError(f"class {name} is {kind}; its balance is not a thing to vary")
+        if not balance > 0:
+            raise InputError(f"class {name} needs a positive balance, not {balance:,.2f}")
+        if c.index in deal.schedules:
+            resized_tiered = True
+        classes[c.index] = dataclasses.replace(c, balance=float(balance))
+        for k, child in enumerate(deal.classes):  # floaters split from it keep their shares
+            if child.parent == c.index:
+                classes[k] = dataclasses.replace(child, balance=child.balance * balance / c.balance)
+    for name, coupon in (coupons or {}).items():
+        c = by_name[name]
+        if c.formula is not None or c.is_residual or c.interest_type == "PO" or c.is_notional \
+                or not c.issued:
+            raise InputError(f"class {name} is not a fixed-rate class with a coupon of its own")
+        classes[c.index] = dataclasses.replace(classes[c.index], coupon=float(coupon))
+    new = tuple(classes)
+    schedules = deal.schedules
+    principal: Rule = deal.principal
+    accretion = deal.accretion
+    if resized_tiered:
+        tiers = _tiers(deal, new)
+        for tier in tiers:
+            if tier.explicit is not None and any(new[i].balance != deal.classes[i].balance
+                                                 for i in tier.classes):
+                raise InputError(f"class {new[tier.classes[0]].name} has an explicit schedule, "
+                                 "which does not follow a new balance")
+        schedules = compute_schedules(deal.pools, _strips(new), tiers, _periods(deal))
+        for tier in tiers:
+            if tier.explicit is None and tier.balance > tier.capacity + MONEY_TOLERANCE:
+                names = ", ".join(new[i].name for i in tier.classes)
+                raise _Infeasible(f"{tier.label} supports at most {tier.capacity:,.2f}; {names} "
+                                  f"would have {tier.balance:,.2f}")
+        principal = _reschedule(deal.principal, schedules)
+        accretion = {z: _reschedule(r, schedules) for z, r in deal.accretion.items()}
+    return dataclasses.replace(deal, classes=new, schedules=schedules, principal=principal,
+                               accretion=accretion)
+
+
+def _scenario(deal: Deal, scenario: Scenario | Prepayment | str | None) -> Scenario:
+    return resolve_scenarios(deal, [scenario] if scenario is not None else None)[0]
+
+
+def _principal_class(deal: Deal, name: str) -> Tranche:
+    try:
+        c = deal.tranche(name)
+    except KeyError:
+        names = ", ".join(c.name for c in deal.issued_classes if not c.is_residual)
+        raise InputError(f"deal \"{deal.name}\" has no class '{name}' (it has {names})") from None
+    return c
+
+
+# ---------------------------------------------------------------------------- a. size for WAL
+
+
+def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
+                 scenario: Scenario | Prepayment | str | None = None) -> SolveResult:
+    """Split the combined balance of `first` and `second` so `first` has the target WAL.
+
+    The WAL is the SIFMA WAL at the pricing scenario (or `scenario`). The first class's
+    balance x runs over (0, combined); its WAL rises with x for adjacent sequential classes,
+    from the WAL of the first dollar paid to the WAL of the two classes together. PAC/TAC
+    schedules are recomputed for every x, and x stays where the tiers fit their bands. Brent's
+    method on WAL(x) - target to 1e-8 years. InputError, with the reachable range, when the
+    target is out of reach.
+    """
+    a, b = _principal_class(deal, first), _principal_class(deal, second)
+    if a.name == b.name:
+        raise InputError("give two different classes to split a balance between")
+    scen = _scenario(deal, scenario)
+    total = a.balance + b.balance
+    eps = max(1.0, 1e-9 * total)
+    evaluations = 0
+
+    def build(x: float) -> Deal:
+        return rebuild(deal, balances={first: x, second: total - x})
+
+    def feasible(x: float) -> bool:
+        try:
+            build(x)
+        except _Infeasible:
+            return False
+        return True
+
+    def wal(x: float) -> float:
+        nonlocal evaluations
+        evaluations += 1
+        return float(build(x).run(scen).wal(first)[0])
+
+    lo, hi = eps, total - eps
+    limited = ""
+    if not (feasible(lo) and feasible(hi)):
+        grid = np.linspace(lo, hi, 65)
+        ok = [x for x in grid if feasible(x)]
+        if not ok:
+            raise InputError(f"no split of {first} and {second} fits their schedules' bands")
+        inside = ok[len(ok) // 2]
+        if not feasible(lo):
+            lo = _boundary(feasible, lo, inside)
+            limited = f"{first} at least {lo:,.2f}"
+        if not feasible(hi):
+            hi = _boundary(feasible, hi, inside)
+            limited += (", " if limited else "") + f"{first} at most {hi:,.2f}"
+        limited = f" (the PAC/TAC bands allow {limited})"
+    w_lo, w_hi = wal(lo), wal(hi)
+    span = (min(w_lo, w_hi), max(w_lo, w_hi))
+    a_x, b_x, fa, fb = lo, hi, w_lo - target_wal, w_hi - target_wal
+    if fa * fb > 0:
+        # Not bracketed by the ends: look inside (the WAL need not be monotonic in general).
+        grid = np.linspace(lo, hi, 33)[1:-1]
+        values = [wal(x) for x in grid]
+        xs, ws = [lo, *grid, hi], [w_lo, *values, w_hi]
+        span = (min(ws), max(ws))
+        pair = next(((i, i + 1) for i in range(len(xs) - 1)
+                     if (ws[i] - target_wal) * (ws[i + 1] - target_wal) <= 0), None)
+        if pair is None:
+            raise InputError(
+                f"{first}'s WAL at {scen.label} can only be between {span[0]:.4f} and {span[1]:.4f} "
+                f"years as {first} and {second} split {total:,.2f}{limited}; "
+                f"{target_wal:g} years is out of reach")
+        a_x, b_x = xs[pair[0]], xs[pair[1]]
+        fa, fb = ws[pair[0]] - target_wal, ws[pair[1]] - target_wal
+    monotonic = (w_hi - w_lo) * (fb - fa) >= 0
+    x, fx, iterations = brent(lambda x: wal(x) - target_wal, a_x, b_x, fa, fb,
+                             xtol=1e-6, ftol=WAL_TOLERANCE)
+    solved = build(x)
+    achieved = float(solved.run(scen).wal(first)[0])
+    error = achieved - target_wal
+    converged = abs(error) <= WAL_TOLERANCE
+    msg = (f"{first} {x:,.2f} and {second} {total - x:,.2f} give {first} a WAL of {achieved:.8f} "
+           f"years at {scen.label}")
+    if not converged:
+        msg += f" (missed the target by {error:.2g} years: the WAL jumps here)"
+    return SolveResult(
+        goal=f"{first}'s WAL = {target_wal:g} years at {scen.label}",
+        variable=f"{first} balance ({second} takes the rest of {total:,.2f})",
+        value=float(x), achieved=achieved, target=float(target_wal), error=error,
+        iterations=iterations, converged=converged, message=msg,
+        details={f"{second}_balance": float(total - x), "reachable_wal": span, "evaluations": evaluations,
+                 "monotonic_ends": monotonic},
+        deal=solved)
+
+
+def _boundary(ok: Callable[[float], bool], bad: float, good: float, rtol: float = 1e-12) -> float:
+    """The point between `bad` and `good` where `ok` turns true, on the good side."""
+    while abs(good - bad) > rtol * max(abs(good), 1.0):
+        mid = 0.5 * (bad + good)
+        if ok(mid):
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
+# ---------------------------------------------------------------------------- b. max PAC balance
+
+
+def _band_arg(band: Any) -> tuple[Prepayment, Prepayment]:
+    if isinstance(band, str):
+        parts = [p for p in band.replace(" to ", ",").replace("-", ",").split(",") if p.strip()]
+        unit = next((u for u in ("PSA", "CPR", "SMM") if u in parts[-1].upper()), "PSA")
+        band = [p if any(u in p.upper() for u in ("PSA", "CPR", "SMM")) else f"{p} {unit}" for p in parts]
+    speeds = tuple(parse_speed(s) if not isinstance(s, int | float) else Prepayment.constant(s, "PSA")
+                   for s in band)
+    if len(speeds) != 2:
+        raise InputError("a PAC band is two speeds, like 90 PSA, 300 PSA")
+    if speeds[0].unit != speeds[1].unit:
+        raise InputError("a band's two speeds must be in one unit")
+    lo, hi = sorted(speeds, key=lambda p: p.values[0])
+    return lo, hi
+
+
+def max_pac_balance(deal: Deal, pac_class: str | None = None,
+                    band: tuple[Any, Any] | str | None = None) -> SolveResult:
+    """The largest balance a PAC band supports on the deal's collateral, and the support left.
+
+    With `pac_class`, the band is that class's, served after any higher-priority tiers as the
+    deal declares them (a PAC II sees what the PACs leave); the capacity is its tier's. With
+    `band` (two speeds) it is a PAC alone on the collateral. Capacity = sum over periods of the
+    least collateral principal (net of strips) across the band speeds: a schedule that large
+    is met at every speed of the band and no larger one is. The support is the collateral
+    (net of strips) less the capacity: every class outside the tier. With `pac_class`, the
+    answer is verified by rebuilding the deal with the tier at capacity (the first SUP class
+    taking up the difference) and running it at the band speeds: `error` is the largest
+    distance, in dollars, between the tier's balance and its schedule in those runs.
+    """
+    if (pac_class is None) == (band is None):
+        raise InputError("give a PAC class or a band, not both")
+    strips = _strips(deal.classes)
+    periods = _periods(deal)
+    coll = deal.collateral_balance - sum(c.balance for c in deal.classes if c.strip is not None)
+    if band is not None:
+        speeds = _band_arg(band)
+        tier = Tier("PAC", speeds)
+        compute_schedules(deal.pools, strips, [tier], periods)
+        cap = tier.capacity
+        label = f"{speeds[0].label} - {speeds[1].label}"
+        return SolveResult(
+            goal=f"the largest PAC balance a {label} band supports",
+            variable="PAC balance", value=cap, achieved=cap, target=None, error=0.0, iterations=1,
+            converged=True,
+            message=f"a {label} band supports a PAC of {cap:,.2f}, leaving {coll - cap:,.2f} of support",
+            details={"support": coll - cap, "collateral": coll, "band": label})
+    c = _principal_class(deal, pac_class)
+    if c.index not in deal.schedules:
+        raise InputError(f"class {pac_class} has no schedule: it is not a PAC, PAC II or TAC")
+    tiers = _tiers(deal, deal.classes)
+    tier = next(t for t in tiers if c.index in t.classes)
+    if tier.explicit is not None:
+        raise InputError(f"class {pac_class} has an explicit schedule, not a band")
+    compute_schedules(deal.pools, strips, tiers, periods)
+    cap = tier.capacity
+    label = ", ".join(p.label for p in tier.band)
+    names = " + ".join(deal.classes[i].name for i in tier.classes)
+    details: dict[str, Any] = {"support": coll - cap, "collateral": coll, "band": label,
+                               "declared": tier.balance, "headroom": cap - tier.balance}
+    error, note = float("nan"), ""
+    support = next((s for s in deal.classes if "SUP" in s.principal_type.split("/")), None)
+    last = deal.classes[tier.classes[-1]]
+    if support is None or support.balance - (cap - tier.balance) <= 0:
+        note = "; not verified: no support class to take up the difference"
+    else:
+        try:
+            at_cap = rebuild(deal, balances={last.name: last.balance + cap - tier.balance,
+                                             support.name: support.balance - (cap - tier.balance)})
+        except InputError as exc:
+            note = f"; not verified: at capacity {exc}"
+        else:
+            results = at_cap.run(*tier.band)
+            scheduled = np.sum([at_cap.schedules[i] for i in tier.classes], axis=0)
+            held = results.flows.ending_balance[:, tier.classes, :].sum(axis=1)
+            error = float(np.abs(held - scheduled).max())
+            rest = support.balance - cap + tier.balance
+            details["verified_at"] = f"{label} with {support.name} {rest:,.2f}"
+    converged = not (error > SCHEDULE_TOLERANCE)
+    return SolveResult(
+        goal=f"the largest {names} balance the {tier.label} band supports",
+        variable=f"{names} balance", value=cap, achieved=cap, target=None,
+        error=error, iterations=1, converged=converged,
+        message=(f"{tier.label} supports {cap:,.2f} of {names} ({cap - tier.balance:+,.2f} against the "
+                 f"{tier.balance:,.2f} declared), leaving {coll - cap:,.2f} of support{note}"),
+        details=details)
+
+
+# ---------------------------------------------------------------------------- c. par coupon
+
+
+def max_coupon(deal: Deal, name: str) -> float:
+    """The highest fixed coupon the class can bear and still pass check.py's interest test:
+    its coupon plus the IO strips on it plus strips on the whole collateral may not exceed the
+    lowest pool net coupon (after pool strips), since it may be the last class outstanding."""
+    c = deal.tranche(name)
+    rates, on_collateral, pool_rates = _effective_rates(list(deal.classes), list(deal.pools))
+    strips_on_it = rates.get(c.index, c.coupon) - c.coupon
+    return min(pool_rates) - on_collateral - strips_on_it
+
+
+def par_coupon(deal: Deal, name: str, spread_bp: float, curve: Curve | None = None,
+               scenario: Scenario | Prepayment | str | None = None) -> SolveResult:
+    """The coupon at which a fixed-rate class's clean price is 100 at a spread to the curve.
+
+    The class is priced at a yield of curve(WAL) + spread (valuation.quote, the WAL at the
+    pricing scenario or `scenario`), as its coupon varies over [0, the most the collateral's
+    interest supports]; Brent's method on clean price - 100. A class whose principal does not
+    depend on its coupon (not a Z) prices affinely in the coupon, so this converges at once.
+    """
+    c = _principal_class(deal, name)
+    if c.formula is not None or c.is_residual or c.interest_type == "PO" or not c.issued:
+        raise InputError(f"class {name} is not a fixed-rate class: it has no coupon to solve for")
+    if c.is_notional:
+        raise InputError(f"class {name} is notional (an IO): it has no par")
+    curve = curve or deal.analytics.curve
+    if curve is None:
+        raise InputError(f"deal \"{deal.name}\" has no curve for the spread: pass one "
+                         "(--curve FILE) or add a curve to its analytics block")
+    scen = _scenario(deal, scenario)
+    spread = spread_bp / 10000.0
+    top = max_coupon(deal, name)
+    evaluations = 0
+
+    def clean(coupon: float) -> float:
+        nonlocal evaluations
+        evaluations += 1
+        results = rebuild(deal, coupons={name: coupon}).run(scen)
+        return float(quote(results, name, spread=spread, curve=curve).price[0])
+
+    p_lo, p_hi = clean(0.0), clean(top)
+    if p_hi < 100.0:
+        raise InputError(
+            f"at {spread_bp:g}bp over {curve.name}, {name} needs a coupon above {top * 100:.4g}%, the "
+            f"most the collateral's interest supports (there it prices at {p_hi:.4f}); lower the "
+            "spread or add coupon to the collateral")
+    if p_lo > 100.0:
+        raise InputError(f"at {spread_bp:g}bp over {curve.name}, {name} prices at {p_lo:.4f} with no "
+                         "coupon at all: the yield is negative, so no coupon gives par")
+    x, fx, iterations = brent(lambda x: clean(x) - 100.0, 0.0, top, p_lo - 100.0, p_hi - 100.0,
+                             xtol=1e-14, ftol=PRICE_TOLERANCE)
+    solved = rebuild(deal, coupons={name: x})
+    q = quote(solved.run(scen), name, spread=spread, curve=curve)
+    price = float(q.price[0])
+    return SolveResult(
+        goal=f"{name} at par (clean 100) at {spread_bp:g}bp over {curve.name} at {scen.label}",
+        variable=f"{name} coupon", value=x, achieved=price, target=100.0, error=price - 100.0,
+        iterations=iterations, converged=abs(price - 100.0) <= 1e-8,
+        message=(f"{name} prices at par with a {x * 100:.6f}% coupon: yield {float(q.yield_[0]) * 100:.6f}% "
+                 f"= {curve.name} {float(curve.par(q.wal[0])) * 100:.6f}% at its {float(q.wal[0]):.4f}-year "
+                 f"WAL + {spread_bp:g}bp"),
+        details={"coupon_pct": x * 100, "yield_pct": float(q.yield_[0]) * 100, "wal": float(q.wal[0]),
+                 "curve_at_wal_pct": float(curve.par(q.wal[0])) * 100, "max_coupon_pct": top * 100,
+                 "evaluations": evaluations},
+        deal=solved)
+
+
+# ---------------------------------------------------------------------------- d. effective band
+
+
+def _psa(speed: float | str | Prepayment) -> Prepayment:
+    if isinstance(speed, int | float):
+        return Prepayment.constant(float(speed), "PSA")
+    return parse_speed(speed)
+
+
+def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: float | str | Prepayment,
+                   limits: tuple[float, float] = BAND_LIMITS, tol: float = BAND_TOLERANCE) -> SolveResult:
+    """The band a PAC's schedule still holds after `after_periods` periods at `at_speed`.
+
+    How it is computed: the deal is run at `at_speed` for the first `after_periods` periods
+    and at a constant PSA speed s from then on, on the same collateral, now aged (PSA's loan
+    age keeps counting from each pool's age; nothing is re-originated). The PAC "holds" at s
+    when its balance is within a cent of its scheduled balance in every period after
+    `after_periods`: it has been paid neither less (the collateral is too slow) nor more (the
+    support is gone) than the schedule. The effective band is the lowest and the highest s in
+    [0, 2000] PSA at which it holds.
+
+    The search runs BAND_GRID speeds at once (the engine is vectorised across scenarios): a
+    grid over the limits first, which must show the speeds that hold as one interval (else the
+    result says it is not, and the widest interval is taken), then each edge's bracket is cut
+    into a grid again until it is narrower than `tol` PSA. Each edge reported is a speed that
+    was run and held; the next speed outside it, within `tol`, did not. An edge at a limit (0 or
+    2000 PSA) means the schedule holds that far. `achieved` is the largest distance (dollars)
+    between the PAC's balance and its schedule at the two edges (within a cent by definition),
+    `error` the width of the wider final bracket (PSA). The support balance left after
+    `after_periods` is in `details`.
+    """
+    c = _principal_class(deal, pac_class)
+    if c.index not in deal.schedules:
+        raise InputError(f"class {pac_class} has no schedule: it is not a PAC, PAC II or TAC")
+    periods = _periods(deal)
+    after = int(after_periods)
+    if not 0 <= after < periods:
+        raise InputError(f"the periods run to {periods}; 'after' must be between 0 and {periods - 1}")
+    at = _psa(at_speed)
+    schedule = deal.schedules[c.index]
+    base = deal.pricing or Scenario(at)
+    ages = np.array([p.age for p in deal.pools], dtype=float)
+    runs = 0
+
+    def flows(speeds: np.ndarray):
+        nonlocal runs
+        runs += 1
+        smm = smm_matrix([Prepayment.constant(float(s), "PSA") for s in speeds], ages, periods)
+        smm[:, :, :after] = smm_matrix([at], ages, periods)[:, :, :after]
+        coll = collateral_flows(deal.pools, smm)
+        rates = base.index_paths(deal.indices, deal.index_names, periods)
+        return run_waterfall(deal, coll, np.broadcast_to(rates, (len(speeds), *rates.shape)).copy())
+
+    def miss(speeds: np.ndarray) -> np.ndarray:
+        bal = flows(speeds).ending_balance[:, c.index, after:]
+        return np.abs(bal - schedule[after:]).max(axis=1)
+
+    # Where the first leg leaves things.
+    start = flows(np.array([at.values[0] if at.unit == "PSA" else 0.0]))
+    balance_then = float(start.ending_balance[0, c.index, after - 1]) if after else c.balance
+    if balance_then <= SCHEDULE_TOLERANCE:
+        raise InputError(f"{pac_class} is retired by period {after} at {at.label}; it has no band left")
+    owners = [k for k in deal.classes if not (k.is_residual or k.is_notional or k.parent is not None
+                                               or k.strip is not None)]
+    support = [k for k in owners if "SUP" in k.principal_type.split("/")] or \
+        [k for k in owners if k.index not in deal.schedules]
+    support_then = float(start.ending_balance[0, [k.index for k in support], after - 1].sum()) if after \
+        else sum(k.balance for k in support)
+    scheduled_then = float(schedule[after - 1]) if after else c.balance
+
+    lo_lim, hi_lim = limits
+    grid = np.linspace(lo_lim, hi_lim, BAND_GRID)
+    holds = miss(grid) <= SCHEDULE_TOLERANCE
+    if not holds.any():
+        raise InputError(
+            f"after {after} periods at {at.label}, no constant speed from {lo_lim:g} to {hi_lim:g} PSA "
+            f"keeps {pac_class} on its schedule (balance {balance_then:,.2f}, scheduled "
+            f"{scheduled_then:,.2f}, support left {support_then:,.2f}): the PAC is busted")
+    # The runs of consecutive grid speeds that hold.
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], holds.astype(int), [0]])))
+    intervals = list(zip(edges[::2], edges[1::2] - 1, strict=True))
+    monotonic = len(intervals) == 1
+    i_lo, i_hi = max(intervals, key=lambda r: r[1] - r[0])
+    # Brackets (bad, good) for each edge, or None where the edge is at a limit.
+    lower = (grid[i_lo - 1], grid[i_lo]) if i_lo > 0 else None
+    upper = (grid[i_hi + 1], grid[i_hi]) if i_hi < len(grid) - 1 else None
+    rounds = 0
+    while any(b is not None and abs(b[1] - b[0]) > tol for b in (lower, upper)):
+        rounds += 1
+        inner = max(2, (BAND_GRID - 1) // 2)
+        points, spans = [], []
+        for b in (lower, upper):
+            if b is None or abs(b[1] - b[0]) <= tol:
+                spans.append(None)
+                continue
+            pts = np.linspace(min(b), max(b), inner + 2)[1:-1]
+            spans.append((len(points), len(points) + len(pts)))
+            points.extend(pts)
+        ok = miss(np.array(points)) <= SCHEDULE_TOLERANCE
+        for k, b in enumerate((lower, upper)):
+            if spans[k] is None or b is None:
+                continue
+            pts = np.array(points[spans[k][0]:spans[k][1]])
+            good = ok[spans[k][0]:spans[k][1]]
+            ordered_pts = np.concatenate([[min(b)], pts, [max(b)]])
+            # lower edge: bad below, good above; upper edge: good below, bad above
+            flags = np.concatenate([[k == 1], good, [k == 0]])
+            switches = np.flatnonzero(flags[1:] != flags[:-1])
+            if len(switches) != 1:
+                monotonic = False
+            j = switches[0] if k == 0 else switches[-1]
+            new = (ordered_pts[j], ordered_pts[j + 1]) if k == 0 else (ordered_pts[j + 1], ordered_pts[j])
+            if k == 0:
+                lower = new
+            else:
+                upper = new
+        if rounds > 100:
+            break
+    lo = float(lower[1]) if lower is not None else lo_lim
+    hi = float(upper[1]) if upper is not None else hi_lim
+    width = max([abs(b[1] - b[0]) for b in (lower, upper) if b is not None], default=0.0)
+    edge_miss = float(miss(np.array([lo, hi])).max())
+    notes = []
+    if lower is None:
+        notes.append(f"holds down to {lo_lim:g} PSA")
+    if upper is None:
+        notes.append(f"holds up to the {hi_lim:g} PSA searched")
+    if not monotonic:
+        notes.append("the speeds that hold are not one interval; the widest is shown")
+    msg = (f"after {after} periods at {at.label}, {pac_class} holds its schedule from {lo:.4f} to "
+           f"{hi:.4f} PSA" + (f" ({'; '.join(notes)})" if notes else ""))
+    return SolveResult(
+        goal=f"the band {pac_class}'s schedule holds after {after} periods at {at.label}",
+        variable="constant PSA speed from then on", value=(lo, hi), achieved=edge_miss,
+        target=SCHEDULE_TOLERANCE, error=width, iterations=runs, converged=width <= tol and monotonic,
+        message=msg,
+        details={"balance_then": balance_then, "scheduled_then": scheduled_then,
+                 "support_then": support_then, "support_classes": ", ".join(k.name for k in support),
+                 "monotonic": monotonic, "rounds": rounds})

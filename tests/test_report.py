@@ -1,0 +1,458 @@
+"""The HTML tranche report: renders every example deal, shows what Results computed, escapes
+deal text, and stands alone (no external resources).
+
+Structured classes: the cover table has principal and interest types as separate columns,
+notional classes are marked as such, floaters show their formula, cap, floor and first coupon,
+Z classes their accretion, the split parent of a floater/inverse floater is not offered, and
+deals with PAC/TAC schedules show them next to the actual balances at the pricing speed."""
+
+from __future__ import annotations
+
+import math
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jinja2
+import pytest
+
+import structurer
+from structurer.report import (
+    environment,
+    fmt_date,
+    fmt_money,
+    fmt_month,
+    fmt_rate,
+    fmt_years,
+    render_report,
+    write_report,
+)
+from structurer.results import COLLATERAL
+
+DEALS = sorted((Path(__file__).resolve().parent.parent / "deals").glob("*.waterfall"))
+SEQUENTIAL = next(p for p in DEALS if p.name == "sequential.waterfall")
+
+
+class CoverTables(HTMLParser):
+    """Collects the named cells (data-field) of every row of every cover table:
+    {(scenario, class, field): text}, the text with runs of whitespace made one space.
+    `wal` is the WAL cells: {(scenario, class): text}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: dict[tuple[str, str, str], str] = {}
+        self.rows: dict[str, list[str]] = {}  # scenario -> classes in table order
+        self.scenario: str | None = None
+        self.row: str | None = None
+        self.field: str | None = None
+        self.cell: list[str] | None = None
+
+    @property
+    def wal(self) -> dict[tuple[str, str], str]:
+        return {(sc, row): text for (sc, row, field), text in self.cells.items() if field == "wal"}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table" and "cover" in (a.get("class") or "").split():
+            self.scenario = a["data-scenario"]
+            self.rows[self.scenario] = []
+        elif tag == "tr" and self.scenario is not None:
+            self.row = a.get("data-class")
+            if self.row is not None:
+                self.rows[self.scenario].append(self.row)
+        elif tag == "td" and self.row is not None and a.get("data-field"):
+            self.field = a["data-field"]
+            self.cell = []
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self.cell is not None:
+            assert self.scenario is not None and self.row is not None and self.field is not None
+            text = " ".join("".join(self.cell).split())
+            self.cells[(self.scenario, self.row, self.field)] = text
+            self.cell = None
+            self.field = None
+        elif tag == "tr":
+            self.row = None
+        elif tag == "table":
+            self.scenario = None
+
+
+def cover(html: str) -> CoverTables:
+    parser = CoverTables()
+    parser.feed(html)
+    return parser
+
+
+def run_all(deal: structurer.Deal) -> structurer.Results:
+    """The pricing speed and every named scenario of the deal, in one run."""
+    speeds = ([deal.pricing] if deal.pricing else []) + list(deal.scenarios.values())
+    return deal.run(*speeds)
+
+
+@pytest.fixture(scope="module", params=DEALS, ids=lambda p: p.stem)
+def rendered(request: pytest.FixtureRequest) -> tuple[structurer.Deal, structurer.Results, str]:
+    deal = structurer.load(request.param)
+    results = run_all(deal)
+    decrement = deal.run(*deal.decrement) if deal.decrement else None
+    return deal, results, render_report(results, decrement)
+
+
+def test_example_deals_exist() -> None:
+    assert len(DEALS) >= 3
+    # The structured-class examples are among them, so each feature below is exercised.
+    assert {"pac", "pac_tiers", "accrual", "floater", "io_po", "nas"} <= {p.stem for p in DEALS}
+
+
+def test_renders_a_complete_document(rendered) -> None:
+    deal, _, html = rendered
+    assert html.startswith("<!DOCTYPE html>")
+    assert html.rstrip().endswith("</html>")
+    assert f"<h1>{deal.name}</h1>" in html
+    for section in ("summary", "cover", "decrement", "cashflows", "assumptions", "source"):
+        assert f'id="{section}"' in html
+
+
+def test_every_issued_class_appears(rendered) -> None:
+    deal, results, html = rendered
+    parser = cover(html)
+    expected = [t.name for t in deal.issued_classes] + [COLLATERAL]
+    assert set(parser.rows) == set(results.scenarios)
+    for label in results.scenarios:
+        assert parser.rows[label] == expected  # the cover lists the issued classes, in order
+    for tranche in deal.issued_classes:
+        assert f'<td class="name">{tranche.name}</td>' in html
+        assert f'<details data-class="{tranche.name}">' in html
+        if not tranche.is_residual:
+            assert f'<table class="decrement" data-class="{tranche.name}">' in html
+
+
+def test_split_parent_is_not_offered(rendered) -> None:
+    deal, results, html = rendered
+    parents = [c for c in deal.classes if not c.issued]
+    if deal.path and Path(deal.path).stem == "floater":
+        assert [c.name for c in parents] == ["C"]
+    parser = cover(html)
+    for parent in parents:
+        for label in results.scenarios:
+            assert parent.name not in parser.rows[label]
+        assert f'<details data-class="{parent.name}">' not in html
+        assert f'<table class="decrement" data-class="{parent.name}">' not in html
+        assert f"class {parent.name} ({fmt_money(parent.balance)} at {fmt_rate(parent.coupon)})" in html
+
+
+def test_principal_and_interest_types_are_separate_columns(rendered) -> None:
+    deal, results, html = rendered
+    assert "<th>Principal<br>type</th>" in html
+    assert "<th>Interest<br>type</th>" in html
+    parser = cover(html)
+    for s, label in enumerate(results.scenarios):
+        summary = results.summary(s)
+        for tranche in deal.issued_classes:
+            assert parser.cells[(label, tranche.name, "principal_type")] == \
+                summary.loc[tranche.name, "principal_type"] == tranche.principal_type
+            assert parser.cells[(label, tranche.name, "interest_type")] == \
+                summary.loc[tranche.name, "interest_type"] == tranche.interest_type
+
+
+def test_notional_classes_are_marked(rendered) -> None:
+    deal, results, html = rendered
+    parser = cover(html)
+    for s, label in enumerate(results.scenarios):
+        summary = results.summary(s)
+        for tranche in deal.issued_classes:
+            cell = parser.cells[(label, tranche.name, "balance")]
+            if tranche.is_residual:
+                assert cell == "\u2014"
+                continue
+            balance = fmt_money(results.original_balance(tranche.name))
+            assert fmt_money(summary.loc[tranche.name, "original_balance"]) == balance
+            if tranche.is_notional:
+                assert cell == f"{balance} (notional)"
+            else:
+                assert cell == balance
+    for tranche in deal.issued_classes:
+        if tranche.is_notional:
+            start = html.index(f'<details data-class="{tranche.name}">')
+            block = html[start:html.index("</details>", start)]
+            assert "notional balance" in block
+            assert "Beginning notional" in block and "Ending notional" in block
+
+
+def test_floaters_show_formula_cap_floor_and_first_coupon(rendered) -> None:
+    deal, results, html = rendered
+    floaters = [t for t in deal.issued_classes if t.formula is not None]
+    if deal.path and Path(deal.path).stem == "floater":
+        assert {t.name for t in floaters} == {"FL", "IF"}
+    if not floaters:
+        assert 'id="floaters"' not in html
+        return
+    assert 'id="floaters"' in html
+    parser = cover(html)
+    for s, label in enumerate(results.scenarios):
+        summary = results.summary(s)
+        for tranche in floaters:
+            f = tranche.formula
+            first = float(results.arrays(tranche.name)["coupon"][s, 0])
+            assert summary.loc[tranche.name, "coupon_formula"] == f.description
+            assert summary.loc[tranche.name, "first_coupon"] == first
+            assert parser.cells[(label, tranche.name, "coupon")] == (
+                f"{f.description} cap {fmt_rate(f.cap)} \u00b7 floor {fmt_rate(f.floor)} "
+                f"first period {fmt_rate(first)}")
+    for tranche in floaters:
+        start = html.index(f'<details data-class="{tranche.name}">')
+        block = html[start:html.index("</details>", start)]
+        assert tranche.formula.description in block
+        assert ">Coupon</th>" in block  # the coupon of every period
+        coupons = results.class_cashflows(tranche.name, 0)["coupon"]
+        assert f'<td class="num">{fmt_rate(coupons.iloc[0])}</td>' in block
+
+
+def test_floater_deal_first_coupons() -> None:
+    """FLT-05 at its index paths: SOFR 4.30% in period 1, 8% and 1% in its named scenarios."""
+    deal = structurer.load(next(p for p in DEALS if p.stem == "floater"))
+    html = render_report(run_all(deal))
+    parser = cover(html)
+    shown = {label: parser.cells[(label, "FL", "coupon")].rsplit(" ", 1)[-1]
+             for label in parser.rows}
+    assert shown == {"165 PSA": "4.800%", "SOFR 8%": "8.500%", "SOFR 1%": "1.500%"}
+    inverse = {label: parser.cells[(label, "IF", "coupon")].rsplit(" ", 1)[-1]
+               for label in parser.rows}
+    assert inverse == {"165 PSA": "15.600%", "SOFR 8%": "4.500%", "SOFR 1%": "25.500%"}
+    assert "SOFR curve(1: 4.3%, 24: 3.8%, 60: 4%)" in html
+
+
+def test_accrual_classes_show_their_accretion(rendered) -> None:
+    deal, results, html = rendered
+    summary = results.summary(0)
+    for tranche in deal.issued_classes:
+        start = html.index(f'<details data-class="{tranche.name}">')
+        block = html[start:html.index("</details>", start)]
+        accrued = results.class_cashflows(tranche.name, 0)["accrued"]
+        if accrued.abs().sum() > 0:
+            assert tranche.accrual
+            assert ">Accrued</th>" in block
+            assert f'<td class="num">{fmt_money(accrued.iloc[0])}</td>' in block
+            assert f"{fmt_money(summary.loc[tranche.name, 'total_accrued'])} accreted" in block
+        else:
+            assert ">Accrued</th>" not in block
+    if deal.path and Path(deal.path).stem == "accrual":
+        assert summary.loc["Z", "total_accrued"] > 0
+        assert "accreted" in html
+
+
+def test_schedules_next_to_actual_balances(rendered) -> None:
+    deal, results, html = rendered
+    if not deal.schedules:
+        assert 'id="schedules"' not in html
+        return
+    assert 'id="schedules"' in html
+    section = html[html.index('id="schedules"'):html.index("</section>", html.index('id="schedules"'))]
+    s = results.scenarios.index(deal.pricing.label)
+    assert f"actual balance at {deal.pricing.label}, the pricing scenario" in section
+    for index, schedule in deal.schedules.items():
+        tranche = deal.classes[index]
+        assert f'data-class="{tranche.name}">Class {tranche.name}' in section
+        actual = results.arrays(tranche.name)["ending_balance"][s]
+        for period in (12, 24, 36):
+            cells = (f'<td class="center">{period}</td>')
+            assert cells in section
+            assert (f'<td class="num first">{fmt_money(schedule[period - 1])}</td>\n'
+                    f'  <td class="num">{fmt_money(actual[period - 1])}</td>') in section
+    if deal.path and Path(deal.path).stem == "pac":
+        assert "Class P <span" in section and "Class S <span" not in section
+
+
+def test_schedules_without_the_pricing_scenario() -> None:
+    deal = structurer.load(next(p for p in DEALS if p.stem == "pac"))
+    html = render_report(deal.run("300 PSA", "500 PSA"))
+    assert "actual balance at 300 PSA, the first scenario of this run" in html
+
+
+def test_wal_matches_results(rendered) -> None:
+    deal, results, html = rendered
+    parser = cover(html)
+    names = [t.name for t in deal.issued_classes] + [COLLATERAL]
+    assert len(parser.wal) == len(results.scenarios) * len(names)
+    for s, label in enumerate(results.scenarios):
+        for name in names:
+            shown = parser.wal[(label, name)]
+            if name != COLLATERAL and (deal.tranche(name).is_residual or deal.tranche(name).is_notional):
+                # The residual and notional classes have no principal, so no average life
+                # (summary() gives NaN).
+                assert math.isnan(results.summary(s).loc[name, "wal"])
+                assert shown == "\u2014"
+                continue
+            wal = float(results.wal(name)[s])
+            assert shown == f"{wal:.2f}"
+            assert abs(float(shown) - wal) <= 0.005 + 1e-12
+
+
+def test_cover_table_figures(rendered) -> None:
+    deal, results, html = rendered
+    parser = cover(html)
+    label = results.scenarios[0]
+    summary = results.summary(0)
+    for tranche in deal.issued_classes:
+        if tranche.is_residual:
+            continue
+        assert fmt_money(summary.loc[tranche.name, "original_balance"]) in \
+            parser.cells[(label, tranche.name, "balance")]
+        if tranche.formula is None:
+            assert parser.cells[(label, tranche.name, "coupon")] == \
+                fmt_rate(summary.loc[tranche.name, "coupon"])
+        else:
+            assert parser.cells[(label, tranche.name, "coupon")].endswith(
+                fmt_rate(summary.loc[tranche.name, "first_coupon"]))
+        assert fmt_date(summary.loc[tranche.name, "final_date"]) in html
+        first = summary.loc[tranche.name, "first_principal_period"]
+        last = summary.loc[tranche.name, "last_principal_period"]
+        if tranche.is_notional:
+            assert first == last == 0  # no principal: the window shows a dash
+            continue
+        assert f"{first}&ndash;{last}" in html
+        assert fmt_month(summary.loc[tranche.name, "first_principal_date"]) in html
+
+
+def test_deal_summary(rendered) -> None:
+    deal, _, html = rendered
+    stats = structurer.analytics.collateral_stats(deal.pools)
+    assert f"<dt>WAC</dt><dd>{fmt_rate(stats['wac'])}</dd>" in html
+    assert f"<dt>Net coupon</dt><dd>{fmt_rate(stats['net_coupon'])}</dd>" in html
+    assert f"<dt>Number of pools</dt><dd>{len(deal.pools)}</dd>" in html
+    assert f"<dt>Settlement date</dt><dd>{deal.settle.isoformat()}</dd>" in html
+    for pool in deal.pools:
+        assert f'<td class="name">{pool.name}</td>' in html
+
+
+def test_decrement_tables_come_from_results(rendered) -> None:
+    deal, _, html = rendered
+    decrement = deal.run(*deal.decrement)
+    for tranche in deal.issued_classes:
+        if tranche.is_residual:
+            continue
+        table = decrement.decrement_table(tranche.name)
+        start = html.index(f'<table class="decrement" data-class="{tranche.name}">')
+        block = html[start:html.index("</table>", start)]
+        cells = re.findall(r'<td class="num">([^<]*)</td>', block)
+        assert cells == [cell for row in table.itertuples(index=False) for cell in row]
+
+
+def test_cash_flow_tables_stop_at_the_last_distribution(rendered) -> None:
+    deal, results, html = rendered
+    final = int(results.final_period(COLLATERAL)[0])
+    assert f"{final} periods, last" in html
+    assert html.count("<details") == len(deal.issued_classes) + 1
+    assert "<details open" not in html
+    for tranche in deal.issued_classes:
+        rows = html.count(f'<details data-class="{tranche.name}">')
+        assert rows == 1
+
+
+def test_no_external_resources(rendered) -> None:
+    _, _, html = rendered
+    assert "http://" not in html
+    assert "https://" not in html
+    assert not re.search(r"\b(?:https?|ftp|file|data):", html, re.IGNORECASE)
+    assert "//" not in re.sub(r"<style>.*?</style>", "", html, flags=re.S).replace("<!--", "")
+    assert "url(" not in html
+    assert "<link" not in html
+    assert "<script" not in html
+    assert not re.search(r"\bsrc\s*=", html)
+    assert "@import" not in html
+    assert "<style>" in html
+    assert "@media print" in html
+
+
+def test_source_with_line_numbers(rendered) -> None:
+    deal, _, html = rendered
+    lines = deal.source.splitlines()
+    assert f'<td class="ln">{len(lines)}</td>' in html
+    assert f'<td class="ln">{len(lines) + 1}</td>' not in html
+    assert html.count('<td class="ln">') == len(lines)
+
+
+def test_deal_name_is_escaped() -> None:
+    source = SEQUENTIAL.read_text().replace('"FJF-01"', '"<script>alert(1)</script> & co"')
+    deal = structurer.loads(source)
+    assert deal.name == "<script>alert(1)</script> & co"
+    results = deal.run()
+    html = render_report(results, deal.run(*deal.decrement))
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+
+
+def test_pool_name_and_source_are_escaped() -> None:
+    source = SEQUENTIAL.read_text().replace('"FN 7.5 rep-line"', '"<b>pool</b>"')
+    deal = structurer.loads(source)
+    html = render_report(deal.run())
+    assert "<b>pool</b>" not in html
+    assert "&lt;b&gt;pool&lt;/b&gt;" in html
+
+
+def test_without_decrement_run() -> None:
+    deal = structurer.load(SEQUENTIAL)
+    html = render_report(deal.run("100 PSA", "300 PSA"))
+    assert "No decrement-speed run was supplied" in html
+    assert '<table class="decrement"' not in html
+    assert html.count('<table class="cover"') == 2
+    # 165 PSA is the pricing speed; neither run scenario is tagged as it.
+    assert "Pricing speed</span>" not in html
+
+
+def test_pricing_scenario_is_tagged() -> None:
+    deal = structurer.load(SEQUENTIAL)
+    html = render_report(deal.run("100 PSA", "165 PSA"))
+    assert html.count('<span class="tag">Pricing speed</span>') == 1
+
+
+def test_decrement_run_of_another_deal_is_refused() -> None:
+    one = structurer.load(SEQUENTIAL)
+    other = structurer.load(next(p for p in DEALS if p != SEQUENTIAL))
+    with pytest.raises(ValueError, match="decrement run"):
+        render_report(one.run(), other.run(*other.decrement))
+
+
+def test_write_report(tmp_path: Path) -> None:
+    deal = structurer.load(SEQUENTIAL)
+    path = tmp_path / "out" / "report.html"
+    out = write_report(deal.run(), path, decrement=deal.run(*deal.decrement))
+    assert out == path
+    assert isinstance(out, Path) and out.exists()
+    text = out.read_text(encoding="utf-8")
+    assert "FJF-01" in text and "\u2014" in text  # UTF-8 written and read back
+
+
+def test_environment_is_autoescaped_package_templates() -> None:
+    env = environment()
+    assert isinstance(env.loader, jinja2.PackageLoader)
+    assert env.autoescape is True
+    assert {"base.html.j2", "report.html.j2", "macros.html.j2"} <= set(env.list_templates())
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (194_500_000.0, "194,500,000"),
+    (1_234_567.5, "1,234,568"),
+    (-0.3, "0"),
+    (3.7e-7, "0"),
+    (float("nan"), "\u2014"),
+    (None, "\u2014"),
+])
+def test_fmt_money(value, text) -> None:
+    assert fmt_money(value) == text
+
+
+def test_other_formats() -> None:
+    import datetime as dt
+
+    assert fmt_rate(0.075) == "7.500%"
+    assert fmt_rate(0.08125) == "8.125%"
+    assert fmt_rate(-1e-12) == "0.000%"
+    assert fmt_years(3.4861) == "3.49"
+    assert fmt_years(float("nan")) == "\u2014"
+    assert fmt_date(dt.date(2027, 2, 25)) == "2027-02-25"
+    assert fmt_month(dt.date(2027, 2, 25)) == "Feb 2027"
+    assert fmt_date(None) == "\u2014"
