@@ -96,16 +96,16 @@ def smm_from_cpr(cpr: np.ndarray | float) -> np.ndarray:
 def smm_matrix(prepayments: list[Prepayment], ages: np.ndarray, periods: int) -> np.ndarray:
     """SMM (decimal) as an array [scenario, pool, period] for pools of the given loan ages."""
     ages = np.asarray(ages, dtype=float)
-    out = np.empty((len(prepayments), len(ages), periods))
     loan_age = ages[:, None] + np.arange(1, periods + 1)[None, :]  # [pool, period]
-    for s, prepay in enumerate(prepayments):
-        speed = prepay.path(periods)[None, :]
-        if prepay.unit == "PSA":
-            out[s] = smm_from_cpr(cpr_from_psa(speed, loan_age))
-        elif prepay.unit == "CPR":
-            out[s] = smm_from_cpr(np.broadcast_to(speed / 100.0, loan_age.shape))
-        else:
-            out[s] = np.broadcast_to(np.clip(speed / 100.0, 0.0, 1.0), loan_age.shape)
+    speed = np.stack([p.path(periods) for p in prepayments])[:, None, :]  # [scenario, 1, period]
+    units = np.array([p.unit for p in prepayments])[:, None, None]
+    # Each unit's formula over the whole grid at once; the scenario's own unit picks its row.
+    psa_age = np.maximum(1.0, np.minimum(loan_age, 30.0))[None, :, :]
+    cpr = np.where(units == "PSA", speed / 100.0 * 0.002 * psa_age, speed / 100.0)
+    from_cpr = 1.0 - (1.0 - np.clip(cpr, 0.0, 1.0)) ** (1.0 / 12.0)
+    smm = np.where(units == "SMM", np.clip(speed / 100.0, 0.0, 1.0), from_cpr)
+    out = np.empty((len(prepayments), len(ages), periods))
+    out[...] = smm
     return out
 
 

@@ -27,12 +27,12 @@ import numpy as np
 from .check import ALIASES, BAND_TYPES, MONEY_TOLERANCE, _effective_rates
 from .collateral import collateral_flows
 from .engine import resolve_scenarios
-from .errors import InputError, StructurerError
+from .errors import InputError
 from .model import Deal, NasShare, Pay, ProRata, Rule, Sequential, ToSchedule, Tranche, rule_classes
 from .prepayment import Prepayment, parse_speed, smm_matrix
 from .pricing import Curve
 from .scenarios import Scenario
-from .schedules import Tier, compute_schedules
+from .schedules import TIER_ORDER, Tier, compute_schedules
 from .valuation import quote
 from .waterfall import run_waterfall
 
@@ -88,7 +88,7 @@ class SolveResult:
         return rows
 
 
-class _Infeasible(StructurerError):
+class _Infeasible(InputError):
     """A rebuilt deal that breaks a rule of the checks (a tier above its band's capacity)."""
 
 
@@ -400,7 +400,8 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
     `band` (two speeds) it is a PAC alone on the collateral. Capacity = sum over periods of the
     least collateral principal (net of strips) across the band speeds: a schedule that large
     is met at every speed of the band and no larger one is. The support is the collateral
-    (net of strips) less the capacity: every class outside the tier. With `pac_class`, the
+    (net of strips) less the capacity and less the tiers served before it (for a PAC, every
+    class outside its tier; for a PAC II, what the PACs and it leave). With `pac_class`, the
     answer is verified by rebuilding the deal with the tier at capacity (the first SUP class
     taking up the difference) and running it at the band speeds: `error` is the largest
     distance, in dollars, between the tier's balance and its schedule in those runs.
@@ -431,10 +432,14 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
         raise InputError(f"class {pac_class} has an explicit schedule, not a band")
     compute_schedules(deal.pools, strips, tiers, periods)
     cap = tier.capacity
+    ordered = sorted(tiers, key=lambda t: TIER_ORDER.get(t.kind, 9))  # as compute_schedules serves them
+    above = sum(t.balance for t in ordered[:ordered.index(tier)])
     label = ", ".join(p.label for p in tier.band)
     names = " + ".join(deal.classes[i].name for i in tier.classes)
-    details: dict[str, Any] = {"support": coll - cap, "collateral": coll, "band": label,
+    details: dict[str, Any] = {"support": coll - above - cap, "collateral": coll, "band": label,
                                "declared": tier.balance, "headroom": cap - tier.balance}
+    if above:
+        details["served_before"] = above
     error, note = float("nan"), ""
     support = next((s for s in deal.classes if "SUP" in s.principal_type.split("/")), None)
     last = deal.classes[tier.classes[-1]]
@@ -459,7 +464,8 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
         variable=f"{names} balance", value=cap, achieved=cap, target=None,
         error=error, iterations=1, converged=converged,
         message=(f"{tier.label} supports {cap:,.2f} of {names} ({cap - tier.balance:+,.2f} against the "
-                 f"{tier.balance:,.2f} declared), leaving {coll - cap:,.2f} of support{note}"),
+                 f"{tier.balance:,.2f} declared), leaving {coll - above - cap:,.2f} of support"
+                 + (f" after {above:,.2f} of higher-priority tiers" if above else "") + note),
         details=details)
 
 
@@ -590,7 +596,7 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
         return np.abs(bal - schedule[after:]).max(axis=1)
 
     # Where the first leg leaves things.
-    start = flows(np.array([at.values[0] if at.unit == "PSA" else 0.0]))
+    start = flows(np.array([0.0]))  # only its first `after` periods (at `at`) are read
     balance_then = float(start.ending_balance[0, c.index, after - 1]) if after else c.balance
     if balance_then <= SCHEDULE_TOLERANCE:
         raise InputError(f"{pac_class} is retired by period {after} at {at.label}; it has no band left")

@@ -78,12 +78,26 @@ class _Allocator:
     """Walks a compiled rule tree; caches each node's class indices."""
 
     def __init__(self) -> None:
-        self.members: dict[int, np.ndarray] = {}
+        self.members: dict[object, np.ndarray | slice | None] = {}
 
     def classes(self, rule: Rule) -> np.ndarray:
         key = id(rule)
         if key not in self.members:
             self.members[key] = np.array(rule_classes(rule), dtype=int)
+        return self.members[key]
+
+    def flat_sequence(self, rule: Sequential) -> np.ndarray | slice | None:
+        """The class indices of a sequence of plain classes (each once), else None."""
+        key = ("flat", id(rule))
+        if key not in self.members:
+            flat = all(isinstance(c, Pay) for c in rule.children)
+            idx = [c.index for c in rule.children] if flat else []
+            found: np.ndarray | slice | None = None
+            if flat and len(set(idx)) == len(idx):
+                # Consecutive classes: a slice is a view, so no copies each period.
+                consecutive = idx == list(range(idx[0], idx[0] + len(idx)))
+                found = slice(idx[0], idx[0] + len(idx)) if consecutive else np.array(idx, dtype=int)
+            self.members[key] = found
         return self.members[key]
 
     def capacity(self, rule: Rule, book: _Period) -> np.ndarray:
@@ -99,6 +113,16 @@ class _Allocator:
             book.paid[:, rule.index] += paid
             return paid
         if isinstance(rule, Sequential):
+            idx = self.flat_sequence(rule)
+            if idx is not None:
+                # All children are single classes: each takes what the earlier ones leave, at once.
+                bal = book.balance[:, idx]
+                room = amount[:, None] - np.cumsum(bal, axis=1)
+                room += bal
+                paid = np.clip(room, 0.0, bal, out=room)
+                book.balance[:, idx] -= paid
+                book.paid[:, idx] += paid
+                return paid.sum(axis=1)
             used = np.zeros_like(amount)
             for child in rule.children:
                 used += self.allocate(child, amount - used, book)
@@ -197,11 +221,17 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
 
     balance = np.tile(np.array([0.0 if c.is_notional else c.balance for c in classes]), (n_scen, 1))
     shape = (periods, n_scen, n_cls)
-    begin_out, due_out, int_out, acc_out, prin_out, end_out, short_out = (np.empty(shape) for _ in range(7))
+    begin_out, due_out, int_out, prin_out, end_out, short_out = (np.empty(shape) for _ in range(6))
+    acc_out = np.zeros(shape)
     resid_int = np.empty((periods, n_scen))
     resid_prin = np.empty((periods, n_scen))
     carried = np.zeros((n_scen, n_cls))
     allocator = _Allocator()
+    # Class masks as float vectors: a sum over some classes is one matrix-vector product.
+    direct_f = direct.astype(float)
+    cash_int_f = (~split_parent).astype(float)
+    owner_f = owner.astype(float)
+    nas = any(isinstance(r, NasShare) for r in _walk(deal.principal))
 
     def notional_balance(bal: np.ndarray, pools: np.ndarray, out: np.ndarray) -> None:
         for k, n in notionals:
@@ -213,25 +243,30 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
             out[:, k] = n.factor * base
 
     for t in range(periods):
-        begin = balance.copy()
+        begin = begin_out[t]
+        begin[:] = balance
         notional_balance(begin, pool_begin[t], begin)
         available = coll_interest[t]
         # 1. strips off the top of their pools' principal
-        principal_in = coll_principal[t].copy()
-        paid = np.zeros((n_scen, n_cls))
+        principal_in = coll_principal[t].copy() if strips else coll_principal[t]
+        paid = prin_out[t]
+        paid[:] = 0.0
         for k, pool, share in strips:
             take = np.minimum(share * pool_principal[t][:, pool], balance[:, k])
             paid[:, k] = take
             balance[:, k] -= take
             principal_in -= take
         # 2. interest, pro rata to what is due when the collateral's interest falls short
-        due = begin * rates_t[t] + carried
-        direct_due = np.where(direct, due, 0.0)
-        total_due = direct_due.sum(axis=1)
+        due = due_out[t]
+        np.multiply(begin, rates_t[t], out=due)
+        due += carried
+        total_due = due @ direct_f
         ratio = np.minimum(np.divide(available, total_due, out=np.ones_like(available),
                                      where=total_due > 0), 1.0)
-        interest = direct_due * ratio[:, None]
+        interest = int_out[t]
+        np.multiply(due, ratio[:, None], out=interest)
         if children:
+            interest *= direct_f
             for parent in np.nonzero(split_parent)[0]:
                 kids = [k for k, p, _ in children if p == parent]
                 kid_due = due[:, kids]
@@ -240,40 +275,45 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
                                              where=need > 0), 1.0)
                 interest[:, kids] = kid_due * scale[:, None]
         # 3. accrual: a Z's interest becomes principal for its accretion-directed classes
-        accrued = np.zeros((n_scen, n_cls))
-        book = _Period(t, balance, principal_in, np.where(owner, begin, 0.0))
+        book = _Period(t, balance, principal_in, begin * owner_f if nas else begin)
         book.paid = paid
-        extra = np.zeros(n_scen)
-        for z, rule, targets in accruals:
-            accruing = balance[:, targets].sum(axis=1) > DUST
-            amount = np.where(accruing, interest[:, z], 0.0)
-            accrued[:, z] = amount
-            interest[:, z] -= amount
-            balance[:, z] += amount
-            used = allocator.allocate(rule, amount, book)
-            extra += amount - used
+        principal_total = principal_in
+        accrued_total = 0.0
+        if accruals:
+            accrued = acc_out[t]
+            extra = np.zeros(n_scen)
+            for z, rule, targets in accruals:
+                accruing = balance[:, targets].sum(axis=1) > DUST
+                amount = np.where(accruing, interest[:, z], 0.0)
+                accrued[:, z] = amount
+                interest[:, z] -= amount
+                balance[:, z] += amount
+                used = allocator.allocate(rule, amount, book)
+                extra += amount - used
+            principal_total = principal_in + extra
+            accrued_total = accrued.sum(axis=1)
         # 4. principal through the rules
-        book.principal_total = principal_in + extra
-        allocator.allocate(deal.principal, principal_in + extra, book)
+        book.principal_total = principal_total
+        allocator.allocate(deal.principal, principal_total, book)
         # Split classes follow their parent's principal in proportion to their balances.
         for k, parent, share in children:
             paid[:, k] = paid[:, parent] * share
             balance[:, k] = balance[:, parent] * share
-        carried = due - interest - accrued
+        carried = short_out[t]
+        np.subtract(due, interest, out=carried)
+        if accruals:
+            carried -= acc_out[t]
         # 5. the residual takes what is left
-        cash_int = np.where(split_parent, 0.0, interest)
-        resid_int[t] = available - cash_int.sum(axis=1) - accrued.sum(axis=1)
-        resid_prin[t] = principal_in + accrued.sum(axis=1) - np.where(owner, paid, 0.0).sum(axis=1)
+        resid_int[t] = available - interest @ cash_int_f - accrued_total
+        resid_prin[t] = principal_in + accrued_total - paid @ owner_f
 
-        end = balance.copy()
-        notional_balance(end, pool_end[t], end)
-        begin_out[t], due_out[t], int_out[t], acc_out[t] = begin, due, interest, accrued
-        prin_out[t], end_out[t], short_out[t] = paid, end, carried
+        end_out[t] = balance
+        notional_balance(end_out[t], pool_end[t], end_out[t])
         if progress is not None:
             progress(t + 1, periods)
 
     def scenario_major(a: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(a.transpose(1, 2, 0))
+        return a.transpose(1, 2, 0)  # a view: [scenario, class, period]
 
     flows = ClassFlows(
         beginning_balance=scenario_major(begin_out),
@@ -284,40 +324,57 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         ending_balance=scenario_major(end_out),
         shortfall=scenario_major(short_out),
         coupon=rates,
-        residual_interest=np.ascontiguousarray(resid_int.T),
-        residual_principal=np.ascontiguousarray(resid_prin.T),
+        residual_interest=resid_int.T,
+        residual_principal=resid_prin.T,
     )
     audit(deal, coll, flows)
     return flows
+
+
+def _walk(rule: Rule):
+    """Every node of a rule tree."""
+    yield rule
+    for child in getattr(rule, "children", ()):
+        yield from _walk(child)
 
 
 def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
     """Cash in = cash out in every period and scenario, balances move by what was paid and
     accrued, nothing is negative. Raise EngineError naming the first period that fails."""
     classes = deal.classes
-    cash = np.array([c.issued and not c.is_residual for c in classes])  # who holds the cash paid
-    book = np.array([not (c.is_notional or c.parent is not None or c.is_residual) for c in classes])
-    cash_in = coll.interest + coll.principal  # [scenario, period]
+    cash_f = np.array([c.issued and not c.is_residual for c in classes], dtype=float)
+    book_f = np.array([not (c.is_notional or c.parent is not None or c.is_residual) for c in classes],
+                      dtype=float)
+    # Period-major views [period, scenario, class]: sums over classes are matrix-vector products.
+    begin, end = flows.beginning_balance.transpose(2, 0, 1), flows.ending_balance.transpose(2, 0, 1)
+    interest, principal = flows.interest.transpose(2, 0, 1), flows.principal.transpose(2, 0, 1)
+    accrued = flows.accrued.transpose(2, 0, 1)
+    resid_int, resid_prin = flows.residual_interest.T, flows.residual_principal.T
+    cash_in = (coll.interest + coll.principal).T  # [period, scenario]
     tol = CONSERVATION_RTOL * np.maximum(cash_in, 1.0)
-    paid = flows.interest + flows.principal
-    cash_out = paid[:, cash, :].sum(axis=1) + flows.residual_interest + flows.residual_principal
+    cash_out = interest @ cash_f + principal @ cash_f + resid_int + resid_prin
     # Principal as the balances see it: what they fell by, plus what accrued onto them.
-    moved = (flows.beginning_balance - flows.ending_balance + flows.accrued)[:, book, :].sum(axis=1)
+    moved = begin @ book_f - end @ book_f + accrued @ book_f
     # Written as "not within tolerance" so that a NaN anywhere fails too.
     checks = [
         (~(np.abs(cash_in - cash_out) <= tol), "cash in differs from cash out"),
-        (~(np.abs(moved - flows.principal[:, book, :].sum(axis=1)) <= tol),
+        (~(np.abs(moved - principal @ book_f) <= tol),
          "class principal paid differs from the fall in class balances"),
-        (~(flows.ending_balance >= -tol[:, None, :]).all(axis=1), "a class balance went negative"),
-        (~((flows.residual_interest >= -tol) & (flows.residual_principal >= -tol)),
+        (~((resid_int >= -tol) & (resid_prin >= -tol)),
          "classes were paid more than the collateral provided"),
-        (~((flows.principal >= -tol[:, None, :]) & (flows.interest >= -tol[:, None, :])).all(axis=1),
-         "a class was paid a negative amount"),
     ]
+    # Signs: one pass over everything first (the smallest tolerance anywhere is 1e-9 dollars);
+    # only a failure, or a NaN, pays for the per-period look that says where.
+    smallest = CONSERVATION_RTOL
+    if not end.min() >= -smallest:
+        checks.append((~(end.min(axis=2) >= -tol), "a class balance went negative"))
+    if not min(principal.min(), interest.min()) >= -smallest:
+        checks.append((~(np.minimum(principal.min(axis=2), interest.min(axis=2)) >= -tol),
+                       "a class was paid a negative amount"))
     problems = []
     for bad, what in checks:
         if bad.any():
-            s, t = np.argwhere(bad)[0]
+            t, s = np.argwhere(bad)[0]
             problems.append(f"{what} (scenario {s + 1}, period {t + 1})")
     if problems:
         raise EngineError("the waterfall does not balance: " + "; ".join(problems))

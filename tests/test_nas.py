@@ -23,6 +23,9 @@ STEPS = [0.3, 0.4, 0.6, 0.8]
 # 1e-9 relative (a thousandth of a cent).
 REL = 1e-9
 
+# A millionth of a dollar: float noise of the allocation, not a payment.
+NOISE = 1e-6
+
 
 @pytest.fixture(scope="module")
 def ns08():
@@ -47,8 +50,8 @@ def _by_hand(psa: float, periods: int) -> np.ndarray:
 def test_nothing_in_the_lockout(ns08, speed):
     results = ns08.run(speed)
     n = results.arrays("N")
-    assert np.all(n["principal"][0, :60] == 0.0)
-    assert np.all(n["ending_balance"][0, :60] == N0)
+    assert np.all(n["principal"][0, :60] <= NOISE)
+    assert np.all(np.abs(n["ending_balance"][0, :60] - N0) <= NOISE)
     assert n["principal"][0, 60] > 0  # period 61: the first of the 30% year
 
 
@@ -97,6 +100,6 @@ def test_a_nas_without_steps_takes_its_full_share_after_the_lockout():
     results = load(text).run("200 PSA")
     coll = pass_through(1e6, 0.065, 0.06, 360, 0, 200)
     paid = results.arrays("N")["principal"][0]
-    assert np.all(paid[:12] == 0)
+    assert np.all(paid[:12] <= NOISE)
     # Period 13: 100% x 200,000 / collateral balance x collateral principal.
     assert paid[12] == pytest.approx(200_000 / coll.begin[12] * coll.principal[12], rel=REL)

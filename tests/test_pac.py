@@ -7,6 +7,8 @@ the collateral principal at the two band speeds, cumulated and truncated at the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from structured_helpers import (
@@ -24,13 +26,16 @@ import structurer
 from structurer.prepayment import Prepayment
 from structurer.schedules import Tier, compute_schedules
 
-DEALS = __import__("pathlib").Path(__file__).resolve().parent.parent / "deals"
+DEALS = Path(__file__).resolve().parent.parent / "deals"
 
 # Balances are a few hundred million dollars; after 357 periods of float arithmetic the engine
 # and the hand loop agree to well under a cent. 1e-6 dollars is the standard of the brief for
 # "balance == schedule", 1e-3 dollars for figures rebuilt by an independent loop.
 EXACT = 1e-6
 HAND = 1e-3
+
+# A millionth of a dollar: float noise of the allocation, not a payment.
+NOISE = 1e-6
 
 FJF_PAC = """
 class P   PAC(90 PSA, 300 PSA)  balance 243,800,000  coupon 7.5%
@@ -162,7 +167,7 @@ def test_below_the_band_the_pac_falls_behind_then_catches_up(fjf02):
     behind = p["ending_balance"][0] - schedule > 1.0
     assert behind[0] and behind[100]
     # While it is behind, the PAC has priority to its past-due amounts: the support gets nothing.
-    assert np.all(s["principal"][0][behind] == 0.0)
+    assert np.all(s["principal"][0][behind] <= NOISE)
     np.testing.assert_allclose(p["principal"][0][behind], coll[behind], rtol=1e-12)
     # It catches up: from some period on it is back on schedule until retired.
     last_behind = int(np.flatnonzero(behind)[-1])
@@ -267,7 +272,7 @@ def _check_explicit(deal) -> None:
     assert coll[0] > 1000
     p = results.arrays("P")["principal"][0]
     np.testing.assert_allclose(p[:4], [1000, 1000, 1000, 1000], rtol=0, atol=EXACT)
-    assert np.all(p[4:] == 0)
+    assert np.all(p[4:] <= NOISE)
     np.testing.assert_allclose(results.arrays("S")["principal"][0, :4], coll[:4] - 1000, rtol=1e-12)
 
 
@@ -291,7 +296,7 @@ def test_a_list_schedule_ends_at_zero_after_its_last_value():
     coll = results.collateral.principal[0]
     assert coll[2] < 2000
     assert results.arrays("P")["principal"][0, 2] == pytest.approx(coll[2], rel=1e-12)
-    assert results.arrays("S")["principal"][0, 2] == 0.0
+    assert results.arrays("S")["principal"][0, 2] <= NOISE
     assert results.arrays("P")["principal"][0, 3] == pytest.approx(2000 - coll[2], rel=1e-12)
 
 
