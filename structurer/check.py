@@ -71,7 +71,6 @@ PRINCIPAL_TYPES = {
     "AD": "accretion directed: paid from an accrual class's accrued interest",
     "NAS": "non-accelerating senior: locked out of principal, then a growing share",
     "NTL": "notional: no principal, interest on a notional balance",
-    "PO": "principal only",
     "R": "residual: receives whatever is left",
 }
 INTEREST_TYPES = {
@@ -80,6 +79,7 @@ INTEREST_TYPES = {
     "INV": "inverse floating rate: constant - multiplier x index, with cap and floor",
     "Z": "accrual: interest accretes to the balance while the AD classes are outstanding",
     "IO": "interest only",
+    "PO": "principal only: no interest (a PO with no principal type is a pass-through, PT)",
 }
 ALIASES = {"PAC2": "PAC II", "PACII": "PAC II", "PAC-II": "PAC II"}
 BAND_TYPES = ("PAC", "PAC II", "TAC")
@@ -93,6 +93,8 @@ class _Checker:
     def __init__(self, file: DealFile):
         self.file = file
         self.errors: list[DealError] = []
+        # Classes already reported: later checks that would only repeat the problem skip them.
+        self.failed: set[str] = set()
 
     def error(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.errors.append(DealError(message, span, hint))
@@ -255,6 +257,11 @@ class _Checker:
             return Tranche(decl.name, "R", "R", 0.0, 0.0, index)
 
         is_floater = "FLT" in words or "INV" in words
+        if "PO" in words and not principal:
+            principal.append("PT")
+        if "IO" in words and decl.notional is None and "NTL" not in words:
+            self.error("an interest-only class has a notional balance, not a principal one",
+                       words["IO"].span, f"write: class {decl.name} NTL/IO notional of ... coupon ...")
         if decl.notional is not None and "NTL" not in principal:
             principal.insert(0, "NTL")
         if "NTL" in principal and decl.notional is None:
@@ -401,6 +408,8 @@ class _Checker:
         members = [by_index[i] for i in rule_classes(rule)]
         if prule.limit == "to schedule":
             missing = [c.name for c in members if c.index not in schedules]
+            if missing and set(missing) <= self.failed:
+                return None
             if missing:
                 self.error(f"class {missing[0]} has no schedule to pay to", prule.span,
                            "only PAC, PAC II and TAC classes (or a class with a schedule) have one")
@@ -567,6 +576,7 @@ def _resolve(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
         if decl.parent is not None:
             parent = names.get(decl.parent)
             if parent is None:
+                ck.failed.add(c.name)
                 ck.error(f"class {c.name} is split from '{decl.parent}', which is not a class",
                          decl.parent_span, did_you_mean(decl.parent, names)
                          or f"declare the fixed-rate parent: class {decl.parent} SEQ balance ... coupon ...%")
@@ -579,7 +589,7 @@ def _resolve(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
             ptype = c.principal_type or parent.principal_type
             out[k] = dataclasses.replace(out[k], parent=parent.index, principal_type=ptype)
         if decl.notional is not None:
-            out[k] = _notional(ck, decl, out[k], names, pool_index, pools) or out[k]
+            out[k] = _notional(ck, decl, out[k], names, pool_index, pools, decls) or out[k]
         if decl.strip is not None:
             strip = decl.strip
             if strip.pool not in pool_index:
@@ -595,6 +605,10 @@ def _resolve(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
                          f"({pool.coupon * 100:g}%)", strip.target.span)
                 continue
             share = 1.0 - pool.coupon / target
+            if any(o.strip is not None and o.strip[0] == pool_index[strip.pool] for o in out):
+                ck.error(f"pool \"{strip.pool}\" is stripped twice", strip.span,
+                         "one PO strip takes a pool down to one target coupon")
+                continue
             out[k] = dataclasses.replace(out[k], strip=(pool_index[strip.pool], share),
                                          balance=pool.balance * share)
     # A parent is not issued once it is split; its children must add up to it.
@@ -611,7 +625,7 @@ def _resolve(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
 
 
 def _notional(ck: _Checker, decl: ClassDecl, c: Tranche, names: dict[str, Tranche],
-              pool_index: dict[str, int], pools: list[Pool]) -> Tranche | None:
+              pool_index: dict[str, int], pools: list[Pool], decls: dict[str, ClassDecl]) -> Tranche | None:
     assert decl.notional is not None
     classes: list[int] = []
     pool_refs: list[int] = []
@@ -634,7 +648,8 @@ def _notional(ck: _Checker, decl: ClassDecl, c: Tranche, names: dict[str, Tranch
                 ck.error(f"notional class {c.name} follows unknown class '{ref.name}'", ref.span,
                          did_you_mean(ref.name or "", names))
                 return None
-            if target.is_notional or target.is_residual or target.name == c.name:
+            if (target.is_notional or target.is_residual or target.name == c.name
+                    or decls[target.name].notional is not None):
                 ck.error(f"a notional balance follows classes with principal; {target.name} has none",
                          ref.span)
                 return None
@@ -675,6 +690,10 @@ def _read_schedule(ck: _Checker, decl: ScheduleDecl, deal_path: str | None) -> l
         if len(row) < 2:
             ck.error(f"{path}, row {row_no}: needs a period and a balance", decl.span)
             return None
+        if len([cell for cell in row if cell.strip()]) > 2:
+            ck.error(f"{path}, row {row_no}: more cells than period and balance", decl.span,
+                     'write the balance without thousands separators, or quote it: "2,000,000"')
+            return None
         try:
             period = int(row[0].strip())
         except ValueError:
@@ -694,11 +713,17 @@ def _read_schedule(ck: _Checker, decl: ScheduleDecl, deal_path: str | None) -> l
 
 
 def _schedules(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche], pools: list[Pool],
-               periods: int, deal_path: str | None) -> dict[int, np.ndarray]:
+               periods: int, deal_path: str | None) -> tuple[dict[int, np.ndarray], list[Tier]]:
     """Tiers of scheduled classes, their schedules, and whether the bands support them."""
     tiers: dict[tuple, Tier] = {}
+    reported, last = len(ck.errors), None
     for c in classes:
-        decl = decls[c.name]
+        if last is not None and len(ck.errors) > reported:
+            ck.failed.add(last)  # its band or schedule was reported: its rules need not be
+        reported, last = len(ck.errors), c.name
+        decl = decls.get(c.name)
+        if decl is None:  # the residual the checker added
+            continue
         words = {ALIASES.get(w.name.upper(), w.name.upper()): w for w in decl.types}
         kind = next((k for k in BAND_TYPES if k in words), None)
         if decl.schedule is not None:
@@ -741,8 +766,10 @@ def _schedules(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche]
         tiers.setdefault(key, Tier(kind, band))
         tiers[key].classes.append(c.index)
         tiers[key].balances.append(c.balance)
+    if last is not None and len(ck.errors) > reported:
+        ck.failed.add(last)
     if not tiers:
-        return {}
+        return {}, []
     strips = [c.strip for c in classes if c.strip is not None]
     schedules = compute_schedules(tuple(pools), strips, list(tiers.values()), periods)  # type: ignore[arg-type]
     for tier in tiers.values():
@@ -753,46 +780,50 @@ def _schedules(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche]
                      f"{'has' if len(tier.classes) == 1 else 'have'} {tier.balance:,.2f}",
                      first.balance.span if first.balance else first.span,
                      f"lower the balance by {tier.balance - tier.capacity:,.2f} or widen the band")
-    return schedules
+    return schedules, list(tiers.values())
 
 
 # ---- interest: the collateral must cover it in every period, not just at issue
 
 
-def _effective_rates(classes: list[Tranche],
-                     pools: list[Pool]) -> tuple[dict[int, float], float, list[float]]:
-    """Per principal class: the most interest a dollar of its balance can draw (its coupon, its
-    floaters at their caps, and IO strips on it); per pool: the net coupon left after pool IO
-    strips and discount strips; and the strip rate on the whole collateral."""
+def effective_rates(classes: list[Tranche],
+                    pools: list[Pool]) -> tuple[dict[int, float], float, list[float]]:
+    """The bounds the interest proof compares.
+
+    Per principal class: the most interest a dollar of its balance can draw (its coupon, its
+    floaters at their caps, IO strips on it). Per pool: the least interest a dollar of the
+    waterfall's share of it pays (net coupon, grossed up by a discount strip, less IO strips on
+    the pool or on its PO). On the collateral: the most a waterfall dollar pays to IOs on the
+    whole collateral, which also draw on the PO strips' dollars.
+    """
     rates: dict[int, float] = {}
     for c in classes:
         if c.is_residual or c.is_notional or c.parent is not None or c.strip is not None:
             continue
         rates[c.index] = c.formula.cap if c.formula else c.coupon
-    # A parent's children pay at most their caps; the check below also proves they fit the parent.
-    pool_rates = []
-    for i, p in enumerate(pools):
-        stripped = next((c for c in classes if c.strip and c.strip[0] == i), None)
-        pool_rates.append(p.coupon / (1.0 - stripped.strip[1]) if stripped else p.coupon)  # type: ignore[index]
+    strip_share = {c.strip[0]: c.strip[1] for c in classes if c.strip is not None}
+    pool_rates = [p.coupon / (1.0 - strip_share.get(i, 0.0)) for i, p in enumerate(pools)]
     on_collateral = 0.0
     for c in classes:
-        if not c.is_notional:
+        if c.notional is None:
             continue
         rate = c.formula.cap if c.formula else c.coupon
         n = c.notional
-        assert n is not None
-        if n.collateral:
-            on_collateral += rate * n.factor
+        on_collateral += rate * n.factor if n.collateral else 0.0
         for p in n.pools:
-            pool_rates[p] -= rate * n.factor
+            pool_rates[p] -= rate * n.factor / (1.0 - strip_share.get(p, 0.0))
         for k in n.classes:
             target = classes[k]
             if target.parent is not None:
                 ratio = target.balance / classes[target.parent].balance
                 rates[target.parent] = rates.get(target.parent, 0.0) + rate * n.factor * ratio
-            elif target.strip is None:
+            elif target.strip is not None:
+                pool, share = target.strip
+                pool_rates[pool] -= rate * n.factor * share / (1.0 - share)
+            else:
                 rates[k] = rates.get(k, 0.0) + rate * n.factor
-    return rates, on_collateral, pool_rates
+    largest_strip = max(strip_share.values(), default=0.0)
+    return rates, on_collateral / (1.0 - largest_strip), pool_rates
 
 
 def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
@@ -800,19 +831,21 @@ def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[T
     coll_int = sum(p.balance * p.coupon for p in pools) / 12
     # At issue: what the first month needs, in dollars (floaters at their first-period index).
     need = 0.0
+    first_rate: dict[str, float] = {}
     for c in classes:
-        if c.is_residual or c.parent is not None and c.formula is None:
+        if c.is_residual:
             continue
         if c.formula is not None:
             path = indices.get(c.formula.index)
             rate = float(c.formula.rate(path.path(1)[0])) if path else c.formula.cap
         else:
             rate = c.coupon
+        first_rate[c.name] = rate
         if c.parent is None and any(k.parent == c.index for k in classes):
             continue  # a split parent: its children are counted
         need += _notional_at_issue(c, classes, pools) * rate / 12
     if need - coll_int > MONEY_TOLERANCE:
-        worst = max((c for c in classes if not c.is_residual), key=lambda c: c.coupon)
+        worst = classes[[c.name for c in classes].index(max(first_rate, key=first_rate.get))]
         decl = decls[worst.name]
         ck.error(f"the classes' coupons need {need:,.2f} of interest in the first month; "
                  f"the collateral's net interest is {coll_int:,.2f}, "
@@ -821,7 +854,7 @@ def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[T
         return
     # Every period: each dollar of class balance draws at most its effective rate, and every
     # dollar of class balance is a dollar of collateral paying at least the lowest pool rate.
-    rates, on_collateral, pool_rates = _effective_rates(classes, pools)
+    rates, on_collateral, pool_rates = effective_rates(classes, pools)
     floor_rate = min(pool_rates)
     for k, rate in rates.items():
         if rate + on_collateral > floor_rate + 1e-12:
@@ -839,6 +872,13 @@ def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[T
             continue
         floaters = [c for c in children if c.formula is not None]
         fixed = sum(c.balance * c.coupon for c in children if c.formula is None)
+        if not floaters:
+            if abs(fixed - parent.balance * parent.coupon) > 1e-6 * max(parent.balance, 1.0):
+                decl = decls[children[-1].name]
+                ck.error(f"the classes split from {parent.name} pay {fixed / parent.balance * 100:.6g}% "
+                         f"of its balance; it pays {parent.coupon * 100:.6g}%",
+                         (decl.coupon or decl).span, "their balance-weighted coupons must add up to it")
+            continue
         kinks = [0.0]
         for c in floaters:
             f = c.formula
@@ -894,6 +934,9 @@ def _index_path(ck: _Checker, decl: RatePathDecl) -> RatePath | None:
 def _index_settings(ck: _Checker, settings: list[IndexSetting], known: set[str]) -> dict[str, RatePath]:
     out: dict[str, RatePath] = {}
     for setting in settings:
+        if setting.index in out:
+            ck.error(f"index {setting.index} is given twice", setting.index_span)
+            continue
         if known and setting.index not in known:
             ck.error(f"no class floats on index '{setting.index}'", setting.index_span,
                      did_you_mean(setting.index, known) or "floaters here follow " + ", ".join(sorted(known)))
@@ -981,6 +1024,15 @@ def _analytics(ck: _Checker, decl: AnalyticsDecl | None, names: dict[str, Tranch
     return Analytics(curves, tuple(quotes), tuple(tables))
 
 
+def _unlimited_classes(rule: Rule) -> set[int]:
+    """Classes some rule pays until retired (not only to a schedule or a NAS share)."""
+    if isinstance(rule, Pay):
+        return {rule.index}
+    if isinstance(rule, ToSchedule | NasShare):
+        return set()
+    return set().union(*(_unlimited_classes(c) for c in rule.children))
+
+
 def check(file: DealFile) -> Deal:
     """Turn a parsed deal file into a checked Deal, or raise DealErrors listing every problem."""
     ck = _Checker(file)
@@ -1043,6 +1095,7 @@ def check(file: DealFile) -> Deal:
 
     clean = all_classes_ok and pools and len(pools) == len(file.pools) and not ck.errors
     schedules: dict[int, np.ndarray] = {}
+    tiers: list[Tier] = []
     if clean:
         # Every dollar of collateral principal belongs to exactly one class with principal.
         coll = sum(p.balance for p in pools)
@@ -1055,7 +1108,7 @@ def check(file: DealFile) -> Deal:
                      f"collateral balance of {coll:,.2f}", file.classes[0].span,
                      "the classes must account for every dollar of collateral principal")
         _interest_covered(ck, decls, classes, pools, indices)
-        schedules = _schedules(ck, decls, classes, pools, periods, file.path)
+        schedules, tiers = _schedules(ck, decls, classes, pools, periods, file.path)
 
     principal: Sequential = Sequential(())
     accretion: dict[int, Rule] = {}
@@ -1098,11 +1151,18 @@ def check(file: DealFile) -> Deal:
                          decls[c.name].span, f"add to the waterfall: accretion {c.name}: pay A then B")
         if len(principal.children) == len(wf.principal):
             paid = set(rule_classes(principal))
+            retiring = _unlimited_classes(principal)
             for c in classes:
                 owner = not (c.is_residual or c.is_notional or c.parent is not None or c.strip)
-                if owner and c.balance > 0 and c.index not in paid:
+                if not owner or c.balance <= 0 or c.name in ck.failed:
+                    continue
+                if c.index not in paid:
                     ck.error(f"class {c.name} has a balance that no principal rule ever pays",
                              decls[c.name].span, f"add a rule like: pay {c.name} until retired")
+                elif c.index not in retiring:
+                    ck.error(f"class {c.name} is only paid to its schedule or its share: principal it "
+                             "cannot take would go to the residual", decls[c.name].span,
+                             f"add a last rule: pay {c.name} until retired")
 
     pricing = None
     decrement: list[Prepayment] = []
@@ -1140,6 +1200,7 @@ def check(file: DealFile) -> Deal:
         indices=indices,
         accretion=accretion,
         schedules=schedules,
+        tiers=tuple(tiers),
         analytics=analytics,
         source=file.source,
         path=file.path,

@@ -19,6 +19,7 @@ from .scenarios import RatePath, Scenario
 
 if TYPE_CHECKING:
     from .results import Results
+    from .schedules import Tier
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,7 @@ class Deal:
     indices: dict[str, RatePath] = field(default_factory=dict)
     accretion: dict[int, Rule] = field(default_factory=dict)  # accrual class -> where it goes
     schedules: dict[int, np.ndarray] = field(default_factory=dict)  # class -> scheduled balances
+    tiers: tuple[Tier, ...] = ()  # how the schedules were made: bands, classes, explicit paths
     analytics: Analytics = field(default_factory=Analytics)
     source: str = ""
     path: str | None = None

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .check import ALIASES, BAND_TYPES, MONEY_TOLERANCE, _effective_rates
+from .check import MONEY_TOLERANCE, effective_rates
 from .collateral import collateral_flows
 from .engine import resolve_scenarios
 from .errors import InputError
@@ -147,35 +147,9 @@ def brent(f: Callable[[float], float], a: float, b: float, fa: float, fb: float,
 
 
 def _tiers(deal: Deal, classes: tuple[Tranche, ...]) -> list[Tier]:
-    """The deal's schedule tiers (as check.py forms them), with balances from `classes`.
-
-    The checked model keeps the schedules but not the band speeds they came from, so the bands
-    are read from the deal's own source text; a class with an explicit schedule keeps it.
-    """
-    if not deal.schedules:
-        return []
-    if not deal.source:
-        raise InputError(f"deal \"{deal.name}\" has no source text to read its PAC/TAC bands from, "
-                         "so its schedules cannot be recomputed")
-    from .syntax import parse
-
-    decls = {d.name: d for d in parse(deal.source, deal.path).classes}
-    tiers: dict[tuple, Tier] = {}
-    for c in classes:
-        decl = decls.get(c.name)
-        if decl is None or c.index not in deal.schedules:
-            continue
-        words = {ALIASES.get(w.name.upper(), w.name.upper()): w for w in decl.types}
-        kind = next((k for k in BAND_TYPES if k in words), None)
-        if decl.schedule is not None or kind is None or not words[kind].args:
-            tiers[("explicit", c.index)] = Tier(kind or "PAC", (), [c.index], [c.balance],
-                                                explicit=deal.schedules[c.index])
-            continue
-        band = tuple(Prepayment.constant(q.value, q.unit or "PSA") for q in words[kind].args)
-        tier = tiers.setdefault((kind, band), Tier(kind, band))
-        tier.classes.append(c.index)
-        tier.balances.append(c.balance)
-    return list(tiers.values())
+    """The deal's schedule tiers (as the checks formed them), with balances from `classes`."""
+    return [dataclasses.replace(t, classes=list(t.classes), balances=[classes[i].balance for i in t.classes])
+            for t in deal.tiers]
 
 
 def _periods(deal: Deal) -> int:
@@ -477,7 +451,7 @@ def max_coupon(deal: Deal, name: str) -> float:
     its coupon plus the IO strips on it plus strips on the whole collateral may not exceed the
     lowest pool net coupon (after pool strips), since it may be the last class outstanding."""
     c = deal.tranche(name)
-    rates, on_collateral, pool_rates = _effective_rates(list(deal.classes), list(deal.pools))
+    rates, on_collateral, pool_rates = effective_rates(list(deal.classes), list(deal.pools))
     strips_on_it = rates.get(c.index, c.coupon) - c.coupon
     return min(pool_rates) - on_collateral - strips_on_it
 

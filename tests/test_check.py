@@ -62,9 +62,6 @@ def test_a_good_deal_checks_into_the_model():
     assert deal.scenarios["slow"].label == "slow"
 
 
-@pytest.mark.xfail(strict=True, reason="ENGINE BUG: check() appends the implicit residual 'R' and "
-                   "then _resolve() looks up decls['R'], which does not exist: every deal without "
-                   "a declared residual class fails with KeyError: 'R'")
 def test_a_deal_without_a_residual_class_gets_one():
     # Every REMIC has a residual: one the deal does not declare is added, and it takes the
     # collateral's excess interest (here 5.5% net against 5% coupons).

@@ -4,7 +4,6 @@ a message a structurer can act on."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from structured_helpers import (
     assert_points_at,
     deal_errors,
@@ -54,8 +53,6 @@ def test_band_whose_lower_speed_exceeds_the_upper():
     assert "PAC(90 PSA, 300 PSA)" in err.hint
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (minor): a reversed band also reports the follow-on error "
-                   "'class P has no schedule to pay to' on the rule that is correct as written")
 def test_a_reversed_band_is_reported_once():
     text = deal_text("class P PAC(300 PSA, 90 PSA) balance 243,800,000 coupon 7.5%\n"
                      "class S SUP balance 156,200,000 coupon 7.5%\nclass R R", PAC_RULES)
@@ -102,9 +99,6 @@ def test_inverse_floater_whose_parent_does_not_exist():
     assert_points_at(text, err, "Bx")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (minor): an unknown parent also reports 'class FL/IF has a "
-                   "balance that no principal rule ever pays' and advises 'pay IF until retired', "
-                   "which the checks then refuse for a split class")
 def test_an_unknown_parent_is_reported_without_follow_on_errors():
     text = _pair(**{"FL FLT from B": "FL FLT from Bx", "IF INV from B": "IF INV from Bx"})
     errors = deal_errors(text)
@@ -301,9 +295,6 @@ def test_paying_a_po_strip_in_a_principal_rule():
     assert_points_at(text, err, "PO", on="pay PO then A")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a deal that declares no residual class crashes the checks "
-                   "with KeyError: 'R': the implicit residual is looked up in the class declarations "
-                   "(check._schedules, decls[c.name])", raises=KeyError)
 def test_a_structured_deal_without_a_declared_residual_loads():
     text = deal_text("class P PAC(90 PSA, 300 PSA) balance 243,800,000 coupon 7.5%\n"
                      "class S SUP balance 156,200,000 coupon 7.5%", PAC_RULES)
