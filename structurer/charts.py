@@ -51,33 +51,30 @@ def _principal_classes(results: Results) -> list:
     return [c for c in results.deal.issued_classes if not (c.is_residual or c.is_notional)]
 
 
-def class_balances(results: Results, scenario: int = 0) -> str:
-    """Class balances over time, stacked: how the collateral balance is carved up."""
+def _stacked(results: Results, scenario: int, key: str, title: str, unit: str, fmt: str) -> str:
+    """One series per principal class, stacked, against years from settlement."""
     classes = _principal_classes(results)
     years = np.arange(1, results.periods + 1) / 12.0
-    balances = [results.arrays(c.name)["ending_balance"][scenario] for c in classes]
+    series = [results.arrays(c.name)[key][scenario] for c in classes]
     fig, ax = plt.subplots(figsize=_SIZE)
-    ax.stackplot(years, balances, labels=[c.name for c in classes], colors=_PALETTE, alpha=0.85)
+    ax.stackplot(years, series, labels=[c.name for c in classes], colors=_PALETTE, alpha=0.85)
     ax.set_xlabel("years from settlement")
-    _millions(ax)
-    ax.set_title(f"Class balances, {results.scenarios[scenario]}", loc="left")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt.format(v / 1e6)))
+    ax.set_ylabel(unit)
+    ax.set_title(f"{title}, {results.scenarios[scenario]}", loc="left")
     ax.legend(loc="upper right", ncols=min(len(classes), 6), frameon=False)
     return _svg(fig)
+
+
+def class_balances(results: Results, scenario: int = 0) -> str:
+    """Class balances over time, stacked: how the collateral balance is carved up."""
+    return _stacked(results, scenario, "ending_balance", "Class balances", "$ millions", "{:,.0f}")
 
 
 def principal_by_class(results: Results, scenario: int = 0) -> str:
     """Principal paid each period to each class, stacked."""
-    classes = _principal_classes(results)
-    years = np.arange(1, results.periods + 1) / 12.0
-    paid = [results.arrays(c.name)["principal"][scenario] for c in classes]
-    fig, ax = plt.subplots(figsize=_SIZE)
-    ax.stackplot(years, paid, labels=[c.name for c in classes], colors=_PALETTE, alpha=0.85)
-    ax.set_xlabel("years from settlement")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v / 1e6:,.1f}"))
-    ax.set_ylabel("$ millions a month")
-    ax.set_title(f"Principal paid by class, {results.scenarios[scenario]}", loc="left")
-    ax.legend(loc="upper right", ncols=min(len(classes), 6), frameon=False)
-    return _svg(fig)
+    return _stacked(results, scenario, "principal", "Principal paid by class", "$ millions a month",
+                    "{:,.1f}")
 
 
 def schedule_vs_band(deal: Deal, band_run: Results, name: str) -> str:
