@@ -20,6 +20,7 @@ from .results import Results  # noqa: E402
 
 plt.rcParams.update({
     "svg.fonttype": "none",  # text stays text: smaller files, searchable, prints crisply
+    "text.parse_math": False,  # a '$' in a deal or scenario name is a dollar sign, not TeX
     "font.family": "sans-serif",
     "font.size": 9,
     "axes.spines.top": False,

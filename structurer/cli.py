@@ -183,6 +183,9 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
     scenarios = _requested_scenarios(ns, deal)
     results = _run_with_progress(deal, scenarios, err, quiet=ns.json)
 
+    curve = _curve(ns, deal)
+    specs = _quote_specs(ns, deal)
+    quotes = valuation.quote_classes(results, specs, curve) if specs else {}
     if ns.cashflows:
         exports.write_cashflows(results, Path(ns.cashflows))
     if ns.xlsx:
@@ -191,11 +194,8 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
     report_path = None
     if not ns.no_report:
         report_path = Path(ns.report) if ns.report else Path(ns.deal).with_suffix(".html")
-        _write_report(deal, results, report_path)
+        _write_report(deal, results, report_path, quotes, specs)
 
-    curve = _curve(ns, deal)
-    specs = _quote_specs(ns, deal)
-    quotes = valuation.quote_classes(results, specs, curve) if specs else {}
     if ns.json:
         out = results.to_dict()
         for s, scenario in enumerate(out["scenarios"]):
@@ -318,12 +318,16 @@ def _run_with_progress(deal: Deal, scenarios: list[Scenario], err: Console, quie
         return deal.run(*scenarios, progress=lambda done, total: bar.update(task, completed=done))
 
 
-def _write_report(deal: Deal, results: Results, path: Path) -> None:
+def _write_report(deal: Deal, results: Results, path: Path,
+                  quotes: dict[str, valuation.Quote] | None = None,
+                  specs: list[QuoteSpec] | None = None) -> None:
+    """The HTML report, with the decrement tables and the quotes the run printed (the deal's
+    analytics quotes, replaced class by class by --price/--yield/--spread)."""
     from .report import write_report
 
     decrement = deal.run(*deal.decrement) if deal.decrement else None
     try:
-        write_report(results, path, decrement=decrement)
+        write_report(results, path, decrement=decrement, quotes=quotes, specs=specs)
     except OSError as exc:
         raise InputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
 

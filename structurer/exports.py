@@ -75,7 +75,9 @@ def workbook_tables(results: Results, decrement: Results | None = None,
     if decrement is not None:
         for tranche in decrement.deal.issued_classes:
             if not tranche.is_residual:
-                tables[f"Decrement {tranche.name}"] = decrement.decrement_table(tranche.name).reset_index()
+                # Unrounded percents (shown to whole percent by the sheet's format), WAL last row.
+                tables[f"Decrement {tranche.name}"] = decrement.decrement_table(
+                    tranche.name, formatted=False).reset_index()
     for title, frame in (extra or {}).items():
         tables[title] = frame.reset_index()
     return tables
@@ -106,10 +108,13 @@ def write_xlsx(results: Results, path: Path, decrement: Results | None = None,
 
 def _format_sheet(sheet, frame: pd.DataFrame) -> None:  # noqa: ANN001 - an openpyxl worksheet
     sheet.freeze_panes = "A2"
+    decrement = str(frame.columns[0]) == "Distribution date"
     for j, col in enumerate(frame.columns, start=1):
         name = str(col)
         fmt = None
-        if name in _MONEY_COLUMNS:
+        if decrement and j > 1:
+            fmt = "0"  # percent outstanding, whole percent as a prospectus shows it
+        elif name in _MONEY_COLUMNS:
             fmt = MONEY
         elif name in _RATE_COLUMNS:
             fmt = RATE
@@ -123,3 +128,5 @@ def _format_sheet(sheet, frame: pd.DataFrame) -> None:  # noqa: ANN001 - an open
             continue
         for row in range(2, len(frame) + 2):
             sheet.cell(row=row, column=j).number_format = fmt
+        if decrement:
+            sheet.cell(row=len(frame) + 1, column=j).number_format = YEARS  # the WAL row

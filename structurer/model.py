@@ -258,6 +258,10 @@ class Deal:
                 return c
         raise KeyError(name)
 
+    def _repr_html_(self) -> str:
+        from .report import deal_html
+        return deal_html(self)
+
     def run(self, *speeds: Scenario | Prepayment | str,
             progress: Callable[[int, int], None] | None = None) -> Results:
         """Run the deal at the given speeds ('165 PSA', a scenario name, Prepayment or Scenario

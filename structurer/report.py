@@ -2,31 +2,44 @@
 
 The report formats; it never computes. Every figure comes from a Results method (summary,
 class_cashflows, collateral_cashflows, decrement_table, wal, principal_window, final_period,
-original_balance, arrays), from the checked Deal (its classes' terms, coupon formulas and the
-PAC/TAC schedules the engine derived) or from analytics (collateral_stats); this module only
-selects rows and columns, labels and formats them. The templates live in structurer/templates/
-and are autoescaped, so text from the deal file (names, the source itself) always renders as
-text.
+original_balance, arrays), from the checked Deal (its classes' terms, coupon formulas, the
+PAC/TAC schedules the engine derived and its tiers' bands), from analytics (collateral_stats),
+from valuation (quote_classes, price_yield_table, index_yield_table), from tieout (the REMIC
+checks) or from charts (inline SVG); this module only selects rows and columns, labels and
+formats them, and asks the engine for the runs the charts and tables are drawn from. The
+templates live in structurer/templates/ and are autoescaped, so text from the deal file
+(names, the source itself) always renders as text.
 
     results = deal.run("100 PSA", "165 PSA")
     write_report(results, "out/fjf-01.html", decrement=deal.run(*deal.decrement))
+
+Sections appear when their data exists: charts of the run (and of the decrement run and the
+tiers' bands), pricing when the deal's analytics block or the caller gives quotes or tables,
+floaters, schedules, the tie-out. `results_html` and `deal_html` are the compact notebook views
+(Results._repr_html_, Deal._repr_html_), rendered from the same templates.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+from markupsafe import Markup, escape
 
 from . import analytics
 from .results import COLLATERAL
 
 if TYPE_CHECKING:
-    from .model import Deal, Tranche
+    import pandas as pd
+
+    from .model import Deal, QuoteSpec, Tranche
     from .results import Results
+    from .valuation import Quote
 
 DASH = "\u2014"  # shown where a figure does not exist (a residual's WAL, no principal paid)
 
@@ -114,7 +127,19 @@ def fmt_month(value: Any) -> str:
 
 
 def fmt(value: Any, kind: str) -> str:
-    """Format by the column kinds of COLLATERAL_COLUMNS and CLASS_COLUMNS."""
+    """Format by the column kinds of COLLATERAL_COLUMNS and CLASS_COLUMNS, and of the pricing
+    tables: 'pct3' a figure already in percent (a yield) to 3 places, 'num2' and 'num4' plain
+    decimals (durations, convexity; prices, accrued), 'bp' whole basis points."""
+    if isinstance(value, str):
+        return value
+    if kind == "pct3":
+        return DASH if _missing(value) else f"{float(value):.3f}"
+    if kind == "num2":
+        return fmt_number(value, 2)
+    if kind == "num4":
+        return fmt_number(value, 4)
+    if kind == "bp":
+        return fmt_number(value, 0)
     if kind == "money":
         return fmt_money(value)
     if kind == "rate2":
@@ -130,6 +155,33 @@ def fmt(value: Any, kind: str) -> str:
     if kind == "int":
         return fmt_number(value)
     return DASH if _missing(value) else str(value)
+
+
+# ---- charts: matplotlib's SVG made fit to sit inside an HTML page, several to a page
+
+_SVG_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_SVG_STYLE = re.compile(r"<style[^>]*>.*?</style>", re.S)
+# The SVG and XLink namespace declarations matplotlib writes on the root <svg>. They are XML
+# namespace names, never fetched; but an HTML page does not need them at all: the HTML parser
+# puts an inline <svg> and everything in it in the SVG namespace, and maps `xlink:href` to the
+# XLink namespace, by itself (HTML Living Standard, "adjust foreign attributes"). Dropping them
+# keeps the promise that the report holds no URL, which the tests check literally.
+_SVG_XMLNS = re.compile(r'\s+xmlns(?::xlink)?="http://www\.w3\.org/(?:2000/svg|1999/xlink)"')
+_SVG_ID = re.compile(r'\bid="([^"]+)"')
+_SVG_REF = re.compile(r'(url\(#|href="#)([^)"]+)')
+
+
+def inline_svg(svg: str, prefix: str, label: str) -> Markup:
+    """A chart's SVG for inlining in the page: no namespace URLs, comments or stylesheet (the
+    page's CSS carries matplotlib's one rule, scoped to charts), and every id and reference to
+    it prefixed so that several charts' ids ('figure_1', clip paths) do not collide."""
+    text = _SVG_COMMENT.sub("", svg)
+    text = _SVG_STYLE.sub("", text)
+    text = _SVG_XMLNS.sub("", text)
+    text = _SVG_ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', text)
+    text = _SVG_REF.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", text)
+    head = f'<svg class="chart" role="img" aria-label="{escape(label)}" '
+    return Markup(text.replace("<svg ", head, 1))  # matplotlib escapes the text it writes
 
 
 @lru_cache(maxsize=1)
@@ -150,6 +202,7 @@ def environment() -> jinja2.Environment:
         isodate=fmt_date,
         month=fmt_month,
         fmt=fmt,
+        price32=fmt_price32,
     )
     return env
 
@@ -354,8 +407,211 @@ def _floaters(deal: Deal, results: Results) -> list[dict[str, Any]]:
     return out
 
 
-def report_context(results: Results, decrement: Results | None = None) -> dict[str, Any]:
-    """Everything the templates show, from a run (and optionally a decrement-speed run)."""
+def _chart_index(results: Results) -> tuple[int, bool]:
+    """The scenario the charts and schedules show: the pricing scenario if the run has it,
+    else the run's first; and whether it is the pricing scenario."""
+    pricing = _pricing_index(results)
+    return (pricing, True) if pricing is not None else (0, False)
+
+
+def _supported(deal: Deal) -> bool:
+    return any("SUP" in c.principal_type.split("/") for c in deal.issued_classes)
+
+
+def _figures(results: Results, decrement: Results | None) -> list[dict[str, Any]]:
+    """The report's charts, in order: class balances and principal paid by class at the pricing
+    scenario, WAL across the decrement speeds, and each scheduled class against its band.
+
+    A scheduled class is drawn at its tier's band speeds (one run per tier); a class with an
+    explicit schedule, which has no band, at the pricing speed."""
+    import matplotlib
+
+    from . import charts
+
+    deal = results.deal
+    s, pricing = _chart_index(results)
+    scenario = _scenario_heading(deal, results, s)
+    where = scenario["label"] + (", the pricing scenario" if pricing else "")
+    figures: list[dict[str, Any]] = []
+
+    def add(kind: str, title: str, caption: str, draw: Any, *args: Any) -> None:
+        # Text is text: a '$' in a scenario name is a dollar sign, not matplotlib mathtext.
+        with matplotlib.rc_context({"text.parse_math": False}):
+            svg = draw(*args)
+        n = len(figures) + 1
+        figures.append({"id": f"fig{n}", "number": n, "kind": kind, "title": title,
+                        "caption": caption, "svg": inline_svg(svg, f"fig{n}", title)})
+
+    add("balances", f"Class balances at {where}",
+        "Balance of each class with principal after each distribution, stacked: how the "
+        "collateral balance is carved up over time.", charts.class_balances, results, s)
+    add("principal", f"Principal paid by class at {where}",
+        "Principal distributed to each class in each period, stacked: the principal windows "
+        "of the cover table.", charts.principal_by_class, results, s)
+    if decrement is not None and len(decrement.scenarios) > 1:
+        add("wal", "Weighted average life across the decrement speeds",
+            "WAL in years of each class with principal at "
+            + ", ".join(decrement.scenarios) + ": how each class shortens and extends.",
+            charts.wal_by_speed, decrement)
+    for tier in deal.tiers:
+        names = [deal.classes[i].name for i in tier.classes if i in deal.schedules]
+        if not names:
+            continue
+        speeds = list(tier.band) or ([deal.pricing] if deal.pricing is not None else [])
+        if not speeds:
+            continue
+        band_run = deal.run(*speeds)
+        at = " and ".join(band_run.scenarios)
+        support = (" The support classes\u2019 combined balance at each speed is drawn beneath: "
+                   "it absorbs what the schedule does not take." if _supported(deal) else "")
+        for name in names:
+            if tier.explicit is not None:
+                what = f"The schedule (black) and the class\u2019s balance at the pricing speed, {at}"
+            elif len(tier.band) == 1:
+                what = f"The schedule (black) and the class\u2019s balance at the {tier.kind} speed, {at}"
+            else:
+                what = f"The schedule (black) and the class\u2019s balance at the band speeds, {at}"
+            schedule = (f"explicit {tier.kind} schedule" if tier.explicit is not None
+                        else f"{tier.label} schedule")
+            add("schedule", f"Class {name} against its {schedule}",
+                f"{what} (dashed).{support}",
+                charts.schedule_vs_band, deal, band_run, name)
+    return figures
+
+
+def _basis(spec: QuoteSpec | None) -> str:
+    """What a class was priced from, as the deal file or the command line gave it."""
+    if spec is None:
+        return DASH
+    if spec.kind == "price":
+        from .pricing import format_32nds
+
+        return f"price {format_32nds(spec.value)}"
+    if spec.kind == "yield":
+        return f"yield {fmt_rate(spec.value)}"
+    return f"spread {spec.value * 10000:.0f}bp"
+
+
+def _grid(frame: pd.DataFrame, kinds: Sequence[str]) -> dict[str, Any]:
+    """A valuation table as headings and formatted rows; `kinds` gives each row's format."""
+    rows = []
+    for (label, values), kind in zip(frame.iterrows(), kinds, strict=True):
+        rows.append({"label": str(label), "kind": kind, "rule": bool(rows) and rows[-1]["kind"] != kind
+                     and rows[-1]["kind"] == "pct3", "cells": [fmt(v, kind) for v in values.tolist()]})
+    return {"title": frame.index.name, "columns": [str(c) for c in frame.columns], "rows": rows}
+
+
+def _price_yield(frame: pd.DataFrame, prices: int) -> dict[str, Any]:
+    """valuation.price_yield_table's rows: yields at each price, then WAL, modified duration
+    and the principal window."""
+    kinds = ["pct3"] * prices + ["num2", "num2", "text"]
+    return _grid(frame, kinds)
+
+
+def _quote_kind(tranche: Tranche) -> str | None:
+    """IO, PO or INV: the classes whose yield desks tabulate by speed and index level."""
+    words = tranche.interest_type.split("/")
+    if "PO" in words:
+        return "PO"
+    if "INV" in words:
+        return "INV"
+    if "IO" in words:
+        return "IO"
+    return None
+
+
+def _index_levels(deal: Deal, index: str) -> list[float]:
+    """The deal's index path at period 1, and 100 and 200bp either side (no negative level)."""
+    base = float(deal.indices[index].path(1)[0])
+    return [base + shift for shift in (-0.02, -0.01, 0.0, 0.01, 0.02) if base + shift >= -1e-12]
+
+
+def _pricing(results: Results, quotes: Mapping[str, Quote] | None,
+             specs: Sequence[QuoteSpec] | None) -> dict[str, Any] | None:
+    """Quotes per scenario, the analytics block's price/yield tables, and for quoted IO, PO and
+    inverse floater classes their yield by speed (and index level, if the deal has an index).
+
+    `quotes` None: price what the deal's analytics block asks for, on its curve."""
+    from . import valuation
+
+    deal = results.deal
+    if quotes is None:
+        specs = list(deal.analytics.quotes)
+        quotes = valuation.quote_classes(results, specs, deal.analytics.curve) if specs else {}
+    if not quotes and not deal.analytics.tables:
+        return None
+    by_name = {spec.name: spec for spec in specs or ()}
+    with_curve = any(q.spread is not None for q in quotes.values())
+    scenarios = []
+    for s in range(len(results.scenarios)):
+        rows = []
+        for name, q in quotes.items():
+            rows.append({"class": name, "basis": _basis(by_name.get(name)), "static": q.static,
+                         "face": q.face, "notional": deal.tranche(name).is_notional, **q.row(s)})
+        scenarios.append({**_scenario_heading(deal, results, s), "rows": rows})
+
+    tables = []
+    for spec in deal.analytics.tables:
+        for tranche in deal.issued_classes:
+            if tranche.is_residual:
+                continue
+            frame = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds))
+            tables.append({"class": tranche.name, "type": tranche.cover_type,
+                           **_price_yield(frame, len(spec.prices))})
+
+    s, pricing = _chart_index(results)
+    speeds = list(deal.decrement) or list(dict.fromkeys(results.prepayments))
+    index_tables = []
+    for name, q in quotes.items():
+        tranche = deal.tranche(name)
+        kind = _quote_kind(tranche)
+        price = float(q.price[s])
+        if kind is None or not math.isfinite(price):
+            continue
+        index = tranche.formula.index if tranche.formula is not None else \
+            (deal.index_names[0] if deal.index_names else None)
+        entry = {"class": name, "kind": kind, "type": tranche.cover_type,
+                 "price": price, "price_32nds": fmt_price32(price),
+                 "at": results.scenarios[s], "pricing": pricing, "index": index}
+        if index is not None:
+            levels = _index_levels(deal, index)
+            frame = valuation.index_yield_table(deal, name, price, speeds, index, levels)
+            entry.update(_grid(frame, ["pct3"] * len(levels)), levels=levels)
+        else:
+            frame = valuation.price_yield_table(deal, name, [price], speeds)
+            entry.update(_price_yield(frame, 1), levels=None)
+        index_tables.append(entry)
+
+    return {"scenarios": scenarios, "with_curve": with_curve, "has_basis": bool(by_name),
+            "any_static": any(q.static for q in quotes.values()),
+            "tables": tables, "index_tables": index_tables}
+
+
+def fmt_price32(value: Any) -> str:
+    """A price in 32nds: 99.515625 -> '99-16+'."""
+    from .pricing import format_32nds
+
+    return DASH if _missing(value) else format_32nds(float(value))
+
+
+def _tieout(deal: Deal) -> dict[str, Any]:
+    """The REMIC tie-out checks, each with its details split into lines at '; '."""
+    from .tieout import tieout
+
+    result = tieout(deal)
+    checks = [{"name": c.name, "passed": c.passed, "lines": c.detail.split("; ")}
+              for c in result.checks]
+    return {"passed": result.passed, "scenarios": result.scenarios, "checks": checks,
+            "failures": len(result.failures)}
+
+
+def report_context(results: Results, decrement: Results | None = None,
+                   quotes: Mapping[str, Quote] | None = None,
+                   specs: Sequence[QuoteSpec] | None = None) -> dict[str, Any]:
+    """Everything the templates show, from a run (and optionally a decrement-speed run).
+
+    `quotes` are the classes priced (valuation.quote_classes on this run) and `specs` what they
+    were priced from; without them the report prices what the deal's analytics block asks."""
     from . import __version__  # late: the package's __init__ defines it after its imports
 
     deal = results.deal
@@ -388,20 +644,64 @@ def report_context(results: Results, decrement: Results | None = None) -> dict[s
         "decrement_scenarios": ([_scenario_heading(deal, decrement, s)
                                  for s in range(len(decrement.scenarios))]
                                 if decrement is not None else []),
+        "figures": _figures(results, decrement),
+        "pricing": _pricing(results, quotes, specs),
+        "tieout": _tieout(deal),
         "periods": results.periods,
         "source_lines": deal.source.splitlines(),
         "version": __version__,
     }
 
 
-def render_report(results: Results, decrement: Results | None = None) -> str:
+def render_report(results: Results, decrement: Results | None = None,
+                  quotes: Mapping[str, Quote] | None = None,
+                  specs: Sequence[QuoteSpec] | None = None) -> str:
     """The report as one HTML document: no scripts, no external resources, print-ready."""
-    return environment().get_template("report.html.j2").render(report_context(results, decrement))
+    context = report_context(results, decrement, quotes, specs)
+    return environment().get_template("report.html.j2").render(context)
 
 
-def write_report(results: Results, path: str | Path, decrement: Results | None = None) -> Path:
+def write_report(results: Results, path: str | Path, decrement: Results | None = None,
+                 quotes: Mapping[str, Quote] | None = None,
+                 specs: Sequence[QuoteSpec] | None = None) -> Path:
     """Render the report and write it (UTF-8) to `path`, creating its directory."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(results, decrement), encoding="utf-8")
+    out.write_text(render_report(results, decrement, quotes, specs), encoding="utf-8")
     return out
+
+
+# ---- notebook views: Results._repr_html_ and Deal._repr_html_
+
+NOTEBOOK_SCENARIOS = 6  # cover tables shown for a run; a grid's other scenarios are counted
+
+
+def _deal_context(deal: Deal) -> dict[str, Any]:
+    from . import __version__
+
+    return {"deal": deal, "stats": analytics.collateral_stats(deal.pools), "pools": deal.pools,
+            "issued": deal.issued_classes, "version": __version__}
+
+
+def results_html(results: Results) -> str:
+    """A run as a notebook shows it: the deal's name and collateral, and the cover table of each
+    scenario (the first NOTEBOOK_SCENARIOS of a grid)."""
+    context = _deal_context(results.deal)
+    stats = context["stats"]
+    shown = min(len(results.scenarios), NOTEBOOK_SCENARIOS)
+    context.update(view="results", scenarios=[_cover(results, stats, s) for s in range(shown)],
+                   hidden=len(results.scenarios) - shown)
+    return environment().get_template("notebook.html.j2").render(context)
+
+
+def deal_html(deal: Deal) -> str:
+    """A deal as a notebook shows it: its terms and pools, and its cover table at the pricing
+    speed (else its first decrement speed; none if it names no speed)."""
+    context = _deal_context(deal)
+    speeds = [deal.pricing] if deal.pricing is not None else list(deal.decrement[:1])
+    scenarios = []
+    if speeds:
+        results = deal.run(*speeds)
+        scenarios = [_cover(results, context["stats"], 0)]
+    context.update(view="deal", scenarios=scenarios, hidden=0)
+    return environment().get_template("notebook.html.j2").render(context)

@@ -252,6 +252,10 @@ class Results:
             data[label] = cells
         return pd.DataFrame(data, index=pd.Index(index, name="Distribution date"))
 
+    def _repr_html_(self) -> str:
+        from .report import results_html
+        return results_html(self)
+
     # ---- machine-readable summary
 
     def to_dict(self) -> dict[str, Any]:

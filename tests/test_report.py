@@ -1,10 +1,16 @@
 """The HTML tranche report: renders every example deal, shows what Results computed, escapes
-deal text, and stands alone (no external resources).
+deal text, and stands alone (no external resources, not even a namespace URL).
 
 Structured classes: the cover table has principal and interest types as separate columns,
 notional classes are marked as such, floaters show their formula, cap, floor and first coupon,
 Z classes their accretion, the split parent of a floater/inverse floater is not offered, and
-deals with PAC/TAC schedules show them next to the actual balances at the pricing speed."""
+deals with PAC/TAC schedules show them next to the actual balances at the pricing speed.
+
+Sections that appear with their data: inline SVG charts (balances, principal, WAL across the
+decrement speeds, each scheduled class against its band), pricing (quotes from the analytics
+block or the caller, price/yield tables, yield by speed and index level for IO, PO and inverse
+floaters), and the tie-out checks. The notebook views (_repr_html_) come from the same
+templates."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
+from markupsafe import escape
 
 import structurer
 from structurer.report import (
@@ -112,7 +119,8 @@ def test_renders_a_complete_document(rendered) -> None:
     assert html.startswith("<!DOCTYPE html>")
     assert html.rstrip().endswith("</html>")
     assert f"<h1>{deal.name}</h1>" in html
-    for section in ("summary", "cover", "decrement", "cashflows", "assumptions", "source"):
+    for section in ("summary", "cover", "charts", "decrement", "tieout", "cashflows",
+                    "assumptions", "source"):
         assert f'id="{section}"' in html
 
 
@@ -354,11 +362,18 @@ def test_cash_flow_tables_stop_at_the_last_distribution(rendered) -> None:
 
 def test_no_external_resources(rendered) -> None:
     _, _, html = rendered
+    # Strictly no URL, not even the SVG namespace name http://www.w3.org/2000/svg that
+    # matplotlib writes: the report drops it (report.inline_svg), since the HTML parser puts an
+    # inline <svg> in the SVG namespace by itself. So nothing here even looks like a fetch.
     assert "http://" not in html
     assert "https://" not in html
+    assert "xmlns" not in html
     assert not re.search(r"\b(?:https?|ftp|file|data):", html, re.IGNORECASE)
     assert "//" not in re.sub(r"<style>.*?</style>", "", html, flags=re.S).replace("<!--", "")
-    assert "url(" not in html
+    # The only url() and href are references inside the page: chart clip paths and markers,
+    # and the contents' anchors.
+    assert re.findall(r"url\((?!#)", html) == []
+    assert re.findall(r'href="(?!#)', html) == []
     assert "<link" not in html
     assert "<script" not in html
     assert not re.search(r"\bsrc\s*=", html)
@@ -456,3 +471,309 @@ def test_other_formats() -> None:
     assert fmt_date(dt.date(2027, 2, 25)) == "2027-02-25"
     assert fmt_month(dt.date(2027, 2, 25)) == "Feb 2027"
     assert fmt_date(None) == "\u2014"
+
+
+# ---- charts
+
+
+def expected_figures(deal: structurer.Deal) -> list[str]:
+    """The charts a report of the deal with its decrement run draws, by kind."""
+    kinds = ["balances", "principal"]
+    if len(deal.decrement) > 1:
+        kinds.append("wal")
+    kinds += ["schedule"] * sum(1 for tier in deal.tiers for i in tier.classes if i in deal.schedules)
+    return kinds
+
+
+def test_charts_are_inline_svg(rendered) -> None:
+    deal, results, html = rendered
+    section = html[html.index('id="charts"'):html.index("</section>", html.index('id="charts"'))]
+    kinds = re.findall(r'<figure class="chart [a-z]+" id="fig\d+" data-chart="([a-z]+)">', section)
+    assert kinds == expected_figures(deal)
+    assert section.count("<svg ") == len(kinds) == html.count("<svg ")
+    assert section.count("</svg>") == len(kinds)
+    assert "<figcaption><strong>Figure 1.</strong> Class balances at" in section
+    s = results.scenarios.index(deal.pricing.label)
+    assert f"Class balances at {results.scenarios[s]}, the pricing scenario" in section
+    # matplotlib's own text is text (svg.fonttype none): the class names are in the legend.
+    for tranche in deal.issued_classes:
+        if not (tranche.is_residual or tranche.is_notional):
+            assert f">{tranche.name}</text>" in section
+
+
+def test_chart_ids_are_unique_and_references_resolve(rendered) -> None:
+    _, _, html = rendered
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
+    refs = set(re.findall(r'url\(#([^)]+)\)', html)) | set(re.findall(r'href="#([^"]+)"', html))
+    assert refs and refs <= set(ids)
+
+
+def test_schedule_charts_at_the_band_speeds() -> None:
+    deal = structurer.load(next(p for p in DEALS if p.stem == "pac_tiers"))
+    html = render_report(deal.run(), deal.run(*deal.decrement))
+    for name, schedule in (("PA", "PAC(100 PSA, 250 PSA)"), ("P2", "PAC II(130 PSA, 200 PSA)"),
+                           ("T", "TAC(200 PSA)")):
+        assert f"Class {name} against its {schedule} schedule." in html
+    assert "balance at the band speeds, 100 PSA and 250 PSA (dashed)" in html
+    assert "balance at the TAC speed, 200 PSA (dashed)" in html
+    assert "support classes\u2019 combined balance" in html
+
+
+def test_charts_without_a_decrement_run() -> None:
+    deal = structurer.load(SEQUENTIAL)
+    html = render_report(deal.run("100 PSA", "300 PSA"))
+    assert re.findall(r'data-chart="([a-z]+)"', html) == ["balances", "principal"]
+    assert "Class balances at 100 PSA." in html  # the first scenario: pricing was not run
+
+
+def test_chart_text_is_escaped_and_literal() -> None:
+    """A scenario's name reaches the charts' titles: it is escaped, and a '$' is a dollar sign
+    (matplotlib would read '$...$' as mathtext, and fail on what it cannot parse)."""
+    source = SEQUENTIAL.read_text().replace('scenario "slow"', 'scenario "<b>up</b> $\\foo{ $5"')
+    deal = structurer.loads(source)
+    html = render_report(deal.run("<b>up</b> $\\foo{ $5"))
+    assert "<b>up</b>" not in html
+    assert "Class balances, &lt;b&gt;up&lt;/b&gt; $\\foo{ $5</text>" in html
+
+
+def test_inline_svg() -> None:
+    from structurer.report import inline_svg
+
+    svg = ('<svg xmlns:xlink="http://www.w3.org/1999/xlink" width="10pt" viewBox="0 0 1 1" '
+           'xmlns="http://www.w3.org/2000/svg" version="1.1">\n<!-- a comment -->\n'
+           '<defs><style type="text/css">*{stroke-linecap: butt}</style></defs>\n'
+           '<g id="figure_1"><clipPath id="p1"><rect/></clipPath>'
+           '<path clip-path="url(#p1)"/><use xlink:href="#m1"/></g></svg>')
+    out = str(inline_svg(svg, "fig3", 'A "chart" & <more>'))
+    assert out.startswith('<svg class="chart" role="img" '
+                          'aria-label="A &#34;chart&#34; &amp; &lt;more&gt;" width="10pt"')
+    assert "http" not in out and "<style" not in out and "comment" not in out
+    assert 'id="fig3-figure_1"' in out and 'id="fig3-p1"' in out
+    assert 'clip-path="url(#fig3-p1)"' in out and 'xlink:href="#fig3-m1"' in out
+
+
+# ---- tie-out
+
+
+def test_tieout_section(rendered) -> None:
+    deal, _, html = rendered
+    from structurer.tieout import tieout
+
+    result = tieout(deal)
+    start = html.index('id="tieout"')
+    section = html[start:html.index("</section>", start)]
+    assert html.count('<tr data-passed="') == len(result.checks)
+    for check in result.checks:
+        assert f'<td class="check">{escape(check.name)}</td>' in section
+        for line in check.detail.split("; "):
+            assert str(escape(line)) in section
+    assert result.passed  # the example deals tie out
+    assert f"All {len(result.checks)} checks pass" in section
+    assert section.count('<span class="result pass">Pass</span>') == len(result.checks)
+    assert f"Tie-out:\n    {len(result.checks)} of {len(result.checks)} checks pass" in html
+    assert f"over {', '.join(result.scenarios)}." in section
+
+
+def test_tieout_failure_is_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    from structurer import tieout as tieout_module
+
+    real = tieout_module.tieout
+
+    def failing(deal):
+        result = real(deal)
+        checks = [tieout_module.Check("made to fail", False, "one; two")] + result.checks
+        return tieout_module.TieOut(result.deal, result.scenarios, checks)
+
+    monkeypatch.setattr(tieout_module, "tieout", failing)
+    deal = structurer.load(SEQUENTIAL)
+    html = render_report(deal.run())
+    assert '<span class="result fail">FAIL</span>' in html
+    assert f"1 of {html.count('<tr data-passed=')} checks fail" in html
+    assert '<a class="badge fail" href="#tieout">' in html
+    assert '<td class="detail">one<br>two</td>' in html
+
+
+# ---- pricing
+
+PRICED_FLOATER = '''
+analytics {
+  curve "UST" (1: 4.10%, 2: 4.00%, 5: 4.00%, 10: 4.20%, 30: 4.50%)
+  price A, B at 99-16+
+  price IF at 80-00
+  yield D at 7.25%
+  spread FL at 150bp
+  table prices(98, 99-16, 101) speeds(100, 165, 300 PSA)
+}
+'''
+
+
+def deal_file(stem: str) -> Path:
+    return next(p for p in DEALS if p.stem == stem)
+
+
+def quote_cells(html: str) -> dict[tuple[str, str, str], str]:
+    """{(scenario, class, field): text} of the pricing tables."""
+    cells = {}
+    for table in re.finditer(r'<table class="quotes" data-scenario="([^"]*)">(.*?)</table>', html, re.S):
+        for row in re.finditer(r'<tr data-class="([^"]+)">(.*?)</tr>', table.group(2), re.S):
+            for field, text in re.findall(r'data-field="([a-z_0-9]+)">([^<]*)', row.group(2)):
+                cells[(table.group(1), row.group(1), field)] = text
+    return cells
+
+
+def test_no_pricing_without_quotes(rendered) -> None:
+    deal, _, html = rendered
+    assert not deal.analytics.quotes and not deal.analytics.tables
+    assert 'id="pricing"' not in html
+    assert 'href="#pricing"' not in html
+
+
+def test_pricing_from_the_analytics_block() -> None:
+    from structurer import valuation
+
+    deal = structurer.loads(deal_file("floater").read_text() + PRICED_FLOATER, "priced.waterfall")
+    results = run_all(deal)
+    html = render_report(results, deal.run(*deal.decrement))
+    assert 'id="pricing"' in html and 'href="#pricing"' in html
+    quotes = valuation.quote_classes(results, list(deal.analytics.quotes), deal.analytics.curve)
+    cells = quote_cells(html)
+    assert {k[0] for k in cells} == set(results.scenarios)
+    for s, label in enumerate(results.scenarios):
+        for name, q in quotes.items():
+            row = q.row(s)
+            assert cells[(label, name, "price_32nds")] == row["price_32nds"]
+            assert cells[(label, name, "price")] == f"{row['price']:.4f}"
+            assert cells[(label, name, "yield")] == f"{row['yield']:.3f}"
+            assert cells[(label, name, "wal")] == f"{row['wal']:.2f}"
+            assert cells[(label, name, "modified_duration")] == f"{row['modified_duration']:.2f}"
+            assert cells[(label, name, "effective_duration")] == f"{row['effective_duration']:.2f}"
+            assert cells[(label, name, "z_spread_bp")] == f"{row['z_spread_bp']:,.0f}"
+    assert cells[("165 PSA", "D", "yield")] == "7.250"
+    assert cells[("165 PSA", "FL", "spread_bp")] == "150"
+    assert '<td class="basis">price 99-16+</td>' in html
+    assert '<td class="basis">spread 150bp</td>' in html
+    # A price/yield table per class, cells as valuation computes them.
+    for tranche in deal.issued_classes:
+        if tranche.is_residual:
+            continue
+        frame = valuation.price_yield_table(deal, tranche.name, [98, 99.5, 101],
+                                            list(deal.analytics.tables[0].speeds))
+        start = html.index(f'<table class="grid price-yield" data-class="{tranche.name}">')
+        block = html[start:html.index("</table>", start)]
+        assert f"<th scope=\"row\">99-16</th>\n  <td class=\"num\">{frame.iloc[1, 0]:.3f}</td>" in block
+        assert "Mod. duration at 99-16" in block and "Principal window" in block
+    # The inverse floater has a quote: its yield by SOFR level (4.30% at period 1, +/-100, 200bp).
+    start = html.index('<table class="grid index" data-class="IF">')
+    block = html[start:html.index("</table>", start)]
+    levels = re.findall(r'<th scope="row">([^<]+)</th>', block)
+    assert levels == ["SOFR 2.3%", "SOFR 3.3%", "SOFR 4.3%", "SOFR 5.3%", "SOFR 6.3%"]
+    frame = valuation.index_yield_table(deal, "IF", 80.0, list(deal.decrement), "SOFR",
+                                        [0.023, 0.033, 0.043, 0.053, 0.063])
+    shown = re.findall(r'<td class="num">([^<]+)</td>', block)
+    assert shown == [f"{v:.3f}" for v in frame.to_numpy().ravel()]
+    assert '<table class="grid index" data-class="FL">' not in html  # not an IO, PO or inverse
+
+
+def test_pricing_from_given_quotes_without_an_index() -> None:
+    """Quotes passed in (as the CLI does) replace the analytics block; an IO or PO in a deal with
+    no index gets its yield by speed alone."""
+    from structurer import valuation
+    from structurer.model import QuoteSpec
+
+    deal = structurer.load(deal_file("io_po"))
+    results = deal.run()
+    specs = [QuoteSpec("price", "PO", 72.5), QuoteSpec("price", "AI", 4.25),
+             QuoteSpec("yield", "A", 0.0575)]
+    quotes = valuation.quote_classes(results, specs, None)
+    html = render_report(results, deal.run(*deal.decrement), quotes, specs)
+    cells = quote_cells(html)
+    assert {k[1] for k in cells} == {"PO", "A", "AI"}
+    assert cells[("200 PSA", "PO", "price_32nds")] == "72-16"
+    assert cells[("200 PSA", "A", "yield")] == "5.750"
+    assert "Spread" not in html.split('id="pricing"')[1].split("</section>")[0]  # no curve
+    for name, price in (("PO", "72-16"), ("AI", "4-08")):
+        start = html.index(f'<table class="grid index" data-class="{name}">')
+        block = html[start:html.index("</table>", start)]
+        assert f"yield (BEY %) at {price} by speed</caption>" in block
+        price_at_pricing = float(quotes[name].price[0])
+        assert price_at_pricing == {"PO": 72.5, "AI": 4.25}[name]
+        frame = valuation.price_yield_table(deal, name, [price_at_pricing], list(deal.decrement))
+        first = re.findall(r'<td class="num">([^<]+)</td>', block)[:len(deal.decrement)]
+        assert first == [f"{v:.3f}" for v in frame.iloc[0]]
+    assert "The deal has no index, so the yield moves with the speed alone." in html
+    assert '<table class="grid price-yield"' not in html  # no analytics tables
+
+
+def test_cli_report_carries_the_command_line_quotes(tmp_path: Path) -> None:
+    from structurer import cli
+
+    out = tmp_path / "pac.html"
+    code = cli.main([str(deal_file("pac")), "--report", str(out), "--price", "P=99-16",
+                     "--price", "PI=4-00"])
+    assert code == 0
+    html = out.read_text(encoding="utf-8")
+    cells = quote_cells(html)
+    assert cells[("165 PSA", "P", "price_32nds")] == "99-16"
+    assert cells[("165 PSA", "PI", "price_32nds")] == "4-00"
+    assert '<table class="grid index" data-class="PI">' in html  # an IO: yield by speed
+    assert '<table class="grid index" data-class="P">' not in html
+
+
+# ---- notebook views
+
+
+def test_results_repr_html(rendered) -> None:
+    deal, results, _ = rendered
+    html = results._repr_html_()
+    assert html.startswith('<div class="structurer-nb">') and html.rstrip().endswith("</div>")
+    assert "<html" not in html and "<script" not in html
+    parser = cover(html)
+    assert list(parser.rows) == results.scenarios
+    for s, label in enumerate(results.scenarios):
+        assert parser.rows[label] == [t.name for t in deal.issued_classes] + [COLLATERAL]
+        for tranche in deal.issued_classes:
+            wal = results.wal(tranche.name)[s]
+            assert parser.wal[(label, tranche.name)] == fmt_years(wal)
+    stats = structurer.analytics.collateral_stats(deal.pools)
+    assert f"Collateral ${fmt_money(stats['balance'])} &middot;\n{fmt_rate(stats['net_coupon'])} net" in html
+
+
+def test_deal_repr_html(rendered) -> None:
+    deal, _, _ = rendered
+    html = deal._repr_html_()
+    assert html.startswith('<div class="structurer-nb">')
+    assert f'<span class="nb-name">{deal.name}</span>' in html
+    assert f"<dt>Settlement date</dt><dd>{deal.settle.isoformat()}</dd>" in html
+    assert '<table class="pools">' in html
+    parser = cover(html)
+    assert list(parser.rows) == [deal.pricing.label]
+    assert parser.rows[deal.pricing.label] == [t.name for t in deal.issued_classes] + [COLLATERAL]
+    assert '<span class="tag">pricing speed</span>' in html
+
+
+def test_repr_html_of_a_grid_is_cut_short() -> None:
+    from structurer.report import NOTEBOOK_SCENARIOS
+
+    deal = structurer.load(SEQUENTIAL)
+    results = deal.run(*[f"{10 * k} PSA" for k in range(NOTEBOOK_SCENARIOS + 3)])
+    html = results._repr_html_()
+    assert html.count('<table class="cover"') == NOTEBOOK_SCENARIOS
+    assert "and 3 more scenarios" in html
+
+
+def test_repr_html_escapes() -> None:
+    source = SEQUENTIAL.read_text().replace('"FJF-01"', '"<script>alert(1)</script> & co"')
+    deal = structurer.loads(source)
+    for html in (deal._repr_html_(), deal.run()._repr_html_()):
+        assert "<script" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+
+
+def test_deal_repr_html_without_speeds() -> None:
+    source = re.sub(r"scenarios \{.*?\n\}", "", SEQUENTIAL.read_text(), flags=re.S)
+    deal = structurer.loads(source)
+    assert deal.pricing is None and not deal.decrement
+    html = deal._repr_html_()
+    assert '<table class="cover"' not in html
+    assert "names no pricing or decrement speed" in html
