@@ -95,6 +95,8 @@ class _Checker:
         self.errors: list[DealError] = []
         # Classes already reported: later checks that would only repeat the problem skip them.
         self.failed: set[str] = set()
+        # Whether schedules were derived (they are not when earlier errors stop the checks).
+        self.schedules_known = False
 
     def error(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.errors.append(DealError(message, span, hint))
@@ -269,7 +271,7 @@ class _Checker:
                        words["NTL"].span, "add: notional of A (a class), of collateral, or of pool \"...\"")
         if not principal and decl.parent is None:
             self.error(f"class {decl.name} has no principal type", decl.type_span,
-                       "add one of SEQ, PT, PAC, TAC, SUP, AD, NAS, NTL, PO, e.g. SEQ/Z")
+                       "add one of SEQ, PT, PAC, TAC, SUP, AD, NAS, NTL, e.g. SEQ/Z")
 
         # Coupon: fixed, or a formula for floaters.
         coupon = 0.0
@@ -408,8 +410,8 @@ class _Checker:
         members = [by_index[i] for i in rule_classes(rule)]
         if prule.limit == "to schedule":
             missing = [c.name for c in members if c.index not in schedules]
-            if missing and set(missing) <= self.failed:
-                return None
+            if missing and (set(missing) <= self.failed or not self.schedules_known):
+                return None  # the reason was reported already
             if missing:
                 self.error(f"class {missing[0]} has no schedule to pay to", prule.span,
                            "only PAC, PAC II and TAC classes (or a class with a schedule) have one")
@@ -937,9 +939,11 @@ def _index_settings(ck: _Checker, settings: list[IndexSetting], known: set[str])
         if setting.index in out:
             ck.error(f"index {setting.index} is given twice", setting.index_span)
             continue
-        if known and setting.index not in known:
+        if setting.index not in known:
             ck.error(f"no class floats on index '{setting.index}'", setting.index_span,
-                     did_you_mean(setting.index, known) or "floaters here follow " + ", ".join(sorted(known)))
+                     did_you_mean(setting.index, known)
+                     or ("floaters here follow " + ", ".join(sorted(known)) if known
+                         else "only floaters and inverse floaters (FLT, INV) use index rates"))
             continue
         path = _index_path(ck, setting.path)
         if path is not None:
@@ -1107,8 +1111,10 @@ def check(file: DealFile) -> Deal:
             ck.error(f"the class balances add up to {total:,.2f}, {abs(diff):,.2f} {word} than the "
                      f"collateral balance of {coll:,.2f}", file.classes[0].span,
                      "the classes must account for every dollar of collateral principal")
-        _interest_covered(ck, decls, classes, pools, indices)
+        else:
+            _interest_covered(ck, decls, classes, pools, indices)
         schedules, tiers = _schedules(ck, decls, classes, pools, periods, file.path)
+        ck.schedules_known = True
 
     principal: Sequential = Sequential(())
     accretion: dict[int, Rule] = {}

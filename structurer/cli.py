@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__, exports, load, valuation
-from .errors import DealError, DealErrors, InputError
+from .errors import DealError, DealErrors, InputError, did_you_mean
 from .model import Deal, QuoteSpec
 from .prepayment import Prepayment, validate_speed
 from .pricing import Curve, parse_price, read_curve_csv
@@ -69,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="structure",
         description="Run a CMO/REMIC deal file: cash flows, WAL, windows, decrement tables, report.",
-        epilog="'structure check DEAL' parses and checks a deal without running it.",
+        epilog="Other commands: 'structure check DEAL' parses and checks a deal without running it; "
+               "'structure solve DEAL ...' runs a structuring solver (see structure solve --help); "
+               "'structure tieout DEAL' prints the REMIC tie-out checks.",
     )
     p.add_argument("deal", help="the deal file (*.waterfall)")
     speeds = p.add_argument_group("prepayment speeds (default: the deal's pricing speed)")
@@ -143,9 +145,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(ns: argparse.Namespace, err: Console) -> int:
     deal = load(ns.deal)
+    offered = [c for c in deal.issued_classes if not c.is_residual]
+    residual = deal.residual.name if deal.residual else "none"
     _stdout().print(
         f"{ns.deal}: deal \"{deal.name}\" checks: {len(deal.pools)} pool(s), "
-        f"{len(deal.issued_classes)} classes, collateral {deal.collateral_balance:,.0f}", markup=False)
+        f"{len(offered)} classes and residual {residual}, collateral {deal.collateral_balance:,.0f}",
+        markup=False)
     return EXIT_OK
 
 
@@ -237,8 +242,13 @@ def _quote_specs(ns: argparse.Namespace, deal: Deal) -> list[QuoteSpec]:
                 if kind == "price":
                     value = parse_price(text)
                 else:
-                    number = float(text.removesuffix("%").removesuffix("bp"))
-                    value = number / 100.0 if kind == "yield" else number / 10000.0
+                    # A unit says what the number is; a bare yield is percent, a bare spread bp.
+                    if text.endswith("%"):
+                        value = float(text[:-1]) / 100.0
+                    elif text.endswith("bp"):
+                        value = float(text[:-2]) / 10000.0
+                    else:
+                        value = float(text) / (100.0 if kind == "yield" else 10000.0)
             except (InputError, ValueError):
                 raise _UsageError(f"--{kind}: '{text}' is not a {kind}") from None
             for target in [name] if name else priced:
@@ -297,7 +307,7 @@ def _print_tables(console: Console, deal: Deal) -> None:
             for col in frame.columns:
                 table.add_column(_escape(str(col)), justify="right")
             for idx, row in frame.iterrows():
-                table.add_row(_escape(str(idx)), *["-" if v is None or v != v else str(v) for v in row])
+                table.add_row(_escape(str(idx)), *[_cell(v) for v in row])
             console.print(table)
 
 
@@ -371,6 +381,15 @@ def _print_summary(console: Console, results: Results) -> None:
                 row["final_date"].isoformat() if row["final_date"] else "-",
             )
         console.print(table)
+
+
+def _cell(value: object) -> str:
+    """A price/yield table cell: yields to 3 decimals, WAL and duration to 2, text as it is."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
 
 
 def _stdout() -> Console:
@@ -454,7 +473,12 @@ def _solve_or_tieout(command: str, args: list[str]) -> int:
             raise _UsageError("--size takes two classes, like --size A,B, and needs --wal YEARS")
         result = solve.size_for_wal(deal, names[0], names[1], ns.wal, speed)
     elif ns.max_pac:
-        if ns.max_pac in {c.name for c in deal.classes}:
+        names = [c.name for c in deal.classes]
+        if "," not in ns.max_pac and ns.max_pac not in names:
+            hint = did_you_mean(ns.max_pac, names)
+            raise _UsageError(f"--max-pac: deal \"{deal.name}\" has no class '{ns.max_pac}'"
+                              + (f"; {hint}" if hint else "") + " (or give a band: LOW,HIGH in PSA)")
+        if ns.max_pac in names:
             result = solve.max_pac_balance(deal, ns.max_pac)
         else:
             result = solve.max_pac_balance(deal, band=ns.max_pac)

@@ -42,6 +42,8 @@ SCHEDULE_TOLERANCE = 0.01  # dollars: a class within a cent of its scheduled bal
 BAND_TOLERANCE = 1e-6  # PSA: how closely effective_band pins each edge of the band
 BAND_LIMITS = (0.0, 2000.0)  # PSA: the speeds effective_band searches
 BAND_GRID = 65  # speeds run at once in each round of effective_band (one engine run per round)
+# The first look is finer (5 PSA over 0-2000): a band narrower than the grid step would be missed.
+BAND_FIRST_GRID = 401
 
 
 @dataclass(frozen=True)
@@ -583,7 +585,7 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     scheduled_then = float(schedule[after - 1]) if after else c.balance
 
     lo_lim, hi_lim = limits
-    grid = np.linspace(lo_lim, hi_lim, BAND_GRID)
+    grid = np.linspace(lo_lim, hi_lim, BAND_FIRST_GRID)
     holds = miss(grid) <= SCHEDULE_TOLERANCE
     if not holds.any():
         raise InputError(

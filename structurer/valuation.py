@@ -139,8 +139,9 @@ def depends_on_rates(results: Results) -> bool:
 
 def effective_risk(results: Results, name: str, bey: np.ndarray,
                    full_price: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Effective duration and convexity: shift every index and the yield by +/-25bp, re-run the
-    deal and re-price. When nothing depends on rates the figures are the static ones."""
+    """Effective duration and convexity: shift every index (from the second period: the first
+    coupon is set at settlement) and the yield by +/-25bp, re-run the deal and re-price. When
+    nothing depends on rates the figures are the static ones."""
     if not depends_on_rates(results):
         return full_price * np.nan, full_price * np.nan, True
     deal = results.deal
@@ -151,7 +152,8 @@ def effective_risk(results: Results, name: str, bey: np.ndarray,
             paths = []
             for index in deal.index_names:
                 base = dict(spec.indices).get(index) or deal.indices[index]
-                values = base.path(periods) + sign * EFFECTIVE_SHIFT
+                values = base.path(periods)
+                values[1:] += sign * EFFECTIVE_SHIFT  # the first coupon is already set at settlement
                 paths.append((index, RatePath("vector", tuple(values.tolist()))))
             shifted.append(Scenario(spec.prepayment, tuple(paths), name=None))
     rerun = deal.run(*shifted)
@@ -180,7 +182,7 @@ def quote_classes(results: Results, specs: list[QuoteSpec], curve: pricing.Curve
     return out
 
 
-def price_yield_table(deal: Deal, name: str, prices: list[float],
+def price_yield_table(deal: Deal, name: str, prices: list[float | str],
                       scenarios: list[Scenario | Prepayment | str]) -> pd.DataFrame:
     """A dealer's price/yield table for one class: rows are prices (cells: BEY in percent), columns
     the scenarios; then rows for WAL, modified duration at the middle price, and the principal
@@ -190,7 +192,7 @@ def price_yield_table(deal: Deal, name: str, prices: list[float],
     cash = class_cash(results, name)
     months = pricing.discount_months(deal.settle, results.dates)
     accrued = accrued_per_100(results, name)
-    grid = np.asarray(prices, dtype=float)
+    grid = np.array([pricing.parse_price(p) for p in prices], dtype=float)  # 99-16 or 99.5
     full = (grid[:, None] + accrued) * face / 100.0  # [price, scenario]
     yields = pricing.yield_from_price(np.broadcast_to(cash, (len(grid), *cash.shape)), months, full)
     mid = float(grid[len(grid) // 2])
