@@ -289,8 +289,8 @@ def _print_quotes(console: Console, results: Results, quotes: dict[str, valuatio
                 cells += [f("spread_bp", "{:.0f}"), f("z_spread_bp", "{:.0f}")]
             table.add_row(*cells)
         console.print(table)
-    console.print("yields are bond-equivalent, with the payment delay; durations in years vs the BEY; "
-                  "'s': no cash flow here depends on rates, so effective = static", style="dim")
+    console.print("yields: bond-equivalent, with the payment delay; durations: years against the BEY; "
+                  "s: static (no cash flow here depends on rates)", style="dim")
 
 
 def _print_tables(console: Console, deal: Deal) -> None:
