@@ -103,13 +103,16 @@ def collateral_flows(pools: tuple[Pool, ...] | list[Pool], smm: np.ndarray) -> C
         "prepayment": prepay,
         "ending_balance": end,
     }
+    def total(a: np.ndarray) -> np.ndarray:
+        return a[:, 0, :] if n_pool == 1 else a.sum(axis=1)  # one pool: a view, no copy
+
     return CollateralFlows(
-        beginning_balance=begin.sum(axis=1),
-        interest=interest.sum(axis=1),
-        scheduled_principal=scheduled.sum(axis=1),
-        prepayment=prepay.sum(axis=1),
-        ending_balance=end.sum(axis=1),
-        servicing_fee=fee.sum(axis=1),
+        beginning_balance=total(begin),
+        interest=total(interest),
+        scheduled_principal=total(scheduled),
+        prepayment=total(prepay),
+        ending_balance=total(end),
+        servicing_fee=total(fee),
         smm=smm,
         by_pool=by_pool,
     )

@@ -97,7 +97,13 @@ def smm_matrix(prepayments: list[Prepayment], ages: np.ndarray, periods: int) ->
     """SMM (decimal) as an array [scenario, pool, period] for pools of the given loan ages."""
     ages = np.asarray(ages, dtype=float)
     loan_age = ages[:, None] + np.arange(1, periods + 1)[None, :]  # [pool, period]
-    speed = np.stack([p.path(periods) for p in prepayments])[:, None, :]  # [scenario, 1, period]
+    speed = np.empty((len(prepayments), periods))
+    constant = [i for i, p in enumerate(prepayments) if p.kind == "constant"]
+    speed[constant] = np.array([prepayments[i].values[0] for i in constant])[:, None]  # one write
+    for i, p in enumerate(prepayments):
+        if p.kind != "constant":
+            speed[i] = p.path(periods)
+    speed = speed[:, None, :]  # [scenario, 1, period]
     units = np.array([p.unit for p in prepayments])[:, None, None]
     # Each unit's formula over the whole grid at once; the scenario's own unit picks its row.
     psa_age = np.maximum(1.0, np.minimum(loan_age, 30.0))[None, :, :]
