@@ -84,6 +84,7 @@ INTEREST_TYPES = {
 ALIASES = {"PAC2": "PAC II", "PACII": "PAC II", "PAC-II": "PAC II"}
 BAND_TYPES = ("PAC", "PAC II", "TAC")
 
+MAX_TERM = 600  # months: 50 years, beyond any agency mortgage (40-year modifications are 480)
 MAX_PSA = 100_000  # far beyond any speed; larger is a list written without spaces ("100,200")
 MONEY_TOLERANCE = 0.005  # half a cent: balances that add up to the cent add up
 RATE_UNITS = {"%": 0.01, "bp": 0.0001}
@@ -197,6 +198,11 @@ class _Checker:
             remaining = term - (age or 0)
         if age is None:
             age = term - remaining
+        if term > MAX_TERM:
+            key = "term" if "term" in a else "remaining"
+            self.error(f"a term of {term:,} months is longer than any mortgage", a[key].span,
+                       f"terms are in months (360 for 30 years); at most {MAX_TERM}")
+            return None
         if remaining <= 0:
             span = a["age"].span if "age" in a else decl.span
             self.error(f"pool \"{decl.name}\" has no remaining term", span)
