@@ -197,10 +197,28 @@ class Results:
         rows = [self._summary_row(t, s) for t in self.deal.issued_classes]
         return pd.DataFrame(rows).set_index("class")
 
+    def _class_figures(self, name: str) -> dict[str, np.ndarray]:
+        """A class's summary figures for every scenario at once, computed once per Results."""
+        cache = self.__dict__.setdefault("_figures", {})
+        if name not in cache:
+            first, last = self.principal_window(name)
+            a = self.arrays(name)
+            cache[name] = {
+                "wal": self.wal(name),
+                "first": first,
+                "last": last,
+                "final": self.final_period(name),
+                "first_coupon": a["coupon"][:, 0],
+                "total_interest": a["interest"].sum(axis=-1),
+                "total_principal": a["principal"].sum(axis=-1),
+                "total_accrued": a["accrued"].sum(axis=-1),
+                "interest_shortfall": a["shortfall"][:, -1],
+            }
+        return cache[name]
+
     def _summary_row(self, tranche: Tranche, s: int) -> dict[str, Any]:
-        first, last = self.principal_window(tranche.name)
-        final = self.final_period(tranche.name)[s]
-        a = self.arrays(tranche.name)
+        f = self._class_figures(tranche.name)
+        first, last = int(f["first"][s]), int(f["last"][s])
         return {
             "class": tranche.name,
             "type": tranche.cover_type,
@@ -210,17 +228,17 @@ class Results:
             "original_balance": self.original_balance(tranche.name),
             "coupon": tranche.coupon,
             "coupon_formula": tranche.formula.description if tranche.formula else None,
-            "first_coupon": float(a["coupon"][s, 0]),
-            "wal": float(self.wal(tranche.name)[s]),
-            "first_principal_period": int(first[s]),
-            "last_principal_period": int(last[s]),
-            "first_principal_date": self.date_of(int(first[s])),
-            "last_principal_date": self.date_of(int(last[s])),
-            "final_date": self.date_of(int(final)),
-            "total_interest": float(a["interest"][s].sum()),
-            "total_principal": float(a["principal"][s].sum()),
-            "total_accrued": float(a["accrued"][s].sum()),
-            "interest_shortfall": float(a["shortfall"][s, -1]),
+            "first_coupon": float(f["first_coupon"][s]),
+            "wal": float(f["wal"][s]),
+            "first_principal_period": first,
+            "last_principal_period": last,
+            "first_principal_date": self.date_of(first),
+            "last_principal_date": self.date_of(last),
+            "final_date": self.date_of(int(f["final"][s])),
+            "total_interest": float(f["total_interest"][s]),
+            "total_principal": float(f["total_principal"][s]),
+            "total_accrued": float(f["total_accrued"][s]),
+            "interest_shortfall": float(f["interest_shortfall"][s]),
         }
 
     def decrement_table(self, name: str, formatted: bool = True) -> pd.DataFrame:
