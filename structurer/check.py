@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .dates import accrual_days
 from .errors import DealError, DealErrors, InputError, Span, did_you_mean
 from .model import (
     Analytics,
@@ -794,28 +795,29 @@ def _schedules(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche]
 # ---- interest: the collateral must cover it in every period, not just at issue
 
 
-def effective_rates(classes: list[Tranche],
-                    pools: list[Pool]) -> tuple[dict[int, float], float, list[float]]:
+def effective_rates(classes: list[Tranche], pools: list[Pool],
+                    floater_days: float = 1.0) -> tuple[dict[int, float], float, list[float]]:
     """The bounds the interest proof compares.
 
     Per principal class: the most interest a dollar of its balance can draw (its coupon, its
     floaters at their caps, IO strips on it). Per pool: the least interest a dollar of the
     waterfall's share of it pays (net coupon, grossed up by a discount strip, less IO strips on
     the pool or on its PO). On the collateral: the most a waterfall dollar pays to IOs on the
-    whole collateral, which also draw on the PO strips' dollars.
+    whole collateral, which also draw on the PO strips' dollars. `floater_days` scales what a
+    floater can draw in a month (31/30 on actual/360).
     """
     rates: dict[int, float] = {}
     for c in classes:
         if c.is_residual or c.is_notional or c.parent is not None or c.strip is not None:
             continue
-        rates[c.index] = c.formula.cap if c.formula else c.coupon
+        rates[c.index] = c.formula.cap * floater_days if c.formula else c.coupon
     strip_share = {c.strip[0]: c.strip[1] for c in classes if c.strip is not None}
     pool_rates = [p.coupon / (1.0 - strip_share.get(i, 0.0)) for i, p in enumerate(pools)]
     on_collateral = 0.0
     for c in classes:
         if c.notional is None:
             continue
-        rate = c.formula.cap if c.formula else c.coupon
+        rate = c.formula.cap * floater_days if c.formula else c.coupon
         n = c.notional
         on_collateral += rate * n.factor if n.collateral else 0.0
         for p in n.pools:
@@ -835,7 +837,11 @@ def effective_rates(classes: list[Tranche],
 
 
 def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
-                      pools: list[Pool], indices: dict[str, RatePath]) -> None:
+                      pools: list[Pool], indices: dict[str, RatePath], day_count: str,
+                      first_days: int) -> None:
+    # On actual/360 a floater draws days/30 of a twelfth of its rate: at most 31/30.
+    actual = day_count == "actual/360"
+    floater_days, first_factor = (31.0 / 30.0, first_days / 30.0) if actual else (1.0, 1.0)
     coll_int = sum(p.balance * p.coupon for p in pools) / 12
     # At issue: what the first month needs, in dollars (floaters at their first-period index).
     need = 0.0
@@ -845,7 +851,7 @@ def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[T
             continue
         if c.formula is not None:
             path = indices.get(c.formula.index)
-            rate = float(c.formula.rate(path.path(1)[0])) if path else c.formula.cap
+            rate = (float(c.formula.rate(path.path(1)[0])) if path else c.formula.cap) * first_factor
         else:
             rate = c.coupon
         first_rate[c.name] = rate
@@ -862,7 +868,7 @@ def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[T
         return
     # Every period: each dollar of class balance draws at most its effective rate, and every
     # dollar of class balance is a dollar of collateral paying at least the lowest pool rate.
-    rates, on_collateral, pool_rates = effective_rates(classes, pools)
+    rates, on_collateral, pool_rates = effective_rates(classes, pools, floater_days)
     floor_rate = min(pool_rates)
     for k, rate in rates.items():
         if rate + on_collateral > floor_rate + 1e-12:
@@ -894,7 +900,8 @@ def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[T
             kinks += [(f.cap - f.constant) / f.multiplier, (f.floor - f.constant) / f.multiplier]
         levels = np.array(sorted(set(kinks)) + [max(kinks) + 0.01])
         levels = levels[levels >= 0]
-        paid = fixed + sum(c.balance * c.formula.rate(levels) for c in floaters)  # type: ignore[union-attr]
+        paid = fixed + floater_days * sum(c.balance * c.formula.rate(levels)  # type: ignore[union-attr]
+                                          for c in floaters)
         owed = parent.balance * parent.coupon
         decl = decls[children[-1].name]
         over = np.nonzero(paid - owed > 1e-6)[0]
@@ -903,6 +910,8 @@ def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[T
             ck.error(f"at {floaters[0].formula.index} {level * 100:.4g}% the classes split from "  # type: ignore[union-attr]
                      f"{parent.name} pay {paid[over[0]] / parent.balance * 100:.4g}% of its balance, "
                      f"more than its {parent.coupon * 100:.4g}% coupon", (decl.coupon_formula or decl).span,
+                     "floaters on actual/360 draw 31/30 of their rate in a 31-day month, more than "
+                     "a 30/360 parent pays: use day count 30/360 for a split pair" if actual else
                      "lower the floater's cap or the inverse floater's cap so they fit the parent")
             continue
         free = [(lo + hi) / 2 for lo, hi in zip(levels[:-1], levels[1:], strict=True)
@@ -1094,7 +1103,9 @@ def check(file: DealFile) -> Deal:
     names = {c.name: c for c in classes}
 
     # Index rates the floaters reset on.
-    known = {c.formula.index for c in classes if c.formula is not None}
+    # The indices the deal's coupon formulas name, as written (even where a class had errors).
+    known = {t.index for d in decls.values() if d.coupon_formula
+             for t in d.coupon_formula.terms if t.index}
     sc = file.scenarios
     indices = _index_settings(ck, sc.indices, known) if sc else {}
     for c in classes:
@@ -1118,7 +1129,9 @@ def check(file: DealFile) -> Deal:
                      f"collateral balance of {coll:,.2f}", file.classes[0].span,
                      "the classes must account for every dollar of collateral principal")
         else:
-            _interest_covered(ck, decls, classes, pools, indices)
+            first_days = accrual_days(first_payment, 1)[0] if first_payment else 30
+        _interest_covered(ck, decls, classes, pools, indices, file.header.day_count or "30/360",
+                          first_days)
         schedules, tiers = _schedules(ck, decls, classes, pools, periods, file.path)
         ck.schedules_known = True
 
@@ -1214,6 +1227,7 @@ def check(file: DealFile) -> Deal:
         schedules=schedules,
         tiers=tuple(tiers),
         analytics=analytics,
+        day_count=file.header.day_count or "30/360",
         source=file.source,
         path=file.path,
     )

@@ -26,3 +26,15 @@ def days_30_360(start: dt.date, end: dt.date) -> int:
     if d2 == 31 and d1 == 30:
         d2 = 30
     return 360 * (end.year - start.year) + 30 * (end.month - start.month) + (d2 - d1)
+
+
+def accrual_days(first_payment: dt.date, periods: int) -> list[int]:
+    """Actual days in each period's accrual period: the calendar month before its distribution
+    month (the agency convention for classes paid with a delay)."""
+    out = []
+    for k in range(periods):
+        paid = add_months(first_payment, k)
+        month_start = dt.date(paid.year, paid.month, 1)
+        before = add_months(month_start, -1)
+        out.append((month_start - before).days)
+    return out

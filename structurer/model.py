@@ -232,6 +232,7 @@ class Deal:
     schedules: dict[int, np.ndarray] = field(default_factory=dict)  # class -> scheduled balances
     tiers: tuple[Tier, ...] = ()  # how the schedules were made: bands, classes, explicit paths
     analytics: Analytics = field(default_factory=Analytics)
+    day_count: str = "30/360"  # of floating-rate interest; fixed coupons accrue 30/360
     source: str = ""
     path: str | None = None
 

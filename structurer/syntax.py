@@ -40,6 +40,8 @@ class DealHeader:
     first_payment: dt.date | None = None
     first_payment_span: Span | None = None
     delay: Quantity | None = None
+    day_count: str | None = None
+    day_count_span: Span | None = None
 
 
 @dataclass
@@ -380,6 +382,10 @@ class _ToAst(Transformer):
 
     def delay(self, meta, children):
         return ("delay", children[0], Span.of(meta))
+
+    def day_count(self, meta, children):
+        text = str(children[0]).lower()
+        return ("day_count", "30/360" if text == "30/360" else "actual/360", Span.of(children[0]))
 
     def deal_block(self, meta, children):
         name_tok, *items = children
@@ -750,6 +756,7 @@ _TERMINAL_WORDS = {
     "NAME": "a class name",
     "NUMBER": "a number",
     "DATE": "a date (YYYY-MM-DD)",
+    "DAY_COUNT": "a day count (30/360 or actual/360)",
     "PRICE32": "a price (99-16, 99-16+ or 99.5)",
     "STRING": 'a quoted name ("...")',
     "UNIT": "a unit (%, bp, PSA, CPR, SMM, days, mm)",

@@ -74,12 +74,17 @@ def class_cash(results: Results, name: str) -> np.ndarray:
 
 
 def accrued_per_100(results: Results, name: str) -> float:
-    """Accrued interest at settlement per 100 of face, at the first period's coupon (30/360)."""
+    """Accrued interest at settlement per 100 of face, at the first period's coupon: 30/360, or
+    actual/360 for a floater in a deal that says so."""
     tranche = results.deal.tranche(name)
     if tranche.is_residual or tranche.interest_type == "PO":
         return 0.0
     coupon = float(results.arrays(name)["coupon"][0, 0])
-    months = pricing.accrued_fraction(results.deal.settle, results.deal.first_payment)
+    deal = results.deal
+    if tranche.formula is not None and deal.day_count == "actual/360":
+        days = max((deal.settle - pricing.accrual_start(deal.first_payment)).days, 0)
+        return 100.0 * coupon * days / 360.0
+    months = pricing.accrued_fraction(deal.settle, deal.first_payment)
     return 100.0 * coupon / 12.0 * months
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .collateral import CollateralFlows
+from .dates import accrual_days
 from .model import Deal, NasShare, Pay, ProRata, Rule, Sequential, ToSchedule, rule_classes
 
 CONSERVATION_RTOL = 1e-9  # relative to the period's collateral cash; the test standard is 1e-6
@@ -205,6 +206,13 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
     if index_rates is None:
         index_rates = np.zeros((n_scen, 0, periods))
     rates = coupon_rates(deal, index_rates, periods)  # [period, class, scenario], annual
+    accrue = rates  # the rate each class accrues at: its coupon, scaled by its day count
+    floating = [c.index for c in classes if c.formula is not None]
+    if deal.day_count == "actual/360" and floating:
+        # A floater on actual/360 earns days/360 of its rate: days/30 twelfths of a year.
+        days = np.array(accrual_days(deal.first_payment, periods), dtype=float) / 30.0
+        accrue = np.array(rates)
+        accrue[:, floating, :] *= days[:, None, None]
 
     notional = np.array([c.is_notional for c in classes])
     child = np.array([c.parent is not None for c in classes])
@@ -277,7 +285,7 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
             balance[k] -= take
             principal_in -= take
         # 2. interest, pro rata to what is due when the collateral's interest falls short
-        np.multiply(begin, rates[t], out=due)
+        np.multiply(begin, accrue[t], out=due)
         due *= 1.0 / 12.0  # 30/360: a month is a twelfth of a year
         due += carried
         total_due = direct_f @ due
