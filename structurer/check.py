@@ -1130,8 +1130,8 @@ def check(file: DealFile) -> Deal:
                      "the classes must account for every dollar of collateral principal")
         else:
             first_days = accrual_days(first_payment, 1)[0] if first_payment else 30
-        _interest_covered(ck, decls, classes, pools, indices, file.header.day_count or "30/360",
-                          first_days)
+            _interest_covered(ck, decls, classes, pools, indices, file.header.day_count or "30/360",
+                              first_days)
         schedules, tiers = _schedules(ck, decls, classes, pools, periods, file.path)
         ck.schedules_known = True
 

@@ -8,6 +8,7 @@ classes, balances that do not add up): that is check.py's job.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -384,8 +385,8 @@ class _ToAst(Transformer):
         return ("delay", children[0], Span.of(meta))
 
     def day_count(self, meta, children):
-        text = str(children[0]).lower()
-        return ("day_count", "30/360" if text == "30/360" else "actual/360", Span.of(children[0]))
+        basis = str(children[0]).split()[-1].lower()
+        return ("day_count", "30/360" if basis == "30/360" else "actual/360", Span.of(children[0]))
 
     def deal_block(self, meta, children):
         name_tok, *items = children
@@ -756,7 +757,7 @@ _TERMINAL_WORDS = {
     "NAME": "a class name",
     "NUMBER": "a number",
     "DATE": "a date (YYYY-MM-DD)",
-    "DAY_COUNT": "a day count (30/360 or actual/360)",
+    "DAY_COUNT": "'day count 30/360' or 'day count actual/360'",
     "PRICE32": "a price (99-16, 99-16+ or 99.5)",
     "STRING": 'a quoted name ("...")',
     "UNIT": "a unit (%, bp, PSA, CPR, SMM, days, mm)",
@@ -810,6 +811,9 @@ def _syntax_error(exc: lark.exceptions.UnexpectedInput, source: str) -> DealErro
     if isinstance(exc, lark.exceptions.UnexpectedCharacters):
         char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else "?"
         span = Span(line, column, line, column + 1)
+        bad_day_count = _bad_day_count(source, exc.pos_in_stream, line, column)
+        if bad_day_count is not None:
+            return bad_day_count
         allowed = _expected_words(_acceptable_before(source, exc.pos_in_stream) or set(exc.allowed or ()))
         return DealError(f"unexpected character '{char}'", span, f"expected {allowed}")
     if isinstance(exc, lark.exceptions.UnexpectedEOF):
@@ -827,6 +831,9 @@ def _syntax_error(exc: lark.exceptions.UnexpectedInput, source: str) -> DealErro
         return DealError("the deal file ends too early", span,
                          f"expected {_expected_words(set(exc.expected))}")
     span = Span.of(token) or Span(line, column, line, column + 1)
+    bad_day_count = _bad_day_count(source, token.start_pos or 0, line, column)
+    if bad_day_count is not None:
+        return bad_day_count
     expected = set(exc.expected)
     after_class_name = False
     parser_state = getattr(exc, "interactive_parser", None)
@@ -849,6 +856,16 @@ def _syntax_error(exc: lark.exceptions.UnexpectedInput, source: str) -> DealErro
     if suggestion and token.type in ("NAME", "UNIT"):
         hint = f"{suggestion} ({hint})"
     return DealError(f"unexpected '{token}'", span, hint)
+
+
+def _bad_day_count(source: str, position: int, line: int, column: int) -> DealError | None:
+    """'day count 30/365': the one-token day count did not match; say what it can be."""
+    rest = source[position:position + 40]
+    if not re.match(r"day\s+count\b", rest, re.IGNORECASE):
+        return None
+    written = rest.splitlines()[0].split("#")[0].strip()
+    return DealError(f"'{written}' is not a day count", Span(line, column, line, column + len(written)),
+                     "write: day count 30/360  or  day count actual/360")
 
 
 def _acceptable_before(source: str, position: int) -> set[str]:

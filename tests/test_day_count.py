@@ -80,5 +80,6 @@ def test_a_bad_day_count_is_a_syntax_error_in_words():
     with pytest.raises(DealError) as info:
         deal("day count 30/365")
     text = str(info.value)
-    assert "act.waterfall:6:" in text
-    assert "a day count (30/360 or actual/360)" in text
+    assert "act.waterfall:6:3" in text
+    assert "'day count 30/365' is not a day count" in text
+    assert "day count actual/360" in text
