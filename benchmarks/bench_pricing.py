@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's package
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other benchmark script
+from bench_scenarios import timings as scenario_timings  # noqa: E402
 
 import structurer
 from structurer import pricing, valuation
@@ -44,13 +45,7 @@ def price_grid(deal: Deal, name: str) -> list[float]:
 
 
 def timings(fn: Callable[[], object], repeat: int) -> list[float]:
-    fn()  # warm-up
-    out = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
+    return scenario_timings(fn, repeat, warm_up=True)
 
 
 def line(label: str, times: list[float], cells: int) -> str:

@@ -169,7 +169,10 @@ def structure_of(deal: Deal) -> str:
 # ---- timing
 
 
-def timings(fn: Callable[[], object], repeat: int) -> list[float]:
+def timings(fn: Callable[[], object], repeat: int, warm_up: bool = False) -> list[float]:
+    """Wall-clock seconds of `repeat` calls (after one untimed call with `warm_up`)."""
+    if warm_up:
+        fn()
     out = []
     for _ in range(repeat):
         start = time.perf_counter()
