@@ -8,12 +8,12 @@ reached by a principal rule, rule shares add up, and PAC/TAC schedules fit their
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 from pathlib import Path
 
 import numpy as np
 
+from .csvfiles import read_rows
 from .dates import accrual_days
 from .errors import DealError, DealErrors, InputError, Span, did_you_mean
 from .model import (
@@ -684,18 +684,12 @@ def _read_schedule(ck: _Checker, decl: ScheduleDecl, deal_path: str | None) -> l
     base = Path(deal_path).parent if deal_path else Path.cwd()
     path = base / (decl.path or "")
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except OSError as exc:
-        ck.error(f"cannot read the schedule file {path}: {exc.strerror or exc}", decl.span)
-        return None
-    if not rows or [h.strip().lower() for h in rows[0][:2]] != ["period", "balance"]:
-        ck.error(f"{path}: the first row must be the header 'period,balance'", decl.span)
+        rows = read_rows(path, ("period", "balance"), "schedule")
+    except InputError as exc:
+        ck.error(str(exc), decl.span)
         return None
     values: list[float] = []
-    for row_no, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
+    for row_no, row in rows:
         if len(row) < 2:
             ck.error(f"{path}, row {row_no}: needs a period and a balance", decl.span)
             return None
@@ -808,7 +802,7 @@ def effective_rates(classes: list[Tranche], pools: list[Pool],
     """
     rates: dict[int, float] = {}
     for c in classes:
-        if c.is_residual or c.is_notional or c.parent is not None or c.strip is not None:
+        if not c.in_waterfall:
             continue
         rates[c.index] = c.formula.cap * floater_days if c.formula else c.coupon
     strip_share = {c.strip[0]: c.strip[1] for c in classes if c.strip is not None}
@@ -1069,7 +1063,7 @@ def check(file: DealFile) -> Deal:
         pool = ck.pool(decl)
         if pool is not None:
             pools.append(pool)
-    periods = max((p.remaining for p in pools), default=0)
+    periods = max((p.remaining for p in pools), default=0)  # the Deal's `periods`, before there is one
 
     classes: list[Tranche] = []
     decls: dict[str, ClassDecl] = {}
@@ -1120,7 +1114,7 @@ def check(file: DealFile) -> Deal:
     if clean:
         # Every dollar of collateral principal belongs to exactly one class with principal.
         coll = sum(p.balance for p in pools)
-        owners = [c for c in classes if not (c.is_residual or c.is_notional or c.parent is not None)]
+        owners = [c for c in classes if c.on_books]
         total = sum(c.balance for c in owners)
         if abs(total - coll) > MONEY_TOLERANCE:
             diff = total - coll
@@ -1178,8 +1172,7 @@ def check(file: DealFile) -> Deal:
             paid = set(rule_classes(principal))
             retiring = _unlimited_classes(principal)
             for c in classes:
-                owner = not (c.is_residual or c.is_notional or c.parent is not None or c.strip)
-                if not owner or c.balance <= 0 or c.name in ck.failed:
+                if not c.in_waterfall or c.balance <= 0 or c.name in ck.failed:
                     continue
                 if c.index not in paid:
                     ck.error(f"class {c.name} has a balance that no principal rule ever pays",

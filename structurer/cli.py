@@ -316,7 +316,7 @@ PROGRESS_THRESHOLD = 200_000
 
 
 def _run_with_progress(deal: Deal, scenarios: list[Scenario], err: Console, quiet: bool) -> Results:
-    periods = max(p.remaining for p in deal.pools)
+    periods = deal.periods
     if quiet or len(scenarios) * periods < PROGRESS_THRESHOLD or not err.is_terminal:
         return deal.run(*scenarios)
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn

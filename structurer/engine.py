@@ -39,7 +39,7 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
 
     `progress(done, total)` hears of each period the waterfall finishes (for long grids)."""
     scenarios = resolve_scenarios(deal, speeds)
-    periods = max(p.remaining for p in deal.pools)
+    periods = deal.periods
     ages = np.array([p.age for p in deal.pools], dtype=float)
     smm = smm_matrix([s.prepayment for s in scenarios], ages, periods)
     coll = collateral_flows(deal.pools, smm)

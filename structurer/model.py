@@ -99,6 +99,22 @@ class Tranche:
         return self.notional is not None
 
     @property
+    def on_books(self) -> bool:
+        """Carries a principal balance of its own: not the residual, not notional, not split
+        from a parent (the parent carries the balance its floaters share)."""
+        return not (self.is_residual or self.is_notional or self.parent is not None)
+
+    @property
+    def in_waterfall(self) -> bool:
+        """Paid by the principal rules: on the books and not a strip paid off its pool's top."""
+        return self.on_books and self.strip is None
+
+    @property
+    def holds_cash(self) -> bool:
+        """Paid cash as an investor: issued (a split parent is not) and not the residual."""
+        return self.issued and not self.is_residual
+
+    @property
     def cover_type(self) -> str:
         """Principal type then interest type, as the two columns of a cover table: 'PAC/AD FIX'.
 
@@ -235,6 +251,11 @@ class Deal:
     day_count: str = "30/360"  # of floating-rate interest; fixed coupons accrue 30/360
     source: str = ""
     path: str | None = None
+
+    @property
+    def periods(self) -> int:
+        """Projection periods: to the end of the longest pool's remaining term."""
+        return max(p.remaining for p in self.pools)
 
     @property
     def collateral_balance(self) -> float:

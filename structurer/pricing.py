@@ -19,7 +19,6 @@ Conventions:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .csvfiles import read_rows
 from .dates import days_30_360
 from .errors import InputError
 
@@ -250,18 +250,10 @@ def z_spread(cash: np.ndarray, months: np.ndarray, full_value: np.ndarray, curve
 def read_curve_csv(path: Path) -> Curve:
     """A curve from a CSV file with the header 'tenor,yield' (years, percent); errors name the
     row and the column."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except OSError as exc:
-        raise InputError(f"cannot read the curve file {path}: {exc.strerror or exc}") from None
-    if not rows or [h.strip().lower() for h in rows[0][:2]] != ["tenor", "yield"]:
-        raise InputError(f"{path}: the first row must be the header 'tenor,yield' (years, percent)")
+    rows = read_rows(path, ("tenor", "yield"), "curve", " (years, percent)")
     tenors: list[float] = []
     yields: list[float] = []
-    for row_no, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
+    for row_no, row in rows:
         cells = row[:2] + [""] * (2 - len(row[:2]))
         for column, cell, out in (("tenor", cells[0], tenors), ("yield", cells[1], yields)):
             try:

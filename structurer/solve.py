@@ -154,10 +154,6 @@ def _tiers(deal: Deal, classes: tuple[Tranche, ...]) -> list[Tier]:
             for t in deal.tiers]
 
 
-def _periods(deal: Deal) -> int:
-    return max(p.remaining for p in deal.pools)
-
-
 def _strips(classes: tuple[Tranche, ...]) -> list[tuple[int, float]]:
     return [c.strip for c in classes if c.strip is not None]
 
@@ -222,7 +218,7 @@ def rebuild(deal: Deal, balances: dict[str, float] | None = None,
                                                  for i in tier.classes):
                 raise InputError(f"class {new[tier.classes[0]].name} has an explicit schedule, "
                                  "which does not follow a new balance")
-        schedules = compute_schedules(deal.pools, _strips(new), tiers, _periods(deal))
+        schedules = compute_schedules(deal.pools, _strips(new), tiers, deal.periods)
         for tier in tiers:
             if tier.explicit is None and tier.balance > tier.capacity + MONEY_TOLERANCE:
                 names = ", ".join(new[i].name for i in tier.classes)
@@ -385,7 +381,7 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
     if (pac_class is None) == (band is None):
         raise InputError("give a PAC class or a band, not both")
     strips = _strips(deal.classes)
-    periods = _periods(deal)
+    periods = deal.periods
     coll = deal.collateral_balance - sum(c.balance for c in deal.classes if c.strip is not None)
     if band is not None:
         speeds = _band_arg(band)
@@ -548,7 +544,7 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     c = _principal_class(deal, pac_class)
     if c.index not in deal.schedules:
         raise InputError(f"class {pac_class} has no schedule: it is not a PAC, PAC II or TAC")
-    periods = _periods(deal)
+    periods = deal.periods
     after = int(after_periods)
     if not 0 <= after < periods:
         raise InputError(f"the periods run to {periods}; 'after' must be between 0 and {periods - 1}")
@@ -576,8 +572,7 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     balance_then = float(start.ending_balance[0, c.index, after - 1]) if after else c.balance
     if balance_then <= SCHEDULE_TOLERANCE:
         raise InputError(f"{pac_class} is retired by period {after} at {at.label}; it has no band left")
-    owners = [k for k in deal.classes if not (k.is_residual or k.is_notional or k.parent is not None
-                                               or k.strip is not None)]
+    owners = [k for k in deal.classes if k.in_waterfall]
     support = [k for k in owners if "SUP" in k.principal_type.split("/")] or \
         [k for k in owners if k.index not in deal.schedules]
     support_then = float(start.ending_balance[0, [k.index for k in support], after - 1].sum()) if after \

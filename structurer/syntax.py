@@ -360,10 +360,6 @@ def _number(token: Token) -> float:
     return float(text.replace(",", "").replace("_", ""))
 
 
-def _token_span(token: Token) -> Span | None:
-    return Span.of(token)
-
-
 @v_args(meta=True)
 class _ToAst(Transformer):
     """One method per grammar rule; each builds the dataclass for it."""

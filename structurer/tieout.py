@@ -71,13 +71,11 @@ class TieOut:
 
 
 def _book(deal: Deal) -> np.ndarray:
-    """Classes that carry principal on the books: not notional, not split children, not R."""
-    return np.array([not (c.is_notional or c.parent is not None or c.is_residual) for c in deal.classes])
+    return np.array([c.on_books for c in deal.classes])
 
 
 def _cash(deal: Deal) -> np.ndarray:
-    """Classes investors are paid cash as: issued, not the residual (split parents are not)."""
-    return np.array([c.issued and not c.is_residual for c in deal.classes])
+    return np.array([c.holds_cash for c in deal.classes])
 
 
 def _money(x: float) -> str:

@@ -214,14 +214,10 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         accrue = np.array(rates)
         accrue[:, floating, :] *= days[:, None, None]
 
-    notional = np.array([c.is_notional for c in classes])
     child = np.array([c.parent is not None for c in classes])
     split_parent = np.zeros(n_cls, dtype=bool)
-    for c in classes:
-        if c.parent is not None:
-            split_parent[c.parent] = True
-    strip = np.array([c.strip is not None for c in classes])
-    owner = ~(notional | child | strip | np.array([c.is_residual for c in classes]))
+    split_parent[[c.parent for c in classes if c.parent is not None]] = True
+    owner = np.array([c.in_waterfall for c in classes])
     # Who is paid interest out of the collateral's interest directly (children: from the parent).
     direct = ~child
     accruals = [(c.index, deal.accretion[c.index], np.array(rule_classes(deal.accretion[c.index])))
@@ -369,9 +365,8 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
     """Cash in = cash out in every period and scenario, balances move by what was paid and
     accrued, nothing is negative. Raise EngineError naming the first period that fails."""
     classes = deal.classes
-    cash_f = np.array([c.issued and not c.is_residual for c in classes], dtype=float)
-    book_f = np.array([not (c.is_notional or c.parent is not None or c.is_residual) for c in classes],
-                      dtype=float)
+    cash_f = np.array([c.holds_cash for c in classes], dtype=float)
+    book_f = np.array([c.on_books for c in classes], dtype=float)
     # Period-major views [period, class, scenario]: sums over classes are vector-matrix products.
     begin, end = flows.beginning_balance.transpose(2, 1, 0), flows.ending_balance.transpose(2, 1, 0)
     interest, principal = flows.interest.transpose(2, 1, 0), flows.principal.transpose(2, 1, 0)
