@@ -193,13 +193,15 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
     quotes = valuation.quote_classes(results, specs, curve) if specs else {}
     if ns.cashflows:
         exports.write_cashflows(results, Path(ns.cashflows))
+    # The decrement speeds are run once, for whichever of the workbook and the report wants them.
+    wants_decrement = deal.decrement and (ns.xlsx or not ns.no_report)
+    decrement = deal.run(*deal.decrement) if wants_decrement else None
     if ns.xlsx:
-        decrement = deal.run(*deal.decrement) if deal.decrement else None
         exports.write_xlsx(results, Path(ns.xlsx), decrement)
     report_path = None
     if not ns.no_report:
         report_path = Path(ns.report) if ns.report else Path(ns.deal).with_suffix(".html")
-        _write_report(deal, results, report_path, quotes, specs)
+        _write_report(results, decrement, report_path, quotes, specs)
 
     if ns.json:
         out = results.to_dict()
@@ -328,14 +330,13 @@ def _run_with_progress(deal: Deal, scenarios: list[Scenario], err: Console, quie
         return deal.run(*scenarios, progress=lambda done, total: bar.update(task, completed=done))
 
 
-def _write_report(deal: Deal, results: Results, path: Path,
+def _write_report(results: Results, decrement: Results | None, path: Path,
                   quotes: dict[str, valuation.Quote] | None = None,
                   specs: list[QuoteSpec] | None = None) -> None:
     """The HTML report, with the decrement tables and the quotes the run printed (the deal's
     analytics quotes, replaced class by class by --price/--yield/--spread)."""
     from .report import write_report
 
-    decrement = deal.run(*deal.decrement) if deal.decrement else None
     try:
         write_report(results, path, decrement=decrement, quotes=quotes, specs=specs)
     except OSError as exc:
