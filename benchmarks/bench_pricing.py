@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other benchmark 
 from bench_scenarios import timings as scenario_timings  # noqa: E402
 
 import structurer
-from structurer import pricing, valuation
 from structurer.model import Deal
-from structurer.prepayment import Prepayment
+from structurer.model.prepayment import Prepayment
+from structurer.valuation import quotes as valuation
+from structurer.valuation import yields as pricing
 
 ROOT = Path(__file__).resolve().parent.parent
 DEALS = [ROOT / "deals" / "pac_tiers.waterfall", ROOT / "deals" / "pac.waterfall"]

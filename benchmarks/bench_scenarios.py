@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout'
 
 import structurer
 from structurer.model import Deal, Pay, Sequential
-from structurer.prepayment import Prepayment
+from structurer.model.prepayment import Prepayment
 
 ROOT = Path(__file__).resolve().parent.parent
 DEAL = ROOT / "deals" / "sequential.waterfall"

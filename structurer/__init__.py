@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .check import check
+from .check.checker import check
 from .errors import DealError, DealErrors, InputError, StructurerError
-from .model import Deal
-from .prepayment import Prepayment
-from .results import Results
-from .syntax import parse
+from .language.parser import parse
+from .model.deal import Deal
+from .model.prepayment import Prepayment
+from .results.results import Results
 
 __all__ = [
     "Deal",

@@ -18,13 +18,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__, exports, load, valuation
+from . import __version__, load
 from .errors import DealError, DealErrors, InputError, did_you_mean
-from .model import Deal, QuoteSpec
-from .prepayment import Prepayment, validate_speed
-from .pricing import Curve, parse_price, read_curve_csv
-from .results import COLLATERAL, Results
-from .scenarios import RatePath, Scenario
+from .model.curve import Curve, read_curve_csv
+from .model.deal import Deal, QuoteSpec
+from .model.prepayment import Prepayment, validate_speed
+from .model.scenarios import RatePath, Scenario
+from .present import exports
+from .results.results import COLLATERAL, Results
+from .valuation import quotes as valuation
+from .valuation.yields import parse_price
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -335,7 +338,7 @@ def _write_report(results: Results, decrement: Results | None, path: Path,
                   specs: list[QuoteSpec] | None = None) -> None:
     """The HTML report, with the decrement tables and the quotes the run printed (the deal's
     analytics quotes, replaced class by class by --price/--yield/--spread)."""
-    from .report import write_report
+    from .present.report import write_report
 
     try:
         write_report(results, path, decrement=decrement, quotes=quotes, specs=specs)
@@ -442,7 +445,7 @@ def _tieout_parser() -> argparse.ArgumentParser:
 
 
 def _solve_or_tieout(command: str, args: list[str]) -> int:
-    from . import solve, tieout
+    from .structuring import solve, tieout
 
     console = _stdout()
     if command == "tieout":

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import structurer
-from structurer.collateral import CollateralFlows
+from structurer.engine.collateral import CollateralFlows
 from structurer.errors import DealError, DealErrors
 from structurer.model import Deal, Pool, Rule, Sequential, Tranche
 

@@ -15,8 +15,8 @@ import pytest
 import structurer
 from structurer.errors import DealError, DealErrors
 from structurer.model import Deal
-from structurer.prepayment import Prepayment
-from structurer.scenarios import RatePath, Scenario
+from structurer.model.prepayment import Prepayment
+from structurer.model.scenarios import RatePath, Scenario
 
 HEADER = """deal "T-S" {
   settle 2027-01-30

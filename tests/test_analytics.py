@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from structurer import analytics
-from structurer.analytics import (
+from structurer.results import measures as analytics
+from structurer.results.measures import (
     anniversary_periods,
     average_life_to_receipt,
     decrement_cell,

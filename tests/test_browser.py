@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import structurer
-from structurer.report import write_report
+from structurer.present.report import write_report
 
 DEALS = Path(__file__).resolve().parent.parent / "deals"
 CHROMIUM = next((found for name in ("chromium", "chromium-browser", "google-chrome")

@@ -18,7 +18,7 @@ from conftest import (
 
 from structurer.errors import DealErrors
 from structurer.model import Pay, ProRata, Sequential
-from structurer.prepayment import Prepayment
+from structurer.model.prepayment import Prepayment
 
 TWO_CLASSES = "class A SEQ balance 600,000 coupon 5%\nclass B SEQ balance 400,000 coupon 5%"
 

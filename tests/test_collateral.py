@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 from conftest import build_deal, deal_text
 
-from structurer.collateral import amortization_fraction, collateral_flows, level_payment
+from structurer.engine.collateral import amortization_fraction, collateral_flows, level_payment
+from structurer.engine.prepayment import smm_matrix
 from structurer.model import Pool
-from structurer.prepayment import Prepayment, smm_matrix
+from structurer.model.prepayment import Prepayment
 
 # Hand arithmetic and the engine's cumulative products differ only in float rounding
 # (relative 1e-15 per step, a few hundred steps): 1e-10 relative is far above that noise and

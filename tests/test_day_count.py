@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import structurer
-from structurer import valuation
 from structurer.errors import DealError, DealErrors
+from structurer.valuation import quotes as valuation
 
 DEAL = """
 deal "ACT" {{

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 import structurer
-from structurer import exports, valuation
 from structurer.errors import InputError
-from structurer.results import COLLATERAL
+from structurer.present import exports
+from structurer.results.results import COLLATERAL
+from structurer.valuation import quotes as valuation
 
 DEALS = Path(__file__).resolve().parent.parent / "deals"
 # A Z class (accretion), floaters (coupons by period), notional IO and a PO strip.

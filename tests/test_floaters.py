@@ -15,7 +15,7 @@ import pytest
 from structured_helpers import at_sofr, deal_text, load, psa
 
 import structurer
-from structurer.scenarios import RatePath, Scenario
+from structurer.model.scenarios import RatePath, Scenario
 
 DEALS = Path(__file__).resolve().parent.parent / "deals"
 FL_BAL, IF_BAL, C_BAL = 72_375_000, 24_125_000, 96_500_000

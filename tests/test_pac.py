@@ -23,8 +23,8 @@ from structured_helpers import (
 )
 
 import structurer
-from structurer.prepayment import Prepayment
-from structurer.schedules import Tier, compute_schedules
+from structurer.engine.schedules import Tier, compute_schedules
+from structurer.model.prepayment import Prepayment
 
 DEALS = Path(__file__).resolve().parent.parent / "deals"
 

@@ -5,15 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from structurer.engine.prepayment import cpr_from_psa, smm_from_cpr, smm_matrix
 from structurer.errors import InputError
-from structurer.prepayment import (
-    Prepayment,
-    cpr_from_psa,
-    parse_speed,
-    smm_from_cpr,
-    smm_matrix,
-    validate_speed,
-)
+from structurer.model.prepayment import Prepayment, parse_speed, validate_speed
 
 # Rates are computed by one or two float operations from exact inputs: agreement to 1e-12
 # relative is what float64 gives, with room to spare.

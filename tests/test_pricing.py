@@ -18,10 +18,11 @@ from conftest import build_deal, deal_text
 from hypothesis import given
 from hypothesis import strategies as st
 
-from structurer import pricing
 from structurer.dates import payment_dates
 from structurer.errors import InputError
-from structurer.valuation import accrued_per_100, quote
+from structurer.model import curve as curve_module
+from structurer.valuation import yields as pricing
+from structurer.valuation.quotes import accrued_per_100, quote
 
 
 def bullet_price(cash: float, months: float, bey: float) -> float:
@@ -334,7 +335,7 @@ def test_duration_and_convexity_match_finite_differences() -> None:
 
 
 def test_flat_par_curve_spot_equals_par() -> None:
-    curve = pricing.make_curve("flat", [0.5, 1, 2, 5, 10, 30], [0.045] * 6)
+    curve = curve_module.make_curve("flat", [0.5, 1, 2, 5, 10, 30], [0.045] * 6)
     years = np.array([0.1, 0.5, 1.0, 3.7, 10.0, 29.9, 40.0])
     assert np.allclose(curve.spot(years), 0.045, rtol=0, atol=1e-14)
     assert np.allclose(curve.par(years), 0.045, rtol=0, atol=0)
@@ -343,7 +344,7 @@ def test_flat_par_curve_spot_equals_par() -> None:
 def test_bootstrapped_spot_by_hand() -> None:
     """Par 4% at 6 months and 5% at a year: d1 = 1/1.02; 1 = 0.025 d1 + 1.025 d2; spot(1y) =
     2 (d2^(-1/2) - 1)."""
-    curve = pricing.make_curve("two", [0.5, 1.0], [0.04, 0.05])
+    curve = curve_module.make_curve("two", [0.5, 1.0], [0.04, 0.05])
     d1 = 1 / 1.02
     d2 = (1 - 0.025 * d1) / 1.025
     assert float(curve.spot(0.5)) == pytest.approx(0.04, abs=1e-15)
@@ -352,7 +353,7 @@ def test_bootstrapped_spot_by_hand() -> None:
 
 
 def test_z_spread_on_a_flat_curve_is_the_yield_spread() -> None:
-    curve = pricing.make_curve("flat", [1, 2, 5, 10, 30], [0.045] * 5)
+    curve = curve_module.make_curve("flat", [1, 2, 5, 10, 30], [0.045] * 5)
     interest, principal = level_pay(1_000_000.0, 0.07, 357, prepay=0.01)
     cash = np.stack([interest + principal, interest, principal])  # a bond, an IO, a PO
     months = np.arange(357) + 25 / 30
@@ -363,7 +364,7 @@ def test_z_spread_on_a_flat_curve_is_the_yield_spread() -> None:
 
 
 def test_z_spread_of_a_one_year_zero_by_hand() -> None:
-    curve = pricing.make_curve("two", [0.5, 1.0], [0.04, 0.05])
+    curve = curve_module.make_curve("two", [0.5, 1.0], [0.04, 0.05])
     d1 = 1 / 1.02
     spot = 2 * (((1 - 0.025 * d1) / 1.025) ** -0.5 - 1)
     z = pricing.z_spread(np.array([[100.0]]), np.array([12.0]), np.array([94.0]), curve)
@@ -372,13 +373,13 @@ def test_z_spread_of_a_one_year_zero_by_hand() -> None:
 
 
 def test_z_spread_of_no_cash_is_nan() -> None:
-    curve = pricing.make_curve("flat", [1, 30], [0.04, 0.04])
+    curve = curve_module.make_curve("flat", [1, 30], [0.04, 0.04])
     z = pricing.z_spread(np.zeros((1, 5)), np.arange(1.0, 6.0), np.array([10.0]), curve)
     assert np.isnan(z[0])
 
 
 def test_spread_to_curve_at_the_wal() -> None:
-    curve = pricing.make_curve("ust", [1, 5, 10], [0.04, 0.05, 0.06])
+    curve = curve_module.make_curve("ust", [1, 5, 10], [0.04, 0.05, 0.06])
     bey = np.array([0.07, 0.07, 0.07, 0.07, 0.03])
     wal = np.array([7.5, 5.0, 0.5, 25.0, 3.0])
     # by hand: par(7.5) = 5.5%, par(5) = 5%, flat below 1 (4%) and above 10 (6%), par(3) = 4.5%
@@ -388,23 +389,23 @@ def test_spread_to_curve_at_the_wal() -> None:
 
 def test_make_curve_rejects_bad_tenors() -> None:
     with pytest.raises(InputError):
-        pricing.make_curve("x", [1, 1], [0.04, 0.05])
+        curve_module.make_curve("x", [1, 1], [0.04, 0.05])
     with pytest.raises(InputError):
-        pricing.make_curve("x", [0, 1], [0.04, 0.05])
+        curve_module.make_curve("x", [0, 1], [0.04, 0.05])
     with pytest.raises(InputError):
-        pricing.make_curve("x", [], [])
+        curve_module.make_curve("x", [], [])
 
 
 def test_read_curve_csv(tmp_path) -> None:
     path = tmp_path / "ust.csv"
     path.write_text("tenor,yield\n1,4.1\n5,4.0%\n\n30,4.5\n", encoding="utf-8")
-    curve = pricing.read_curve_csv(path)
+    curve = curve_module.read_curve_csv(path)
     assert curve.tenors == (1.0, 5.0, 30.0)
     assert np.allclose(curve.yields, (0.041, 0.040, 0.045), rtol=0, atol=1e-15)
     bad = tmp_path / "bad.csv"
     bad.write_text("tenor,yield\n1,4.1\n5,four\n", encoding="utf-8")
     with pytest.raises(InputError, match="row 3, column 'yield'"):
-        pricing.read_curve_csv(bad)
+        curve_module.read_curve_csv(bad)
 
 
 # ---------------------------------------------------------------------------- yield_from_price

@@ -14,7 +14,7 @@ from conftest import assert_classes_retire, assert_conserves_cash, build_deal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from structurer.prepayment import Prepayment
+from structurer.model.prepayment import Prepayment
 
 SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -24,7 +24,7 @@ import pytest
 from markupsafe import escape
 
 import structurer
-from structurer.report import (
+from structurer.present.report import (
     environment,
     fmt_date,
     fmt_money,
@@ -34,7 +34,8 @@ from structurer.report import (
     render_report,
     write_report,
 )
-from structurer.results import COLLATERAL
+from structurer.results import measures
+from structurer.results.results import COLLATERAL
 
 DEALS = sorted((Path(__file__).resolve().parent.parent / "deals").glob("*.waterfall"))
 SEQUENTIAL = next(p for p in DEALS if p.name == "sequential.waterfall")
@@ -327,7 +328,7 @@ def test_cover_table_figures(rendered) -> None:
 
 def test_deal_summary(rendered) -> None:
     deal, _, html = rendered
-    stats = structurer.analytics.collateral_stats(deal.pools)
+    stats = measures.collateral_stats(deal.pools)
     assert f"<dt>WAC</dt><dd>{fmt_rate(stats['wac'])}</dd>" in html
     assert f"<dt>Net coupon</dt><dd>{fmt_rate(stats['net_coupon'])}</dd>" in html
     assert f"<dt>Number of pools</dt><dd>{len(deal.pools)}</dd>" in html
@@ -538,7 +539,7 @@ def test_chart_text_is_escaped_and_literal() -> None:
 
 
 def test_inline_svg() -> None:
-    from structurer.report import inline_svg
+    from structurer.present.report import inline_svg
 
     svg = ('<svg xmlns:xlink="http://www.w3.org/1999/xlink" width="10pt" viewBox="0 0 1 1" '
            'xmlns="http://www.w3.org/2000/svg" version="1.1">\n<!-- a comment -->\n'
@@ -558,7 +559,7 @@ def test_inline_svg() -> None:
 
 def test_tieout_section(rendered) -> None:
     deal, _, html = rendered
-    from structurer.tieout import tieout
+    from structurer.structuring.tieout import tieout
 
     result = tieout(deal)
     start = html.index('id="tieout"')
@@ -576,7 +577,7 @@ def test_tieout_section(rendered) -> None:
 
 
 def test_tieout_failure_is_shown(monkeypatch: pytest.MonkeyPatch) -> None:
-    from structurer import tieout as tieout_module
+    from structurer.structuring import tieout as tieout_module
 
     real = tieout_module.tieout
 
@@ -630,7 +631,7 @@ def test_pricing_section_only_with_quotes(rendered) -> None:
 
 
 def test_pricing_from_the_analytics_block() -> None:
-    from structurer import valuation
+    from structurer.valuation import quotes as valuation
 
     deal = structurer.loads(deal_file("floater").read_text() + PRICED_FLOATER, "priced.waterfall")
     results = run_all(deal)
@@ -678,8 +679,8 @@ def test_pricing_from_the_analytics_block() -> None:
 def test_pricing_from_given_quotes_without_an_index() -> None:
     """Quotes passed in (as the CLI does) replace the analytics block; an IO or PO in a deal with
     no index gets its yield by speed alone."""
-    from structurer import valuation
     from structurer.model import QuoteSpec
+    from structurer.valuation import quotes as valuation
 
     deal = structurer.load(deal_file("io_po"))
     results = deal.run()
@@ -735,7 +736,7 @@ def test_results_repr_html(rendered) -> None:
         for tranche in deal.issued_classes:
             wal = results.wal(tranche.name)[s]
             assert parser.wal[(label, tranche.name)] == fmt_years(wal)
-    stats = structurer.analytics.collateral_stats(deal.pools)
+    stats = measures.collateral_stats(deal.pools)
     assert f"Collateral ${fmt_money(stats['balance'])} &middot;\n{fmt_rate(stats['net_coupon'])} net" in html
 
 
@@ -753,7 +754,7 @@ def test_deal_repr_html(rendered) -> None:
 
 
 def test_repr_html_of_a_grid_is_cut_short() -> None:
-    from structurer.report import NOTEBOOK_SCENARIOS
+    from structurer.present.report import NOTEBOOK_SCENARIOS
 
     deal = structurer.load(SEQUENTIAL)
     results = deal.run(*[f"{10 * k} PSA" for k in range(NOTEBOOK_SCENARIOS + 3)])

@@ -12,7 +12,7 @@ import pytest
 from conftest import build_deal, deal_text
 
 from structurer import InputError
-from structurer.results import COLLATERAL
+from structurer.results.results import COLLATERAL
 
 # A pool with no interest rate amortises in a straight line: 1,200,000 over 24 months is
 # 50,000 a month, so every figure below can be worked out by hand.

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 import structurer
-from structurer import solve, valuation
 from structurer.cli import main
 from structurer.errors import DealErrors, InputError
-from structurer.prepayment import Prepayment
-from structurer.pricing import make_curve
+from structurer.model.curve import make_curve
+from structurer.model.prepayment import Prepayment
+from structurer.structuring import solve
+from structurer.valuation import quotes as valuation
 
 DEALS = Path(__file__).resolve().parent.parent / "deals"
 SEQUENTIAL = DEALS / "sequential.waterfall"

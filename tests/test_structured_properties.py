@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from structured_helpers import load, pass_through
 
-from structurer.prepayment import Prepayment
-from structurer.scenarios import RatePath, Scenario
+from structurer.model.prepayment import Prepayment
+from structurer.model.scenarios import RatePath, Scenario
 
 SETTINGS = settings(max_examples=50, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -9,15 +9,8 @@ from conftest import TOKEN_NAME, column_of, deal_text, line_of
 
 import structurer
 from structurer.errors import DealError, DealErrors
-from structurer.syntax import (
-    ClassRef,
-    ConstantSpeed,
-    DealFile,
-    Group,
-    RampSpeed,
-    VectorSpeed,
-    parse,
-)
+from structurer.language.nodes import ClassRef, ConstantSpeed, DealFile, Group, RampSpeed, VectorSpeed
+from structurer.language.parser import parse
 
 
 def parsed(**parts) -> DealFile:

@@ -11,7 +11,7 @@ import pytest
 import structurer
 from structurer.cli import main
 from structurer.model import Deal
-from structurer.tieout import STRESS, Check, TieOut, tieout
+from structurer.structuring.tieout import STRESS, Check, TieOut, tieout
 
 DEALS = Path(__file__).resolve().parent.parent / "deals"
 EXAMPLES = sorted(DEALS.glob("*.waterfall"))

@@ -14,11 +14,14 @@ import pytest
 from conftest import DEALS_DIR, build_deal, deal_paths
 
 import structurer
-from structurer import cli, pricing, valuation
+from structurer import cli
 from structurer.errors import InputError
 from structurer.model import Deal
-from structurer.prepayment import Prepayment
-from structurer.scenarios import RatePath, Scenario
+from structurer.model import curve as curve_module
+from structurer.model.prepayment import Prepayment
+from structurer.model.scenarios import RatePath, Scenario
+from structurer.valuation import quotes as valuation
+from structurer.valuation import yields as pricing
 
 ROOT = Path(__file__).resolve().parent.parent
 CURVE_CSV = "tenor,yield\n1,4.1\n2,4.0\n5,4.0\n10,4.2\n30,4.5\n"
@@ -95,7 +98,7 @@ def test_quote_needs_exactly_one_of_price_yield_spread() -> None:
 def test_quote_at_a_spread_prices_at_curve_plus_spread() -> None:
     deal = load("sequential.waterfall")
     results = deal.run(*SPEEDS)
-    curve = pricing.make_curve("ust", [1, 2, 5, 10, 30], [0.041, 0.040, 0.040, 0.042, 0.045])
+    curve = curve_module.make_curve("ust", [1, 2, 5, 10, 30], [0.041, 0.040, 0.040, 0.042, 0.045])
     for name in priced_classes(deal):
         q = valuation.quote(results, name, spread=0.0125, curve=curve)
         assert np.allclose(q.yield_, curve.par(q.wal) + 0.0125, rtol=0, atol=1e-15)
@@ -140,7 +143,7 @@ def test_cli_json_price_with_a_curve(capsys: pytest.CaptureFixture[str], tmp_pat
     curve_file = tmp_path / "ust.csv"
     curve_file.write_text(CURVE_CSV, encoding="utf-8")
     out = run_json(capsys, "--price", "99-16", "--curve", str(curve_file))
-    curve = pricing.read_curve_csv(curve_file)
+    curve = curve_module.read_curve_csv(curve_file)
     for name in ("P", "S", "PI"):
         c = out["scenarios"][0]["classes"][name]
         # spread = BEY - the curve at the WAL (an IO: the WAL of its notional)

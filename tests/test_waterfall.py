@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from conftest import build_deal, deal_text, flows, model_deal, tranche
 
-import structurer.waterfall as wf
+import structurer.engine.waterfall as wf
+from structurer.engine.audit import EngineError
+from structurer.engine.waterfall import run_waterfall
 from structurer.model import Pay, ProRata, Sequential
-from structurer.waterfall import EngineError, run_waterfall
 
 # Small round numbers: the only error is float rounding in a handful of operations.
 RTOL = 1e-12

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .curve import Curve
 from .prepayment import Prepayment
-from .pricing import Curve
+from .rules import Rule, Sequential
 from .scenarios import RatePath, Scenario
 
 if TYPE_CHECKING:
-    from .results import Results
-    from .schedules import Tier
+    from ..engine.schedules import Tier
+    from ..results.results import Results
 
 
 @dataclass(frozen=True)
@@ -133,72 +134,6 @@ class Tranche:
         return pct
 
 
-# ---- compiled principal rules: a tree the interpreter walks every period
-
-
-@dataclass(frozen=True)
-class Pay:
-    """Pay one class, up to its balance."""
-
-    index: int
-
-
-@dataclass(frozen=True)
-class Sequential:
-    """Pay each child in turn; a child gets what the earlier ones left."""
-
-    children: tuple[Rule, ...]
-
-
-@dataclass(frozen=True)
-class ProRata:
-    """Share among children by current balance (weights None) or by fixed weights summing to 1.
-
-    With fixed weights, what a retired child cannot take goes to the others, in proportion
-    to their weights, as a prospectus's "pro rata ... until retired" reads.
-    """
-
-    children: tuple[Rule, ...]
-    weights: tuple[float, ...] | None = None
-
-
-@dataclass(frozen=True, eq=False)
-class ToSchedule:
-    """Pay `child` only down to `schedule` [period]: its classes' scheduled balance (PAC, TAC)."""
-
-    child: Rule
-    schedule: np.ndarray
-
-    @property
-    def children(self) -> tuple[Rule, ...]:
-        return (self.child,)
-
-
-@dataclass(frozen=True, eq=False)
-class NasShare:
-    """Pay a NAS class its share: percent[period] x its balance / all class balances x principal."""
-
-    index: int
-    percent: np.ndarray
-
-    @property
-    def children(self) -> tuple[Rule, ...]:
-        return (Pay(self.index),)
-
-
-Rule = Pay | Sequential | ProRata | ToSchedule | NasShare
-
-
-def rule_classes(rule: Rule) -> list[int]:
-    """Indices of the classes a rule can pay, in the order they appear."""
-    if isinstance(rule, Pay):
-        return [rule.index]
-    found: list[int] = []
-    for child in rule.children:
-        found.extend(rule_classes(child))
-    return found
-
-
 @dataclass(frozen=True)
 class QuoteSpec:
     """What the deal file asks a class to be priced at: kind 'price' (clean, decimal), 'yield'
@@ -281,13 +216,13 @@ class Deal:
         raise KeyError(name)
 
     def _repr_html_(self) -> str:
-        from .report import deal_html
+        from ..present.report import deal_html
         return deal_html(self)
 
     def run(self, *speeds: Scenario | Prepayment | str,
             progress: Callable[[int, int], None] | None = None) -> Results:
         """Run the deal at the given speeds ('165 PSA', a scenario name, Prepayment or Scenario
         objects); default: the pricing scenario. `progress(done, total)` hears of each period."""
-        from .engine import run_deal
+        from ..engine.run import run_deal
 
         return run_deal(self, list(speeds) if speeds else None, progress)

@@ -8,7 +8,7 @@ import datetime as dt
 
 import numpy as np
 
-from .dates import days_30_360
+from ..dates import days_30_360
 
 # A principal payment smaller than this is rounding, not a payment (for windows and retirement).
 PAYMENT_DUST = 0.005

@@ -15,8 +15,8 @@ matplotlib.use("Agg")  # no display: charts are files
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .model import Deal  # noqa: E402
-from .results import Results  # noqa: E402
+from ..model.deal import Deal  # noqa: E402
+from ..results.results import Results  # noqa: E402
 
 plt.rcParams.update({
     "svg.fonttype": "none",  # text stays text: smaller files, searchable, prints crisply

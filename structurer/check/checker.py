@@ -13,32 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .csvfiles import read_rows
-from .dates import accrual_days
-from .errors import DealError, DealErrors, InputError, Span, did_you_mean
-from .model import (
-    Analytics,
-    CouponFormula,
-    Deal,
-    NasShare,
-    Notional,
-    Pay,
-    Pool,
-    ProRata,
-    QuoteSpec,
-    Rule,
-    Sequential,
-    TableSpec,
-    ToSchedule,
-    Tranche,
-    rule_classes,
-)
-from .prepayment import UNITS, Prepayment
-from .pricing import Curve, make_curve, parse_price, read_curve_csv
-from .scenarios import RatePath, Scenario
-from .schedules import Tier, compute_schedules
-from .syntax import (
-    KEYWORDS,
+from ..dates import accrual_days
+from ..engine.schedules import Tier, compute_schedules
+from ..errors import DealError, DealErrors, InputError, Span, did_you_mean
+from ..inputs import read_rows
+from ..language.grammar import KEYWORDS
+from ..language.nodes import (
     Alloc,
     AnalyticsDecl,
     ClassDecl,
@@ -60,6 +40,12 @@ from .syntax import (
     TypeWord,
     VectorSpeed,
 )
+from ..model.curve import Curve, make_curve, read_curve_csv
+from ..model.deal import Analytics, CouponFormula, Deal, Notional, Pool, QuoteSpec, TableSpec, Tranche
+from ..model.prepayment import UNITS, Prepayment
+from ..model.rules import NasShare, Pay, ProRata, Rule, Sequential, ToSchedule, rule_classes
+from ..model.scenarios import RatePath, Scenario
+from ..valuation.yields import parse_price
 
 # The agency cover-table vocabulary, and what each word means (for messages and docs).
 PRINCIPAL_TYPES = {

@@ -22,13 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .csvfiles import read_rows
-from .dates import days_30_360
-from .errors import InputError
+from ..dates import days_30_360
+from ..errors import InputError
+from ..model.curve import Curve
 
 # ---------------------------------------------------------------------------- 32nds
 
@@ -193,36 +192,6 @@ def risk(cash: np.ndarray, months: np.ndarray, bey: np.ndarray, face: float) -> 
 # ---------------------------------------------------------------------------- curves
 
 
-@dataclass(frozen=True)
-class Curve:
-    """A par yield curve: BEY (decimal) at tenors (years), linear between points, flat beyond."""
-
-    name: str
-    tenors: tuple[float, ...]
-    yields: tuple[float, ...]
-
-    def par(self, years: np.ndarray | float) -> np.ndarray:
-        return np.interp(years, self.tenors, self.yields)
-
-    def spot(self, years: np.ndarray | float) -> np.ndarray:
-        """Semiannual spot rates bootstrapped from the par curve at half-year steps, then linear."""
-        grid, spots = self._spots()
-        return np.interp(years, grid, spots)
-
-    def _spots(self) -> tuple[np.ndarray, np.ndarray]:
-        horizon = max(max(self.tenors), 0.5)
-        grid = np.arange(1, int(np.ceil(horizon * 2)) + 1) / 2.0
-        par = self.par(grid)
-        spots = np.empty_like(par)
-        disc = np.empty_like(par)
-        for i, (t, c) in enumerate(zip(grid, par, strict=True)):
-            coupon = c / 2.0
-            annuity = disc[:i].sum()
-            disc[i] = (1.0 - coupon * annuity) / (1.0 + coupon)
-            spots[i] = 2.0 * (disc[i] ** (-1.0 / (2.0 * t)) - 1.0)
-        return grid, spots
-
-
 def spread_to_curve(bey: np.ndarray, wal: np.ndarray, curve: Curve) -> np.ndarray:
     """Yield spread (decimal) to the curve interpolated at the WAL."""
     return np.asarray(bey) - curve.par(np.asarray(wal))
@@ -247,25 +216,3 @@ def z_spread(cash: np.ndarray, months: np.ndarray, full_value: np.ndarray, curve
     return np.where(cash.sum(axis=-1) > 0, (lo + hi) / 2.0, np.nan)
 
 
-def read_curve_csv(path: Path) -> Curve:
-    """A curve from a CSV file with the header 'tenor,yield' (years, percent); errors name the
-    row and the column."""
-    rows = read_rows(path, ("tenor", "yield"), "curve", " (years, percent)")
-    tenors: list[float] = []
-    yields: list[float] = []
-    for row_no, row in rows:
-        cells = row[:2] + [""] * (2 - len(row[:2]))
-        for column, cell, out in (("tenor", cells[0], tenors), ("yield", cells[1], yields)):
-            try:
-                out.append(float(cell.strip().removesuffix("%")))
-            except ValueError:
-                raise InputError(
-                    f"{path}, row {row_no}, column '{column}': '{cell}' is not a number") from None
-    return make_curve(path.stem, tenors, [y / 100.0 for y in yields])
-
-
-def make_curve(name: str, tenors: list[float], yields: list[float]) -> Curve:
-    """A Curve, if its tenors are positive and increasing."""
-    if not tenors or tenors[0] <= 0 or any(b <= a for a, b in zip(tenors, tenors[1:], strict=False)):
-        raise InputError(f"curve \"{name}\" needs points at increasing positive tenors (years)")
-    return Curve(name, tuple(tenors), tuple(yields))

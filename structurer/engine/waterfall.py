@@ -31,16 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..dates import accrual_days
+from ..model.deal import Deal
+from ..model.rules import NasShare, Pay, ProRata, Rule, Sequential, ToSchedule, rule_classes
+from .audit import audit
 from .collateral import CollateralFlows
-from .dates import accrual_days
-from .model import Deal, NasShare, Pay, ProRata, Rule, Sequential, ToSchedule, rule_classes
 
-CONSERVATION_RTOL = 1e-9  # relative to the period's collateral cash; the test standard is 1e-6
 DUST = 1e-9  # dollars below which a balance is treated as nothing when sharing out principal
-
-
-class EngineError(AssertionError):
-    """Cash created or lost, or a negative balance: a bug in the engine, never the user's input."""
 
 
 @dataclass(frozen=True)
@@ -361,50 +358,3 @@ def _walk(rule: Rule):
         yield from _walk(child)
 
 
-def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
-    """Cash in = cash out in every period and scenario, balances move by what was paid and
-    accrued, nothing is negative. Raise EngineError naming the first period that fails."""
-    classes = deal.classes
-    cash_f = np.array([c.holds_cash for c in classes], dtype=float)
-    book_f = np.array([c.on_books for c in classes], dtype=float)
-    # Period-major views [period, class, scenario]: sums over classes are vector-matrix products.
-    begin, end = flows.beginning_balance.transpose(2, 1, 0), flows.ending_balance.transpose(2, 1, 0)
-    interest, principal = flows.interest.transpose(2, 1, 0), flows.principal.transpose(2, 1, 0)
-    accrued = flows.accrued.transpose(2, 1, 0)
-    resid_int, resid_prin = flows.residual_interest.T, flows.residual_principal.T
-    cash_in = np.ascontiguousarray((coll.interest + coll.principal).T)  # [period, scenario]
-    tol = CONSERVATION_RTOL * np.maximum(cash_in, 1.0)
-    # In place where it can be: these are [period, scenario] arrays, one pass each.
-    gap = cash_f @ interest
-    gap += cash_f @ principal
-    gap += resid_int
-    gap += resid_prin
-    gap -= cash_in
-    # Principal as the balances see it: what they fell by, plus what accrued onto them.
-    moved = book_f @ begin
-    moved -= book_f @ end
-    moved += book_f @ accrued
-    moved -= book_f @ principal
-    # Written as "not within tolerance" so that a NaN anywhere fails too.
-    checks = [
-        (~(np.abs(gap, out=gap) <= tol), "cash in differs from cash out"),
-        (~(np.abs(moved, out=moved) <= tol),
-         "class principal paid differs from the fall in class balances"),
-        (~((resid_int >= -tol) & (resid_prin >= -tol)),
-         "classes were paid more than the collateral provided"),
-    ]
-    # Signs: one pass over everything first (the smallest tolerance anywhere is 1e-9 dollars);
-    # only a failure, or a NaN, pays for the per-period look that says where.
-    smallest = CONSERVATION_RTOL
-    if not end.min() >= -smallest:
-        checks.append((~(end.min(axis=1) >= -tol), "a class balance went negative"))
-    if not min(principal.min(), interest.min()) >= -smallest:
-        checks.append((~(np.minimum(principal.min(axis=1), interest.min(axis=1)) >= -tol),
-                       "a class was paid a negative amount"))
-    problems = []
-    for bad, what in checks:
-        if bad.any():
-            t, s = np.argwhere(bad)[0]
-            problems.append(f"{what} (scenario {s + 1}, period {t + 1})")
-    if problems:
-        raise EngineError("the waterfall does not balance: " + "; ".join(problems))

@@ -7,7 +7,7 @@ PAC/TAC schedules the engine derived and its tiers' bands), from analytics (coll
 from valuation (quote_classes, price_yield_table, index_yield_table), from tieout (the REMIC
 checks) or from charts (inline SVG); this module only selects rows and columns, labels and
 formats them, and asks the engine for the runs the charts and tables are drawn from. The
-templates live in structurer/templates/ and are autoescaped, so text from the deal file
+templates live in structurer/present/templates/ and are autoescaped, so text from the deal file
 (names, the source itself) always renders as text.
 
     results = deal.run("100 PSA", "165 PSA")
@@ -31,15 +31,15 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup, escape
 
-from . import analytics
-from .results import COLLATERAL
+from ..results import measures as analytics
+from ..results.results import COLLATERAL
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .model import Deal, QuoteSpec, Tranche
-    from .results import Results
-    from .valuation import Quote
+    from ..model.deal import Deal, QuoteSpec, Tranche
+    from ..results.results import Results
+    from ..valuation.quotes import Quote
 
 DASH = "\u2014"  # shown where a figure does not exist (a residual's WAL, no principal paid)
 
@@ -188,7 +188,7 @@ def inline_svg(svg: str, prefix: str, label: str) -> Markup:
 def environment() -> jinja2.Environment:
     """The report's Jinja environment: package templates, autoescaped, strict about names."""
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("structurer", "templates"),
+        loader=jinja2.PackageLoader("structurer.present", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -484,7 +484,7 @@ def _basis(spec: QuoteSpec | None) -> str:
     if spec is None:
         return DASH
     if spec.kind == "price":
-        from .pricing import format_32nds
+        from ..valuation.yields import format_32nds
 
         return f"price {format_32nds(spec.value)}"
     if spec.kind == "yield":
@@ -532,7 +532,7 @@ def _pricing(results: Results, quotes: Mapping[str, Quote] | None,
     inverse floater classes their yield by speed (and index level, if the deal has an index).
 
     `quotes` None: price what the deal's analytics block asks for, on its curve."""
-    from . import valuation
+    from ..valuation import quotes as valuation
 
     deal = results.deal
     if quotes is None:
@@ -589,14 +589,14 @@ def _pricing(results: Results, quotes: Mapping[str, Quote] | None,
 
 def fmt_price32(value: Any) -> str:
     """A price in 32nds: 99.515625 -> '99-16+'."""
-    from .pricing import format_32nds
+    from ..valuation.yields import format_32nds
 
     return DASH if _missing(value) else format_32nds(float(value))
 
 
 def _tieout(deal: Deal) -> dict[str, Any]:
     """The REMIC tie-out checks, each with its details split into lines at '; '."""
-    from .tieout import tieout
+    from ..structuring.tieout import tieout
 
     result = tieout(deal)
     checks = [{"name": c.name, "passed": c.passed, "lines": c.detail.split("; ")}
@@ -612,7 +612,7 @@ def report_context(results: Results, decrement: Results | None = None,
 
     `quotes` are the classes priced (valuation.quote_classes on this run) and `specs` what they
     were priced from; without them the report prices what the deal's analytics block asks."""
-    from . import __version__  # late: the package's __init__ defines it after its imports
+    from .. import __version__  # late: the package's __init__ defines it after its imports
 
     deal = results.deal
     if decrement is not None and decrement.deal.name != deal.name:
@@ -677,7 +677,7 @@ NOTEBOOK_SCENARIOS = 6  # cover tables shown for a run; a grid's other scenarios
 
 
 def _deal_context(deal: Deal) -> dict[str, Any]:
-    from . import __version__
+    from .. import __version__
 
     return {"deal": deal, "stats": analytics.collateral_stats(deal.pools), "pools": deal.pools,
             "issued": deal.issued_classes, "version": __version__}

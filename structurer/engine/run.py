@@ -6,12 +6,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import InputError
+from ..model.deal import Deal
+from ..model.prepayment import Prepayment, parse_speed
+from ..model.scenarios import Scenario
+from ..results.results import Results
 from .collateral import collateral_flows
-from .errors import InputError
-from .model import Deal
-from .prepayment import Prepayment, parse_speed, smm_matrix
-from .results import Results
-from .scenarios import Scenario
+from .prepayment import smm_matrix
 from .waterfall import run_waterfall
 
 

@@ -8,347 +8,45 @@ classes, balances that do not add up): that is check.py's job.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 
 import lark
-from lark import Lark, Token, Transformer, v_args
-
-from .errors import DealError, Span, did_you_mean
-
-# ---------------------------------------------------------------------------- syntax tree
-
-
-@dataclass
-class Quantity:
-    """A number as written, with its unit (or None) and where it stands."""
-
-    value: float
-    unit: str | None
-    span: Span | None
-    text: str = ""
-
-
-@dataclass
-class DealHeader:
-    name: str
-    span: Span | None
-    settle: dt.date | None = None
-    settle_span: Span | None = None
-    first_payment: dt.date | None = None
-    first_payment_span: Span | None = None
-    delay: Quantity | None = None
-    day_count: str | None = None
-    day_count_span: Span | None = None
-
-
-@dataclass
-class PoolDecl:
-    name: str
-    span: Span | None
-    attrs: dict[str, Quantity] = field(default_factory=dict)
-    key_spans: dict[str, Span | None] = field(default_factory=dict)
-
-
-@dataclass
-class TypeWord:
-    """One word of a class's type, with its arguments: PAC(90 PSA, 300 PSA), SEQ, Z."""
-
-    name: str
-    args: list[Quantity]
-    span: Span | None
-
-
-@dataclass
-class RateTerm:
-    """One term of a coupon formula: a constant rate, or multiplier x index."""
-
-    sign: int
-    constant: Quantity | None
-    multiplier: float
-    index: str | None
-    span: Span | None
-
-
-@dataclass
-class RateFormula:
-    """A coupon that floats: constant + sum of (multiplier x index), e.g. 19.5% - 3 x SOFR."""
-
-    terms: list[RateTerm]
-    span: Span | None
-
-
-@dataclass
-class NotionalRef:
-    """What a notional balance follows: a class, the whole collateral, or one pool."""
-
-    kind: str  # "class" | "collateral" | "pool"
-    name: str | None
-    span: Span | None
-
-
-@dataclass
-class NotionalDecl:
-    amount: Quantity | None
-    refs: list[NotionalRef]
-    span: Span | None
-
-
-@dataclass
-class ScheduleDecl:
-    """An explicit schedule of balances: a list in the deal, or a CSV file (period, balance)."""
-
-    balances: list[Quantity] | None
-    path: str | None
-    span: Span | None
-
-
-@dataclass
-class StripDecl:
-    """A PO carved from a discount pool so that the rest of the pool pays `target`."""
-
-    pool: str
-    pool_span: Span | None
-    target: Quantity
-    span: Span | None
-
-
-@dataclass
-class ClassDecl:
-    name: str
-    span: Span | None
-    type_name: str
-    type_span: Span | None
-    balance: Quantity | None = None
-    coupon: Quantity | None = None
-    types: list[TypeWord] = field(default_factory=list)
-    coupon_formula: RateFormula | None = None
-    cap: Quantity | None = None
-    floor: Quantity | None = None
-    parent: str | None = None
-    parent_span: Span | None = None
-    notional: NotionalDecl | None = None
-    schedule: ScheduleDecl | None = None
-    lockout: Quantity | None = None
-    shift: list[Quantity] | None = None
-    shift_span: Span | None = None
-    strip: StripDecl | None = None
-
-
-@dataclass
-class ClassRef:
-    """A class named in a principal rule, with its fixed pro rata share if one was written."""
-
-    name: str
-    span: Span | None
-    share: Quantity | None = None
-
-
-@dataclass
-class Group:
-    """A parenthesised allocation used as one member of an outer allocation."""
-
-    alloc: Alloc
-    span: Span | None
-    share: Quantity | None = None
-
-
-Member = ClassRef | Group
-
-
-@dataclass
-class ProAlloc:
-    """Members joined by ',' or 'and', with how they share: 'pro_rata', 'sequentially' or None."""
-
-    members: list[Member]
-    mode: str | None
-    span: Span | None
-
-
-@dataclass
-class Alloc:
-    """Parts paid one after another ('then')."""
-
-    parts: list[ProAlloc]
-    span: Span | None
-
-
-@dataclass
-class PrincipalRule:
-    alloc: Alloc
-    limit: str | None
-    span: Span | None
-
-
-@dataclass
-class InterestRule:
-    kind: str
-    span: Span | None
-
-
-@dataclass
-class AccretionDecl:
-    """Where an accrual class's accrued interest is paid as principal."""
-
-    name: str
-    name_span: Span | None
-    rules: list[PrincipalRule]
-    span: Span | None
-
-
-@dataclass
-class WaterfallDecl:
-    span: Span | None
-    interest: list[InterestRule] = field(default_factory=list)
-    interest_span: Span | None = None
-    principal: list[PrincipalRule] = field(default_factory=list)
-    principal_span: Span | None = None
-    accretion: list[AccretionDecl] = field(default_factory=list)
-
-
-@dataclass
-class ConstantSpeed:
-    rate: Quantity
-    span: Span | None
-
-
-@dataclass
-class RampSpeed:
-    start: Quantity
-    end: Quantity
-    months: Quantity
-    span: Span | None
-
-
-@dataclass
-class VectorSpeed:
-    rates: list[Quantity]
-    span: Span | None
-
-
-Speed = ConstantSpeed | RampSpeed | VectorSpeed
-
-
-@dataclass
-class RatePathDecl:
-    """An index path: kind 'level' (one rate), 'vector' (one per period) or 'curve' (points)."""
-
-    kind: str
-    rates: list[Quantity]
-    periods: list[int]
-    span: Span | None
-
-
-@dataclass
-class IndexSetting:
-    index: str
-    index_span: Span | None
-    path: RatePathDecl
-
-
-@dataclass
-class ScenariosDecl:
-    span: Span | None
-    pricing: Speed | None = None
-    decrement: list[Speed] = field(default_factory=list)
-    decrement_lines: list[list[Speed]] = field(default_factory=list)
-    named: list[tuple[str, Span | None, Speed]] = field(default_factory=list)
-    indices: list[IndexSetting] = field(default_factory=list)
-    pricing_indices: list[IndexSetting] = field(default_factory=list)
-    named_indices: dict[str, list[IndexSetting]] = field(default_factory=dict)
-
-
-@dataclass
-class CurveDecl:
-    name: str
-    span: Span | None
-    points: list[tuple[Token, Quantity]] = field(default_factory=list)
-    path: str | None = None
-
-
-@dataclass
-class QuoteDecl:
-    """price/yield/spread CLASS, CLASS at VALUE: what a class is priced at."""
-
-    kind: str  # "price" | "yield" | "spread"
-    classes: list[tuple[str, Span | None]]
-    value: Quantity | str  # a price in 32nds stays text; others are quantities
-    span: Span | None
-
-
-@dataclass
-class TableDecl:
-    prices: list[str]
-    speeds: list[Speed]
-    span: Span | None
-
-
-@dataclass
-class AnalyticsDecl:
-    span: Span | None
-    curves: list[CurveDecl] = field(default_factory=list)
-    quotes: list[QuoteDecl] = field(default_factory=list)
-    tables: list[TableDecl] = field(default_factory=list)
-
-
-@dataclass
-class DealFile:
-    """The whole deal file as written."""
-
-    header: DealHeader
-    pools: list[PoolDecl]
-    classes: list[ClassDecl]
-    waterfall: WaterfallDecl | None
-    scenarios: ScenariosDecl | None
-    source: str
-    path: str | None
-    analytics: AnalyticsDecl | None = None
-
-
-# ---------------------------------------------------------------------------- parser
-
-
-# Two-word phrases of the language, as they are mistyped glued together.
-_PHRASES = {p.replace(" ", ""): p for p in (
-    "pro rata", "until retired", "to schedule", "its share", "first payment", "each class")}
-
-# The text being parsed, for the keyword check below (the lexer hands callbacks tokens only).
-_SOURCE: ContextVar[str] = ContextVar("_SOURCE", default="")
-
-
-def _whole_word(token: Token) -> Token:
-    """Keywords are whole words: 'prorata' is not 'pro' + 'rata', 'untill' is not 'until'."""
-    source = _SOURCE.get()
-    end = token.end_pos or 0
-    if end < len(source) and (source[end].isalnum() or source[end] == "_"):
-        stop = end
-        while stop < len(source) and (source[stop].isalnum() or source[stop] in "_-"):
-            stop += 1
-        word = source[token.start_pos:stop]
-        span = Span(token.line or 1, token.column or 1, token.line or 1, (token.column or 1) + len(word))
-        glued = _PHRASES.get(word.lower().replace("-", "").replace("_", ""))
-        hint = (f"write '{glued}' as two words" if glued
-                else did_you_mean(word, KEYWORDS) or "check the spelling")
-        raise DealError(f"unknown word '{word}'", span, hint)
-    return token
-
-
-@lru_cache(maxsize=1)
-def _parser() -> Lark:
-    grammar = resources.files("structurer").joinpath("grammars/waterfall.lark").read_text()
-    probe = Lark(grammar, parser="lalr", maybe_placeholders=False)
-    keyword_terminals = [t.name for t in probe.terminals
-                         if t.pattern.type == "str" and t.pattern.value[:1].isalpha()]
-    KEYWORDS.update(probe.get_terminal(n).pattern.value for n in keyword_terminals)
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False,
-                lexer_callbacks={name: _whole_word for name in keyword_terminals})
-
-
-# Every word of the language (filled from the grammar): not usable as a class name.
-KEYWORDS: set[str] = set()
+from lark import Token, Transformer, v_args
+
+from ..errors import DealError, Span
+from .diagnostics import syntax_error
+from .grammar import SOURCE, parser
+from .nodes import (
+    AccretionDecl,
+    Alloc,
+    AnalyticsDecl,
+    ClassDecl,
+    ClassRef,
+    ConstantSpeed,
+    CurveDecl,
+    DealFile,
+    DealHeader,
+    Group,
+    IndexSetting,
+    InterestRule,
+    NotionalDecl,
+    NotionalRef,
+    PoolDecl,
+    PrincipalRule,
+    ProAlloc,
+    Quantity,
+    QuoteDecl,
+    RampSpeed,
+    RateFormula,
+    RatePathDecl,
+    RateTerm,
+    ScenariosDecl,
+    ScheduleDecl,
+    StripDecl,
+    TableDecl,
+    TypeWord,
+    VectorSpeed,
+    WaterfallDecl,
+)
 
 
 def _number(token: Token) -> float:
@@ -703,15 +401,15 @@ def _date(token: Token) -> dt.date:
 
 def parse(source: str, path: str | None = None) -> DealFile:
     """Parse deal text into a DealFile; raise DealError (with the source attached) if it is not one."""
-    token = _SOURCE.set(source)
+    token = SOURCE.set(source)
     try:
-        tree = _parser().parse(source)
+        tree = parser().parse(source)
     except lark.exceptions.UnexpectedInput as exc:
-        raise _syntax_error(exc, source).attach(source, path) from None
+        raise syntax_error(exc, source).attach(source, path) from None
     except DealError as exc:
         raise exc.attach(source, path) from None
     finally:
-        _SOURCE.reset(token)
+        SOURCE.reset(token)
     try:
         items = _ToAst().transform(tree)
     except lark.exceptions.VisitError as exc:
@@ -746,138 +444,3 @@ def parse(source: str, path: str | None = None) -> DealFile:
     return DealFile(header, pools, classes, waterfall, scenarios, source, path, analytics)
 
 
-# ---------------------------------------------------------------------------- syntax errors
-
-# What each terminal means to a structurer, for "expected ..." messages.
-_TERMINAL_WORDS = {
-    "NAME": "a class name",
-    "NUMBER": "a number",
-    "DATE": "a date (YYYY-MM-DD)",
-    "DAY_COUNT": "'day count 30/360' or 'day count actual/360'",
-    "PRICE32": "a price (99-16, 99-16+ or 99.5)",
-    "STRING": 'a quoted name ("...")',
-    "UNIT": "a unit (%, bp, PSA, CPR, SMM, days, mm)",
-    "THEN": "'then'",
-    "LBRACE": "'{'",
-    "RBRACE": "'}'",
-    "LPAR": "'('",
-    "RPAR": "')'",
-    "COMMA": "','",
-    "COLON": "':'",
-    "$END": "the end of the file",
-}
-
-# Named in the hint after "class NAME"; check.py holds the full vocabulary.
-_CLASS_TYPES = ("SEQ", "PT", "R")
-
-# The order in which alternatives are listed: the likely ones first.
-_PRIORITY = ["NAME", "NUMBER", "UNIT", "DATE", "STRING"]
-
-
-def _expected_words(expected: set[str], after_class_name: bool = False) -> str:
-    parser = _parser()
-    words: list[str] = []
-    if after_class_name and "NAME" in expected:
-        words.append("a class type (" + ", ".join(_CLASS_TYPES) + ")")
-        expected = expected - {"NAME"}
-    ordered = sorted(expected, key=lambda t: (_PRIORITY.index(t) if t in _PRIORITY else 99, t))
-    for name in ordered:
-        if name in _TERMINAL_WORDS:
-            word = _TERMINAL_WORDS[name]
-        else:
-            try:
-                pattern = parser.get_terminal(name).pattern
-            except KeyError:
-                continue
-            if pattern.type != "str":
-                continue
-            word = f"'{pattern.value}'"
-        if word not in words:
-            words.append(word)
-    if not words:
-        return "something else"
-    if len(words) == 1:
-        return words[0]
-    return ", ".join(words[:-1]) + " or " + words[-1]
-
-
-def _syntax_error(exc: lark.exceptions.UnexpectedInput, source: str) -> DealError:
-    line = getattr(exc, "line", None) or 1
-    column = getattr(exc, "column", None) or 1
-    if isinstance(exc, lark.exceptions.UnexpectedCharacters):
-        char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else "?"
-        span = Span(line, column, line, column + 1)
-        bad_day_count = _bad_day_count(source, exc.pos_in_stream, line, column)
-        if bad_day_count is not None:
-            return bad_day_count
-        allowed = _expected_words(_acceptable_before(source, exc.pos_in_stream) or set(exc.allowed or ()))
-        return DealError(f"unexpected character '{char}'", span, f"expected {allowed}")
-    if isinstance(exc, lark.exceptions.UnexpectedEOF):
-        last = source.rstrip().splitlines() or [""]
-        n = len(last)
-        span = Span(n, len(last[-1]) + 1, n, len(last[-1]) + 2)
-        return DealError("the deal file ends too early", span,
-                         f"expected {_expected_words(set(exc.expected))}")
-    assert isinstance(exc, lark.exceptions.UnexpectedToken)
-    token = exc.token
-    if token.type == "$END":
-        last = source.rstrip().splitlines() or [""]
-        n = len(last)
-        span = Span(n, len(last[-1]) + 1, n, len(last[-1]) + 2)
-        return DealError("the deal file ends too early", span,
-                         f"expected {_expected_words(set(exc.expected))}")
-    span = Span.of(token) or Span(line, column, line, column + 1)
-    bad_day_count = _bad_day_count(source, token.start_pos or 0, line, column)
-    if bad_day_count is not None:
-        return bad_day_count
-    expected = set(exc.expected)
-    after_class_name = False
-    parser_state = getattr(exc, "interactive_parser", None)
-    if parser_state is not None:
-        # The LALR table's expected set can include what only a reduction would allow;
-        # accepts() tries each terminal and keeps the ones that really continue the deal.
-        expected = parser_state.accepts() or expected
-        stack = parser_state.parser_state.value_stack
-        after_class_name = (len(stack) >= 2 and isinstance(stack[-2], Token)
-                            and stack[-2].type == "CLASS")
-        # "class A balance 5": the keyword was read as the class type, so the type is missing.
-        if (len(stack) >= 3 and isinstance(stack[-3], Token) and stack[-3].type == "CLASS"
-                and isinstance(stack[-1], Token) and str(stack[-1]) in ("balance", "coupon")):
-            type_tok = stack[-1]
-            return DealError(f"class {stack[-2]} has no type", Span.of(type_tok),
-                             f"write the type before the {type_tok}: class {stack[-2]} SEQ {type_tok} ...")
-    hint = f"expected {_expected_words(expected, after_class_name)}"
-    keywords = [_keyword(t) for t in expected]
-    suggestion = did_you_mean(str(token), [k for k in keywords if k])
-    if suggestion and token.type in ("NAME", "UNIT"):
-        hint = f"{suggestion} ({hint})"
-    return DealError(f"unexpected '{token}'", span, hint)
-
-
-def _bad_day_count(source: str, position: int, line: int, column: int) -> DealError | None:
-    """'day count 30/365': the one-token day count did not match; say what it can be."""
-    rest = source[position:position + 40]
-    if not re.match(r"day\s+count\b", rest, re.IGNORECASE):
-        return None
-    written = rest.splitlines()[0].split("#")[0].strip()
-    return DealError(f"'{written}' is not a day count", Span(line, column, line, column + len(written)),
-                     "write: day count 30/360  or  day count actual/360")
-
-
-def _acceptable_before(source: str, position: int) -> set[str]:
-    """What the parser would accept after the text before `position` (the lexer's own list
-    includes whatever a pending reduction might allow)."""
-    try:
-        interactive = _parser().parse_interactive(source[:position])
-        interactive.exhaust_lexer()
-        return set(interactive.accepts())
-    except (lark.exceptions.LarkError, DealError):
-        return set()
-
-
-def _keyword(terminal: str) -> str | None:
-    try:
-        pattern = _parser().get_terminal(terminal).pattern
-    except KeyError:
-        return None
-    return pattern.value if pattern.type == "str" and pattern.value.isalpha() else None

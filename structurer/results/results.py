@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import analytics
-from .dates import add_months, payment_dates
+from ..dates import add_months, payment_dates
+from . import measures as analytics
 
 if TYPE_CHECKING:
-    from .collateral import CollateralFlows
-    from .model import Deal, Tranche
-    from .prepayment import Prepayment
-    from .scenarios import Scenario
-    from .waterfall import ClassFlows
+    from ..engine.collateral import CollateralFlows
+    from ..engine.waterfall import ClassFlows
+    from ..model.deal import Deal, Tranche
+    from ..model.prepayment import Prepayment
+    from ..model.scenarios import Scenario
 
 COLLATERAL = "COLLATERAL"
 
@@ -271,7 +271,7 @@ class Results:
         return pd.DataFrame(data, index=pd.Index(index, name="Distribution date"))
 
     def _repr_html_(self) -> str:
-        from .report import results_html
+        from ..present.report import results_html
         return results_html(self)
 
     # ---- machine-readable summary

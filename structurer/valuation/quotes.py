@@ -11,13 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import pricing
-from .analytics import weighted_average_life
-from .errors import InputError
-from .model import Deal, QuoteSpec
-from .prepayment import Prepayment
-from .results import Results
-from .scenarios import RatePath, Scenario
+from ..errors import InputError
+from ..model.curve import Curve
+from ..model.deal import Deal, QuoteSpec
+from ..model.prepayment import Prepayment
+from ..model.scenarios import RatePath, Scenario
+from ..results.measures import weighted_average_life
+from ..results.results import Results
+from . import yields as pricing
 
 EFFECTIVE_SHIFT = 0.0025  # 25bp up and down, in the index and in the yield
 
@@ -90,7 +91,7 @@ def accrued_per_100(results: Results, name: str) -> float:
 
 def quote(results: Results, name: str, price: float | str | None = None,
           yield_: float | None = None, spread: float | None = None,
-          curve: pricing.Curve | None = None) -> Quote:
+          curve: Curve | None = None) -> Quote:
     """Price the class from exactly one of: a clean price (decimal or 32nds), a BEY (decimal), or
     a spread (decimal) to the curve at each scenario's WAL."""
     given = [x is not None for x in (price, yield_, spread)]
@@ -174,7 +175,7 @@ def effective_risk(results: Results, name: str, bey: np.ndarray,
     return duration, convexity, False
 
 
-def quote_classes(results: Results, specs: list[QuoteSpec], curve: pricing.Curve | None) -> dict[str, Quote]:
+def quote_classes(results: Results, specs: list[QuoteSpec], curve: Curve | None) -> dict[str, Quote]:
     """Quote every class the specs name, in deal order."""
     by_name = {spec.name: spec for spec in specs}
     out: dict[str, Quote] = {}
@@ -228,7 +229,7 @@ def index_yield_table(deal: Deal, name: str, price: float | str,
     first-period coupon (an inverse floater's moves with the level), so each cell equals
     quote() on a run of that one scenario. Cells are unrounded floats, NaN where no yield
     prices the class."""
-    from .engine import resolve_scenarios
+    from ..engine.run import resolve_scenarios
 
     if index not in deal.index_names:
         floats = ", ".join(deal.index_names) or "no index"

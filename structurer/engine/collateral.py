@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import Pool
+from ..model.deal import Pool
 
 
 @dataclass(frozen=True)

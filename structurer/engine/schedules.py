@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..model.deal import Pool
+from ..model.prepayment import Prepayment
 from .collateral import collateral_flows
-from .model import Pool
-from .prepayment import Prepayment, smm_matrix
+from .prepayment import smm_matrix
 
 TIER_ORDER = {"PAC": 0, "PAC II": 1, "TAC": 2}
 

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .analytics import PAYMENT_DUST
-from .engine import resolve_scenarios
-from .model import Deal
-from .prepayment import Prepayment
-from .results import Results
-from .scenarios import Scenario
+from ..engine.run import resolve_scenarios
+from ..model.deal import Deal
+from ..model.prepayment import Prepayment
+from ..model.scenarios import Scenario
+from ..results.measures import PAYMENT_DUST
+from ..results.results import Results
 
 PRINCIPAL_RTOL = 1e-6  # relative to the collateral principal of the scenario
 CASH_TOL = 1e-6  # dollars, plus CASH_RTOL of the period's cash: float rounding, not money

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError
-from .results import Results
+from ..errors import InputError
+from ..results.results import Results
 
 MONEY = "#,##0.00"
 RATE = "0.000%"

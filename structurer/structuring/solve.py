@@ -24,17 +24,19 @@ from typing import Any
 
 import numpy as np
 
-from .check import MONEY_TOLERANCE, effective_rates
-from .collateral import collateral_flows
-from .engine import resolve_scenarios
-from .errors import InputError
-from .model import Deal, NasShare, Pay, ProRata, Rule, Sequential, ToSchedule, Tranche, rule_classes
-from .prepayment import Prepayment, parse_speed, smm_matrix
-from .pricing import Curve
-from .scenarios import Scenario
-from .schedules import TIER_ORDER, Tier, compute_schedules
-from .valuation import quote
-from .waterfall import run_waterfall
+from ..check.checker import MONEY_TOLERANCE, effective_rates
+from ..engine.collateral import collateral_flows
+from ..engine.prepayment import smm_matrix
+from ..engine.run import resolve_scenarios
+from ..engine.schedules import TIER_ORDER, Tier, compute_schedules
+from ..engine.waterfall import run_waterfall
+from ..errors import InputError
+from ..model.curve import Curve
+from ..model.deal import Deal, Tranche
+from ..model.prepayment import Prepayment, parse_speed
+from ..model.rules import NasShare, Pay, ProRata, Rule, Sequential, ToSchedule, rule_classes
+from ..model.scenarios import Scenario
+from ..valuation.quotes import quote
 
 WAL_TOLERANCE = 1e-8  # years
 PRICE_TOLERANCE = 1e-10  # points of par

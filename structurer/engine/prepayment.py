@@ -1,0 +1,43 @@
+"""SMM arrays [scenario, pool, period] from prepayment assumptions (SIFMA standard formulas)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model.prepayment import Prepayment
+
+
+def cpr_from_psa(psa: np.ndarray | float, age: np.ndarray | float) -> np.ndarray:
+    """SIFMA PSA curve: CPR (decimal) at loan-age month AGE."""
+    age = np.maximum(1.0, np.minimum(np.asarray(age, dtype=float), 30.0))
+    return np.minimum(np.asarray(psa, dtype=float) / 100.0 * 0.002 * age, 1.0)
+
+
+def smm_from_cpr(cpr: np.ndarray | float) -> np.ndarray:
+    """SMM = 1 - (1 - CPR)^(1/12), CPR and SMM as decimals."""
+    cpr = np.clip(np.asarray(cpr, dtype=float), 0.0, 1.0)
+    return 1.0 - (1.0 - cpr) ** (1.0 / 12.0)
+
+
+def smm_matrix(prepayments: list[Prepayment], ages: np.ndarray, periods: int) -> np.ndarray:
+    """SMM (decimal) as an array [scenario, pool, period] for pools of the given loan ages."""
+    ages = np.asarray(ages, dtype=float)
+    loan_age = ages[:, None] + np.arange(1, periods + 1)[None, :]  # [pool, period]
+    speed = np.empty((len(prepayments), periods))
+    constant = [i for i, p in enumerate(prepayments) if p.kind == "constant"]
+    speed[constant] = np.array([prepayments[i].values[0] for i in constant])[:, None]  # one write
+    for i, p in enumerate(prepayments):
+        if p.kind != "constant":
+            speed[i] = p.path(periods)
+    speed = speed[:, None, :]  # [scenario, 1, period]
+    units = np.array([p.unit for p in prepayments])[:, None, None]
+    # Each unit's formula over the whole grid at once; the scenario's own unit picks its row.
+    psa_age = np.maximum(1.0, np.minimum(loan_age, 30.0))[None, :, :]
+    cpr = np.where(units == "PSA", speed / 100.0 * 0.002 * psa_age, speed / 100.0)
+    from_cpr = 1.0 - (1.0 - np.clip(cpr, 0.0, 1.0)) ** (1.0 / 12.0)
+    smm = np.where(units == "SMM", np.clip(speed / 100.0, 0.0, 1.0), from_cpr)
+    out = np.empty((len(prepayments), len(ages), periods))
+    out[...] = smm
+    return out
+
+

@@ -1,0 +1,145 @@
+"""Syntax errors in the desk's words: what was found, where, and what could stand there."""
+
+from __future__ import annotations
+
+import re
+
+import lark
+from lark import Token
+
+from ..errors import DealError, Span, did_you_mean
+from .grammar import parser
+
+# What each terminal means to a structurer, for "expected ..." messages.
+_TERMINAL_WORDS = {
+    "NAME": "a class name",
+    "NUMBER": "a number",
+    "DATE": "a date (YYYY-MM-DD)",
+    "DAY_COUNT": "'day count 30/360' or 'day count actual/360'",
+    "PRICE32": "a price (99-16, 99-16+ or 99.5)",
+    "STRING": 'a quoted name ("...")',
+    "UNIT": "a unit (%, bp, PSA, CPR, SMM, days, mm)",
+    "THEN": "'then'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "COMMA": "','",
+    "COLON": "':'",
+    "$END": "the end of the file",
+}
+
+# Named in the hint after "class NAME"; check.py holds the full vocabulary.
+_CLASS_TYPES = ("SEQ", "PT", "R")
+
+# The order in which alternatives are listed: the likely ones first.
+_PRIORITY = ["NAME", "NUMBER", "UNIT", "DATE", "STRING"]
+
+
+def _expected_words(expected: set[str], after_class_name: bool = False) -> str:
+    lalr = parser()
+    words: list[str] = []
+    if after_class_name and "NAME" in expected:
+        words.append("a class type (" + ", ".join(_CLASS_TYPES) + ")")
+        expected = expected - {"NAME"}
+    ordered = sorted(expected, key=lambda t: (_PRIORITY.index(t) if t in _PRIORITY else 99, t))
+    for name in ordered:
+        if name in _TERMINAL_WORDS:
+            word = _TERMINAL_WORDS[name]
+        else:
+            try:
+                pattern = lalr.get_terminal(name).pattern
+            except KeyError:
+                continue
+            if pattern.type != "str":
+                continue
+            word = f"'{pattern.value}'"
+        if word not in words:
+            words.append(word)
+    if not words:
+        return "something else"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def syntax_error(exc: lark.exceptions.UnexpectedInput, source: str) -> DealError:
+    line = getattr(exc, "line", None) or 1
+    column = getattr(exc, "column", None) or 1
+    if isinstance(exc, lark.exceptions.UnexpectedCharacters):
+        char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else "?"
+        span = Span(line, column, line, column + 1)
+        bad_day_count = _bad_day_count(source, exc.pos_in_stream, line, column)
+        if bad_day_count is not None:
+            return bad_day_count
+        allowed = _expected_words(_acceptable_before(source, exc.pos_in_stream) or set(exc.allowed or ()))
+        return DealError(f"unexpected character '{char}'", span, f"expected {allowed}")
+    if isinstance(exc, lark.exceptions.UnexpectedEOF):
+        last = source.rstrip().splitlines() or [""]
+        n = len(last)
+        span = Span(n, len(last[-1]) + 1, n, len(last[-1]) + 2)
+        return DealError("the deal file ends too early", span,
+                         f"expected {_expected_words(set(exc.expected))}")
+    assert isinstance(exc, lark.exceptions.UnexpectedToken)
+    token = exc.token
+    if token.type == "$END":
+        last = source.rstrip().splitlines() or [""]
+        n = len(last)
+        span = Span(n, len(last[-1]) + 1, n, len(last[-1]) + 2)
+        return DealError("the deal file ends too early", span,
+                         f"expected {_expected_words(set(exc.expected))}")
+    span = Span.of(token) or Span(line, column, line, column + 1)
+    bad_day_count = _bad_day_count(source, token.start_pos or 0, line, column)
+    if bad_day_count is not None:
+        return bad_day_count
+    expected = set(exc.expected)
+    after_class_name = False
+    parser_state = getattr(exc, "interactive_parser", None)
+    if parser_state is not None:
+        # The LALR table's expected set can include what only a reduction would allow;
+        # accepts() tries each terminal and keeps the ones that really continue the deal.
+        expected = parser_state.accepts() or expected
+        stack = parser_state.parser_state.value_stack
+        after_class_name = (len(stack) >= 2 and isinstance(stack[-2], Token)
+                            and stack[-2].type == "CLASS")
+        # "class A balance 5": the keyword was read as the class type, so the type is missing.
+        if (len(stack) >= 3 and isinstance(stack[-3], Token) and stack[-3].type == "CLASS"
+                and isinstance(stack[-1], Token) and str(stack[-1]) in ("balance", "coupon")):
+            type_tok = stack[-1]
+            return DealError(f"class {stack[-2]} has no type", Span.of(type_tok),
+                             f"write the type before the {type_tok}: class {stack[-2]} SEQ {type_tok} ...")
+    hint = f"expected {_expected_words(expected, after_class_name)}"
+    keywords = [_keyword(t) for t in expected]
+    suggestion = did_you_mean(str(token), [k for k in keywords if k])
+    if suggestion and token.type in ("NAME", "UNIT"):
+        hint = f"{suggestion} ({hint})"
+    return DealError(f"unexpected '{token}'", span, hint)
+
+
+def _bad_day_count(source: str, position: int, line: int, column: int) -> DealError | None:
+    """'day count 30/365': the one-token day count did not match; say what it can be."""
+    rest = source[position:position + 40]
+    if not re.match(r"day\s+count\b", rest, re.IGNORECASE):
+        return None
+    written = rest.splitlines()[0].split("#")[0].strip()
+    return DealError(f"'{written}' is not a day count", Span(line, column, line, column + len(written)),
+                     "write: day count 30/360  or  day count actual/360")
+
+
+def _acceptable_before(source: str, position: int) -> set[str]:
+    """What the parser would accept after the text before `position` (the lexer's own list
+    includes whatever a pending reduction might allow)."""
+    try:
+        interactive = parser().parse_interactive(source[:position])
+        interactive.exhaust_lexer()
+        return set(interactive.accepts())
+    except (lark.exceptions.LarkError, DealError):
+        return set()
+
+
+def _keyword(terminal: str) -> str | None:
+    try:
+        pattern = parser().get_terminal(terminal).pattern
+    except KeyError:
+        return None
+    return pattern.value if pattern.type == "str" and pattern.value.isalpha() else None

@@ -1,0 +1,298 @@
+"""The syntax tree: plain dataclasses, one per construct, that remember where they came from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from lark import Token
+
+from ..errors import Span
+
+
+@dataclass
+class Quantity:
+    """A number as written, with its unit (or None) and where it stands."""
+
+    value: float
+    unit: str | None
+    span: Span | None
+    text: str = ""
+
+
+@dataclass
+class DealHeader:
+    name: str
+    span: Span | None
+    settle: dt.date | None = None
+    settle_span: Span | None = None
+    first_payment: dt.date | None = None
+    first_payment_span: Span | None = None
+    delay: Quantity | None = None
+    day_count: str | None = None
+    day_count_span: Span | None = None
+
+
+@dataclass
+class PoolDecl:
+    name: str
+    span: Span | None
+    attrs: dict[str, Quantity] = field(default_factory=dict)
+    key_spans: dict[str, Span | None] = field(default_factory=dict)
+
+
+@dataclass
+class TypeWord:
+    """One word of a class's type, with its arguments: PAC(90 PSA, 300 PSA), SEQ, Z."""
+
+    name: str
+    args: list[Quantity]
+    span: Span | None
+
+
+@dataclass
+class RateTerm:
+    """One term of a coupon formula: a constant rate, or multiplier x index."""
+
+    sign: int
+    constant: Quantity | None
+    multiplier: float
+    index: str | None
+    span: Span | None
+
+
+@dataclass
+class RateFormula:
+    """A coupon that floats: constant + sum of (multiplier x index), e.g. 19.5% - 3 x SOFR."""
+
+    terms: list[RateTerm]
+    span: Span | None
+
+
+@dataclass
+class NotionalRef:
+    """What a notional balance follows: a class, the whole collateral, or one pool."""
+
+    kind: str  # "class" | "collateral" | "pool"
+    name: str | None
+    span: Span | None
+
+
+@dataclass
+class NotionalDecl:
+    amount: Quantity | None
+    refs: list[NotionalRef]
+    span: Span | None
+
+
+@dataclass
+class ScheduleDecl:
+    """An explicit schedule of balances: a list in the deal, or a CSV file (period, balance)."""
+
+    balances: list[Quantity] | None
+    path: str | None
+    span: Span | None
+
+
+@dataclass
+class StripDecl:
+    """A PO carved from a discount pool so that the rest of the pool pays `target`."""
+
+    pool: str
+    pool_span: Span | None
+    target: Quantity
+    span: Span | None
+
+
+@dataclass
+class ClassDecl:
+    name: str
+    span: Span | None
+    type_name: str
+    type_span: Span | None
+    balance: Quantity | None = None
+    coupon: Quantity | None = None
+    types: list[TypeWord] = field(default_factory=list)
+    coupon_formula: RateFormula | None = None
+    cap: Quantity | None = None
+    floor: Quantity | None = None
+    parent: str | None = None
+    parent_span: Span | None = None
+    notional: NotionalDecl | None = None
+    schedule: ScheduleDecl | None = None
+    lockout: Quantity | None = None
+    shift: list[Quantity] | None = None
+    shift_span: Span | None = None
+    strip: StripDecl | None = None
+
+
+@dataclass
+class ClassRef:
+    """A class named in a principal rule, with its fixed pro rata share if one was written."""
+
+    name: str
+    span: Span | None
+    share: Quantity | None = None
+
+
+@dataclass
+class Group:
+    """A parenthesised allocation used as one member of an outer allocation."""
+
+    alloc: Alloc
+    span: Span | None
+    share: Quantity | None = None
+
+
+Member = ClassRef | Group
+
+
+@dataclass
+class ProAlloc:
+    """Members joined by ',' or 'and', with how they share: 'pro_rata', 'sequentially' or None."""
+
+    members: list[Member]
+    mode: str | None
+    span: Span | None
+
+
+@dataclass
+class Alloc:
+    """Parts paid one after another ('then')."""
+
+    parts: list[ProAlloc]
+    span: Span | None
+
+
+@dataclass
+class PrincipalRule:
+    alloc: Alloc
+    limit: str | None
+    span: Span | None
+
+
+@dataclass
+class InterestRule:
+    kind: str
+    span: Span | None
+
+
+@dataclass
+class AccretionDecl:
+    """Where an accrual class's accrued interest is paid as principal."""
+
+    name: str
+    name_span: Span | None
+    rules: list[PrincipalRule]
+    span: Span | None
+
+
+@dataclass
+class WaterfallDecl:
+    span: Span | None
+    interest: list[InterestRule] = field(default_factory=list)
+    interest_span: Span | None = None
+    principal: list[PrincipalRule] = field(default_factory=list)
+    principal_span: Span | None = None
+    accretion: list[AccretionDecl] = field(default_factory=list)
+
+
+@dataclass
+class ConstantSpeed:
+    rate: Quantity
+    span: Span | None
+
+
+@dataclass
+class RampSpeed:
+    start: Quantity
+    end: Quantity
+    months: Quantity
+    span: Span | None
+
+
+@dataclass
+class VectorSpeed:
+    rates: list[Quantity]
+    span: Span | None
+
+
+Speed = ConstantSpeed | RampSpeed | VectorSpeed
+
+
+@dataclass
+class RatePathDecl:
+    """An index path: kind 'level' (one rate), 'vector' (one per period) or 'curve' (points)."""
+
+    kind: str
+    rates: list[Quantity]
+    periods: list[int]
+    span: Span | None
+
+
+@dataclass
+class IndexSetting:
+    index: str
+    index_span: Span | None
+    path: RatePathDecl
+
+
+@dataclass
+class ScenariosDecl:
+    span: Span | None
+    pricing: Speed | None = None
+    decrement: list[Speed] = field(default_factory=list)
+    decrement_lines: list[list[Speed]] = field(default_factory=list)
+    named: list[tuple[str, Span | None, Speed]] = field(default_factory=list)
+    indices: list[IndexSetting] = field(default_factory=list)
+    pricing_indices: list[IndexSetting] = field(default_factory=list)
+    named_indices: dict[str, list[IndexSetting]] = field(default_factory=dict)
+
+
+@dataclass
+class CurveDecl:
+    name: str
+    span: Span | None
+    points: list[tuple[Token, Quantity]] = field(default_factory=list)
+    path: str | None = None
+
+
+@dataclass
+class QuoteDecl:
+    """price/yield/spread CLASS, CLASS at VALUE: what a class is priced at."""
+
+    kind: str  # "price" | "yield" | "spread"
+    classes: list[tuple[str, Span | None]]
+    value: Quantity | str  # a price in 32nds stays text; others are quantities
+    span: Span | None
+
+
+@dataclass
+class TableDecl:
+    prices: list[str]
+    speeds: list[Speed]
+    span: Span | None
+
+
+@dataclass
+class AnalyticsDecl:
+    span: Span | None
+    curves: list[CurveDecl] = field(default_factory=list)
+    quotes: list[QuoteDecl] = field(default_factory=list)
+    tables: list[TableDecl] = field(default_factory=list)
+
+
+@dataclass
+class DealFile:
+    """The whole deal file as written."""
+
+    header: DealHeader
+    pools: list[PoolDecl]
+    classes: list[ClassDecl]
+    waterfall: WaterfallDecl | None
+    scenarios: ScenariosDecl | None
+    source: str
+    path: str | None
+    analytics: AnalyticsDecl | None = None
+
+

@@ -1,0 +1,2 @@
+"""Structuring tools over whole runs: solvers (size, PAC capacity, par coupon, effective band)
+and the REMIC tie-out."""

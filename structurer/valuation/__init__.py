@@ -1,0 +1,1 @@
+"""Valuation: price, yield, duration and spreads of a class's cash flows (SIFMA conventions)."""
