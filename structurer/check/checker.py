@@ -1049,8 +1049,8 @@ def check(file: DealFile) -> Deal:
                     ck.error(f"class {c.name} has a balance that no principal rule ever pays",
                              decls[c.name].span, f"add a rule like: pay {c.name} until retired")
                 elif c.index not in retiring:
-                    ck.error(f"class {c.name} is only paid to its schedule or its share: principal it "
-                             "cannot take would go to the residual", decls[c.name].span,
+                    ck.error(f"class {c.name} is only paid to its schedule, its share or when a trigger "
+                             "holds: principal it cannot take would go to the residual", decls[c.name].span,
                              f"add a last rule: pay {c.name} until retired")
 
     pricing = None
