@@ -4,6 +4,7 @@ periods written from scratch, and the pro rata leak that used to send principal 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,8 @@ from structurer.engine.run import run_deal
 from structurer.model.prepayment import Prepayment
 from structurer.model.rules import Book, Pay, Rule, RunInputs, Sequential
 from structurer.model.rules.trigger import PrepaymentTrigger
+
+JUMP_Z = Path(__file__).resolve().parent.parent / "deals" / "jump_z.waterfall"
 
 JUMP = """deal "JZ" { settle 2027-01-30  first payment 2027-02-25  delay 24 days }
 collateral { pool "p" { balance 300,000,000  wac 7.0%  coupon 6.5%  term 360  age 2 } }
@@ -77,7 +80,7 @@ def test_trigger_state_is_per_scenario():
 
 
 def test_the_jump_z_example_pays_z_first_above_300_psa():
-    deal = structurer.load("deals/jump_z.waterfall")
+    deal = structurer.load(JUMP_Z)
     results = deal.run("165 PSA", "400 PSA")
     z = deal.tranche("Z").index
     flows = results.flows
@@ -88,9 +91,9 @@ def test_the_jump_z_example_pays_z_first_above_300_psa():
 
 
 def test_the_jump_z_example_without_its_trigger_is_the_plain_sequential_deal():
-    text = open("deals/jump_z.waterfall").read()
-    plain = structurer.loads(text.replace("    pay Z until retired when prepayments above 300 PSA sticky\n", ""))
-    jump = structurer.load("deals/jump_z.waterfall")
+    text = JUMP_Z.read_text()
+    plain = structurer.loads(text.replace("pay Z until retired when prepayments above 300 PSA sticky", ""))
+    jump = structurer.load(JUMP_Z)
     a, b = plain.run("165 PSA").flows, jump.run("165 PSA").flows
     np.testing.assert_array_equal(a.principal, b.principal)
     np.testing.assert_array_equal(a.interest, b.interest)

@@ -23,7 +23,8 @@ Each period:
 5. What is left of interest or principal goes to the residual.
 After the last period the books are audited over every period at once: cash in must equal
 cash out, class balances must move by exactly what was paid and accrued, nothing may go
-negative, and no principal may reach the residual while a class still has a balance. A violation is a bug in the engine and raises EngineError.
+negative, and no principal may reach the residual while a class still has a balance. A
+violation is a bug in the engine and raises EngineError.
 """
 
 from __future__ import annotations
