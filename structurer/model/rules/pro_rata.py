@@ -9,6 +9,8 @@ import numpy as np
 
 from .base import Book, Rule
 
+ROUNDING = 1e-12  # relative: a remainder this small is rounding, far inside the audit's 1e-9
+
 if TYPE_CHECKING:
     from ...language.nodes import ProAlloc, Quantity
     from .compile import RuleContext
@@ -54,12 +56,14 @@ class ProRata(Rule):
         # ones absorb rounding remainders a nested group may leave.
         weights = np.asarray(self.weights)[:, None]
         remaining = np.maximum(amount, 0.0)
+        # What is left below this is float rounding, not principal to place.
+        negligible = ROUNDING * np.maximum(remaining, 1.0)
         used = np.zeros_like(amount)
         for _ in range(2 * len(self.children) + 2):
             caps = np.stack([c.capacity(book) for c in self.children])
             live_w = np.where(caps > 0.0, weights, 0.0)
             w_sum = live_w.sum(axis=0)
-            if not np.any((w_sum > 0) & (remaining > 0)):
+            if not np.any((w_sum > 0) & (remaining > negligible)):
                 break
             share = np.divide(live_w, w_sum, out=np.zeros_like(live_w), where=w_sum > 0)
             offer = remaining * share
