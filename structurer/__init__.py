@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .check.checker import check
 from .errors import DealError, DealErrors, InputError, StructurerError
 from .language.parser import parse
@@ -38,11 +36,7 @@ def loads(source: str, path: str | None = None) -> Deal:
 
 def load(path: str | Path) -> Deal:
     """Read, parse and check a deal file."""
-    p = Path(path)
-    try:
-        source = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"no deal file at {p}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the deal file {p}: {exc}") from None
+    from .inputs import read_deal_text
+
+    source = read_deal_text(path)
     return loads(source, str(path))

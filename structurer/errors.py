@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -92,7 +93,7 @@ def render_error(
 ) -> str:
     """rustc-style: headline, file:line:col, the source line, a caret under the culprit."""
     where = path or "<deal>"
-    lines = [f"error: {message}"]
+    lines = [f"error: {_CONTROL.sub('?', message)}"]
     if span is None or source is None:
         lines.append(f"  --> {where}")
         if hint:
@@ -100,7 +101,8 @@ def render_error(
         return "\n".join(lines)
     src_lines = source.splitlines() or [""]
     line_no = min(max(span.line, 1), len(src_lines))
-    text = src_lines[line_no - 1].expandtabs(1)
+    # Control characters are shown as '?': echoed raw, ESC[2J would clear the terminal.
+    text = _CONTROL.sub("?", src_lines[line_no - 1].expandtabs(1))
     gutter = " " * len(str(line_no))
     start = max(span.column, 1)
     if span.end_line == span.line and span.end_column > span.column:
@@ -109,10 +111,29 @@ def render_error(
         width = max(len(text) - start + 1, 1)
     lines.append(f"{gutter}--> {where}:{line_no}:{start}")
     lines.append(f"{gutter} |")
-    lines.append(f"{line_no} | {text}")
-    caret = " " * (start - 1) + "^" * max(width, 1)
+    # A very long line (a 1 MB list) is shown as a window around the caret, not whole.
+    shown_start, width = _window(len(text), start, width)
+    prefix = "..." if shown_start > 1 else ""
+    piece = text[shown_start - 1:shown_start - 1 + SHOWN_COLUMNS]
+    suffix = "..." if shown_start - 1 + SHOWN_COLUMNS < len(text) else ""
+    lines.append(f"{line_no} | {prefix}{piece}{suffix}")
+    caret = " " * (len(prefix) + start - shown_start) + "^" * max(width, 1)
     lines.append(f"{gutter} | {caret}" + (f" {hint}" if hint else ""))
     return "\n".join(lines)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+# The most columns of a source line an error shows.
+SHOWN_COLUMNS = 160
+
+
+def _window(length: int, start: int, width: int) -> tuple[int, int]:
+    """The first column shown and the caret width, so that the caret falls inside the window."""
+    if length <= SHOWN_COLUMNS:
+        return 1, width
+    first = max(1, min(start - SHOWN_COLUMNS // 4, length - SHOWN_COLUMNS + 1))
+    return first, max(1, min(width, first + SHOWN_COLUMNS - start))
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

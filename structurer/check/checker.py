@@ -16,7 +16,7 @@ import numpy as np
 from ..dates import accrual_days
 from ..engine.schedules import Tier, compute_schedules
 from ..errors import DealError, DealErrors, InputError, Span, did_you_mean
-from ..inputs import read_rows
+from ..inputs import read_schedule_csv
 from ..language.grammar import KEYWORDS
 from ..language.nodes import (
     AnalyticsDecl,
@@ -564,35 +564,10 @@ def _read_schedule(ck: _Checker, decl: ScheduleDecl, deal_path: str | None) -> l
     base = Path(deal_path).parent if deal_path else Path.cwd()
     path = base / (decl.path or "")
     try:
-        rows = read_rows(path, ("period", "balance"), "schedule")
+        return read_schedule_csv(path)
     except InputError as exc:
         ck.error(str(exc), decl.span)
         return None
-    values: list[float] = []
-    for row_no, row in rows:
-        if len(row) < 2:
-            ck.error(f"{path}, row {row_no}: needs a period and a balance", decl.span)
-            return None
-        if len([cell for cell in row if cell.strip()]) > 2:
-            ck.error(f"{path}, row {row_no}: more cells than period and balance", decl.span,
-                     'write the balance without thousands separators, or quote it: "2,000,000"')
-            return None
-        try:
-            period = int(row[0].strip())
-        except ValueError:
-            ck.error(f"{path}, row {row_no}, column 'period': '{row[0]}' is not a whole number", decl.span)
-            return None
-        try:
-            balance = float(row[1].strip().replace(",", "").replace("_", ""))
-        except ValueError:
-            ck.error(f"{path}, row {row_no}, column 'balance': '{row[1]}' is not an amount", decl.span)
-            return None
-        if period != len(values) + 1:
-            ck.error(f"{path}, row {row_no}, column 'period': expected period {len(values) + 1}, "
-                     f"found {period}", decl.span)
-            return None
-        values.append(balance)
-    return values
 
 
 def _schedules(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche], pools: list[Pool],

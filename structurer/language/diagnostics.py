@@ -68,6 +68,8 @@ def syntax_error(exc: lark.exceptions.UnexpectedInput, source: str) -> DealError
     column = getattr(exc, "column", None) or 1
     if isinstance(exc, lark.exceptions.UnexpectedCharacters):
         char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else "?"
+        if not char.isprintable():
+            char = f"U+{ord(char):04X}"  # a control character is named, never echoed
         span = Span(line, column, line, column + 1)
         bad_day_count = _bad_day_count(source, exc.pos_in_stream, line, column)
         if bad_day_count is not None:

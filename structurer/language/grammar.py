@@ -3,6 +3,8 @@ whole words, and the words of the language are reserved."""
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections.abc import Iterator
 from contextvars import ContextVar
 from functools import lru_cache
@@ -38,8 +40,48 @@ def _whole_word(token: Token) -> Token:
     return token
 
 
+# Limits that keep a mistyped or hostile file from exhausting the process; each far beyond any deal.
+MAX_NESTING = 50  # parentheses inside parentheses: deals nest groups two or three deep
+MAX_NUMBER = 1e15  # a quadrillion: no balance, term, delay or rate is larger
+MAX_LINE = 20_000  # characters: a 360-balance schedule on one line is about 5,000
+
+
+def control_character(text: str) -> int | None:
+    """The index of the first control character in `text` (ESC, NUL, bidi overrides...), if any."""
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\u200d":
+            return i
+    return None
+
+
+def _token_span(token: Token, width: int | None = None) -> Span:
+    line, column = token.line or 1, token.column or 1
+    return Span(line, column, line, column + (width if width is not None else len(str(token))))
+
+
+def _check_number(token: Token) -> None:
+    text = str(token).replace(",", "").replace("_", "")
+    value = float(text)
+    if not math.isfinite(value) or value > MAX_NUMBER:
+        digits = len(text.split(".")[0])
+        raise DealError(f"number too large ({digits:,} digits)", _token_span(token),
+                        f"no figure in a deal exceeds {MAX_NUMBER:,.0f}")
+
+
+def _check_string(token: Token) -> None:
+    at = control_character(str(token))
+    if at is not None:
+        # Echoed to a terminal, ESC[2J would clear the screen; in a workbook it is illegal.
+        code = ord(str(token)[at])
+        line, column = token.line or 1, (token.column or 1) + at
+        raise DealError(f"a quoted name holds the control character U+{code:04X}",
+                        Span(line, column, line, column + 1),
+                        "names are printable text; remove the character")
+
+
 class _WholeWords:
-    """Post-lexer: every keyword token must end at a word boundary."""
+    """Post-lexer: every keyword token must end at a word boundary; numbers, quoted names and
+    nesting are kept within the limits above."""
 
     always_accept: tuple[str, ...] = ()
 
@@ -47,9 +89,24 @@ class _WholeWords:
         self.terminals: frozenset[str] = frozenset()
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        depth = 0
+        terminals = self.terminals
         for token in stream:
-            if token.type in self.terminals:
+            kind = token.type
+            if kind in terminals:
                 _whole_word(token)
+            elif kind == "NUMBER":
+                _check_number(token)
+            elif kind == "STRING":
+                _check_string(token)
+            elif kind == "LPAR":
+                depth += 1
+                if depth > MAX_NESTING:
+                    # Deeper nesting would exhaust the recursion of the tree walks that follow.
+                    raise DealError(f"parentheses nested too deeply (limit {MAX_NESTING})",
+                                    _token_span(token), "no allocation needs groups nested this deep")
+            elif kind == "RPAR":
+                depth -= 1
             yield token
 
 

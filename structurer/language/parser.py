@@ -14,7 +14,7 @@ from lark import Token, Transformer, v_args
 
 from ..errors import DealError, Span
 from .diagnostics import syntax_error
-from .grammar import SOURCE, parser
+from .grammar import MAX_LINE, SOURCE, parser
 from .nodes import (
     AccretionDecl,
     Alloc,
@@ -407,8 +407,20 @@ def _date(token: Token) -> dt.date:
                         "write dates as YYYY-MM-DD") from None
 
 
+def _check_lines(source: str, path: str | None) -> None:
+    """Refuse a line too long to be written by hand before the parser spends seconds on it."""
+    if len(source) <= MAX_LINE:
+        return
+    for line_no, line in enumerate(source.split("\n"), start=1):
+        if len(line) > MAX_LINE:
+            raise DealError(f"line {line_no} is {len(line):,} characters long (limit {MAX_LINE:,})",
+                            Span(line_no, MAX_LINE + 1, line_no, MAX_LINE + 2),
+                            "split long lists over several lines").attach(source, path)
+
+
 def parse(source: str, path: str | None = None) -> DealFile:
     """Parse deal text into a DealFile; raise DealError (with the source attached) if it is not one."""
+    _check_lines(source, path)
     token = SOURCE.set(source)
     try:
         tree = parser().parse(source)

@@ -3,13 +3,14 @@ spreads are measured against."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from ..inputs import read_rows
+from ..inputs import parse_cell_number, read_rows
 
 
 @dataclass(frozen=True)
@@ -44,23 +45,32 @@ class Curve:
 
 def read_curve_csv(path: Path) -> Curve:
     """A curve from a CSV file with the header 'tenor,yield' (years, percent); errors name the
-    row and the column."""
+    row and the column, and the points are checked as an in-deal curve's are (make_curve)."""
     rows = read_rows(path, ("tenor", "yield"), "curve", " (years, percent)")
     tenors: list[float] = []
     yields: list[float] = []
     for row_no, row in rows:
         cells = row[:2] + [""] * (2 - len(row[:2]))
-        for column, cell, out in (("tenor", cells[0], tenors), ("yield", cells[1], yields)):
-            try:
-                out.append(float(cell.strip().removesuffix("%")))
-            except ValueError:
-                raise InputError(
-                    f"{path}, row {row_no}, column '{column}': '{cell}' is not a number") from None
-    return make_curve(path.stem, tenors, [y / 100.0 for y in yields])
+        tenors.append(parse_cell_number(cells[0], f"{path}, row {row_no}, column 'tenor'"))
+        yields.append(parse_cell_number(cells[1], f"{path}, row {row_no}, column 'yield'") / 100.0)
+    return make_curve(path.stem, tenors, yields)
+
+
+# Tenors beyond this are not Treasury points (the longest is 30 years); a huge one would make the
+# bootstrap grid huge.
+MAX_TENOR = 100.0
 
 
 def make_curve(name: str, tenors: list[float], yields: list[float]) -> Curve:
-    """A Curve, if its tenors are positive and increasing."""
+    """A Curve, if its tenors are positive and increasing and its yields (decimals) are rates
+    from 0 to 100%: the one validation for curves in a deal and in CSV files."""
     if not tenors or tenors[0] <= 0 or any(b <= a for a, b in zip(tenors, tenors[1:], strict=False)):
         raise InputError(f"curve \"{name}\" needs points at increasing positive tenors (years)")
+    for tenor, value in zip(tenors, yields, strict=True):
+        if not math.isfinite(tenor) or tenor > MAX_TENOR:
+            raise InputError(f"curve \"{name}\": a tenor of {tenor:g} years is beyond any curve "
+                             f"(at most {MAX_TENOR:g})")
+        if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+            raise InputError(f"curve \"{name}\": the yield at tenor {tenor:g} ({value * 100:g}%) must be "
+                             "a rate from 0% to 100%")
     return Curve(name, tuple(tenors), tuple(yields))
