@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .check.checker import check
 from .errors import DealError, DealErrors, InputError, StructurerError
 from .language.parser import parse
@@ -34,7 +36,7 @@ def loads(source: str, path: str | None = None) -> Deal:
     return check(parse(source, path))
 
 
-def load(path: str | Path) -> Deal:
+def load(path: str | os.PathLike[str]) -> Deal:
     """Read, parse and check a deal file."""
     from .inputs import read_deal_text
 

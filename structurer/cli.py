@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ from . import __version__, load
 from .errors import DealError, DealErrors, InputError, did_you_mean
 from .model.curve import Curve, read_curve_csv
 from .model.deal import Deal, QuoteSpec
-from .model.prepayment import Prepayment, validate_speed
+from .model.prepayment import Prepayment, parse_speed, parse_speeds
 from .model.scenarios import RatePath, Scenario
 from .present import exports
 from .results.results import COLLATERAL, Results
@@ -37,21 +38,23 @@ class _UsageError(Exception):
 
 
 def _speed_list(unit: str):
+    """An argparse type: a comma-separated list of speeds in `unit`, parsed by the one speed parser."""
     def parse(text: str) -> list[Prepayment]:
-        speeds = []
-        for item in text.split(","):
-            item = item.strip()
-            try:
-                value = float(item)
-                validate_speed(value, unit)
-            except (ValueError, InputError) as exc:
-                detail = str(exc) if isinstance(exc, InputError) else f"'{item}' is not a number"
-                raise argparse.ArgumentTypeError(detail) from None
-            speeds.append(Prepayment.constant(value, unit))
-        return speeds
+        try:
+            return parse_speeds(text, unit)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     parse.__name__ = f"{unit} speeds"
     return parse
+
+
+def _one_speed(text: str) -> float:
+    """An argparse type: one PSA speed (solve's --psa and --at)."""
+    try:
+        return parse_speed(text, "PSA").values[0]
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _index_levels(text: str) -> tuple[str, list[RatePath]]:
@@ -68,14 +71,36 @@ def _index_levels(text: str) -> tuple[str, list[RatePath]]:
     return name.strip(), paths
 
 
+COMMANDS = ("run", "check", "solve", "tieout")
+
+
 def _parser() -> argparse.ArgumentParser:
+    """`structure COMMAND ...`: argparse sub-commands; a deal file first means `run`."""
     p = argparse.ArgumentParser(
         prog="structure",
-        description="Run a CMO/REMIC deal file: cash flows, WAL, windows, decrement tables, report.",
-        epilog="Other commands: 'structure check DEAL' parses and checks a deal without running it; "
-               "'structure solve DEAL ...' runs a structuring solver (see structure solve --help); "
-               "'structure tieout DEAL' prints the REMIC tie-out checks.",
+        description="Run a CMO/REMIC deal file: cash flows, WAL, windows, decrement tables, report. "
+                    "'structure DEAL ...' is short for 'structure run DEAL ...'.",
     )
+    p.add_argument("--version", action="version", version=f"structurer {__version__}")
+    commands = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    run = commands.add_parser("run", help="run a deal (the default command)",
+                              description="Run a deal file and print its classes' cash-flow summary.")
+    _run_arguments(run)
+    run.set_defaults(handler=_run)
+    check = commands.add_parser("check", help="parse and check a deal without running it",
+                                description="Parse and check a deal file without running it.")
+    check.add_argument("deal", help="the deal file (*.waterfall)")
+    check.set_defaults(handler=_check)
+    _solve_arguments(commands.add_parser(
+        "solve", help="run a structuring solver",
+        description="Solve for one structuring figure; exit 1 (with the reason) when none exists."))
+    _tieout_arguments(commands.add_parser(
+        "tieout", help="print the REMIC tie-out checks",
+        description="REMIC tie-out checks; exit 0 if all pass, 1 otherwise."))
+    return p
+
+
+def _run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("deal", help="the deal file (*.waterfall)")
     speeds = p.add_argument_group("prepayment speeds (default: the deal's pricing speed)")
     speeds.add_argument("--psa", type=_speed_list("PSA"), action="append", default=[],
@@ -111,28 +136,16 @@ def _parser() -> argparse.ArgumentParser:
                      help="write an Excel workbook: summary, cash flows, decrement tables, one sheet each")
     out.add_argument("--json", action="store_true",
                      help="print a JSON summary instead of the table")
-    p.add_argument("--version", action="version", version=f"structurer {__version__}")
-    return p
-
-
-def _check_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="structure check",
-                                description="Parse and check a deal file without running it.")
-    p.add_argument("deal", help="the deal file (*.waterfall)")
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if args and args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version"):
+        args = ["run", *args]  # 'structure DEAL ...' is the run command
     try:
-        if args and args[0] == "check":
-            return _check(_check_parser().parse_args(args[1:]), err)
-        if args and args[0] in ("solve", "tieout"):
-            return _solve_or_tieout(args[0], args[1:])
-        if args and args[0] == "run":
-            args = args[1:]
-        return _run(_parser().parse_args(args), err)
+        ns = _parser().parse_args(args)
+        return ns.handler(ns, err)
     except (DealError, DealErrors) as exc:
         err.print(exc.render(), markup=False)
         return EXIT_BAD_INPUT
@@ -180,9 +193,37 @@ def _requested_scenarios(ns: argparse.Namespace, deal: Deal) -> list[Scenario]:
     return scenarios
 
 
+# Inputs by their suffix: an output path ending so would overwrite someone's deal or data.
+_INPUT_SUFFIXES = (".waterfall",)
+
+
+def _output_path(option: str, text: str | None, inputs: list[Path]) -> Path | None:
+    """An output path that is not empty and would not overwrite an input (the deal, the curve)."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise _UsageError(f"{option} needs a file path (it was given an empty one)")
+    path = Path(text)
+    if path.suffix.lower() in _INPUT_SUFFIXES or (option == "--report" and path.suffix.lower() == ".csv"):
+        raise _UsageError(f"{option} {text}: that is the name of a deal or data file, which is never "
+                          "overwritten; give a path ending .html" if option == "--report" else
+                          f"{option} {text}: a .waterfall file is a deal, which is never overwritten")
+    for source in inputs:
+        try:
+            same = path.exists() and path.samefile(source)
+        except OSError:
+            same = False
+        if same:
+            raise _UsageError(f"{option} {text} is an input of this run ({source}); it is never overwritten")
+    return path
+
+
 def _run(ns: argparse.Namespace, err: Console) -> int:
-    if ns.report and ns.no_report:
+    if ns.report is not None and ns.no_report:
         raise _UsageError("--report and --no-report contradict each other")
+    inputs = [Path(ns.deal)] + ([Path(ns.curve)] if ns.curve else [])
+    for option, text in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--xlsx", ns.xlsx)):
+        _output_path(option, text, inputs)
     if ns.cashflows and Path(ns.cashflows).suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise _UsageError("--cashflows writes .csv or .parquet files")
     if ns.xlsx and Path(ns.xlsx).suffix.lower() != ".xlsx":
@@ -203,7 +244,8 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
         exports.write_xlsx(results, Path(ns.xlsx), decrement)
     report_path = None
     if not ns.no_report:
-        report_path = Path(ns.report) if ns.report else Path(ns.deal).with_suffix(".html")
+        report_path = Path(ns.report) if ns.report is not None else Path(ns.deal).with_suffix(".html")
+        _output_path("--report", str(report_path), inputs)
         _write_report(results, decrement, report_path, quotes, specs)
 
     if ns.json:
@@ -411,10 +453,7 @@ def _escape(text: str) -> str:
 # ---- structure solve / structure tieout
 
 
-def _solve_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="structure solve",
-        description="Solve for one structuring figure; exit 1 (with the reason) when none exists.")
+def _solve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("deal", help="the deal file (*.waterfall)")
     goal = p.add_mutually_exclusive_group(required=True)
     goal.add_argument("--size", metavar="A,B", help="split A and B's combined balance for A's --wal")
@@ -423,53 +462,63 @@ def _solve_parser() -> argparse.ArgumentParser:
     goal.add_argument("--par-coupon", metavar="CLASS", help="the coupon that prices CLASS at par at --spread")
     goal.add_argument("--effective-band", metavar="P",
                       help="the band P's schedule still holds --after periods --at a speed")
-    p.add_argument("--wal", type=float, metavar="YEARS", help="target WAL for --size")
-    p.add_argument("--spread", type=float, metavar="BP",
+    p.add_argument("--wal", type=_finite("YEARS"), metavar="YEARS", help="target WAL for --size")
+    p.add_argument("--spread", type=_finite("BP"), metavar="BP",
                    help="spread to the curve at the WAL, for --par-coupon")
     p.add_argument("--curve", metavar="FILE", help="a curve CSV (tenor,yield) for --par-coupon")
     p.add_argument("--after", type=int, metavar="PERIODS", help="periods run before the band is measured")
-    p.add_argument("--at", type=float, metavar="PSA", help="the PSA speed of those periods")
-    p.add_argument("--psa", type=float, metavar="PSA",
+    p.add_argument("--at", type=_one_speed, metavar="PSA", help="the PSA speed of those periods")
+    p.add_argument("--psa", type=_one_speed, metavar="PSA",
                    help="the speed for --size and --par-coupon (default: the deal's pricing speed)")
-    return p
+    p.set_defaults(handler=_solve)
 
 
-def _tieout_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="structure tieout",
-                                description="REMIC tie-out checks; exit 0 if all pass, 1 otherwise.")
+def _tieout_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("deal", help="the deal file (*.waterfall)")
     p.add_argument("--psa", type=_speed_list("PSA"), action="append", default=[], metavar="LIST",
                    help="PSA speeds (default: the deal's pricing and decrement speeds); "
                         "0 PSA, 5000 PSA and 100 CPR are always run")
-    return p
+    p.set_defaults(handler=_tieout)
 
 
-def _solve_or_tieout(command: str, args: list[str]) -> int:
-    from .structuring import solve, tieout
+def _finite(what: str):
+    """An argparse type: a finite number (nan and inf are not a WAL or a spread)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+        if not math.isfinite(value) or abs(value) > 1e9:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a usable number of {what}")
+        return value
+
+    parse.__name__ = what
+    return parse
+
+
+def _tieout(ns: argparse.Namespace, err: Console) -> int:
+    from .structuring import tieout
 
     console = _stdout()
-    if command == "tieout":
-        ns = _tieout_parser().parse_args(args)
-        speeds = [s for group in ns.psa for s in group] or None
-        result = tieout.tieout(load(ns.deal), speeds)
-        table = Table(title=f"{_escape(result.deal)}: tie-out", title_justify="left", header_style="bold")
-        for col in ("Check", "Result", "Detail"):
-            table.add_column(col)
-        for c in result.checks:
-            table.add_row(_escape(c.name), "[green]pass[/green]" if c.passed else "[red]FAIL[/red]",
-                          _escape(c.detail))
-        console.print(table)
-        console.print(f"{len(result.checks) - len(result.failures)} of {len(result.checks)} checks pass "
-                      f"over {', '.join(result.scenarios)}", markup=False)
-        return EXIT_OK if result.passed else EXIT_BAD_INPUT
-    ns = _solve_parser().parse_args(args)
-    speed = None
-    if ns.psa is not None:
-        try:
-            validate_speed(ns.psa, "PSA")
-        except InputError as exc:
-            raise _UsageError(f"--psa: {exc}") from None
-        speed = Prepayment.constant(ns.psa, "PSA")
+    speeds = [s for group in ns.psa for s in group] or None
+    result = tieout.tieout(load(ns.deal), speeds)
+    table = Table(title=f"{_escape(result.deal)}: tie-out", title_justify="left", header_style="bold")
+    for col in ("Check", "Result", "Detail"):
+        table.add_column(col)
+    for c in result.checks:
+        table.add_row(_escape(c.name), "[green]pass[/green]" if c.passed else "[red]FAIL[/red]",
+                      _escape(c.detail))
+    console.print(table)
+    console.print(f"{len(result.checks) - len(result.failures)} of {len(result.checks)} checks pass "
+                  f"over {', '.join(result.scenarios)}", markup=False)
+    return EXIT_OK if result.passed else EXIT_BAD_INPUT
+
+
+def _solve(ns: argparse.Namespace, err: Console) -> int:
+    from .structuring import solve
+
+    console = _stdout()
+    speed = Prepayment.constant(ns.psa, "PSA") if ns.psa is not None else None
     deal = load(ns.deal)
     if ns.size:
         names = [n.strip() for n in ns.size.split(",")]
@@ -494,10 +543,6 @@ def _solve_or_tieout(command: str, args: list[str]) -> int:
     else:
         if ns.after is None or ns.at is None:
             raise _UsageError("--effective-band needs --after PERIODS and --at PSA")
-        try:
-            validate_speed(ns.at, "PSA")
-        except InputError as exc:
-            raise _UsageError(f"--at: {exc}") from None
         result = solve.effective_band(deal, ns.effective_band, ns.after, ns.at)
     table = Table(title=_escape(result.goal), title_justify="left", header_style="bold", show_header=False)
     table.add_column("", justify="left")

@@ -71,7 +71,8 @@ def decode(data: bytes, path: str, what: str) -> str:
         line, column = _line_column(data, exc.start)
         byte = data[exc.start]
         shown = data.decode("utf-8", errors="replace")
-        err = DealError(f"the {what} file is not UTF-8 text: byte 0x{byte:02x} at line {line}, column {column}",
+        err = DealError(f"the {what} file is not UTF-8 text: byte 0x{byte:02x} at line {line}, "
+                        f"column {column}",
                         Span(line, column, line, column + 1),
                         "save the file as UTF-8 (the byte is likely Latin-1 or Windows-1252)")
         raise err.attach(shown, path) from None
@@ -138,10 +139,12 @@ def read_schedule_csv(path: Path) -> list[float]:
         try:
             period = int(row[0].strip())
         except ValueError:
-            raise InputError(f"{path}, row {row_no}, column 'period': '{row[0]}' is not a whole number") from None
+            raise InputError(f"{path}, row {row_no}, column 'period': '{row[0]}' is not a whole "
+                             "number") from None
         balance = parse_cell_number(row[1], f"{path}, row {row_no}, column 'balance'", "an amount")
         if balance < 0:
-            raise InputError(f"{path}, row {row_no}, column 'balance': a scheduled balance cannot be negative")
+            raise InputError(f"{path}, row {row_no}, column 'balance': a scheduled balance cannot be "
+                             "negative")
         if period != len(values) + 1:
             raise InputError(f"{path}, row {row_no}, column 'period': expected period {len(values) + 1}, "
                              f"found {period}")

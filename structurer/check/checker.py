@@ -37,7 +37,7 @@ from ..language.nodes import (
 )
 from ..model.curve import Curve, make_curve, read_curve_csv
 from ..model.deal import Analytics, CouponFormula, Deal, Notional, Pool, QuoteSpec, TableSpec, Tranche
-from ..model.prepayment import UNITS, Prepayment
+from ..model.prepayment import MAX_PSA, UNITS, Prepayment, validate_speed
 from ..model.rules import Rule, Sequential, rule_classes
 from ..model.rules.compile import RuleContext, compile_principal_rule
 from ..model.scenarios import RatePath, Scenario
@@ -68,7 +68,6 @@ ALIASES = {"PAC2": "PAC II", "PACII": "PAC II", "PAC-II": "PAC II"}
 BAND_TYPES = ("PAC", "PAC II", "TAC")
 
 MAX_TERM = 600  # months: 50 years, beyond any agency mortgage (40-year modifications are 480)
-MAX_PSA = 100_000  # far beyond any speed; larger is a list written without spaces ("100,200")
 MONEY_TOLERANCE = 0.005  # half a cent: balances that add up to the cent add up
 RATE_UNITS = {"%": 0.01, "bp": 0.0001}
 
@@ -119,12 +118,11 @@ class _Checker:
         if unit not in UNITS:
             self.error("a prepayment speed needs its unit", q.span, "write PSA, CPR or SMM after it")
             return None
-        if unit in ("CPR", "SMM") and q.value > 100:
-            self.error(f"{q.value:g} {unit} is more than 100%", q.span)
-            return None
-        if unit == "PSA" and q.value > MAX_PSA:
-            self.error(f"{q.text} is not a plausible speed", q.span,
-                       "a list of speeds needs a space after each comma: 0, 100, 165 PSA")
+        try:
+            validate_speed(q.value, unit)
+        except InputError as exc:
+            self.error(str(exc), q.span, "a list of speeds needs a space after each comma: 0, 100, 165 PSA"
+                       if unit == "PSA" and q.value > MAX_PSA else None)
             return None
         return q.value, unit
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..model.deal import Deal
-from ..model.prepayment import Prepayment, parse_speed
+from ..model.prepayment import Prepayment, parse_speed, validate_assumption
 from ..model.scenarios import Scenario
 from ..results.results import Results
 from .collateral import collateral_flows
@@ -26,11 +26,12 @@ def resolve_scenarios(deal: Deal, speeds: list[Scenario | Prepayment | str] | No
     out = []
     for speed in speeds:
         if isinstance(speed, Scenario):
+            validate_assumption(speed.prepayment)
             out.append(speed)
         elif isinstance(speed, str) and speed in deal.scenarios:
             out.append(deal.scenarios[speed])
         else:
-            out.append(Scenario(parse_speed(speed)))
+            out.append(Scenario(validate_assumption(parse_speed(speed))))
     return out
 
 

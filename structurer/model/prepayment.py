@@ -12,6 +12,7 @@ Speeds in PSA units in a ramp or vector are turned into CPR on each pool's own l
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 
@@ -81,24 +82,69 @@ class Prepayment:
         return values[idx]
 
 
-_SPEED_RE = re.compile(r"^\s*([0-9][0-9_]*(?:\.[0-9]+)?|\.[0-9]+)\s*(PSA|CPR|SMM)\s*$", re.IGNORECASE)
+# The one parser of speeds written as text: the API ("165 PSA"), --psa/--cpr/--smm lists, solve's
+# --psa/--at and PAC bands. The deal file's speeds are lexed by the grammar and checked by
+# validate_speed, so every route accepts and refuses the same speeds in the same words.
+_SPEED_RE = re.compile(r"^\s*((?:[0-9][0-9_]*(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?)\s*(PSA|CPR|SMM)?\s*$",
+                       re.IGNORECASE)
+_NOT_FINITE = re.compile(r"^\s*[+-]?(nan|inf|infinity)\s*(PSA|CPR|SMM)?\s*$", re.IGNORECASE)
+
+# PSA has no natural ceiling: by the standard, a PSA speed whose CPR would pass 100% is 100 CPR
+# (from month 30, any speed above about 1,667 PSA). Speeds up to MAX_PSA are accepted and capped
+# that way; a larger one is a typo (often a list written without spaces: "100,200").
+MAX_PSA = 100_000.0
 
 
-def parse_speed(text: str | Prepayment) -> Prepayment:
-    """'165 PSA', '6 CPR', '0.5 SMM' -> a constant Prepayment (for the CLI and the API)."""
+def parse_speed(text: str | Prepayment, unit: str | None = None) -> Prepayment:
+    """'165 PSA', '6 CPR', '0.5 SMM' -> a constant Prepayment; a bare number takes `unit` (the
+    CLI's --psa 165). Raises InputError with the reason (not a number, not finite, out of range)."""
     if isinstance(text, Prepayment):
         return text
+    if _NOT_FINITE.match(str(text)):
+        raise InputError(f"'{text}' is not a prepayment speed: a speed is a finite number, like 165 PSA")
     match = _SPEED_RE.match(str(text))
-    if not match:
+    if not match or not (match.group(2) or unit):
         raise InputError(f"'{text}' is not a prepayment speed; write it like '165 PSA' or '6 CPR'")
-    value, unit = float(match.group(1).replace("_", "")), match.group(2).upper()
+    value, unit = float(match.group(1).replace("_", "")), (match.group(2) or unit or "").upper()
     validate_speed(value, unit)
     return Prepayment.constant(value, unit)
 
 
+def checked_speed(value: float, unit: str = "PSA") -> Prepayment:
+    """A constant speed given as a number (the API's 165 for 165 PSA), validated as text would be."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"'{value}' is not a prepayment speed; write it like 165 or '165 PSA'") from None
+    validate_speed(number, unit)
+    return Prepayment.constant(number, unit)
+
+
+def validate_assumption(prepayment: Prepayment) -> Prepayment:
+    """Every speed of a constant, ramp or vector assumption validated (for objects the API is given)."""
+    for value in prepayment.values:
+        validate_speed(value, prepayment.unit)
+    return prepayment
+
+
+def parse_speeds(text: str, unit: str | None = None) -> list[Prepayment]:
+    """A comma-separated list of speeds ('0,100,165' with unit 'PSA', or '90 PSA, 300 PSA')."""
+    items = [item for item in str(text).split(",")]
+    if not all(item.strip() for item in items):
+        raise InputError(f"'{text}' has an empty speed; separate speeds with commas: 0,100,165")
+    return [parse_speed(item, unit) for item in items]
+
+
 def validate_speed(value: float, unit: str) -> None:
     """Raise InputError for a speed no pool can prepay at."""
+    if unit not in UNITS:
+        raise InputError(f"'{unit}' is not a prepayment unit; write PSA, CPR or SMM")
+    if not math.isfinite(value):
+        raise InputError(f"'{value} {unit}' is not a prepayment speed: the speed must be a finite number")
     if value < 0:
         raise InputError(f"a prepayment speed cannot be negative ({_fmt(value)} {unit})")
     if unit in ("CPR", "SMM") and value > 100:
         raise InputError(f"{_fmt(value)} {unit} is more than 100%")
+    if unit == "PSA" and value > MAX_PSA:
+        raise InputError(f"{_fmt(value)} PSA is not a plausible speed (at most {MAX_PSA:,.0f} PSA; "
+                         "every speed above about 1,667 PSA is already 100 CPR from month 30)")

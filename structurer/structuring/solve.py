@@ -33,7 +33,7 @@ from ..engine.waterfall import run_waterfall
 from ..errors import InputError
 from ..model.curve import Curve
 from ..model.deal import Deal, Tranche
-from ..model.prepayment import Prepayment, parse_speed
+from ..model.prepayment import Prepayment, checked_speed, parse_speed
 from ..model.rules import Rule
 from ..model.scenarios import Scenario
 from ..valuation.quotes import quote
@@ -341,7 +341,7 @@ def _band_arg(band: Any) -> tuple[Prepayment, Prepayment]:
         parts = [p for p in band.replace(" to ", ",").replace("-", ",").split(",") if p.strip()]
         unit = next((u for u in ("PSA", "CPR", "SMM") if u in parts[-1].upper()), "PSA")
         band = [p if any(u in p.upper() for u in ("PSA", "CPR", "SMM")) else f"{p} {unit}" for p in parts]
-    speeds = tuple(parse_speed(s) if not isinstance(s, int | float) else Prepayment.constant(s, "PSA")
+    speeds = tuple(parse_speed(s) if not isinstance(s, int | float) else checked_speed(s, "PSA")
                    for s in band)
     if len(speeds) != 2:
         raise InputError("a PAC band is two speeds, like 90 PSA, 300 PSA")
@@ -503,7 +503,7 @@ def par_coupon(deal: Deal, name: str, spread_bp: float, curve: Curve | None = No
 
 def _psa(speed: float | str | Prepayment) -> Prepayment:
     if isinstance(speed, int | float):
-        return Prepayment.constant(float(speed), "PSA")
+        return checked_speed(speed, "PSA")
     return parse_speed(speed)
 
 
