@@ -120,11 +120,17 @@ def parse_cell_number(cell: str, where: str, what: str = "a number") -> float:
         value = float(text)
     except ValueError:
         raise InputError(f"{where}: '{cell}' is not {what}") from None
+    if not math.isfinite(value) and text.lstrip("+-").replace(".", "").isdigit():
+        raise InputError(f"{where}: '{_clip(cell)}' is too large (at most {MAX_CELL_VALUE:,.0f})")
     if not math.isfinite(value):
         raise InputError(f"{where}: '{cell}' is not {what} (it must be a finite number)")
     if abs(value) > MAX_CELL_VALUE:
-        raise InputError(f"{where}: '{cell}' is too large (at most {MAX_CELL_VALUE:,.0f})")
+        raise InputError(f"{where}: '{_clip(cell)}' is too large (at most {MAX_CELL_VALUE:,.0f})")
     return value
+
+
+def _clip(cell: str) -> str:
+    return cell if len(cell) <= 40 else f"{cell[:20]}...{cell[-8:]} ({len(cell):,} characters)"
 
 
 def read_schedule_csv(path: Path) -> list[float]:
