@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import lark
-from lark import Token
 
 from ..errors import DealError, Span, did_you_mean
-from .grammar import parser
+from .grammar import SOURCE, parser
 
 # What each terminal means to a structurer, for "expected ..." messages.
 _TERMINAL_WORDS = {
@@ -95,27 +94,54 @@ def syntax_error(exc: lark.exceptions.UnexpectedInput, source: str) -> DealError
     if bad_day_count is not None:
         return bad_day_count
     expected = set(exc.expected)
-    after_class_name = False
-    parser_state = getattr(exc, "interactive_parser", None)
-    if parser_state is not None:
+    if exc.interactive_parser is not None:
         # The LALR table's expected set can include what only a reduction would allow;
         # accepts() tries each terminal and keeps the ones that really continue the deal.
-        expected = parser_state.accepts() or expected
-        stack = parser_state.parser_state.value_stack
-        after_class_name = (len(stack) >= 2 and isinstance(stack[-2], Token)
-                            and stack[-2].type == "CLASS")
+        expected = exc.interactive_parser.accepts() or expected
+    kind = _classify(exc)
+    after_class_name = kind == "after_class_name"
+    if kind == "class_without_type":
         # "class A balance 5": the keyword was read as the class type, so the type is missing.
-        if (len(stack) >= 3 and isinstance(stack[-3], Token) and stack[-3].type == "CLASS"
-                and isinstance(stack[-1], Token) and str(stack[-1]) in ("balance", "coupon")):
-            type_tok = stack[-1]
-            return DealError(f"class {stack[-2]} has no type", Span.of(type_tok),
-                             f"write the type before the {type_tok}: class {stack[-2]} SEQ {type_tok} ...")
+        found = _CLASS_WITHOUT_TYPE.search(source.splitlines()[line - 1] if source else "")
+        if found:
+            name, word = found.group(1), found.group(2)
+            start = found.start(2) + 1
+            return DealError(f"class {name} has no type", Span(line, start, line, start + len(word)),
+                             f"write the type before the {word}: class {name} SEQ {word} ...")
     hint = f"expected {_expected_words(expected, after_class_name)}"
     keywords = [_keyword(t) for t in expected]
     suggestion = did_you_mean(str(token), [k for k in keywords if k])
     if suggestion and token.type in ("NAME", "UNIT"):
         hint = f"{suggestion} ({hint})"
     return DealError(f"unexpected '{token}'", span, hint)
+
+
+# Syntax errors recognised by example (Lark's UnexpectedInput.match_examples): an error whose
+# parser state is the state of one of these snippets' errors gets that label's message.
+# Each snippet is tried as the deal's first section and as a later one (the parser's stack differs).
+_SNIPPETS = {
+    "class_without_type": ["class A balance 5", "class A coupon 5%", "class A balance 5mm coupon 5%"],
+    "after_class_name": ["class A 5", "class A {", 'class A "B"'],
+}
+_EXAMPLES = {label: [f'deal "x" {{}}\n{before}{snippet}' for snippet in snippets
+                     for before in ("", "class B R\n")]
+             for label, snippets in _SNIPPETS.items()}
+_CLASS_WITHOUT_TYPE = re.compile(r"\bclass\s+(\S+)\s+(balance|coupon)\b")
+
+
+def _parse_example(text: str) -> object:
+    token = SOURCE.set(text)  # the whole-word check reads the text being parsed
+    try:
+        return parser().parse(text)
+    finally:
+        SOURCE.reset(token)
+
+
+def _classify(exc: lark.exceptions.UnexpectedInput) -> str | None:
+    try:
+        return exc.match_examples(_parse_example, _EXAMPLES, use_accepts=True)
+    except DealError:
+        return None
 
 
 def _bad_day_count(source: str, position: int, line: int, column: int) -> DealError | None:
