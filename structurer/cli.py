@@ -65,9 +65,12 @@ def _index_levels(text: str) -> tuple[str, list[RatePath]]:
     for item in levels.split(","):
         item = item.strip().removesuffix("%")
         try:
-            paths.append(RatePath.level(float(item) / 100.0))
+            level = float(item)
         except ValueError:
             raise argparse.ArgumentTypeError(f"'{item}' is not a rate in percent") from None
+        if not math.isfinite(level) or abs(level) > 100:
+            raise argparse.ArgumentTypeError(f"'{item}%' is not an index level (a rate from -100% to 100%)")
+        paths.append(RatePath.level(level / 100.0))
     return name.strip(), paths
 
 
@@ -270,6 +273,11 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
     return EXIT_OK
 
 
+# Quotes a desk can mean (exclusive low, inclusive high): prices in points of par, yields and
+# spreads as decimals. Past these the yield solver has nothing to find.
+_QUOTE_RANGES = {"price": (0.0, 10_000.0), "yield": (-1.0, 10.0), "spread": (-1.0, 1.0)}
+
+
 def _split_class(text: str) -> tuple[str | None, str]:
     name, sep, value = text.partition("=")
     return (name.strip(), value.strip()) if sep else (None, text.strip())
@@ -296,8 +304,14 @@ def _quote_specs(ns: argparse.Namespace, deal: Deal) -> list[QuoteSpec]:
                         value = float(text[:-2]) / 10000.0
                     else:
                         value = float(text) / (100.0 if kind == "yield" else 10000.0)
-            except (InputError, ValueError):
+            except (InputError, ValueError, OverflowError):
                 raise _UsageError(f"--{kind}: '{text}' is not a {kind}") from None
+            low, high = _QUOTE_RANGES[kind]
+            if not (math.isfinite(value) and low < value <= high):
+                shown = {"price": f"{high:,.0f}", "yield": f"{high:.0%}",
+                         "spread": f"{high * 1e4:,.0f} bp"}[kind]
+                raise _UsageError(f"--{kind}: '{text}' is not a usable {kind} (a finite number "
+                                  f"{'above 0 and ' if kind == 'price' else ''}up to {shown})")
             for target in [name] if name else priced:
                 specs[target] = QuoteSpec(kind, target, value)
     if any(q.kind == "spread" for q in specs.values()) and _curve(ns, deal) is None:

@@ -333,3 +333,12 @@ def test_sub_commands_and_the_short_form(capsys):
     assert cli.main([]) == 2
     assert cli.main(["--help"]) == 0
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("args", [["--index", "SOFR=nan%"], ["--yield", "nan"], ["--yield", "inf%"],
+                                  ["--price", "nan"], ["--price", "1e308"], ["--spread", "inf"]])
+def test_non_finite_quotes_and_index_levels_are_usage_errors(capsys, args):
+    deal = ROOT / "deals" / "floater.waterfall"
+    assert cli.main([str(deal), "--no-report", *args]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and ("usable" in err or "index level" in err)
