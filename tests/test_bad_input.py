@@ -342,3 +342,13 @@ def test_non_finite_quotes_and_index_levels_are_usage_errors(capsys, args):
     assert cli.main([str(deal), "--no-report", *args]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and ("usable" in err or "index level" in err)
+
+
+def test_a_list_of_200000_items_over_many_lines_is_refused_early(tmp_path, capsys):
+    items = ",\n".join(", ".join(["100"] * 200) for _ in range(1_000))
+    text = SOURCE.replace("decrement 0,", "decrement " + items + ", 0,")
+    code, err = _check(capsys, _write(tmp_path, text))
+    assert code == 1
+    assert "a list of more than 10,000 items" in err
+    line, _ = _position(err)
+    assert line < _line_of(text, "scenario \"slow\"")  # found while reading the list, not after it

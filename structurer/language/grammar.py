@@ -44,6 +44,8 @@ def _whole_word(token: Token) -> Token:
 MAX_NESTING = 50  # parentheses inside parentheses: deals nest groups two or three deep
 MAX_NUMBER = 1e15  # a quadrillion: no balance, term, delay or rate is larger
 MAX_LINE = 20_000  # characters: a 360-balance schedule on one line is about 5,000
+MAX_LIST = 10_000  # items in one list: schedules and vectors run to a few hundred
+_LIST_TOKENS = frozenset({"NUMBER", "UNIT", "COMMA", "COLON"})
 
 
 def control_character(text: str) -> int | None:
@@ -90,9 +92,19 @@ class _WholeWords:
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         depth = 0
+        items = 0  # commas in the current run of numbers: the length of a list being read
         terminals = self.terminals
         for token in stream:
             kind = token.type
+            if kind in _LIST_TOKENS:
+                if kind == "COMMA":
+                    items += 1
+                    if items >= MAX_LIST:
+                        # Parsing is linear but not free: 200,000 items take seconds to refuse.
+                        raise DealError(f"a list of more than {MAX_LIST:,} items", _token_span(token),
+                                        "no schedule, vector or list of speeds is this long")
+            else:
+                items = 0
             if kind in terminals:
                 _whole_word(token)
             elif kind == "NUMBER":
