@@ -10,7 +10,8 @@ The generator is seeded: case i of seed s is always the same bytes. Each case is
 example deals (deals/*.waterfall, plus a deal with a by-balance group inside a fixed-share group,
 the shape of issue 8's principal leak) with one to three mutations: tokens and lines deleted,
 duplicated or swapped, numbers made huge, parentheses nested deep, control characters and
-non-UTF-8 bytes inserted, the file truncated, keywords dropped in at random. Sizes are bounded
+non-UTF-8 bytes inserted, the file truncated, keywords dropped in at random; and a deal that
+reads a schedule and a curve from CSV files has those files mutated too. Sizes are bounded
 (no mutation adds more than a few kB), so a case that takes longer than the budget is a hang.
 """
 
@@ -66,10 +67,27 @@ _TOKEN = re.compile(r'"[^"\n]*"|[A-Za-z_][\w/-]*|\d[\d,_.]*%?|\S')
 _NUMBER = re.compile(r"\d[\d,_]*(\.\d+)?")
 
 
+def _csv_deal() -> str:
+    """The sequential deal with a PAC schedule and a curve read from CSV files (CSV_FILES)."""
+    text = (DEALS / "sequential.waterfall").read_text(encoding="utf-8")
+    text = text.replace("class A  SEQ  balance 194,500,000",
+                        'class A  PAC  balance 194,500,000 schedule from "sched.csv"')
+    text = text.replace("    pay D until retired", "    pay D until retired\n    pay A until retired")
+    text = text.replace("pay A until retired\n    pay B", "pay A to schedule\n    pay B")
+    return text + '\nanalytics {\n  curve "UST" from "curve.csv"\n}\n'
+
+
+CSV_FILES = {
+    "sched.csv": ("period,balance\n" + "".join(
+        f'{k},"{max(194_500_000 - k * 5_402_778, 0):,}"\n' for k in range(1, 37))).encode(),
+    "curve.csv": b"tenor,yield\n0.25,4.30\n1,4.10\n2,4.00\n5,4.00\n10,4.20\n30,4.50\n",
+}
+
+
 def base_deals() -> list[tuple[str, str]]:
     """(name, text) of every deal the fuzzer mutates."""
     deals = [(p.name, p.read_text(encoding="utf-8")) for p in sorted(DEALS.glob("*.waterfall"))]
-    return deals + [("leak.waterfall", LEAKING_DEAL)]
+    return deals + [("leak.waterfall", LEAKING_DEAL), ("csv.waterfall", _csv_deal())]
 
 
 def _tokens(text: str) -> list[re.Match[str]]:
@@ -193,11 +211,43 @@ MUTATIONS: tuple[Callable[[random.Random, str], str], ...] = (
 )
 
 
-def make_case(seed: int, index: int, deals: list[tuple[str, str]]) -> tuple[str, bytes]:
-    """Case `index` of `seed`: (description, the bytes of the deal file)."""
+# What users do to CSV files: Excel's BOM, semicolons, Latin-1, nan and inf cells, huge numbers,
+# rows lost or repeated, the file cut short.
+CSV_MUTATIONS: tuple[Callable[[random.Random, bytes], bytes], ...] = (
+    lambda rng, data: b"\xef\xbb\xbf" + data,
+    lambda rng, data: data.replace(b",", b";"),
+    lambda rng, data: data.replace(b"\n", b"\r\n"),
+    lambda rng, data: _csv_cell(rng, data, rng.choice([b"nan", b"inf", b"-inf", b"-4.1", b"150", b"1e308",
+                                                       b"9" * 310, b"", b"x", b"\xe9", b"0"])),
+    lambda rng, data: b"\n".join(line for line in data.split(b"\n") if rng.random() > 0.2),
+    lambda rng, data: data[:rng.randrange(len(data) + 1)],
+    lambda rng, data: data + data.split(b"\n", 2)[1] + b"\n",
+    lambda rng, data: b"",
+)
+
+
+def _csv_cell(rng: random.Random, data: bytes, new: bytes) -> bytes:
+    lines = data.split(b"\n")
+    row = rng.randrange(len(lines))
+    cells = lines[row].split(b",")
+    cells[rng.randrange(len(cells))] = new
+    lines[row] = b",".join(cells)
+    return b"\n".join(lines)
+
+
+def make_case(seed: int, index: int, deals: list[tuple[str, str]]) -> tuple[str, bytes, dict[str, bytes]]:
+    """Case `index` of `seed`: (description, the bytes of the deal file, the CSV files beside it)."""
     rng = random.Random(seed * 1_000_003 + index)
     name, text = deals[rng.randrange(len(deals))]
+    files = dict(CSV_FILES)
     applied = []
+    if name == "csv.waterfall" and rng.random() < 0.6:
+        target = rng.choice(sorted(files))
+        choice = rng.randrange(len(CSV_MUTATIONS))
+        files[target] = CSV_MUTATIONS[choice](rng, files[target])
+        applied.append(f"{target} mutation {choice}")
+        if rng.random() < 0.5:
+            return f"{name} case {index}: {', '.join(applied)}", text.encode("utf-8"), files
     for _ in range(rng.choice((1, 1, 2, 3))):
         mutation = rng.choice(MUTATIONS)
         text = mutation(rng, text)
@@ -207,7 +257,7 @@ def make_case(seed: int, index: int, deals: list[tuple[str, str]]) -> tuple[str,
         at = rng.randrange(len(data) + 1)
         data = data[:at] + rng.choice(BAD_BYTES) + data[at:]
         applied.append("bad_byte")
-    return f"{name} case {index}: {', '.join(applied)}", data
+    return f"{name} case {index}: {', '.join(applied)}", data, files
 
 
 class _Hang(BaseException):
@@ -278,9 +328,11 @@ def fuzz(cases: int, seed: int = 8, budget: float = 10.0, start: int = 0,
     counts: Counter[str] = Counter()
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(start, start + cases):
-            description, data = make_case(seed, index, deals)
+            description, data, files = make_case(seed, index, deals)
             path = Path(tmp) / f"case{index}.waterfall"
             path.write_bytes(data)
+            for file_name, content in files.items():
+                (Path(tmp) / file_name).write_bytes(content)
             try:
                 outcome = run_case(path, budget)
             finally:

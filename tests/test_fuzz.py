@@ -83,3 +83,14 @@ def test_the_runner_reports_a_traceback_as_one(fuzz, tmp_path, monkeypatch):
 
     monkeypatch.setattr(structurer.cli, "main", spin)
     assert fuzz.run_case(deal, 0.2).kind == "hang"
+
+
+def test_every_base_deal_checks_before_it_is_mutated(fuzz, tmp_path):
+    import structurer
+
+    for name, content in fuzz.CSV_FILES.items():
+        (tmp_path / name).write_bytes(content)
+    for name, text in fuzz.base_deals():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        assert fuzz.run_case(path, BUDGET).kind == "ok", name
