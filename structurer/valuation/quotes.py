@@ -7,9 +7,9 @@ effective risk, re-runs the deal with index rates shifted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..errors import InputError
 from ..model.curve import Curve
@@ -19,6 +19,9 @@ from ..model.scenarios import RatePath, Scenario
 from ..results.measures import weighted_average_life
 from ..results.results import Results
 from . import yields as pricing
+
+if TYPE_CHECKING:  # pandas is imported by the two table functions only: it is slow to import
+    import pandas as pd
 
 EFFECTIVE_SHIFT = 0.0025  # 25bp up and down, in the index and in the yield
 
@@ -193,6 +196,8 @@ def price_yield_table(deal: Deal, name: str, prices: list[float | str],
     """A dealer's price/yield table for one class: rows are prices (cells: BEY in percent), columns
     the scenarios; then rows for WAL, modified duration at the middle price, and the principal
     window. One run of the deal serves every cell."""
+    import pandas as pd
+
     results = deal.run(*scenarios)
     face = results.original_balance(name)
     cash = class_cash(results, name)
@@ -229,6 +234,8 @@ def index_yield_table(deal: Deal, name: str, price: float | str,
     first-period coupon (an inverse floater's moves with the level), so each cell equals
     quote() on a run of that one scenario. Cells are unrounded floats, NaN where no yield
     prices the class."""
+    import pandas as pd
+
     from ..engine.run import resolve_scenarios
 
     if index not in deal.index_names:
