@@ -18,7 +18,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from . import __version__, load
+from . import load
 from .errors import DealError, DealErrors, InputError, did_you_mean
 from .model.curve import Curve, read_curve_csv
 from .model.deal import Deal, QuoteSpec
@@ -28,6 +28,7 @@ from .present import exports
 from .results.results import COLLATERAL, Results
 from .valuation import quotes as valuation
 from .valuation.yields import parse_price
+from .version import __version__
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -338,10 +339,12 @@ def _write_report(results: Results, decrement: Results | None, path: Path,
                   specs: list[QuoteSpec] | None = None) -> None:
     """The HTML report, with the decrement tables and the quotes the run printed (the deal's
     analytics quotes, replaced class by class by --price/--yield/--spread)."""
-    from .present.report import write_report
+    from .analysis.plan import report_plan
+    from .present.report import write
 
+    plan = report_plan(results, decrement, quotes, specs)
     try:
-        write_report(results, path, decrement=decrement, quotes=quotes, specs=specs)
+        write(plan, path)
     except OSError as exc:
         raise InputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import hooks
 from ..dates import add_months, payment_dates
 from . import measures as analytics
 
@@ -284,8 +285,7 @@ class Results:
         return pd.DataFrame(data, index=pd.Index(index, name="Distribution date"))
 
     def _repr_html_(self) -> str:
-        from ..present.report import results_html
-        return results_html(self)
+        return hooks.results_html(self)
 
     # ---- machine-readable summary
 
