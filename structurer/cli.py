@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from . import load
 from .errors import DealError, DealErrors, InputError, did_you_mean
@@ -271,6 +270,8 @@ def _curve(ns: argparse.Namespace, deal: Deal) -> Curve | None:
 
 
 def _print_quotes(console: Console, results: Results, quotes: dict[str, valuation.Quote]) -> None:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     for s, label in enumerate(results.scenarios):
         table = Table(title=f"{_escape(label)}  price / yield  (settle {results.deal.settle.isoformat()})",
                       title_justify="left", header_style="bold")
@@ -300,6 +301,8 @@ def _print_quotes(console: Console, results: Results, quotes: dict[str, valuatio
 
 
 def _print_tables(console: Console, deal: Deal) -> None:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     if not deal.analytics.tables:
         console.print("the deal's analytics block asks for no price/yield table", style="dim")
     for spec in deal.analytics.tables:
@@ -350,6 +353,8 @@ def _write_report(results: Results, decrement: Results | None, path: Path,
 
 
 def _print_summary(console: Console, results: Results) -> None:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     deal = results.deal
     console.print(f"[bold]{_escape(deal.name)}[/bold]  settle {deal.settle.isoformat()}  "
                   f"first payment {deal.first_payment.isoformat()}  delay {deal.delay_days} days  "
@@ -448,6 +453,8 @@ def _tieout_parser() -> argparse.ArgumentParser:
 
 
 def _solve_or_tieout(command: str, args: list[str]) -> int:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     from .structuring import solve, tieout
 
     console = _stdout()
