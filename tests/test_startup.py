@@ -97,3 +97,18 @@ def test_a_broken_grammar_cache_is_not_an_error(tmp_path: Path, monkeypatch: pyt
     deal = DEALS / "sequential.waterfall"
     code = f"import structurer\nd = structurer.load({str(deal)!r})\nassert d.classes\n"
     assert _fresh(code, {"XDG_CACHE_HOME": str(home)}) == []
+
+
+def test_the_startup_benchmark_runs() -> None:
+    # benchmarks/bench_startup.py end to end, once per command: it prints its three commands,
+    # each importing no heavy module. Its times are printed, not asserted.
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_startup.py"
+    if not script.exists():
+        pytest.skip("the benchmarks are not shipped with an installed package")
+    out = subprocess.run([sys.executable, str(script), "--repeat", "1"], capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines()
+            if line.startswith(("import structurer", "structure check", "structure --help"))]
+    assert len(rows) == 3
+    assert all(row.rstrip().endswith("none") for row in rows), out.stdout
