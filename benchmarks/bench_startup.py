@@ -43,8 +43,8 @@ COMMANDS = {
     "structure --help": ("import contextlib, io\nfrom structurer.cli import main\n"
                          "with contextlib.redirect_stdout(io.StringIO()):\n    code = main(['--help'])"),
 }
-PROBE = ("\nimport json, sys\nheavy = sorted(m for m in sys.modules if any(m == h or m.startswith(h + '.') "
-         "for h in {heavy!r}))\nprint('\\nHEAVY ' + json.dumps(heavy))\n")
+PROBE = ("\nimport json, sys\nheavy = sorted(h for h in {heavy!r} if any(m == h or m.startswith(h + '.') "
+         "for m in sys.modules))\nprint('\\nHEAVY ' + json.dumps(heavy))\n")
 
 
 def _env() -> dict[str, str]:
