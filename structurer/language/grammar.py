@@ -71,10 +71,10 @@ def _cache_file(grammar: str) -> str | bool:
     import hashlib
     import os
 
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "structurer"
     try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "structurer"
         base.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
         return False
     digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
     return str(base / f"waterfall-{digest}.lark-cache")
