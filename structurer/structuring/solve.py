@@ -222,10 +222,9 @@ def rebuild(deal: Deal, balances: dict[str, float] | None = None,
                                  "which does not follow a new balance")
         schedules = compute_schedules(deal.pools, _strips(new), tiers, deal.periods)
         for tier in tiers:
-            if tier.explicit is None and tier.balance > tier.capacity + MONEY_TOLERANCE:
-                names = ", ".join(new[i].name for i in tier.classes)
-                raise _Infeasible(f"{tier.label} supports at most {tier.capacity:,.2f}; {names} "
-                                  f"would have {tier.balance:,.2f}")
+            over = tier.over_capacity([new[i].name for i in tier.classes], MONEY_TOLERANCE)
+            if over is not None:
+                raise _Infeasible(f"{over[0]}: {over[1]}")
         principal = _reschedule(deal.principal, schedules)
         accretion = {z: _reschedule(r, schedules) for z, r in deal.accretion.items()}
     return dataclasses.replace(deal, classes=new, schedules=schedules, principal=principal,

@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..model.curve import Curve
 from ..model.deal import Deal, QuoteSpec
 from ..model.prepayment import Prepayment
-from ..model.scenarios import RatePath, Scenario
+from ..model.scenarios import RatePath, Scenario, check_indices, with_index_levels
 from ..results.measures import weighted_average_life
 from ..results.results import Results
 from . import yields as pricing
@@ -231,9 +231,7 @@ def index_yield_table(deal: Deal, name: str, price: float | str,
     prices the class."""
     from ..engine.run import resolve_scenarios
 
-    if index not in deal.index_names:
-        floats = ", ".join(deal.index_names) or "no index"
-        raise InputError(f"no class of deal \"{deal.name}\" floats on {index} (they follow {floats})")
+    check_indices(deal.name, deal.index_names, [index])
     tranche = deal.tranche(name)
     if tranche.is_residual or not tranche.issued:
         raise InputError(f"class {name} is not an issued class with cash flows to price")
@@ -241,10 +239,7 @@ def index_yield_table(deal: Deal, name: str, price: float | str,
         raise InputError("an index yield table needs at least one index level")
     base = resolve_scenarios(deal, list(speeds))
     paths = [lv if isinstance(lv, RatePath) else RatePath.level(float(lv)) for lv in levels]
-    scenarios = [
-        Scenario(s.prepayment, tuple((k, v) for k, v in s.indices if k != index) + ((index, path),))
-        for path in paths for s in base
-    ]
+    scenarios = with_index_levels(base, index, paths)  # [speed x level]
     results = deal.run(*scenarios)
     face = results.original_balance(name)
     cash = class_cash(results, name)  # [level x speed, period]
@@ -256,7 +251,7 @@ def index_yield_table(deal: Deal, name: str, price: float | str,
         fraction = pricing.accrued_fraction(deal.settle, deal.first_payment)
         accrued = 100.0 * results.arrays(name)["coupon"][:, 0] / 12.0 * fraction
     yields = pricing.yield_from_price(cash, months, (clean + accrued) * face / 100.0)
-    grid = yields.reshape(len(paths), len(base)) * 100.0
+    grid = yields.reshape(len(base), len(paths)).T * 100.0
     frame = pd.DataFrame(grid, index=[f"{index} {p.description}" for p in paths],
                          columns=[s.label for s in base])
     frame.index.name = f"{name}: yield (BEY %) at {pricing.format_32nds(clean)} by {index} level"
