@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dates import accrual_days
+from ..dates import THIRTY_360, DayCount, day_count
 from ..engine.schedules import Tier, compute_schedules
 from ..errors import DealError, DealErrors, InputError, Span, did_you_mean
 from ..inputs import read_rows
@@ -814,11 +814,12 @@ def effective_rates(classes: list[Tranche], pools: list[Pool],
 
 
 def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
-                      pools: list[Pool], indices: dict[str, RatePath], day_count: str,
-                      first_days: int) -> None:
-    # On actual/360 a floater draws days/30 of a twelfth of its rate: at most 31/30.
-    actual = day_count == "actual/360"
-    floater_days, first_factor = (31.0 / 30.0, first_days / 30.0) if actual else (1.0, 1.0)
+                      pools: list[Pool], indices: dict[str, RatePath], basis: DayCount,
+                      first_month: float) -> None:
+    # A floater draws basis.months of a twelfth of its rate: on actual/360 at most 31/30.
+    floater_days = basis.longest_month
+    first_factor = first_month
+    actual = floater_days > 1.0  # the split-pair hint below names the convention's long months
     coll_int = sum(p.balance * p.coupon for p in pools) / 12
     # At issue: what the first month needs, in dollars (floaters at their first-period index).
     need = 0.0
@@ -1033,6 +1034,7 @@ def check(file: DealFile) -> Deal:
     """Turn a parsed deal file into a checked Deal, or raise DealErrors listing every problem."""
     ck = _Checker(file)
     settle, first_payment, delay = ck.header()
+    basis = day_count(file.header.day_count or THIRTY_360)
 
     if not file.pools:
         ck.error("the deal has no collateral", file.header.span,
@@ -1106,9 +1108,8 @@ def check(file: DealFile) -> Deal:
                      f"collateral balance of {coll:,.2f}", file.classes[0].span,
                      "the classes must account for every dollar of collateral principal")
         else:
-            first_days = accrual_days(first_payment, 1)[0] if first_payment else 30
-            _interest_covered(ck, decls, classes, pools, indices, file.header.day_count or "30/360",
-                              first_days)
+            first_month = basis.accrual_months(first_payment, 1)[0] if first_payment else 1.0
+            _interest_covered(ck, decls, classes, pools, indices, basis, first_month)
         schedules, tiers = _schedules(ck, decls, classes, pools, periods, file.path)
         ck.schedules_known = True
 
@@ -1203,7 +1204,7 @@ def check(file: DealFile) -> Deal:
         schedules=schedules,
         tiers=tuple(tiers),
         analytics=analytics,
-        day_count=file.header.day_count or "30/360",
+        day_count=basis,
         source=file.source,
         path=file.path,
     )

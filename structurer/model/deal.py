@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..dates import THIRTY_360, DayCount
 from .curve import Curve
 from .prepayment import Prepayment
 from .rules import Rule, Sequential
@@ -183,7 +184,7 @@ class Deal:
     schedules: dict[int, np.ndarray] = field(default_factory=dict)  # class -> scheduled balances
     tiers: tuple[Tier, ...] = ()  # how the schedules were made: bands, classes, explicit paths
     analytics: Analytics = field(default_factory=Analytics)
-    day_count: str = "30/360"  # of floating-rate interest; fixed coupons accrue 30/360
+    day_count: DayCount = THIRTY_360  # of floating-rate interest; fixed coupons accrue 30/360
     source: str = ""
     path: str | None = None
 

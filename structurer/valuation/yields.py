@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dates import days_30_360
+from ..dates import THIRTY_360, DayCount, accrual_start, days_30_360
 from ..errors import InputError
 from ..model.curve import Curve
 
@@ -87,16 +87,10 @@ def discount_months(settle: dt.date, dates: list[dt.date]) -> np.ndarray:
     return np.array([days_30_360(settle, d) / 30.0 for d in dates])
 
 
-def accrual_start(first_payment: dt.date) -> dt.date:
-    """First day of the month before the first distribution: the first accrual period's start."""
-    month = first_payment.month - 1 or 12
-    year = first_payment.year - (1 if first_payment.month == 1 else 0)
-    return dt.date(year, month, 1)
-
-
-def accrued_fraction(settle: dt.date, first_payment: dt.date) -> float:
-    """Months of interest accrued at settlement (30/360), for the first period's coupon."""
-    return max(days_30_360(accrual_start(first_payment), settle), 0) / 30.0
+def accrued_fraction(settle: dt.date, first_payment: dt.date, basis: DayCount = THIRTY_360) -> float:
+    """Months (twelfths of a year, on `basis`) of interest accrued at settlement: from the first
+    accrual period's start (dates.accrual_start) to settlement, none when settlement is earlier."""
+    return max(basis.months(accrual_start(first_payment), settle), 0.0)
 
 
 def present_value(cash: np.ndarray, months: np.ndarray, bey: np.ndarray | float) -> np.ndarray:
