@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,50 +106,51 @@ def yield_from_price(cash: np.ndarray, months: np.ndarray, full_value: np.ndarra
     """BEY [...] at which PV(cash [..., period]) = full_value [...] (dollars); NaN where there is
     no cash or no positive value, or where no monthly yield between -99% and +1000% does it.
 
-    Newton steps on u = ln(1 + y/12) (y the mortgage yield) for ln PV(u) = ln full_value. ln PV is
-    a log-sum-exp of lines in u, convex and close to linear, so Newton converges in a few steps
-    from anywhere, including the deeply negative yields of a rich IO, where Newton on PV itself
-    (exponential in the yield) creeps. Evaluated without overflow; a step that leaves the
-    bracket bisects it. Negative cash flows (float noise) count as none."""
+    scipy.optimize.newton, vectorised over every cell, on u = ln(1 + y/12) (y the mortgage
+    yield) for ln PV(u) = ln full_value, to `tol`/12 in u (`tol` in the yield). ln PV is a
+    log-sum-exp of lines in u: convex and decreasing, so Newton converges from anywhere (from
+    above the root its first step lands below it, then it climbs monotonically), including the
+    deeply negative yields of a rich IO, where Newton on PV itself (exponential in the yield)
+    creeps. Evaluated without overflow. Negative cash flows (float noise) count as none."""
+    from scipy.optimize import newton  # heavy: only when a yield is solved
+
     cash = np.asarray(cash, dtype=float)
     target = np.asarray(full_value, dtype=float)
     cash, target = np.broadcast_arrays(cash, target[..., None])
     target = target[..., 0]
     months = np.asarray(months, dtype=float)
     valid = (cash.sum(axis=-1) > 0) & (target > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_cash = np.log(np.where(cash > 0, cash, 0.0))  # -inf where there is no cash
-        log_target = np.log(np.where(valid, target, 1.0))
-    lo = np.full(target.shape, np.log(0.01))  # y/12 = -99% a month
-    hi = np.full(target.shape, np.log1p(10.0))  # y/12 = +1000% a month: beyond any sensible yield
-    u = np.full(target.shape, np.log1p(0.05 / 12.0))
-    u_tol = tol / 12.0
+    out = np.full(target.shape, np.nan)
+    if not valid.any():
+        return out
+    with np.errstate(divide="ignore"):
+        log_cash = np.log(np.where(cash[valid] > 0, cash[valid], 0.0))  # [cell, period], -inf: no cash
+    log_target = np.log(target[valid])
+    slope_at: dict[str, np.ndarray] = {}
 
-    def log_pv(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """ln PV and its slope d ln PV / du (minus the PV-weighted mean months), stably."""
-        a = log_cash - months * u[..., None]
-        top = np.max(np.where(valid[..., None], a, 0.0), axis=-1, keepdims=True)
+    def f(u: np.ndarray) -> np.ndarray:
+        """ln PV - ln target; keeps the slope d ln PV / du (minus the PV-weighted mean months),
+        which newton asks for next at the same u: one pass over the cash for both."""
+        a = log_cash - months * u[:, None]
+        top = np.max(a, axis=-1, keepdims=True)
         w = np.exp(a - top)
         total = w.sum(axis=-1)
-        return top[..., 0] + np.log(total), -(w * months).sum(axis=-1) / total
+        slope_at["u"], slope_at["slope"] = u.copy(), -(w * months).sum(axis=-1) / total
+        return top[:, 0] + np.log(total) - log_target
 
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for _ in range(200):
-            value, slope = log_pv(u)
-            f = np.where(valid, value - log_target, 0.0)
-            # PV falls as the yield rises: keep the bracket, bisect where Newton would leave it
-            hi = np.where(f < 0, u, hi)
-            lo = np.where(f > 0, u, lo)
-            step = u - f / slope
-            bad = ~np.isfinite(step) | (step <= lo) | (step >= hi)
-            u_new = np.where(f == 0, u, np.where(bad, (lo + hi) / 2.0, step))
-            converged = np.all(np.abs(u_new - u) < u_tol)
-            u = u_new
-            if converged:
-                break
-        value, _ = log_pv(u)
-        solved = valid & (np.abs(value - log_target) <= 1e-9)
-    return np.where(solved, bey_from_mortgage(12.0 * np.expm1(u)), np.nan)
+    def slope(u: np.ndarray) -> np.ndarray:
+        if "u" not in slope_at or not np.array_equal(slope_at["u"], u):
+            f(u)
+        return slope_at["slope"]
+
+    u0 = np.full(log_target.shape, np.log1p(0.05 / 12.0))
+    with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a cell without a root is NaN below
+        u = np.asarray(newton(f, u0, fprime=slope, tol=tol / 12.0, maxiter=200, disp=False), dtype=float)
+        residual = f(u) if u.ndim else f(np.atleast_1d(u))
+    solved = (np.abs(residual) <= 1e-9) & (u > np.log(0.01)) & (u < np.log1p(10.0))
+    out[valid] = np.where(solved, bey_from_mortgage(12.0 * np.expm1(u)), np.nan)
+    return out
 
 
 @dataclass(frozen=True)
