@@ -17,7 +17,6 @@ solver's result is the number to write back into the deal file.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,52 +98,49 @@ class _Infeasible(InputError):
 # ---------------------------------------------------------------------------- root finding
 
 
+class _Close(Exception):
+    """Raised inside brent's function to stop the search at a value within ftol of the root."""
+
+    def __init__(self, x: float, fx: float):
+        super().__init__()
+        self.x, self.fx = x, fx
+
+
 def brent(f: Callable[[float], float], a: float, b: float, fa: float, fb: float,
           xtol: float, ftol: float, maxiter: int = 200) -> tuple[float, float, int]:
-    """Brent's method on a bracket [a, b] with f(a), f(b) of opposite signs (or one zero).
+    """Brent's method (scipy.optimize.brentq) on a bracket [a, b] with f(a), f(b) of opposite
+    signs (or one zero), which the caller has already evaluated: each evaluation here is a run
+    of a rebuilt deal, so none is repeated.
 
-    Stops when |f| <= ftol or the bracket is narrower than xtol. Returns (x, f(x), iterations).
+    Stops when |f| <= ftol or the bracket is narrower than xtol (plus 4 ulp of x, brentq's
+    rtol). Returns (x, f(x), iterations). InputError when [a, b] does not bracket a root.
     """
+    from scipy.optimize import brentq  # heavy: only when a solver runs
+
     if fa == 0:
         return a, fa, 0
     if fb == 0:
         return b, fb, 0
     if fa * fb > 0:
-        raise ValueError("the root is not bracketed")
-    c, fc = a, fa
-    d = e = b - a
-    for it in range(1, maxiter + 1):
-        if fb * fc > 0:
-            c, fc = a, fa
-            d = e = b - a
-        if abs(fc) < abs(fb):
-            a, b, c = b, c, b
-            fa, fb, fc = fb, fc, fb
-        tol = 2.0 * np.finfo(float).eps * abs(b) + 0.5 * xtol
-        m = 0.5 * (c - b)
-        if abs(fb) <= ftol or abs(m) <= tol:
-            return b, fb, it - 1
-        if abs(e) >= tol and abs(fa) > abs(fb):
-            s = fb / fa
-            if a == c:  # secant
-                p, q = 2.0 * m * s, 1.0 - s
-            else:  # inverse quadratic interpolation
-                qa, r = fa / fc, fb / fc
-                p = s * (2.0 * m * qa * (qa - r) - (b - a) * (r - 1.0))
-                q = (qa - 1.0) * (r - 1.0) * (s - 1.0)
-            if p > 0:
-                q = -q
-            p = abs(p)
-            if 2.0 * p < min(3.0 * m * q - abs(tol * q), abs(e * q)):
-                e, d = d, p / q
-            else:
-                d = e = m
-        else:
-            d = e = m
-        a, fa = b, fb
-        b = b + d if abs(d) > tol else b + math.copysign(tol, m)
-        fb = f(b)
-    return b, fb, maxiter
+        raise InputError(f"no root between {a:g} and {b:g}: the function is {fa:g} and {fb:g} there")
+    seen = {a: fa, b: fb}  # brentq starts from the ends, which the caller already ran
+    calls = 0
+
+    def g(x: float) -> float:
+        nonlocal calls
+        if x not in seen:
+            calls += 1
+            seen[x] = f(x)
+            if abs(seen[x]) <= ftol:
+                raise _Close(x, seen[x])
+        return seen[x]
+
+    try:
+        x, info = brentq(g, a, b, xtol=xtol, rtol=4 * np.finfo(float).eps, maxiter=maxiter,
+                         full_output=True, disp=False)
+    except _Close as close:
+        return close.x, close.fx, calls
+    return float(x), g(float(x)), int(info.iterations)
 
 
 # ---------------------------------------------------------------------------- rebuilding deals

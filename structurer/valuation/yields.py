@@ -195,20 +195,26 @@ def spread_to_curve(bey: np.ndarray, wal: np.ndarray, curve: Curve) -> np.ndarra
 
 def z_spread(cash: np.ndarray, months: np.ndarray, full_value: np.ndarray, curve: Curve,
              tol: float = 1e-10) -> np.ndarray:
-    """Constant spread over the spot curve (semiannual) that prices the cash flows, per row."""
+    """Constant spread over the spot curve (semiannual) that prices the cash flows, per row:
+    scipy.optimize.brentq on [-50%, +500%] to `tol`. NaN for a row with no cash, or whose value
+    no spread in that range reaches (it used to come back as the edge of the range)."""
+    from scipy.optimize import brentq  # heavy: only when a spread is solved
+
     years = months / 12.0
     spot = curve.spot(years)
     cash = np.asarray(cash, dtype=float)
     target = np.asarray(full_value, dtype=float)
-    lo = np.full(target.shape, -0.5)
-    hi = np.full(target.shape, 5.0)
-    for _ in range(100):
-        mid = (lo + hi) / 2.0
-        pv = (cash * (1.0 + (spot + mid[..., None]) / 2.0) ** (-2.0 * years)).sum(axis=-1)
-        lo = np.where(pv > target, mid, lo)
-        hi = np.where(pv > target, hi, mid)
-        if np.all(hi - lo < tol):
-            break
-    return np.where(cash.sum(axis=-1) > 0, (lo + hi) / 2.0, np.nan)
+    rows = cash.reshape(-1, cash.shape[-1])
+    goals = np.broadcast_to(target, cash.shape[:-1]).reshape(-1)
+    out = np.full(goals.shape, np.nan)
+    for r, (row, goal) in enumerate(zip(rows, goals, strict=True)):
+        def excess(z: float, row: np.ndarray = row, goal: float = goal) -> float:
+            return float((row * (1.0 + (spot + z) / 2.0) ** (-2.0 * years)).sum() - goal)
 
-
+        if row.sum() <= 0 or not np.isfinite(goal):
+            continue
+        lo, hi = excess(-0.5), excess(5.0)
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo * hi > 0:
+            continue
+        out[r] = brentq(excess, -0.5, 5.0, xtol=tol, rtol=4 * np.finfo(float).eps, maxiter=200)
+    return out.reshape(cash.shape[:-1])
