@@ -19,19 +19,14 @@ from ..errors import DealError, DealErrors, InputError, Span, did_you_mean
 from ..inputs import read_rows
 from ..language.grammar import KEYWORDS
 from ..language.nodes import (
-    Alloc,
     AnalyticsDecl,
     ClassDecl,
-    ClassRef,
     ConstantSpeed,
     CurveDecl,
     DealFile,
-    Group,
     IndexSetting,
-    Member,
     PoolDecl,
     PrincipalRule,
-    ProAlloc,
     Quantity,
     RampSpeed,
     RatePathDecl,
@@ -43,7 +38,8 @@ from ..language.nodes import (
 from ..model.curve import Curve, make_curve, read_curve_csv
 from ..model.deal import Analytics, CouponFormula, Deal, Notional, Pool, QuoteSpec, TableSpec, Tranche
 from ..model.prepayment import UNITS, Prepayment
-from ..model.rules import NasShare, Pay, ProRata, Rule, Sequential, ToSchedule, rule_classes
+from ..model.rules import Rule, Sequential, rule_classes
+from ..model.rules.compile import RuleContext, compile_principal_rule
 from ..model.scenarios import RatePath, Scenario
 from ..valuation.yields import parse_price
 
@@ -395,115 +391,13 @@ class _Checker:
 
     def principal_rule(self, prule: PrincipalRule, names: dict[str, Tranche],
                        schedules: dict[int, np.ndarray], periods: int) -> Rule | None:
-        """One 'pay ...' line: its allocation, limited to schedule or to a NAS share if it says so."""
-        rule = self.rule(prule.alloc, names, {})
-        if rule is None or prule.limit in (None, "until retired"):
-            return rule
-        by_index = {c.index: c for c in names.values()}
-        members = [by_index[i] for i in rule_classes(rule)]
-        if prule.limit == "to schedule":
-            missing = [c.name for c in members if c.index not in schedules]
-            if missing and (set(missing) <= self.failed or not self.schedules_known):
-                return None  # the reason was reported already
-            if missing:
-                self.error(f"class {missing[0]} has no schedule to pay to", prule.span,
-                           "only PAC, PAC II and TAC classes (or a class with a schedule) have one")
-                return None
-            target = np.sum([schedules[c.index] for c in members], axis=0)
-            return ToSchedule(rule, target)
-        # its share: a NAS class's share of principal
-        if len(members) != 1 or not isinstance(rule, Pay):
-            self.error("'its share' pays one NAS class", prule.span, "write: pay N its share")
-            return None
-        tranche = members[0]
-        if "NAS" not in tranche.principal_type.split("/"):
-            self.error(f"class {tranche.name} is not a NAS class, so it has no share", prule.span,
-                       f"type it: class {tranche.name} SEQ/NAS ... lockout 60 months")
-            return None
-        return NasShare(tranche.index, tranche.nas_percent(periods))
+        """One 'pay ...' line, compiled by the rule kinds of model.rules."""
+        ctx = RuleContext(self, names, schedules, periods, _is_nas, did_you_mean)
+        return compile_principal_rule(ctx, prule)
 
-    def rule(self, alloc: Alloc, names: dict[str, Tranche], seen: dict[str, Span | None]) -> Rule | None:
-        parts = [self.pro_alloc(p, names, seen) for p in alloc.parts]
-        if any(p is None for p in parts):
-            return None
-        return parts[0] if len(parts) == 1 else Sequential(tuple(parts))  # type: ignore[arg-type]
 
-    def pro_alloc(self, pa: ProAlloc, names: dict[str, Tranche], seen: dict[str, Span | None]) -> Rule | None:
-        members = [self.member(m, names, seen) for m in pa.members]
-        shares = [m.share for m in pa.members]
-        if any(m is None for m in members):
-            return None
-        if len(members) == 1:
-            if shares[0] is not None:
-                self.error("a share only means something among classes paid pro rata",
-                           shares[0].span)
-                return None
-            return members[0]
-        if pa.mode is None:
-            self.error("say how these classes share principal", pa.span,
-                       "end the list with 'pro rata' or 'sequentially'")
-            return None
-        if pa.mode == "sequentially":
-            for s in shares:
-                if s is not None:
-                    self.error("shares mean nothing when classes are paid sequentially", s.span)
-                    return None
-            return Sequential(tuple(members))  # type: ignore[arg-type]
-        given = [s for s in shares if s is not None]
-        if not given:
-            return ProRata(tuple(members))  # type: ignore[arg-type]
-        if len(given) != len(shares):
-            missing = next(m for m, s in zip(pa.members, shares, strict=True) if s is None)
-            self.error("either every class in a pro rata group has a share or none has", missing.span,
-                       "give this one a share too, like 40%")
-            return None
-        weights = []
-        for s in given:
-            w = self.rate(s, "a pro rata share")
-            if w is None:
-                return None
-            if w <= 0:
-                self.error("a pro rata share must be more than 0%", s.span,
-                           "a class with no share would never be paid")
-                return None
-            weights.append(w)
-        total = sum(weights)
-        if abs(total - 1.0) > 1e-9:
-            self.error(f"pro rata shares add up to {total * 100:g}%, not 100%", pa.span)
-            return None
-        return ProRata(tuple(members), tuple(weights))  # type: ignore[arg-type]
-
-    def member(self, m: Member, names: dict[str, Tranche], seen: dict[str, Span | None]) -> Rule | None:
-        if isinstance(m, Group):
-            return self.rule(m.alloc, names, seen)
-        assert isinstance(m, ClassRef)
-        tranche = names.get(m.name)
-        if tranche is None:
-            self.error(f"unknown class '{m.name}'", m.span,
-                       did_you_mean(m.name, names)
-                       or "declare it with: class NAME TYPE balance ... coupon ...")
-            return None
-        if tranche.is_residual:
-            self.error(f"class {m.name} is the residual; it receives what is left after every rule",
-                       m.span, "remove it from the principal rules")
-            return None
-        if tranche.is_notional:
-            self.error(f"class {m.name} is notional: it has no principal to pay", m.span)
-            return None
-        if tranche.parent is not None:
-            parent = next(c for c in names.values() if c.index == tranche.parent)
-            self.error(f"class {m.name} is split from {parent.name} and paid with it", m.span,
-                       f"pay {parent.name} instead")
-            return None
-        if tranche.strip is not None:
-            self.error(f"class {m.name} is paid its share of its pool's principal before the waterfall",
-                       m.span, "remove it from the principal rules")
-            return None
-        if m.name in seen:
-            self.error(f"class {m.name} appears twice in one principal rule", m.span)
-            return None
-        seen[m.name] = m.span
-        return Pay(tranche.index)
+def _is_nas(tranche: Tranche) -> bool:
+    return "NAS" in tranche.principal_type.split("/")
 
 
 def _speed(checker: _Checker, spec: Speed) -> Prepayment | None:
@@ -1021,15 +915,6 @@ def _analytics(ck: _Checker, decl: AnalyticsDecl | None, names: dict[str, Tranch
     return Analytics(curves, tuple(quotes), tuple(tables))
 
 
-def _unlimited_classes(rule: Rule) -> set[int]:
-    """Classes some rule pays until retired (not only to a schedule or a NAS share)."""
-    if isinstance(rule, Pay):
-        return {rule.index}
-    if isinstance(rule, ToSchedule | NasShare):
-        return set()
-    return set().union(*(_unlimited_classes(c) for c in rule.children))
-
-
 def check(file: DealFile) -> Deal:
     """Turn a parsed deal file into a checked Deal, or raise DealErrors listing every problem."""
     ck = _Checker(file)
@@ -1154,7 +1039,7 @@ def check(file: DealFile) -> Deal:
                          decls[c.name].span, f"add to the waterfall: accretion {c.name}: pay A then B")
         if len(principal.children) == len(wf.principal):
             paid = set(rule_classes(principal))
-            retiring = _unlimited_classes(principal)
+            retiring = principal.retiring()
             for c in classes:
                 if not c.in_waterfall or c.balance <= 0 or c.name in ck.failed:
                     continue
@@ -1162,8 +1047,8 @@ def check(file: DealFile) -> Deal:
                     ck.error(f"class {c.name} has a balance that no principal rule ever pays",
                              decls[c.name].span, f"add a rule like: pay {c.name} until retired")
                 elif c.index not in retiring:
-                    ck.error(f"class {c.name} is only paid to its schedule or its share: principal it "
-                             "cannot take would go to the residual", decls[c.name].span,
+                    ck.error(f"class {c.name} is only paid to its schedule, its share or when a trigger "
+                             "holds: principal it cannot take would go to the residual", decls[c.name].span,
                              f"add a last rule: pay {c.name} until retired")
 
     pricing = None

@@ -45,12 +45,17 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
     moved += book_f @ accrued
     moved -= book_f @ principal
     # Written as "not within tolerance" so that a NaN anywhere fails too.
+    # Principal may reach the residual only once every class the rules pay has retired.
+    owner_f = np.array([c.in_waterfall for c in classes], dtype=float)
+    outstanding = (owner_f @ end) > tol  # [period, scenario]
+    leaked = outstanding & (resid_prin > tol)
     checks = [
         (~(np.abs(gap, out=gap) <= tol), "cash in differs from cash out"),
         (~(np.abs(moved, out=moved) <= tol),
          "class principal paid differs from the fall in class balances"),
         (~((resid_int >= -tol) & (resid_prin >= -tol)),
          "classes were paid more than the collateral provided"),
+        (leaked, "principal went to the residual while a class still had a balance"),
     ]
     # Signs: one pass over everything first (the smallest tolerance anywhere is 1e-9 dollars);
     # only a failure, or a NaN, pays for the per-period look that says where.

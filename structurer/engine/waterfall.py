@@ -17,11 +17,14 @@ Each period:
    accretion rule. What those classes cannot take joins the principal of step 4.
 4. Principal: the collateral's principal goes through the compiled principal rules; no class
    is paid more than its balance, a `to schedule` rule no more than its classes' excess over
-   their scheduled balance, a NAS share no more than its share.
+   their scheduled balance, a NAS share no more than its share, and a rule with a condition
+   (`when prepayments above 300 PSA`) only in periods when it holds. Rules that keep state
+   across periods (a sticky trigger) hold it in arrays over scenarios (model.rules.Book.state).
 5. What is left of interest or principal goes to the residual.
 After the last period the books are audited over every period at once: cash in must equal
-cash out, class balances must move by exactly what was paid and accrued, and nothing may go
-negative. A violation is a bug in the engine and raises EngineError.
+cash out, class balances must move by exactly what was paid and accrued, nothing may go
+negative, and no principal may reach the residual while a class still has a balance. A
+violation is a bug in the engine and raises EngineError.
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.deal import Deal
-from ..model.rules import NasShare, Pay, ProRata, Rule, Sequential, ToSchedule, rule_classes
+from ..model.rules import Book, NasShare, Rule, RunInputs, initial_states
 from .audit import audit
 from .collateral import CollateralFlows
+from .prepayment import smm_matrix
 
-DUST = 1e-9  # dollars below which a balance is treated as nothing when sharing out principal
+DUST = 1e-9  # dollars below which an accrual class's targets count as retired
 
 
 @dataclass(frozen=True)
@@ -62,113 +66,6 @@ class ClassFlows:
     def interest_due(self) -> np.ndarray:
         """What each class was due: paid in cash, accrued, or still short."""
         return self.interest + self.accrued + self.shortfall
-
-
-class _Period:
-    """The class balances of one period, with what each rule paid, and what NAS shares need.
-
-    Arrays are class-major, [class, scenario]: a class's row is contiguous, so paying one class
-    or summing over classes works on whole rows.
-    """
-
-    def __init__(self, t: int, balance: np.ndarray, paid: np.ndarray, principal_total: np.ndarray,
-                 owners_begin: np.ndarray):
-        self.t = t
-        self.balance = balance  # [class, scenario], updated as rules pay
-        self.paid = paid
-        self.principal_total = principal_total
-        self.owners_begin = owners_begin  # [class, scenario] balances at the start of the period
-
-
-class _Allocator:
-    """Walks a compiled rule tree; caches each node's class indices."""
-
-    def __init__(self) -> None:
-        self.members: dict[object, np.ndarray | slice | None] = {}
-
-    def classes(self, rule: Rule) -> np.ndarray:
-        key = id(rule)
-        if key not in self.members:
-            self.members[key] = np.array(rule_classes(rule), dtype=int)
-        return self.members[key]  # type: ignore[return-value]
-
-    def flat_sequence(self, rule: Sequential) -> np.ndarray | slice | None:
-        """The class indices of a sequence of plain classes (each once), else None."""
-        key = ("flat", id(rule))
-        if key not in self.members:
-            flat = all(isinstance(c, Pay) for c in rule.children)
-            idx = [c.index for c in rule.children] if flat else []
-            found: np.ndarray | slice | None = None
-            if flat and len(set(idx)) == len(idx):
-                # Consecutive classes: a slice is a view, so no copies each period.
-                consecutive = idx == list(range(idx[0], idx[0] + len(idx)))
-                found = slice(idx[0], idx[0] + len(idx)) if consecutive else np.array(idx, dtype=int)
-            self.members[key] = found
-        return self.members[key]
-
-    def capacity(self, rule: Rule, book: _Period) -> np.ndarray:
-        if isinstance(rule, Pay):
-            return book.balance[rule.index]
-        return book.balance[self.classes(rule)].sum(axis=0)
-
-    def allocate(self, rule: Rule, amount: np.ndarray, book: _Period) -> np.ndarray:
-        """Pay up to `amount` [scenario] through `rule`; return what was used [scenario]."""
-        if isinstance(rule, Pay):
-            paid = np.minimum(np.maximum(amount, 0.0), book.balance[rule.index])
-            book.balance[rule.index] -= paid
-            book.paid[rule.index] += paid
-            return paid
-        if isinstance(rule, Sequential):
-            idx = self.flat_sequence(rule)
-            if idx is not None:
-                # All children are single classes: each takes what the earlier ones leave, at once.
-                bal = book.balance[idx]
-                room = amount - np.cumsum(bal, axis=0)
-                room += bal
-                paid = np.clip(room, 0.0, bal, out=room)
-                book.balance[idx] -= paid
-                book.paid[idx] += paid
-                return paid.sum(axis=0)
-            used = np.zeros_like(amount)
-            for child in rule.children:
-                used += self.allocate(child, amount - used, book)
-            return used
-        if isinstance(rule, ToSchedule):
-            excess = np.maximum(self.capacity(rule.child, book) - rule.schedule[book.t], 0.0)
-            return self.allocate(rule.child, np.minimum(amount, excess), book)
-        if isinstance(rule, NasShare):
-            total_begin = book.owners_begin.sum(axis=0)
-            own = book.owners_begin[rule.index]
-            fraction = np.divide(own, total_begin, out=np.zeros_like(own), where=total_begin > 0)
-            share = rule.percent[book.t] * fraction * book.principal_total
-            return self.allocate(Pay(rule.index), np.minimum(amount, share), book)
-        assert isinstance(rule, ProRata)
-        if rule.weights is None:
-            caps = np.stack([self.capacity(c, book) for c in rule.children])
-            total_cap = caps.sum(axis=0)
-            pay = np.minimum(amount, total_cap)
-            share = np.divide(caps, total_cap, out=np.zeros_like(caps), where=total_cap > 0)
-            used = np.zeros_like(amount)
-            for j, child in enumerate(rule.children):
-                used += self.allocate(child, pay * share[j], book)
-            return used
-        # Fixed weights: what a retired (or capped) member cannot take goes to the others.
-        weights = np.asarray(rule.weights)[:, None]
-        remaining = np.maximum(amount, 0.0).copy()
-        used = np.zeros_like(amount)
-        for _ in range(len(rule.children)):
-            caps = np.stack([self.capacity(c, book) for c in rule.children])
-            live_w = np.where(caps > DUST, weights, 0.0)
-            w_sum = live_w.sum(axis=0)
-            if not np.any((w_sum > 0) & (remaining > DUST)):
-                break
-            share = np.divide(live_w, w_sum, out=np.zeros_like(live_w), where=w_sum > 0)
-            step = np.zeros_like(amount)
-            for j, child in enumerate(rule.children):
-                step += self.allocate(child, remaining * share[j], book)
-            remaining -= step
-            used += step
-        return used
 
 
 def coupon_rates(deal: Deal, index_rates: np.ndarray, periods: int) -> np.ndarray:
@@ -216,7 +113,7 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
     owner = np.array([c.in_waterfall for c in classes])
     # Who is paid interest out of the collateral's interest directly (children: from the parent).
     direct = ~child
-    accruals = [(c.index, deal.accretion[c.index], np.array(rule_classes(deal.accretion[c.index])))
+    accruals = [(c.index, deal.accretion[c.index], deal.accretion[c.index].members)
                 for c in classes if c.accrual]
     children = [(c.index, c.parent, c.balance / classes[c.parent].balance)
                 for c in classes if c.parent is not None]
@@ -245,12 +142,15 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
     resid_int = np.empty((periods, n_scen))
     resid_prin = np.empty((periods, n_scen))
     carried = np.zeros((n_cls, n_scen))
-    allocator = _Allocator()
     # Class masks as float vectors: a sum over some classes is one vector-matrix product.
     direct_f = direct.astype(float)
     cash_int_f = (~split_parent).astype(float)
     owner_f = owner.astype(float)
-    nas = any(isinstance(r, NasShare) for r in _walk(deal.principal))
+    roots: list[Rule] = [deal.principal, *deal.accretion.values()]
+    nas = any(isinstance(r, NasShare) for root in roots for r in root.walk())
+    # Rules that keep state across periods (triggers, ...) start from the run's inputs.
+    state = initial_states(roots, _run_inputs(deal, coll)) if _stateful(roots) else {}
+    stateful = [n for root in roots for n in root.walk() if type(n).begin_period is not Rule.begin_period]
 
     def notional_balance(bal: np.ndarray, pools: np.ndarray | None, out: np.ndarray) -> None:
         for k, n in notionals:
@@ -295,7 +195,9 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
                                              where=need > 0), 1.0)
                 interest[kids] = kid_due * scale
         # 3. accrual: a Z's interest becomes principal for its accretion-directed classes
-        book = _Period(t, balance, paid, principal_in, begin * owner_f[:, None] if nas else begin)
+        book = Book(t, balance, paid, principal_in, begin * owner_f[:, None] if nas else begin, state)
+        for node in stateful:
+            node.begin_period(book)
         principal_total = principal_in
         accrued_total = 0.0
         if accruals:
@@ -307,13 +209,13 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
                 accrued[z] = amount
                 interest[z] -= amount
                 balance[z] += amount
-                used = allocator.allocate(rule, amount, book)
+                used = rule.allocate(amount, book)
                 extra += amount - used
             principal_total = principal_in + extra
             accrued_total = accrued.sum(axis=0)
         # 4. principal through the rules
         book.principal_total = principal_total
-        allocator.allocate(deal.principal, principal_total, book)
+        deal.principal.allocate(principal_total, book)
         # Split classes follow their parent's principal in proportion to their balances.
         for k, parent, share in children:
             paid[k] = paid[parent] * share
@@ -350,10 +252,18 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
     return flows
 
 
-def _walk(rule: Rule):
-    """Every node of a rule tree."""
-    yield rule
-    for child in getattr(rule, "children", ()):
-        yield from _walk(child)
+def _stateful(roots: list[Rule]) -> bool:
+    return any(type(n).initial_state is not Rule.initial_state for root in roots for n in root.walk())
 
 
+def _run_inputs(deal: Deal, coll: CollateralFlows) -> RunInputs:
+    """What stateful rules may read before the run: the collateral's own flows and speeds."""
+    n_scen, periods = coll.interest.shape
+    by_pool = coll.by_pool
+    ages = np.array([p.age for p in deal.pools], dtype=float)
+    return RunInputs(
+        n_scen=n_scen, periods=periods,
+        pool_amortized=by_pool["beginning_balance"] - by_pool["scheduled_principal"],
+        prepayment=coll.prepayment,
+        smm_of=lambda speed: smm_matrix([speed], ages, periods)[0],
+    )

@@ -165,10 +165,21 @@ class Alloc:
 
 
 @dataclass
+class Condition:
+    """When a principal rule applies: `when prepayments above 300 PSA [sticky]`."""
+
+    kind: str  # "prepayments"
+    speed: Quantity
+    sticky: bool
+    span: Span | None
+
+
+@dataclass
 class PrincipalRule:
     alloc: Alloc
     limit: str | None
     span: Span | None
+    condition: Condition | None = None
 
 
 @dataclass

@@ -22,6 +22,7 @@ from .nodes import (
     AnalyticsDecl,
     ClassDecl,
     ClassRef,
+    Condition,
     ConstantSpeed,
     CurveDecl,
     DealFile,
@@ -243,8 +244,15 @@ class _ToAst(Transformer):
 
     def principal_rule(self, meta, children):
         alloc = children[0]
-        limit = children[1] if len(children) > 1 else None
-        return PrincipalRule(alloc, limit, Span.of(meta))
+        limit = next((c for c in children[1:] if isinstance(c, str)), None)
+        condition = next((c for c in children[1:] if isinstance(c, Condition)), None)
+        return PrincipalRule(alloc, limit, Span.of(meta), condition)
+
+    def condition(self, meta, children):
+        return Condition("prepayments", children[0], len(children) > 1, Span.of(meta))
+
+    def sticky(self, meta, children):
+        return True
 
     def alloc(self, meta, children):
         parts = [c for c in children if isinstance(c, ProAlloc)]

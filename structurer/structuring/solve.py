@@ -33,7 +33,7 @@ from ..errors import InputError
 from ..model.curve import Curve
 from ..model.deal import Deal, Tranche
 from ..model.prepayment import Prepayment, parse_speed
-from ..model.rules import NasShare, Pay, ProRata, Rule, Sequential, ToSchedule, rule_classes
+from ..model.rules import Rule
 from ..model.scenarios import Scenario
 from ..valuation.quotes import quote
 
@@ -156,20 +156,6 @@ def _strips(classes: tuple[Tranche, ...]) -> list[tuple[int, float]]:
     return [c.strip for c in classes if c.strip is not None]
 
 
-def _reschedule(rule: Rule, schedules: dict[int, np.ndarray]) -> Rule:
-    """The same rule tree with every `to schedule` limit re-pointed at `schedules`."""
-    if isinstance(rule, Pay | NasShare):
-        return rule
-    if isinstance(rule, Sequential):
-        return Sequential(tuple(_reschedule(c, schedules) for c in rule.children))
-    if isinstance(rule, ProRata):
-        return ProRata(tuple(_reschedule(c, schedules) for c in rule.children), rule.weights)
-    assert isinstance(rule, ToSchedule)
-    child = _reschedule(rule.child, schedules)
-    target = np.sum([schedules[i] for i in rule_classes(child)], axis=0)
-    return ToSchedule(child, target)
-
-
 def rebuild(deal: Deal, balances: dict[str, float] | None = None,
             coupons: dict[str, float] | None = None) -> Deal:
     """The deal with new class balances and/or fixed coupons, schedules recomputed.
@@ -221,8 +207,8 @@ def rebuild(deal: Deal, balances: dict[str, float] | None = None,
             over = tier.over_capacity([new[i].name for i in tier.classes], MONEY_TOLERANCE)
             if over is not None:
                 raise _Infeasible(f"{over[0]}: {over[1]}")
-        principal = _reschedule(deal.principal, schedules)
-        accretion = {z: _reschedule(r, schedules) for z, r in deal.accretion.items()}
+        principal = deal.principal.reschedule(schedules)
+        accretion = {z: r.reschedule(schedules) for z, r in deal.accretion.items()}
     return dataclasses.replace(deal, classes=new, schedules=schedules, principal=principal,
                                accretion=accretion)
 
