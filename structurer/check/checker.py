@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from ..language.nodes import (
     CurveDecl,
     DealFile,
     IndexSetting,
+    NotionalDecl,
     PoolDecl,
     PrincipalRule,
     Quantity,
@@ -347,7 +349,8 @@ class _Checker:
 
     def formula(self, decl: ClassDecl) -> CouponFormula | None:
         f = decl.coupon_formula
-        assert f is not None
+        if f is None:
+            return None
         constant, multiplier, index = 0.0, 0.0, None
         for term in f.terms:
             if term.constant is not None:
@@ -417,7 +420,7 @@ def _speed(checker: _Checker, spec: Speed) -> Prepayment | None:
             checker.error("a ramp lasts at least one month", spec.months.span)
             return None
         return Prepayment.ramp(start[0], end[0], months, start[1])
-    assert isinstance(spec, VectorSpeed)
+    spec = cast(VectorSpeed, spec)  # the one kind of speed left
     unit = spec.rates[-1].unit
     if unit not in UNITS:
         checker.error("a vector needs its unit after the last speed", spec.rates[-1].span,
@@ -515,12 +518,12 @@ def _resolve(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
 
 def _notional(ck: _Checker, decl: ClassDecl, c: Tranche, names: dict[str, Tranche],
               pool_index: dict[str, int], pools: list[Pool], decls: dict[str, ClassDecl]) -> Tranche | None:
-    assert decl.notional is not None
+    notional = cast(NotionalDecl, decl.notional)  # called only for a class that declares one
     classes: list[int] = []
     pool_refs: list[int] = []
     collateral = False
     base = 0.0
-    for ref in decl.notional.refs:
+    for ref in notional.refs:
         if ref.kind == "collateral":
             collateral = True
             base += sum(p.balance for p in pools)
@@ -545,12 +548,12 @@ def _notional(ck: _Checker, decl: ClassDecl, c: Tranche, names: dict[str, Tranch
             classes.append(target.index)
             base += target.balance
     factor = 1.0
-    if decl.notional.amount is not None:
-        amount = ck.money(decl.notional.amount, "the notional amount")
+    if notional.amount is not None:
+        amount = ck.money(notional.amount, "the notional amount")
         if amount is None:
             return None
         if base <= 0:
-            ck.error("the notional follows nothing with a balance", decl.notional.span)
+            ck.error("the notional follows nothing with a balance", notional.span)
             return None
         factor = amount / base
     return dataclasses.replace(c, notional=Notional(tuple(classes), tuple(pool_refs), collateral, factor))
@@ -767,8 +770,7 @@ def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[T
             continue
         kinks = [0.0]
         for c in floaters:
-            f = c.formula
-            assert f is not None
+            f = cast(CouponFormula, c.formula)  # floaters: classes with a formula
             kinks += [(f.cap - f.constant) / f.multiplier, (f.floor - f.constant) / f.multiplier]
         levels = np.array(sorted(set(kinks)) + [max(kinks) + 0.01])
         levels = levels[levels >= 0]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..dates import THIRTY_360, DayCount
+from ..errors import InputError, did_you_mean
 from .curve import Curve
 from .prepayment import Prepayment
 from .rules import Rule, Sequential
@@ -211,10 +212,14 @@ class Deal:
         return sorted({c.formula.index for c in self.classes if c.formula is not None})
 
     def tranche(self, name: str) -> Tranche:
+        """The class called `name`; InputError, naming the classes there are, if none is."""
         for c in self.classes:
             if c.name == name:
                 return c
-        raise KeyError(name)
+        names = [c.name for c in self.classes]
+        hint = did_you_mean(name, names)
+        raise InputError(f"deal \"{self.name}\" has no class '{name}' (it has {', '.join(names)})"
+                         + (f"; {hint}" if hint else ""))
 
     def _repr_html_(self) -> str:
         from ..present.report import deal_html

@@ -217,15 +217,6 @@ def _scenario(deal: Deal, scenario: Scenario | Prepayment | str | None) -> Scena
     return resolve_scenarios(deal, [scenario] if scenario is not None else None)[0]
 
 
-def _principal_class(deal: Deal, name: str) -> Tranche:
-    try:
-        c = deal.tranche(name)
-    except KeyError:
-        names = ", ".join(c.name for c in deal.issued_classes if not c.is_residual)
-        raise InputError(f"deal \"{deal.name}\" has no class '{name}' (it has {names})") from None
-    return c
-
-
 # ---------------------------------------------------------------------------- a. size for WAL
 
 
@@ -240,7 +231,7 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
     method on WAL(x) - target to 1e-8 years. InputError, with the reachable range, when the
     target is out of reach.
     """
-    a, b = _principal_class(deal, first), _principal_class(deal, second)
+    a, b = deal.tranche(first), deal.tranche(second)
     if a.name == b.name:
         raise InputError("give two different classes to split a balance between")
     scen = _scenario(deal, scenario)
@@ -378,7 +369,7 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
             converged=True,
             message=f"a {label} band supports a PAC of {cap:,.2f}, leaving {coll - cap:,.2f} of support",
             details={"support": coll - cap, "collateral": coll, "band": label})
-    c = _principal_class(deal, pac_class)
+    c = deal.tranche(pac_class)
     if c.index not in deal.schedules:
         raise InputError(f"class {pac_class} has no schedule: it is not a PAC, PAC II or TAC")
     tiers = _tiers(deal, deal.classes)
@@ -446,7 +437,7 @@ def par_coupon(deal: Deal, name: str, spread_bp: float, curve: Curve | None = No
     interest supports]; Brent's method on clean price - 100. A class whose principal does not
     depend on its coupon (not a Z) prices affinely in the coupon, so this converges at once.
     """
-    c = _principal_class(deal, name)
+    c = deal.tranche(name)
     if c.formula is not None or c.is_residual or c.interest_type == "PO" or not c.issued:
         raise InputError(f"class {name} is not a fixed-rate class: it has no coupon to solve for")
     if c.is_notional:
@@ -524,7 +515,7 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     `error` the width of the wider final bracket (PSA). The support balance left after
     `after_periods` is in `details`.
     """
-    c = _principal_class(deal, pac_class)
+    c = deal.tranche(pac_class)
     if c.index not in deal.schedules:
         raise InputError(f"class {pac_class} has no schedule: it is not a PAC, PAC II or TAC")
     periods = deal.periods
