@@ -57,3 +57,16 @@ def test_unknown_names_are_input_errors_in_words():
         results.scenario_index("fast")
     # The project's errors stay ValueErrors for callers who caught those before.
     assert issubclass(InputError, ValueError) and issubclass(InputError, StructurerError)
+
+
+def test_api_misuse_is_an_input_error():
+    from structurer.valuation import quotes
+
+    deal = structurer.load(PACKAGE.parent / "deals" / "floater.waterfall")
+    results = deal.run("100 PSA")
+    with pytest.raises(InputError, match="no scenario 5: the run has 1"):
+        results.scenario_index(5)
+    with pytest.raises(InputError, match="'x' is not an index level"):
+        quotes.index_yield_table(deal, "FL", 100, ["100 PSA"], "SOFR", ["x"])  # type: ignore[list-item]
+    with pytest.raises(InputError, match="has no class 'Q'"):
+        quotes.quote(results, "Q", price=100)

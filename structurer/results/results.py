@@ -57,6 +57,9 @@ class Results:
 
     def scenario_index(self, scenario: int | str) -> int:
         if isinstance(scenario, int):
+            if not -len(self.scenarios) <= scenario < len(self.scenarios):
+                raise InputError(f"no scenario {scenario}: the run has {len(self.scenarios)}, "
+                                 "numbered from 0")
             return scenario
         try:
             return self.scenarios.index(scenario)

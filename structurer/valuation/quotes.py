@@ -229,6 +229,15 @@ def price_yield_table(deal: Deal, name: str, prices: list[float | str],
     return frame
 
 
+def _rate(level: object) -> float:
+    """An index level given as a number (a decimal: 0.043 for 4.3%)."""
+    try:
+        return float(level)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(f"'{level}' is not an index level; give a decimal rate like 0.043 or a "
+                         "RatePath") from None
+
+
 def index_yield_table(deal: Deal, name: str, price: float | str,
                       speeds: list[Scenario | Prepayment | str], index: str,
                       levels: list[float | RatePath]) -> pd.DataFrame:
@@ -251,7 +260,7 @@ def index_yield_table(deal: Deal, name: str, price: float | str,
     if not levels:
         raise InputError("an index yield table needs at least one index level")
     base = resolve_scenarios(deal, list(speeds))
-    paths = [lv if isinstance(lv, RatePath) else RatePath.level(float(lv)) for lv in levels]
+    paths = [lv if isinstance(lv, RatePath) else RatePath.level(_rate(lv)) for lv in levels]
     scenarios = with_index_levels(base, index, paths)  # [speed x level]
     results = deal.run(*scenarios)
     face = results.original_balance(name)
