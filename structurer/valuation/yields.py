@@ -7,9 +7,11 @@ Conventions:
   yield with payment delay.
 - Yields are bond-equivalent: (1 + y/12)^6 = 1 + BEY/2.
 - Prices are per 100 of the balance (notional, for an IO) at settlement. Full price = clean
-  price + accrued interest; accrued interest runs 30/360 from the start of the accrual period
-  (the first day of the month before the first distribution) to settlement, at the first
-  period's coupon.
+  price + accrued interest; accrued interest runs from the start of the accrual period (the
+  first day of the month before the first distribution) to settlement, at the first period's
+  coupon, on the class's own day count: 30/360 for fixed coupons, the deal's for floaters
+  (quotes.accrued_interest).
+- Roots (yields, Z-spreads) are found by scipy.optimize, imported when first needed.
 - Modified duration and convexity are with respect to the BEY: D = -(1/P) dP/dBEY,
   C = (1/P) d2P/dBEY2, P the full price; Macaulay duration = D x (1 + BEY/2).
 - A Treasury curve is par yields (BEY) at tenors in years. Spread = BEY - the curve
