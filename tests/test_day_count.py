@@ -83,3 +83,17 @@ def test_a_bad_day_count_is_a_syntax_error_in_words():
     assert "act.waterfall:6:3" in text
     assert "'day count 30/365' is not a day count" in text
     assert "day count actual/360" in text
+
+
+def test_the_engine_asks_the_day_count_object():
+    # Any registered convention accrues through DayCount.accrual_months: actual/365 here.
+    import dataclasses
+
+    from structurer.dates import day_count
+
+    d = dataclasses.replace(deal(), day_count=day_count("actual/365"))
+    flows = d.run().class_cashflows("FL")
+    want = [40e6 * 0.045 * days / 365 for days in (31, 28, 31)]
+    assert flows["interest"].iloc[:3].tolist() == pytest.approx(want, rel=TOL)
+    results = d.run()
+    assert valuation.accrued_per_100(results, "FL") == pytest.approx(100 * 0.045 * 29 / 365, rel=TOL)
