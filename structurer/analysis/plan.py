@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..errors import InputError
 from ..results import measures
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ def report_plan(results: Results, decrement: Results | None = None,
 
     deal = results.deal
     if decrement is not None and decrement.deal.name != deal.name:
-        raise ValueError(f"the decrement run is of deal \"{decrement.deal.name}\", "
+        raise InputError(f"the decrement run is of deal \"{decrement.deal.name}\", "
                          f"not \"{deal.name}\"")
     s, is_pricing = chart_scenario(results)
     return ReportPlan(
