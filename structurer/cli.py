@@ -17,18 +17,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
-from . import __version__, load
+from . import load
 from .errors import DealError, DealErrors, InputError, did_you_mean
 from .model.curve import Curve, read_curve_csv
 from .model.deal import Deal, QuoteSpec
 from .model.prepayment import Prepayment, parse_speed, parse_speeds
-from .model.scenarios import RatePath, Scenario
+from .model.scenarios import RatePath, Scenario, check_indices, with_index_levels
 from .present import exports
 from .results.results import COLLATERAL, Results
 from .valuation import quotes as valuation
 from .valuation.yields import parse_price
+from .version import __version__
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -186,13 +186,11 @@ def _requested_scenarios(ns: argparse.Namespace, deal: Deal) -> list[Scenario]:
                              "its scenarios block, or pass --psa/--cpr/--smm")
         scenarios = [deal.pricing]
     for index, levels in ns.index:
-        if index not in deal.index_names:
-            floats = ", ".join(deal.index_names) or "no index"
-            raise _UsageError(f"no class of deal \"{deal.name}\" floats on {index} (they follow {floats})")
-        scenarios = [
-            Scenario(s.prepayment, tuple((k, v) for k, v in s.indices if k != index) + ((index, level),))
-            for s in scenarios for level in levels
-        ]
+        try:
+            check_indices(deal.name, deal.index_names, [index])
+        except InputError as exc:
+            raise _UsageError(str(exc)) from None  # a bad --index is a usage error (exit 2)
+        scenarios = with_index_levels(scenarios, index, levels)
     return scenarios
 
 
@@ -326,6 +324,8 @@ def _curve(ns: argparse.Namespace, deal: Deal) -> Curve | None:
 
 
 def _print_quotes(console: Console, results: Results, quotes: dict[str, valuation.Quote]) -> None:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     for s, label in enumerate(results.scenarios):
         table = Table(title=f"{_escape(label)}  price / yield  (settle {results.deal.settle.isoformat()})",
                       title_justify="left", header_style="bold")
@@ -355,6 +355,8 @@ def _print_quotes(console: Console, results: Results, quotes: dict[str, valuatio
 
 
 def _print_tables(console: Console, deal: Deal) -> None:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     if not deal.analytics.tables:
         console.print("the deal's analytics block asks for no price/yield table", style="dim")
     for spec in deal.analytics.tables:
@@ -394,15 +396,19 @@ def _write_report(results: Results, decrement: Results | None, path: Path,
                   specs: list[QuoteSpec] | None = None) -> None:
     """The HTML report, with the decrement tables and the quotes the run printed (the deal's
     analytics quotes, replaced class by class by --price/--yield/--spread)."""
-    from .present.report import write_report
+    from .analysis.plan import report_plan
+    from .present.report import write
 
+    plan = report_plan(results, decrement, quotes, specs)
     try:
-        write_report(results, path, decrement=decrement, quotes=quotes, specs=specs)
+        write(plan, path)
     except OSError as exc:
         raise InputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
 
 
 def _print_summary(console: Console, results: Results) -> None:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     deal = results.deal
     console.print(f"[bold]{_escape(deal.name)}[/bold]  settle {deal.settle.isoformat()}  "
                   f"first payment {deal.first_payment.isoformat()}  delay {deal.delay_days} days  "
@@ -511,6 +517,8 @@ def _finite(what: str):
 
 
 def _tieout(ns: argparse.Namespace, err: Console) -> int:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     from .structuring import tieout
 
     console = _stdout()
@@ -529,6 +537,8 @@ def _tieout(ns: argparse.Namespace, err: Console) -> int:
 
 
 def _solve(ns: argparse.Namespace, err: Console) -> int:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     from .structuring import solve
 
     console = _stdout()

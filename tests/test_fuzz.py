@@ -86,8 +86,6 @@ def test_the_runner_reports_a_traceback_as_one(fuzz, tmp_path, monkeypatch):
 
 
 def test_every_base_deal_checks_before_it_is_mutated(fuzz, tmp_path):
-    import structurer
-
     for name, content in fuzz.CSV_FILES.items():
         (tmp_path / name).write_bytes(content)
     for name, text in fuzz.base_deals():

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
-from ..dates import accrual_days
+from ..dates import THIRTY_360, DayCount, day_count
 from ..engine.schedules import Tier, compute_schedules
 from ..errors import DealError, DealErrors, InputError, Span, did_you_mean
 from ..inputs import read_schedule_csv
@@ -25,6 +26,7 @@ from ..language.nodes import (
     CurveDecl,
     DealFile,
     IndexSetting,
+    NotionalDecl,
     PoolDecl,
     PrincipalRule,
     Quantity,
@@ -345,7 +347,8 @@ class _Checker:
 
     def formula(self, decl: ClassDecl) -> CouponFormula | None:
         f = decl.coupon_formula
-        assert f is not None
+        if f is None:
+            return None
         constant, multiplier, index = 0.0, 0.0, None
         for term in f.terms:
             if term.constant is not None:
@@ -415,7 +418,7 @@ def _speed(checker: _Checker, spec: Speed) -> Prepayment | None:
             checker.error("a ramp lasts at least one month", spec.months.span)
             return None
         return Prepayment.ramp(start[0], end[0], months, start[1])
-    assert isinstance(spec, VectorSpeed)
+    spec = cast(VectorSpeed, spec)  # the one kind of speed left
     unit = spec.rates[-1].unit
     if unit not in UNITS:
         checker.error("a vector needs its unit after the last speed", spec.rates[-1].span,
@@ -513,12 +516,12 @@ def _resolve(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
 
 def _notional(ck: _Checker, decl: ClassDecl, c: Tranche, names: dict[str, Tranche],
               pool_index: dict[str, int], pools: list[Pool], decls: dict[str, ClassDecl]) -> Tranche | None:
-    assert decl.notional is not None
+    notional = cast(NotionalDecl, decl.notional)  # called only for a class that declares one
     classes: list[int] = []
     pool_refs: list[int] = []
     collateral = False
     base = 0.0
-    for ref in decl.notional.refs:
+    for ref in notional.refs:
         if ref.kind == "collateral":
             collateral = True
             base += sum(p.balance for p in pools)
@@ -543,12 +546,12 @@ def _notional(ck: _Checker, decl: ClassDecl, c: Tranche, names: dict[str, Tranch
             classes.append(target.index)
             base += target.balance
     factor = 1.0
-    if decl.notional.amount is not None:
-        amount = ck.money(decl.notional.amount, "the notional amount")
+    if notional.amount is not None:
+        amount = ck.money(notional.amount, "the notional amount")
         if amount is None:
             return None
         if base <= 0:
-            ck.error("the notional follows nothing with a balance", decl.notional.span)
+            ck.error("the notional follows nothing with a balance", notional.span)
             return None
         factor = amount / base
     return dataclasses.replace(c, notional=Notional(tuple(classes), tuple(pool_refs), collateral, factor))
@@ -629,13 +632,10 @@ def _schedules(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche]
     strips = [c.strip for c in classes if c.strip is not None]
     schedules = compute_schedules(tuple(pools), strips, list(tiers.values()), periods)  # type: ignore[arg-type]
     for tier in tiers.values():
-        if tier.explicit is None and tier.balance > tier.capacity + MONEY_TOLERANCE:
-            names = ", ".join(classes[i].name for i in tier.classes)
+        over = tier.over_capacity([classes[i].name for i in tier.classes], MONEY_TOLERANCE)
+        if over is not None:
             first = decls[classes[tier.classes[0]].name]
-            ck.error(f"{tier.label} supports at most {tier.capacity:,.2f}; {names} "
-                     f"{'has' if len(tier.classes) == 1 else 'have'} {tier.balance:,.2f}",
-                     first.balance.span if first.balance else first.span,
-                     f"lower the balance by {tier.balance - tier.capacity:,.2f} or widen the band")
+            ck.error(over[0], first.balance.span if first.balance else first.span, over[1])
     return schedules, list(tiers.values())
 
 
@@ -684,11 +684,12 @@ def effective_rates(classes: list[Tranche], pools: list[Pool],
 
 
 def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
-                      pools: list[Pool], indices: dict[str, RatePath], day_count: str,
-                      first_days: int) -> None:
-    # On actual/360 a floater draws days/30 of a twelfth of its rate: at most 31/30.
-    actual = day_count == "actual/360"
-    floater_days, first_factor = (31.0 / 30.0, first_days / 30.0) if actual else (1.0, 1.0)
+                      pools: list[Pool], indices: dict[str, RatePath], basis: DayCount,
+                      first_month: float) -> None:
+    # A floater draws basis.months of a twelfth of its rate: on actual/360 at most 31/30.
+    floater_days = basis.longest_month
+    first_factor = first_month
+    actual = floater_days > 1.0  # the split-pair hint below names the convention's long months
     coll_int = sum(p.balance * p.coupon for p in pools) / 12
     # At issue: what the first month needs, in dollars (floaters at their first-period index).
     need = 0.0
@@ -742,8 +743,7 @@ def _interest_covered(ck: _Checker, decls: dict[str, ClassDecl], classes: list[T
             continue
         kinks = [0.0]
         for c in floaters:
-            f = c.formula
-            assert f is not None
+            f = cast(CouponFormula, c.formula)  # floaters: classes with a formula
             kinks += [(f.cap - f.constant) / f.multiplier, (f.floor - f.constant) / f.multiplier]
         levels = np.array(sorted(set(kinks)) + [max(kinks) + 0.01])
         levels = levels[levels >= 0]
@@ -894,6 +894,7 @@ def check(file: DealFile) -> Deal:
     """Turn a parsed deal file into a checked Deal, or raise DealErrors listing every problem."""
     ck = _Checker(file)
     settle, first_payment, delay = ck.header()
+    basis = day_count(file.header.day_count or THIRTY_360)
 
     if not file.pools:
         ck.error("the deal has no collateral", file.header.span,
@@ -967,9 +968,8 @@ def check(file: DealFile) -> Deal:
                      f"collateral balance of {coll:,.2f}", file.classes[0].span,
                      "the classes must account for every dollar of collateral principal")
         else:
-            first_days = accrual_days(first_payment, 1)[0] if first_payment else 30
-            _interest_covered(ck, decls, classes, pools, indices, file.header.day_count or "30/360",
-                              first_days)
+            first_month = basis.accrual_months(first_payment, 1)[0] if first_payment else 1.0
+            _interest_covered(ck, decls, classes, pools, indices, basis, first_month)
         schedules, tiers = _schedules(ck, decls, classes, pools, periods, file.path)
         ck.schedules_known = True
 
@@ -1064,7 +1064,7 @@ def check(file: DealFile) -> Deal:
         schedules=schedules,
         tiers=tuple(tiers),
         analytics=analytics,
-        day_count=file.header.day_count or "30/360",
+        day_count=basis,
         source=file.source,
         path=file.path,
     )
