@@ -60,9 +60,37 @@ def _number(token: Token) -> float:
     return float(text.replace(",", "").replace("_", ""))
 
 
+def _word(text: str):
+    """A transformer method for a rule that stands for a fixed phrase ('until retired')."""
+    def method(self, meta, children):
+        return text
+
+    return method
+
+
 @v_args(meta=True)
 class _ToAst(Transformer):
     """One method per grammar rule; each builds the dataclass for it."""
+
+    # Rules that only pass their children on, or stand for a fixed word.
+    def _children(self, meta, children):
+        return list(children)
+
+    def _first(self, meta, children):
+        return children[0]
+
+    type_args = _children
+    type_spec = _children
+    interest_body = _children
+    principal_body = _children
+    table_speeds = _children
+    pool_key = _first
+    share = _first
+    until_retired = _word("until retired")
+    to_schedule = _word("to schedule")
+    its_share = _word("its share")
+    pro_rata = _word("pro_rata")
+    sequentially = _word("sequentially")
 
     def quantity(self, meta, children):
         number = children[0]
@@ -99,9 +127,6 @@ class _ToAst(Transformer):
         return header
 
     # -- collateral
-    def pool_key(self, meta, children):
-        return children[0]
-
     def pool_attr(self, meta, children):
         return (str(children[0]), Span.of(children[0]), children[1])
 
@@ -119,15 +144,9 @@ class _ToAst(Transformer):
         return ("collateral", children)
 
     # -- classes
-    def type_args(self, meta, children):
-        return list(children)
-
     def type_word(self, meta, children):
         args = children[1] if len(children) > 1 else []
         return TypeWord(str(children[0]), args, Span.of(meta))
-
-    def type_spec(self, meta, children):
-        return list(children)
 
     def class_balance(self, meta, children):
         return ("balance", children[0], children[0].span)
@@ -213,28 +232,13 @@ class _ToAst(Transformer):
     def interest_rule(self, meta, children):
         return InterestRule("coupon", Span.of(meta))
 
-    def interest_body(self, meta, children):
-        return list(children)
-
     def interest_section(self, meta, children):
         rules = children[0] if children and isinstance(children[0], list) else list(children)
         return ("interest", rules, Span.of(meta))
 
-    def principal_body(self, meta, children):
-        return list(children)
-
     def principal_section(self, meta, children):
         rules = children[0] if children and isinstance(children[0], list) else list(children)
         return ("principal", rules, Span.of(meta))
-
-    def until_retired(self, meta, children):
-        return "until retired"
-
-    def to_schedule(self, meta, children):
-        return "to schedule"
-
-    def its_share(self, meta, children):
-        return "its share"
 
     def accretion_section(self, meta, children):
         name_tok, body = children[0], children[1:]
@@ -258,19 +262,10 @@ class _ToAst(Transformer):
         parts = [c for c in children if isinstance(c, ProAlloc)]
         return Alloc(parts, Span.of(meta))
 
-    def pro_rata(self, meta, children):
-        return "pro_rata"
-
-    def sequentially(self, meta, children):
-        return "sequentially"
-
     def pro_alloc(self, meta, children):
         mode = children[-1] if isinstance(children[-1], str) else None
         members = [c for c in children if isinstance(c, ClassRef | Group)]
         return ProAlloc(members, mode, Span.of(meta))
-
-    def share(self, meta, children):
-        return children[0]
 
     def class_ref(self, meta, children):
         name_tok = children[0]
@@ -378,9 +373,6 @@ class _ToAst(Transformer):
 
     def spread_quote(self, meta, children):
         return ("quote", QuoteDecl("spread", children[0], children[1], Span.of(meta)))
-
-    def table_speeds(self, meta, children):
-        return list(children)
 
     def price_table(self, meta, children):
         speeds = children[-1] if children and isinstance(children[-1], list) else []
