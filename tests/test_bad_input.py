@@ -352,3 +352,9 @@ def test_a_list_of_200000_items_over_many_lines_is_refused_early(tmp_path, capsy
     assert "a list of more than 10,000 items" in err
     line, _ = _position(err)
     assert line < _line_of(text, "scenario \"slow\"")  # found while reading the list, not after it
+
+
+def test_a_scenario_named_through_the_api_cannot_hold_a_control_character():
+    with pytest.raises(InputError, match="control character"):
+        Prepayment.constant(165, "PSA").named("burn\x1b[2Jout")
+    assert Prepayment.constant(165, "PSA").named("burnout").label == "burnout"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -39,6 +40,9 @@ class Prepayment:
 
     def named(self, name: str) -> Prepayment:
         """The same speeds under a scenario name ("burnout"), which then labels its results."""
+        if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+            # A label is printed to terminals and written to workbooks, where these are illegal.
+            raise InputError(f"the scenario name {name!r} holds a control character")
         return replace(self, name=name)
 
     @classmethod
