@@ -41,9 +41,14 @@ def _speed_list(unit: str):
     """An argparse type: a comma-separated list of speeds in `unit`, parsed by the one speed parser."""
     def parse(text: str) -> list[Prepayment]:
         try:
-            return parse_speeds(text, unit)
+            speeds = parse_speeds(text, unit)
         except InputError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
+        other = next((s for s in speeds if s.unit != unit), None)
+        if other is not None:
+            raise argparse.ArgumentTypeError(f"'{other.description}' is not in {unit}; give it with "
+                                             f"--{other.unit.lower()}")
+        return speeds
 
     parse.__name__ = f"{unit} speeds"
     return parse

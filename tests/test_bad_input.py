@@ -358,3 +358,18 @@ def test_a_scenario_named_through_the_api_cannot_hold_a_control_character():
     with pytest.raises(InputError, match="control character"):
         Prepayment.constant(165, "PSA").named("burn\x1b[2Jout")
     assert Prepayment.constant(165, "PSA").named("burnout").label == "burnout"
+
+
+def test_a_bare_number_takes_the_unit_written_after_it():
+    assert parse_speeds("0, 100, 165 PSA") == [Prepayment.constant(v, "PSA") for v in (0, 100, 165)]
+    assert parse_speeds("6, 8 CPR, 200", "PSA") == [
+        Prepayment.constant(6, "CPR"), Prepayment.constant(8, "CPR"), Prepayment.constant(200, "PSA")]
+    with pytest.raises(InputError, match="not a prepayment speed"):
+        parse_speeds("90, 300")
+
+
+def test_a_speed_option_takes_its_own_unit_only(capsys):
+    assert cli.main([str(SEQUENTIAL), "--no-report", "--psa", "100,6 CPR"]) == 2
+    assert "--cpr" in capsys.readouterr().err
+    assert cli.main([str(SEQUENTIAL), "--no-report", "--json", "--psa", "100 PSA,165"]) == 0
+    capsys.readouterr()

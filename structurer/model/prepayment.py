@@ -132,11 +132,19 @@ def validate_assumption(prepayment: Prepayment) -> Prepayment:
 
 
 def parse_speeds(text: str, unit: str | None = None) -> list[Prepayment]:
-    """A comma-separated list of speeds ('0,100,165' with unit 'PSA', or '90 PSA, 300 PSA')."""
-    items = [item for item in str(text).split(",")]
+    """A comma-separated list of speeds: '0,100,165' with unit 'PSA', '90 PSA, 6 CPR', or, as in a
+    deal's decrement list, bare numbers before a unit taking that unit ('0, 100, 165 PSA')."""
+    items = str(text).split(",")
     if not all(item.strip() for item in items):
         raise InputError(f"'{text}' has an empty speed; separate speeds with commas: 0,100,165")
-    return [parse_speed(item, unit) for item in items]
+    out: list[Prepayment] = []
+    trailing = unit
+    for item in reversed(items):
+        match = _SPEED_RE.match(item)
+        if match and match.group(2):
+            trailing = match.group(2)
+        out.append(parse_speed(item, trailing))
+    return out[::-1]
 
 
 def validate_speed(value: float, unit: str) -> None:

@@ -32,7 +32,7 @@ from ..engine.waterfall import run_waterfall
 from ..errors import InputError
 from ..model.curve import Curve
 from ..model.deal import Deal, Tranche
-from ..model.prepayment import Prepayment, checked_speed, parse_speed
+from ..model.prepayment import Prepayment, checked_speed, parse_speed, parse_speeds
 from ..model.rules import Rule
 from ..model.scenarios import Scenario
 from ..valuation.quotes import quote
@@ -324,9 +324,9 @@ def _boundary(ok: Callable[[float], bool], bad: float, good: float, rtol: float 
 
 def _band_arg(band: Any) -> tuple[Prepayment, Prepayment]:
     if isinstance(band, str):
-        parts = [p for p in band.replace(" to ", ",").replace("-", ",").split(",") if p.strip()]
-        unit = next((u for u in ("PSA", "CPR", "SMM") if u in parts[-1].upper()), "PSA")
-        band = [p if any(u in p.upper() for u in ("PSA", "CPR", "SMM")) else f"{p} {unit}" for p in parts]
+        # "90,300", "90 PSA, 300 PSA", "90-300 PSA", "90 to 300 CPR": the one speed-list parser.
+        band = parse_speeds(",".join(p for p in band.replace(" to ", ",").replace("-", ",").split(",")
+                                     if p.strip()), "PSA")
     speeds = tuple(parse_speed(s) if not isinstance(s, int | float) else checked_speed(s, "PSA")
                    for s in band)
     if len(speeds) != 2:
