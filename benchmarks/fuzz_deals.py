@@ -278,8 +278,9 @@ def _positioned(exc: BaseException) -> bool:
     return isinstance(exc, DealError) and exc.span is not None
 
 
-def run_case(path: Path, budget: float) -> Outcome:
-    """Check and run one deal file, through the CLI (`structure check`) and the API."""
+def run_case(path: Path, budget: float, cli_run: bool = False) -> Outcome:
+    """Check and run one deal file, through the CLI (`structure check`) and the API; with
+    `cli_run`, a deal that runs is also run and printed by `structure DEAL --no-report`."""
     import structurer
     from structurer import cli
     from structurer.engine.audit import EngineError
@@ -311,6 +312,11 @@ def run_case(path: Path, budget: float) -> Outcome:
             return Outcome("not_conserved", str(exc)[:300])
         except StructurerError as exc:
             return Outcome("unpositioned", "run: " + str(exc)[:300])
+        if cli_run:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = cli.main([str(path), "--no-report", "--psa", "100,1000", "--cpr", "100"])
+            if code != 0:
+                return Outcome("traceback", f"structure DEAL exited {code}: {err.getvalue()[-300:]}")
         return Outcome("ok")
     except _Hang:
         return Outcome("hang", f"over {budget:g} s")
@@ -334,7 +340,8 @@ def fuzz(cases: int, seed: int = 8, budget: float = 10.0, start: int = 0,
             for file_name, content in files.items():
                 (Path(tmp) / file_name).write_bytes(content)
             try:
-                outcome = run_case(path, budget)
+                # One case in four also goes through the printing command line.
+                outcome = run_case(path, budget, cli_run=index % 4 == 0)
             finally:
                 path.unlink(missing_ok=True)
             counts[outcome.kind] += 1
