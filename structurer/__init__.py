@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .check.checker import check
+from .check import check
 from .errors import DealError, DealErrors, InputError, StructurerError
 from .language.parser import parse
 from .model.deal import Deal

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .classtypes import ClassType, cover_label, types_of
 from .curve import Curve
 from .prepayment import Prepayment
 from .rules import Rule, Sequential
@@ -92,8 +93,38 @@ class Tranche:
     shift: tuple[float, ...] = ()  # NAS shares by year after the lockout; 100% after
 
     @property
+    def types(self) -> tuple[ClassType, ...]:
+        """Its class types, from the registry (model/classtypes.py): principal, then interest."""
+        return types_of(self)
+
+    def has(self, question: str) -> bool:
+        """Whether any of its types answers yes to a ClassType flag ('support', 'nas', ...)."""
+        return any(getattr(k, question) for k in self.types)
+
+    @property
     def is_residual(self) -> bool:
-        return self.principal_type == "R"
+        return self.has("residual")
+
+    @property
+    def is_support(self) -> bool:
+        """Absorbs what the scheduled classes do not take (SUP)."""
+        return self.has("support")
+
+    @property
+    def is_nas(self) -> bool:
+        """Locked out of principal, then paid a growing share (NAS)."""
+        return self.has("nas")
+
+    @property
+    def is_principal_only(self) -> bool:
+        """Pays no interest (PO)."""
+        return self.has("principal_only")
+
+    @property
+    def quote_kind(self) -> str | None:
+        """The type desks tabulate this class's yields by (PO, INV, IO: by speed and index level)."""
+        ranked = sorted((k for k in self.types if k.quote_rank), key=lambda k: k.quote_rank)
+        return ranked[0].name if ranked else None
 
     @property
     def is_notional(self) -> bool:
@@ -121,8 +152,8 @@ class Tranche:
 
         The residual is just 'R'."""
         if self.is_residual:
-            return "R"
-        return f"{self.principal_type} {self.interest_type}"
+            return cover_label("R")
+        return f"{cover_label(self.principal_type)} {cover_label(self.interest_type)}"
 
     def nas_percent(self, periods: int) -> np.ndarray:
         """NAS share of its pro rata principal by period: 0 in the lockout, then the shift steps."""

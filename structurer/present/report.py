@@ -415,7 +415,7 @@ def _chart_index(results: Results) -> tuple[int, bool]:
 
 
 def _supported(deal: Deal) -> bool:
-    return any("SUP" in c.principal_type.split("/") for c in deal.issued_classes)
+    return any(c.is_support for c in deal.issued_classes)
 
 
 def _figures(results: Results, decrement: Results | None) -> list[dict[str, Any]]:
@@ -510,14 +510,7 @@ def _price_yield(frame: pd.DataFrame, prices: int) -> dict[str, Any]:
 
 def _quote_kind(tranche: Tranche) -> str | None:
     """IO, PO or INV: the classes whose yield desks tabulate by speed and index level."""
-    words = tranche.interest_type.split("/")
-    if "PO" in words:
-        return "PO"
-    if "INV" in words:
-        return "INV"
-    if "IO" in words:
-        return "IO"
-    return None
+    return tranche.quote_kind
 
 
 def _index_levels(deal: Deal, index: str) -> list[float]:

@@ -78,7 +78,7 @@ def accrued_per_100(results: Results, name: str) -> float:
     """Accrued interest at settlement per 100 of face, at the first period's coupon: 30/360, or
     actual/360 for a floater in a deal that says so."""
     tranche = results.deal.tranche(name)
-    if tranche.is_residual or tranche.interest_type == "PO":
+    if tranche.is_residual or tranche.is_principal_only:
         return 0.0
     coupon = float(results.arrays(name)["coupon"][0, 0])
     deal = results.deal
@@ -250,7 +250,7 @@ def index_yield_table(deal: Deal, name: str, price: float | str,
     cash = class_cash(results, name)  # [level x speed, period]
     months = pricing.discount_months(deal.settle, results.dates)
     clean = pricing.parse_price(price)
-    if tranche.interest_type == "PO":
+    if tranche.is_principal_only:
         accrued = np.zeros(len(scenarios))
     else:
         fraction = pricing.accrued_fraction(deal.settle, deal.first_payment)
