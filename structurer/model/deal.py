@@ -147,13 +147,18 @@ class Tranche:
         return self.issued and not self.is_residual
 
     @property
+    def principal_label(self) -> str:
+        """Its principal type as the cover table labels it (each type's registry label)."""
+        return cover_label(self.principal_type)
+
+    @property
     def cover_type(self) -> str:
         """Principal type then interest type, as the two columns of a cover table: 'PAC/AD FIX'.
 
         The residual is just 'R'."""
         if self.is_residual:
             return cover_label("R")
-        return f"{cover_label(self.principal_type)} {cover_label(self.interest_type)}"
+        return f"{self.principal_label} {cover_label(self.interest_type)}"
 
     def nas_percent(self, periods: int) -> np.ndarray:
         """NAS share of its pro rata principal by period: 0 in the lockout, then the shift steps."""
