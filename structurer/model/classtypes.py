@@ -116,6 +116,13 @@ class Registry:
     def names(self, column: str | None = None) -> list[str]:
         return [k.name for k in self._types.values() if column is None or k.column == column]
 
+    def any_of(self, words: Iterable[str], question: str) -> bool:
+        for w in words:
+            kind = self._types.get(w)
+            if kind is not None and getattr(kind, question):
+                return True
+        return False
+
     def band_types(self) -> list[ClassType]:
         return [k for k in self._types.values() if k.band_speeds]
 
@@ -150,7 +157,7 @@ def cover_label(type_string: str) -> str:
 
 def any_of(words: Iterable[str], question: str) -> bool:
     """Whether any of these type words (registered names) answers yes to a ClassType flag."""
-    return any(getattr(REGISTRY[w], question) for w in words if w in REGISTRY)
+    return REGISTRY.any_of(words, question)
 
 
 # ---- the checks particular to one type

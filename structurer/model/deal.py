@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -92,7 +93,7 @@ class Tranche:
     lockout: int = 0
     shift: tuple[float, ...] = ()  # NAS shares by year after the lockout; 100% after
 
-    @property
+    @cached_property
     def types(self) -> tuple[ClassType, ...]:
         """Its class types, from the registry (model/classtypes.py): principal, then interest."""
         return types_of(self)
