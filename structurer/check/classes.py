@@ -202,7 +202,7 @@ def _formula(ck: Checker, decl: ClassDecl) -> CouponFormula | None:
         else:
             if index is not None and term.index != index:
                 ck.error("a coupon formula follows one index", term.span,
-                           f"it already follows {index}")
+                         f"it already follows {index}")
                 return None
             index = term.index
             multiplier += term.sign * term.multiplier
@@ -211,22 +211,22 @@ def _formula(ck: Checker, decl: ClassDecl) -> CouponFormula | None:
     directions = {k.floating for k in map(REGISTRY.get, (w.name for w in decl.types)) if k is not None}
     if 1 in directions and multiplier <= 0:
         ck.error(f"floater {decl.name}'s coupon must rise with {index}", f.span,
-                   "an inverse floater is typed INV")
+                 "an inverse floater is typed INV")
         return None
     if -1 in directions and multiplier >= 0:
         ck.error(f"inverse floater {decl.name}'s coupon must fall as {index} rises", f.span,
-                   f"write it like: coupon 19.5% - 3 x {index}")
+                 f"write it like: coupon 19.5% - 3 x {index}")
         return None
     cap = ck.rate(decl.cap, "the cap") if decl.cap is not None else None
     floor = ck.rate(decl.floor, "the floor") if decl.floor is not None else 0.0
     if decl.cap is None:
         ck.error(f"floating-rate class {decl.name} needs a cap", f.span,
-                   "add: cap ...% (the most it can pay; needed to prove interest is covered)")
+                 "add: cap ...% (the most it can pay; needed to prove interest is covered)")
         return None
     if cap is None or floor is None:
         return None
     if cap < floor:
         ck.error(f"the cap {decl.cap.text} is below the floor {decl.floor.text}",  # type: ignore[union-attr]
-                   decl.cap.span)
+                 decl.cap.span)
         return None
     return CouponFormula(constant, multiplier, index, cap, floor)

@@ -33,7 +33,7 @@ def _pool(ck: Checker, decl: PoolDecl) -> Pool | None:
             ck.error(f"pool \"{decl.name}\" has no {key}", decl.span, f"add: {key} ...")
     if "term" not in a and "remaining" not in a:
         ck.error(f"pool \"{decl.name}\" has no term", decl.span,
-                   "add: term 360 (original) with age or remaining")
+                 "add: term 360 (original) with age or remaining")
     if len(ck.errors) > bad:
         return None
     balance = ck.money(a["balance"], "the pool balance")
@@ -48,7 +48,7 @@ def _pool(ck: Checker, decl: PoolDecl) -> Pool | None:
         ck.error("a pool balance must be positive", a["balance"].span)
     if coupon is not None and wac is not None and coupon > wac:
         ck.error(f"the net coupon {a['coupon'].text} is above the WAC {a['wac'].text}",
-                   a["coupon"].span, "the pass-through rate is the WAC less servicing and guarantee fees")
+                 a["coupon"].span, "the pass-through rate is the WAC less servicing and guarantee fees")
     if term is None:
         term = remaining + (age or 0)  # type: ignore[operator]
     if remaining is None:
@@ -58,19 +58,19 @@ def _pool(ck: Checker, decl: PoolDecl) -> Pool | None:
     if term > MAX_TERM:
         key = "term" if "term" in a else "remaining"
         ck.error(f"a term of {term:,} months is longer than any mortgage", a[key].span,
-                   f"terms are in months (360 for 30 years); at most {MAX_TERM}")
+                 f"terms are in months (360 for 30 years); at most {MAX_TERM}")
         return None
     if remaining <= 0:
         span = a["age"].span if "age" in a else decl.span
         ck.error(f"pool \"{decl.name}\" has no remaining term", span)
     elif remaining > term:
         ck.error(f"the remaining term ({remaining}) is longer than the original term ({term})",
-                   a["remaining"].span)
+                 a["remaining"].span)
     if age < 0 and remaining <= term:
         ck.error("the loan age cannot be negative", a["age"].span if "age" in a else decl.span)
     elif "age" in a and "remaining" in a and "term" in a and age + remaining > term:
         ck.error(f"age {age} plus remaining term {remaining} is longer than the original term "
-                   f"{term}", a["age"].span, "a loan cannot be older than its term allows")
+                 f"{term}", a["age"].span, "a loan cannot be older than its term allows")
     if len(ck.errors) > bad:
         return None
     return Pool(decl.name, balance, wac, coupon, term, remaining, age)  # type: ignore[arg-type]

@@ -11,15 +11,15 @@ def check_header(ck: Checker) -> None:
         ck.error(f"deal \"{h.name}\" has no settlement date", h.span, "add: settle YYYY-MM-DD")
     if h.first_payment is None:
         ck.error(f"deal \"{h.name}\" has no first payment date", h.span,
-                   "add: first payment YYYY-MM-DD")
+                 "add: first payment YYYY-MM-DD")
     if h.settle and h.first_payment and h.first_payment <= h.settle:
         ck.error("the first payment date must come after settlement", h.first_payment_span,
-                   f"settlement is {h.settle.isoformat()}")
+                 f"settlement is {h.settle.isoformat()}")
     delay = 0
     if h.delay is not None:
         if h.delay.unit not in (None, "days", "day") or h.delay.value != int(h.delay.value):
             ck.error("the payment delay is a whole number of days", h.delay.span,
-                       "write it like: delay 24 days")
+                     "write it like: delay 24 days")
         elif h.delay.value < 0:
             ck.error("the payment delay cannot be negative", h.delay.span)
         else:

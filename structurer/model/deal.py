@@ -1,6 +1,6 @@
 """The checked deal: what is owed, to whom, in what order. No syntax, no cash flows.
 
-check.py builds these from the syntax tree; the engine and the analytics read only these.
+check/ builds these from the syntax tree; the engine and the analytics read only these.
 Rates are decimals (7.5% -> 0.075), money in dollars, terms in months.
 """
 

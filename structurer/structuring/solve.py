@@ -434,7 +434,7 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
 
 
 def max_coupon(deal: Deal, name: str) -> float:
-    """The highest fixed coupon the class can bear and still pass check.py's interest test:
+    """The highest fixed coupon the class can bear and still pass the interest proof of check/interest.py:
     its coupon plus the IO strips on it plus strips on the whole collateral may not exceed the
     lowest pool net coupon (after pool strips), since it may be the last class outstanding."""
     c = deal.tranche(name)
