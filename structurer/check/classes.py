@@ -13,8 +13,9 @@ from ..model.classtypes import REGISTRY, TypeChecks, any_of
 from ..model.deal import CouponFormula, Tranche
 from .context import Checker
 
-# Type words a class gets without writing them: a notional class is NTL, a lone PO a pass-through.
-NOTIONAL, PASS_THROUGH, FIXED = "NTL", "PT", "FIX"
+# Type words a class gets without writing them: a notional class is NTL, a lone PO a pass-through,
+# a class that does not float is FIX; the residual is R and nothing else.
+NOTIONAL, PASS_THROUGH, FIXED, RESIDUAL = "NTL", "PT", "FIX", "R"
 
 
 def check_classes(ck: Checker) -> None:
@@ -45,7 +46,7 @@ def check_classes(ck: Checker) -> None:
         # Every REMIC has a residual class; one the deal does not declare is added, so that
         # whatever is left over is shown rather than lost.
         name = next(n for n in ("R", "RES", "RESIDUAL", "R_") if n not in decls)
-        classes.append(Tranche(name, "R", "R", 0.0, 0.0, len(classes)))
+        classes.append(Tranche(name, RESIDUAL, RESIDUAL, 0.0, 0.0, len(classes)))
 
 
 def _type_words(ck: Checker, decl: ClassDecl) -> tuple[list[str], list[str], dict[str, TypeWord]] | None:
@@ -95,7 +96,7 @@ def _tranche(ck: Checker, decl: ClassDecl, index: int) -> Tranche | None:
         _run_type_checks(ck, decl, words, principal)
         if len(ck.errors) > bad:
             return None
-        return Tranche(decl.name, "R", "R", 0.0, 0.0, index)
+        return Tranche(decl.name, RESIDUAL, RESIDUAL, 0.0, 0.0, index)
 
     is_floater = any_of(words, "floating")
     is_po = any_of(words, "principal_only")

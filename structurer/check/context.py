@@ -26,6 +26,8 @@ RATE_UNITS = {"%": 0.01, "bp": 0.0001}
 
 
 class Checker:
+    """The state of one check: messages, unit helpers, and the deal as far as it is built."""
+
     def __init__(self, file: DealFile):
         self.file = file
         self.errors: list[DealError] = []
