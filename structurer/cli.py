@@ -23,7 +23,7 @@ from .errors import DealError, DealErrors, InputError, did_you_mean
 from .model.curve import Curve, read_curve_csv
 from .model.deal import Deal, QuoteSpec
 from .model.prepayment import Prepayment, validate_speed
-from .model.scenarios import RatePath, Scenario
+from .model.scenarios import RatePath, Scenario, check_indices, with_index_levels
 from .present import exports
 from .results.results import COLLATERAL, Results
 from .valuation import quotes as valuation
@@ -170,13 +170,11 @@ def _requested_scenarios(ns: argparse.Namespace, deal: Deal) -> list[Scenario]:
                              "its scenarios block, or pass --psa/--cpr/--smm")
         scenarios = [deal.pricing]
     for index, levels in ns.index:
-        if index not in deal.index_names:
-            floats = ", ".join(deal.index_names) or "no index"
-            raise _UsageError(f"no class of deal \"{deal.name}\" floats on {index} (they follow {floats})")
-        scenarios = [
-            Scenario(s.prepayment, tuple((k, v) for k, v in s.indices if k != index) + ((index, level),))
-            for s in scenarios for level in levels
-        ]
+        try:
+            check_indices(deal.name, deal.index_names, [index])
+        except InputError as exc:
+            raise _UsageError(str(exc)) from None  # a bad --index is a usage error (exit 2)
+        scenarios = with_index_levels(scenarios, index, levels)
     return scenarios
 
 

@@ -31,7 +31,10 @@ class Span:
 
 
 class StructurerError(Exception):
-    """Base class of every error that is the user's input, never the engine's bug."""
+    """Base class of every error that is the user's input, never the engine's bug.
+
+    The public API raises only these (tests/test_exceptions.py holds the package to it): a
+    DealError or DealErrors for the deal text, positioned; an InputError for anything else."""
 
 
 class DealError(StructurerError):
@@ -79,8 +82,12 @@ class DealErrors(StructurerError):
         return self.render()
 
 
-class InputError(StructurerError):
-    """A problem with an input that is not the deal text: a missing file, a bad option value."""
+class InputError(StructurerError, ValueError):
+    """A problem with an input that is not the deal text: a missing file, a bad option value, a
+    class or scenario the deal does not have, a goal no solver can reach.
+
+    Also a ValueError, so that code written against the API before it had its own errors
+    (`except ValueError` around a speed, a price or a lookup) still catches it."""
 
 
 def render_error(

@@ -41,7 +41,7 @@ def deal(day_count: str = "", cap: str = "6.0%") -> structurer.Deal:
 
 def test_the_default_is_30_360():
     d = deal()
-    assert d.day_count == "30/360"
+    assert d.day_count.name == "30/360"
     flows = d.run().class_cashflows("FL")
     # FL is outstanding and unpaid through these periods (A is paid first): 4.5% / 12 each month.
     assert flows["interest"].iloc[:3].tolist() == pytest.approx([40e6 * 0.045 / 12] * 3, rel=TOL)
@@ -50,7 +50,7 @@ def test_the_default_is_30_360():
 @pytest.mark.parametrize("written", ["actual/360", "act/360", "ACTUAL/360"])
 def test_actual_360_accrues_the_days_of_the_accrual_month(written):
     d = deal(f"day count {written}")
-    assert d.day_count == "actual/360"
+    assert d.day_count.name == "actual/360"
     flows = d.run().class_cashflows("FL")
     # Distributions in Feb, Mar, Apr 2027 pay for January (31 days), February (28), March (31).
     want = [40e6 * 0.045 * days / 360 for days in (31, 28, 31)]
@@ -83,3 +83,17 @@ def test_a_bad_day_count_is_a_syntax_error_in_words():
     assert "act.waterfall:6:3" in text
     assert "'day count 30/365' is not a day count" in text
     assert "day count actual/360" in text
+
+
+def test_the_engine_asks_the_day_count_object():
+    # Any registered convention accrues through DayCount.accrual_months: actual/365 here.
+    import dataclasses
+
+    from structurer.dates import day_count
+
+    d = dataclasses.replace(deal(), day_count=day_count("actual/365"))
+    flows = d.run().class_cashflows("FL")
+    want = [40e6 * 0.045 * days / 365 for days in (31, 28, 31)]
+    assert flows["interest"].iloc[:3].tolist() == pytest.approx(want, rel=TOL)
+    results = d.run()
+    assert valuation.accrued_per_100(results, "FL") == pytest.approx(100 * 0.045 * 29 / 365, rel=TOL)

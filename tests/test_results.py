@@ -94,7 +94,7 @@ def test_bad_speed_text_is_an_input_error():
 def test_scenario_index(straight):
     assert straight.scenario_index("100 SMM") == 1
     assert straight.scenario_index(1) == 1
-    with pytest.raises(KeyError, match="no scenario"):
+    with pytest.raises(InputError, match="no scenario"):
         straight.scenario_index("42 PSA")
 
 

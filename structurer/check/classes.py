@@ -192,7 +192,8 @@ def _interest_type(words: list[str], floating: bool, po: bool) -> str:
 
 def _formula(ck: Checker, decl: ClassDecl) -> CouponFormula | None:
     f = decl.coupon_formula
-    assert f is not None
+    if f is None:
+        return None
     constant, multiplier, index = 0.0, 0.0, None
     for term in f.terms:
         if term.constant is not None:

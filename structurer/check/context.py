@@ -11,6 +11,7 @@ import datetime as dt
 
 import numpy as np
 
+from ..dates import THIRTY_360, DayCount
 from ..engine.schedules import Tier
 from ..errors import DealError, Span
 from ..language.nodes import ClassDecl, DealFile, Quantity
@@ -40,6 +41,7 @@ class Checker:
         self.settle: dt.date | None = None
         self.first_payment: dt.date | None = None
         self.delay = 0
+        self.basis: DayCount = THIRTY_360  # the day count of floating-rate interest
         self.pools: list[Pool] = []
         self.periods = 0
         self.decls: dict[str, ClassDecl] = {}

@@ -1,7 +1,8 @@
-"""Pass: the deal header (settlement date, first payment date, payment delay)."""
+"""Pass: the deal header (settlement date, first payment date, payment delay, day count)."""
 
 from __future__ import annotations
 
+from ..dates import THIRTY_360, day_count
 from .context import Checker
 
 
@@ -25,3 +26,4 @@ def check_header(ck: Checker) -> None:
         else:
             delay = int(h.delay.value)
     ck.settle, ck.first_payment, ck.delay = h.settle, h.first_payment, delay
+    ck.basis = day_count(h.day_count or THIRTY_360)

@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
-from ..dates import accrual_days
+from ..dates import DayCount
 from ..language.nodes import ClassDecl
-from ..model.deal import Pool, Tranche
+from ..model.deal import CouponFormula, Pool, Tranche
 from ..model.scenarios import RatePath
 from .context import MONEY_TOLERANCE, Checker
 from .references import split_children
@@ -17,9 +19,9 @@ from .references import split_children
 def check_interest(ck: Checker) -> None:
     if not (ck.clean and ck.balanced):
         return
-    first_days = accrual_days(ck.first_payment, 1)[0] if ck.first_payment else 30
-    interest_covered(ck, ck.decls, ck.classes, ck.pools, ck.indices, ck.file.header.day_count or "30/360",
-                     first_days)
+    basis = ck.basis
+    first_month = basis.accrual_months(ck.first_payment, 1)[0] if ck.first_payment else 1.0
+    interest_covered(ck, ck.decls, ck.classes, ck.pools, ck.indices, basis, first_month)
 
 
 def effective_rates(classes: list[Tranche], pools: list[Pool],
@@ -64,11 +66,12 @@ def effective_rates(classes: list[Tranche], pools: list[Pool],
 
 
 def interest_covered(ck: Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
-                      pools: list[Pool], indices: dict[str, RatePath], day_count: str,
-                      first_days: int) -> None:
-    # On actual/360 a floater draws days/30 of a twelfth of its rate: at most 31/30.
-    actual = day_count == "actual/360"
-    floater_days, first_factor = (31.0 / 30.0, first_days / 30.0) if actual else (1.0, 1.0)
+                      pools: list[Pool], indices: dict[str, RatePath], basis: DayCount,
+                      first_month: float) -> None:
+    # A floater draws basis.months of a twelfth of its rate: on actual/360 at most 31/30.
+    floater_days = basis.longest_month
+    first_factor = first_month
+    actual = floater_days > 1.0  # the split-pair hint below names the convention's long months
     coll_int = sum(p.balance * p.coupon for p in pools) / 12
     # At issue: what the first month needs, in dollars (floaters at their first-period index).
     need = 0.0
@@ -121,8 +124,7 @@ def interest_covered(ck: Checker, decls: dict[str, ClassDecl], classes: list[Tra
             continue
         kinks = [0.0]
         for c in floaters:
-            f = c.formula
-            assert f is not None
+            f = cast(CouponFormula, c.formula)  # floaters: classes with a formula
             kinks += [(f.cap - f.constant) / f.multiplier, (f.floor - f.constant) / f.multiplier]
         levels = np.array(sorted(set(kinks)) + [max(kinks) + 0.01])
         levels = levels[levels >= 0]

@@ -64,7 +64,7 @@ def check(file: DealFile) -> Deal:
         schedules=ck.schedules,
         tiers=tuple(ck.tiers),
         analytics=ck.analytics,
-        day_count=file.header.day_count or "30/360",
+        day_count=ck.basis,
         source=file.source,
         path=file.path,
     )

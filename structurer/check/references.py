@@ -5,9 +5,10 @@ PO strips of a pool). One walk over the classes with dictionary look-ups: linear
 from __future__ import annotations
 
 import dataclasses
+from typing import cast
 
 from ..errors import did_you_mean
-from ..language.nodes import ClassDecl
+from ..language.nodes import ClassDecl, NotionalDecl
 from ..model.deal import Notional, Pool, Tranche
 from .context import MONEY_TOLERANCE, Checker
 
@@ -90,12 +91,12 @@ def _resolve(ck: Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
 
 def _notional(ck: Checker, decl: ClassDecl, c: Tranche, names: dict[str, Tranche],
               pool_index: dict[str, int], pools: list[Pool], decls: dict[str, ClassDecl]) -> Tranche | None:
-    assert decl.notional is not None
+    notional = cast(NotionalDecl, decl.notional)  # called only for a class that declares one
     classes: list[int] = []
     pool_refs: list[int] = []
     collateral = False
     base = 0.0
-    for ref in decl.notional.refs:
+    for ref in notional.refs:
         if ref.kind == "collateral":
             collateral = True
             base += sum(p.balance for p in pools)
@@ -120,12 +121,12 @@ def _notional(ck: Checker, decl: ClassDecl, c: Tranche, names: dict[str, Tranche
             classes.append(target.index)
             base += target.balance
     factor = 1.0
-    if decl.notional.amount is not None:
-        amount = ck.money(decl.notional.amount, "the notional amount")
+    if notional.amount is not None:
+        amount = ck.money(notional.amount, "the notional amount")
         if amount is None:
             return None
         if base <= 0:
-            ck.error("the notional follows nothing with a balance", decl.notional.span)
+            ck.error("the notional follows nothing with a balance", notional.span)
             return None
         factor = amount / base
     return dataclasses.replace(c, notional=Notional(tuple(classes), tuple(pool_refs), collateral, factor))

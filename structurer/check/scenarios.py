@@ -4,6 +4,8 @@ prepayment speeds written anywhere in the deal (constant, ramp, vector).
 
 from __future__ import annotations
 
+from typing import cast
+
 from ..language.nodes import ConstantSpeed, Quantity, RampSpeed, Speed, VectorSpeed
 from ..model.prepayment import UNITS, Prepayment
 from ..model.scenarios import Scenario
@@ -48,7 +50,7 @@ def speed(checker: Checker, spec: Speed) -> Prepayment | None:
             checker.error("a ramp lasts at least one month", spec.months.span)
             return None
         return Prepayment.ramp(start[0], end[0], months, start[1])
-    assert isinstance(spec, VectorSpeed)
+    spec = cast(VectorSpeed, spec)  # the one kind of speed left
     unit = spec.rates[-1].unit
     if unit not in UNITS:
         checker.error("a vector needs its unit after the last speed", spec.rates[-1].span,

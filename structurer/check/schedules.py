@@ -125,12 +125,9 @@ def _schedules(ck: Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
     strips = [c.strip for c in classes if c.strip is not None]
     schedules = compute_schedules(tuple(pools), strips, list(tiers.values()), periods)  # type: ignore[arg-type]
     for tier in tiers.values():
-        if tier.explicit is None and tier.balance > tier.capacity + MONEY_TOLERANCE:
-            names = ", ".join(classes[i].name for i in tier.classes)
+        over = tier.over_capacity([classes[i].name for i in tier.classes], MONEY_TOLERANCE)
+        if over is not None:
             first = decls[classes[tier.classes[0]].name]
-            ck.error(f"{tier.label} supports at most {tier.capacity:,.2f}; {names} "
-                     f"{'has' if len(tier.classes) == 1 else 'have'} {tier.balance:,.2f}",
-                     first.balance.span if first.balance else first.span,
-                     f"lower the balance by {tier.balance - tier.capacity:,.2f} or widen the band")
+            ck.error(over[0], first.balance.span if first.balance else first.span, over[1])
     return schedules, list(tiers.values())
 

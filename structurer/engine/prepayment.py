@@ -8,7 +8,8 @@ from ..model.prepayment import Prepayment
 
 
 def cpr_from_psa(psa: np.ndarray | float, age: np.ndarray | float) -> np.ndarray:
-    """SIFMA PSA curve: CPR (decimal) at loan-age month AGE."""
+    """SIFMA PSA curve: CPR (decimal) at loan-age month AGE; arrays broadcast (the engine's
+    [scenario, pool, period] grid goes through here)."""
     age = np.maximum(1.0, np.minimum(np.asarray(age, dtype=float), 30.0))
     return np.minimum(np.asarray(psa, dtype=float) / 100.0 * 0.002 * age, 1.0)
 
@@ -32,9 +33,9 @@ def smm_matrix(prepayments: list[Prepayment], ages: np.ndarray, periods: int) ->
     speed = speed[:, None, :]  # [scenario, 1, period]
     units = np.array([p.unit for p in prepayments])[:, None, None]
     # Each unit's formula over the whole grid at once; the scenario's own unit picks its row.
-    psa_age = np.maximum(1.0, np.minimum(loan_age, 30.0))[None, :, :]
-    cpr = np.where(units == "PSA", speed / 100.0 * 0.002 * psa_age, speed / 100.0)
-    from_cpr = 1.0 - (1.0 - np.clip(cpr, 0.0, 1.0)) ** (1.0 / 12.0)
+    # The same tested formulas as for one number, broadcast over [scenario, pool, period].
+    cpr = np.where(units == "PSA", cpr_from_psa(speed, loan_age[None, :, :]), speed / 100.0)
+    from_cpr = smm_from_cpr(cpr)
     smm = np.where(units == "SMM", np.clip(speed / 100.0, 0.0, 1.0), from_cpr)
     out = np.empty((len(prepayments), len(ages), periods))
     out[...] = smm

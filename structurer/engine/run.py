@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import InputError
 from ..model.deal import Deal
 from ..model.prepayment import Prepayment, parse_speed
-from ..model.scenarios import Scenario
+from ..model.scenarios import Scenario, check_indices
 from ..results.results import Results
 from .collateral import collateral_flows
 from .prepayment import smm_matrix
@@ -45,10 +45,7 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
     smm = smm_matrix([s.prepayment for s in scenarios], ages, periods)
     coll = collateral_flows(deal.pools, smm)
     names = deal.index_names
-    unknown = {i for s in scenarios for i, _ in s.indices} - set(names)
-    if unknown:
-        raise InputError(f"no class of deal \"{deal.name}\" floats on {', '.join(sorted(unknown))}"
-                         + (f"; its index is {', '.join(names)}" if names else ""))
+    check_indices(deal.name, names, (i for s in scenarios for i, _ in s.indices))
     index_rates = np.stack([s.index_paths(deal.indices, names, periods) for s in scenarios])
     flows = run_waterfall(deal, coll, index_rates, progress)
     return Results(deal, scenarios, coll, flows)

@@ -51,6 +51,16 @@ class Tier:
             return f"{self.kind} (explicit schedule)"
         return f"{self.kind}({', '.join(p.label for p in self.band)})"
 
+    def over_capacity(self, names: list[str], tolerance: float) -> tuple[str, str] | None:
+        """(message, hint) when the tier's classes hold more than its band supports, else None:
+        the one wording of this error, for the check and for the solvers' rebuilt deals."""
+        if self.explicit is not None or self.balance <= self.capacity + tolerance:
+            return None
+        verb = "has" if len(names) == 1 else "have"
+        return (f"{self.label} supports at most {self.capacity:,.2f}; {', '.join(names)} {verb} "
+                f"{self.balance:,.2f}",
+                f"lower the balance by {self.balance - self.capacity:,.2f} or widen the band")
+
 
 def band_principal(pools: tuple[Pool, ...], strips: list[tuple[int, float]],
                    speeds: list[Prepayment], periods: int) -> np.ndarray:

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dates import accrual_days
 from ..model.deal import Deal
 from ..model.rules import Book, NasShare, Rule, RunInputs, initial_states
 from .audit import audit
@@ -102,9 +101,9 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
     rates = coupon_rates(deal, index_rates, periods)  # [period, class, scenario], annual
     accrue = rates  # the rate each class accrues at: its coupon, scaled by its day count
     floating = [c.index for c in classes if c.formula is not None]
-    if deal.day_count == "actual/360" and floating:
-        # A floater on actual/360 earns days/360 of its rate: days/30 twelfths of a year.
-        days = np.array(accrual_days(deal.first_payment, periods), dtype=float) / 30.0
+    # A floater earns its day count's share of a year: on actual/360 days/30 twelfths of its rate.
+    days = deal.day_count.accrual_months(deal.first_payment, periods) if floating else None
+    if days is not None and np.any(days != 1.0):
         accrue = np.array(rates)
         accrue[:, floating, :] *= days[:, None, None]
 

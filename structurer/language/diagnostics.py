@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import lark
 from lark import Token
@@ -80,7 +81,7 @@ def syntax_error(exc: lark.exceptions.UnexpectedInput, source: str) -> DealError
         span = Span(n, len(last[-1]) + 1, n, len(last[-1]) + 2)
         return DealError("the deal file ends too early", span,
                          f"expected {_expected_words(set(exc.expected))}")
-    assert isinstance(exc, lark.exceptions.UnexpectedToken)
+    exc = cast(lark.exceptions.UnexpectedToken, exc)  # the other kinds have returned above
     token = exc.token
     if token.type == "$END":
         last = source.rstrip().splitlines() or [""]

@@ -12,6 +12,7 @@ import datetime as dt
 import lark
 from lark import Token, Transformer, v_args
 
+from ..dates import day_count
 from ..errors import DealError, Span
 from .diagnostics import syntax_error
 from .grammar import SOURCE, parser
@@ -80,8 +81,9 @@ class _ToAst(Transformer):
         return ("delay", children[0], Span.of(meta))
 
     def day_count(self, meta, children):
-        basis = str(children[0]).split()[-1].lower()
-        return ("day_count", "30/360" if basis == "30/360" else "actual/360", Span.of(children[0]))
+        # The grammar admits only the conventions the engine accrues; the registry names them.
+        basis = day_count(str(children[0]).split()[-1])
+        return ("day_count", basis.name, Span.of(children[0]))
 
     def deal_block(self, meta, children):
         name_tok, *items = children

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..dates import THIRTY_360, DayCount
+from ..errors import InputError, did_you_mean
 from .classtypes import ClassType, cover_label, types_of
 from .curve import Curve
 from .prepayment import Prepayment
@@ -220,7 +222,7 @@ class Deal:
     schedules: dict[int, np.ndarray] = field(default_factory=dict)  # class -> scheduled balances
     tiers: tuple[Tier, ...] = ()  # how the schedules were made: bands, classes, explicit paths
     analytics: Analytics = field(default_factory=Analytics)
-    day_count: str = "30/360"  # of floating-rate interest; fixed coupons accrue 30/360
+    day_count: DayCount = THIRTY_360  # of floating-rate interest; fixed coupons accrue 30/360
     source: str = ""
     path: str | None = None
 
@@ -247,10 +249,14 @@ class Deal:
         return sorted({c.formula.index for c in self.classes if c.formula is not None})
 
     def tranche(self, name: str) -> Tranche:
+        """The class called `name`; InputError, naming the classes there are, if none is."""
         for c in self.classes:
             if c.name == name:
                 return c
-        raise KeyError(name)
+        names = [c.name for c in self.classes]
+        hint = did_you_mean(name, names)
+        raise InputError(f"deal \"{self.name}\" has no class '{name}' (it has {', '.join(names)})"
+                         + (f"; {hint}" if hint else ""))
 
     def _repr_html_(self) -> str:
         from ..present.report import deal_html

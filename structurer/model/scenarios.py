@@ -6,10 +6,12 @@ points, linear between points and flat beyond them. Rates are decimals (4.3% -> 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
 from .prepayment import Prepayment
 
 
@@ -80,6 +82,26 @@ class Scenario:
         for i, name in enumerate(names):
             path = own.get(name) or defaults.get(name)
             if path is None:
-                raise KeyError(name)
+                raise InputError(f"no rate is given for index {name}: set it in the deal's scenarios "
+                                 "block or in the scenario")
             out[i] = path.path(periods)
         return out
+
+
+def check_indices(deal_name: str, index_names: Sequence[str], asked: Iterable[str]) -> None:
+    """Raise the one InputError for index rates given for an index no class of the deal follows."""
+    unknown = sorted(set(asked) - set(index_names))
+    if unknown:
+        floats = ", ".join(index_names) or "no index"
+        raise InputError(f"no class of deal \"{deal_name}\" floats on {', '.join(unknown)} "
+                         f"(they follow {floats})")
+
+
+def with_index_levels(scenarios: Sequence[Scenario], index: str,
+                      levels: Sequence[RatePath]) -> list[Scenario]:
+    """Every scenario at every level of `index` (scenario-major: each scenario's levels together),
+    the level replacing whatever the scenario said of that index. Other indices are kept."""
+    return [
+        Scenario(s.prepayment, tuple((k, v) for k, v in s.indices if k != index) + ((index, level),))
+        for s in scenarios for level in levels
+    ]

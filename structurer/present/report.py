@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup, escape
 
+from ..errors import InputError
 from ..results import measures as analytics
 from ..results.results import COLLATERAL
 
@@ -609,7 +610,7 @@ def report_context(results: Results, decrement: Results | None = None,
 
     deal = results.deal
     if decrement is not None and decrement.deal.name != deal.name:
-        raise ValueError(f"the decrement run is of deal \"{decrement.deal.name}\", "
+        raise InputError(f"the decrement run is of deal \"{decrement.deal.name}\", "
                          f"not \"{deal.name}\"")
     stats = analytics.collateral_stats(deal.pools)
     coll_final = int(results.final_period(COLLATERAL)[0])

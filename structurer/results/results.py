@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..dates import add_months, payment_dates
+from ..errors import InputError
 from . import measures as analytics
 
 if TYPE_CHECKING:
@@ -56,11 +57,14 @@ class Results:
 
     def scenario_index(self, scenario: int | str) -> int:
         if isinstance(scenario, int):
+            if not -len(self.scenarios) <= scenario < len(self.scenarios):
+                raise InputError(f"no scenario {scenario}: the run has {len(self.scenarios)}, "
+                                 "numbered from 0")
             return scenario
         try:
             return self.scenarios.index(scenario)
         except ValueError:
-            raise KeyError(f"no scenario '{scenario}'; the run has {', '.join(self.scenarios)}") from None
+            raise InputError(f"no scenario '{scenario}'; the run has {', '.join(self.scenarios)}") from None
 
     # ---- per-class arrays [scenario, period]
 
@@ -251,7 +255,7 @@ class Results:
         """
         tranche = self.deal.tranche(name)
         if tranche.is_residual:
-            raise ValueError(f"class {name} is the residual; it has no balance to decrement")
+            raise InputError(f"class {name} is the residual; it has no balance to decrement")
         end = self.arrays(name)["ending_balance"]
         # Rows run until the first anniversary at which every scenario has retired the class.
         horizon = min(int(analytics.last_payment_period(end).max()) + 1, self.periods)

@@ -17,7 +17,6 @@ solver's result is the number to write back into the deal file.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,52 +99,49 @@ class _Infeasible(InputError):
 # ---------------------------------------------------------------------------- root finding
 
 
+class _Close(Exception):
+    """Raised inside brent's function to stop the search at a value within ftol of the root."""
+
+    def __init__(self, x: float, fx: float):
+        super().__init__()
+        self.x, self.fx = x, fx
+
+
 def brent(f: Callable[[float], float], a: float, b: float, fa: float, fb: float,
           xtol: float, ftol: float, maxiter: int = 200) -> tuple[float, float, int]:
-    """Brent's method on a bracket [a, b] with f(a), f(b) of opposite signs (or one zero).
+    """Brent's method (scipy.optimize.brentq) on a bracket [a, b] with f(a), f(b) of opposite
+    signs (or one zero), which the caller has already evaluated: each evaluation here is a run
+    of a rebuilt deal, so none is repeated.
 
-    Stops when |f| <= ftol or the bracket is narrower than xtol. Returns (x, f(x), iterations).
+    Stops when |f| <= ftol or the bracket is narrower than xtol (plus 4 ulp of x, brentq's
+    rtol). Returns (x, f(x), iterations). InputError when [a, b] does not bracket a root.
     """
+    from scipy.optimize import brentq  # heavy: only when a solver runs
+
     if fa == 0:
         return a, fa, 0
     if fb == 0:
         return b, fb, 0
     if fa * fb > 0:
-        raise ValueError("the root is not bracketed")
-    c, fc = a, fa
-    d = e = b - a
-    for it in range(1, maxiter + 1):
-        if fb * fc > 0:
-            c, fc = a, fa
-            d = e = b - a
-        if abs(fc) < abs(fb):
-            a, b, c = b, c, b
-            fa, fb, fc = fb, fc, fb
-        tol = 2.0 * np.finfo(float).eps * abs(b) + 0.5 * xtol
-        m = 0.5 * (c - b)
-        if abs(fb) <= ftol or abs(m) <= tol:
-            return b, fb, it - 1
-        if abs(e) >= tol and abs(fa) > abs(fb):
-            s = fb / fa
-            if a == c:  # secant
-                p, q = 2.0 * m * s, 1.0 - s
-            else:  # inverse quadratic interpolation
-                qa, r = fa / fc, fb / fc
-                p = s * (2.0 * m * qa * (qa - r) - (b - a) * (r - 1.0))
-                q = (qa - 1.0) * (r - 1.0) * (s - 1.0)
-            if p > 0:
-                q = -q
-            p = abs(p)
-            if 2.0 * p < min(3.0 * m * q - abs(tol * q), abs(e * q)):
-                e, d = d, p / q
-            else:
-                d = e = m
-        else:
-            d = e = m
-        a, fa = b, fb
-        b = b + d if abs(d) > tol else b + math.copysign(tol, m)
-        fb = f(b)
-    return b, fb, maxiter
+        raise InputError(f"no root between {a:g} and {b:g}: the function is {fa:g} and {fb:g} there")
+    seen = {a: fa, b: fb}  # brentq starts from the ends, which the caller already ran
+    calls = 0
+
+    def g(x: float) -> float:
+        nonlocal calls
+        if x not in seen:
+            calls += 1
+            seen[x] = f(x)
+            if abs(seen[x]) <= ftol:
+                raise _Close(x, seen[x])
+        return seen[x]
+
+    try:
+        x, info = brentq(g, a, b, xtol=xtol, rtol=4 * np.finfo(float).eps, maxiter=maxiter,
+                         full_output=True, disp=False)
+    except _Close as close:
+        return close.x, close.fx, calls
+    return float(x), g(float(x)), int(info.iterations)
 
 
 # ---------------------------------------------------------------------------- rebuilding deals
@@ -209,10 +205,9 @@ def rebuild(deal: Deal, balances: dict[str, float] | None = None,
                                  "which does not follow a new balance")
         schedules = compute_schedules(deal.pools, _strips(new), tiers, deal.periods)
         for tier in tiers:
-            if tier.explicit is None and tier.balance > tier.capacity + MONEY_TOLERANCE:
-                names = ", ".join(new[i].name for i in tier.classes)
-                raise _Infeasible(f"{tier.label} supports at most {tier.capacity:,.2f}; {names} "
-                                  f"would have {tier.balance:,.2f}")
+            over = tier.over_capacity([new[i].name for i in tier.classes], MONEY_TOLERANCE)
+            if over is not None:
+                raise _Infeasible(f"{over[0]}: {over[1]}")
         principal = deal.principal.reschedule(schedules)
         accretion = {z: r.reschedule(schedules) for z, r in deal.accretion.items()}
     return dataclasses.replace(deal, classes=new, schedules=schedules, principal=principal,
@@ -221,15 +216,6 @@ def rebuild(deal: Deal, balances: dict[str, float] | None = None,
 
 def _scenario(deal: Deal, scenario: Scenario | Prepayment | str | None) -> Scenario:
     return resolve_scenarios(deal, [scenario] if scenario is not None else None)[0]
-
-
-def _principal_class(deal: Deal, name: str) -> Tranche:
-    try:
-        c = deal.tranche(name)
-    except KeyError:
-        names = ", ".join(c.name for c in deal.issued_classes if not c.is_residual)
-        raise InputError(f"deal \"{deal.name}\" has no class '{name}' (it has {names})") from None
-    return c
 
 
 # ---------------------------------------------------------------------------- a. size for WAL
@@ -246,7 +232,7 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
     method on WAL(x) - target to 1e-8 years. InputError, with the reachable range, when the
     target is out of reach.
     """
-    a, b = _principal_class(deal, first), _principal_class(deal, second)
+    a, b = deal.tranche(first), deal.tranche(second)
     if a.name == b.name:
         raise InputError("give two different classes to split a balance between")
     scen = _scenario(deal, scenario)
@@ -384,7 +370,7 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
             converged=True,
             message=f"a {label} band supports a PAC of {cap:,.2f}, leaving {coll - cap:,.2f} of support",
             details={"support": coll - cap, "collateral": coll, "band": label})
-    c = _principal_class(deal, pac_class)
+    c = deal.tranche(pac_class)
     if c.index not in deal.schedules:
         raise InputError(f"class {pac_class} has no schedule: it is not a PAC, PAC II or TAC")
     tiers = _tiers(deal, deal.classes)
@@ -452,7 +438,7 @@ def par_coupon(deal: Deal, name: str, spread_bp: float, curve: Curve | None = No
     interest supports]; Brent's method on clean price - 100. A class whose principal does not
     depend on its coupon (not a Z) prices affinely in the coupon, so this converges at once.
     """
-    c = _principal_class(deal, name)
+    c = deal.tranche(name)
     if c.formula is not None or c.is_residual or c.is_principal_only or not c.issued:
         raise InputError(f"class {name} is not a fixed-rate class: it has no coupon to solve for")
     if c.is_notional:
@@ -530,7 +516,7 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     `error` the width of the wider final bracket (PSA). The support balance left after
     `after_periods` is in `details`.
     """
-    c = _principal_class(deal, pac_class)
+    c = deal.tranche(pac_class)
     if c.index not in deal.schedules:
         raise InputError(f"class {pac_class} has no schedule: it is not a PAC, PAC II or TAC")
     periods = deal.periods

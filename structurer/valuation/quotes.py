@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..dates import THIRTY_360
 from ..errors import InputError
 from ..model.curve import Curve
-from ..model.deal import Deal, QuoteSpec
+from ..model.deal import Deal, QuoteSpec, Tranche
 from ..model.prepayment import Prepayment
-from ..model.scenarios import RatePath, Scenario
+from ..model.scenarios import RatePath, Scenario, check_indices, with_index_levels
 from ..results.measures import weighted_average_life
 from ..results.results import Results
 from . import yields as pricing
@@ -74,19 +75,31 @@ def class_cash(results: Results, name: str) -> np.ndarray:
     return a["interest"] + a["principal"]
 
 
-def accrued_per_100(results: Results, name: str) -> float:
-    """Accrued interest at settlement per 100 of face, at the first period's coupon: 30/360, or
-    actual/360 for a floater in a deal that says so."""
-    tranche = results.deal.tranche(name)
+def accrued_interest(deal: Deal, tranche: Tranche, coupon: np.ndarray | float) -> np.ndarray:
+    """Accrued interest at settlement per 100 of face (notional, for an IO) at the first
+    period's `coupon` (decimal; an array gives one figure per scenario): the one computation
+    behind quote(), price_yield_table() and index_yield_table().
+
+    SIFMA: accrued = coupon x (days from the last accrual start to settlement) / day-count
+    basis, counted on the basis the class's interest accrues on, because accrued interest is
+    the part of the next coupon the seller has earned, and the engine pays that coupon on the
+    class's own basis. The accrual start is the start of the first accrual period (the dated
+    date: the first day of the month before the first distribution). The basis is 30/360 for
+    fixed coupons and the deal's day count for floaters: a floater on actual/360 settling
+    2027-03-10 with its first payment 2027-03-25 has accrued 37 actual days / 360 (Feb 1 to
+    Mar 10), not 39/360 as 30/360 would count them. A PO or the residual accrues nothing."""
+    coupon = np.asarray(coupon, dtype=float)
     if tranche.is_residual or tranche.is_principal_only:
-        return 0.0
-    coupon = float(results.arrays(name)["coupon"][0, 0])
-    deal = results.deal
-    if tranche.formula is not None and deal.day_count == "actual/360":
-        days = max((deal.settle - pricing.accrual_start(deal.first_payment)).days, 0)
-        return 100.0 * coupon * days / 360.0
-    months = pricing.accrued_fraction(deal.settle, deal.first_payment)
-    return 100.0 * coupon / 12.0 * months
+        return np.zeros_like(coupon)
+    basis = deal.day_count if tranche.formula is not None else THIRTY_360
+    return 100.0 * coupon / 12.0 * pricing.accrued_fraction(deal.settle, deal.first_payment, basis)
+
+
+def accrued_per_100(results: Results, name: str) -> float:
+    """Accrued interest (accrued_interest) at the first scenario's first-period coupon: a Quote
+    carries one accrued figure for all its scenarios."""
+    coupon = results.arrays(name)["coupon"][0, 0]
+    return float(accrued_interest(results.deal, results.deal.tranche(name), coupon))
 
 
 def quote(results: Results, name: str, price: float | str | None = None,
@@ -216,6 +229,15 @@ def price_yield_table(deal: Deal, name: str, prices: list[float | str],
     return frame
 
 
+def _rate(level: object) -> float:
+    """An index level given as a number (a decimal: 0.043 for 4.3%)."""
+    try:
+        return float(level)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(f"'{level}' is not an index level; give a decimal rate like 0.043 or a "
+                         "RatePath") from None
+
+
 def index_yield_table(deal: Deal, name: str, price: float | str,
                       speeds: list[Scenario | Prepayment | str], index: str,
                       levels: list[float | RatePath]) -> pd.DataFrame:
@@ -231,32 +253,23 @@ def index_yield_table(deal: Deal, name: str, price: float | str,
     prices the class."""
     from ..engine.run import resolve_scenarios
 
-    if index not in deal.index_names:
-        floats = ", ".join(deal.index_names) or "no index"
-        raise InputError(f"no class of deal \"{deal.name}\" floats on {index} (they follow {floats})")
+    check_indices(deal.name, deal.index_names, [index])
     tranche = deal.tranche(name)
     if tranche.is_residual or not tranche.issued:
         raise InputError(f"class {name} is not an issued class with cash flows to price")
     if not levels:
         raise InputError("an index yield table needs at least one index level")
     base = resolve_scenarios(deal, list(speeds))
-    paths = [lv if isinstance(lv, RatePath) else RatePath.level(float(lv)) for lv in levels]
-    scenarios = [
-        Scenario(s.prepayment, tuple((k, v) for k, v in s.indices if k != index) + ((index, path),))
-        for path in paths for s in base
-    ]
+    paths = [lv if isinstance(lv, RatePath) else RatePath.level(_rate(lv)) for lv in levels]
+    scenarios = with_index_levels(base, index, paths)  # [speed x level]
     results = deal.run(*scenarios)
     face = results.original_balance(name)
     cash = class_cash(results, name)  # [level x speed, period]
     months = pricing.discount_months(deal.settle, results.dates)
     clean = pricing.parse_price(price)
-    if tranche.is_principal_only:
-        accrued = np.zeros(len(scenarios))
-    else:
-        fraction = pricing.accrued_fraction(deal.settle, deal.first_payment)
-        accrued = 100.0 * results.arrays(name)["coupon"][:, 0] / 12.0 * fraction
+    accrued = accrued_interest(deal, tranche, results.arrays(name)["coupon"][:, 0])
     yields = pricing.yield_from_price(cash, months, (clean + accrued) * face / 100.0)
-    grid = yields.reshape(len(paths), len(base)) * 100.0
+    grid = yields.reshape(len(base), len(paths)).T * 100.0
     frame = pd.DataFrame(grid, index=[f"{index} {p.description}" for p in paths],
                          columns=[s.label for s in base])
     frame.index.name = f"{name}: yield (BEY %) at {pricing.format_32nds(clean)} by {index} level"

@@ -7,9 +7,11 @@ Conventions:
   yield with payment delay.
 - Yields are bond-equivalent: (1 + y/12)^6 = 1 + BEY/2.
 - Prices are per 100 of the balance (notional, for an IO) at settlement. Full price = clean
-  price + accrued interest; accrued interest runs 30/360 from the start of the accrual period
-  (the first day of the month before the first distribution) to settlement, at the first
-  period's coupon.
+  price + accrued interest; accrued interest runs from the start of the accrual period (the
+  first day of the month before the first distribution) to settlement, at the first period's
+  coupon, on the class's own day count: 30/360 for fixed coupons, the deal's for floaters
+  (quotes.accrued_interest).
+- Roots (yields, Z-spreads) are found by scipy.optimize, imported when first needed.
 - Modified duration and convexity are with respect to the BEY: D = -(1/P) dP/dBEY,
   C = (1/P) d2P/dBEY2, P the full price; Macaulay duration = D x (1 + BEY/2).
 - A Treasury curve is par yields (BEY) at tenors in years. Spread = BEY - the curve
@@ -21,11 +23,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..dates import days_30_360
+from ..dates import THIRTY_360, DayCount, accrual_start, days_30_360
 from ..errors import InputError
 from ..model.curve import Curve
 
@@ -87,16 +90,10 @@ def discount_months(settle: dt.date, dates: list[dt.date]) -> np.ndarray:
     return np.array([days_30_360(settle, d) / 30.0 for d in dates])
 
 
-def accrual_start(first_payment: dt.date) -> dt.date:
-    """First day of the month before the first distribution: the first accrual period's start."""
-    month = first_payment.month - 1 or 12
-    year = first_payment.year - (1 if first_payment.month == 1 else 0)
-    return dt.date(year, month, 1)
-
-
-def accrued_fraction(settle: dt.date, first_payment: dt.date) -> float:
-    """Months of interest accrued at settlement (30/360), for the first period's coupon."""
-    return max(days_30_360(accrual_start(first_payment), settle), 0) / 30.0
+def accrued_fraction(settle: dt.date, first_payment: dt.date, basis: DayCount = THIRTY_360) -> float:
+    """Months (twelfths of a year, on `basis`) of interest accrued at settlement: from the first
+    accrual period's start (dates.accrual_start) to settlement, none when settlement is earlier."""
+    return max(basis.months(accrual_start(first_payment), settle), 0.0)
 
 
 def present_value(cash: np.ndarray, months: np.ndarray, bey: np.ndarray | float) -> np.ndarray:
@@ -111,50 +108,51 @@ def yield_from_price(cash: np.ndarray, months: np.ndarray, full_value: np.ndarra
     """BEY [...] at which PV(cash [..., period]) = full_value [...] (dollars); NaN where there is
     no cash or no positive value, or where no monthly yield between -99% and +1000% does it.
 
-    Newton steps on u = ln(1 + y/12) (y the mortgage yield) for ln PV(u) = ln full_value. ln PV is
-    a log-sum-exp of lines in u, convex and close to linear, so Newton converges in a few steps
-    from anywhere, including the deeply negative yields of a rich IO, where Newton on PV itself
-    (exponential in the yield) creeps. Evaluated without overflow; a step that leaves the
-    bracket bisects it. Negative cash flows (float noise) count as none."""
+    scipy.optimize.newton, vectorised over every cell, on u = ln(1 + y/12) (y the mortgage
+    yield) for ln PV(u) = ln full_value, to `tol`/12 in u (`tol` in the yield). ln PV is a
+    log-sum-exp of lines in u: convex and decreasing, so Newton converges from anywhere (from
+    above the root its first step lands below it, then it climbs monotonically), including the
+    deeply negative yields of a rich IO, where Newton on PV itself (exponential in the yield)
+    creeps. Evaluated without overflow. Negative cash flows (float noise) count as none."""
+    from scipy.optimize import newton  # heavy: only when a yield is solved
+
     cash = np.asarray(cash, dtype=float)
     target = np.asarray(full_value, dtype=float)
     cash, target = np.broadcast_arrays(cash, target[..., None])
     target = target[..., 0]
     months = np.asarray(months, dtype=float)
     valid = (cash.sum(axis=-1) > 0) & (target > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_cash = np.log(np.where(cash > 0, cash, 0.0))  # -inf where there is no cash
-        log_target = np.log(np.where(valid, target, 1.0))
-    lo = np.full(target.shape, np.log(0.01))  # y/12 = -99% a month
-    hi = np.full(target.shape, np.log1p(10.0))  # y/12 = +1000% a month: beyond any sensible yield
-    u = np.full(target.shape, np.log1p(0.05 / 12.0))
-    u_tol = tol / 12.0
+    out = np.full(target.shape, np.nan)
+    if not valid.any():
+        return out
+    with np.errstate(divide="ignore"):
+        log_cash = np.log(np.where(cash[valid] > 0, cash[valid], 0.0))  # [cell, period], -inf: no cash
+    log_target = np.log(target[valid])
+    slope_at: dict[str, np.ndarray] = {}
 
-    def log_pv(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """ln PV and its slope d ln PV / du (minus the PV-weighted mean months), stably."""
-        a = log_cash - months * u[..., None]
-        top = np.max(np.where(valid[..., None], a, 0.0), axis=-1, keepdims=True)
+    def f(u: np.ndarray) -> np.ndarray:
+        """ln PV - ln target; keeps the slope d ln PV / du (minus the PV-weighted mean months),
+        which newton asks for next at the same u: one pass over the cash for both."""
+        a = log_cash - months * u[:, None]
+        top = np.max(a, axis=-1, keepdims=True)
         w = np.exp(a - top)
         total = w.sum(axis=-1)
-        return top[..., 0] + np.log(total), -(w * months).sum(axis=-1) / total
+        slope_at["u"], slope_at["slope"] = u.copy(), -(w * months).sum(axis=-1) / total
+        return top[:, 0] + np.log(total) - log_target
 
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for _ in range(200):
-            value, slope = log_pv(u)
-            f = np.where(valid, value - log_target, 0.0)
-            # PV falls as the yield rises: keep the bracket, bisect where Newton would leave it
-            hi = np.where(f < 0, u, hi)
-            lo = np.where(f > 0, u, lo)
-            step = u - f / slope
-            bad = ~np.isfinite(step) | (step <= lo) | (step >= hi)
-            u_new = np.where(f == 0, u, np.where(bad, (lo + hi) / 2.0, step))
-            converged = np.all(np.abs(u_new - u) < u_tol)
-            u = u_new
-            if converged:
-                break
-        value, _ = log_pv(u)
-        solved = valid & (np.abs(value - log_target) <= 1e-9)
-    return np.where(solved, bey_from_mortgage(12.0 * np.expm1(u)), np.nan)
+    def slope(u: np.ndarray) -> np.ndarray:
+        if "u" not in slope_at or not np.array_equal(slope_at["u"], u):
+            f(u)
+        return slope_at["slope"]
+
+    u0 = np.full(log_target.shape, np.log1p(0.05 / 12.0))
+    with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a cell without a root is NaN below
+        u = np.asarray(newton(f, u0, fprime=slope, tol=tol / 12.0, maxiter=200, disp=False), dtype=float)
+        residual = f(u) if u.ndim else f(np.atleast_1d(u))
+    solved = (np.abs(residual) <= 1e-9) & (u > np.log(0.01)) & (u < np.log1p(10.0))
+    out[valid] = np.where(solved, bey_from_mortgage(12.0 * np.expm1(u)), np.nan)
+    return out
 
 
 @dataclass(frozen=True)
@@ -199,20 +197,26 @@ def spread_to_curve(bey: np.ndarray, wal: np.ndarray, curve: Curve) -> np.ndarra
 
 def z_spread(cash: np.ndarray, months: np.ndarray, full_value: np.ndarray, curve: Curve,
              tol: float = 1e-10) -> np.ndarray:
-    """Constant spread over the spot curve (semiannual) that prices the cash flows, per row."""
+    """Constant spread over the spot curve (semiannual) that prices the cash flows, per row:
+    scipy.optimize.brentq on [-50%, +500%] to `tol`. NaN for a row with no cash, or whose value
+    no spread in that range reaches (it used to come back as the edge of the range)."""
+    from scipy.optimize import brentq  # heavy: only when a spread is solved
+
     years = months / 12.0
     spot = curve.spot(years)
     cash = np.asarray(cash, dtype=float)
     target = np.asarray(full_value, dtype=float)
-    lo = np.full(target.shape, -0.5)
-    hi = np.full(target.shape, 5.0)
-    for _ in range(100):
-        mid = (lo + hi) / 2.0
-        pv = (cash * (1.0 + (spot + mid[..., None]) / 2.0) ** (-2.0 * years)).sum(axis=-1)
-        lo = np.where(pv > target, mid, lo)
-        hi = np.where(pv > target, hi, mid)
-        if np.all(hi - lo < tol):
-            break
-    return np.where(cash.sum(axis=-1) > 0, (lo + hi) / 2.0, np.nan)
+    rows = cash.reshape(-1, cash.shape[-1])
+    goals = np.broadcast_to(target, cash.shape[:-1]).reshape(-1)
+    out = np.full(goals.shape, np.nan)
+    for r, (row, goal) in enumerate(zip(rows, goals, strict=True)):
+        def excess(z: float, row: np.ndarray = row, goal: float = goal) -> float:
+            return float((row * (1.0 + (spot + z) / 2.0) ** (-2.0 * years)).sum() - goal)
 
-
+        if row.sum() <= 0 or not np.isfinite(goal):
+            continue
+        lo, hi = excess(-0.5), excess(5.0)
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo * hi > 0:
+            continue
+        out[r] = brentq(excess, -0.5, 5.0, xtol=tol, rtol=4 * np.finfo(float).eps, maxiter=200)
+    return out.reshape(cash.shape[:-1])
