@@ -2,8 +2,9 @@
 
     python benchmarks/bench_check_scaling.py [--sizes 1000 9000 72000] [--repeat 3]
 
-For each size, generates a deal of that many sequential classes (`pay C1 then C2 then ...`)
-and a pro rata variant (`pay C1 and C2 and ... pro rata`), parses it once, then times
+For each size, generates a deal of that many sequential classes (`pay C1 then C2 then ...`),
+a pro rata variant (`pay C1 and C2 and ... pro rata`) and a variant with one `pay` line per
+class (`pay C1 until retired` ...), parses it once, then times
 check.check() on the parsed tree (best of --repeat). Prints the check time, the time per class
 and the ratio of the per-class time to that of the smallest size (1.0 means linear). Parse
 time is printed apart: it is the parser's, not the checker's. Nothing here is asserted on time.
@@ -24,10 +25,19 @@ from structurer.language.parser import parse  # noqa: E402
 CLASS_BALANCE = 1_000  # dollars per class: the pool is n x this
 
 
-def deal_text(n: int, pro_rata: bool) -> str:
-    """A deal of n classes paid sequentially (or all pro rata), with one pool that covers them."""
-    joiner, tail = (" and ", " pro rata") if pro_rata else (" then ", "")
+VARIANTS = ("sequential", "pro rata", "lines")
+
+
+def deal_text(n: int, variant: str) -> str:
+    """A deal of n classes with one pool that covers them, paid by one line `pay C1 then C2 ...`
+    ("sequential"), one line `pay C1 and C2 ... pro rata` ("pro rata"), or one line per class,
+    `pay C1 until retired` ... ("lines")."""
     names = [f"C{i}" for i in range(1, n + 1)]
+    if variant == "lines":
+        rules = [f"    pay {name} until retired" for name in names]
+    else:
+        joiner, tail = (" and ", " pro rata") if variant == "pro rata" else (" then ", "")
+        rules = ["    pay " + joiner.join(names) + tail]
     lines = [
         'deal "SCALE" {', "  settle 2027-01-30", "  first payment 2027-02-25", "  delay 24 days", "}",
         "collateral {",
@@ -36,7 +46,7 @@ def deal_text(n: int, pro_rata: bool) -> str:
     ]
     lines += [f"class {name} SEQ balance {CLASS_BALANCE} coupon 5.5%" for name in names]
     lines += ["class R R", "waterfall {", "  interest: pay each class its coupon", "  principal {",
-              "    pay " + joiner.join(names) + tail, "  }", "}",
+              *rules, "  }", "}",
               "scenarios {", "  pricing 165 PSA", "}"]
     return "\n".join(lines) + "\n"
 
@@ -56,11 +66,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
     print(f"{'variant':<10}{'classes':>9}{'parse s':>10}{'check s':>10}{'us/class':>10}{'ratio':>8}")
-    for pro_rata in (False, True):
-        variant = "pro rata" if pro_rata else "sequential"
+    for variant in VARIANTS:
         base = None
         for n in args.sizes:
-            text = deal_text(n, pro_rata)
+            text = deal_text(n, variant)
             start = time.perf_counter()
             tree = parse(text, "scale.waterfall")
             parse_s = time.perf_counter() - start

@@ -32,17 +32,17 @@ def bench():
     sys.modules.pop(spec.name, None)
 
 
-@pytest.mark.parametrize("pro_rata", [False, True])
-def test_scaling_deals_check_and_run(bench, pro_rata: bool) -> None:
+@pytest.mark.parametrize("variant", ["sequential", "pro rata", "lines"])
+def test_scaling_deals_check_and_run(bench, variant: str) -> None:
     n = 60
-    deal = structurer.loads(bench.deal_text(n, pro_rata), "scale.waterfall")
+    deal = structurer.loads(bench.deal_text(n, variant), "scale.waterfall")
     assert len(deal.classes) == n + 1 and deal.residual is not None
     results = deal.run("300 PSA")
     paid = sum(results.arrays(f"C{i}")["principal"][0] for i in range(1, n + 1))
     np.testing.assert_allclose(paid, results.collateral.principal[0], atol=1e-6)
     first = results.arrays("C1")["principal"][0]
     last = results.arrays(f"C{n}")["principal"][0]
-    if pro_rata:  # equal balances paid pro rata: every class is paid alike
+    if variant == "pro rata":  # equal balances paid pro rata: every class is paid alike
         np.testing.assert_allclose(first, last, atol=1e-9)
     else:  # sequential: the last class is paid nothing while the first is outstanding
         assert last[0] == 0.0 and first[0] > 0.0
@@ -53,7 +53,8 @@ def test_scaling_script_runs_end_to_end(bench, capsys) -> None:
     rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
     # variant, classes, then four figures
     assert [(" ".join(r[:-5]), r[-5]) for r in rows] == [
-        ("sequential", "20"), ("sequential", "40"), ("pro rata", "20"), ("pro rata", "40")]
+        ("sequential", "20"), ("sequential", "40"), ("pro rata", "20"), ("pro rata", "40"),
+        ("lines", "20"), ("lines", "40")]
     assert all(float(r[-3]) > 0 for r in rows)
 
 

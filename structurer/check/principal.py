@@ -15,10 +15,14 @@ from ..model.rules.compile import RuleContext, compile_principal_rule
 from .context import Checker
 
 
-def principal_rule(ck: Checker, prule: PrincipalRule, names: dict[str, Tranche],
-                   schedules: dict[int, np.ndarray], periods: int) -> Rule | None:
+def rule_context(ck: Checker, names: dict[str, Tranche], schedules: dict[int, np.ndarray],
+                 periods: int) -> RuleContext:
+    """What the rule kinds of model.rules consult, built once per deal (it indexes every class)."""
+    return RuleContext(ck, names, schedules, periods, _is_nas, did_you_mean)
+
+
+def principal_rule(ctx: RuleContext, prule: PrincipalRule) -> Rule | None:
     """One 'pay ...' line, compiled by the rule kinds of model.rules."""
-    ctx = RuleContext(ck, names, schedules, periods, _is_nas, did_you_mean)
     return compile_principal_rule(ctx, prule)
 
 
@@ -42,7 +46,8 @@ def check_principal(ck: Checker) -> None:
     if any(c.coupon > 0 or c.formula for c in classes) and not wf.interest:
         ck.error("the waterfall has no interest section, but classes bear coupons",
                  wf.span, "add: interest: pay each class its coupon")
-    rules = [principal_rule(ck, r, names, schedules, periods) for r in wf.principal]
+    ctx = rule_context(ck, names, schedules, periods)
+    rules = [principal_rule(ctx, r) for r in wf.principal]
     principal = Sequential(tuple(r for r in rules if r is not None))
     ck.principal = principal
     accretion = ck.accretion
@@ -55,7 +60,7 @@ def check_principal(ck: Checker) -> None:
             ck.error(f"class {z.name} does not accrue, so it has no accretion to direct", acc.name_span,
                      f"type it as an accrual class: class {z.name} SEQ/Z ...")
             continue
-        acc_rules = [principal_rule(ck, r, names, schedules, periods) for r in acc.rules]
+        acc_rules = [principal_rule(ctx, r) for r in acc.rules]
         if any(r is None for r in acc_rules):
             continue
         rule = Sequential(tuple(acc_rules))  # type: ignore[arg-type]
