@@ -4,18 +4,29 @@
     deal = structurer.load("deals/sequential.waterfall")
     results = deal.run("100 PSA", "165 PSA")
     results.summary("165 PSA")
+
+This module is the API layer, above every other: it re-exports the public names lazily (so
+`import structurer` loads neither numpy nor lark until a deal is read) and binds the hooks
+through which the model and the results reach the engine and the report (structurer/hooks.py).
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .check import check
+from . import hooks
 from .errors import DealError, DealErrors, InputError, StructurerError
-from .language.parser import parse
-from .model.deal import Deal
-from .model.prepayment import Prepayment
-from .results.results import Results
+from .version import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .model.deal import Deal
+    from .model.prepayment import Prepayment
+    from .model.scenarios import Scenario
+    from .results.results import Results
 
 __all__ = [
     "Deal",
@@ -25,14 +36,37 @@ __all__ = [
     "Prepayment",
     "Results",
     "StructurerError",
+    "__version__",
     "load",
     "loads",
 ]
-__version__ = "0.1.0"
+
+# Public name -> module that defines it, imported on first use (PEP 562).
+_LAZY = {
+    "Deal": "structurer.model.deal",
+    "Prepayment": "structurer.model.prepayment",
+    "Results": "structurer.results.results",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'structurer' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def loads(source: str, path: str | None = None) -> Deal:
     """Parse and check deal text; raise DealError/DealErrors pointing into the text if it is bad."""
+    from .check import check
+    from .language.parser import parse
+
     return check(parse(source, path))
 
 
@@ -46,3 +80,31 @@ def load(path: str | Path) -> Deal:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the deal file {p}: {exc}") from None
     return loads(source, str(path))
+
+
+# ---- the hooks (dependency inversion: the lower layers call up through structurer.hooks)
+
+def _run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None,
+              progress: Callable[[int, int], None] | None = None) -> Results:
+    from .engine.run import run_deal
+
+    return run_deal(deal, speeds, progress)
+
+
+def _deal_html(deal: Deal) -> str:
+    from .analysis.plan import deal_view
+    from .present.report import deal_html
+
+    return deal_html(deal_view(deal))
+
+
+def _results_html(results: Results) -> str:
+    from .analysis.plan import results_view
+    from .present.report import results_html
+
+    return results_html(results_view(results))
+
+
+hooks.run_deal = _run_deal
+hooks.deal_html = _deal_html
+hooks.results_html = _results_html

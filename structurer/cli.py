@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
-from . import __version__, load
+from . import load
 from .errors import DealError, DealErrors, InputError, did_you_mean
 from .model.curve import Curve, read_curve_csv
 from .model.deal import Deal, QuoteSpec
@@ -28,6 +27,7 @@ from .present import exports
 from .results.results import COLLATERAL, Results
 from .valuation import quotes as valuation
 from .valuation.yields import parse_price
+from .version import __version__
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -268,6 +268,8 @@ def _curve(ns: argparse.Namespace, deal: Deal) -> Curve | None:
 
 
 def _print_quotes(console: Console, results: Results, quotes: dict[str, valuation.Quote]) -> None:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     for s, label in enumerate(results.scenarios):
         table = Table(title=f"{_escape(label)}  price / yield  (settle {results.deal.settle.isoformat()})",
                       title_justify="left", header_style="bold")
@@ -297,6 +299,8 @@ def _print_quotes(console: Console, results: Results, quotes: dict[str, valuatio
 
 
 def _print_tables(console: Console, deal: Deal) -> None:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     if not deal.analytics.tables:
         console.print("the deal's analytics block asks for no price/yield table", style="dim")
     for spec in deal.analytics.tables:
@@ -336,15 +340,19 @@ def _write_report(results: Results, decrement: Results | None, path: Path,
                   specs: list[QuoteSpec] | None = None) -> None:
     """The HTML report, with the decrement tables and the quotes the run printed (the deal's
     analytics quotes, replaced class by class by --price/--yield/--spread)."""
-    from .present.report import write_report
+    from .analysis.plan import report_plan
+    from .present.report import write
 
+    plan = report_plan(results, decrement, quotes, specs)
     try:
-        write_report(results, path, decrement=decrement, quotes=quotes, specs=specs)
+        write(plan, path)
     except OSError as exc:
         raise InputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
 
 
 def _print_summary(console: Console, results: Results) -> None:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     deal = results.deal
     console.print(f"[bold]{_escape(deal.name)}[/bold]  settle {deal.settle.isoformat()}  "
                   f"first payment {deal.first_payment.isoformat()}  delay {deal.delay_days} days  "
@@ -443,6 +451,8 @@ def _tieout_parser() -> argparse.ArgumentParser:
 
 
 def _solve_or_tieout(command: str, args: list[str]) -> int:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     from .structuring import solve, tieout
 
     console = _stdout()

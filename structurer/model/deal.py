@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import hooks
 from ..dates import THIRTY_360, DayCount
 from ..errors import InputError, did_you_mean
 from .classtypes import ClassType, cover_label, types_of
@@ -259,13 +260,10 @@ class Deal:
                          + (f"; {hint}" if hint else ""))
 
     def _repr_html_(self) -> str:
-        from ..present.report import deal_html
-        return deal_html(self)
+        return hooks.deal_html(self)
 
     def run(self, *speeds: Scenario | Prepayment | str,
             progress: Callable[[int, int], None] | None = None) -> Results:
         """Run the deal at the given speeds ('165 PSA', a scenario name, Prepayment or Scenario
         objects); default: the pricing scenario. `progress(done, total)` hears of each period."""
-        from ..engine.run import run_deal
-
-        return run_deal(self, list(speeds) if speeds else None, progress)
+        return hooks.run_deal(self, list(speeds) if speeds else None, progress)

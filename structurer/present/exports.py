@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..results.results import Results
+
+if TYPE_CHECKING:  # pandas is imported where a table is written: the CLI imports this module always
+    import pandas as pd
+
+    from ..results.results import Results
 
 MONEY = "#,##0.00"
 RATE = "0.000%"
@@ -46,6 +49,8 @@ def write_cashflows(results: Results, path: Path) -> Path:
 
 def summary_frame(results: Results) -> pd.DataFrame:
     """The cover table of every scenario, one row per scenario and class."""
+    import pandas as pd
+
     frames = []
     for s, label in enumerate(results.scenarios):
         frame = results.summary(s).reset_index()
@@ -87,6 +92,8 @@ def write_xlsx(results: Results, path: Path, decrement: Results | None = None,
                extra: dict[str, pd.DataFrame] | None = None) -> Path:
     """An Excel workbook: summary, collateral cash flows per scenario, all cash flows, decrement
     tables per class and any extra tables (e.g. price/yield), numbers formatted as numbers."""
+    import pandas as pd
+
     tables = workbook_tables(results, decrement, extra)
     taken: set[str] = set()
     try:
@@ -107,6 +114,8 @@ def write_xlsx(results: Results, path: Path, decrement: Results | None = None,
 
 
 def _format_sheet(sheet, frame: pd.DataFrame) -> None:  # noqa: ANN001 - an openpyxl worksheet
+    import pandas as pd
+
     sheet.freeze_panes = "A2"
     decrement = str(frame.columns[0]) == "Distribution date"
     for j, col in enumerate(frame.columns, start=1):

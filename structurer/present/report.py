@@ -1,22 +1,24 @@
-"""The HTML tranche report: one self-contained page, rendered from Results with Jinja.
+"""The HTML tranche report: one self-contained page, rendered with Jinja from a computed plan.
 
-The report formats; it never computes. Every figure comes from a Results method (summary,
-class_cashflows, collateral_cashflows, decrement_table, wal, principal_window, final_period,
-original_balance, arrays), from the checked Deal (its classes' terms, coupon formulas, the
-PAC/TAC schedules the engine derived and its tiers' bands), from analytics (collateral_stats),
-from valuation (quote_classes, price_yield_table, index_yield_table), from tieout (the REMIC
-checks) or from charts (inline SVG); this module only selects rows and columns, labels and
-formats them, and asks the engine for the runs the charts and tables are drawn from. The
-templates live in structurer/present/templates/ and are autoescaped, so text from the deal file
-(names, the source itself) always renders as text.
+The report formats; it never computes. Every run, quote, table and check it shows is in the
+ReportPlan that structurer/analysis/plan.py builds (the run, the decrement run, the tiers' band
+runs, the quotes and price/yield and index tables, the tie-out, the collateral statistics);
+every other figure is read from Results (summary, class_cashflows, collateral_cashflows,
+decrement_table, wal, principal_window, final_period, arrays) or from the checked Deal (its
+classes' terms, coupon formulas, the PAC/TAC schedules and its tiers' bands). This module only
+selects rows and columns, labels and formats them, and draws the charts (charts.py) from the
+runs it is given. The templates live in structurer/present/templates/ and are autoescaped, so
+text from the deal file (names, the source itself) always renders as text.
 
     results = deal.run("100 PSA", "165 PSA")
-    write_report(results, "out/fjf-01.html", decrement=deal.run(*deal.decrement))
+    plan = report_plan(results, decrement=deal.run(*deal.decrement))   # analysis.plan
+    write(plan, "out/fjf-01.html")
 
-Sections appear when their data exists: charts of the run (and of the decrement run and the
-tiers' bands), pricing when the deal's analytics block or the caller gives quotes or tables,
-floaters, schedules, the tie-out. `results_html` and `deal_html` are the compact notebook views
-(Results._repr_html_, Deal._repr_html_), rendered from the same templates.
+(`render_report` and `write_report` take a run and do both steps.) Sections appear when their
+data exists: charts of the run (and of the decrement run and the tiers' bands), pricing when
+the deal's analytics block or the caller gives quotes or tables, floaters, schedules, the
+tie-out. `results_html` and `deal_html` are the compact notebook views (Results._repr_html_,
+Deal._repr_html_), rendered from the same templates from an analysis.plan.NotebookView.
 """
 
 from __future__ import annotations
@@ -31,15 +33,18 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup, escape
 
-from ..errors import InputError
+from ..analysis.plan import pricing_scenario
 from ..results import measures as analytics
 from ..results.results import COLLATERAL
+from ..version import __version__
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..analysis.plan import NotebookView, ReportPlan
     from ..model.deal import Deal, QuoteSpec, Tranche
     from ..results.results import Results
+    from ..structuring.tieout import TieOut
     from ..valuation.quotes import Quote
 
 DASH = "\u2014"  # shown where a figure does not exist (a residual's WAL, no principal paid)
@@ -235,15 +240,6 @@ def _scenario_heading(deal: Deal, results: Results, s: int) -> dict[str, Any]:
     }
 
 
-def _pricing_index(results: Results) -> int | None:
-    """The run's column for the deal's pricing scenario, if the run has it."""
-    deal = results.deal
-    for s, spec in enumerate(results.scenario_specs):
-        if deal.pricing is not None and spec == deal.pricing:
-            return s
-    return None
-
-
 def _window(results: Results, name: str, s: int) -> dict[str, Any]:
     first, last = results.principal_window(name)
     final = int(results.final_period(name)[s])
@@ -355,7 +351,7 @@ def _schedules(results: Results) -> dict[str, Any] | None:
     deal = results.deal
     if not deal.schedules:
         return None
-    pricing = _pricing_index(results)
+    pricing = pricing_scenario(results)
     s = pricing if pricing is not None else 0
     classes = [c for c in deal.classes if c.index in deal.schedules]
     actual = {c.name: results.arrays(c.name)["ending_balance"][s] for c in classes}
@@ -408,29 +404,23 @@ def _floaters(deal: Deal, results: Results) -> list[dict[str, Any]]:
     return out
 
 
-def _chart_index(results: Results) -> tuple[int, bool]:
-    """The scenario the charts and schedules show: the pricing scenario if the run has it,
-    else the run's first; and whether it is the pricing scenario."""
-    pricing = _pricing_index(results)
-    return (pricing, True) if pricing is not None else (0, False)
-
-
 def _supported(deal: Deal) -> bool:
     return any(c.is_support for c in deal.issued_classes)
 
 
-def _figures(results: Results, decrement: Results | None) -> list[dict[str, Any]]:
+def _figures(plan: ReportPlan) -> list[dict[str, Any]]:
     """The report's charts, in order: class balances and principal paid by class at the pricing
     scenario, WAL across the decrement speeds, and each scheduled class against its band.
 
-    A scheduled class is drawn at its tier's band speeds (one run per tier); a class with an
+    A scheduled class is drawn at its tier's band speeds (the plan's band runs); a class with an
     explicit schedule, which has no band, at the pricing speed."""
     import matplotlib
 
     from . import charts
 
+    results, decrement = plan.results, plan.decrement
     deal = results.deal
-    s, pricing = _chart_index(results)
+    s, pricing = plan.chart_scenario, plan.chart_is_pricing
     scenario = _scenario_heading(deal, results, s)
     where = scenario["label"] + (", the pricing scenario" if pricing else "")
     figures: list[dict[str, Any]] = []
@@ -454,18 +444,12 @@ def _figures(results: Results, decrement: Results | None) -> list[dict[str, Any]
             "WAL in years of each class with principal at "
             + ", ".join(decrement.scenarios) + ": how each class shortens and extends.",
             charts.wal_by_speed, decrement)
-    for tier in deal.tiers:
-        names = [deal.classes[i].name for i in tier.classes if i in deal.schedules]
-        if not names:
-            continue
-        speeds = list(tier.band) or ([deal.pricing] if deal.pricing is not None else [])
-        if not speeds:
-            continue
-        band_run = deal.run(*speeds)
+    for band in plan.band_runs:
+        tier, band_run = band.tier, band.results
         at = " and ".join(band_run.scenarios)
         support = (" The support classes\u2019 combined balance at each speed is drawn beneath: "
                    "it absorbs what the schedule does not take." if _supported(deal) else "")
-        for name in names:
+        for name in band.names:
             if tier.explicit is not None:
                 what = f"The schedule (black) and the class\u2019s balance at the pricing speed, {at}"
             elif len(tier.band) == 1:
@@ -509,32 +493,15 @@ def _price_yield(frame: pd.DataFrame, prices: int) -> dict[str, Any]:
     return _grid(frame, kinds)
 
 
-def _quote_kind(tranche: Tranche) -> str | None:
-    """IO, PO or INV: the classes whose yield desks tabulate by speed and index level."""
-    return tranche.quote_kind
-
-
-def _index_levels(deal: Deal, index: str) -> list[float]:
-    """The deal's index path at period 1, and 100 and 200bp either side (no negative level)."""
-    base = float(deal.indices[index].path(1)[0])
-    return [base + shift for shift in (-0.02, -0.01, 0.0, 0.01, 0.02) if base + shift >= -1e-12]
-
-
-def _pricing(results: Results, quotes: Mapping[str, Quote] | None,
-             specs: Sequence[QuoteSpec] | None) -> dict[str, Any] | None:
-    """Quotes per scenario, the analytics block's price/yield tables, and for quoted IO, PO and
-    inverse floater classes their yield by speed (and index level, if the deal has an index).
-
-    `quotes` None: price what the deal's analytics block asks for, on its curve."""
-    from ..valuation import quotes as valuation
-
-    deal = results.deal
-    if quotes is None:
-        specs = list(deal.analytics.quotes)
-        quotes = valuation.quote_classes(results, specs, deal.analytics.curve) if specs else {}
-    if not quotes and not deal.analytics.tables:
+def _pricing(plan: ReportPlan) -> dict[str, Any] | None:
+    """The plan's quotes per scenario, the analytics block's price/yield tables, and the yield
+    tables of quoted IO, PO and inverse floater classes, formatted."""
+    results, priced = plan.results, plan.pricing
+    if priced is None:
         return None
-    by_name = {spec.name: spec for spec in specs or ()}
+    deal = results.deal
+    quotes = priced.quotes
+    by_name = {spec.name: spec for spec in priced.specs}
     with_curve = any(q.spread is not None for q in quotes.values())
     scenarios = []
     for s in range(len(results.scenarios)):
@@ -545,35 +512,22 @@ def _pricing(results: Results, quotes: Mapping[str, Quote] | None,
         scenarios.append({**_scenario_heading(deal, results, s), "rows": rows})
 
     tables = []
-    for spec in deal.analytics.tables:
-        for tranche in deal.issued_classes:
-            if tranche.is_residual:
-                continue
-            frame = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds))
-            tables.append({"class": tranche.name, "type": tranche.cover_type,
-                           **_price_yield(frame, len(spec.prices))})
+    for table in priced.tables:
+        tranche = deal.tranche(table.name)
+        tables.append({"class": tranche.name, "type": tranche.cover_type,
+                       **_price_yield(table.frame, table.prices)})
 
-    s, pricing = _chart_index(results)
-    speeds = list(deal.decrement) or list(dict.fromkeys(results.prepayments))
+    s, pricing = plan.chart_scenario, plan.chart_is_pricing
     index_tables = []
-    for name, q in quotes.items():
-        tranche = deal.tranche(name)
-        kind = _quote_kind(tranche)
-        price = float(q.price[s])
-        if kind is None or not math.isfinite(price):
-            continue
-        index = tranche.formula.index if tranche.formula is not None else \
-            (deal.index_names[0] if deal.index_names else None)
-        entry = {"class": name, "kind": kind, "type": tranche.cover_type,
-                 "price": price, "price_32nds": fmt_price32(price),
-                 "at": results.scenarios[s], "pricing": pricing, "index": index}
-        if index is not None:
-            levels = _index_levels(deal, index)
-            frame = valuation.index_yield_table(deal, name, price, speeds, index, levels)
-            entry.update(_grid(frame, ["pct3"] * len(levels)), levels=levels)
+    for t in priced.index_tables:
+        tranche = deal.tranche(t.name)
+        entry = {"class": t.name, "kind": t.kind, "type": tranche.cover_type,
+                 "price": t.price, "price_32nds": fmt_price32(t.price),
+                 "at": results.scenarios[s], "pricing": pricing, "index": t.index}
+        if t.levels is not None:
+            entry.update(_grid(t.frame, ["pct3"] * len(t.levels)), levels=t.levels)
         else:
-            frame = valuation.price_yield_table(deal, name, [price], speeds)
-            entry.update(_price_yield(frame, 1), levels=None)
+            entry.update(_price_yield(t.frame, 1), levels=None)
         index_tables.append(entry)
 
     return {"scenarios": scenarios, "with_curve": with_curve, "has_basis": bool(by_name),
@@ -588,31 +542,19 @@ def fmt_price32(value: Any) -> str:
     return DASH if _missing(value) else format_32nds(float(value))
 
 
-def _tieout(deal: Deal) -> dict[str, Any]:
+def _tieout(result: TieOut) -> dict[str, Any]:
     """The REMIC tie-out checks, each with its details split into lines at '; '."""
-    from ..structuring.tieout import tieout
-
-    result = tieout(deal)
     checks = [{"name": c.name, "passed": c.passed, "lines": c.detail.split("; ")}
               for c in result.checks]
     return {"passed": result.passed, "scenarios": result.scenarios, "checks": checks,
             "failures": len(result.failures)}
 
 
-def report_context(results: Results, decrement: Results | None = None,
-                   quotes: Mapping[str, Quote] | None = None,
-                   specs: Sequence[QuoteSpec] | None = None) -> dict[str, Any]:
-    """Everything the templates show, from a run (and optionally a decrement-speed run).
-
-    `quotes` are the classes priced (valuation.quote_classes on this run) and `specs` what they
-    were priced from; without them the report prices what the deal's analytics block asks."""
-    from .. import __version__  # late: the package's __init__ defines it after its imports
-
+def report_context(plan: ReportPlan) -> dict[str, Any]:
+    """Everything the templates show, selected and formatted from a computed plan."""
+    results, decrement = plan.results, plan.decrement
     deal = results.deal
-    if decrement is not None and decrement.deal.name != deal.name:
-        raise InputError(f"the decrement run is of deal \"{decrement.deal.name}\", "
-                         f"not \"{deal.name}\"")
-    stats = analytics.collateral_stats(deal.pools)
+    stats = plan.stats
     coll_final = int(results.final_period(COLLATERAL)[0])
     first_summary = results.summary(0)
     issued = deal.issued_classes
@@ -638,31 +580,46 @@ def report_context(results: Results, decrement: Results | None = None,
         "decrement_scenarios": ([_scenario_heading(deal, decrement, s)
                                  for s in range(len(decrement.scenarios))]
                                 if decrement is not None else []),
-        "figures": _figures(results, decrement),
-        "pricing": _pricing(results, quotes, specs),
-        "tieout": _tieout(deal),
+        "figures": _figures(plan),
+        "pricing": _pricing(plan),
+        "tieout": _tieout(plan.tieout),
         "periods": results.periods,
         "source_lines": deal.source.splitlines(),
         "version": __version__,
     }
 
 
+def render(plan: ReportPlan) -> str:
+    """The report of a computed plan as one HTML document: no scripts, no external resources,
+    print-ready."""
+    return environment().get_template("report.html.j2").render(report_context(plan))
+
+
 def render_report(results: Results, decrement: Results | None = None,
                   quotes: Mapping[str, Quote] | None = None,
                   specs: Sequence[QuoteSpec] | None = None) -> str:
-    """The report as one HTML document: no scripts, no external resources, print-ready."""
-    context = report_context(results, decrement, quotes, specs)
-    return environment().get_template("report.html.j2").render(context)
+    """Plan the report of a run (analysis.plan.report_plan computes its runs, quotes, tables and
+    tie-out), then render it."""
+    from ..analysis.plan import report_plan
+
+    return render(report_plan(results, decrement, quotes, specs))
+
+
+def write(plan: ReportPlan, path: str | Path) -> Path:
+    """Render a computed plan and write it (UTF-8) to `path`, creating its directory."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(plan), encoding="utf-8")
+    return out
 
 
 def write_report(results: Results, path: str | Path, decrement: Results | None = None,
                  quotes: Mapping[str, Quote] | None = None,
                  specs: Sequence[QuoteSpec] | None = None) -> Path:
-    """Render the report and write it (UTF-8) to `path`, creating its directory."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(results, decrement, quotes, specs), encoding="utf-8")
-    return out
+    """Plan the report of a run, render it and write it to `path`."""
+    from ..analysis.plan import report_plan
+
+    return write(report_plan(results, decrement, quotes, specs), path)
 
 
 # ---- notebook views: Results._repr_html_ and Deal._repr_html_
@@ -670,32 +627,26 @@ def write_report(results: Results, path: str | Path, decrement: Results | None =
 NOTEBOOK_SCENARIOS = 6  # cover tables shown for a run; a grid's other scenarios are counted
 
 
-def _deal_context(deal: Deal) -> dict[str, Any]:
-    from .. import __version__
-
-    return {"deal": deal, "stats": analytics.collateral_stats(deal.pools), "pools": deal.pools,
-            "issued": deal.issued_classes, "version": __version__}
+def _deal_context(view: NotebookView) -> dict[str, Any]:
+    return {"deal": view.deal, "stats": view.stats, "pools": view.deal.pools,
+            "issued": view.deal.issued_classes, "version": __version__}
 
 
-def results_html(results: Results) -> str:
+def results_html(view: NotebookView) -> str:
     """A run as a notebook shows it: the deal's name and collateral, and the cover table of each
     scenario (the first NOTEBOOK_SCENARIOS of a grid)."""
-    context = _deal_context(results.deal)
-    stats = context["stats"]
-    shown = min(len(results.scenarios), NOTEBOOK_SCENARIOS)
-    context.update(view="results", scenarios=[_cover(results, stats, s) for s in range(shown)],
-                   hidden=len(results.scenarios) - shown)
+    context = _deal_context(view)
+    results = view.results
+    shown = min(len(results.scenarios), NOTEBOOK_SCENARIOS) if results is not None else 0
+    context.update(view="results", scenarios=[_cover(results, view.stats, s) for s in range(shown)],
+                   hidden=len(results.scenarios) - shown if results is not None else 0)
     return environment().get_template("notebook.html.j2").render(context)
 
 
-def deal_html(deal: Deal) -> str:
-    """A deal as a notebook shows it: its terms and pools, and its cover table at the pricing
-    speed (else its first decrement speed; none if it names no speed)."""
-    context = _deal_context(deal)
-    speeds = [deal.pricing] if deal.pricing is not None else list(deal.decrement[:1])
-    scenarios = []
-    if speeds:
-        results = deal.run(*speeds)
-        scenarios = [_cover(results, context["stats"], 0)]
+def deal_html(view: NotebookView) -> str:
+    """A deal as a notebook shows it: its terms and pools, and its cover table at the speed the
+    view ran it at (none if the deal names no speed)."""
+    context = _deal_context(view)
+    scenarios = [_cover(view.results, view.stats, 0)] if view.results is not None else []
     context.update(view="deal", scenarios=scenarios, hidden=0)
     return environment().get_template("notebook.html.j2").render(context)

@@ -11,13 +11,17 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from .. import hooks
 from ..dates import add_months, payment_dates
 from ..errors import InputError
 from . import measures as analytics
 
+# pandas is imported inside the table methods: it costs ~0.35 s and `structure check` and a
+# plain run never build a table.
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..engine.collateral import CollateralFlows
     from ..engine.waterfall import ClassFlows
     from ..model.deal import Deal, Tranche
@@ -131,6 +135,8 @@ class Results:
 
     def class_cashflows(self, name: str, scenario: int | str = 0) -> pd.DataFrame:
         """Monthly cash flows of one class: period, date, balances, interest, principal."""
+        import pandas as pd
+
         s = self.scenario_index(scenario)
         a = self.arrays(name)
         frame = pd.DataFrame({
@@ -149,6 +155,8 @@ class Results:
 
     def collateral_cashflows(self, scenario: int | str = 0) -> pd.DataFrame:
         """Monthly collateral cash flows (all pools) for one scenario."""
+        import pandas as pd
+
         s = self.scenario_index(scenario)
         c = self.collateral
         smm = self._collateral_smm()[s]
@@ -180,6 +188,8 @@ class Results:
 
         The collateral appears as class 'COLLATERAL'; the residual under its class name.
         """
+        import pandas as pd
+
         frames = []
         for s, label in enumerate(self.scenarios):
             coll = self.collateral_cashflows(s)
@@ -197,6 +207,8 @@ class Results:
 
     def summary(self, scenario: int | str = 0) -> pd.DataFrame:
         """One row per issued class, as a prospectus cover table reads, for one scenario."""
+        import pandas as pd
+
         s = self.scenario_index(scenario)
         rows = [self._summary_row(t, s) for t in self.deal.issued_classes]
         return pd.DataFrame(rows).set_index("class")
@@ -253,6 +265,8 @@ class Results:
         prospectus rule (whole percent, '*' under 0.5%); otherwise unrounded floats. A notional
         class is measured against its original notional balance; an accrual class can exceed 100.
         """
+        import pandas as pd
+
         tranche = self.deal.tranche(name)
         if tranche.is_residual:
             raise InputError(f"class {name} is the residual; it has no balance to decrement")
@@ -275,8 +289,7 @@ class Results:
         return pd.DataFrame(data, index=pd.Index(index, name="Distribution date"))
 
     def _repr_html_(self) -> str:
-        from ..present.report import results_html
-        return results_html(self)
+        return hooks.results_html(self)
 
     # ---- machine-readable summary
 

@@ -23,9 +23,9 @@ engine reports, so a broken run shows here as a failed check rather than a wrong
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..engine.run import resolve_scenarios
 from ..model.deal import Deal
@@ -33,6 +33,9 @@ from ..model.prepayment import Prepayment
 from ..model.scenarios import Scenario
 from ..results.measures import PAYMENT_DUST
 from ..results.results import Results
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PRINCIPAL_RTOL = 1e-6  # relative to the collateral principal of the scenario
 CASH_TOL = 1e-6  # dollars, plus CASH_RTOL of the period's cash: float rounding, not money
@@ -63,6 +66,8 @@ class TieOut:
 
     def frame(self) -> pd.DataFrame:
         """One row per check: name, passed, detail."""
+        import pandas as pd  # late: pandas is slow to import and only this table needs it
+
         return pd.DataFrame([{"check": c.name, "passed": c.passed, "detail": c.detail}
                              for c in self.checks]).set_index("check")
 

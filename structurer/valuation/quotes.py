@@ -7,9 +7,9 @@ effective risk, re-runs the deal with index rates shifted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..dates import THIRTY_360
 from ..errors import InputError
@@ -20,6 +20,9 @@ from ..model.scenarios import RatePath, Scenario, check_indices, with_index_leve
 from ..results.measures import weighted_average_life
 from ..results.results import Results
 from . import yields as pricing
+
+if TYPE_CHECKING:  # pandas is imported by the two table functions only: it is slow to import
+    import pandas as pd
 
 EFFECTIVE_SHIFT = 0.0025  # 25bp up and down, in the index and in the yield
 
@@ -206,6 +209,8 @@ def price_yield_table(deal: Deal, name: str, prices: list[float | str],
     """A dealer's price/yield table for one class: rows are prices (cells: BEY in percent), columns
     the scenarios; then rows for WAL, modified duration at the middle price, and the principal
     window. One run of the deal serves every cell."""
+    import pandas as pd
+
     results = deal.run(*scenarios)
     face = results.original_balance(name)
     cash = class_cash(results, name)
@@ -251,6 +256,8 @@ def index_yield_table(deal: Deal, name: str, price: float | str,
     first-period coupon (an inverse floater's moves with the level), so each cell equals
     quote() on a run of that one scenario. Cells are unrounded floats, NaN where no yield
     prices the class."""
+    import pandas as pd
+
     from ..engine.run import resolve_scenarios
 
     check_indices(deal.name, deal.index_names, [index])

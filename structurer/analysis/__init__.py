@@ -1,0 +1,1 @@
+"""Analysis: what a report or notebook view shows, computed before anything is rendered."""

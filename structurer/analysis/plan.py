@@ -1,0 +1,226 @@
+"""The run plan: every run, table and check the report shows, computed before it renders.
+
+The report (structurer/present/report.py) and its charts only format and draw; whatever needs
+the engine, the valuation or the tie-out is computed here, in one place and in one pass:
+
+- the tiers' band runs that the schedule charts draw (one run per PAC/TAC tier),
+- the quotes (the caller's, or the deal's analytics block priced on its curve), the analytics
+  block's price/yield tables, and the yield tables of quoted IO, PO and inverse floater classes
+  by speed (and index level),
+- the REMIC tie-out,
+- the collateral's statistics.
+
+    plan = report_plan(results, decrement=deal.run(*deal.decrement))
+    html = render(plan)            # structurer.present.report
+
+The notebook views are planned the same way (deal_view, results_view).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import InputError
+from ..results import measures
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..engine.schedules import Tier
+    from ..model.deal import Deal, QuoteSpec, Tranche
+    from ..results.results import Results
+    from ..structuring.tieout import TieOut
+    from ..valuation.quotes import Quote
+
+
+@dataclass(frozen=True)
+class BandRun:
+    """A scheduled tier's classes run at the tier's band speeds (or the pricing speed, for an
+    explicit schedule), for the schedule-against-band charts."""
+
+    tier: Tier
+    names: tuple[str, ...]
+    results: Results
+
+
+@dataclass(frozen=True)
+class PriceYieldTable:
+    """The analytics block's price/yield table of one class (valuation.price_yield_table)."""
+
+    name: str
+    prices: int
+    frame: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class IndexTable:
+    """A quoted IO, PO or inverse floater's yield at its quoted price, by speed and (if the
+    deal has an index) index level; `levels` None means a price/yield table at one price."""
+
+    name: str
+    kind: str
+    price: float
+    index: str | None
+    levels: list[float] | None
+    frame: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """The quotes, and the specs they were priced from (empty if the caller gave none)."""
+
+    quotes: Mapping[str, Quote]
+    specs: Sequence[QuoteSpec]
+    tables: list[PriceYieldTable]
+    index_tables: list[IndexTable]
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    """Everything the report shows, computed: the run itself and the runs derived from it."""
+
+    results: Results
+    decrement: Results | None
+    stats: dict[str, float]
+    chart_scenario: int          # the scenario charts, schedules and index tables are drawn at
+    chart_is_pricing: bool       # ... and whether it is the deal's pricing scenario
+    band_runs: list[BandRun]
+    pricing: Pricing | None
+    tieout: TieOut
+
+
+@dataclass(frozen=True)
+class NotebookView:
+    """A notebook view of a deal or a run: the deal's collateral statistics and the run whose
+    cover tables are shown (None for a deal that names no speed)."""
+
+    deal: Deal
+    stats: dict[str, float]
+    results: Results | None
+
+
+def pricing_scenario(results: Results) -> int | None:
+    """The run's column for the deal's pricing scenario, if the run has it."""
+    deal = results.deal
+    for s, spec in enumerate(results.scenario_specs):
+        if deal.pricing is not None and spec == deal.pricing:
+            return s
+    return None
+
+
+def chart_scenario(results: Results) -> tuple[int, bool]:
+    """The scenario the charts and schedules show: the pricing scenario if the run has it,
+    else the run's first; and whether it is the pricing scenario."""
+    pricing = pricing_scenario(results)
+    return (pricing, True) if pricing is not None else (0, False)
+
+
+def quote_kind(tranche: Tranche) -> str | None:
+    """IO, PO or INV: the classes whose yield desks tabulate by speed and index level."""
+    return tranche.quote_kind
+
+
+def index_levels(deal: Deal, index: str) -> list[float]:
+    """The deal's index path at period 1, and 100 and 200bp either side (no negative level)."""
+    base = float(deal.indices[index].path(1)[0])
+    return [base + shift for shift in (-0.02, -0.01, 0.0, 0.01, 0.02) if base + shift >= -1e-12]
+
+
+def band_runs(deal: Deal) -> list[BandRun]:
+    """One run per scheduled tier, at its band speeds (an explicit schedule, which has no band,
+    at the pricing speed); tiers with no class to draw or no speed are skipped."""
+    out = []
+    for tier in deal.tiers:
+        names = tuple(deal.classes[i].name for i in tier.classes if i in deal.schedules)
+        if not names:
+            continue
+        speeds = list(tier.band) or ([deal.pricing] if deal.pricing is not None else [])
+        if not speeds:
+            continue
+        out.append(BandRun(tier, names, deal.run(*speeds)))
+    return out
+
+
+def pricing_plan(results: Results, quotes: Mapping[str, Quote] | None,
+                 specs: Sequence[QuoteSpec] | None) -> Pricing | None:
+    """Quotes, the analytics block's price/yield tables, and for quoted IO, PO and inverse
+    floater classes their yield by speed (and index level, if the deal has an index).
+
+    `quotes` None: price what the deal's analytics block asks for, on its curve."""
+    from ..valuation import quotes as valuation
+
+    deal = results.deal
+    if quotes is None:
+        specs = list(deal.analytics.quotes)
+        quotes = valuation.quote_classes(results, specs, deal.analytics.curve) if specs else {}
+    if not quotes and not deal.analytics.tables:
+        return None
+
+    tables = []
+    for spec in deal.analytics.tables:
+        for tranche in deal.issued_classes:
+            if tranche.is_residual:
+                continue
+            frame = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds))
+            tables.append(PriceYieldTable(tranche.name, len(spec.prices), frame))
+
+    s, _ = chart_scenario(results)
+    speeds = list(deal.decrement) or list(dict.fromkeys(results.prepayments))
+    index_tables = []
+    for name, q in quotes.items():
+        tranche = deal.tranche(name)
+        kind = quote_kind(tranche)
+        price = float(q.price[s])
+        if kind is None or not math.isfinite(price):
+            continue
+        index = tranche.formula.index if tranche.formula is not None else \
+            (deal.index_names[0] if deal.index_names else None)
+        if index is not None:
+            levels = index_levels(deal, index)
+            frame = valuation.index_yield_table(deal, name, price, speeds, index, levels)
+            index_tables.append(IndexTable(name, kind, price, index, levels, frame))
+        else:
+            frame = valuation.price_yield_table(deal, name, [price], speeds)
+            index_tables.append(IndexTable(name, kind, price, None, None, frame))
+    return Pricing(quotes, list(specs or ()), tables, index_tables)
+
+
+def report_plan(results: Results, decrement: Results | None = None,
+                quotes: Mapping[str, Quote] | None = None,
+                specs: Sequence[QuoteSpec] | None = None) -> ReportPlan:
+    """Compute everything the report of a run shows (and of a decrement-speed run, if given).
+
+    `quotes` are the classes priced (valuation.quote_classes on this run) and `specs` what they
+    were priced from; without them the plan prices what the deal's analytics block asks."""
+    from ..structuring.tieout import tieout
+
+    deal = results.deal
+    if decrement is not None and decrement.deal.name != deal.name:
+        raise InputError(f"the decrement run is of deal \"{decrement.deal.name}\", "
+                         f"not \"{deal.name}\"")
+    s, is_pricing = chart_scenario(results)
+    return ReportPlan(
+        results=results,
+        decrement=decrement,
+        stats=measures.collateral_stats(deal.pools),
+        chart_scenario=s,
+        chart_is_pricing=is_pricing,
+        band_runs=band_runs(deal),
+        pricing=pricing_plan(results, quotes, specs),
+        tieout=tieout(deal),
+    )
+
+
+def results_view(results: Results) -> NotebookView:
+    """A run as a notebook shows it (Results._repr_html_)."""
+    return NotebookView(results.deal, measures.collateral_stats(results.deal.pools), results)
+
+
+def deal_view(deal: Deal) -> NotebookView:
+    """A deal as a notebook shows it (Deal._repr_html_): run at its pricing speed, else its
+    first decrement speed; not run if it names no speed."""
+    speeds = [deal.pricing] if deal.pricing is not None else list(deal.decrement[:1])
+    return NotebookView(deal, measures.collateral_stats(deal.pools), deal.run(*speeds) if speeds else None)
