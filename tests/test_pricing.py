@@ -238,7 +238,7 @@ def test_deal_classes_at_their_coupon_price_at_par() -> None:
     bey = float(pricing.bey_from_mortgage(0.055))
     for name in ("A", "B"):
         q = quote(results, name, yield_=bey)
-        assert q.accrued == 0.0
+        assert np.all(q.accrued == 0.0)
         assert np.allclose(q.price, 100.0, rtol=0, atol=1e-8)
         back = quote(results, name, price=100.0)
         assert np.allclose(back.yield_, bey, rtol=0, atol=1e-10)

@@ -131,7 +131,7 @@ def test_cli_json_price(capsys: pytest.CaptureFixture[str]) -> None:
         assert c["convexity"] == pytest.approx(float(q.convexity[0]), abs=1e-8)
         assert c["macaulay_duration"] == pytest.approx(
             c["modified_duration"] * (1 + c["yield"] / 200), abs=1e-8)
-        assert c["accrued"] == pytest.approx(float(q.accrued), abs=1e-9)
+        assert c["accrued"] == pytest.approx(float(q.accrued[0]), abs=1e-9)
         assert c["spread_bp"] is None and c["z_spread_bp"] is None  # no curve
         # no floater in FJF-02: effective risk is the static risk
         assert c["effective_duration"] == c["modified_duration"]

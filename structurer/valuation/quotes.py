@@ -35,7 +35,7 @@ class Quote:
     scenarios: list[str]
     face: float
     price: np.ndarray  # clean, per 100
-    accrued: float  # per 100
+    accrued: np.ndarray  # per 100, [scenario]: a floater's coupon depends on its index path
     yield_: np.ndarray
     wal: np.ndarray
     modified_duration: np.ndarray
@@ -60,7 +60,7 @@ class Quote:
         return {
             "price": pct(self.price, 1.0),
             "price_32nds": pricing.format_32nds(float(self.price[s])),
-            "accrued": round(self.accrued, 10),
+            "accrued": round(float(self.accrued[s]), 10),
             "yield": pct(self.yield_),
             "wal": pct(self.wal, 1.0),
             "modified_duration": pct(self.modified_duration, 1.0),
@@ -98,11 +98,11 @@ def accrued_interest(deal: Deal, tranche: Tranche, coupon: np.ndarray | float) -
     return 100.0 * coupon / 12.0 * pricing.accrued_fraction(deal.settle, deal.first_payment, basis)
 
 
-def accrued_per_100(results: Results, name: str) -> float:
-    """Accrued interest (accrued_interest) at the first scenario's first-period coupon: a Quote
-    carries one accrued figure for all its scenarios."""
-    coupon = results.arrays(name)["coupon"][0, 0]
-    return float(accrued_interest(results.deal, results.deal.tranche(name), coupon))
+def accrued_per_100(results: Results, name: str) -> np.ndarray:
+    """Accrued interest (accrued_interest) per scenario [scenario], at each scenario's own
+    first-period coupon (a floater's depends on the scenario's index path)."""
+    coupon = results.arrays(name)["coupon"][:, 0]
+    return np.asarray(accrued_interest(results.deal, results.deal.tranche(name), coupon), dtype=float)
 
 
 def quote(results: Results, name: str, price: float | str | None = None,
@@ -217,7 +217,7 @@ def price_yield_table(deal: Deal, name: str, prices: list[float | str],
     months = pricing.discount_months(deal.settle, results.dates)
     accrued = accrued_per_100(results, name)
     grid = np.array([pricing.parse_price(p) for p in prices], dtype=float)  # 99-16 or 99.5
-    full = (grid[:, None] + accrued) * face / 100.0  # [price, scenario]
+    full = (grid[:, None] + accrued[None, :]) * face / 100.0  # [price, scenario]
     yields = pricing.yield_from_price(np.broadcast_to(cash, (len(grid), *cash.shape)), months, full)
     mid = float(grid[len(grid) // 2])
     mid_yield = yields[len(grid) // 2]
