@@ -64,7 +64,7 @@ def __dir__() -> list[str]:
 
 def loads(source: str, path: str | None = None) -> Deal:
     """Parse and check deal text; raise DealError/DealErrors pointing into the text if it is bad."""
-    from .check.checker import check
+    from .check import check
     from .language.parser import parse
 
     return check(parse(source, path))

@@ -120,14 +120,7 @@ def chart_scenario(results: Results) -> tuple[int, bool]:
 
 def quote_kind(tranche: Tranche) -> str | None:
     """IO, PO or INV: the classes whose yield desks tabulate by speed and index level."""
-    words = tranche.interest_type.split("/")
-    if "PO" in words:
-        return "PO"
-    if "INV" in words:
-        return "INV"
-    if "IO" in words:
-        return "IO"
-    return None
+    return tranche.quote_kind
 
 
 def index_levels(deal: Deal, index: str) -> list[float]:

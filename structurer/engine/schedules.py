@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..model.classtypes import REGISTRY
 from ..model.deal import Pool
 from ..model.prepayment import Prepayment
 from .collateral import collateral_flows
 from .prepayment import smm_matrix
 
-TIER_ORDER = {"PAC": 0, "PAC II": 1, "TAC": 2}
+UNRANKED_TIER = 9  # after every registered band type
 
 
 @dataclass
@@ -73,6 +74,12 @@ def band_principal(pools: tuple[Pool, ...], strips: list[tuple[int, float]],
     return principal
 
 
+def serving_order(tiers: list[Tier]) -> list[Tier]:
+    """Tiers in the order they are served: by the class-type registry's tier order (PAC, then
+    PAC II, then TAC), tiers of one kind as declared."""
+    return sorted(tiers, key=lambda t: REGISTRY[t.kind].tier_order if t.kind in REGISTRY else UNRANKED_TIER)
+
+
 def compute_schedules(pools: tuple[Pool, ...], strips: list[tuple[int, float]], tiers: list[Tier],
                       periods: int) -> dict[int, np.ndarray]:
     """Scheduled balance after each period [period] for every class of every tier.
@@ -80,7 +87,7 @@ def compute_schedules(pools: tuple[Pool, ...], strips: list[tuple[int, float]], 
     Sets each tier's `capacity`. Tiers larger than their capacity still get a schedule (the
     caller reports the error).
     """
-    ordered = sorted(tiers, key=lambda t: TIER_ORDER.get(t.kind, 9))
+    ordered = serving_order(tiers)
     speeds = sorted({p for t in ordered for p in t.band}, key=lambda p: (p.unit, p.values))
     principal = band_principal(pools, strips, speeds, periods) if speeds else np.zeros((0, periods))
     at_speed = {p: principal[i] for i, p in enumerate(speeds)}

@@ -29,7 +29,7 @@ _TERMINAL_WORDS = {
     "$END": "the end of the file",
 }
 
-# Named in the hint after "class NAME"; check.py holds the full vocabulary.
+# Named in the hint after "class NAME"; model/classtypes.py holds the full vocabulary.
 _CLASS_TYPES = ("SEQ", "PT", "R")
 
 # The order in which alternatives are listed: the likely ones first.

@@ -1,6 +1,6 @@
 """The checked deal: what is owed, to whom, in what order. No syntax, no cash flows.
 
-check.py builds these from the syntax tree; the engine and the analytics read only these.
+check/ builds these from the syntax tree; the engine and the analytics read only these.
 Rates are decimals (7.5% -> 0.075), money in dollars, terms in months.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from .. import hooks
 from ..dates import THIRTY_360, DayCount
 from ..errors import InputError, did_you_mean
+from .classtypes import ClassType, cover_label, types_of
 from .curve import Curve
 from .prepayment import Prepayment
 from .rules import Rule, Sequential
@@ -94,9 +96,39 @@ class Tranche:
     lockout: int = 0
     shift: tuple[float, ...] = ()  # NAS shares by year after the lockout; 100% after
 
+    @cached_property
+    def types(self) -> tuple[ClassType, ...]:
+        """Its class types, from the registry (model/classtypes.py): principal, then interest."""
+        return types_of(self)
+
+    def has(self, question: str) -> bool:
+        """Whether any of its types answers yes to a ClassType flag ('support', 'nas', ...)."""
+        return any(getattr(k, question) for k in self.types)
+
     @property
     def is_residual(self) -> bool:
-        return self.principal_type == "R"
+        return self.has("residual")
+
+    @property
+    def is_support(self) -> bool:
+        """Absorbs what the scheduled classes do not take (SUP)."""
+        return self.has("support")
+
+    @property
+    def is_nas(self) -> bool:
+        """Locked out of principal, then paid a growing share (NAS)."""
+        return self.has("nas")
+
+    @property
+    def is_principal_only(self) -> bool:
+        """Pays no interest (PO)."""
+        return self.has("principal_only")
+
+    @property
+    def quote_kind(self) -> str | None:
+        """The type desks tabulate this class's yields by (PO, INV, IO: by speed and index level)."""
+        ranked = sorted((k for k in self.types if k.quote_rank), key=lambda k: k.quote_rank)
+        return ranked[0].name if ranked else None
 
     @property
     def is_notional(self) -> bool:
@@ -119,13 +151,18 @@ class Tranche:
         return self.issued and not self.is_residual
 
     @property
+    def principal_label(self) -> str:
+        """Its principal type as the cover table labels it (each type's registry label)."""
+        return cover_label(self.principal_type)
+
+    @property
     def cover_type(self) -> str:
         """Principal type then interest type, as the two columns of a cover table: 'PAC/AD FIX'.
 
         The residual is just 'R'."""
         if self.is_residual:
-            return "R"
-        return f"{self.principal_type} {self.interest_type}"
+            return cover_label("R")
+        return f"{self.principal_label} {cover_label(self.interest_type)}"
 
     def nas_percent(self, periods: int) -> np.ndarray:
         """NAS share of its pro rata principal by period: 0 in the lockout, then the shift steps."""

@@ -84,7 +84,7 @@ def schedule_vs_band(deal: Deal, band_run: Results, name: str) -> str:
     tranche = deal.tranche(name)
     schedule = deal.schedules[tranche.index]
     years = np.arange(1, band_run.periods + 1) / 12.0
-    supports = [c for c in deal.issued_classes if "SUP" in c.principal_type.split("/")]
+    supports = [c for c in deal.issued_classes if c.is_support]
     fig, ax = plt.subplots(figsize=_SIZE)
     ax.plot(years, schedule, color="black", lw=2.2, label=f"{name} schedule")
     for s, label in enumerate(band_run.scenarios):

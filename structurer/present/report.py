@@ -368,7 +368,7 @@ def _schedules(results: Results) -> dict[str, Any] | None:
             "cells": [(float(schedule[c.name][t]), float(actual[c.name][t])) for c in classes],
         })
     # At most SCHEDULE_CLASSES_PER_TABLE classes side by side, so a table fits the page.
-    heads = [{"name": c.name, "type": c.principal_type} for c in classes]
+    heads = [{"name": c.name, "type": c.principal_label} for c in classes]
     tables = []
     for start in range(0, len(classes), SCHEDULE_CLASSES_PER_TABLE):
         stop = start + SCHEDULE_CLASSES_PER_TABLE
@@ -405,7 +405,7 @@ def _floaters(deal: Deal, results: Results) -> list[dict[str, Any]]:
 
 
 def _supported(deal: Deal) -> bool:
-    return any("SUP" in c.principal_type.split("/") for c in deal.issued_classes)
+    return any(c.is_support for c in deal.issued_classes)
 
 
 def _figures(plan: ReportPlan) -> list[dict[str, Any]]:

@@ -23,11 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from ..check.checker import MONEY_TOLERANCE, effective_rates
+from ..check.context import MONEY_TOLERANCE
+from ..check.interest import effective_rates
 from ..engine.collateral import collateral_flows
 from ..engine.prepayment import smm_matrix
 from ..engine.run import resolve_scenarios
-from ..engine.schedules import TIER_ORDER, Tier, compute_schedules
+from ..engine.schedules import Tier, compute_schedules, serving_order
 from ..engine.waterfall import run_waterfall
 from ..errors import InputError
 from ..model.curve import Curve
@@ -187,7 +188,7 @@ def rebuild(deal: Deal, balances: dict[str, float] | None = None,
                 classes[k] = dataclasses.replace(child, balance=child.balance * balance / c.balance)
     for name, coupon in (coupons or {}).items():
         c = by_name[name]
-        if c.formula is not None or c.is_residual or c.interest_type == "PO" or c.is_notional \
+        if c.formula is not None or c.is_residual or c.is_principal_only or c.is_notional \
                 or not c.issued:
             raise InputError(f"class {name} is not a fixed-rate class with a coupon of its own")
         classes[c.index] = dataclasses.replace(classes[c.index], coupon=float(coupon))
@@ -378,7 +379,7 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
         raise InputError(f"class {pac_class} has an explicit schedule, not a band")
     compute_schedules(deal.pools, strips, tiers, periods)
     cap = tier.capacity
-    ordered = sorted(tiers, key=lambda t: TIER_ORDER.get(t.kind, 9))  # as compute_schedules serves them
+    ordered = serving_order(tiers)  # as compute_schedules serves them
     above = sum(t.balance for t in ordered[:ordered.index(tier)])
     label = ", ".join(p.label for p in tier.band)
     names = " + ".join(deal.classes[i].name for i in tier.classes)
@@ -387,7 +388,7 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
     if above:
         details["served_before"] = above
     error, note = float("nan"), ""
-    support = next((s for s in deal.classes if "SUP" in s.principal_type.split("/")), None)
+    support = next((s for s in deal.classes if s.is_support), None)
     last = deal.classes[tier.classes[-1]]
     if support is None or support.balance - (cap - tier.balance) <= 0:
         note = "; not verified: no support class to take up the difference"
@@ -419,7 +420,7 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
 
 
 def max_coupon(deal: Deal, name: str) -> float:
-    """The highest fixed coupon the class can bear and still pass check.py's interest test:
+    """The highest fixed coupon the class can bear and still pass the interest proof of check/interest.py:
     its coupon plus the IO strips on it plus strips on the whole collateral may not exceed the
     lowest pool net coupon (after pool strips), since it may be the last class outstanding."""
     c = deal.tranche(name)
@@ -438,7 +439,7 @@ def par_coupon(deal: Deal, name: str, spread_bp: float, curve: Curve | None = No
     depend on its coupon (not a Z) prices affinely in the coupon, so this converges at once.
     """
     c = deal.tranche(name)
-    if c.formula is not None or c.is_residual or c.interest_type == "PO" or not c.issued:
+    if c.formula is not None or c.is_residual or c.is_principal_only or not c.issued:
         raise InputError(f"class {name} is not a fixed-rate class: it has no coupon to solve for")
     if c.is_notional:
         raise InputError(f"class {name} is notional (an IO): it has no par")
@@ -547,7 +548,7 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     if balance_then <= SCHEDULE_TOLERANCE:
         raise InputError(f"{pac_class} is retired by period {after} at {at.label}; it has no band left")
     owners = [k for k in deal.classes if k.in_waterfall]
-    support = [k for k in owners if "SUP" in k.principal_type.split("/")] or \
+    support = [k for k in owners if k.is_support] or \
         [k for k in owners if k.index not in deal.schedules]
     support_then = float(start.ending_balance[0, [k.index for k in support], after - 1].sum()) if after \
         else sum(k.balance for k in support)

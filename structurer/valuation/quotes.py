@@ -92,7 +92,7 @@ def accrued_interest(deal: Deal, tranche: Tranche, coupon: np.ndarray | float) -
     2027-03-10 with its first payment 2027-03-25 has accrued 37 actual days / 360 (Feb 1 to
     Mar 10), not 39/360 as 30/360 would count them. A PO or the residual accrues nothing."""
     coupon = np.asarray(coupon, dtype=float)
-    if tranche.is_residual or tranche.interest_type == "PO":
+    if tranche.is_residual or tranche.is_principal_only:
         return np.zeros_like(coupon)
     basis = deal.day_count if tranche.formula is not None else THIRTY_360
     return 100.0 * coupon / 12.0 * pricing.accrued_fraction(deal.settle, deal.first_payment, basis)

@@ -1,0 +1,76 @@
+"""Pass: the collateral, pool by pool (balance, WAC, net coupon, term, age)."""
+
+from __future__ import annotations
+
+from ..errors import Span
+from ..language.nodes import PoolDecl
+from ..model.deal import Pool
+from .context import MAX_TERM, Checker
+
+
+def check_collateral(ck: Checker) -> None:
+    """Every pool, named once; the deal's projection periods follow from them."""
+    file = ck.file
+    if not file.pools:
+        ck.error("the deal has no collateral", file.header.span,
+                 'add: collateral { pool "..." { balance ... wac ...% coupon ...% term 360 age 0 } }')
+    pool_names: dict[str, Span | None] = {}
+    for decl in file.pools:
+        if decl.name in pool_names:
+            ck.error(f"two pools are named \"{decl.name}\"", decl.span)
+        pool_names[decl.name] = decl.span
+        pool = _pool(ck, decl)
+        if pool is not None:
+            ck.pools.append(pool)
+    ck.periods = max((p.remaining for p in ck.pools), default=0)  # the Deal's `periods`, before there is one
+
+
+def _pool(ck: Checker, decl: PoolDecl) -> Pool | None:
+    a = decl.attrs
+    bad = len(ck.errors)
+    for key in ("balance", "wac", "coupon"):
+        if key not in a:
+            ck.error(f"pool \"{decl.name}\" has no {key}", decl.span, f"add: {key} ...")
+    if "term" not in a and "remaining" not in a:
+        ck.error(f"pool \"{decl.name}\" has no term", decl.span,
+                 "add: term 360 (original) with age or remaining")
+    if len(ck.errors) > bad:
+        return None
+    balance = ck.money(a["balance"], "the pool balance")
+    wac = ck.rate(a["wac"], "the WAC")
+    coupon = ck.rate(a["coupon"], "the net coupon")
+    term = ck.months(a["term"], "the original term") if "term" in a else None
+    remaining = ck.months(a["remaining"], "the remaining term") if "remaining" in a else None
+    age = ck.months(a["age"], "the loan age") if "age" in a else None
+    if len(ck.errors) > bad:
+        return None
+    if balance is not None and balance <= 0:
+        ck.error("a pool balance must be positive", a["balance"].span)
+    if coupon is not None and wac is not None and coupon > wac:
+        ck.error(f"the net coupon {a['coupon'].text} is above the WAC {a['wac'].text}",
+                 a["coupon"].span, "the pass-through rate is the WAC less servicing and guarantee fees")
+    if term is None:
+        term = remaining + (age or 0)  # type: ignore[operator]
+    if remaining is None:
+        remaining = term - (age or 0)
+    if age is None:
+        age = term - remaining
+    if term > MAX_TERM:
+        key = "term" if "term" in a else "remaining"
+        ck.error(f"a term of {term:,} months is longer than any mortgage", a[key].span,
+                 f"terms are in months (360 for 30 years); at most {MAX_TERM}")
+        return None
+    if remaining <= 0:
+        span = a["age"].span if "age" in a else decl.span
+        ck.error(f"pool \"{decl.name}\" has no remaining term", span)
+    elif remaining > term:
+        ck.error(f"the remaining term ({remaining}) is longer than the original term ({term})",
+                 a["remaining"].span)
+    if age < 0 and remaining <= term:
+        ck.error("the loan age cannot be negative", a["age"].span if "age" in a else decl.span)
+    elif "age" in a and "remaining" in a and "term" in a and age + remaining > term:
+        ck.error(f"age {age} plus remaining term {remaining} is longer than the original term "
+                 f"{term}", a["age"].span, "a loan cannot be older than its term allows")
+    if len(ck.errors) > bad:
+        return None
+    return Pool(decl.name, balance, wac, coupon, term, remaining, age)  # type: ignore[arg-type]
