@@ -6,8 +6,12 @@ same from the checkout, from another directory, or against an installed wheel.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import importlib.util
 import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -220,3 +224,18 @@ def assert_classes_retire(results: structurer.Results) -> None:
         outstanding = owners > CONSERVATION_RTOL * original[own_balance].sum()
         leak = f.residual_principal[s] > (CONSERVATION_RTOL * coll.principal[s] + CONSERVATION_ATOL)
         assert not np.any(outstanding & leak), "principal went to the residual too early"
+
+
+@contextlib.contextmanager
+def script_module(path: Path, name: str) -> Iterator:
+    """A script (a benchmark, the golden regenerator) imported as a module for the duration."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses in the script look their module up here
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(name, None)

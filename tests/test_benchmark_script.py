@@ -4,12 +4,11 @@ to end on a small grid. Nothing here is timed."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import script_module
 
 import structurer
 
@@ -20,13 +19,8 @@ STRUCTURED = ROOT / "benchmarks" / "pac_z_io.waterfall"
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_scenarios", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with script_module(SCRIPT, "bench_scenarios") as module:
+        yield module
 
 
 @pytest.mark.parametrize("deal_file", ["sequential.waterfall", "two_pool.waterfall"])

@@ -3,13 +3,12 @@ document's claims about them. Nothing here is timed (the benchmark script prints
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import script_module
 
 import structurer
 from structurer.check import PASSES
@@ -23,13 +22,8 @@ SCRIPT = ROOT / "benchmarks" / "bench_check_scaling.py"
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_check_scaling", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with script_module(SCRIPT, "bench_check_scaling") as module:
+        yield module
 
 
 @pytest.mark.parametrize("variant", ["sequential", "pro rata", "lines"])

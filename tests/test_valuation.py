@@ -4,14 +4,12 @@ and index/yield tables."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DEALS_DIR, build_deal, deal_paths
+from conftest import DEALS_DIR, build_deal, deal_paths, script_module
 
 import structurer
 from structurer import cli
@@ -416,15 +414,8 @@ def test_index_yield_table_errors(mix: Deal) -> None:
 
 def test_bench_pricing_runs(capsys: pytest.CaptureFixture[str]) -> None:
     script = ROOT / "benchmarks" / "bench_pricing.py"
-    spec = importlib.util.spec_from_file_location("bench_pricing", script)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
+    with script_module(script, "bench_pricing") as module:
         code = module.main(["--repeat", "1", "--deal", str(DEALS_DIR / "pac.waterfall")])
-    finally:
-        sys.modules.pop(spec.name, None)
     out = capsys.readouterr().out
     assert code == 0
     for name in ("P", "S", "PI"):
