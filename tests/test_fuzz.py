@@ -4,12 +4,11 @@ conserved. The same generator runs 10,000 cases on demand: python benchmarks/fuz
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import script_module
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "fuzz_deals.py"
@@ -21,13 +20,8 @@ BUDGET = 20.0
 
 @pytest.fixture(scope="module")
 def fuzz():
-    spec = importlib.util.spec_from_file_location("fuzz_deals", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with script_module(SCRIPT, "fuzz_deals") as module:
+        yield module
 
 
 def test_mutated_deals_give_positioned_errors_or_conserving_runs(fuzz):
