@@ -29,15 +29,17 @@ VARIANTS = ("sequential", "pro rata", "lines")
 
 
 def deal_text(n: int, variant: str) -> str:
-    """A deal of n classes with one pool that covers them, paid by one line `pay C1 then C2 ...`
-    ("sequential"), one line `pay C1 and C2 ... pro rata` ("pro rata"), or one line per class,
-    `pay C1 until retired` ... ("lines")."""
+    """A deal of n classes with one pool that covers them, paid by one rule `pay C1 then C2 ...`
+    ("sequential"), one rule `pay C1 and C2 ... pro rata` ("pro rata"), or one line per class,
+    `pay C1 until retired` ... ("lines"). A long rule is written over lines of 100 names, as
+    the parser refuses lines over 20,000 characters."""
     names = [f"C{i}" for i in range(1, n + 1)]
     if variant == "lines":
         rules = [f"    pay {name} until retired" for name in names]
     else:
         joiner, tail = (" and ", " pro rata") if variant == "pro rata" else (" then ", "")
-        rules = ["    pay " + joiner.join(names) + tail]
+        chunks = [joiner.join(names[i:i + 100]) for i in range(0, n, 100)]
+        rules = ["    pay " + (joiner.rstrip() + "\n      ").join(chunks) + tail]
     lines = [
         'deal "SCALE" {', "  settle 2027-01-30", "  first payment 2027-02-25", "  delay 24 days", "}",
         "collateral {",

@@ -34,7 +34,7 @@ PACKAGE = Path(structurer.__file__).resolve().parent
 #   import them.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("structurer.errors", "structurer.inputs", "structurer.dates", "structurer.version",
-                    "structurer.hooks")),
+                    "structurer.hooks", "structurer.memory")),
     ("language", ("structurer.language",)),
     ("model", ("structurer.model",)),
     ("results", ("structurer.results",)),

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ..errors import DealErrors
 from ..language.nodes import DealFile
+from ..memory import collector_paused
 from ..model.deal import Deal
 from .analytics import check_analytics
 from .balances import check_balances
@@ -44,8 +45,9 @@ PASSES: list[Callable[[Checker], None]] = [
 def check(file: DealFile) -> Deal:
     """Turn a parsed deal file into a checked Deal, or raise DealErrors listing every problem."""
     ck = Checker(file)
-    for run in PASSES:
-        run(ck)
+    with collector_paused():
+        for run in PASSES:
+            run(ck)
     if ck.errors:
         raise DealErrors(ck.errors).attach(file.source, file.path)
     return Deal(

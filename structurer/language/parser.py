@@ -14,6 +14,7 @@ from lark import Token, Transformer, v_args
 
 from ..dates import day_count
 from ..errors import DealError, Span
+from ..memory import collector_paused
 from .diagnostics import syntax_error
 from .grammar import MAX_LINE, SOURCE, parser
 from .nodes import (
@@ -415,6 +416,11 @@ def _check_lines(source: str, path: str | None) -> None:
 def parse(source: str, path: str | None = None) -> DealFile:
     """Parse deal text into a DealFile; raise DealError (with the source attached) if it is not one."""
     _check_lines(source, path)
+    with collector_paused():
+        return _parse(source, path)
+
+
+def _parse(source: str, path: str | None) -> DealFile:
     token = SOURCE.set(source)
     try:
         tree = parser().parse(source)
