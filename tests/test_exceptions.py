@@ -13,6 +13,7 @@ import structurer
 from structurer.errors import InputError, StructurerError
 
 PACKAGE = Path(structurer.__file__).resolve().parent
+DEALS = Path(__file__).resolve().parent.parent / "deals"  # beside the tests, not the installed package
 MODULES = sorted(PACKAGE.rglob("*.py"))
 BUILTIN = {"KeyError", "ValueError", "TypeError"}
 
@@ -49,7 +50,7 @@ def test_the_checker_catches_what_it_should():
 
 
 def test_unknown_names_are_input_errors_in_words():
-    deal = structurer.load(PACKAGE.parent / "deals" / "sequential.waterfall")
+    deal = structurer.load(DEALS / "sequential.waterfall")
     with pytest.raises(InputError, match="has no class 'Q'"):
         deal.tranche("Q")
     results = deal.run("100 PSA")
@@ -62,7 +63,7 @@ def test_unknown_names_are_input_errors_in_words():
 def test_api_misuse_is_an_input_error():
     from structurer.valuation import quotes
 
-    deal = structurer.load(PACKAGE.parent / "deals" / "floater.waterfall")
+    deal = structurer.load(DEALS / "floater.waterfall")
     results = deal.run("100 PSA")
     with pytest.raises(InputError, match="no scenario 5: the run has 1"):
         results.scenario_index(5)
