@@ -30,8 +30,10 @@ def resolve_scenarios(deal: Deal, speeds: list[Scenario | Prepayment | str] | No
             out.append(speed)
         elif isinstance(speed, str) and speed in deal.scenarios:
             out.append(deal.scenarios[speed])
+        elif isinstance(speed, Prepayment):
+            out.append(Scenario(validate_assumption(speed)))
         else:
-            out.append(Scenario(validate_assumption(parse_speed(speed))))
+            out.append(Scenario(parse_speed(speed)))  # text is validated as it is read
     return out
 
 
