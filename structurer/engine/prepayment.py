@@ -37,8 +37,8 @@ def smm_matrix(prepayments: list[Prepayment], ages: np.ndarray, periods: int) ->
     cpr = np.where(units == "PSA", cpr_from_psa(speed, loan_age[None, :, :]), speed / 100.0)
     from_cpr = smm_from_cpr(cpr)
     smm = np.where(units == "SMM", np.clip(speed / 100.0, 0.0, 1.0), from_cpr)
-    out = np.empty((len(prepayments), len(ages), periods))
-    out[...] = smm
-    return out
+    # np.where made a new array of the full [scenario, pool, period] shape (loan_age has every
+    # pool and period): no copy needed.
+    return smm
 
 
