@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -50,7 +51,10 @@ def _analytics_block(after: str) -> str:
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     """The folder the guide's examples were run in."""
-    where = tmp_path_factory.mktemp("guide")
+    return _lay_out(tmp_path_factory.mktemp("guide"))
+
+
+def _lay_out(where: Path) -> Path:
     shutil.copytree(ROOT / "deals", where / "deals")
     text = GUIDE.read_text(encoding="utf-8")
     ust = text[text.index("$ cat ust.csv\n") + len("$ cat ust.csv\n"):]
@@ -63,6 +67,9 @@ def folder(tmp_path_factory) -> Path:
         source = (ROOT / "deals" / f"{base}.waterfall").read_text(encoding="utf-8")
         (where / "deals" / f"{made}.waterfall").write_text(source + "\n" + _analytics_block(sentence),
                                                             encoding="utf-8")
+    sequential = (ROOT / "deals" / "sequential.waterfall").read_text(encoding="utf-8")
+    (where / "deals" / "bad.waterfall").write_text(
+        sequential.replace("pay D until retired", "pay E until retired"), encoding="utf-8")
     (where / "out").mkdir()
     return where
 
@@ -99,3 +106,70 @@ def test_the_example_runs_and_prints_what_the_page_shows(folder, monkeypatch, pa
         exec(compile(code, f"{path.name}:{line}", "exec"), {"__name__": "__doc_example__"})
     if shown is not None:
         assert _matches(out.getvalue(), shown), f"{path.name}:{line} printed:\n{out.getvalue()}"
+
+
+# --- The commands: every ```text block that starts with `$ structure ...` -------------------------
+
+COMMAND_PAGES = (ROOT / "README.md", GUIDE, ROOT / "docs" / "language.md")
+ANY_BLOCK = re.compile(r"```(\w*)\n(.*?)```", re.S)
+EXIT = re.compile(r"\[exit (\d+)\]")
+
+
+def _commands() -> list[tuple[Path, int, str, str]]:
+    """(page, line, command, shown output) for each `$ structure ...` line of the pages; a block may
+    hold several commands, each followed by its output up to the next `$` line."""
+    found = []
+    for path in COMMAND_PAGES:
+        text = path.read_text(encoding="utf-8")
+        for m in ANY_BLOCK.finditer(text):
+            if m.group(1) not in ("", "text") or not m.group(2).startswith("$ "):
+                continue
+            first = text.count("\n", 0, m.start()) + 2
+            lines = m.group(2).rstrip("\n").split("\n")
+            starts = [i for i, line in enumerate(lines) if line.startswith("$ ")]
+            for k, i in enumerate(starts):
+                if not lines[i].startswith("$ structure "):
+                    continue
+                end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+                shown = "\n".join(lines[i + 1:end]).rstrip("\n")
+                found.append((path, first + i, lines[i][2:], shown))
+    return found
+
+
+def _run(command: str) -> tuple[int, str]:
+    """Run a `structure ...` line in-process, stdout and stderr together as a pipe would show them;
+    piped, the CLI prints 140 characters wide, as the guide's outputs were captured."""
+    from structurer.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        try:
+            code = main(shlex.split(command)[1:])
+        except SystemExit as exc:  # argparse's own usage errors and --help
+            code = exc.code if isinstance(exc.code, int) else 0
+    return code, out.getvalue()
+
+
+COMMANDS = _commands()
+
+
+@pytest.mark.parametrize("path, line, command, shown", COMMANDS,
+                         ids=[f"{p.name}:{line}" for p, line, _, _ in COMMANDS])
+def test_the_command_prints_what_the_page_shows(folder, monkeypatch, path, line, command, shown):
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("COLUMNS", "140")
+    code, printed = _run(command)
+    want_code = 0
+    lines = shown.split("\n")
+    if lines and EXIT.fullmatch(lines[-1].strip()):
+        want_code = int(EXIT.fullmatch(lines[-1].strip()).group(1))
+        shown = "\n".join(lines[:-1])
+    assert code == want_code, f"{path.name}:{line} `{command}` exited {code}:\n{printed}"
+    assert _matches(printed, shown), f"{path.name}:{line} `{command}` printed:\n{printed}"
+
+
+def test_every_page_has_its_commands_tested():
+    """The extraction finds the commands the pages show (a change of fence would silently drop them)."""
+    pages = {p.name for p, _, _, _ in COMMANDS}
+    assert {"README.md", "guide.md"} <= pages
+    assert len(COMMANDS) >= 25
