@@ -173,3 +173,128 @@ def test_every_page_has_its_commands_tested():
     pages = {p.name for p, _, _, _ in COMMANDS}
     assert {"README.md", "guide.md"} <= pages
     assert len(COMMANDS) >= 25
+
+
+# --- The deals: every ```waterfall block of the language page -----------------------------------
+
+LANGUAGE = ROOT / "docs" / "language.md"
+AMOUNT = re.compile(r"balance\s+([\d,.]+)(mm)?")
+HEADER = 'deal "DOC" {\n  settle 2027-01-30\n  first payment 2027-02-25\n  delay 24 days\n}\n'
+POOL = 'collateral {{\n  pool {name} {{ balance {balance}  wac {wac}%  coupon {coupon}%  term 360 }}\n}}\n'
+
+
+def _amount(m: re.Match) -> float:
+    return float(m.group(1).replace(",", "")) * (1e6 if m.group(2) else 1)
+
+
+def _section(text: str, name: str) -> str:
+    """The `name { ... }` block of a deal text, braces balanced, or ''."""
+    m = re.search(rf"(?m)^{name}\s*\{{", text)
+    if not m:
+        return ""
+    depth, i = 0, m.end() - 1
+    while True:
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+        if depth == 0:
+            return text[m.start():i] + "\n"
+
+
+def _classes_for(waterfall: str) -> list[str]:
+    """A class for every name the rules pay, typed as the rules use it, sharing 400mm."""
+    names: list[str] = []
+    for name in re.findall(r"\b([A-Z][A-Z0-9]*)\b", re.sub(r"PSA|CPR|SMM", "", waterfall)):
+        if name not in names:
+            names.append(name)
+    scheduled = set(re.findall(r"pay ([A-Z]\w*) to schedule", waterfall))
+    share = set(re.findall(r"pay ([A-Z]\w*) its share", waterfall))
+    accrual = set(re.findall(r"accretion ([A-Z]\w*)", waterfall))
+    each = 400_000_000 // len(names)
+    classes = []
+    for k, n in enumerate(names):
+        kind = ("PAC(90 PSA, 300 PSA)" if n in scheduled else "SEQ/NAS  lockout 60 months" if n in share
+                else "SEQ/Z" if n in accrual else "SEQ")
+        size = each if k < len(names) - 1 else 400_000_000 - each * (len(names) - 1)
+        classes.append(f"class {n}  {kind}  balance {size:,}  coupon 7.5%")
+    return [*classes, "class R  R"]
+
+
+def minimal_deal(fragment: str) -> str:
+    """The fragment placed into a minimal deal: FJF-01's header (unless the fragment is a header),
+    and the collateral, classes, waterfall and scenarios it lacks, made to fit what it has (class
+    balances that add up to the collateral, a class for each name its rules pay)."""
+    text = re.sub(r"(?m)^\s*#.*\n", "", fragment)
+    scenarios = _section(text, "scenarios")
+    if re.search(r"(?m)^\s*index ", scenarios):
+        # Index paths need a floater to follow them: the floater example deal, with these scenarios.
+        floater = (ROOT / "deals" / "floater.waterfall").read_text(encoding="utf-8")
+        return floater.replace(_section(floater, "scenarios"), scenarios)
+    header = _section(text, "deal") or HEADER
+    collateral, waterfall, analytics = (_section(text, s) for s in ("collateral", "waterfall", "analytics"))
+    scenarios = scenarios or "scenarios {\n  pricing 165 PSA\n}\n"
+    classes = re.findall(r"(?m)^class .*$", text)
+    strip = re.search(r'strip of pool ("[^"]*?([\d.]+)") to ([\d.]+)%', text)
+    if strip:
+        # A discount pool stripped to the target coupon: the rest of its principal is class A's.
+        rate, target = float(strip.group(2)), float(strip.group(3))
+        collateral = POOL.format(name=strip.group(1), balance="120,000,000", wac=rate + 0.6, coupon=rate)
+        classes.append(f"class A  SEQ  balance {120e6 * rate / target:,.2f}  coupon {target}%")
+    if waterfall and not classes:
+        classes = _classes_for(waterfall)
+    elif classes:
+        own = [c for c in classes if not re.search(r"\sfrom [A-Za-z]", c)]
+        total = sum(_amount(m) for c in own for m in [AMOUNT.search(c)] if m)
+        coupon = max(float(c) for c in re.findall(r"coupon\s+([\d.]+)%", text) or ["7.5"])
+        collateral = collateral or POOL.format(name='"FN"', balance=f"{total:,.2f}", wac=coupon + 0.6,
+                                               coupon=coupon)
+        paid = [c.split()[1] for c in own if AMOUNT.search(c) and " notional" not in c]
+        waterfall = waterfall or ("waterfall {\n  interest: pay each class its coupon\n  principal {\n"
+                                  + "".join(f"    pay {n} until retired\n" for n in paid) + "  }\n}\n")
+        if not any(c.split()[2].upper() == "R" for c in classes):
+            classes.append("class R  R")
+    else:
+        collateral = collateral or POOL.format(name='"FN 7.5"', balance="400,000,000", wac=8.125, coupon=7.5)
+        total = sum(_amount(m) for m in AMOUNT.finditer(collateral))
+        coupon = min(float(c) for c in re.findall(r"coupon\s+([\d.]+)%", collateral))
+        classes = [f"class {n}  SEQ  balance {total / 4:,.2f}  coupon {coupon}%" for n in "ABCD"]
+        classes.append("class R  R")
+        waterfall = ("waterfall {\n  interest: pay each class its coupon\n"
+                     "  principal: pay A then B then C then D\n}\n")
+    collateral = collateral or POOL.format(name='"FN 7.5"', balance="400,000,000", wac=8.125, coupon=7.5)
+    return "\n".join([header, collateral, "\n".join(classes) + "\n", waterfall, scenarios, analytics])
+
+
+def _deals() -> list[tuple[int, str, dict[str, str]]]:
+    """(line, deal text, files it reads) for each ```waterfall block of the language page. A file the
+    block reads (`from "schedules/A.csv"`) is the next ```text block that shows a CSV of that kind."""
+    blocks = _blocks(LANGUAGE)
+    found = []
+    for i, (lang, body, line) in enumerate(blocks):
+        if lang != "waterfall":
+            continue
+        files = {}
+        for name in re.findall(r'from "([^"]+\.csv)"', body):
+            header = "tenor,yield" if "curve" in body.split(name)[0].splitlines()[-1] else "period,balance"
+            files[name] = next(b for lng, b, _ in blocks[i + 1:] if lng == "text" and b.startswith(header))
+        found.append((line, body, files))
+    return found
+
+
+DEALS = _deals()
+
+
+@pytest.mark.parametrize("line, body, files", DEALS, ids=[f"language.md:{line}" for line, _, _ in DEALS])
+def test_the_deal_example_checks(tmp_path, line, body, files):
+    """A whole deal checks as it is; a fragment checks placed into a minimal deal."""
+    import structurer
+
+    for name, content in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    whole = re.search(r"(?m)^deal ", body) and re.search(r"(?m)^waterfall", body)
+    text = body if whole else minimal_deal(body)
+    structurer.loads(text, path=tmp_path / "doc.waterfall")
+
+
+def test_the_language_page_has_its_deals_tested():
+    assert len(DEALS) >= 45
