@@ -298,3 +298,102 @@ def test_the_deal_example_checks(tmp_path, line, body, files):
 
 def test_the_language_page_has_its_deals_tested():
     assert len(DEALS) >= 45
+
+
+# --- The errors the language page quotes ---------------------------------------------------------
+
+def _deal(name: str, *changes: tuple[str, str]) -> str:
+    text = (ROOT / "deals" / f"{name}.waterfall").read_text(encoding="utf-8")
+    for old, new in changes:
+        assert old in text, f"deals/{name}.waterfall has no {old!r}"
+        text = text.replace(old, new, 1)
+    return text
+
+
+def _page_deal(first_line: str, *changes: tuple[str, str]) -> str:
+    """The deal the page shows in a ```text block starting with `first_line`, changed."""
+    text = next(b for lang, b, _ in _blocks(LANGUAGE) if lang == "text" and b.startswith(first_line))
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new, 1)
+    return text
+
+
+# (what the page says the deal is, the deal) for each error message the page quotes in full.
+QUOTED_ERRORS = [
+    ("decrement line of deals/sequential.waterfall written without spaces",
+     _deal("sequential", ("decrement 0, 100, 165, 300, 500 PSA", "decrement 0,100,165,300,500 PSA"))),
+    ("the pool on line 8 of a deal", minimal_deal(
+        'collateral {\n  pool "FN 7.5" { balance 400,000,000  wac 8.125%  coupon 7.5%  term 360  age 10  '
+        'remaining 355 }\n}\n')),
+    ("deals/pac.waterfall without its last rule", _deal("pac", ("    pay P until retired\n", ""))),
+    ("a P too large for its band", _deal("pac", ("balance 243,800,000", "balance 253,800,000"),
+                                          ("balance 156,200,000", "balance 146,200,000"))),
+    ("a cap set too high", _deal("floater", ("cap 9.5%   floor 0.5%", "cap 11%   floor 0.5%"))),
+    ("a constant that is off", _deal("floater", ("coupon 28.5% - 3 x SOFR", "coupon 28% - 3 x SOFR"))),
+    ("FJF-01 with C split in two, C2 at 7.5%", _deal("sequential", ("coupon 7.5%\nclass D", (
+        "coupon 7.5%\nclass C1  FIX  from C  balance 48,250,000  coupon 7%\n"
+        "class C2  FIX  from C  balance 48,250,000  coupon 7.5%\nclass D")))),
+    ("IP-07 with A at 5%, B at 5.9%, no AI and an IO on the collateral", _deal(
+        "io_po", ("class AI  NTL/IO  notional of A  coupon 1.0%\n", ""),
+        ("class B   SEQ     balance 140mm  coupon 6.0%\n",
+         "class B   SEQ     balance 140mm  coupon 5.9%\n"
+         "class C   NTL/IO  notional of collateral  coupon 0.1%\n"))),
+    ("FJF-01 with B at 8.5%", _deal("sequential", ("balance  36,000,000  coupon 7.5%",
+                                                   "balance  36,000,000  coupon 8.5%"))),
+    ("the deal T", _page_deal('deal "T"')),
+    ("the deal PR-09", _page_deal('deal "PR-09"')),
+    ("PR-09 with line 20 `pay B until retird`",
+     _page_deal('deal "PR-09"', ("    pay b until retired\n", "    pay B until retird\n"))),
+    ("PR-09 with line 19 `pay A1 and A2 prorata`",
+     _page_deal('deal "PR-09"', ("    pay A1 60%, A2 45% pro rata\n", "    pay A1 and A2 prorata\n"))),
+]
+
+
+def _quoted() -> list[str]:
+    """The ```text blocks of the page that start with an error, dedented."""
+    import textwrap
+
+    return [textwrap.dedent(b).rstrip("\n") for lang, b, _ in _blocks(LANGUAGE)
+            if lang == "text" and b.lstrip().startswith("error:")]
+
+
+@pytest.mark.parametrize("what, text", QUOTED_ERRORS, ids=[w for w, _ in QUOTED_ERRORS])
+def test_the_deal_fails_with_the_error_the_page_quotes(what, text):
+    """The error a changed deal gives is quoted on the page in full, or its first line where the
+    page quotes only that."""
+    import structurer
+    from structurer.errors import StructurerError
+
+    with pytest.raises(StructurerError) as raised:
+        structurer.loads(text)
+    rendered = "\n".join(line.rstrip() for line in str(raised.value).rstrip("\n").splitlines())
+    quoted = _quoted()
+    shown = rendered in quoted or rendered.splitlines()[0] in quoted
+    assert shown, f"{what}: the page does not show\n{rendered}"
+
+
+# (the deal, the only error it gives) for what the page's Errors and Index rates sections say in prose.
+PROSE_ERRORS = [
+    (_deal("sequential", ("  pricing 165 PSA", "  pricing 165 PSA\n  index SOFR 4%")),
+     "error: no class floats on index 'SOFR'"),
+    (_deal("sequential", ("  pricing 165 PSA", "  pricing 165 PSA with SOFR 6%")),
+     "error: no class floats on index 'SOFR'"),
+    (_deal("pac", ("delay 24 days", "delay 24 months")),
+     "error: the payment delay is a whole number of days"),
+    (_deal("pac", ("balance 243,800,000", "balance 243,800,001")),
+     "error: the class balances add up to 400,000,001.00, 1.00 more than the collateral balance of "
+     "400,000,000.00"),
+]
+
+
+@pytest.mark.parametrize("text, headline", PROSE_ERRORS, ids=[h[7:40] for _, h in PROSE_ERRORS])
+def test_the_deal_gives_only_the_error_the_page_names(text, headline):
+    import structurer
+    from structurer.errors import StructurerError
+
+    with pytest.raises(StructurerError) as raised:
+        structurer.loads(text)
+    headlines = [line for line in str(raised.value).splitlines() if line.startswith("error:")]
+    assert headlines == [headline]
+    assert headline[7:] in re.sub(r"\s+", " ", LANGUAGE.read_text(encoding="utf-8"))
