@@ -379,6 +379,9 @@ PROSE_ERRORS = [
      "error: no class floats on index 'SOFR'"),
     (_deal("sequential", ("  pricing 165 PSA", "  pricing 165 PSA with SOFR 6%")),
      "error: no class floats on index 'SOFR'"),
+    (_deal("nas", ("    pay N until retired\n", "")),
+     "error: class N is only paid to its schedule, its share or when a trigger holds: principal it cannot "
+     "take would go to the residual"),
     (_deal("pac", ("delay 24 days", "delay 24 months")),
      "error: the payment delay is a whole number of days"),
     (_deal("pac", ("balance 243,800,000", "balance 243,800,001")),
