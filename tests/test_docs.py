@@ -400,3 +400,21 @@ def test_the_deal_gives_only_the_error_the_page_names(text, headline):
     headlines = [line for line in str(raised.value).splitlines() if line.startswith("error:")]
     assert headlines == [headline]
     assert headline[7:] in re.sub(r"\s+", " ", LANGUAGE.read_text(encoding="utf-8"))
+
+
+def test_a_schedule_file_that_skips_a_period_gives_the_error_the_page_quotes(tmp_path, monkeypatch):
+    """deals/x.waterfall (the page's schedule-file class on line 9) with the page's CSV less period 2."""
+    import structurer
+    from structurer.errors import StructurerError
+
+    monkeypatch.chdir(tmp_path)
+    line, body, files = next(d for d in DEALS if 'schedule from "schedules/A.csv"' in d[1])
+    (tmp_path / "deals" / "schedules").mkdir(parents=True)
+    csv = files["schedules/A.csv"]
+    assert "2,98000000\n" in csv
+    (tmp_path / "deals" / "schedules" / "A.csv").write_text(csv.replace("2,98000000\n", ""), encoding="utf-8")
+    deal = "\n".join(x for x in minimal_deal(body).splitlines() if x.strip())
+    with pytest.raises(StructurerError) as raised:
+        structurer.loads(deal, path=Path("deals/x.waterfall"))
+    rendered = "\n".join(x.rstrip() for x in str(raised.value).rstrip("\n").splitlines())
+    assert rendered in _quoted(), rendered
