@@ -48,3 +48,20 @@ def test_the_report_shows_it_in_the_cover_and_decrement_tables() -> None:
     assert f'data-field="wal">{wal[0]:.2f} <span class="ntl">(notional)</span>' in html
     # The golden decrement table is untouched: Results still gives '-'.
     assert list(results.decrement_table(name).iloc[-1]) == ["-"] * len(results.scenarios)
+
+
+def test_the_terminal_summary_shows_it_and_the_pac_band(capsys) -> None:
+    from structurer import cli
+
+    deal = structurer.load(IO_PO)
+    results = deal.run(deal.pricing)
+    wal = report_plan(results).notional_wal
+    assert cli.main([str(IO_PO), "--no-report"]) == 0
+    out = capsys.readouterr().out
+    for name, values in wal.items():
+        row = next(line for line in out.splitlines() if line.startswith(f"\u2502 {name} "))
+        assert f"{values[0]:.2f} (notional)" in row
+    pac = IO_PO.parent / "pac.waterfall"
+    assert cli.main([str(pac), "--no-report"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("\u2502 P "))
+    assert "PAC (90-300 PSA)" in row

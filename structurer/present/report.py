@@ -273,7 +273,7 @@ def band_text(tier: Tier) -> str:
     return "-".join(p.label for p in speeds)
 
 
-def _bands(deal: Deal) -> dict[str, str]:
+def class_bands(deal: Deal) -> dict[str, str]:
     """Each scheduled class's band, for the cover table's principal type ('PAC (90-300 PSA)')."""
     return {deal.classes[i].name: band_text(tier) for tier in deal.tiers for i in tier.classes
             if i in deal.schedules}
@@ -283,7 +283,7 @@ def _cover(results: Results, stats: dict[str, float], s: int,
            notional_wal: Mapping[str, Any]) -> dict[str, Any]:
     deal = results.deal
     summary = results.summary(s)
-    bands = _bands(deal)
+    bands = class_bands(deal)
     rows = []
     for tranche in deal.issued_classes:
         row = summary.loc[tranche.name].to_dict()
