@@ -88,3 +88,20 @@ def test_a_deal_without_schedules_has_no_ranges() -> None:
     plan = report_plan(deal.run(*deal.decrement))
     assert plan.ranges == []
     assert 'id="ranges"' not in render(plan)
+
+
+def test_past_the_class_budget_the_report_names_the_classes_left_out(monkeypatch) -> None:
+    from structurer.analysis import plan as planning
+
+    monkeypatch.setattr(planning, "EFFECTIVE_CLASSES", 2)
+    deal = structurer.load(DEALS / "pac_tiers.waterfall")
+    plan = report_plan(deal.run(deal.pricing))
+    first, second, third = plan.ranges
+    assert sorted(first.effective) == ["PA", "PB"] and first.omitted == ("PC",)
+    assert second.effective == {} and second.omitted == ("P2",)
+    assert third.omitted == ("T",)
+    assert first.supported == solve.max_pac_balance(deal, "PA").value  # still computed
+    html = render(plan)
+    assert 'data-class="PC"' not in html[html.index('<table class="effective"'):html.index("</section>",
+                                                                                   html.index('id="ranges"'))]
+    assert "many scheduled classes: PC (" in html and "many scheduled classes: P2 (" in html

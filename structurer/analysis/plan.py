@@ -58,6 +58,9 @@ EFFECTIVE_AFTER = (0, 12, 36, 60)
 # The report shows band edges to whole PSA, so the solver need pin them no closer than this:
 # a third of the engine runs its default tolerance takes.
 EFFECTIVE_TOLERANCE = 0.5
+# Each effective band is a search of a few engine runs (~0.2 s); a deal with many scheduled
+# classes gets them for its first EFFECTIVE_CLASSES only, and the report names the rest.
+EFFECTIVE_CLASSES = 8
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class StructuringRange:
     issued: float
     at: str | None
     effective: dict[str, list[EffectiveBand]]
+    omitted: tuple[str, ...] = ()   # classes past EFFECTIVE_CLASSES: no effective band computed
 
 
 @dataclass(frozen=True)
@@ -230,14 +234,19 @@ def structuring_ranges(deal: Deal) -> list[StructuringRange]:
 
     at = deal.pricing.prepayment if deal.pricing is not None else None
     out = []
+    budget = EFFECTIVE_CLASSES
     for tier in deal.tiers:
         names = tuple(deal.classes[i].name for i in tier.classes if i in deal.schedules)
         if not names:
             continue
         supported = None if tier.explicit is not None else float(solve.max_pac_balance(deal, names[0]).value)
-        effective = {name: effective_bands(deal, name, at) for name in names} if at is not None else {}
+        effective, omitted = {}, ()
+        if at is not None:
+            effective = {name: effective_bands(deal, name, at) for name in names[:budget]}
+            omitted = names[budget:]
+            budget = max(0, budget - len(names))
         out.append(StructuringRange(tier, names, supported, float(tier.balance),
-                                    at.label if at is not None else None, effective))
+                                    at.label if at is not None else None, effective, omitted))
     return out
 
 

@@ -420,6 +420,8 @@ def _ranges(plan: ReportPlan) -> list[dict[str, Any]]:
         horizons = sorted({e.after for bands in r.effective.values() for e in bands})
         classes = []
         for name in r.names:
+            if name in r.omitted:
+                continue
             by_after = {e.after: e for e in r.effective.get(name, [])}
             cells = []
             for n in horizons:
@@ -432,7 +434,7 @@ def _ranges(plan: ReportPlan) -> list[dict[str, Any]]:
             # Whole dollars down: a schedule a cent larger than the capacity is not supported.
             "supported": None if r.supported is None else math.floor(r.supported), "issued": r.issued,
             "headroom": None if r.supported is None else math.floor(r.supported - r.issued),
-            "at": r.at, "horizons": horizons, "classes": classes,
+            "at": r.at, "horizons": horizons, "classes": classes, "omitted": list(r.omitted),
             "notes": [(c["name"], h, cell["note"]) for c in classes
                       for h, cell in zip(horizons, c["cells"], strict=True) if cell["note"]],
         })
