@@ -104,10 +104,10 @@ def parse_speed(text: str | Prepayment, unit: str | None = None) -> Prepayment:
     CLI's --psa 165). Raises InputError with the reason (not a number, not finite, out of range)."""
     if isinstance(text, Prepayment):
         return text
-    if _NOT_FINITE.match(str(text)):
-        raise InputError(f"'{text}' is not a prepayment speed: a speed is a finite number, like 165 PSA")
     match = _SPEED_RE.match(str(text))
     if not match or not (match.group(2) or unit):
+        if _NOT_FINITE.match(str(text)):
+            raise InputError(f"'{text}' is not a prepayment speed: a speed is a finite number, like 165 PSA")
         raise InputError(f"'{text}' is not a prepayment speed; write it like '165 PSA' or '6 CPR'")
     value, unit = float(match.group(1).replace("_", "")), (match.group(2) or unit or "").upper()
     validate_speed(value, unit)
