@@ -16,9 +16,11 @@ text from the deal file (names, the source itself) always renders as text.
 
 (`render_report` and `write_report` take a run and do both steps.) Sections appear when their
 data exists: charts of the run (and of the decrement run and the tiers' bands), pricing when
-the deal's analytics block or the caller gives quotes or tables, floaters, schedules, the
-tie-out. `results_html` and `deal_html` are the compact notebook views (Results._repr_html_,
-Deal._repr_html_), rendered from the same templates from an analysis.plan.NotebookView.
+the deal's analytics block or the caller gives quotes or tables, floaters, schedules and the
+PAC/TAC structuring ranges (the plan's), the tie-out. A notional class's WAL, in the cover and
+decrement tables, is the plan's WAL of its notional balance, labelled notional. `results_html`
+and `deal_html` are the compact notebook views (Results._repr_html_, Deal._repr_html_), rendered
+from the same templates from an analysis.plan.NotebookView.
 """
 
 from __future__ import annotations
