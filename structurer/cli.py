@@ -478,6 +478,11 @@ def _print_summary(console: Console, results: Results) -> None:
                   f"first payment {deal.first_payment.isoformat()}  delay {deal.delay_days} days  "
                   f"collateral {deal.collateral_balance:,.0f}")
     coll_wal = results.wal(COLLATERAL)
+    # As the report shows them: a PAC/TAC with its band, a notional class with its notional WAL.
+    from .analysis.plan import notional_wal
+    from .present.report import class_bands
+
+    bands, notional = class_bands(deal), notional_wal(results)
     for s, spec in enumerate(results.scenario_specs):
         label = spec.label if spec.name is None else f"{spec.name}: {spec.description}"
         table = Table(title=f"{_escape(label)}  (collateral WAL {coll_wal[s]:.2f} years)",
@@ -499,13 +504,17 @@ def _print_summary(console: Console, results: Results) -> None:
                 coupon = f"{row['coupon_formula']} ({row['first_coupon'] * 100:.3f}%)"
             elif row["interest_type"] == "PO":
                 coupon = "-"
+            wal = "-" if residual or row["wal"] != row["wal"] else f"{row['wal']:.2f}"
+            if name in notional:
+                wal = f"{notional[name][s]:.2f} (notional)"
+            ptype = row["principal_type"] + (f" ({bands[name]})" if name in bands else "")
             table.add_row(
                 _escape(str(name)),
-                "R" if residual else row["principal_type"],
+                "R" if residual else ptype,
                 "R" if residual else row["interest_type"],
                 "-" if residual else balance,
                 "-" if residual else coupon,
-                "-" if residual or row["wal"] != row["wal"] else f"{row['wal']:.2f}",
+                wal,
                 window,
                 dates,
                 row["final_date"].isoformat() if row["final_date"] else "-",
