@@ -1,10 +1,11 @@
 """`structure`: the command line over load -> run -> results -> report.
 
-    structure deal.waterfall [--psa 0,100,165] [--cpr 6] [--smm 0.5] [--scenario NAME]
-                             [--report PATH | --no-report] [--cashflows PATH] [--json]
-    structure check deal.waterfall
+    structure deal.waterfall [more.waterfall ...] [--psa 0,100,165] [--cpr 6] [--smm 0.5]
+                             [--scenario NAME] [--report PATH | --no-report] [--cashflows PATH] [--json]
+    structure check deal.waterfall [more.waterfall ...]
 
-Exit codes: 0 ok, 1 a bad deal or input file, 2 bad usage.
+Exit codes: 0 ok, 1 a bad deal or input file, 2 bad usage. Given several deals, each one runs
+and reports on its own; the exit code is the worst of theirs.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 from . import load
 from .errors import DealError, DealErrors, InputError, did_you_mean
@@ -90,14 +95,16 @@ def _parser() -> argparse.ArgumentParser:
                     "'structure DEAL ...' is short for 'structure run DEAL ...'.",
     )
     p.add_argument("--version", action="version", version=f"structurer {__version__}")
-    commands = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    run = commands.add_parser("run", help="run a deal (the default command)",
-                              description="Run a deal file and print its classes' cash-flow summary.")
+    # No metavar: the usage line then names the sub-commands, {run,check,solve,tieout}.
+    commands = p.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run one or more deals (the default command)",
+                              description="Run deal files and print each one's cash-flow summary; "
+                                          "a deal that fails is reported and the others still run.")
     _run_arguments(run)
     run.set_defaults(handler=_run)
-    check = commands.add_parser("check", help="parse and check a deal without running it",
-                                description="Parse and check a deal file without running it.")
-    check.add_argument("deal", help="the deal file (*.waterfall)")
+    check = commands.add_parser("check", help="parse and check deals without running them",
+                                description="Parse and check deal files without running them.")
+    check.add_argument("deals", nargs="+", metavar="deal", help="the deal files (*.waterfall)")
     check.set_defaults(handler=_check)
     _solve_arguments(commands.add_parser(
         "solve", help="run a structuring solver",
@@ -109,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("deal", help="the deal file (*.waterfall)")
+    p.add_argument("deals", nargs="+", metavar="deal", help="the deal files (*.waterfall)")
     speeds = p.add_argument_group("prepayment speeds (default: the deal's pricing speed)")
     speeds.add_argument("--psa", type=_speed_list("PSA"), action="append", default=[],
                         metavar="LIST", help="PSA speeds, e.g. 165 or 0,100,165,300,500")
@@ -136,14 +143,15 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
                         help="print the price/yield tables the deal's analytics block asks for")
     out = p.add_argument_group("outputs")
     out.add_argument("--report", metavar="PATH",
-                     help="where to write the HTML report (default: next to the deal)")
+                     help="where to write the HTML report (default: next to the deal; none with --json)")
     out.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     out.add_argument("--cashflows", metavar="PATH",
                      help="write every cash flow in long form (.csv, or .parquet)")
     out.add_argument("--xlsx", metavar="PATH",
                      help="write an Excel workbook: summary, cash flows, decrement tables, one sheet each")
     out.add_argument("--json", action="store_true",
-                     help="print a JSON summary instead of the table")
+                     help="print a JSON summary instead of the table (a list of them for several "
+                          "deals); writes no report unless --report is given")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,12 +175,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
 
 
+def _each_deal(paths: list[str], err: Console, one: Callable[[str], int]) -> int:
+    """Run `one` on every deal path: a deal that fails is reported on stderr and the others still
+    run; the exit code is the worst of theirs (a bad deal 1, a usage error 2)."""
+    worst = EXIT_OK
+    for path in paths:
+        try:
+            code = one(path)
+        except (DealError, DealErrors) as exc:
+            err.print(exc.render(), markup=False)
+            code = EXIT_BAD_INPUT
+        except InputError as exc:
+            err.print(f"error: {exc}", markup=False)
+            code = EXIT_BAD_INPUT
+        except _UsageError as exc:
+            err.print(f"structure: error: {exc}", markup=False)
+            code = EXIT_USAGE
+        worst = max(worst, code)
+    if len(paths) > 1 and worst != EXIT_OK:
+        err.print(f"structure: not every deal ran cleanly ({len(paths)} given); see the errors above",
+                  markup=False)
+    return worst
+
+
 def _check(ns: argparse.Namespace, err: Console) -> int:
-    deal = load(ns.deal)
+    return _each_deal(ns.deals, err, _check_one)
+
+
+def _check_one(path: str) -> int:
+    deal = load(path)
     offered = [c for c in deal.issued_classes if not c.is_residual]
     residual = deal.residual.name if deal.residual else "none"
     _stdout().print(
-        f"{ns.deal}: deal \"{deal.name}\" checks: {len(deal.pools)} pool(s), "
+        f"{path}: deal \"{deal.name}\" checks: {len(deal.pools)} pool(s), "
         f"{len(offered)} classes and residual {residual}, collateral {deal.collateral_balance:,.0f}",
         markup=False)
     return EXIT_OK
@@ -227,14 +262,33 @@ def _output_path(option: str, text: str | None, inputs: list[Path]) -> Path | No
 def _run(ns: argparse.Namespace, err: Console) -> int:
     if ns.report is not None and ns.no_report:
         raise _UsageError("--report and --no-report contradict each other")
-    inputs = [Path(ns.deal)] + ([Path(ns.curve)] if ns.curve else [])
-    for option, text in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--xlsx", ns.xlsx)):
-        _output_path(option, text, inputs)
+    if len(ns.deals) > 1:
+        # One output file for several deals would hold only the last: refuse before any runs.
+        named = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows),
+                                ("--xlsx", ns.xlsx)) if v is not None]
+        if named:
+            raise _UsageError(f"{', '.join(named)} names one file, and {len(ns.deals)} deals were given; "
+                              "run them one at a time (each deal's report goes next to it by default)")
     if ns.cashflows and Path(ns.cashflows).suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise _UsageError("--cashflows writes .csv or .parquet files")
     if ns.xlsx and Path(ns.xlsx).suffix.lower() != ".xlsx":
         raise _UsageError("--xlsx writes .xlsx files")
-    deal = load(ns.deal)
+    if not ns.json:
+        return _each_deal(ns.deals, err, lambda path: _run_one(ns, path, err))
+    summaries: list[dict] = []
+    code = _each_deal(ns.deals, err, lambda path: _run_one(ns, path, err, summaries))
+    out = summaries[0] if len(ns.deals) == 1 and summaries else summaries
+    if out or len(ns.deals) > 1:
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    return code
+
+
+def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[dict] | None = None) -> int:
+    """Run one deal; with --json its summary is appended to `summaries` instead of printed."""
+    inputs = [Path(path)] + ([Path(ns.curve)] if ns.curve else [])
+    for option, text in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--xlsx", ns.xlsx)):
+        _output_path(option, text, inputs)
+    deal = load(path)
     scenarios = _requested_scenarios(ns, deal)
     results = _run_with_progress(deal, scenarios, err, quiet=ns.json)
 
@@ -243,25 +297,30 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
     quotes = valuation.quote_classes(results, specs, curve) if specs else {}
     if ns.cashflows:
         exports.write_cashflows(results, Path(ns.cashflows))
+    # A report by default, but not under --json: a script asking for JSON wants no file it did
+    # not name.
+    wants_report = not ns.no_report and (ns.report is not None or not ns.json)
     # The decrement speeds are run once, for whichever of the workbook and the report wants them.
-    wants_decrement = deal.decrement and (ns.xlsx or not ns.no_report)
+    wants_decrement = deal.decrement and (ns.xlsx or wants_report)
     decrement = deal.run(*deal.decrement) if wants_decrement else None
     if ns.xlsx:
         exports.write_xlsx(results, Path(ns.xlsx), decrement)
     report_path = None
-    if not ns.no_report:
-        report_path = Path(ns.report) if ns.report is not None else Path(ns.deal).with_suffix(".html")
+    if wants_report:
+        report_path = Path(ns.report) if ns.report is not None else Path(path).with_suffix(".html")
         _output_path("--report", str(report_path), inputs)
         _write_report(results, decrement, report_path, quotes, specs)
 
-    if ns.json:
+    if summaries is not None:
         out = results.to_dict()
         for s, scenario in enumerate(out["scenarios"]):
             for name, q in quotes.items():
                 scenario["classes"][name].update(q.row(s))
-        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        summaries.append(out)
     else:
         console = _stdout()
+        if len(ns.deals) > 1:
+            console.print(f"{path}", style="dim", markup=False)
         _print_summary(console, results)
         if quotes:
             _print_quotes(console, results, quotes)
@@ -354,7 +413,7 @@ def _print_quotes(console: Console, results: Results, quotes: dict[str, valuatio
             if with_curve:
                 cells += [f("spread_bp", "{:.0f}"), f("z_spread_bp", "{:.0f}")]
             table.add_row(*cells)
-        console.print(table)
+        _print_table(console, table)
     console.print("yields: bond-equivalent, with the payment delay; durations: years against the BEY; "
                   "s: static (no cash flow here depends on rates)", style="dim")
 
@@ -376,7 +435,7 @@ def _print_tables(console: Console, deal: Deal) -> None:
                 table.add_column(_escape(str(col)), justify="right")
             for idx, row in frame.iterrows():
                 table.add_row(_escape(str(idx)), *[_cell(v) for v in row])
-            console.print(table)
+            _print_table(console, table)
 
 
 # A grid this large gets a progress bar (scenarios x periods of waterfall work).
@@ -419,6 +478,11 @@ def _print_summary(console: Console, results: Results) -> None:
                   f"first payment {deal.first_payment.isoformat()}  delay {deal.delay_days} days  "
                   f"collateral {deal.collateral_balance:,.0f}")
     coll_wal = results.wal(COLLATERAL)
+    # As the report shows them: a PAC/TAC with its band, a notional class with its notional WAL.
+    from .analysis.plan import notional_wal
+    from .present.report import class_bands
+
+    bands, notional = class_bands(deal), notional_wal(results)
     for s, spec in enumerate(results.scenario_specs):
         label = spec.label if spec.name is None else f"{spec.name}: {spec.description}"
         table = Table(title=f"{_escape(label)}  (collateral WAL {coll_wal[s]:.2f} years)",
@@ -440,18 +504,31 @@ def _print_summary(console: Console, results: Results) -> None:
                 coupon = f"{row['coupon_formula']} ({row['first_coupon'] * 100:.3f}%)"
             elif row["interest_type"] == "PO":
                 coupon = "-"
+            wal = "-" if residual or row["wal"] != row["wal"] else f"{row['wal']:.2f}"
+            if name in notional:
+                wal = f"{notional[name][s]:.2f} (notional)"
+            ptype = row["principal_type"] + (f" ({bands[name]})" if name in bands else "")
             table.add_row(
                 _escape(str(name)),
-                "R" if residual else row["principal_type"],
+                "R" if residual else ptype,
                 "R" if residual else row["interest_type"],
                 "-" if residual else balance,
                 "-" if residual else coupon,
-                "-" if residual or row["wal"] != row["wal"] else f"{row['wal']:.2f}",
+                wal,
                 window,
                 dates,
                 row["final_date"].isoformat() if row["final_date"] else "-",
             )
-        console.print(table)
+        _print_table(console, table)
+
+
+def _print_table(console: Console, table: Table) -> None:
+    """A table under its title; rich pads a table's title to the table's width, and a terminal
+    line should not end in spaces (they show when copied, and break diffs of the output)."""
+    title, table.title = table.title, None
+    if title is not None:
+        console.print(title, style="table.title")
+    console.print(table)
 
 
 def _cell(value: object) -> str:
@@ -535,7 +612,7 @@ def _tieout(ns: argparse.Namespace, err: Console) -> int:
     for c in result.checks:
         table.add_row(_escape(c.name), "[green]pass[/green]" if c.passed else "[red]FAIL[/red]",
                       _escape(c.detail))
-    console.print(table)
+    _print_table(console, table)
     console.print(f"{len(result.checks) - len(result.failures)} of {len(result.checks)} checks pass "
                   f"over {', '.join(result.scenarios)}", markup=False)
     return EXIT_OK if result.passed else EXIT_BAD_INPUT
@@ -578,7 +655,7 @@ def _solve(ns: argparse.Namespace, err: Console) -> int:
     table.add_column("", justify="right")
     for label, value in result.lines():
         table.add_row(_escape(label), _escape(value))
-    console.print(table)
+    _print_table(console, table)
     console.print(result.message, markup=False)
     return EXIT_OK
 

@@ -6,11 +6,16 @@ Chromium's own log (--enable-logging=stderr --v=0) carries every console message
 as an 'INFO:CONSOLE' line, uncaught exceptions included; the canary test below proves that on
 a page made to fail, so that a quiet log means a clean page and not a deaf check.
 
-Skipped, with the reason, when no Chromium is installed (CI installs Debian's: see .ci/run).
+The printed report is read back from a PDF with pdftotext (poppler-utils): every cash-flow
+table, collapsed on screen, is on paper in full.
+
+Skipped, with the reason, when no Chromium is installed (CI installs Debian's: see .ci/run); the
+print test also when pdftotext is missing.
 """
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -27,6 +32,7 @@ from structurer.present.report import write_report
 DEALS = Path(__file__).resolve().parent.parent / "deals"
 CHROMIUM = next((found for name in ("chromium", "chromium-browser", "google-chrome")
                  if (found := shutil.which(name))), None)
+PDFTOTEXT = shutil.which("pdftotext")
 TIMEOUT = 120  # seconds for one browser run; a cold start in CI takes a few
 
 pytestmark = pytest.mark.skipif(
@@ -104,3 +110,52 @@ def test_screenshot_shows_the_report(report: Path, tmp_path: Path) -> None:
     # The page's white sheet and its dark ink are both there.
     assert (top.min(axis=1) > 0.97).mean() > 0.3
     assert (top.max(axis=1) < 0.35).any()
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def cash_flow_tables(page: str) -> dict[str, list[list[str]]]:
+    """Each cash-flow table of the report's HTML by its <details>' name ('collateral' for the
+    first): its body rows as lists of cell text."""
+    section = page[page.index('<section class="flows"'):]
+    section = section[:section.index("</section>")]
+    tables = {}
+    for block in re.findall(r"<details(?: data-class=\"([^\"]+)\")?>(.*?)</details>", section, re.S):
+        name, body = block
+        rows = re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>", 1)[-1], re.S)
+        tables[name or "collateral"] = [
+            [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)] for row in rows]
+    return tables
+
+
+@pytest.mark.skipif(PDFTOTEXT is None,
+                    reason="no pdftotext on PATH: apt-get install poppler-utils to run the print test")
+def test_printed_report_holds_every_cash_flow_row(report: Path, tmp_path: Path) -> None:
+    """Printed to PDF, the report holds each cash-flow table's rows though they are collapsed on
+    screen: the first and last period of each table, cell for cell, and as many rows as periods."""
+    pdf = tmp_path / "report.pdf"
+    run = chromium(report.as_uri(), f"--print-to-pdf={pdf}", "--no-pdf-header-footer", cwd=tmp_path)
+    assert run.returncode == 0 and pdf.exists(), run.stderr[-2000:]
+    read = subprocess.run([PDFTOTEXT, "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          timeout=TIMEOUT, check=False)
+    assert read.returncode == 0, read.stderr
+    lines = [_words(line) for line in read.stdout.splitlines()]
+    printed = set(lines)
+    tables = cash_flow_tables(report.read_text(encoding="utf-8"))
+    assert set(tables) == {"collateral", "P", "S", "PI", "R"}
+    assert tables["R"] == []  # the residual has no cash at the pricing speed: no table to print
+    del tables["R"]
+    for name, rows in tables.items():
+        body = [row for row in rows if row]
+        assert len(body) > 100, name  # a 30-year deal's table, not an empty one
+        for row in (body[0], body[1], body[-1]):
+            assert " ".join(row) in printed, f"{name}: row {row} is not in the printed report"
+        # Every period of the table, not only its ends: its period numbers in order in the text.
+        periods = [row[0] for row in body]
+        assert periods == [str(p) for p in range(1, len(body) + 1)], name
+    # Each table's first row was matched above; all rows together: one printed line per row.
+    every_row = [" ".join(row) for rows in tables.values() for row in rows if row]
+    assert sum(line in printed for line in every_row) == len(every_row)

@@ -25,6 +25,7 @@ from markupsafe import escape
 
 import structurer
 from structurer.present.report import (
+    band_text,
     environment,
     fmt_date,
     fmt_money,
@@ -36,9 +37,15 @@ from structurer.present.report import (
 )
 from structurer.results import measures
 from structurer.results.results import COLLATERAL
+from structurer.valuation.quotes import average_life
 
 DEALS = sorted((Path(__file__).resolve().parent.parent / "deals").glob("*.waterfall"))
 SEQUENTIAL = next(p for p in DEALS if p.name == "sequential.waterfall")
+
+
+def tier_of(deal, tranche):
+    """The PAC/TAC tier a scheduled class belongs to."""
+    return next(t for t in deal.tiers if tranche.index in t.classes)
 
 
 class CoverTables(HTMLParser):
@@ -161,8 +168,10 @@ def test_principal_and_interest_types_are_separate_columns(rendered) -> None:
     for s, label in enumerate(results.scenarios):
         summary = results.summary(s)
         for tranche in deal.issued_classes:
+            # A scheduled class's principal type carries its band: "PAC (90-300 PSA)".
+            band = f" ({band_text(tier_of(deal, tranche))})" if tranche.index in deal.schedules else ""
             assert parser.cells[(label, tranche.name, "principal_type")] == \
-                summary.loc[tranche.name, "principal_type"] == tranche.principal_type
+                summary.loc[tranche.name, "principal_type"] + band == tranche.principal_type + band
             assert parser.cells[(label, tranche.name, "interest_type")] == \
                 summary.loc[tranche.name, "interest_type"] == tranche.interest_type
 
@@ -289,11 +298,16 @@ def test_wal_matches_results(rendered) -> None:
     for s, label in enumerate(results.scenarios):
         for name in names:
             shown = parser.wal[(label, name)]
-            if name != COLLATERAL and (deal.tranche(name).is_residual or deal.tranche(name).is_notional):
-                # The residual and notional classes have no principal, so no average life
-                # (summary() gives NaN).
+            if name != COLLATERAL and deal.tranche(name).is_residual:
+                # The residual has no principal, so no average life (summary() gives NaN).
                 assert math.isnan(results.summary(s).loc[name, "wal"])
                 assert shown == "\u2014"
+                continue
+            if name != COLLATERAL and deal.tranche(name).is_notional:
+                # A notional class shows the WAL of its notional balance, marked so: the
+                # average life its pricing uses (summary() has NaN, no principal of its own).
+                assert math.isnan(results.summary(s).loc[name, "wal"])
+                assert shown == f"{average_life(results, name)[s]:.2f} (notional)"
                 continue
             wal = float(results.wal(name)[s])
             assert shown == f"{wal:.2f}"
@@ -347,7 +361,13 @@ def test_decrement_tables_come_from_results(rendered) -> None:
         start = html.index(f'<table class="decrement" data-class="{tranche.name}">')
         block = html[start:html.index("</table>", start)]
         cells = re.findall(r'<td class="num">([^<]*)</td>', block)
-        assert cells == [cell for row in table.itertuples(index=False) for cell in row]
+        expected = [list(row) for row in table.itertuples(index=False)]
+        if tranche.is_notional:
+            # The WAL row of a notional class is its notional balance's (Results gives '-').
+            assert expected[-1] == ["-"] * len(table.columns)
+            expected[-1] = [f"{v:.2f}" for v in average_life(decrement, tranche.name)]
+            assert '<th scope="row">WAL (notional)</th>' in block
+        assert cells == [cell for row in expected for cell in row]
 
 
 def test_cash_flow_tables_stop_at_the_last_distribution(rendered) -> None:
@@ -734,8 +754,11 @@ def test_results_repr_html(rendered) -> None:
     for s, label in enumerate(results.scenarios):
         assert parser.rows[label] == [t.name for t in deal.issued_classes] + [COLLATERAL]
         for tranche in deal.issued_classes:
-            wal = results.wal(tranche.name)[s]
-            assert parser.wal[(label, tranche.name)] == fmt_years(wal)
+            if tranche.is_notional:  # the notional balance's WAL, marked so
+                shown = f"{fmt_years(average_life(results, tranche.name)[s])} (notional)"
+            else:
+                shown = fmt_years(results.wal(tranche.name)[s])
+            assert parser.wal[(label, tranche.name)] == shown
     stats = measures.collateral_stats(deal.pools)
     assert f"Collateral ${fmt_money(stats['balance'])} &middot;\n{fmt_rate(stats['net_coupon'])} net" in html
 

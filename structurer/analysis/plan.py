@@ -4,6 +4,9 @@ The report (structurer/present/report.py) and its charts only format and draw; w
 the engine, the valuation or the tie-out is computed here, in one place and in one pass:
 
 - the tiers' band runs that the schedule charts draw (one run per PAC/TAC tier),
+- the structuring range of each PAC/TAC tier: the balance its band supports against the
+  balance issued (structuring.solve.max_pac_balance), and each scheduled class's effective
+  band today and after EFFECTIVE_AFTER periods at the pricing speed (solve.effective_band),
 - the quotes (the caller's, or the deal's analytics block priced on its curve), the analytics
   block's price/yield tables, and the yield tables of quoted IO, PO and inverse floater classes
   by speed (and index level),
@@ -23,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import InputError
 from ..results import measures
 
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
 
     from ..engine.schedules import Tier
     from ..model.deal import Deal, QuoteSpec, Tranche
+    from ..model.prepayment import Prepayment
     from ..results.results import Results
     from ..structuring.tieout import TieOut
     from ..valuation.quotes import Quote
@@ -44,6 +50,43 @@ class BandRun:
     tier: Tier
     names: tuple[str, ...]
     results: Results
+
+
+# The periods after which the report shows a PAC's effective band at the pricing speed: today,
+# and after one, three and five years, the horizons desks quote a seasoned PAC's band at.
+EFFECTIVE_AFTER = (0, 12, 36, 60)
+# The report shows band edges to whole PSA, so the solver need pin them no closer than this:
+# a third of the engine runs its default tolerance takes.
+EFFECTIVE_TOLERANCE = 0.5
+# Each effective band is a search of a few engine runs (~0.2 s); a deal with many scheduled
+# classes gets them for its first EFFECTIVE_CLASSES only, and the report names the rest.
+EFFECTIVE_CLASSES = 8
+
+
+@dataclass(frozen=True)
+class EffectiveBand:
+    """The band a class's schedule still holds after `after` periods at the pricing speed
+    (solve.effective_band); `band` None when it holds at no speed or the class is retired by
+    then, and `note` says why (or what the solver noted about the band)."""
+
+    after: int
+    band: tuple[float, float] | None
+    note: str
+
+
+@dataclass(frozen=True)
+class StructuringRange:
+    """A PAC/TAC tier's structuring range: its band, the balance the band supports (None for
+    an explicit schedule, which has no band) against the balance issued, and each scheduled
+    class's effective band at the pricing speed `at` (empty if the deal has no pricing speed)."""
+
+    tier: Tier
+    names: tuple[str, ...]
+    supported: float | None
+    issued: float
+    at: str | None
+    effective: dict[str, list[EffectiveBand]]
+    omitted: tuple[str, ...] = ()   # classes past EFFECTIVE_CLASSES: no effective band computed
 
 
 @dataclass(frozen=True)
@@ -88,6 +131,9 @@ class ReportPlan:
     chart_scenario: int          # the scenario charts, schedules and index tables are drawn at
     chart_is_pricing: bool       # ... and whether it is the deal's pricing scenario
     band_runs: list[BandRun]
+    ranges: list[StructuringRange]
+    notional_wal: dict[str, np.ndarray]             # each notional class's WAL, per scenario
+    decrement_notional_wal: dict[str, np.ndarray]   # ... at the decrement speeds (empty: no run)
     pricing: Pricing | None
     tieout: TieOut
 
@@ -100,6 +146,18 @@ class NotebookView:
     deal: Deal
     stats: dict[str, float]
     results: Results | None
+    notional_wal: dict[str, np.ndarray]
+
+
+def notional_wal(results: Results | None) -> dict[str, np.ndarray]:
+    """Each notional class's WAL per scenario: the WAL of its notional balance's paydown, the
+    average life its pricing uses (valuation.quotes.average_life). Results.wal gives NaN for
+    them, as they are paid no principal; the report shows this one, labelled notional."""
+    from ..valuation.quotes import average_life
+
+    if results is None:
+        return {}
+    return {t.name: average_life(results, t.name) for t in results.deal.issued_classes if t.is_notional}
 
 
 def pricing_scenario(results: Results) -> int | None:
@@ -141,6 +199,54 @@ def band_runs(deal: Deal) -> list[BandRun]:
         if not speeds:
             continue
         out.append(BandRun(tier, names, deal.run(*speeds)))
+    return out
+
+
+def effective_bands(deal: Deal, name: str, at: Prepayment,
+                    after: Sequence[int] = EFFECTIVE_AFTER) -> list[EffectiveBand]:
+    """A scheduled class's effective band after each of `after` periods at speed `at` (those
+    inside the deal's term); a class retired by then, or a busted schedule, gets a note."""
+    from ..structuring import solve
+
+    out = []
+    for n in after:
+        if n >= deal.periods:
+            continue
+        try:
+            found = solve.effective_band(deal, name, n, at, tol=EFFECTIVE_TOLERANCE)
+        except InputError as exc:
+            out.append(EffectiveBand(n, None, str(exc)))
+            continue
+        low, high = found.value  # type: ignore[misc]
+        notes = []
+        if high >= solve.BAND_LIMITS[1]:
+            notes.append(f"holds up to the {solve.BAND_LIMITS[1]:g} PSA searched")
+        if not found.details.get("monotonic", True):
+            notes.append("the speeds that hold are not one interval; the widest is shown")
+        out.append(EffectiveBand(n, (float(low), float(high)), "; ".join(notes)))
+    return out
+
+
+def structuring_ranges(deal: Deal) -> list[StructuringRange]:
+    """Each PAC/TAC tier's structuring range: the solver's supported balance against the balance
+    issued, and its classes' effective bands at the pricing speed (none without one)."""
+    from ..structuring import solve
+
+    at = deal.pricing.prepayment if deal.pricing is not None else None
+    out = []
+    budget = EFFECTIVE_CLASSES
+    for tier in deal.tiers:
+        names = tuple(deal.classes[i].name for i in tier.classes if i in deal.schedules)
+        if not names:
+            continue
+        supported = None if tier.explicit is not None else float(solve.max_pac_balance(deal, names[0]).value)
+        effective, omitted = {}, ()
+        if at is not None:
+            effective = {name: effective_bands(deal, name, at) for name in names[:budget]}
+            omitted = names[budget:]
+            budget = max(0, budget - len(names))
+        out.append(StructuringRange(tier, names, supported, float(tier.balance),
+                                    at.label if at is not None else None, effective, omitted))
     return out
 
 
@@ -209,6 +315,9 @@ def report_plan(results: Results, decrement: Results | None = None,
         chart_scenario=s,
         chart_is_pricing=is_pricing,
         band_runs=band_runs(deal),
+        ranges=structuring_ranges(deal),
+        notional_wal=notional_wal(results),
+        decrement_notional_wal=notional_wal(decrement),
         pricing=pricing_plan(results, quotes, specs),
         tieout=tieout(deal),
     )
@@ -216,11 +325,13 @@ def report_plan(results: Results, decrement: Results | None = None,
 
 def results_view(results: Results) -> NotebookView:
     """A run as a notebook shows it (Results._repr_html_)."""
-    return NotebookView(results.deal, measures.collateral_stats(results.deal.pools), results)
+    return NotebookView(results.deal, measures.collateral_stats(results.deal.pools), results,
+                        notional_wal(results))
 
 
 def deal_view(deal: Deal) -> NotebookView:
     """A deal as a notebook shows it (Deal._repr_html_): run at its pricing speed, else its
     first decrement speed; not run if it names no speed."""
     speeds = [deal.pricing] if deal.pricing is not None else list(deal.decrement[:1])
-    return NotebookView(deal, measures.collateral_stats(deal.pools), deal.run(*speeds) if speeds else None)
+    results = deal.run(*speeds) if speeds else None
+    return NotebookView(deal, measures.collateral_stats(deal.pools), results, notional_wal(results))

@@ -45,12 +45,15 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
     moved += book_f @ accrued
     moved -= book_f @ principal
     # Written as "not within tolerance" so that a NaN anywhere fails too.
-    # Principal may reach the residual only once every class the rules pay has retired. The
-    # residual rarely gets principal at all, so the balances are looked at only where it does.
-    leaked = resid_prin > tol  # [period, scenario]
+    # Principal may reach the residual only once every class the rules pay has retired.
+    # Measured against the deal's size: float rounding leaves a residual of up to ~1e-6 dollars
+    # on a 400mm deal in late periods, where the period's own cash is small. The residual rarely
+    # gets principal at all, so the balances are looked at only where it does.
+    scale = CONSERVATION_RTOL * max(sum(p.balance for p in deal.pools), 1.0)
+    leaked = resid_prin > scale  # [period, scenario]
     if leaked.any():
         owner_f = np.array([c.in_waterfall for c in classes], dtype=float)
-        leaked &= (owner_f @ end) > tol
+        leaked &= (owner_f @ end) > scale
     checks = [
         (~(np.abs(gap, out=gap) <= tol), "cash in differs from cash out"),
         (~(np.abs(moved, out=moved) <= tol),

@@ -101,14 +101,32 @@ def schedule_vs_band(deal: Deal, band_run: Results, name: str) -> str:
     return _svg(fig)
 
 
+def speed_axis(results: Results) -> tuple[np.ndarray, str | None]:
+    """Where each scenario sits on the WAL chart's x axis: at its speed when every scenario is a
+    different constant speed in one unit (0, 90, 165, 300, 500 PSA placed proportionally, so a
+    PAC's flat stretch across its band shows as wide as it is), with that unit; else evenly,
+    in run order, with None (ramps, vectors or mixed units have no one number to place)."""
+    specs = [spec.prepayment for spec in results.scenario_specs]
+    units = {p.unit for p in specs}
+    if len(units) == 1 and all(p.kind == "constant" for p in specs):
+        x = np.array([p.values[0] for p in specs], dtype=float)
+        if len(np.unique(x)) == len(x):
+            return x, units.pop()
+    return np.arange(len(specs), dtype=float), None
+
+
 def wal_by_speed(results: Results) -> str:
     """Each class's WAL across the run's speeds: how it shortens and extends."""
     classes = _principal_classes(results)
-    x = np.arange(len(results.scenarios))
+    x, unit = speed_axis(results)
+    order = np.argsort(x, kind="stable")
     fig, ax = plt.subplots(figsize=_SIZE)
     for k, c in enumerate(classes):
-        ax.plot(x, results.wal(c.name), marker="o", lw=1.4, color=_PALETTE[k % len(_PALETTE)], label=c.name)
+        ax.plot(x[order], results.wal(c.name)[order], marker="o", lw=1.4, color=_PALETTE[k % len(_PALETTE)],
+                label=c.name)
     ax.set_xticks(x, results.scenarios, rotation=0)
+    if unit is not None:
+        ax.set_xlabel(f"speed ({unit}, to scale)")
     ax.set_ylabel("WAL (years)")
     ax.set_title("WAL across speeds", loc="left")
     ax.legend(loc="upper right", ncols=min(len(classes), 6), frameon=False)

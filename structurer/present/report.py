@@ -16,9 +16,11 @@ text from the deal file (names, the source itself) always renders as text.
 
 (`render_report` and `write_report` take a run and do both steps.) Sections appear when their
 data exists: charts of the run (and of the decrement run and the tiers' bands), pricing when
-the deal's analytics block or the caller gives quotes or tables, floaters, schedules, the
-tie-out. `results_html` and `deal_html` are the compact notebook views (Results._repr_html_,
-Deal._repr_html_), rendered from the same templates from an analysis.plan.NotebookView.
+the deal's analytics block or the caller gives quotes or tables, floaters, schedules and the
+PAC/TAC structuring ranges (the plan's), the tie-out. A notional class's WAL, in the cover and
+decrement tables, is the plan's WAL of its notional balance, labelled notional. `results_html`
+and `deal_html` are the compact notebook views (Results._repr_html_, Deal._repr_html_), rendered
+from the same templates from an analysis.plan.NotebookView.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..analysis.plan import NotebookView, ReportPlan
+    from ..engine.schedules import Tier
     from ..model.deal import Deal, QuoteSpec, Tranche
     from ..results.results import Results
     from ..structuring.tieout import TieOut
@@ -261,13 +264,34 @@ def _formula(tranche: Tranche) -> dict[str, Any] | None:
             "constant": f.constant, "multiplier": f.multiplier}
 
 
-def _cover(results: Results, stats: dict[str, float], s: int) -> dict[str, Any]:
+def band_text(tier: Tier) -> str:
+    """A tier's structuring band as a prospectus supplement writes it: '90-300 PSA' (one unit),
+    '200 PSA' (a TAC's one speed), else the speeds' own labels; 'explicit schedule'."""
+    if tier.explicit is not None:
+        return "explicit schedule"
+    speeds = tier.band
+    if all(p.kind == "constant" for p in speeds) and len({p.unit for p in speeds}) == 1:
+        return "-".join(f"{p.values[0]:g}" for p in speeds) + f" {speeds[0].unit}"
+    return "-".join(p.label for p in speeds)
+
+
+def class_bands(deal: Deal) -> dict[str, str]:
+    """Each scheduled class's band, for the cover table's principal type ('PAC (90-300 PSA)')."""
+    return {deal.classes[i].name: band_text(tier) for tier in deal.tiers for i in tier.classes
+            if i in deal.schedules}
+
+
+def _cover(results: Results, stats: dict[str, float], s: int,
+           notional_wal: Mapping[str, Any]) -> dict[str, Any]:
     deal = results.deal
     summary = results.summary(s)
+    bands = class_bands(deal)
     rows = []
     for tranche in deal.issued_classes:
         row = summary.loc[tranche.name].to_dict()
         row["class"] = tranche.name
+        row["band"] = bands.get(tranche.name)
+        row["notional_wal"] = float(notional_wal[tranche.name][s]) if tranche.name in notional_wal else None
         row["is_residual"] = tranche.is_residual
         row["formula"] = _formula(tranche)
         rows.append(row)
@@ -322,20 +346,25 @@ def _class_flows(results: Results, tranche: Tranche, summary: Any) -> dict[str, 
     }
 
 
-def _decrement_tables(decrement: Results) -> list[dict[str, Any]]:
+def _decrement_tables(decrement: Results, notional_wal: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Results.decrement_table of each class; a notional class's last row, which has no WAL of
+    principal, is the WAL of its notional balance (the plan's), labelled so."""
     tables = []
     for tranche in decrement.deal.issued_classes:
         if tranche.is_residual:
             continue
         frame = decrement.decrement_table(tranche.name)
+        rows = [(label, list(values)) for label, values in zip(
+            frame.index, frame.itertuples(index=False, name=None), strict=True)]
+        if tranche.name in notional_wal:
+            rows[-1] = ("WAL (notional)", [fmt_years(v) for v in notional_wal[tranche.name]])
         tables.append({
             "name": tranche.name,
             "type": tranche.cover_type,
             "notional": tranche.is_notional,
             "accrual": tranche.accrual,
             "columns": list(frame.columns),
-            "rows": [(label, list(values)) for label, values in zip(
-                frame.index, frame.itertuples(index=False, name=None), strict=True)],
+            "rows": rows,
         })
     return tables
 
@@ -382,6 +411,36 @@ def _schedules(results: Results) -> dict[str, Any] | None:
         "classes": heads,
         "tables": tables,
     }
+
+
+def _ranges(plan: ReportPlan) -> list[dict[str, Any]]:
+    """The plan's structuring ranges: per tier the band, the balance it supports against the
+    balance issued, and per class its effective band after each horizon, in whole PSA."""
+    deal = plan.results.deal
+    out = []
+    for r in plan.ranges:
+        horizons = sorted({e.after for bands in r.effective.values() for e in bands})
+        classes = []
+        for name in r.names:
+            if name in r.omitted:
+                continue
+            by_after = {e.after: e for e in r.effective.get(name, [])}
+            cells = []
+            for n in horizons:
+                e = by_after.get(n)
+                text = DASH if e is None or e.band is None else f"{e.band[0]:.0f}-{e.band[1]:.0f}"
+                cells.append({"text": text, "note": "" if e is None else e.note})
+            classes.append({"name": name, "balance": deal.tranche(name).balance, "cells": cells})
+        out.append({
+            "label": r.tier.kind, "band": band_text(r.tier), "names": list(r.names),
+            # Whole dollars down: a schedule a cent larger than the capacity is not supported.
+            "supported": None if r.supported is None else math.floor(r.supported), "issued": r.issued,
+            "headroom": None if r.supported is None else math.floor(r.supported - r.issued),
+            "at": r.at, "horizons": horizons, "classes": classes, "omitted": list(r.omitted),
+            "notes": [(c["name"], h, cell["note"]) for c in classes
+                      for h, cell in zip(horizons, c["cells"], strict=True) if cell["note"]],
+        })
+    return out
 
 
 def _floaters(deal: Deal, results: Results) -> list[dict[str, Any]]:
@@ -568,15 +627,17 @@ def report_context(plan: ReportPlan) -> dict[str, Any]:
         "has_accrual": any(c.accrual for c in issued),
         "has_strip": any(c.strip is not None for c in issued),
         "has_nas": any(c.lockout or c.shift for c in issued),
-        "scenarios": [_cover(results, stats, s) for s in range(len(results.scenarios))],
+        "scenarios": [_cover(results, stats, s, plan.notional_wal) for s in range(len(results.scenarios))],
         "first": _scenario_heading(deal, results, 0),
         "floaters": _floaters(deal, results),
         "schedules": _schedules(results),
+        "ranges": _ranges(plan),
         "collateral_columns": COLLATERAL_COLUMNS,
         "collateral_rows": _records(results.collateral_cashflows(0), coll_final),
         "collateral_final_date": results.date_of(coll_final),
         "class_flows": [_class_flows(results, t, first_summary) for t in issued],
-        "decrement_tables": _decrement_tables(decrement) if decrement is not None else None,
+        "decrement_tables": (_decrement_tables(decrement, plan.decrement_notional_wal)
+                             if decrement is not None else None),
         "decrement_scenarios": ([_scenario_heading(deal, decrement, s)
                                  for s in range(len(decrement.scenarios))]
                                 if decrement is not None else []),
@@ -638,7 +699,8 @@ def results_html(view: NotebookView) -> str:
     context = _deal_context(view)
     results = view.results
     shown = min(len(results.scenarios), NOTEBOOK_SCENARIOS) if results is not None else 0
-    context.update(view="results", scenarios=[_cover(results, view.stats, s) for s in range(shown)],
+    context.update(view="results",
+                   scenarios=[_cover(results, view.stats, s, view.notional_wal) for s in range(shown)],
                    hidden=len(results.scenarios) - shown if results is not None else 0)
     return environment().get_template("notebook.html.j2").render(context)
 
@@ -647,6 +709,6 @@ def deal_html(view: NotebookView) -> str:
     """A deal as a notebook shows it: its terms and pools, and its cover table at the speed the
     view ran it at (none if the deal names no speed)."""
     context = _deal_context(view)
-    scenarios = [_cover(view.results, view.stats, 0)] if view.results is not None else []
+    scenarios = [_cover(view.results, view.stats, 0, view.notional_wal)] if view.results is not None else []
     context.update(view="deal", scenarios=scenarios, hidden=0)
     return environment().get_template("notebook.html.j2").render(context)

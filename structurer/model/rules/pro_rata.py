@@ -38,12 +38,12 @@ class ProRata(Rule):
     def _by_balance(self, amount: np.ndarray, book: Book) -> np.ndarray:
         caps = np.stack([c.capacity(book) for c in self.children])
         total = caps.sum(axis=0)
-        pay = np.minimum(amount, total)
-        share = np.divide(caps, total, out=np.zeros_like(caps), where=total > 0)
-        offer = pay * share
-        # Enough for everyone: each child is offered exactly what it can take, so that it
-        # retires to zero rather than to a rounding remainder that would stay live.
-        np.copyto(offer, caps, where=pay >= total)
+        # The share of every child's capacity paid now. It is exactly 1 when there is enough
+        # for everyone, so each child is offered exactly what it can take and retires to zero,
+        # not to a rounding remainder that would stay live.
+        factor = np.divide(amount, total, out=np.zeros_like(total), where=total > 0)
+        np.minimum(factor, 1.0, out=factor)
+        offer = caps * factor
         used = np.zeros_like(amount)
         for j, child in enumerate(self.children):
             used += child.allocate(offer[j], book)
@@ -57,7 +57,7 @@ class ProRata(Rule):
         weights = np.asarray(self.weights)[:, None]
         remaining = np.maximum(amount, 0.0)
         # What is left below this is float rounding, not principal to place.
-        negligible = ROUNDING * np.maximum(remaining, 1.0)
+        negligible = ROUNDING * max(float(remaining.max(initial=0.0)), 1.0)
         used = np.zeros_like(amount)
         for _ in range(2 * len(self.children) + 2):
             caps = np.stack([c.capacity(book) for c in self.children])
@@ -66,12 +66,10 @@ class ProRata(Rule):
             if not np.any((w_sum > 0) & (remaining > negligible)):
                 break
             share = np.divide(live_w, w_sum, out=np.zeros_like(live_w), where=w_sum > 0)
-            offer = remaining * share
-            np.copyto(offer, caps, where=offer > caps)
             step = np.zeros_like(amount)
             for j, child in enumerate(self.children):
-                step += child.allocate(offer[j], book)
-            remaining = np.maximum(remaining - step, 0.0)
+                step += child.allocate(remaining * share[j], book)
+            remaining -= step
             used += step
         return used
 
