@@ -49,7 +49,7 @@ def test_scaling_script_runs_end_to_end(bench, capsys) -> None:
     assert [(" ".join(r[:-5]), r[-5]) for r in rows] == [
         ("sequential", "20"), ("sequential", "40"), ("pro rata", "20"), ("pro rata", "40"),
         ("lines", "20"), ("lines", "40")]
-    assert all(float(r[-3]) > 0 for r in rows)
+    assert all(float(r[-2]) > 0 for r in rows)  # µs per class: "check s" rounds to 0.000 at 20 classes
 
 
 def test_every_pass_runs_on_a_checker_in_the_documented_order() -> None:

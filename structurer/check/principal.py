@@ -5,29 +5,10 @@ that every class with a balance is reached by a rule that can retire it.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..errors import did_you_mean
-from ..language.nodes import PrincipalRule
-from ..model.deal import Tranche
-from ..model.rules import Rule, Sequential, rule_classes
+from ..model.rules import Sequential, rule_classes
 from ..model.rules.compile import RuleContext, compile_principal_rule
 from .context import Checker
-
-
-def rule_context(ck: Checker, names: dict[str, Tranche], schedules: dict[int, np.ndarray],
-                 periods: int) -> RuleContext:
-    """What the rule kinds of model.rules consult, built once per deal (it indexes every class)."""
-    return RuleContext(ck, names, schedules, periods, _is_nas, did_you_mean)
-
-
-def principal_rule(ctx: RuleContext, prule: PrincipalRule) -> Rule | None:
-    """One 'pay ...' line, compiled by the rule kinds of model.rules."""
-    return compile_principal_rule(ctx, prule)
-
-
-def _is_nas(tranche: Tranche) -> bool:
-    return tranche.is_nas
 
 
 def check_principal(ck: Checker) -> None:
@@ -46,8 +27,8 @@ def check_principal(ck: Checker) -> None:
     if any(c.coupon > 0 or c.formula for c in classes) and not wf.interest:
         ck.error("the waterfall has no interest section, but classes bear coupons",
                  wf.span, "add: interest: pay each class its coupon")
-    ctx = rule_context(ck, names, schedules, periods)
-    rules = [principal_rule(ctx, r) for r in wf.principal]
+    ctx = RuleContext(ck, names, schedules, periods)  # built once per deal: it indexes every class
+    rules = [compile_principal_rule(ctx, r) for r in wf.principal]
     principal = Sequential(tuple(r for r in rules if r is not None))
     ck.principal = principal
     accretion = ck.accretion
@@ -60,7 +41,7 @@ def check_principal(ck: Checker) -> None:
             ck.error(f"class {z.name} does not accrue, so it has no accretion to direct", acc.name_span,
                      f"type it as an accrual class: class {z.name} SEQ/Z ...")
             continue
-        acc_rules = [principal_rule(ctx, r) for r in acc.rules]
+        acc_rules = [compile_principal_rule(ctx, r) for r in acc.rules]
         if any(r is None for r in acc_rules):
             continue
         rule = Sequential(tuple(acc_rules))  # type: ignore[arg-type]

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from ...errors import did_you_mean
+from ...language.nodes import Group
 from .base import Rule
 from .nas_share import compile_its_share
 from .pay import Pay
@@ -47,8 +49,6 @@ class RuleContext:
     names: dict[str, Tranche]
     schedules: dict[int, np.ndarray]
     periods: int
-    is_nas: Callable[[Tranche], bool]
-    did_you_mean: Callable[[str, dict], str | None]
     _by_index: dict[int, Tranche] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -126,15 +126,13 @@ def _compile_part(ctx: RuleContext, pa: ProAlloc, seen: dict[str, Span | None]) 
 
 
 def _compile_member(ctx: RuleContext, m: Member, seen: dict[str, Span | None]) -> Rule | None:
-    from ...language.nodes import Group
-
     if isinstance(m, Group):
         return compile_alloc(ctx, m.alloc, seen)
     names, error = ctx.names, ctx.checks.error
     tranche = names.get(m.name)
     if tranche is None:
         error(f"unknown class '{m.name}'", m.span,
-              ctx.did_you_mean(m.name, names) or "declare it with: class NAME TYPE balance ... coupon ...")
+              did_you_mean(m.name, names) or "declare it with: class NAME TYPE balance ... coupon ...")
         return None
     if tranche.is_residual:
         error(f"class {m.name} is the residual; it receives what is left after every rule",

@@ -61,7 +61,7 @@ def compile_its_share(ctx: RuleContext, prule: PrincipalRule, rule: Rule) -> Rul
         ctx.checks.error("'its share' pays one NAS class", prule.span, "write: pay N its share")
         return None
     tranche = ctx.tranche(rule.index)
-    if not ctx.is_nas(tranche):
+    if not tranche.is_nas:
         ctx.checks.error(f"class {tranche.name} is not a NAS class, so it has no share", prule.span,
                          f"type it: class {tranche.name} SEQ/NAS ... lockout 60 months")
         return None
