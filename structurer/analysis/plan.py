@@ -11,7 +11,11 @@ the engine, the valuation or the tie-out is computed here, in one place and in o
   block's price/yield tables, and the yield tables of quoted IO, PO and inverse floater classes
   by speed (and index level),
 - the REMIC tie-out,
-- the collateral's statistics.
+- the collateral's statistics,
+- for a large run, what the report summarises (analysis.budget): a run of more scenarios than
+  budget.SCENARIOS_LISTED gets each class's measures by scenario and their distribution over
+  all scenarios (ScenarioSummary); a deal whose class-periods exceed
+  budget.CASHFLOW_CELLS_MONTHLY gets its cash flows by year (YearlyFlows).
 
     plan = report_plan(results, decrement=deal.run(*deal.decrement))
     html = render(plan)            # structurer.present.report
@@ -30,6 +34,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..results import measures
+from ..results.results import COLLATERAL
+from . import budget
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -121,6 +127,53 @@ class Pricing:
     index_tables: list[IndexTable]
 
 
+# The distribution of a measure over the scenarios: these percentiles, between min and max.
+PERCENTILES = (5, 25, 50, 75, 95)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One measure of one class over every scenario of the run: its min, PERCENTILES, max and
+    mean (NaN scenarios, where the measure does not exist, left out), the scenarios (run
+    columns) at its min and max, and how many scenarios have it."""
+
+    name: str
+    measure: str
+    low: float
+    percentiles: tuple[float, ...]
+    high: float
+    mean: float
+    at_low: int
+    at_high: int
+    count: int
+
+
+@dataclass(frozen=True)
+class ScenarioSummary:
+    """A run of more scenarios than budget.SCENARIOS_LISTED, summarised: `listed` the scenarios
+    (run columns) whose measures are tabulated one row each, `wal` each class's WAL (notional
+    WAL for a notional class) for every scenario, and each class's distributions over all."""
+
+    total: int
+    listed: tuple[int, ...]
+    wal: dict[str, np.ndarray]
+    distributions: list[Distribution]
+
+
+@dataclass(frozen=True)
+class YearlyFlows:
+    """A class's (or the collateral's) cash flows at one scenario by year: per year its first and
+    last period, the beginning balance of its first period, the sums over its periods, and the
+    balances (and carried shortfall) after its last. Years run to the last with cash."""
+
+    name: str
+    columns: dict[str, np.ndarray]
+
+    @property
+    def years(self) -> int:
+        return len(self.columns["year"])
+
+
 @dataclass(frozen=True)
 class ReportPlan:
     """Everything the report shows, computed: the run itself and the runs derived from it."""
@@ -136,6 +189,8 @@ class ReportPlan:
     decrement_notional_wal: dict[str, np.ndarray]   # ... at the decrement speeds (empty: no run)
     pricing: Pricing | None
     tieout: TieOut
+    scenarios: ScenarioSummary | None = None    # None: every scenario is shown in full
+    yearly: list[YearlyFlows] | None = None     # None: the cash flows are shown month by month
 
 
 @dataclass(frozen=True)
@@ -308,6 +363,7 @@ def report_plan(results: Results, decrement: Results | None = None,
         raise InputError(f"the decrement run is of deal \"{decrement.deal.name}\", "
                          f"not \"{deal.name}\"")
     s, is_pricing = chart_scenario(results)
+    wal = notional_wal(results)
     return ReportPlan(
         results=results,
         decrement=decrement,
@@ -316,11 +372,118 @@ def report_plan(results: Results, decrement: Results | None = None,
         chart_is_pricing=is_pricing,
         band_runs=band_runs(deal),
         ranges=structuring_ranges(deal),
-        notional_wal=notional_wal(results),
+        notional_wal=wal,
         decrement_notional_wal=notional_wal(decrement),
         pricing=pricing_plan(results, quotes, specs),
         tieout=tieout(deal),
+        scenarios=scenario_summary(results, wal),
+        yearly=(yearly_flows(results, 0) if class_periods(results) > budget.CASHFLOW_CELLS_MONTHLY
+                else None),
     )
+
+
+# Measures whose distribution over the scenarios the report shows: (key, label).
+MEASURES = (("wal", "WAL (years)"), ("first", "First principal period"),
+            ("last", "Last principal period"), ("final", "Final distribution period"))
+
+
+def distribution(name: str, measure: str, values: np.ndarray) -> Distribution | None:
+    """The distribution of one class's measure over the scenarios; None if no scenario has it."""
+    v = np.asarray(values, dtype=float)
+    ok = np.isfinite(v)
+    if not ok.any():
+        return None
+    # The extremes' scenarios: the first run column at the min and at the max.
+    masked_low = np.where(ok, v, np.inf)
+    masked_high = np.where(ok, v, -np.inf)
+    finite = v[ok]
+    return Distribution(name, measure, float(finite.min()),
+                        tuple(float(x) for x in np.percentile(finite, PERCENTILES)),
+                        float(finite.max()), float(finite.mean()),
+                        int(masked_low.argmin()), int(masked_high.argmax()), int(ok.sum()))
+
+
+def scenario_summary(results: Results, notional: Mapping[str, np.ndarray],
+                     listed: int = budget.SCENARIOS_LISTED) -> ScenarioSummary | None:
+    """A run of more than `listed` scenarios summarised: the first `listed` scenarios' WAL by
+    class, and each class's WAL, principal window and final distribution over all scenarios
+    (periods where a class pays no principal, and WAL where it has none, left out).
+    None for a run small enough to show each scenario in full."""
+    n = len(results.scenarios)
+    if n <= listed:
+        return None
+    wal: dict[str, np.ndarray] = {}
+    out = []
+    for tranche in results.deal.issued_classes:
+        if tranche.is_residual:
+            continue
+        name = tranche.name
+        first, last = results.principal_window(name)
+        paid = first > 0
+        figures = {
+            "wal": notional[name] if name in notional else results.wal(name),
+            "first": np.where(paid, first, np.nan),
+            "last": np.where(paid, last, np.nan),
+            "final": np.asarray(results.final_period(name), dtype=float),
+        }
+        wal[name] = figures["wal"]
+        for key, _ in MEASURES:
+            d = distribution(name, key, figures[key])
+            if d is not None:
+                out.append(d)
+    return ScenarioSummary(n, tuple(range(listed)), wal, out)
+
+
+def class_periods(results: Results) -> int:
+    """The deal's class-periods, issued classes x periods: the figure
+    budget.CASHFLOW_CELLS_MONTHLY bounds for cash flows shown month by month."""
+    return len(results.deal.issued_classes) * results.periods
+
+
+# Columns of a table by year: summed over the year's periods, or read at its first or last.
+YEAR_SUMS = ("interest", "scheduled_principal", "prepayment", "principal", "cash_flow", "accrued",
+             "servicing_fee")
+YEAR_FIRST = ("beginning_balance",)
+YEAR_LAST = ("ending_balance", "interest_shortfall")
+
+
+def by_year(name: str, flows: Mapping[str, np.ndarray], final: int) -> YearlyFlows:
+    """Cash flows of one scenario (arrays by period) by year of 12 periods, to the year of the
+    last period with cash `final` (no year if it has none)."""
+    years = -(-int(final) // 12)
+    periods = len(next(iter(flows.values())))
+    first = np.arange(years) * 12 + 1
+    last = np.minimum(first + 11, periods)
+    columns: dict[str, np.ndarray] = {"year": np.arange(1, years + 1), "first": first, "last": last}
+    for key, values in flows.items():
+        v = np.asarray(values, dtype=float)
+        if key in YEAR_SUMS:
+            padded = np.zeros(max(years * 12, len(v)))
+            padded[:len(v)] = v
+            columns[key] = padded[:years * 12].reshape(years, 12).sum(axis=1)
+        elif key in YEAR_FIRST:
+            columns[key] = v[first - 1]
+        elif key in YEAR_LAST:
+            columns[key] = v[last - 1]
+    return YearlyFlows(name, columns)
+
+
+def yearly_flows(results: Results, s: int = 0) -> list[YearlyFlows]:
+    """The collateral's and every issued class's cash flows at scenario `s`, by year."""
+    c = results.collateral
+    out = [by_year(COLLATERAL, {
+        "beginning_balance": c.beginning_balance[s], "interest": c.interest[s],
+        "scheduled_principal": c.scheduled_principal[s], "prepayment": c.prepayment[s],
+        "principal": c.principal[s], "cash_flow": c.cash[s], "ending_balance": c.ending_balance[s],
+        "servicing_fee": c.servicing_fee[s]}, int(results.final_period(COLLATERAL)[s]))]
+    for tranche in results.deal.issued_classes:
+        a = results.arrays(tranche.name)
+        out.append(by_year(tranche.name, {
+            "beginning_balance": a["beginning_balance"][s], "interest": a["interest"][s],
+            "principal": a["principal"][s], "cash_flow": a["interest"][s] + a["principal"][s],
+            "accrued": a["accrued"][s], "ending_balance": a["ending_balance"][s],
+            "interest_shortfall": a["shortfall"][s]}, int(results.final_period(tranche.name)[s])))
+    return out
 
 
 def results_view(results: Results) -> NotebookView:

@@ -52,18 +52,43 @@ def _principal_classes(results: Results) -> list:
     return [c for c in results.deal.issued_classes if not (c.is_residual or c.is_notional)]
 
 
+# A chart draws one series per class up to this many (one colour each, one legend entry each);
+# a deal with more classes gets its classes grouped (stacked charts) or its lines drawn as one
+# image under text axes (the WAL chart), which keeps the page small and the chart legible.
+MANY_SERIES = len(_PALETTE)
+
+
+def class_groups(names: list[str], groups: int = MANY_SERIES) -> list[tuple[str, list[int]]]:
+    """Consecutive classes (in the deal's order) in at most `groups` groups of nearly equal size,
+    each labelled by its first and last class and its count: ('A000-A029 (30)', [0, ..., 29])."""
+    if len(names) <= groups:
+        return [(name, [k]) for k, name in enumerate(names)]
+    out = []
+    for part in np.array_split(np.arange(len(names)), groups):
+        idx = [int(k) for k in part]
+        out.append((f"{names[idx[0]]}\u2013{names[idx[-1]]} ({len(idx)})", idx))
+    return out
+
+
 def _stacked(results: Results, scenario: int, key: str, title: str, unit: str, fmt: str) -> str:
-    """One series per principal class, stacked, against years from settlement."""
+    """One series per principal class, stacked, against years from settlement; past MANY_SERIES
+    classes, one series per group of consecutive classes (their sum)."""
     classes = _principal_classes(results)
     years = np.arange(1, results.periods + 1) / 12.0
-    series = [results.arrays(c.name)[key][scenario] for c in classes]
+    values = [results.arrays(c.name)[key][scenario] for c in classes]
+    groups = class_groups([c.name for c in classes])
+    series = [np.sum([values[k] for k in idx], axis=0) for _, idx in groups]
     fig, ax = plt.subplots(figsize=_SIZE)
-    ax.stackplot(years, series, labels=[c.name for c in classes], colors=_PALETTE, alpha=0.85)
+    areas = ax.stackplot(years, series, labels=[label for label, _ in groups], colors=_PALETTE, alpha=0.85)
+    if len(classes) > MANY_SERIES:
+        for area in areas:  # the areas as one image; axes, ticks and text stay text
+            area.set_rasterized(True)
     ax.set_xlabel("years from settlement")
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: fmt.format(v / 1e6)))
     ax.set_ylabel(unit)
     ax.set_title(f"{title}, {results.scenarios[scenario]}", loc="left")
-    ax.legend(loc="upper right", ncols=min(len(classes), 6), frameon=False)
+    ax.legend(loc="upper right", ncols=min(len(groups), 6 if len(classes) <= MANY_SERIES else 2),
+              frameon=False, fontsize=None if len(classes) <= MANY_SERIES else 7)
     return _svg(fig)
 
 
@@ -121,13 +146,27 @@ def wal_by_speed(results: Results) -> str:
     x, unit = speed_axis(results)
     order = np.argsort(x, kind="stable")
     fig, ax = plt.subplots(figsize=_SIZE)
-    for k, c in enumerate(classes):
-        ax.plot(x[order], results.wal(c.name)[order], marker="o", lw=1.4, color=_PALETTE[k % len(_PALETTE)],
-                label=c.name)
+    if len(classes) <= MANY_SERIES:
+        for k, c in enumerate(classes):
+            ax.plot(x[order], results.wal(c.name)[order], marker="o", lw=1.4,
+                    color=_PALETTE[k % len(_PALETTE)], label=c.name)
+        ax.legend(loc="upper right", ncols=min(len(classes), 6), frameon=False)
+    else:
+        # Hundreds of lines: shaded from the first class to the last, drawn as one image (the
+        # axes, ticks and text stay text); the legend names the first and the last class.
+        from matplotlib.collections import LineCollection
+        from matplotlib.lines import Line2D
+
+        shades = matplotlib.colormaps["viridis"](np.linspace(0.0, 0.9, len(classes)))
+        lines = [np.column_stack([x[order], results.wal(c.name)[order]]) for c in classes]
+        ax.add_collection(LineCollection(lines, colors=shades, linewidths=0.8, rasterized=True))
+        ax.autoscale_view()
+        ends = [Line2D([], [], color=shades[k], lw=1.4, label=classes[k].name) for k in (0, -1)]
+        ax.legend(handles=ends, loc="upper right", frameon=False, fontsize=7,
+                  title=f"{len(classes)} classes, shaded in order", title_fontsize=7)
     ax.set_xticks(x, results.scenarios, rotation=0)
     if unit is not None:
         ax.set_xlabel(f"speed ({unit}, to scale)")
     ax.set_ylabel("WAL (years)")
     ax.set_title("WAL across speeds", loc="left")
-    ax.legend(loc="upper right", ncols=min(len(classes), 6), frameon=False)
     return _svg(fig)

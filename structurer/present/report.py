@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from markupsafe import Markup, escape
 
-from ..analysis.plan import pricing_scenario
+from ..analysis import budget
+from ..analysis.plan import MEASURES, PERCENTILES, class_periods, pricing_scenario
 from ..results import measures as analytics
 from ..results.results import COLLATERAL
 from ..version import __version__
@@ -43,7 +44,7 @@ from ..version import __version__
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..analysis.plan import NotebookView, ReportPlan
+    from ..analysis.plan import NotebookView, ReportPlan, ScenarioSummary, YearlyFlows
     from ..engine.schedules import Tier
     from ..model.deal import Deal, QuoteSpec, Tranche
     from ..results.results import Results
@@ -83,6 +84,26 @@ NOTIONAL_HEADINGS = {
     "beginning_balance": "Beginning notional",
     "ending_balance": "Ending notional",
 }
+# Columns of the cash flow tables by year (a large deal's, analysis.plan.YearlyFlows).
+COLLATERAL_YEAR_COLUMNS = (
+    ("beginning_balance", "Beginning balance"),
+    ("interest", "Net interest"),
+    ("scheduled_principal", "Scheduled principal"),
+    ("prepayment", "Prepayment"),
+    ("principal", "Total principal"),
+    ("cash_flow", "Cash flow"),
+    ("ending_balance", "Ending balance"),
+    ("servicing_fee", "Servicing / g-fee"),
+)
+CLASS_YEAR_COLUMNS = (
+    ("beginning_balance", "Beginning balance"),
+    ("interest", "Interest"),
+    ("accrued", "Accrued"),
+    ("principal", "Principal"),
+    ("cash_flow", "Cash flow"),
+    ("ending_balance", "Ending balance"),
+    ("interest_shortfall", "Interest shortfall carried"),
+)
 SCHEDULE_CLASSES_PER_TABLE = 3  # scheduled/actual column pairs side by side in one table
 RESIDUAL_COLUMNS = (
     ("period", "Period", "int"),
@@ -282,13 +303,15 @@ def class_bands(deal: Deal) -> dict[str, str]:
 
 
 def _cover(results: Results, stats: dict[str, float], s: int,
-           notional_wal: Mapping[str, Any]) -> dict[str, Any]:
+           notional_wal: Mapping[str, Any], summary: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A scenario's cover table; `summary` its Results.summary rows by class, if at hand."""
     deal = results.deal
-    summary = results.summary(s)
+    if summary is None:
+        summary = results.summary(s).to_dict("index")  # one conversion, not one per class
     bands = class_bands(deal)
     rows = []
     for tranche in deal.issued_classes:
-        row = summary.loc[tranche.name].to_dict()
+        row = dict(summary[tranche.name])
         row["class"] = tranche.name
         row["band"] = bands.get(tranche.name)
         row["notional_wal"] = float(notional_wal[tranche.name][s]) if tranche.name in notional_wal else None
@@ -331,7 +354,7 @@ def class_columns(tranche: Tranche, row: dict[str, Any]) -> tuple[tuple[str, str
 
 def _class_flows(results: Results, tranche: Tranche, summary: Any) -> dict[str, Any]:
     final = int(results.final_period(tranche.name)[0])
-    row = summary.loc[tranche.name].to_dict()
+    row = summary[tranche.name]
     return {
         "name": tranche.name,
         "type": tranche.cover_type,
@@ -343,6 +366,92 @@ def _class_flows(results: Results, tranche: Tranche, summary: Any) -> dict[str, 
         "columns": class_columns(tranche, row),
         "rows": _records(results.class_cashflows(tranche.name, 0), final),
         "final_date": results.date_of(final),
+    }
+
+
+def _year_rows(results: Results, flows: YearlyFlows, columns: Sequence[tuple[str, str]]) -> list[list[str]]:
+    """A table by year's rows as text: the year, its periods and its last distribution date, then
+    each column in whole dollars."""
+    c = flows.columns
+    rows = []
+    for k in range(flows.years):
+        first, last = int(c["first"][k]), int(c["last"][k])
+        rows.append([str(int(c["year"][k])), f"{first}\u2013{last}", fmt_month(results.date_of(last)),
+                     *(fmt_money(c[key][k]) for key, _ in columns)])
+    return rows
+
+
+def _yearly(results: Results, yearly: Sequence[YearlyFlows], summary: Any) -> dict[str, Any]:
+    """The cash flow tables by year of a deal too large to show month by month: the collateral's
+    and each class's (a class's columns as its monthly table's: notional headings, accretion
+    only for a class that accretes, interest and principal only for the residual)."""
+    deal = results.deal
+    collateral, classes = yearly[0], yearly[1:]
+    tables = []
+    for tranche, flows in zip(deal.issued_classes, classes, strict=True):
+        row = summary[tranche.name]
+        if tranche.is_residual:
+            columns = tuple(c for c in CLASS_YEAR_COLUMNS if c[0] in ("interest", "principal", "cash_flow"))
+        else:
+            columns = tuple(
+                (key, NOTIONAL_HEADINGS.get(key, heading) if tranche.is_notional else heading)
+                for key, heading in CLASS_YEAR_COLUMNS
+                if not (key == "accrued" and row["total_accrued"] == 0)
+                and not (key == "principal" and tranche.is_notional and row["total_principal"] == 0))
+        final = int(results.final_period(tranche.name)[0])
+        tables.append({
+            "name": tranche.name, "type": tranche.cover_type, "notional": tranche.is_notional,
+            "formula": _formula(tranche), "accrues": row["total_accrued"] != 0,
+            "total_accrued": row["total_accrued"], "periods": final,
+            "final_date": results.date_of(final),
+            "headings": [heading for _, heading in columns], "rows": _year_rows(results, flows, columns),
+        })
+    final = int(results.final_period(COLLATERAL)[0])
+    return {
+        "collateral": {"headings": [heading for _, heading in COLLATERAL_YEAR_COLUMNS],
+                       "rows": _year_rows(results, collateral, COLLATERAL_YEAR_COLUMNS),
+                       "periods": final, "final_date": results.date_of(final)},
+        "classes": tables,
+        "class_periods": class_periods(results),
+        "budget": budget.CASHFLOW_CELLS_MONTHLY,
+    }
+
+
+def _scenario_summary(results: Results, summary: ScenarioSummary) -> dict[str, Any]:
+    """A large run's measures as the report shows them: the listed scenarios' WAL by class, and
+    each class's measures over all scenarios (min, percentiles, max, mean; where the extremes
+    are), formatted."""
+    deal = results.deal
+    names = list(summary.wal)
+    labels = results.scenarios
+    listed = [{"key": labels[s], "cells": [fmt_years(summary.wal[name][s]) for name in names]}
+              for s in summary.listed]
+    measure_labels = dict(MEASURES)
+    rows = []
+    for d in summary.distributions:
+        if d.measure == "wal":
+            exact = inner = fmt_years
+        else:
+            def exact(v: float) -> str:
+                return fmt_number(v, 0)
+
+            def inner(v: float) -> str:
+                return fmt_number(v, 1)
+        rows.append({
+            "class": d.name, "measure": measure_labels[d.measure], "first": d.measure == "wal",
+            "notional": d.measure == "wal" and deal.tranche(d.name).is_notional,
+            "cells": [exact(d.low), *(inner(v) for v in d.percentiles), exact(d.high), inner(d.mean)],
+            "at_low": labels[d.at_low], "at_high": labels[d.at_high],
+            "count": d.count if d.count < summary.total else None,
+        })
+    return {
+        "total": summary.total,
+        "listed_count": len(summary.listed),
+        "classes": [{"name": name, "notional": deal.tranche(name).is_notional} for name in names],
+        "listed": listed,
+        "percentiles": list(PERCENTILES),
+        "rows": rows,
+        "budget": budget.SCENARIOS_LISTED,
     }
 
 
@@ -443,8 +552,9 @@ def _ranges(plan: ReportPlan) -> list[dict[str, Any]]:
     return out
 
 
-def _floaters(deal: Deal, results: Results) -> list[dict[str, Any]]:
-    """Terms of the floating-rate classes and the fixed-rate class each is split from."""
+def _floaters(deal: Deal, results: Results, shown: Sequence[int]) -> list[dict[str, Any]]:
+    """Terms of the floating-rate classes and the fixed-rate class each is split from, and their
+    first coupon at each scenario shown."""
     out = []
     for tranche in deal.issued_classes:
         if tranche.formula is None:
@@ -458,7 +568,7 @@ def _floaters(deal: Deal, results: Results) -> list[dict[str, Any]]:
             "parent": None if parent is None else {
                 "name": parent.name, "balance": parent.balance, "coupon": parent.coupon,
                 "interest_type": parent.interest_type},
-            "first_coupons": [float(v) for v in results.arrays(tranche.name)["coupon"][:, 0]],
+            "first_coupons": [float(results.arrays(tranche.name)["coupon"][s, 0]) for s in shown],
         })
     return out
 
@@ -552,9 +662,9 @@ def _price_yield(frame: pd.DataFrame, prices: int) -> dict[str, Any]:
     return _grid(frame, kinds)
 
 
-def _pricing(plan: ReportPlan) -> dict[str, Any] | None:
-    """The plan's quotes per scenario, the analytics block's price/yield tables, and the yield
-    tables of quoted IO, PO and inverse floater classes, formatted."""
+def _pricing(plan: ReportPlan, shown: Sequence[int]) -> dict[str, Any] | None:
+    """The plan's quotes at each scenario shown, the analytics block's price/yield tables, and the
+    yield tables of quoted IO, PO and inverse floater classes, formatted."""
     results, priced = plan.results, plan.pricing
     if priced is None:
         return None
@@ -563,7 +673,7 @@ def _pricing(plan: ReportPlan) -> dict[str, Any] | None:
     by_name = {spec.name: spec for spec in priced.specs}
     with_curve = any(q.spread is not None for q in quotes.values())
     scenarios = []
-    for s in range(len(results.scenarios)):
+    for s in shown:
         rows = []
         for name, q in quotes.items():
             rows.append({"class": name, "basis": _basis(by_name.get(name)), "static": q.static,
@@ -609,16 +719,27 @@ def _tieout(result: TieOut) -> dict[str, Any]:
             "failures": len(result.failures)}
 
 
+def shown_scenarios(plan: ReportPlan) -> list[int]:
+    """The scenarios shown each in full (cover and quote tables, floaters' first coupons): every
+    scenario of the run, or for a run the plan summarises only the chart (pricing) scenario."""
+    if plan.scenarios is not None:
+        return [plan.chart_scenario]
+    return list(range(len(plan.results.scenarios)))
+
+
 def report_context(plan: ReportPlan) -> dict[str, Any]:
     """Everything the templates show, selected and formatted from a computed plan."""
     results, decrement = plan.results, plan.decrement
     deal = results.deal
     stats = plan.stats
     coll_final = int(results.final_period(COLLATERAL)[0])
-    first_summary = results.summary(0)
+    first_summary = results.summary(0).to_dict("index")
     issued = deal.issued_classes
+    shown = shown_scenarios(plan)
+    monthly = plan.yearly is None
     return {
         "deal": deal,
+        "deal_command": str(deal.path) if deal.path else "DEAL",
         "stats": stats,
         "pools": deal.pools,
         "issued": issued,
@@ -627,22 +748,26 @@ def report_context(plan: ReportPlan) -> dict[str, Any]:
         "has_accrual": any(c.accrual for c in issued),
         "has_strip": any(c.strip is not None for c in issued),
         "has_nas": any(c.lockout or c.shift for c in issued),
-        "scenarios": [_cover(results, stats, s, plan.notional_wal) for s in range(len(results.scenarios))],
+        "scenarios": [_cover(results, stats, s, plan.notional_wal, first_summary if s == 0 else None)
+                      for s in shown],
+        "scenario_summary": (_scenario_summary(results, plan.scenarios)
+                             if plan.scenarios is not None else None),
         "first": _scenario_heading(deal, results, 0),
-        "floaters": _floaters(deal, results),
+        "floaters": _floaters(deal, results, shown),
         "schedules": _schedules(results),
         "ranges": _ranges(plan),
         "collateral_columns": COLLATERAL_COLUMNS,
-        "collateral_rows": _records(results.collateral_cashflows(0), coll_final),
+        "collateral_rows": _records(results.collateral_cashflows(0), coll_final) if monthly else [],
         "collateral_final_date": results.date_of(coll_final),
-        "class_flows": [_class_flows(results, t, first_summary) for t in issued],
+        "class_flows": [_class_flows(results, t, first_summary) for t in issued] if monthly else [],
+        "yearly": None if monthly else _yearly(results, plan.yearly, first_summary),
         "decrement_tables": (_decrement_tables(decrement, plan.decrement_notional_wal)
                              if decrement is not None else None),
         "decrement_scenarios": ([_scenario_heading(deal, decrement, s)
                                  for s in range(len(decrement.scenarios))]
                                 if decrement is not None else []),
         "figures": _figures(plan),
-        "pricing": _pricing(plan),
+        "pricing": _pricing(plan, shown),
         "tieout": _tieout(plan.tieout),
         "periods": results.periods,
         "source_lines": deal.source.splitlines(),
