@@ -15,13 +15,14 @@ BALANCE = 1_000_000
 
 def sequential_deal(n: int = 300) -> str:
     """The deal file of `n` sequential classes (A000, A001, ...) and a residual."""
-    lines = ['deal "BIG-%d" {' % n, "  settle 2027-01-30", "  first payment 2027-02-25", "  delay 24 days", "}",
-             "", "collateral {",
-             f'  pool "FN rep" {{ balance {n * BALANCE:,}  wac 6.0%  coupon 5.5%  term 360  age 0 }}', "}", ""]
+    pool = f'  pool "FN rep" {{ balance {n * BALANCE:,}  wac 6.0%  coupon 5.5%  term 360  age 0 }}'
+    lines = [f'deal "BIG-{n}" {{', "  settle 2027-01-30", "  first payment 2027-02-25", "  delay 24 days",
+             "}", "", "collateral {", pool, "}", ""]
     lines += [f"class A{i:03d} SEQ balance {BALANCE:,} coupon 5.5%" for i in range(n)]
     lines += ["class R R", "", "waterfall {", "  interest: pay each class its coupon", "  principal {"]
     lines += [f"    pay A{i:03d} until retired" for i in range(n)]
-    lines += ["  }", "}", "", "scenarios {", "  pricing 165 PSA", "  decrement 0, 100, 165, 300, 500 PSA", "}"]
+    lines += ["  }", "}", "", "scenarios {", "  pricing 165 PSA", "  decrement 0, 100, 165, 300, 500 PSA",
+              "}"]
     return "\n".join(lines) + "\n"
 
 
