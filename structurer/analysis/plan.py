@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -257,29 +257,34 @@ def band_runs(deal: Deal) -> list[BandRun]:
     return out
 
 
-def effective_bands(deal: Deal, name: str, at: Prepayment,
-                    after: Sequence[int] = EFFECTIVE_AFTER) -> list[EffectiveBand]:
-    """A scheduled class's effective band after each of `after` periods at speed `at` (those
-    inside the deal's term); a class retired by then, or a busted schedule, gets a note."""
+def _effective_band(n: int, found: Any) -> EffectiveBand:
+    """One of solve.effective_bands' results as the report shows it: the band and its notes, or
+    why there is none (retired, busted)."""
     from ..structuring import solve
 
-    out = []
-    for n in after:
-        if n >= deal.periods:
-            continue
-        try:
-            found = solve.effective_band(deal, name, n, at, tol=EFFECTIVE_TOLERANCE)
-        except InputError as exc:
-            out.append(EffectiveBand(n, None, str(exc)))
-            continue
-        low, high = found.value  # type: ignore[misc]
-        notes = []
-        if high >= solve.BAND_LIMITS[1]:
-            notes.append(f"holds up to the {solve.BAND_LIMITS[1]:g} PSA searched")
-        if not found.details.get("monotonic", True):
-            notes.append("the speeds that hold are not one interval; the widest is shown")
-        out.append(EffectiveBand(n, (float(low), float(high)), "; ".join(notes)))
-    return out
+    if isinstance(found, InputError):
+        return EffectiveBand(n, None, str(found))
+    low, high = found.value
+    notes = []
+    if high >= solve.BAND_LIMITS[1]:
+        notes.append(f"holds up to the {solve.BAND_LIMITS[1]:g} PSA searched")
+    if not found.details.get("monotonic", True):
+        notes.append("the speeds that hold are not one interval; the widest is shown")
+    return EffectiveBand(n, (float(low), float(high)), "; ".join(notes))
+
+
+def effective_bands(deal: Deal, names: Sequence[str], at: Prepayment,
+                    after: Sequence[int] = EFFECTIVE_AFTER) -> dict[str, list[EffectiveBand]]:
+    """Scheduled classes' effective bands after each of `after` periods at speed `at` (those
+    inside the deal's term), searched together (solve.effective_bands: a few engine runs for
+    all of them); a class retired by then, or a busted schedule, gets a note."""
+    from ..structuring import solve
+
+    horizons = [n for n in after if n < deal.periods]
+    if not names or not horizons:
+        return {name: [] for name in names}
+    found = solve.effective_bands(deal, list(names), horizons, at, tol=EFFECTIVE_TOLERANCE)
+    return {name: [_effective_band(n, found[(name, n)]) for n in horizons] for name in names}
 
 
 def structuring_ranges(deal: Deal) -> list[StructuringRange]:
@@ -288,18 +293,23 @@ def structuring_ranges(deal: Deal) -> list[StructuringRange]:
     from ..structuring import solve
 
     at = deal.pricing.prepayment if deal.pricing is not None else None
-    out = []
+    tiers = []
     budget = EFFECTIVE_CLASSES
     for tier in deal.tiers:
         names = tuple(deal.classes[i].name for i in tier.classes if i in deal.schedules)
         if not names:
             continue
+        searched = names[:budget] if at is not None else ()
+        budget = max(0, budget - len(names)) if at is not None else budget
+        tiers.append((tier, names, searched))
+    # Every tier's searches at once: one batch of engine runs for the whole section.
+    bands = effective_bands(deal, [n for _, _, searched in tiers for n in searched], at) if at is not None \
+        else {}
+    out = []
+    for tier, names, searched in tiers:
         supported = None if tier.explicit is not None else float(solve.max_pac_balance(deal, names[0]).value)
-        effective, omitted = {}, ()
-        if at is not None:
-            effective = {name: effective_bands(deal, name, at) for name in names[:budget]}
-            omitted = names[budget:]
-            budget = max(0, budget - len(names))
+        effective = {name: bands[name] for name in searched}
+        omitted = names[len(searched):] if at is not None else ()
         out.append(StructuringRange(tier, names, supported, float(tier.balance),
                                     at.label if at is not None else None, effective, omitted))
     return out

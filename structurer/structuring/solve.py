@@ -4,6 +4,7 @@
     max_pac_balance  the largest PAC balance a band supports, and the support that leaves
     par_coupon       the coupon at which a fixed-rate class prices at par for a spread to the curve
     effective_band   the band a PAC schedule still holds after some periods at a given speed
+    effective_bands  the same for several classes and horizons, searched in one batch of runs
 
 Each returns a SolveResult and raises InputError, saying what can be reached, when the goal
 cannot be met. Solvers never edit deal text: they rebuild the checked Deal with
@@ -17,7 +18,7 @@ solver's result is the number to write back into the deal file.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -516,110 +517,195 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     `error` the width of the wider final bracket (PSA). The support balance left after
     `after_periods` is in `details`.
     """
-    c = deal.tranche(pac_class)
-    if c.index not in deal.schedules:
-        raise InputError(f"class {pac_class} has no schedule: it is not a PAC, PAC II or TAC")
+    found = effective_bands(deal, [pac_class], [after_periods], at_speed, limits, tol)
+    result = found[(pac_class, int(after_periods))]
+    if isinstance(result, InputError):
+        raise result
+    return result
+
+
+# Scenarios per engine run of effective_bands: bounds the memory of a batch of many searches.
+BAND_BATCH = 2048
+
+
+@dataclass
+class _BandSearch:
+    """One class's effective-band search after `after` periods: its brackets (bad, good) of the
+    lower and upper edge, None where the edge is at a limit."""
+
+    name: str
+    index: int
+    after: int
+    lower: tuple[float, float] | None = None
+    upper: tuple[float, float] | None = None
+    monotonic: bool = True
+    rounds: int = 0
+
+    def open(self, tol: float) -> bool:
+        return self.rounds <= 100 and any(b is not None and abs(b[1] - b[0]) > tol
+                                          for b in (self.lower, self.upper))
+
+
+def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[int],
+                    at_speed: float | str | Prepayment, limits: tuple[float, float] = BAND_LIMITS,
+                    tol: float = BAND_TOLERANCE) -> dict[tuple[str, int], SolveResult | InputError]:
+    """effective_band of every class in `classes` after each of `after_periods`, searched
+    together: each round of every search runs as the scenarios of one engine run (the engine is
+    vectorised across scenarios), so a report's many bands cost a few runs, not a few per band.
+    Each search is effective_band's, speed for speed, and gives its result; a class retired by
+    then, or whose schedule holds at no speed, gets the InputError effective_band raises.
+
+    `iterations` of each result counts the engine runs of the batch."""
+    searched = [deal.tranche(name) for name in classes]
+    for c in searched:
+        if c.index not in deal.schedules:
+            raise InputError(f"class {c.name} has no schedule: it is not a PAC, PAC II or TAC")
     periods = deal.periods
-    after = int(after_periods)
-    if not 0 <= after < periods:
-        raise InputError(f"the periods run to {periods}; 'after' must be between 0 and {periods - 1}")
+    afters = [int(a) for a in after_periods]
+    for after in afters:
+        if not 0 <= after < periods:
+            raise InputError(f"the periods run to {periods}; 'after' must be between 0 and {periods - 1}")
     at = _psa(at_speed)
-    schedule = deal.schedules[c.index]
     base = deal.pricing or Scenario(at)
     ages = np.array([p.age for p in deal.pools], dtype=float)
+    rates = base.index_paths(deal.indices, deal.index_names, periods)
+    first_leg = smm_matrix([at], ages, periods)[0]
+    index = np.array([c.index for c in searched])
+    schedules = np.array([deal.schedules[c.index] for c in searched])  # [class, period]
     runs = 0
 
-    def flows(speeds: np.ndarray):
+    def flows(rows: list[tuple[int, float]]):
+        """One engine run (in chunks of BAND_BATCH scenarios): scenario k runs at `at` for its
+        first rows[k][0] periods and at the constant PSA speed rows[k][1] from then on."""
         nonlocal runs
         runs += 1
-        smm = smm_matrix([Prepayment.constant(float(s), "PSA") for s in speeds], ages, periods)
-        smm[:, :, :after] = smm_matrix([at], ages, periods)[:, :, :after]
-        coll = collateral_flows(deal.pools, smm)
-        rates = base.index_paths(deal.indices, deal.index_names, periods)
-        return run_waterfall(deal, coll, np.broadcast_to(rates, (len(speeds), *rates.shape)).copy())
+        for start in range(0, len(rows), BAND_BATCH):
+            part = rows[start:start + BAND_BATCH]
+            smm = smm_matrix([Prepayment.constant(float(speed), "PSA") for _, speed in part], ages, periods)
+            for k, (after, _) in enumerate(part):
+                smm[k, :, :after] = first_leg[:, :after]
+            coll = collateral_flows(deal.pools, smm)
+            yield part, run_waterfall(deal, coll, np.broadcast_to(rates, (len(part), *rates.shape)).copy())
 
-    def miss(speeds: np.ndarray) -> np.ndarray:
-        bal = flows(speeds).ending_balance[:, c.index, after:]
-        return np.abs(bal - schedule[after:]).max(axis=1)
+    def miss(rows: list[tuple[int, float]]) -> np.ndarray:
+        """Each searched class's largest distance from its schedule after the row's first leg,
+        [row, class]."""
+        out = []
+        for part, run in flows(rows):
+            gap = np.abs(run.ending_balance[:, index, :] - schedules[None, :, :])
+            after = np.array([a for a, _ in part])
+            gap = np.where(np.arange(periods)[None, None, :] < after[:, None, None], 0.0, gap)
+            out.append(gap.max(axis=2))
+        return np.concatenate(out)
 
-    # Where the first leg leaves things.
-    start = flows(np.array([0.0]))  # only its first `after` periods (at `at`) are read
-    balance_then = float(start.ending_balance[0, c.index, after - 1]) if after else c.balance
-    if balance_then <= SCHEDULE_TOLERANCE:
-        raise InputError(f"{pac_class} is retired by period {after} at {at.label}; it has no band left")
+    # Where the first leg leaves things: one scenario per horizon, at 0 PSA after it (only its
+    # first `after` periods, at `at`, are read).
+    (_, start), = flows([(after, 0.0) for after in afters])
     owners = [k for k in deal.classes if k.in_waterfall]
-    support = [k for k in owners if k.is_support] or \
-        [k for k in owners if k.index not in deal.schedules]
-    support_then = float(start.ending_balance[0, [k.index for k in support], after - 1].sum()) if after \
-        else sum(k.balance for k in support)
-    scheduled_then = float(schedule[after - 1]) if after else c.balance
+    support = [k for k in owners if k.is_support] or [k for k in owners if k.index not in deal.schedules]
+    then: dict[int, tuple[np.ndarray, float]] = {}
+    for row, after in enumerate(afters):
+        end = start.ending_balance[row, :, after - 1] if after else None
+        support_then = float(end[[k.index for k in support]].sum()) if after \
+            else sum(k.balance for k in support)
+        then[after] = (end, support_then)
 
     lo_lim, hi_lim = limits
     grid = np.linspace(lo_lim, hi_lim, BAND_FIRST_GRID)
-    holds = miss(grid) <= SCHEDULE_TOLERANCE
-    if not holds.any():
-        raise InputError(
-            f"after {after} periods at {at.label}, no constant speed from {lo_lim:g} to {hi_lim:g} PSA "
-            f"keeps {pac_class} on its schedule (balance {balance_then:,.2f}, scheduled "
-            f"{scheduled_then:,.2f}, support left {support_then:,.2f}): the PAC is busted")
-    # The runs of consecutive grid speeds that hold.
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], holds.astype(int), [0]])))
-    intervals = list(zip(edges[::2], edges[1::2] - 1, strict=True))
-    monotonic = len(intervals) == 1
-    i_lo, i_hi = max(intervals, key=lambda r: r[1] - r[0])
-    # Brackets (bad, good) for each edge, or None where the edge is at a limit.
-    lower = (grid[i_lo - 1], grid[i_lo]) if i_lo > 0 else None
-    upper = (grid[i_hi + 1], grid[i_hi]) if i_hi < len(grid) - 1 else None
-    rounds = 0
-    while any(b is not None and abs(b[1] - b[0]) > tol for b in (lower, upper)):
-        rounds += 1
-        inner = max(2, (BAND_GRID - 1) // 2)
-        points, spans = [], []
-        for b in (lower, upper):
-            if b is None or abs(b[1] - b[0]) <= tol:
-                spans.append(None)
+    looks = miss([(after, float(speed)) for after in afters for speed in grid])
+    out: dict[tuple[str, int], SolveResult | InputError] = {}
+    searches: list[_BandSearch] = []
+    for h, after in enumerate(afters):
+        end, support_then = then[after]
+        for j, c in enumerate(searched):
+            key = (c.name, after)
+            balance_then = float(end[c.index]) if after else c.balance
+            if balance_then <= SCHEDULE_TOLERANCE:
+                out[key] = InputError(
+                    f"{c.name} is retired by period {after} at {at.label}; it has no band left")
                 continue
-            pts = np.linspace(min(b), max(b), inner + 2)[1:-1]
-            spans.append((len(points), len(points) + len(pts)))
-            points.extend(pts)
-        ok = miss(np.array(points)) <= SCHEDULE_TOLERANCE
-        for k, b in enumerate((lower, upper)):
-            if spans[k] is None or b is None:
+            holds = looks[h * len(grid):(h + 1) * len(grid), j] <= SCHEDULE_TOLERANCE
+            if not holds.any():
+                scheduled_then = float(deal.schedules[c.index][after - 1]) if after else c.balance
+                out[key] = InputError(
+                    f"after {after} periods at {at.label}, no constant speed from {lo_lim:g} to {hi_lim:g} "
+                    f"PSA keeps {c.name} on its schedule (balance {balance_then:,.2f}, scheduled "
+                    f"{scheduled_then:,.2f}, support left {support_then:,.2f}): the PAC is busted")
                 continue
-            pts = np.array(points[spans[k][0]:spans[k][1]])
-            good = ok[spans[k][0]:spans[k][1]]
-            ordered_pts = np.concatenate([[min(b)], pts, [max(b)]])
-            # lower edge: bad below, good above; upper edge: good below, bad above
-            flags = np.concatenate([[k == 1], good, [k == 0]])
-            switches = np.flatnonzero(flags[1:] != flags[:-1])
-            if len(switches) != 1:
-                monotonic = False
-            j = switches[0] if k == 0 else switches[-1]
-            new = (ordered_pts[j], ordered_pts[j + 1]) if k == 0 else (ordered_pts[j + 1], ordered_pts[j])
-            if k == 0:
-                lower = new
-            else:
-                upper = new
-        if rounds > 100:
+            # The runs of consecutive grid speeds that hold.
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], holds.astype(int), [0]])))
+            intervals = list(zip(edges[::2], edges[1::2] - 1, strict=True))
+            i_lo, i_hi = max(intervals, key=lambda r: r[1] - r[0])
+            searches.append(_BandSearch(
+                c.name, j, after,
+                lower=(grid[i_lo - 1], grid[i_lo]) if i_lo > 0 else None,
+                upper=(grid[i_hi + 1], grid[i_hi]) if i_hi < len(grid) - 1 else None,
+                monotonic=len(intervals) == 1))
+
+    inner = max(2, (BAND_GRID - 1) // 2)
+    while True:
+        active = [b for b in searches if b.open(tol)]
+        if not active:
             break
-    lo = float(lower[1]) if lower is not None else lo_lim
-    hi = float(upper[1]) if upper is not None else hi_lim
-    width = max([abs(b[1] - b[0]) for b in (lower, upper) if b is not None], default=0.0)
-    edge_miss = float(miss(np.array([lo, hi])).max())
-    notes = []
-    if lower is None:
-        notes.append(f"holds down to {lo_lim:g} PSA")
-    if upper is None:
-        notes.append(f"holds up to the {hi_lim:g} PSA searched")
-    if not monotonic:
-        notes.append("the speeds that hold are not one interval; the widest is shown")
-    msg = (f"after {after} periods at {at.label}, {pac_class} holds its schedule from {lo:.4f} to "
-           f"{hi:.4f} PSA" + (f" ({'; '.join(notes)})" if notes else ""))
-    return SolveResult(
-        goal=f"the band {pac_class}'s schedule holds after {after} periods at {at.label}",
-        variable="constant PSA speed from then on", value=(lo, hi), achieved=edge_miss,
-        target=SCHEDULE_TOLERANCE, error=width, iterations=runs, converged=width <= tol and monotonic,
-        message=msg,
-        details={"balance_then": balance_then, "scheduled_then": scheduled_then,
-                 "support_then": support_then, "support_classes": ", ".join(k.name for k in support),
-                 "monotonic": monotonic, "rounds": rounds})
+        # Every open bracket of every search cut into a grid, all run at once.
+        rows, spans = [], []
+        for b in active:
+            b.rounds += 1
+            for bracket in (b.lower, b.upper):
+                if bracket is None or abs(bracket[1] - bracket[0]) <= tol:
+                    spans.append(None)
+                    continue
+                pts = np.linspace(min(bracket), max(bracket), inner + 2)[1:-1]
+                spans.append((len(rows), len(rows) + len(pts), pts))
+                rows.extend((b.after, float(x)) for x in pts)
+        ok = miss(rows) <= SCHEDULE_TOLERANCE
+        for n, b in enumerate(active):
+            for k in (0, 1):
+                span, bracket = spans[2 * n + k], (b.lower, b.upper)[k]
+                if span is None or bracket is None:
+                    continue
+                first, stop, pts = span
+                good = ok[first:stop, b.index]
+                ordered_pts = np.concatenate([[min(bracket)], pts, [max(bracket)]])
+                # lower edge: bad below, good above; upper edge: good below, bad above
+                flags = np.concatenate([[k == 1], good, [k == 0]])
+                switches = np.flatnonzero(flags[1:] != flags[:-1])
+                if len(switches) != 1:
+                    b.monotonic = False
+                j = switches[0] if k == 0 else switches[-1]
+                if k == 0:
+                    b.lower = (ordered_pts[j], ordered_pts[j + 1])
+                else:
+                    b.upper = (ordered_pts[j + 1], ordered_pts[j])
+
+    if searches:
+        edges_found = [(float(b.lower[1]) if b.lower is not None else lo_lim,
+                        float(b.upper[1]) if b.upper is not None else hi_lim) for b in searches]
+        at_edges = miss([(b.after, x) for b, edge in zip(searches, edges_found, strict=True) for x in edge])
+    for n, b in enumerate(searches):
+        c = searched[b.index]
+        after = b.after
+        lo, hi = edges_found[n]
+        width = max([abs(x[1] - x[0]) for x in (b.lower, b.upper) if x is not None], default=0.0)
+        edge_miss = float(at_edges[2 * n:2 * n + 2, b.index].max())
+        end, support_then = then[after]
+        balance_then = float(end[c.index]) if after else c.balance
+        scheduled_then = float(deal.schedules[c.index][after - 1]) if after else c.balance
+        notes = []
+        if b.lower is None:
+            notes.append(f"holds down to {lo_lim:g} PSA")
+        if b.upper is None:
+            notes.append(f"holds up to the {hi_lim:g} PSA searched")
+        if not b.monotonic:
+            notes.append("the speeds that hold are not one interval; the widest is shown")
+        msg = (f"after {after} periods at {at.label}, {c.name} holds its schedule from {lo:.4f} to "
+               f"{hi:.4f} PSA" + (f" ({'; '.join(notes)})" if notes else ""))
+        out[(c.name, after)] = SolveResult(
+            goal=f"the band {c.name}'s schedule holds after {after} periods at {at.label}",
+            variable="constant PSA speed from then on", value=(lo, hi), achieved=edge_miss,
+            target=SCHEDULE_TOLERANCE, error=width, iterations=runs, converged=width <= tol and b.monotonic,
+            message=msg,
+            details={"balance_then": balance_then, "scheduled_then": scheduled_then,
+                     "support_then": support_then, "support_classes": ", ".join(k.name for k in support),
+                     "monotonic": b.monotonic, "rounds": b.rounds})
+    return out
