@@ -436,7 +436,8 @@ def _scenario_summary(results: Results, summary: ScenarioSummary) -> dict[str, A
                 return fmt_number(v, 0)
 
             def inner(v: float) -> str:
-                return fmt_number(v, 1)
+                # A percentile of whole periods falls between two: one decimal only then.
+                return fmt_number(v, 0 if float(v).is_integer() else 1)
         rows.append({
             "class": d.name, "measure": measure_labels[d.measure], "first": d.measure == "wal",
             "notional": d.measure == "wal" and deal.tranche(d.name).is_notional,
