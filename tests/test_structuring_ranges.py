@@ -105,3 +105,22 @@ def test_past_the_class_budget_the_report_names_the_classes_left_out(monkeypatch
     assert 'data-class="PC"' not in html[html.index('<table class="effective"'):html.index("</section>",
                                                                                    html.index('id="ranges"'))]
     assert "many scheduled classes: PC (" in html and "many scheduled classes: P2 (" in html
+
+
+def test_the_batched_searches_give_each_class_s_own_band() -> None:
+    """solve.effective_bands runs every class's and horizon's search together; each result is the
+    one effective_band finds for that class and horizon alone, retired and busted ones included."""
+    deal = structurer.load(DEALS / "pac_tiers.waterfall")
+    at = deal.pricing.prepayment
+    names, horizons = ["PA", "PB", "P2", "T"], [0, 36, 60]
+    found = solve.effective_bands(deal, names, horizons, at, tol=EFFECTIVE_TOLERANCE)
+    assert set(found) == {(n, h) for n in names for h in horizons}
+    for (name, after), result in found.items():
+        try:
+            alone = solve.effective_band(deal, name, after, at, tol=EFFECTIVE_TOLERANCE)
+        except structurer.InputError as exc:
+            assert isinstance(result, structurer.InputError) and str(result) == str(exc)
+            continue
+        assert result.value == alone.value and result.achieved == alone.achieved
+        assert result.details == alone.details and result.message == alone.message
+    assert isinstance(found[("PA", 60)], structurer.InputError)  # retired by then

@@ -463,9 +463,8 @@ def _decrement_tables(decrement: Results, notional_wal: Mapping[str, Any]) -> li
     for tranche in decrement.deal.issued_classes:
         if tranche.is_residual:
             continue
-        frame = decrement.decrement_table(tranche.name)
-        rows = [(label, list(values)) for label, values in zip(
-            frame.index, frame.itertuples(index=False, name=None), strict=True)]
+        index, columns = decrement.decrement_rows(tranche.name)
+        rows = [(label, [cells[k] for cells in columns.values()]) for k, label in enumerate(index)]
         if tranche.name in notional_wal:
             rows[-1] = ("WAL (notional)", [fmt_years(v) for v in notional_wal[tranche.name]])
         tables.append({
@@ -473,7 +472,7 @@ def _decrement_tables(decrement: Results, notional_wal: Mapping[str, Any]) -> li
             "type": tranche.cover_type,
             "notional": tranche.is_notional,
             "accrual": tranche.accrual,
-            "columns": list(frame.columns),
+            "columns": list(columns),
             "rows": rows,
         })
     return tables

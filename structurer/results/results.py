@@ -267,6 +267,12 @@ class Results:
         """
         import pandas as pd
 
+        index, data = self.decrement_rows(name, formatted)
+        return pd.DataFrame(data, index=pd.Index(index, name="Distribution date"))
+
+    def decrement_rows(self, name: str, formatted: bool = True) -> tuple[list[str], dict[str, list[Any]]]:
+        """decrement_table's row labels and its columns (scenario label -> cells), without the
+        DataFrame: a report of hundreds of classes reads them directly."""
         tranche = self.deal.tranche(name)
         if tranche.is_residual:
             raise InputError(f"class {name} is the residual; it has no balance to decrement")
@@ -286,7 +292,7 @@ class Results:
             else:
                 cells = [100.0, *pct[s].tolist(), float(wal[s])]
             data[label] = cells
-        return pd.DataFrame(data, index=pd.Index(index, name="Distribution date"))
+        return index, data
 
     def _repr_html_(self) -> str:
         return hooks.results_html(self)
