@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's package
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import structurer  # noqa: E402
 from gen300 import sequential_deal  # noqa: E402
+
+import structurer  # noqa: E402
 from structurer.analysis.plan import report_plan  # noqa: E402
 from structurer.present.report import render  # noqa: E402
 
