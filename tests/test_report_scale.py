@@ -230,3 +230,4 @@ def test_a_300_class_deal_report_is_under_3_mb(gen, tmp_path: Path, capsys) -> N
     assert "<image" in wal and "<text" in wal and "300 classes, shaded in order" in wal
     balances = re.search(r'<figure class="chart balances".*?</figure>', html, re.S).group(0)
     assert "A000\u2013A029 (30)" in balances and "A270\u2013A299 (30)" in balances
+    assert "The 300 classes are drawn in 10 groups" in balances

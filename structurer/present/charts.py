@@ -48,7 +48,8 @@ def _millions(ax: plt.Axes) -> None:
     ax.set_ylabel("$ millions")
 
 
-def _principal_classes(results: Results) -> list:
+def principal_classes(results: Results) -> list:
+    """The classes the charts draw: every issued class with principal (no residual, no notional)."""
     return [c for c in results.deal.issued_classes if not (c.is_residual or c.is_notional)]
 
 
@@ -73,7 +74,7 @@ def class_groups(names: list[str], groups: int = MANY_SERIES) -> list[tuple[str,
 def _stacked(results: Results, scenario: int, key: str, title: str, unit: str, fmt: str) -> str:
     """One series per principal class, stacked, against years from settlement; past MANY_SERIES
     classes, one series per group of consecutive classes (their sum)."""
-    classes = _principal_classes(results)
+    classes = principal_classes(results)
     years = np.arange(1, results.periods + 1) / 12.0
     values = [results.arrays(c.name)[key][scenario] for c in classes]
     groups = class_groups([c.name for c in classes])
@@ -142,7 +143,7 @@ def speed_axis(results: Results) -> tuple[np.ndarray, str | None]:
 
 def wal_by_speed(results: Results) -> str:
     """Each class's WAL across the run's speeds: how it shortens and extends."""
-    classes = _principal_classes(results)
+    classes = principal_classes(results)
     x, unit = speed_axis(results)
     order = np.argsort(x, kind="stable")
     fig, ax = plt.subplots(figsize=_SIZE)

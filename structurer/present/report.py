@@ -602,16 +602,25 @@ def _figures(plan: ReportPlan) -> list[dict[str, Any]]:
         figures.append({"id": f"fig{n}", "number": n, "kind": kind, "title": title,
                         "caption": caption, "svg": inline_svg(svg, f"fig{n}", title)})
 
+    drawn = charts.principal_classes(results)
+    grouped = ""
+    if len(drawn) > charts.MANY_SERIES:
+        # Said where it is left out: the charts draw groups, the tables hold each class.
+        grouped = (f" The {len(drawn)} classes are drawn in {charts.MANY_SERIES} groups of consecutive "
+                   "classes, each the sum of its classes; each class\u2019s own figures are in the "
+                   "cover, decrement and cash-flow tables.")
     add("balances", f"Class balances at {where}",
         "Balance of each class with principal after each distribution, stacked: how the "
-        "collateral balance is carved up over time.", charts.class_balances, results, s)
+        "collateral balance is carved up over time." + grouped, charts.class_balances, results, s)
     add("principal", f"Principal paid by class at {where}",
         "Principal distributed to each class in each period, stacked: the principal windows "
-        "of the cover table.", charts.principal_by_class, results, s)
+        "of the cover table." + grouped, charts.principal_by_class, results, s)
     if decrement is not None and len(decrement.scenarios) > 1:
+        shaded = (f" The {len(drawn)} lines are shaded from the first class to the last; each class\u2019s "
+                  "WAL at each speed is in its decrement table." if len(drawn) > charts.MANY_SERIES else "")
         add("wal", "Weighted average life across the decrement speeds",
             "WAL in years of each class with principal at "
-            + ", ".join(decrement.scenarios) + ": how each class shortens and extends.",
+            + ", ".join(decrement.scenarios) + ": how each class shortens and extends." + shaded,
             charts.wal_by_speed, decrement)
     for band in plan.band_runs:
         tier, band_run = band.tier, band.results
