@@ -159,3 +159,45 @@ def test_printed_report_holds_every_cash_flow_row(report: Path, tmp_path: Path) 
     # Each table's first row was matched above; all rows together: one printed line per row.
     every_row = [" ".join(row) for rows in tables.values() for row in rows if row]
     assert sum(line in printed for line in every_row) == len(every_row)
+
+
+@pytest.mark.skipif(PDFTOTEXT is None,
+                    reason="no pdftotext on PATH: apt-get install poppler-utils to run the print test")
+def test_a_summarised_report_prints_its_tables_by_year_and_by_scenario(tmp_path: Path) -> None:
+    """A deal over the cash-flow budget run at more scenarios than the report lists: opened, it
+    logs nothing; printed, its notes of what was left out, every row of its cash flows by year and
+    of its WAL by scenario are on paper."""
+    from conftest import script_module
+
+    from structurer.analysis import budget
+    from structurer.analysis.plan import report_plan
+    from structurer.present.report import write
+
+    with script_module(DEALS.parent / "benchmarks" / "gen300.py", "gen300") as gen:
+        deal = structurer.loads(gen.sequential_deal(budget.CASHFLOW_CELLS_MONTHLY // 360))
+    run = deal.run(*[f"{k * 5} PSA" for k in range(budget.SCENARIOS_LISTED + 1)])
+    plan = report_plan(run, deal.run(*deal.decrement))
+    assert plan.yearly is not None and plan.scenarios is not None
+    page = write(plan, tmp_path / "large.html")
+    shown = chromium(page.as_uri(), "--screenshot=" + str(tmp_path / "large.png"), "--window-size=1280,1400",
+                     cwd=tmp_path)
+    assert shown.returncode == 0 and console_messages(shown.stderr) == [], shown.stderr[-2000:]
+    pdf = tmp_path / "large.pdf"
+    printed_run = chromium(page.as_uri(), f"--print-to-pdf={pdf}", "--no-pdf-header-footer", cwd=tmp_path)
+    assert printed_run.returncode == 0 and pdf.exists(), printed_run.stderr[-2000:]
+    read = subprocess.run([PDFTOTEXT, "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          timeout=TIMEOUT, check=False)
+    text = _words(read.stdout)
+    printed = {_words(line) for line in read.stdout.splitlines()}
+    assert "This run has 101 scenarios" in text and "By year: this deal has" in text
+    source = page.read_text(encoding="utf-8")
+    section = source[source.index('<section class="flows"'):]
+    rows = [[html.unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", row)]
+            for row in re.findall(r"<tr>(<td>.*?)</tr>", section[:section.index("</section>")])]
+    assert len(rows) > 100
+    assert all(" ".join(row) in printed for row in rows), [r for r in rows if " ".join(r) not in printed][:3]
+    by_scenario = "".join(re.findall(r'<table class="measures by-scenario">(.*?)</table>', source, re.S))
+    listed = re.findall(r'<tr><th scope="row">([^<]*)</th>((?:<td>[^<]*</td>)+)</tr>', by_scenario)
+    assert len(listed) == budget.SCENARIOS_LISTED * 6  # 55 classes: 6 tables of 10 classes or fewer
+    for key, cells in listed[:3] + listed[-3:]:
+        assert " ".join([key, *re.findall(r"<td>([^<]*)</td>", cells)]) in printed

@@ -67,6 +67,18 @@ def test_one_scenario_over_the_budget_is_summarised(sequential) -> None:
     assert f">{_speeds(n)[-1]}</th>" not in listed and f">{_speeds(n)[-2]}</th>" in listed
 
 
+def test_many_classes_by_scenario_are_split_into_tables_that_fit_the_page(gen) -> None:
+    from structurer.present.report import MEASURE_CLASSES_PER_TABLE
+
+    deal = structurer.loads(gen.sequential_deal(25))
+    html = render(report_plan(deal.run(*_speeds(budget.SCENARIOS_LISTED + 1))))
+    tables = re.findall(r'<table class="measures by-scenario">(.*?)</table>', html, re.S)
+    heads = [re.findall(r'<th class="num">(A\d+)', t) for t in tables]
+    assert [len(h) for h in heads] == [MEASURE_CLASSES_PER_TABLE, MEASURE_CLASSES_PER_TABLE, 5]
+    assert [name for h in heads for name in h] == [f"A{k:03d}" for k in range(25)]
+    assert all(t.count("<tr>") == budget.SCENARIOS_LISTED + 1 for t in tables)
+
+
 def test_the_report_says_what_it_left_out_and_where_to_find_it(sequential) -> None:
     n = budget.SCENARIOS_LISTED + 1
     html = render(report_plan(sequential.run(*_speeds(n))))

@@ -105,6 +105,7 @@ CLASS_YEAR_COLUMNS = (
     ("interest_shortfall", "Interest shortfall carried"),
 )
 SCHEDULE_CLASSES_PER_TABLE = 3  # scheduled/actual column pairs side by side in one table
+MEASURE_CLASSES_PER_TABLE = 10  # classes' WAL side by side in a large run's table by scenario
 RESIDUAL_COLUMNS = (
     ("period", "Period", "int"),
     ("date", "Date", "date"),
@@ -424,8 +425,14 @@ def _scenario_summary(results: Results, summary: ScenarioSummary) -> dict[str, A
     deal = results.deal
     names = list(summary.wal)
     labels = results.scenarios
-    listed = [{"key": labels[s], "cells": [fmt_years(summary.wal[name][s]) for name in names]}
-              for s in summary.listed]
+    # At most MEASURE_CLASSES_PER_TABLE classes side by side, so a table fits the page.
+    blocks = []
+    for start in range(0, len(names), MEASURE_CLASSES_PER_TABLE):
+        block = names[start:start + MEASURE_CLASSES_PER_TABLE]
+        blocks.append({
+            "classes": [{"name": name, "notional": deal.tranche(name).is_notional} for name in block],
+            "rows": [{"key": labels[s], "cells": [fmt_years(summary.wal[name][s]) for name in block]}
+                     for s in summary.listed]})
     measure_labels = dict(MEASURES)
     rows = []
     for d in summary.distributions:
@@ -448,8 +455,7 @@ def _scenario_summary(results: Results, summary: ScenarioSummary) -> dict[str, A
     return {
         "total": summary.total,
         "listed_count": len(summary.listed),
-        "classes": [{"name": name, "notional": deal.tranche(name).is_notional} for name in names],
-        "listed": listed,
+        "blocks": blocks,
         "percentiles": list(PERCENTILES),
         "rows": rows,
         "budget": budget.SCENARIOS_LISTED,
