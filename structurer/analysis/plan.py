@@ -64,8 +64,10 @@ EFFECTIVE_AFTER = (0, 12, 36, 60)
 # The report shows band edges to whole PSA, so the solver need pin them no closer than this:
 # a third of the engine runs its default tolerance takes.
 EFFECTIVE_TOLERANCE = 0.5
-# Each effective band is a search of a few engine runs (~0.2 s); a deal with many scheduled
-# classes gets them for its first EFFECTIVE_CLASSES only, and the report names the rest.
+# The effective bands of every class and horizon are searched together (solve.effective_bands:
+# one engine run per round, its scenarios every class's speeds), so each class adds scenarios to
+# those runs, not runs; a deal with many scheduled classes still gets them for its first
+# EFFECTIVE_CLASSES only, and the report names the rest.
 EFFECTIVE_CLASSES = 8
 
 

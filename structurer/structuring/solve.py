@@ -592,10 +592,11 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         [row, class]."""
         out = []
         for part, run in flows(rows):
-            gap = np.abs(run.ending_balance[:, index, :] - schedules[None, :, :])
-            after = np.array([a for a, _ in part])
-            gap = np.where(np.arange(periods)[None, None, :] < after[:, None, None], 0.0, gap)
-            out.append(gap.max(axis=2))
+            before = np.arange(periods)[None, :] < np.array([a for a, _ in part])[:, None]
+            # Class by class: [row, period] at a time, not [row, class, period].
+            out.append(np.column_stack([
+                np.where(before, 0.0, np.abs(run.ending_balance[:, i, :] - schedules[j])).max(axis=1)
+                for j, i in enumerate(index)]))
         return np.concatenate(out)
 
     # Where the first leg leaves things: one scenario per horizon, at 0 PSA after it (only its
