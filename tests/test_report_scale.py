@@ -243,3 +243,21 @@ def test_a_300_class_deal_report_is_under_3_mb(gen, tmp_path: Path, capsys) -> N
     balances = re.search(r'<figure class="chart balances".*?</figure>', html, re.S).group(0)
     assert "A000\u2013A029 (30)" in balances and "A270\u2013A299 (30)" in balances
     assert "The 300 classes are drawn in 10 groups" in balances
+
+
+def test_past_the_chart_budget_scheduled_classes_are_named_not_drawn(monkeypatch) -> None:
+    from structurer.present import report
+
+    deal = structurer.load(DEALS / "pac_tiers.waterfall")
+    plan = report_plan(deal.run(deal.pricing))
+    scheduled = [name for band in plan.band_runs for name in band.names]
+    assert len(scheduled) == 5
+    html = render(plan)
+    assert html.count('data-chart="schedule"') == 5 and 'data-omitted="schedule-charts"' not in html
+    monkeypatch.setattr(report, "SCHEDULE_CHARTS", 2)
+    html = render(plan)
+    assert html.count('data-chart="schedule"') == 2
+    drawn = re.findall(r"<figcaption><strong>Figure \d+\.</strong> Class (\w+) against its", html)
+    assert drawn == scheduled[:2]
+    note = re.search(r'data-omitted="schedule-charts">(.*?)</p>', html, re.S).group(1)
+    assert ", ".join(scheduled[2:]) in " ".join(note.split()) and "scheduled-balances table" in note

@@ -106,6 +106,7 @@ CLASS_YEAR_COLUMNS = (
 )
 SCHEDULE_CLASSES_PER_TABLE = 3  # scheduled/actual column pairs side by side in one table
 MEASURE_CLASSES_PER_TABLE = 10  # classes' WAL side by side in a large run's table by scenario
+SCHEDULE_CHARTS = 10  # scheduled classes drawn against their schedules; the rest are named
 RESIDUAL_COLUMNS = (
     ("period", "Period", "int"),
     ("date", "Date", "date"),
@@ -628,12 +629,15 @@ def _figures(plan: ReportPlan) -> list[dict[str, Any]]:
             "WAL in years of each class with principal at "
             + ", ".join(decrement.scenarios) + ": how each class shortens and extends." + shaded,
             charts.wal_by_speed, decrement)
+    drawn_schedules = set(_schedule_charts(plan)[0])
     for band in plan.band_runs:
         tier, band_run = band.tier, band.results
         at = " and ".join(band_run.scenarios)
         support = (" The support classes\u2019 combined balance at each speed is drawn beneath: "
                    "it absorbs what the schedule does not take." if _supported(deal) else "")
         for name in band.names:
+            if name not in drawn_schedules:
+                continue
             if tier.explicit is not None:
                 what = f"The schedule (black) and the class\u2019s balance at the pricing speed, {at}"
             elif len(tier.band) == 1:
@@ -646,6 +650,13 @@ def _figures(plan: ReportPlan) -> list[dict[str, Any]]:
                 f"{what} (dashed).{support}",
                 charts.schedule_vs_band, deal, band_run, name)
     return figures
+
+
+def _schedule_charts(plan: ReportPlan) -> tuple[list[str], list[str]]:
+    """The scheduled classes drawn against their schedules (the first SCHEDULE_CHARTS) and
+    those left out: a deal of hundreds of PACs would otherwise get hundreds of charts."""
+    names = [name for band in plan.band_runs for name in band.names]
+    return names[:SCHEDULE_CHARTS], names[SCHEDULE_CHARTS:]
 
 
 def _basis(spec: QuoteSpec | None) -> str:
@@ -782,6 +793,7 @@ def report_context(plan: ReportPlan) -> dict[str, Any]:
                                  for s in range(len(decrement.scenarios))]
                                 if decrement is not None else []),
         "figures": _figures(plan),
+        "schedule_charts_omitted": _schedule_charts(plan)[1],
         "pricing": _pricing(plan, shown),
         "tieout": _tieout(plan.tieout),
         "periods": results.periods,
