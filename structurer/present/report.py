@@ -18,7 +18,10 @@ text from the deal file (names, the source itself) always renders as text.
 data exists: charts of the run (and of the decrement run and the tiers' bands), pricing when
 the deal's analytics block or the caller gives quotes or tables, floaters, schedules and the
 PAC/TAC structuring ranges (the plan's), the tie-out. A notional class's WAL, in the cover and
-decrement tables, is the plan's WAL of its notional balance, labelled notional. `results_html`
+decrement tables, is the plan's WAL of its notional balance, labelled notional. A large run is
+shown as the plan summarised it (analysis.budget's sizes): the pricing scenario in full and the
+rest as WAL by scenario and distributions of measures, cash flows by year, charts of many classes
+grouped; each summary says, where it stands, what it left out and which option gives the rest. `results_html`
 and `deal_html` are the compact notebook views (Results._repr_html_, Deal._repr_html_), rendered
 from the same templates from an analysis.plan.NotebookView.
 """
