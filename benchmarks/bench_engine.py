@@ -246,7 +246,9 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
             per_sm = max(peak or 0.0, per_sm or 0.0)
         c1 = c2 = None
         if exe is not None and sequential:
-            c_reps = max(1, min(200, int(2e6 / (n * periods)) or 1))
+            # Repetitions worth about 2 s at ~50 ns a scenario-month (at least 3): on a busy
+            # machine the best of several is the program's own speed.
+            c_reps = max(3, min(2000, int(4e7 / (n * periods))))
             c1 = ns(run_c(exe, deal, speeds, 1, c_reps)[1], n, periods)
             c2 = ns(run_c(exe, deal, speeds, 2, c_reps)[1], n, periods)
         picked = [speeds[i] for i in np.linspace(0, n - 1, min(sample, n)).round().astype(int)]

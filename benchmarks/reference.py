@@ -6,7 +6,10 @@ notionals, strips, the principal and accretion rule trees, the tiers' bands and 
 paths and speeds as data) and computes everything else itself: the prepayment speeds, the
 level-pay collateral, the PAC/PAC II/TAC schedules from their bands, the interest allocation,
 the accrual, every principal rule, the triggers and the residual. It never calls
-`structurer.engine` nor a rule's own `allocate`/`capacity`.
+`structurer.engine` nor a rule's own `allocate`/`capacity`. Rule nodes are read as data, by
+their kind's name and fields: Pay.index, Sequential.children, ProRata.children and .weights,
+ToSchedule.child, NasShare.index, PrepaymentTrigger.child, .speed and .sticky. The schedule a
+ToSchedule carries and the percentages a NasShare carries are not read: both are derived here.
 
     from reference import reference_cashflows, reference_wals
     flows = reference_cashflows(deal, Prepayment.constant(165, "PSA"))
@@ -41,7 +44,7 @@ from structurer.model.scenarios import RatePath, Scenario
 COLLATERAL = "COLLATERAL"
 RETIRED = 1e-9  # dollars: a balance below this is a rounding remainder, not a class outstanding
 TRIGGER_MARGIN = 1e-9  # relative: a run at exactly the trigger speed is not "above" it
-SPEED = Prepayment | Scenario | str | float
+Speed = Prepayment | Scenario | str | float
 TIER_ORDER = {"PAC": 0, "PAC II": 1, "TAC": 2}  # docs: tiers are served PAC, then PAC II, then TAC
 
 
@@ -332,7 +335,7 @@ def _walk(node: Any) -> list[Any]:
     return [node] + [n for child in node.children for n in _walk(child)]
 
 
-def _as_scenario(deal: Deal, speed: SPEED) -> Scenario:
+def _as_scenario(deal: Deal, speed: Speed) -> Scenario:
     if isinstance(speed, Scenario):
         return speed
     if isinstance(speed, Prepayment):
@@ -351,7 +354,7 @@ def nas_percent(tranche: Any, t: int) -> float:
     return tranche.shift[year] if year < len(tranche.shift) else 1.0
 
 
-def reference_cashflows(deal: Deal, speed: SPEED, indices: dict[str, RatePath] | None = None,
+def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] | None = None,
                         schedules: dict[int, list[float]] | None = None) -> dict[str, dict[str, list[float]]]:
     """Monthly cash flows of every class, the residual and the collateral in one scenario.
 
@@ -533,7 +536,7 @@ def wal(principal: list[float]) -> float:
     return weighted / (12.0 * total) if total > 0 else float("nan")
 
 
-def reference_wals(deal: Deal, speed: SPEED, indices: dict[str, RatePath] | None = None,
+def reference_wals(deal: Deal, speed: Speed, indices: dict[str, RatePath] | None = None,
                    schedules: dict[int, list[float]] | None = None) -> dict[str, float]:
     """WAL (years, by period count) of every class with principal, in one scenario; NaN for
     notional classes."""
