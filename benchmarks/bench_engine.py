@@ -108,15 +108,17 @@ def c_input(deal: Deal, speeds: list[float]) -> str:
                       " ".join(repr(s) for s in speeds)]) + "\n"
 
 
-def run_c(exe: Path, deal: Deal, speeds: list[float], threads: int, repeat: int) -> tuple[np.ndarray, float]:
-    """(WALs [scenario, class], the best of `repeat` timings of the computation, seconds)."""
+def run_c(exe: Path, deal: Deal, speeds: list[float], threads: int, repeat: int
+          ) -> tuple[np.ndarray, float, float]:
+    """(WALs [scenario, class], the best of `repeat` timings of the computation in wall-clock
+    seconds, and in CPU seconds of all its threads)."""
     done = subprocess.run([str(exe), str(threads), str(repeat)], input=c_input(deal, speeds),
                           capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"seq failed: {done.stderr.strip()}")
-    seconds = float(done.stderr.split()[-1])
+    wall, cpu = (float(x) for x in done.stderr.split()[-2:])
     wals = np.array([[float(x) for x in line.split()] for line in done.stdout.splitlines()])
-    return wals, seconds
+    return wals, wall, cpu
 
 
 # ---- the engine in a subprocess: time and peak memory
@@ -129,14 +131,15 @@ def child(path: str, n: int, repeat: int) -> None:
     speeds = [Prepayment.constant(v, "PSA") for v in grid(n)]
     deal.run(*speeds[:1])  # imports and lazy set-up, outside the measurement
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         results = deal.run(*speeds)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         del results
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"seconds": min(times), "peak_bytes": after - before}))
+    print(json.dumps({"seconds": min(times), "cpu_seconds": min(cpu), "peak_bytes": after - before}))
 
 
 def engine_in_child(path: Path, n: int, repeat: int) -> dict[str, float] | str:
@@ -179,7 +182,7 @@ def check_agreement(exe: Path | None, seq: Deal, pac: Deal) -> bool:
     print(f"agreement on {SEQUENTIAL.name} at {', '.join(f'{v:g}' for v in CHECK_SPEEDS)} PSA "
           f"(tolerance {TOLERANCE:g} years):")
     if exe is not None:
-        c_wals, _ = run_c(exe, seq, list(CHECK_SPEEDS), 1, 1)
+        c_wals, _, _ = run_c(exe, seq, list(CHECK_SPEEDS), 1, 1)
         diff = float(np.max(np.abs(c_wals - engine_wals)))
         ok &= diff <= TOLERANCE
         print(f"  C program vs engine: largest WAL difference {diff:.2e} years "
@@ -219,9 +222,11 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
     schedules = derive_schedules(deal) if deal.tiers else {}
     print(f"{path.name} ({deal.name}): {', '.join(c.name for c in deal.issued_classes)}; "
           f"{periods} periods; speeds over 0-{MAX_PSA:g} PSA")
-    print("  ns per scenario-month (best of the repetitions); memory: peak added by the engine's run")
-    head = (f"  {'scenarios':>9}{'engine':>12}{'C 1 thread':>12}{'C 2 threads':>12}{'reference':>12}"
-            f"{'eng/C1':>9}{'eng/C2':>9}{'bytes/s-m':>11}{'doubles/s-m':>13}")
+    print("  ns per scenario-month, best of the repetitions, wall clock; (cpu): CPU time of the process,")
+    print("  all threads, which other load on the machine does not inflate; memory: the peak the engine's"
+          " run adds")
+    head = (f"  {'scenarios':>9}{'engine':>10}{'(cpu)':>9}{'C 1 thr':>9}{'(cpu)':>8}{'C 2 thr':>9}"
+            f"{'reference':>11}{'eng/C1':>8}{'eng/C2':>8}{'bytes/s-m':>11}{'doubles/s-m':>13}")
     print(head)
     per_sm: float | None = None  # bytes per scenario-month measured at the largest count so far
     for n in counts:
@@ -241,23 +246,26 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
             if isinstance(engine, str):
                 note, engine = f"engine {engine}", None
         e_ns = ns(engine["seconds"], n, periods) if engine else None
+        e_cpu = ns(engine["cpu_seconds"], n, periods) if engine else None
         peak = engine["peak_bytes"] / (n * periods) if engine else None
         if engine and n >= 1_000:
             per_sm = max(peak or 0.0, per_sm or 0.0)
-        c1 = c2 = None
+        c1 = c2 = c1_cpu = None
         if exe is not None and sequential:
             # Repetitions worth about 2 s at ~50 ns a scenario-month (at least 3): on a busy
             # machine the best of several is the program's own speed.
             c_reps = max(3, min(2000, int(4e7 / (n * periods))))
-            c1 = ns(run_c(exe, deal, speeds, 1, c_reps)[1], n, periods)
+            _, wall, cpu = run_c(exe, deal, speeds, 1, c_reps)
+            c1, c1_cpu = ns(wall, n, periods), ns(cpu, n, periods)
             c2 = ns(run_c(exe, deal, speeds, 2, c_reps)[1], n, periods)
         picked = [speeds[i] for i in np.linspace(0, n - 1, min(sample, n)).round().astype(int)]
         ref_s = best(lambda picked=picked: [reference_wals(deal, v, schedules=schedules) for v in picked], 1)
         r = ns(ref_s / len(picked) * n, n, periods)
-        ratio1 = f"{e_ns / c1:>9.1f}" if e_ns and c1 else f"{'-':>9}"
-        ratio2 = f"{e_ns / c2:>9.1f}" if e_ns and c2 else f"{'-':>9}"
+        ratio1 = f"{e_ns / c1:>8.1f}" if e_ns and c1 else f"{'-':>8}"
+        ratio2 = f"{e_ns / c2:>8.1f}" if e_ns and c2 else f"{'-':>8}"
         mem = f"{peak:>11,.0f}{peak / 8:>13,.1f}" if peak is not None else f"{'-':>11}{'-':>13}"
-        print(f"  {n:>9,}{cell(e_ns)}{cell(c1)}{cell(c2)}{cell(r)}{ratio1}{ratio2}{mem}"
+        print(f"  {n:>9,}{cell(e_ns, 10)}{cell(e_cpu, 9)}{cell(c1, 9)}{cell(c1_cpu, 8)}{cell(c2, 9)}"
+              f"{cell(r, 11)}{ratio1}{ratio2}{mem}"
               + (f"  {note}" if note else ""))
     print()
 
