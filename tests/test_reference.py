@@ -79,7 +79,7 @@ def disagreements(ref, deal: Deal, scenarios: list[Scenario | Prepayment]) -> li
                 if len(bad):
                     t = int(bad[0])
                     found.append(f"{deal.name} {label} class {c.name} {key} period {t + 1}: engine "
-                                 f"{e[t]!r}, reference {r[t]!r} ({len(bad)} periods differ)")
+                                 f"{float(e[t])!r}, reference {float(r[t])!r} ({len(bad)} periods differ)")
         coll = results.collateral
         for key, e in (("principal", coll.principal[s]), ("interest", coll.interest[s])):
             r = np.array(theirs[ref.COLLATERAL][key])
