@@ -6,9 +6,9 @@
    runs it: the whole command in a subprocess (its wall time, as a user waits for it), then the
    report alone, planned (analysis.plan.report_plan) and rendered (present.report.render) from
    a run already made, and the report's size and its largest sections.
-2. deals/sequential.waterfall at --scenarios PSA speeds (0 to 99.99 PSA... in steps that make
-   that many): the report alone, planned and rendered, and its size. The run itself, and the
-   terminal summary, are not the report's and are timed apart.
+2. deals/sequential.waterfall at --scenarios constant PSA speeds spaced evenly from 0 up to
+   100 PSA: the report alone, planned and rendered, and its size. The run is timed apart; the
+   terminal summary is not the report's and is not run.
 
 Prints figures; asserts nothing (tests/test_report_scale.py asserts the 300-class size).
 """

@@ -261,3 +261,13 @@ def test_past_the_chart_budget_scheduled_classes_are_named_not_drawn(monkeypatch
     assert drawn == scheduled[:2]
     note = re.search(r'data-omitted="schedule-charts">(.*?)</p>', html, re.S).group(1)
     assert ", ".join(scheduled[2:]) in " ".join(note.split()) and "scheduled-balances table" in note
+
+
+def test_the_report_benchmark_runs_end_to_end(capsys) -> None:
+    """benchmarks/bench_report.py on a small deal and grid: it prints both reports' figures."""
+    with script_module(ROOT / "benchmarks" / "bench_report.py", "bench_report") as bench:
+        assert bench.main(["--classes", "12", "--scenarios", str(budget.SCENARIOS_LISTED + 1)]) == 0
+    out = capsys.readouterr().out
+    assert "12-class sequential deal: `structure DEAL --report`" in out
+    assert f"deals/sequential.waterfall at {budget.SCENARIOS_LISTED + 1:,} scenarios" in out
+    assert out.count("  size ") == 2 and "largest sections: " in out
