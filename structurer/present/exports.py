@@ -8,9 +8,11 @@ desk can recompute anything in the workbook.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..analysis.budget import EXPORT_CHUNK
 from ..errors import InputError
 
 if TYPE_CHECKING:  # pandas is imported where a table is written: the CLI imports this module always
@@ -31,20 +33,52 @@ _RATE_COLUMNS = {"coupon", "first_coupon", "smm", "cpr"}
 _YEAR_COLUMNS = {"wal"}
 
 
-def write_cashflows(results: Results, path: Path) -> Path:
-    """Every cash flow in long form, as CSV or (by extension .parquet/.pq) Parquet."""
-    frame = results.cashflows()
+# A chunk of a streamed export holds at most this many rows (a wide deal's scenario is long).
+CHUNK_ROWS = 1_000_000
+
+
+def chunk_scenarios(results: Results) -> int:
+    """Scenarios per chunk of a streamed export: budget.EXPORT_CHUNK, fewer for a deal whose
+    scenario has so many class-periods that the chunk's rows would pass CHUNK_ROWS."""
+    per_scenario = (len(results.deal.issued_classes) + 1) * results.periods
+    return max(1, min(EXPORT_CHUNK, CHUNK_ROWS // max(1, per_scenario)))
+
+
+def write_cashflows(results: Results, path: Path, chunk: int | None = None) -> Path:
+    """Every cash flow in long form, as CSV or (by extension .parquet/.pq) Parquet, written
+    `chunk` scenarios at a time (default `chunk_scenarios`): a Parquet row group or a run of CSV
+    lines per chunk, so memory is bounded by the chunk whatever the number of scenarios."""
+    chunks = results.cashflow_chunks(chunk or chunk_scenarios(results))
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
-            try:
-                frame.to_parquet(path, index=False)
-            except ImportError:
-                raise InputError("writing Parquet needs pyarrow: pip install pyarrow") from None
+            _write_parquet(chunks, path)
         else:
-            frame.to_csv(path, index=False, date_format="%Y-%m-%d")
+            with open(path, "w", newline="", encoding="utf-8") as out:
+                for k, frame in enumerate(chunks):
+                    frame.to_csv(out, index=False, header=k == 0, date_format="%Y-%m-%d")
     except OSError as exc:
         raise InputError(f"cannot write the cash flows to {path}: {exc.strerror or exc}") from None
     return path
+
+
+def _write_parquet(chunks: Iterator[pd.DataFrame], path: Path) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError("writing Parquet needs pyarrow: pip install pyarrow") from None
+    writer = None
+    try:
+        for frame in chunks:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                # The first chunk's schema (with pandas' metadata) is the file's: pandas reads the
+                # file back to the frame `Results.cashflows()` returns.
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def summary_frame(results: Results) -> pd.DataFrame:
