@@ -7,8 +7,8 @@ recomputed from the deal.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cached_property
 from collections.abc import Iterator
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -231,10 +231,11 @@ class Results:
             return out.reshape(-1)
 
         sl = slice(start, stop)
-        interest, principal = block(c.interest[sl], "interest"), block(c.principal[sl], "principal")
+        # collateral.principal (and .cash, their sum with interest) are properties computed over the
+        # whole run on each access: the chunk's slice is summed here instead.
+        coll_principal = c.scheduled_principal[sl] + c.prepayment[sl]
+        interest, principal = block(c.interest[sl], "interest"), block(coll_principal, "principal")
         cash = interest + principal
-        # The collateral's cash is its own figure (with the servicing fee's rounding), not the sum.
-        cash.reshape(count, rows, p)[:, 0, :] = c.cash[sl]
         labels = np.empty(count, dtype=object)
         labels[:] = self.scenarios[start:stop]
         names = np.array([COLLATERAL] + [t.name for t in classes], dtype=object)
@@ -346,6 +347,9 @@ class Results:
         """The CLI's --json object: per scenario, collateral and per-class figures."""
         out: dict[str, Any] = {"deal": self.deal.name, "scenarios": []}
         coll_wal = self.wal(COLLATERAL)
+        # Totals of every scenario at once: collateral.principal is computed afresh on each access.
+        coll_principal = self.collateral.principal.sum(axis=-1)
+        coll_interest = self.collateral.interest.sum(axis=-1)
         for s, label in enumerate(self.scenarios):
             classes = {}
             for tranche in self.deal.issued_classes:
@@ -368,8 +372,8 @@ class Results:
                 "name": label,
                 "collateral": {
                     "wal": _num(coll_wal[s]),
-                    "total_principal": float(self.collateral.principal[s].sum()),
-                    "total_interest": float(self.collateral.interest[s].sum()),
+                    "total_principal": float(coll_principal[s]),
+                    "total_interest": float(coll_interest[s]),
                 },
                 "classes": classes,
             })
