@@ -1,4 +1,5 @@
 import sys
+
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 bal = 1_000_000
 lines = ['deal "BIG-300" {', '  settle 2027-01-30', '  first payment 2027-02-25', '  delay 24 days', '}', '',

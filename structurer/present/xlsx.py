@@ -138,7 +138,9 @@ def _write_sheet(out, sheet: Sheet, styles: _Styles, selected: bool) -> None:  #
     cols = "".join(f'<col min="{j}" max="{j}" width="{w}" customWidth="1"/>'
                    for j, w in enumerate(sheet.widths, start=1))
     tab = ' tabSelected="1"' if selected else ""
+    rows = len(sheet.columns[0]) if sheet.columns else 0
     out.write((f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}">'
+               f'<dimension ref="A1:{letters[-1] if letters else "A"}{rows + 1}"/>'
                f'<sheetViews><sheetView{tab} workbookViewId="0">'
                '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
                '<selection pane="bottomLeft"/></sheetView></sheetViews>'
@@ -149,7 +151,6 @@ def _write_sheet(out, sheet: Sheet, styles: _Styles, selected: bool) -> None:  #
                                                                                    strict=True))
                + "</row>").encode())
     column_styles = [styles.index(f) for f in sheet.formats]
-    rows = len(sheet.columns[0]) if sheet.columns else 0
     last_style = [styles.index(sheet.last_row_format) if sheet.last_row_format and f else st
                   for f, st in zip(sheet.formats, column_styles, strict=True)]
     buffer: list[str] = []
