@@ -50,17 +50,54 @@ def write_cashflows(results: Results, path: Path, chunk: int | None = None) -> P
     """Every cash flow in long form, as CSV or (by extension .parquet/.pq) Parquet, written
     `chunk` scenarios at a time (default `chunk_scenarios`): a Parquet row group or a run of CSV
     lines per chunk, so memory is bounded by the chunk whatever the number of scenarios."""
-    chunks = results.cashflow_chunks(chunk or chunk_scenarios(results))
+    size = chunk or chunk_scenarios(results)
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
-            _write_parquet(chunks, path)
+            _write_parquet(results.cashflow_chunks(size), path)
         else:
-            with open(path, "w", newline="", encoding="utf-8") as out:
-                for k, frame in enumerate(chunks):
-                    frame.to_csv(out, index=False, header=k == 0, date_format="%Y-%m-%d")
+            _write_csv(results, path, size)
     except OSError as exc:
         raise InputError(f"cannot write the cash flows to {path}: {exc.strerror or exc}") from None
     return path
+
+
+def _write_csv(results: Results, path: Path, size: int) -> None:
+    """The CSV pandas' `to_csv(index=False, date_format="%Y-%m-%d")` writes, byte for byte, formatted
+    from the arrays: pandas formats a float with numpy's shortest repr, which is Python's, and
+    quotes a field as the csv module's QUOTE_MINIMAL does; it takes ~4x as long."""
+    import os
+
+    import numpy as np
+
+    end = os.linesep  # pandas' line terminator
+    dates = [d.strftime("%Y-%m-%d") for d in results.dates]
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        total = len(results.scenario_specs)
+        for k, start in enumerate(range(0, total, size)):
+            columns = results.cashflow_columns(start, min(total, start + size))
+            if k == 0:
+                out.write(",".join(_csv_field(c) for c in columns) + end)
+            cells = []
+            for name, values in columns.items():
+                if name == "date":
+                    cells.append(dates * (len(values) // len(dates)))
+                elif values.dtype == object:
+                    quoted = {v: _csv_field(v) for v in set(values.tolist())}
+                    cells.append([quoted[v] for v in values.tolist()])
+                elif values.dtype.kind == "f":
+                    text = list(map(repr, values.tolist()))
+                    for i in np.flatnonzero(np.isnan(values)).tolist():
+                        text[i] = ""  # pandas' na_rep
+                    cells.append(text)
+                else:
+                    cells.append(list(map(str, values.tolist())))
+            out.write(end.join(map(",".join, zip(*cells, strict=True))) + end)
+
+
+def _csv_field(text: str) -> str:
+    if any(ch in text for ch in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def _write_parquet(chunks: Iterator[pd.DataFrame], path: Path) -> None:

@@ -218,6 +218,13 @@ class Results:
         arrays at once rather than a frame per scenario and class."""
         import pandas as pd
 
+        return pd.DataFrame(self.cashflow_columns(start, stop))
+
+    def cashflow_columns(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The columns of `cashflow_block` as arrays (text columns as object arrays, dates as
+        datetime64), for a writer that needs no DataFrame."""
+        import pandas as pd
+
         c, p = self.collateral, self.periods
         classes = self.deal.issued_classes
         rows = len(classes) + 1  # the collateral first, then each issued class
@@ -235,12 +242,11 @@ class Results:
         # whole run on each access: the chunk's slice is summed here instead.
         coll_principal = c.scheduled_principal[sl] + c.prepayment[sl]
         interest, principal = block(c.interest[sl], "interest"), block(coll_principal, "principal")
-        cash = interest + principal
         labels = np.empty(count, dtype=object)
         labels[:] = self.scenarios[start:stop]
         names = np.array([COLLATERAL] + [t.name for t in classes], dtype=object)
         dates = pd.to_datetime(self.dates).to_numpy()
-        return pd.DataFrame({
+        return {
             "scenario": np.repeat(labels, rows * p),
             "class": np.tile(np.repeat(names, p), count),
             "period": np.tile(np.arange(1, p + 1, dtype=np.int64), count * rows),
@@ -248,12 +254,12 @@ class Results:
             "beginning_balance": block(c.beginning_balance[sl], "beginning_balance"),
             "interest": interest,
             "principal": principal,
-            "cash_flow": cash,
+            "cash_flow": interest + principal,
             "ending_balance": block(c.ending_balance[sl], "ending_balance"),
             "interest_shortfall": block(0.0, "shortfall"),
             "accrued": block(np.nan, "accrued"),
             "coupon": block(np.nan, "coupon"),
-        })
+        }
 
     def summary(self, scenario: int | str = 0) -> pd.DataFrame:
         """One row per issued class, as a prospectus cover table reads, for one scenario."""
