@@ -77,17 +77,20 @@ def main(argv: list[str] | None = None) -> int:
             (f"--cashflows .parquet, {n}", [str(DEAL), "--psa", speeds, "--no-report",
                                              "--cashflows", str(folder / "flows.parquet")],
              folder / "flows.parquet"),
-            (f"--xlsx, {args.classes} classes", [str(wide), "--no-report", "--xlsx", str(folder / "wide.xlsx")],
-             folder / "wide.xlsx"),
+            (f"--xlsx, {args.classes} classes",
+             [str(wide), "--no-report", "--xlsx", str(folder / "wide.xlsx")], folder / "wide.xlsx"),
         ]
         if args.with_report:
-            cases.append((f"terminal and report, {n}", [str(DEAL), "--psa", speeds, "--report",
-                                                         str(folder / "report.html")], folder / "report.html"))
+            report = folder / "report.html"
+            cases.append((f"terminal and report, {n}", [str(DEAL), "--psa", speeds, "--report", str(report)],
+                          report))
         print(f"{'case':<40} {'wall s':>8} {'peak MB':>8} {'file MB':>9}")
         worst = 0
         for title, case, written in cases:
             figures = measure(case, folder)
-            size = f"{written.stat().st_size / 1e6:9.1f}" if written is not None and written.exists() else " " * 9
+            size = " " * 9
+            if written is not None and written.exists():
+                size = f"{written.stat().st_size / 1e6:9.1f}"
             print(f"{title:<40} {figures['wall']:8.1f} {figures['rss_mb']:8.0f} {size}", flush=True)
             worst = max(worst, int(figures["code"]))
     return worst

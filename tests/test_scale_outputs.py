@@ -291,3 +291,22 @@ def test_the_writer_stores_numbers_dates_text_and_empty_cells(tmp_path: Path) ->
     assert [xlsx.column_letter(j) for j in (1, 26, 27, 52, 703)] == ["A", "Z", "AA", "AZ", "AAA"]
     with zipfile.ZipFile(path) as z:
         assert z.testzip() is None
+
+
+# ---- the benchmark script
+
+
+def test_the_scale_benchmark_runs_each_case(capsys) -> None:
+    """benchmarks/bench_scale.py end to end on a tiny grid: every case runs and exits 0 (the
+    figures it prints are not checked: nothing is asserted on time)."""
+    from conftest import script_module
+
+    with script_module(Path(__file__).resolve().parent.parent / "benchmarks" / "bench_scale.py",
+                       "bench_scale") as bench:
+        assert bench.main(["--scenarios", "3", "--classes", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[0] for line in lines[1:]] == [
+        "terminal, 3 scenarios", "--json, 3 scenarios", "--cashflows .csv, 3 scenarios",
+        "--cashflows .parquet, 3 scenarios", "--xlsx, 2 classes"]
+    assert all(float(line.split()[-2 if "cashflows" in line or "xlsx" in line else -1]) > 0
+               for line in lines[1:])
