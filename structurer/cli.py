@@ -492,28 +492,25 @@ def _print_summary(console: Console, results: Results) -> None:
     console.print(f"[bold]{_escape(deal.name)}[/bold]  settle {deal.settle.isoformat()}  "
                   f"first payment {deal.first_payment.isoformat()}  delay {deal.delay_days} days  "
                   f"collateral {deal.collateral_balance:,.0f}")
-    count = len(results.scenario_specs)
-    if count <= SCENARIOS_LISTED:
-        for s in range(count):
-            _print_cover(console, results, s)
-        return
-    shown, _ = chart_scenario(results)
-    _print_cover(console, results, shown)
-    _print_wal_table(console, results, SCENARIOS_LISTED)
-
-
-def _print_cover(console: Console, results: Results, s: int) -> None:
-    """One scenario's cover table: each class's types, balance, coupon, WAL, window and final date."""
-    from rich.table import Table  # late: only the printing commands draw tables
-
     # As the report shows them: a PAC/TAC with its band, a notional class with its notional WAL.
     from .analysis.plan import notional_wal
     from .present.report import class_bands
 
-    deal = results.deal
-    bands, notional = class_bands(deal), notional_wal(results)
+    bands, notional, coll_wal = class_bands(deal), notional_wal(results), results.wal(COLLATERAL)
+    count = len(results.scenario_specs)
+    shown = range(count) if count <= SCENARIOS_LISTED else [chart_scenario(results)[0]]
+    for s in shown:
+        _print_cover(console, results, s, bands, notional, coll_wal)
+    if count > SCENARIOS_LISTED:
+        _print_wal_table(console, results, SCENARIOS_LISTED)
+
+
+def _print_cover(console: Console, results: Results, s: int, bands: dict[str, str],
+                 notional: dict[str, np.ndarray], coll_wal: np.ndarray) -> None:
+    """One scenario's cover table: each class's types, balance, coupon, WAL, window and final date."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
     spec = results.scenario_specs[s]
-    coll_wal = results.wal(COLLATERAL)
     label = spec.label if spec.name is None else f"{spec.name}: {spec.description}"
     table = Table(title=f"{_escape(label)}  (collateral WAL {coll_wal[s]:.2f} years)",
                   title_justify="left", header_style="bold")
