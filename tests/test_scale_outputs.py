@@ -175,13 +175,36 @@ def test_the_long_form_equals_the_one_built_before(run) -> None:
     pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), before, check_exact=True)
 
 
-def test_csv_streamed_by_chunks_is_the_file_written_before(run, tmp_path: Path) -> None:
+def test_csv_streamed_by_chunks_is_the_file_written_before(run, tmp_path: Path, monkeypatch) -> None:
     before = tmp_path / "before.csv"
     _cashflows_as_before(run).to_csv(before, index=False, date_format="%Y-%m-%d")
     one = exports.write_cashflows(run, tmp_path / "one.csv", chunk=len(run.scenarios))
     many = exports.write_cashflows(run, tmp_path / "many.csv", chunk=1)
     assert one.read_bytes() == before.read_bytes()
     assert many.read_bytes() == before.read_bytes()
+    monkeypatch.setattr(exports, "CSV_ROWS", 1000)  # a chunk formatted in several runs of rows
+    parts = exports.write_cashflows(run, tmp_path / "parts.csv", chunk=len(run.scenarios))
+    assert parts.read_bytes() == before.read_bytes()
+
+
+def test_csv_quotes_a_label_with_a_comma(tmp_path: Path) -> None:
+    deal = structurer.load(DEALS / "floater.waterfall")
+    code, _ = _run(str(DEALS / "floater.waterfall"), "--psa", "100,165", "--index", "SOFR=1%,2.5%",
+                   "--no-report", "--cashflows", str(tmp_path / "flows.csv"))
+    assert code == 0
+    results = deal.run(*_index_scenarios())
+    before = tmp_path / "before.csv"
+    _cashflows_as_before(results).to_csv(before, index=False, date_format="%Y-%m-%d")
+    text = (tmp_path / "flows.csv").read_text()
+    assert text == before.read_text()
+    assert text.splitlines()[1].startswith('"100 PSA, SOFR 1%",COLLATERAL,1,2027-02-25,')
+
+
+def _index_scenarios() -> list:
+    from structurer.model.scenarios import RatePath, Scenario, with_index_levels
+
+    speeds = [Scenario(Prepayment.constant(v, "PSA")) for v in (100, 165)]
+    return with_index_levels(speeds, "SOFR", [RatePath.level(0.01), RatePath.level(0.025)])
 
 
 def test_parquet_streamed_by_chunks_reads_back_as_before(run, tmp_path: Path) -> None:
