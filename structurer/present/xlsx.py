@@ -21,6 +21,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 MAX_ROWS = 1_048_576  # rows of an Excel sheet, the header included
+_BLOCK = 20_000  # rows formatted at a time: a long sheet is streamed into the zip
 
 # Number formats Excel has built in (by id); any other gets an id from 164 up, as the standard says.
 _BUILTIN = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4}
@@ -153,16 +154,28 @@ def _write_sheet(out, sheet: Sheet, styles: _Styles, selected: bool) -> None:  #
     column_styles = [styles.index(f) for f in sheet.formats]
     last_style = [styles.index(sheet.last_row_format) if sheet.last_row_format and f else st
                   for f, st in zip(sheet.formats, column_styles, strict=True)]
-    buffer: list[str] = []
-    for i, row in enumerate(zip(*sheet.columns, strict=True), start=2):
-        style = last_style if i == rows + 1 else column_styles
-        buffer.append(f'<row r="{i}">' + "".join(_cell(f"{x}{i}", v, st)
-                                                 for x, v, st in zip(letters, row, style, strict=True))
-                      + "</row>")
-        if len(buffer) >= 20_000:  # a bounded buffer: a long sheet is streamed into the zip
-            out.write("".join(buffer).encode())
-            buffer.clear()
-    out.write(("".join(buffer) + "</sheetData></worksheet>").encode())
+    # Rows are formatted column by column, a block at a time: a column of plain numbers takes one
+    # template (most of a workbook's cells), any other the general _cell.
+    numeric = [all(type(v) in (float, int) or v is None for v in column) for column in sheet.columns]
+    for first in range(0, rows, _BLOCK):
+        stop = min(rows, first + _BLOCK)
+        cells = []
+        for x, column, st, last, plain in zip(letters, sheet.columns, column_styles, last_style, numeric,
+                                              strict=True):
+            values = column[first:stop]
+            if plain:
+                s = f' s="{st}"' if st else ""
+                empty = f"<c r=\"{x}{{}}\"{s}/>" if st else ""
+                text = [f'<c r="{x}{i}"{s}><v>{v!r}</v></c>' if v is not None and math.isfinite(v)
+                        else empty.format(i) for i, v in enumerate(values, start=first + 2)]
+            else:
+                text = [_cell(f"{x}{i}", v, st) for i, v in enumerate(values, start=first + 2)]
+            if stop == rows and last != st:
+                text[-1] = _cell(f"{x}{rows + 1}", values[-1], last)
+            cells.append(text)
+        out.write("".join(f'<row r="{i}">' + "".join(row) + "</row>"
+                          for i, row in enumerate(zip(*cells, strict=True), start=first + 2)).encode())
+    out.write(b"</sheetData></worksheet>")
 
 
 def _workbook(sheets: list[Sheet]) -> str:
