@@ -8,19 +8,19 @@ speeds spread evenly over 0-1000 PSA:
 
 - engine: one call to deal.run(...) with all N speeds (arrays [scenario, period]), then the
   class WALs from the Results;
-- reference: the same deal written out by hand in pure Python floats and loops, one scenario
-  at a time (SIFMA PSA, level-pay amortisation re-computed monthly, sequential waterfall),
-  producing the same monthly cash flows and then the class WALs; timed on a sample of the
-  speeds and scaled to N.
+- reference: benchmarks/reference.py, the deal written out from the conventions in pure Python
+  floats and loops, one scenario at a time (SIFMA PSA, level-pay amortisation re-computed
+  monthly, the waterfall's rules), producing the same monthly cash flows and then the class
+  WALs; timed on a sample of the speeds and scaled to N.
 
 First it checks that the two agree on every class WAL to 1e-9 years at a few speeds, then
 prints best and median timings over several repetitions and the speed-up.
 
 Then it runs benchmarks/pac_z_io.waterfall (a PAC on a 90-300 PSA schedule, its support, an
 accrual support Z whose interest accretes to the support, and an IO on the PAC) over the same N
-speeds in one call, with every class's WAL, and prints its scenarios per second. There is no
-reference for that deal; as a sanity figure it prints the PAC's WAL at speeds inside its band,
-which a PAC keeps the same.
+speeds in one call, with every class's WAL, and prints its scenarios per second; as a sanity
+figure it prints the PAC's WAL at speeds inside its band, which a PAC keeps the same (the
+reference covers that deal too: tests/test_reference.py).
 
 It prints figures only; nothing here is asserted on time.
 """
@@ -37,6 +37,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's package
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the reference next to this script
+
+from reference import reference_cashflows, reference_wals, wal  # noqa: F401  (the tests use them)
 
 import structurer
 from structurer.model import Deal, Pay, Sequential
@@ -50,92 +53,7 @@ TOLERANCE = 1e-9
 TARGET_SPEEDUP = 10.0
 
 
-# ---- the reference: one scenario, pure Python
-
-
-def reference_cashflows(deal: Deal, psa: float) -> dict[str, dict[str, list[float]]]:
-    """Monthly cash flows of a sequential deal at one constant PSA speed, in pure Python.
-
-    Written from the conventions alone, sharing no code with the engine: every pool
-    amortises on a level payment re-computed each month on its remaining term at its gross
-    WAC and prepays at the SIFMA PSA curve on its own loan age; the classes are due their
-    coupon on their balance (pro rata to what is due if the collateral's net interest falls
-    short) and take the collateral's principal one after another in the order the deal lists
-    them. Returns, per class and for the collateral, lists over periods 1..T of interest,
-    principal and ending balance, like the engine's arrays for one scenario.
-    """
-    pools = [(p.balance, p.wac / 12.0, p.coupon / 12.0, p.remaining, p.age) for p in deal.pools]
-    classes = [c for c in deal.classes if not c.is_residual]
-    k = len(classes)
-    balance = [b for b, *_ in pools]
-    class_balance = [c.balance for c in classes]
-    class_coupon = [c.coupon / 12.0 for c in classes]
-    carried = [0.0] * k
-    periods = max(p[3] for p in pools)
-    out: dict[str, dict[str, list[float]]] = {
-        name: {"interest": [], "principal": [], "ending_balance": []}
-        for name in [c.name for c in classes] + ["COLLATERAL"]
-    }
-    flows = [out[c.name] for c in classes]
-    coll = out["COLLATERAL"]
-
-    for t in range(1, periods + 1):
-        interest = 0.0
-        principal = 0.0
-        for j, (_, rate, net, remaining, age) in enumerate(pools):
-            b = balance[j]
-            n = remaining - t + 1
-            if n < 1:
-                continue
-            if rate > 0:
-                payment = b * rate / (1.0 - (1.0 + rate) ** -n)
-            else:
-                payment = b / n
-            scheduled = payment - b * rate
-            loan_age = min(max(age + t, 1), 30)
-            cpr = min(psa / 100.0 * 0.002 * loan_age, 1.0)
-            smm = 1.0 - (1.0 - cpr) ** (1.0 / 12.0)
-            prepaid = smm * (b - scheduled)
-            interest += b * net
-            principal += scheduled + prepaid
-            balance[j] = b - scheduled - prepaid
-        coll["interest"].append(interest)
-        coll["principal"].append(principal)
-        coll["ending_balance"].append(sum(balance))
-
-        # Interest: each class its coupon, pro rata to what is due if the collateral falls short.
-        due = [class_balance[i] * class_coupon[i] + carried[i] for i in range(k)]
-        total_due = sum(due)
-        ratio = min(interest / total_due, 1.0) if total_due > 0 else 1.0
-        # Principal: sequentially, each class until retired.
-        left = principal
-        for i in range(k):
-            pay = min(left, class_balance[i]) if left > 0 else 0.0
-            class_balance[i] -= pay
-            left -= pay
-            paid_interest = due[i] * ratio
-            carried[i] = due[i] - paid_interest
-            f = flows[i]
-            f["interest"].append(paid_interest)
-            f["principal"].append(pay)
-            f["ending_balance"].append(class_balance[i])
-    return out
-
-
-def wal(principal: list[float]) -> float:
-    """SIFMA WAL: sum(k x P_k) / (12 x sum P_k), k the period; positive principal only."""
-    total = weighted = 0.0
-    for k, p in enumerate(principal, start=1):
-        if p > 0:
-            total += p
-            weighted += k * p
-    return weighted / (12.0 * total) if total > 0 else float("nan")
-
-
-def reference_wals(deal: Deal, psa: float) -> dict[str, float]:
-    """Class WALs (years, by period count) from the reference cash flows at one PSA speed."""
-    flows = reference_cashflows(deal, psa)
-    return {c.name: wal(flows[c.name]["principal"]) for c in deal.classes if not c.is_residual}
+# ---- the reference: one scenario, pure Python (benchmarks/reference.py, every rule kind)
 
 
 def is_plain_sequential(deal: Deal) -> bool:

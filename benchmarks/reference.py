@@ -1,0 +1,546 @@
+"""The independent check: a deal's cash flows one scenario at a time, in pure Python floats and
+loops, written from the conventions (docs/language.md, SIFMA Uniform Practices).
+
+It shares no code with the engine. It reads the checked `Deal` (pools, classes, coupons,
+notionals, strips, the principal and accretion rule trees, the tiers' bands and classes, index
+paths and speeds as data) and computes everything else itself: the prepayment speeds, the
+level-pay collateral, the PAC/PAC II/TAC schedules from their bands, the interest allocation,
+the accrual, every principal rule, the triggers and the residual. It never calls
+`structurer.engine` nor a rule's own `allocate`/`capacity`. Rule nodes are read as data, by
+their kind's name and fields: Pay.index, Sequential.children, ProRata.children and .weights,
+ToSchedule.child, NasShare.index, PrepaymentTrigger.child, .speed and .sticky. The schedule a
+ToSchedule carries and the percentages a NasShare carries are not read: both are derived here.
+
+    from reference import reference_cashflows, reference_wals
+    flows = reference_cashflows(deal, Prepayment.constant(165, "PSA"))
+    flows["A"]["principal"]          # period 1..T
+    reference_wals(deal, 300.0)      # a bare number is PSA
+
+What it covers, each from the section of docs/language.md that defines it:
+- collateral: several pools, each level-pay re-computed monthly on its WAC and remaining term,
+  prepaying at PSA (on its own loan age), CPR or SMM; constant, ramp or vector speeds;
+- strips: a discount PO takes its share of its pool's principal before the waterfall;
+- interest: every class due balance x coupon / 12 (a floater: its clamped formula on the
+  period's index, scaled by the deal's day count) plus any shortfall, paid pro rata to what is
+  due when the collateral's net interest falls short; classes split from a parent are paid out
+  of the parent's interest; notional classes on their notional balance;
+- accrual: a Z with outstanding accretion-directed classes adds its interest to its balance and
+  pays it through its accretion rules; what they cannot use joins the principal;
+- principal rules: pay, sequential, pro rata by balance, pro rata by fixed shares (water-filling
+  when a class retires), to schedule, NAS share, prepayment triggers (sticky or not);
+- the residual: what is left of interest and principal.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from typing import Any
+
+from structurer.model import Deal
+from structurer.model.prepayment import Prepayment, parse_speed
+from structurer.model.scenarios import RatePath, Scenario
+
+COLLATERAL = "COLLATERAL"
+RETIRED = 1e-9  # dollars: a balance below this is a rounding remainder, not a class outstanding
+TRIGGER_MARGIN = 1e-9  # relative: a run at exactly the trigger speed is not "above" it
+Speed = Prepayment | Scenario | str | float
+TIER_ORDER = {"PAC": 0, "PAC II": 1, "TAC": 2}  # docs: tiers are served PAC, then PAC II, then TAC
+
+
+# ---- speeds and the collateral (SIFMA standard formulas)
+
+
+def speed_in_month(p: Prepayment, k: int) -> float:
+    """The assumption's speed (its own unit) in projection month k = 1, 2, ..."""
+    if p.kind == "constant":
+        return p.values[0]
+    if p.kind == "ramp":
+        start, end = p.values
+        # Month 1 runs at START; each month adds (END - START)/N; END from month N + 1 on.
+        steps = min(k - 1, p.months)
+        return start + (end - start) * steps / max(p.months, 1)
+    return p.values[min(k, len(p.values)) - 1]  # a vector: its last speed holds
+
+
+def smm_for(p: Prepayment, k: int, pool_age: int) -> float:
+    """Single monthly mortality (decimal) of a pool of age `pool_age` in projection month k."""
+    speed = speed_in_month(p, k)
+    if p.unit == "SMM":
+        return min(max(speed / 100.0, 0.0), 1.0)
+    if p.unit == "PSA":
+        age = max(1, min(pool_age + k, 30))  # AGE = pool age + k, on the PSA ramp to month 30
+        cpr = min(speed / 100.0 * 0.002 * age, 1.0)
+    else:
+        cpr = min(max(speed / 100.0, 0.0), 1.0)
+    return 1.0 - (1.0 - cpr) ** (1.0 / 12.0)
+
+
+@dataclass
+class PoolFlows:
+    """One pool's month-by-month flows (lists over periods 1..T)."""
+
+    begin: list[float] = field(default_factory=list)
+    scheduled: list[float] = field(default_factory=list)
+    prepaid: list[float] = field(default_factory=list)
+    interest: list[float] = field(default_factory=list)
+    end: list[float] = field(default_factory=list)
+
+
+def pool_flows(pool: Any, p: Prepayment, periods: int) -> PoolFlows:
+    """Level-pay amortisation re-computed every month on the balance and the remaining term at
+    the gross WAC; scheduled principal = payment - interest at the WAC (all of it in the last
+    month); prepayment = SMM x (balance - scheduled principal); investor interest at the net
+    coupon."""
+    out = PoolFlows()
+    b = pool.balance
+    rate = pool.wac / 12.0
+    net = pool.coupon / 12.0
+    for k in range(1, periods + 1):
+        n = pool.remaining - k + 1
+        if n < 1:
+            scheduled = prepaid = 0.0
+            interest = 0.0
+        else:
+            if n == 1:
+                scheduled = b
+            elif rate > 0:
+                payment = b * rate / (1.0 - (1.0 + rate) ** -n)
+                scheduled = payment - b * rate
+            else:
+                scheduled = b / n
+            prepaid = smm_for(p, k, pool.age) * (b - scheduled)
+            interest = b * net
+        out.begin.append(b)
+        out.scheduled.append(scheduled)
+        out.prepaid.append(prepaid)
+        out.interest.append(interest)
+        b = b - scheduled - prepaid
+        out.end.append(b)
+    return out
+
+
+# ---- index rates and day counts
+
+
+def rate_path(path: RatePath, periods: int) -> list[float]:
+    """An index's rate in periods 1..T: a level, a vector (last rate held), or a curve (linear
+    between its points, flat beyond them)."""
+    if path.kind == "level":
+        return [path.rates[0]] * periods
+    if path.kind == "vector":
+        return [path.rates[min(t, len(path.rates)) - 1] for t in range(1, periods + 1)]
+    points = list(zip(path.periods, path.rates, strict=True))
+    out = []
+    for t in range(1, periods + 1):
+        if t <= points[0][0]:
+            out.append(points[0][1])
+        elif t >= points[-1][0]:
+            out.append(points[-1][1])
+        else:
+            for (t0, r0), (t1, r1) in zip(points, points[1:], strict=False):
+                if t0 <= t <= t1:
+                    out.append(r0 + (r1 - r0) * (t - t0) / (t1 - t0))
+                    break
+    return out
+
+
+def floater_months(deal: Deal, periods: int) -> list[float]:
+    """What a floater's monthly rate/12 is scaled by in each period: 1 on 30/360 (every month is
+    30 days); on actual/360 the actual days of the accrual month (the calendar month before the
+    distribution month) / 30."""
+    basis = str(deal.day_count)
+    if basis == "30/360":
+        return [1.0] * periods
+    if basis != "actual/360":
+        raise ValueError(f"the reference knows 30/360 and actual/360, not {basis}")
+    out = []
+    first = deal.first_payment
+    for k in range(periods):
+        month_index = first.month - 1 + k - 1  # the month before the k-th distribution month
+        year, month = first.year + month_index // 12, month_index % 12 + 1
+        out.append(calendar.monthrange(year, month)[1] / 30.0)
+    return out
+
+
+# ---- PAC, PAC II and TAC schedules, derived from their bands
+
+
+def derive_schedules(deal: Deal) -> dict[int, list[float]]:
+    """Scheduled balance after periods 1..T for every class of every tier (docs/language.md,
+    "How a schedule is derived"): each tier in priority order sees, at each of its band's
+    speeds, the collateral's principal net of strips less the higher tiers' scheduled payments
+    (never below 0); its payment is the least of those; its scheduled balance is its balance
+    less the payments so far (never below 0); its classes take it in declaration order."""
+    periods = deal.periods
+    strips = [(c.strip[0], c.strip[1]) for c in deal.classes if c.strip is not None]
+    cache: dict[Prepayment, list[float]] = {}
+
+    def principal_at(speed: Prepayment) -> list[float]:
+        if speed not in cache:
+            total = [0.0] * periods
+            for j, pool in enumerate(deal.pools):
+                f = pool_flows(pool, speed, periods)
+                off = sum(share for pool_j, share in strips if pool_j == j)
+                for t in range(periods):
+                    paid = f.scheduled[t] + f.prepaid[t]
+                    total[t] += paid - off * paid
+            cache[speed] = total
+        return cache[speed]
+
+    order = sorted(range(len(deal.tiers)), key=lambda i: (TIER_ORDER.get(deal.tiers[i].kind, 9), i))
+    taken = [0.0] * periods
+    out: dict[int, list[float]] = {}
+    for i in order:
+        tier = deal.tiers[i]
+        total_balance = sum(tier.balances)
+        if tier.explicit is not None:
+            balance = [float(x) for x in tier.explicit]
+        else:
+            paths = [principal_at(s) for s in tier.band]
+            balance = []
+            cum = 0.0
+            for t in range(periods):
+                cum += min(max(path[t] - taken[t], 0.0) for path in paths)
+                balance.append(max(total_balance - cum, 0.0))
+        prev = total_balance
+        for t in range(periods):
+            taken[t] += prev - balance[t]
+            prev = balance[t]
+        for k, cls in enumerate(tier.classes):
+            after = sum(tier.balances[k + 1:])
+            out[cls] = [min(max(b - after, 0.0), tier.balances[k]) for b in balance]
+    return out
+
+
+# ---- the waterfall of one scenario
+
+
+class _Period:
+    """The state the principal rules read and change within one period."""
+
+    def __init__(self, balance: list[float], paid: list[float], schedules: dict[int, list[float]]):
+        self.balance = balance
+        self.paid = paid
+        self.schedules = schedules
+        self.t = 0
+        self.principal_total = 0.0
+        self.begin_owned: list[float] = []
+        self.total_begin_owned = 0.0
+        self.tripped: dict[int, bool] = {}
+        self.nas_percent: dict[int, float] = {}
+
+
+def _classes_of(node: Any) -> list[int]:
+    kind = type(node).__name__
+    if kind in ("Pay", "NasShare"):
+        return [node.index]
+    if kind in ("ToSchedule", "PrepaymentTrigger"):
+        return _classes_of(node.child)
+    return [i for child in node.children for i in _classes_of(child)]
+
+
+def _nas_due(node: Any, st: _Period) -> float:
+    """percent[t] x the class's balance / all classes' balances (start of period) x principal."""
+    own = st.begin_owned[node.index]
+    fraction = own / st.total_begin_owned if st.total_begin_owned > 0 else 0.0
+    return st.nas_percent[node.index] * fraction * st.principal_total
+
+
+def _room(node: Any, st: _Period) -> float:
+    """The most the rule could take now: a class its balance, a group the total balance of its
+    classes, a scheduled rule its excess over the schedule, a NAS rule its share, a trigger
+    nothing while it is off."""
+    kind = type(node).__name__
+    if kind == "Pay":
+        return st.balance[node.index]
+    if kind == "ToSchedule":
+        members = _classes_of(node.child)
+        target = sum(st.schedules[i][st.t] for i in members)
+        return max(sum(st.balance[i] for i in members) - target, 0.0)
+    if kind == "NasShare":
+        return min(_nas_due(node, st), st.balance[node.index])
+    if kind == "PrepaymentTrigger":
+        return _room(node.child, st) if st.tripped[id(node)] else 0.0
+    return sum(st.balance[i] for i in _classes_of(node))
+
+
+def _pay(node: Any, amount: float, st: _Period) -> float:
+    """Pay up to `amount` through a rule; return what it used."""
+    kind = type(node).__name__
+    if kind == "Pay":
+        take = min(max(amount, 0.0), st.balance[node.index])
+        st.balance[node.index] -= take
+        st.paid[node.index] += take
+        return take
+    if kind == "Sequential":
+        used = 0.0
+        for child in node.children:
+            used += _pay(child, amount - used, st)
+        return used
+    if kind == "ProRata":
+        if node.weights is None:
+            return _pro_rata_by_balance(node, amount, st)
+        return _pro_rata_fixed(node, amount, st)
+    if kind == "ToSchedule":
+        return _pay(node.child, min(amount, _room(node, st)), st)
+    if kind == "NasShare":
+        take = min(max(min(amount, _nas_due(node, st)), 0.0), st.balance[node.index])
+        st.balance[node.index] -= take
+        st.paid[node.index] += take
+        return take
+    if kind == "PrepaymentTrigger":
+        return _pay(node.child, amount, st) if st.tripped[id(node)] else 0.0
+    raise TypeError(f"the reference does not know the rule {kind}")
+
+
+def _pro_rata_by_balance(node: Any, amount: float, st: _Period) -> float:
+    rooms = [_room(c, st) for c in node.children]
+    total = sum(rooms)
+    factor = min(amount / total, 1.0) if total > 0 else 0.0
+    return sum(_pay(c, r * factor, st) for c, r in zip(node.children, rooms, strict=True))
+
+
+def _pro_rata_fixed(node: Any, amount: float, st: _Period) -> float:
+    """Fixed shares, what a retired or capped member cannot take going to the others by their
+    shares: solved in closed form. Members are capped in order of room/share; the level L at
+    which the others are paid share x L is what is left over their shares."""
+    rooms = [_room(c, st) for c in node.children]
+    weights = list(node.weights)
+    left = max(amount, 0.0)
+    give = [0.0] * len(rooms)
+    if sum(rooms) <= left:
+        give = rooms
+    else:
+        live = sorted((r / w, j) for j, (r, w) in enumerate(zip(rooms, weights, strict=True)) if r > 0)
+        w_left = sum(weights[j] for _, j in live)
+        pos = 0
+        while pos < len(live) and live[pos][0] * w_left <= left:
+            j = live[pos][1]
+            give[j] = rooms[j]
+            left -= rooms[j]
+            w_left -= weights[j]
+            pos += 1
+        for _, j in live[pos:]:
+            give[j] = left * weights[j] / w_left
+    return sum(_pay(c, g, st) for c, g in zip(node.children, give, strict=True))
+
+
+def _walk(node: Any) -> list[Any]:
+    kind = type(node).__name__
+    if kind in ("Pay", "NasShare"):
+        return [node]
+    if kind in ("ToSchedule", "PrepaymentTrigger"):
+        return [node, *_walk(node.child)]
+    return [node] + [n for child in node.children for n in _walk(child)]
+
+
+def _as_scenario(deal: Deal, speed: Speed) -> Scenario:
+    if isinstance(speed, Scenario):
+        return speed
+    if isinstance(speed, Prepayment):
+        return Scenario(speed)
+    if isinstance(speed, str):
+        return deal.scenarios[speed] if speed in deal.scenarios else Scenario(parse_speed(speed))
+    return Scenario(Prepayment.constant(float(speed), "PSA"))  # a bare number is PSA
+
+
+def nas_percent(tranche: Any, t: int) -> float:
+    """A NAS class's percentage in period t (1-based): 0 in the lockout, then each shift step for
+    12 periods, then 100%."""
+    if t <= tranche.lockout:
+        return 0.0
+    year = (t - tranche.lockout - 1) // 12
+    return tranche.shift[year] if year < len(tranche.shift) else 1.0
+
+
+def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] | None = None,
+                        schedules: dict[int, list[float]] | None = None) -> dict[str, dict[str, list[float]]]:
+    """Monthly cash flows of every class, the residual and the collateral in one scenario.
+
+    `speed`: a Prepayment, a Scenario (its index overrides apply), a scenario name or speed text
+    ('165 PSA'), or a bare number of PSA. `indices` replaces index paths (after the scenario's).
+    `schedules` (from derive_schedules) saves re-deriving them for each scenario.
+
+    Returns, per class name (and the residual's name): beginning_balance, interest, accrued,
+    principal, ending_balance, shortfall, coupon; for COLLATERAL: beginning_balance, interest,
+    scheduled_principal, prepayment, principal, ending_balance; each a list over periods 1..T.
+    """
+    scenario = _as_scenario(deal, speed)
+    prepay = scenario.prepayment
+    periods = deal.periods
+    classes = deal.classes
+    n = len(classes)
+    if schedules is None:
+        schedules = derive_schedules(deal) if deal.tiers else {}
+    pools = [pool_flows(p, prepay, periods) for p in deal.pools]
+
+    paths = dict(deal.indices)
+    paths.update(dict(scenario.indices))
+    paths.update(indices or {})
+    index_rate = {name: rate_path(path, periods) for name, path in paths.items()}
+    months = floater_months(deal, periods) if any(c.formula is not None for c in classes) else None
+
+    split_parents = {c.parent for c in classes if c.parent is not None}
+    owned = [c.in_waterfall for c in classes]  # paid by the principal rules
+    kids = [(c.index, c.parent, c.balance / classes[c.parent].balance) for c in classes
+            if c.parent is not None]
+    zs = [(c.index, deal.accretion[c.index]) for c in classes if c.accrual]
+    nas = [c for c in classes if c.is_nas]
+
+    balance = [0.0 if c.is_notional or c.is_residual else c.balance for c in classes]
+    carried = [0.0] * n
+    roots = [deal.principal, *deal.accretion.values()]
+    triggers = [node for root in roots for node in _walk(root) if type(node).__name__ == "PrepaymentTrigger"]
+    latched = {id(tr): False for tr in triggers}
+
+    # The deal's facts, looked up once (the period loop below runs T times).
+    notionals = [(c.index, c.notional) for c in classes if c.notional is not None]
+    floaters = [(c.index, c.formula) for c in classes if c.formula is not None]
+    strips = [(c.index, c.strip[0], c.strip[1]) for c in classes if c.strip is not None]
+    direct = [c.index for c in classes if c.parent is None]
+    cash_paid = [i for i in range(n) if i not in split_parents]
+    owners = [i for i in range(n) if owned[i]]
+    residual = next((c.index for c in classes if c.is_residual), None)
+    fixed = [c.coupon for c in classes]
+    z_targets = [(z, rule, _classes_of(rule)) for z, rule in zs]
+    pieces_of = {parent: [k for k, p, _ in kids if p == parent] for parent in split_parents}
+
+    keys = ("beginning_balance", "interest", "accrued", "principal", "ending_balance", "shortfall", "coupon")
+    rows: dict[str, list[list[float]]] = {k: [] for k in keys}  # per period: a value per class
+    coll: dict[str, list[float]] = {k: [] for k in ("beginning_balance", "interest", "scheduled_principal",
+                                                     "prepayment", "principal", "ending_balance")}
+    resid_rows: dict[str, list[float]] = {"interest": [], "principal": []}
+
+    def notional(which: Any, cls_bal: list[float], pool_bal: list[float]) -> float:
+        base = sum(cls_bal[i] for i in which.classes) + sum(pool_bal[j] for j in which.pools)
+        if which.collateral:
+            base += sum(pool_bal)
+        return which.factor * base
+
+    for t in range(periods):
+        pool_begin = [f.begin[t] for f in pools]
+        pool_end = [f.end[t] for f in pools]
+        pool_principal = [f.scheduled[t] + f.prepaid[t] for f in pools]
+        available = sum(f.interest[t] for f in pools)
+        principal_in = sum(pool_principal)
+        prepaid_now = sum(f.prepaid[t] for f in pools)
+        coll["beginning_balance"].append(sum(pool_begin))
+        coll["interest"].append(available)
+        coll["scheduled_principal"].append(principal_in - prepaid_now)
+        coll["prepayment"].append(prepaid_now)
+        coll["principal"].append(principal_in)
+        coll["ending_balance"].append(sum(pool_end))
+
+        begin = list(balance)
+        for i, which in notionals:
+            begin[i] = notional(which, balance, pool_begin)
+        paid = [0.0] * n
+        st = _Period(balance, paid, schedules)
+        st.t = t
+        if nas:
+            st.begin_owned = [begin[i] if owned[i] else 0.0 for i in range(n)]
+            st.total_begin_owned = sum(st.begin_owned)
+            for c in nas:
+                st.nas_percent[c.index] = nas_percent(c, t + 1)
+        # Triggers: the collateral's prepayment this period against what every pool would
+        # prepay at the trigger speed on its balance after scheduled principal, at its own age.
+        for tr in triggers:
+            at_speed = sum((f.begin[t] - f.scheduled[t]) * smm_for(tr.speed, t + 1, p.age)
+                           for f, p in zip(pools, deal.pools, strict=True)
+                           if p.remaining - t >= 1)
+            above = prepaid_now > at_speed * (1.0 + TRIGGER_MARGIN) + TRIGGER_MARGIN
+            latched[id(tr)] = above or (tr.sticky and latched[id(tr)])
+            st.tripped[id(tr)] = latched[id(tr)]
+
+        # 1. strips: a discount PO takes its share of its pool's principal off the top
+        for i, pool, share in strips:
+            take = min(share * pool_principal[pool], balance[i])
+            paid[i] += take
+            balance[i] -= take
+            principal_in -= take
+
+        # 2. interest: what is due, paid pro rata to it when the collateral falls short
+        coupon = list(fixed)
+        for i, f in floaters:
+            coupon[i] = min(f.cap, max(f.floor, f.constant + f.multiplier * index_rate[f.index][t]))
+        due = [begin[i] * coupon[i] / 12.0 + carried[i] for i in range(n)]
+        for i, _ in floaters:
+            due[i] = begin[i] * coupon[i] * months[t] / 12.0 + carried[i]  # type: ignore[index]
+        direct_due = sum(due[i] for i in direct)
+        ratio = min(available / direct_due, 1.0) if direct_due > 0 else 1.0
+        interest = [0.0] * n
+        for i in direct:
+            interest[i] = due[i] * ratio
+        for parent, pieces in pieces_of.items():
+            need = sum(due[k] for k in pieces)
+            scale = min(interest[parent] / need, 1.0) if need > 0 else 1.0
+            for k in pieces:
+                interest[k] = due[k] * scale
+
+        # 3. accrual: a Z whose accretion-directed classes are outstanding accretes its interest
+        # and pays it as principal through its accretion rules
+        accrued = [0.0] * n
+        unused = 0.0
+        st.principal_total = principal_in
+        for z, rule, targets in z_targets:
+            if sum(begin[i] for i in targets) > RETIRED:
+                amount = interest[z]
+                accrued[z] = amount
+                interest[z] = 0.0
+                balance[z] += amount
+                unused += amount - _pay(rule, amount, st)
+
+        # 4. principal through the rules
+        st.principal_total = principal_in + unused
+        _pay(deal.principal, principal_in + unused, st)
+        for k, parent, share in kids:
+            paid[k] = paid[parent] * share
+            balance[k] = balance[parent] * share
+
+        # 5. the residual: what the classes were not paid
+        total_accrued = sum(accrued)
+        resid_rows["interest"].append(available - sum(interest[i] for i in cash_paid) - total_accrued)
+        resid_rows["principal"].append(principal_in + total_accrued - sum(paid[i] for i in owners))
+
+        end = list(balance)
+        for i, which in notionals:
+            end[i] = notional(which, balance, pool_end)
+        carried = [due[i] - interest[i] - accrued[i] for i in range(n)]
+        rows["beginning_balance"].append(begin)
+        rows["interest"].append(interest)
+        rows["accrued"].append(accrued)
+        rows["principal"].append(paid)
+        rows["ending_balance"].append(end)
+        rows["shortfall"].append(carried)
+        rows["coupon"].append(coupon)
+
+    out: dict[str, dict[str, list[float]]] = {COLLATERAL: coll}
+    zeros = [0.0] * periods
+    for c in classes:
+        if c.index == residual:
+            out[c.name] = {k: list(zeros) for k in keys}
+            out[c.name].update(resid_rows)
+        else:
+            out[c.name] = {k: [row[c.index] for row in rows[k]] for k in keys}
+    return out
+
+
+def wal(principal: list[float]) -> float:
+    """SIFMA WAL: sum(k x P_k) / (12 x sum P_k), k the period; positive principal only."""
+    total = weighted = 0.0
+    for k, p in enumerate(principal, start=1):
+        if p > 0:
+            total += p
+            weighted += k * p
+    return weighted / (12.0 * total) if total > 0 else float("nan")
+
+
+def reference_wals(deal: Deal, speed: Speed, indices: dict[str, RatePath] | None = None,
+                   schedules: dict[int, list[float]] | None = None) -> dict[str, float]:
+    """WAL (years, by period count) of every class with principal, in one scenario; NaN for
+    notional classes."""
+    flows = reference_cashflows(deal, speed, indices, schedules)
+    return {c.name: (float("nan") if c.is_notional else wal(flows[c.name]["principal"]))
+            for c in deal.classes if not c.is_residual}
+

@@ -1,0 +1,80 @@
+"""benchmarks/bench_engine.py and its C program: the C build agrees with the engine, and the script
+runs end to end on tiny sizes so it cannot rot. Nothing here is timed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import script_module
+
+import structurer
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "benchmarks" / "bench_engine.py"
+needs_cc = pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
+                              reason="no C compiler on this machine")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    if not SCRIPT.exists():
+        pytest.skip("the benchmarks are not shipped with an installed package")
+    with script_module(SCRIPT, "bench_engine") as module:
+        yield module
+
+
+@pytest.fixture(scope="module")
+def exe(bench, tmp_path_factory):
+    built = bench.compile_c(tmp_path_factory.mktemp("seq_c"))
+    if built is None:
+        pytest.skip("the C program did not build")
+    return built
+
+
+@needs_cc
+@pytest.mark.parametrize("deal_file", ["sequential.waterfall", "two_pool.waterfall"])
+def test_c_program_agrees_with_the_engine(bench, exe, deal_file: str) -> None:
+    deal = structurer.load(ROOT / "deals" / deal_file)
+    speeds = [0.0, 75.0, 165.0, 777.0, 1500.0]
+    wals, seconds, cpu = bench.run_c(exe, deal, speeds, 2, 1)
+    results = deal.run(*(f"{v:g} PSA" for v in speeds))
+    names = [c.name for c in deal.classes if not c.is_residual]
+    engine = np.array([[float(results.wal(n)[s]) for n in names] for s in range(len(speeds))])
+    assert wals.shape == engine.shape
+    assert np.max(np.abs(wals - engine)) <= 1e-9
+    assert seconds > 0 and cpu > 0
+
+
+@needs_cc
+def test_c_program_refuses_bad_input(exe) -> None:
+    import subprocess
+
+    done = subprocess.run([str(exe), "1", "1"], input="1\n400 oops\n", capture_output=True, text=True)
+    assert done.returncode == 1 and "bad input" in done.stderr
+
+
+def test_script_runs_on_tiny_sizes(bench, capsys: pytest.CaptureFixture[str]) -> None:
+    code = bench.main(["--counts", "1,3", "--repeat", "1", "--sample", "1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.rstrip().endswith("agreement: yes")
+    assert out.count("largest WAL difference") >= 2
+    for deal in ("sequential.waterfall (FJF-01)", "pac.waterfall (FJF-02)"):
+        table = out[out.index(deal):]
+        assert "ns per scenario-month" in table and "doubles/s-m" in table
+        lines = table.splitlines()
+        top = next(i for i, line in enumerate(lines) if line.split()[:1] == ["scenarios"])
+        rows = [line.split() for line in lines[top + 1:top + 3]]
+        assert [r[0] for r in rows] == ["1", "3"]
+        assert all(float(r[1].replace(",", "")) > 0 for r in rows)  # the engine ran
+    for solver in ("size_for_wal", "max_pac_balance", "par_coupon", "effective_band", "tieout"):
+        assert solver in out
+    assert out.count("tieout ") == len(list((ROOT / "deals").glob("*.waterfall")))
+
+
+def test_counts_must_be_whole_numbers(bench) -> None:
+    with pytest.raises(SystemExit):
+        bench.main(["--counts", "1,x"])
