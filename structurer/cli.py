@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 if TYPE_CHECKING:
+    import numpy as np
     from rich.table import Table
 
 from . import load
@@ -390,7 +391,14 @@ def _curve(ns: argparse.Namespace, deal: Deal) -> Curve | None:
 def _print_quotes(console: Console, results: Results, quotes: dict[str, valuation.Quote]) -> None:
     from rich.table import Table  # late: only the printing commands draw tables
 
-    for s, label in enumerate(results.scenarios):
+    from .analysis.budget import SCENARIOS_LISTED
+    from .analysis.plan import chart_scenario
+
+    count = len(results.scenario_specs)
+    # A large run prices every scenario (--json has them all) and prints the cover table's one.
+    printed = range(count) if count <= SCENARIOS_LISTED else [chart_scenario(results)[0]]
+    for s in printed:
+        label = results.scenarios[s]
         table = Table(title=f"{_escape(label)}  price / yield  (settle {results.deal.settle.isoformat()})",
                       title_justify="left", header_style="bold")
         columns = ["Class", "Price", "Decimal", "Accrued", "Yield", "WAL", "Mod dur", "Eff dur",
@@ -416,6 +424,9 @@ def _print_quotes(console: Console, results: Results, quotes: dict[str, valuatio
         _print_table(console, table)
     console.print("yields: bond-equivalent, with the payment delay; durations: years against the BEY; "
                   "s: static (no cash flow here depends on rates)", style="dim")
+    if count > SCENARIOS_LISTED:
+        console.print(f"left out: the price/yield tables of the other {count - 1:,} scenarios; --json "
+                      "prints every scenario's", markup=False)
 
 
 def _print_tables(console: Console, deal: Deal) -> None:
@@ -471,55 +482,137 @@ def _write_report(results: Results, decrement: Results | None, path: Path,
 
 
 def _print_summary(console: Console, results: Results) -> None:
-    from rich.table import Table  # late: only the printing commands draw tables
+    """Each scenario's cover table; a run of more than budget.SCENARIOS_LISTED scenarios shows the
+    pricing scenario's (or the first's) in full, the WALs of the first SCENARIOS_LISTED and their
+    distribution over all, and says what it left out."""
+    from .analysis.budget import SCENARIOS_LISTED
+    from .analysis.plan import chart_scenario
 
     deal = results.deal
     console.print(f"[bold]{_escape(deal.name)}[/bold]  settle {deal.settle.isoformat()}  "
                   f"first payment {deal.first_payment.isoformat()}  delay {deal.delay_days} days  "
                   f"collateral {deal.collateral_balance:,.0f}")
-    coll_wal = results.wal(COLLATERAL)
     # As the report shows them: a PAC/TAC with its band, a notional class with its notional WAL.
     from .analysis.plan import notional_wal
     from .present.report import class_bands
 
-    bands, notional = class_bands(deal), notional_wal(results)
-    for s, spec in enumerate(results.scenario_specs):
-        label = spec.label if spec.name is None else f"{spec.name}: {spec.description}"
-        table = Table(title=f"{_escape(label)}  (collateral WAL {coll_wal[s]:.2f} years)",
-                      title_justify="left", header_style="bold")
-        for col, justify in (("Class", "left"), ("Principal", "left"), ("Interest", "left"),
-                             ("Balance", "right"), ("Coupon", "right"), ("WAL", "right"),
-                             ("Window", "right"), ("Window dates", "left"), ("Final date", "left")):
-            table.add_column(col, justify=justify)  # type: ignore[arg-type]
-        summary = results.summary(s)
-        for name, row in summary.iterrows():
-            residual = row["principal_type"] == "R"
-            window = dates = "-"
-            if row["first_principal_period"] > 0 and not residual:
-                window = f"{row['first_principal_period']}-{row['last_principal_period']}"
-                dates = f"{row['first_principal_date']:%m/%Y}-{row['last_principal_date']:%m/%Y}"
-            balance = f"{row['original_balance']:,.0f}" + (" (notional)" if row["notional"] else "")
-            coupon = f"{row['coupon'] * 100:.3f}%"
-            if isinstance(row["coupon_formula"], str):
-                coupon = f"{row['coupon_formula']} ({row['first_coupon'] * 100:.3f}%)"
-            elif row["interest_type"] == "PO":
-                coupon = "-"
-            wal = "-" if residual or row["wal"] != row["wal"] else f"{row['wal']:.2f}"
-            if name in notional:
-                wal = f"{notional[name][s]:.2f} (notional)"
-            ptype = row["principal_type"] + (f" ({bands[name]})" if name in bands else "")
-            table.add_row(
-                _escape(str(name)),
-                "R" if residual else ptype,
-                "R" if residual else row["interest_type"],
-                "-" if residual else balance,
-                "-" if residual else coupon,
-                wal,
-                window,
-                dates,
-                row["final_date"].isoformat() if row["final_date"] else "-",
-            )
-        _print_table(console, table)
+    bands, notional, coll_wal = class_bands(deal), notional_wal(results), results.wal(COLLATERAL)
+    count = len(results.scenario_specs)
+    shown = range(count) if count <= SCENARIOS_LISTED else [chart_scenario(results)[0]]
+    for s in shown:
+        _print_cover(console, results, s, bands, notional, coll_wal)
+    if count > SCENARIOS_LISTED:
+        _print_wal_table(console, results, SCENARIOS_LISTED)
+
+
+def _print_cover(console: Console, results: Results, s: int, bands: dict[str, str],
+                 notional: dict[str, np.ndarray], coll_wal: np.ndarray) -> None:
+    """One scenario's cover table: each class's types, balance, coupon, WAL, window and final date."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    spec = results.scenario_specs[s]
+    label = spec.label if spec.name is None else f"{spec.name}: {spec.description}"
+    table = Table(title=f"{_escape(label)}  (collateral WAL {coll_wal[s]:.2f} years)",
+                  title_justify="left", header_style="bold")
+    for col, justify in (("Class", "left"), ("Principal", "left"), ("Interest", "left"),
+                         ("Balance", "right"), ("Coupon", "right"), ("WAL", "right"),
+                         ("Window", "right"), ("Window dates", "left"), ("Final date", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    summary = results.summary(s)
+    for name, row in summary.iterrows():
+        residual = row["principal_type"] == "R"
+        window = dates = "-"
+        if row["first_principal_period"] > 0 and not residual:
+            window = f"{row['first_principal_period']}-{row['last_principal_period']}"
+            dates = f"{row['first_principal_date']:%m/%Y}-{row['last_principal_date']:%m/%Y}"
+        balance = f"{row['original_balance']:,.0f}" + (" (notional)" if row["notional"] else "")
+        coupon = f"{row['coupon'] * 100:.3f}%"
+        if isinstance(row["coupon_formula"], str):
+            coupon = f"{row['coupon_formula']} ({row['first_coupon'] * 100:.3f}%)"
+        elif row["interest_type"] == "PO":
+            coupon = "-"
+        wal = "-" if residual or row["wal"] != row["wal"] else f"{row['wal']:.2f}"
+        if name in notional:
+            wal = f"{notional[name][s]:.2f} (notional)"
+        ptype = row["principal_type"] + (f" ({bands[name]})" if name in bands else "")
+        table.add_row(
+            _escape(str(name)),
+            "R" if residual else ptype,
+            "R" if residual else row["interest_type"],
+            "-" if residual else balance,
+            "-" if residual else coupon,
+            wal,
+            window,
+            dates,
+            row["final_date"].isoformat() if row["final_date"] else "-",
+        )
+    _print_table(console, table)
+
+
+# Classes given a WAL column in the terminal's table of a large run (more would not fit a line).
+WAL_COLUMNS = 8
+
+# The distribution rows under a large run's WAL table: name, then the percentile (None: the mean).
+_DISTRIBUTION = (("min", 0), ("5%", 5), ("25%", 25), ("median", 50), ("75%", 75), ("95%", 95),
+                 ("max", 100), ("mean", None))
+
+
+def wal_columns(results: Results) -> dict[str, np.ndarray]:
+    """The WAL per scenario of the collateral and each offered class, as the cover table shows it
+    (a notional class's notional WAL), by column title."""
+    from .analysis.plan import notional_wal
+
+    notional = notional_wal(results)
+    columns = {"Collateral": results.wal(COLLATERAL)}
+    for tranche in results.deal.issued_classes:
+        if not tranche.is_residual:
+            columns[tranche.name] = notional.get(tranche.name, results.wal(tranche.name))
+    return columns
+
+
+def _print_wal_table(console: Console, results: Results, listed: int) -> None:
+    """The WALs of the first `listed` scenarios, a row each, then their distribution over every
+    scenario (and the scenario at each extreme); then a line on what was left out."""
+    import numpy as np
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    count = len(results.scenario_specs)
+    columns = wal_columns(results)
+    classes = [c for c in columns if c != "Collateral"]
+    shown = ["Collateral", *classes[:WAL_COLUMNS]]
+    labels = results.scenarios
+    table = Table(title=f"WAL (years) by scenario: the first {listed} of {count:,} scenarios, "
+                        f"then all {count:,}", title_justify="left", header_style="bold")
+    table.add_column("Scenario", justify="left")
+    for name in shown:
+        table.add_column(_escape(name), justify="right")
+
+    def years(value: float) -> str:
+        return "-" if not np.isfinite(value) else f"{value:.2f}"
+
+    for s in range(min(listed, count)):
+        table.add_row(_escape(labels[s]), *[years(columns[c][s]) for c in shown])
+    table.add_section()
+    for title, q in _DISTRIBUTION:
+        cells = []
+        for name in shown:
+            wal = columns[name][np.isfinite(columns[name])]
+            figure = np.nan if not len(wal) else float(np.mean(wal) if q is None else np.percentile(wal, q))
+            cells.append(years(figure))
+        table.add_row(title, *cells)
+    for title, pick in (("at min", np.nanargmin), ("at max", np.nanargmax)):
+        cells = []
+        for name in shown:
+            finite = np.isfinite(columns[name])
+            cells.append(_escape(labels[int(pick(columns[name]))]) if finite.any() else "-")
+        table.add_row(title, *cells)
+    _print_table(console, table)
+    more = len(classes) - (len(shown) - 1)
+    console.print(f"left out: the cover tables of the other {count - 1:,} scenarios (a run of more than "
+                  f"{listed} shows one)" + (f" and the WALs of {more} more classes" if more > 0 else ""),
+                  markup=False)
+    console.print("every scenario's figures: --json; every cash flow: --cashflows PATH; a workbook: "
+                  "--xlsx PATH", markup=False)
 
 
 def _print_table(console: Console, table: Table) -> None:

@@ -7,6 +7,7 @@ recomputed from the deal.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,20 @@ class Results:
 
     @property
     def scenarios(self) -> list[str]:
+        """The scenarios' labels, in run order (built once: a run may have 10,000; do not mutate)."""
+        return self._labels
+
+    @cached_property
+    def _labels(self) -> list[str]:
         return [s.label for s in self.scenario_specs]
+
+    @cached_property
+    def _positions(self) -> dict[str, int]:
+        # Label -> first scenario with it, as list.index finds it: a lookup by name costs O(1).
+        positions: dict[str, int] = {}
+        for s, label in enumerate(self._labels):
+            positions.setdefault(label, s)
+        return positions
 
     @property
     def periods(self) -> int:
@@ -65,10 +79,11 @@ class Results:
                 raise InputError(f"no scenario {scenario}: the run has {len(self.scenarios)}, "
                                  "numbered from 0")
             return scenario
-        try:
-            return self.scenarios.index(scenario)
-        except ValueError:
-            raise InputError(f"no scenario '{scenario}'; the run has {', '.join(self.scenarios)}") from None
+        if scenario not in self._positions:
+            labels = self.scenarios
+            shown = ", ".join(labels[:20]) + (f", ... ({len(labels):,} in all)" if len(labels) > 20 else "")
+            raise InputError(f"no scenario '{scenario}'; the run has {shown}")
+        return self._positions[scenario]
 
     # ---- per-class arrays [scenario, period]
 
@@ -186,24 +201,65 @@ class Results:
     def cashflows(self) -> pd.DataFrame:
         """Every scenario's cash flows in long form: one row per scenario, class and period.
 
-        The collateral appears as class 'COLLATERAL'; the residual under its class name.
+        The collateral appears as class 'COLLATERAL'; the residual under its class name. A large
+        run is better read chunk by chunk (`cashflow_chunks`), as `--cashflows` writes it.
         """
+        return self.cashflow_block(0, len(self.scenario_specs))
+
+    def cashflow_chunks(self, scenarios: int) -> Iterator[pd.DataFrame]:
+        """The long-form cash flows of `scenarios` scenarios at a time, in run order: together
+        the rows of `cashflows()`, without ever holding all of them."""
+        total = len(self.scenario_specs)
+        for start in range(0, total, max(1, scenarios)):
+            yield self.cashflow_block(start, min(total, start + max(1, scenarios)))
+
+    def cashflow_block(self, start: int, stop: int) -> pd.DataFrame:
+        """The long-form cash flows of scenarios start..stop-1 (see `cashflows`), built from the
+        arrays at once rather than a frame per scenario and class."""
         import pandas as pd
 
-        frames = []
-        for s, label in enumerate(self.scenarios):
-            coll = self.collateral_cashflows(s)
-            coll = coll[["period", "date", "beginning_balance", "interest", "principal", "cash_flow",
-                         "ending_balance"]].assign(interest_shortfall=0.0)
-            coll.insert(0, "class", COLLATERAL)
-            coll.insert(0, "scenario", label)
-            frames.append(coll)
-            for tranche in self.deal.issued_classes:
-                frame = self.class_cashflows(tranche.name, s)
-                frame.insert(0, "class", tranche.name)
-                frame.insert(0, "scenario", label)
-                frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        return pd.DataFrame(self.cashflow_columns(start, stop))
+
+    def cashflow_columns(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The columns of `cashflow_block` as arrays (text columns as object arrays, dates as
+        datetime64), for a writer that needs no DataFrame."""
+        import pandas as pd
+
+        c, p = self.collateral, self.periods
+        classes = self.deal.issued_classes
+        rows = len(classes) + 1  # the collateral first, then each issued class
+        count = max(0, stop - start)
+
+        def block(collateral: np.ndarray | float, key: str) -> np.ndarray:
+            out = np.empty((count, rows, p))
+            out[:, 0, :] = collateral
+            for j, tranche in enumerate(classes, start=1):
+                out[:, j, :] = self.arrays(tranche.name)[key][start:stop]
+            return out.reshape(-1)
+
+        sl = slice(start, stop)
+        # collateral.principal (and .cash, their sum with interest) are properties computed over the
+        # whole run on each access: the chunk's slice is summed here instead.
+        coll_principal = c.scheduled_principal[sl] + c.prepayment[sl]
+        interest, principal = block(c.interest[sl], "interest"), block(coll_principal, "principal")
+        labels = np.empty(count, dtype=object)
+        labels[:] = self.scenarios[start:stop]
+        names = np.array([COLLATERAL] + [t.name for t in classes], dtype=object)
+        dates = pd.to_datetime(self.dates).to_numpy()
+        return {
+            "scenario": np.repeat(labels, rows * p),
+            "class": np.tile(np.repeat(names, p), count),
+            "period": np.tile(np.arange(1, p + 1, dtype=np.int64), count * rows),
+            "date": np.tile(dates, count * rows),
+            "beginning_balance": block(c.beginning_balance[sl], "beginning_balance"),
+            "interest": interest,
+            "principal": principal,
+            "cash_flow": interest + principal,
+            "ending_balance": block(c.ending_balance[sl], "ending_balance"),
+            "interest_shortfall": block(0.0, "shortfall"),
+            "accrued": block(np.nan, "accrued"),
+            "coupon": block(np.nan, "coupon"),
+        }
 
     def summary(self, scenario: int | str = 0) -> pd.DataFrame:
         """One row per issued class, as a prospectus cover table reads, for one scenario."""
@@ -303,6 +359,9 @@ class Results:
         """The CLI's --json object: per scenario, collateral and per-class figures."""
         out: dict[str, Any] = {"deal": self.deal.name, "scenarios": []}
         coll_wal = self.wal(COLLATERAL)
+        # Totals of every scenario at once: collateral.principal is computed afresh on each access.
+        coll_principal = self.collateral.principal.sum(axis=-1)
+        coll_interest = self.collateral.interest.sum(axis=-1)
         for s, label in enumerate(self.scenarios):
             classes = {}
             for tranche in self.deal.issued_classes:
@@ -325,8 +384,8 @@ class Results:
                 "name": label,
                 "collateral": {
                     "wal": _num(coll_wal[s]),
-                    "total_principal": float(self.collateral.principal[s].sum()),
-                    "total_interest": float(self.collateral.interest[s].sum()),
+                    "total_principal": float(coll_principal[s]),
+                    "total_interest": float(coll_interest[s]),
                 },
                 "classes": classes,
             })
