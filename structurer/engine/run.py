@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import os
+
 import numpy as np
 
 from ..errors import InputError
@@ -12,6 +14,7 @@ from ..model.prepayment import Prepayment, parse_speed, validate_assumption
 from ..model.scenarios import Scenario, check_indices
 from ..results.results import Results
 from .collateral import collateral_flows
+from .compiled import compiled, run_compiled
 from .prepayment import smm_matrix
 from .waterfall import run_waterfall
 
@@ -44,11 +47,22 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
     `progress(done, total)` hears of each period the waterfall finishes (for long grids)."""
     scenarios = resolve_scenarios(deal, speeds)
     periods = deal.periods
+    names = deal.index_names
+    check_indices(deal.name, names, (i for s in scenarios for i, _ in s.indices))
+    if names:
+        index_rates = np.stack([s.index_paths(deal.indices, names, periods) for s in scenarios])
+    else:
+        index_rates = np.zeros((len(scenarios), 0, periods))
+    cd = compiled(deal) if os.environ.get("STRUCTURER_ENGINE", "compiled") != "numpy" else None
+    if cd is not None:
+        coll, flows = run_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates)
+        if progress is not None:
+            progress(periods, periods)  # the kernel runs every period at once
+        return Results(deal, scenarios, coll, flows)  # type: ignore[arg-type]
+    # The numpy interpreter: for a rule kind with no compiled form, or when asked for by
+    # STRUCTURER_ENGINE=numpy (the cross-check of the kernel).
     ages = np.array([p.age for p in deal.pools], dtype=float)
     smm = smm_matrix([s.prepayment for s in scenarios], ages, periods)
     coll = collateral_flows(deal.pools, smm)
-    names = deal.index_names
-    check_indices(deal.name, names, (i for s in scenarios for i, _ in s.indices))
-    index_rates = np.stack([s.index_paths(deal.indices, names, periods) for s in scenarios])
     flows = run_waterfall(deal, coll, index_rates, progress)
     return Results(deal, scenarios, coll, flows)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .base import Book, Rule
+from .program import NAS_SHARE, Program
 from .pay import Pay
 
 if TYPE_CHECKING:
@@ -53,6 +54,15 @@ class NasShare(Rule):
 
     def describe(self, names: list[str]) -> str:
         return f"{names[self.index]} its share"
+
+    def encode(self, program: Program) -> int:
+        return program.node(self, NAS_SHARE, self.index, program.table_row(program.nas, self.percent))
+
+
+def kernel_nas_share(percent: float, own: float, total_begin: float, principal_total: float) -> float:
+    """The compiled step: what the class is due this period (as `NasShare.share`)."""
+    fraction = own / total_begin if total_begin > 0 else 0.0
+    return percent * fraction * principal_total
 
 
 def compile_its_share(ctx: RuleContext, prule: PrincipalRule, rule: Rule) -> Rule | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .base import Book, Rule
+from .program import PAY, Program
 
 
 @dataclass(frozen=True)
@@ -32,3 +33,11 @@ class Pay(Rule):
 
     def describe(self, names: list[str]) -> str:
         return names[self.index]
+
+    def encode(self, program: Program) -> int:
+        return program.node(self, PAY, self.index)
+
+
+def kernel_pay(amount: float, balance: float) -> float:
+    """The compiled step (engine/kernel.py): what one class takes of `amount`."""
+    return min(max(amount, 0.0), balance)

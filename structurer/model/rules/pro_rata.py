@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .base import Book, Rule
+from .program import PRO_RATA, Program
 
 ROUNDING = 1e-12  # relative: a remainder this small is rounding, far inside the audit's 1e-9
 
@@ -79,6 +80,14 @@ class ProRata(Rule):
         pairs = zip(self.children, self.weights, strict=True)
         parts = [f"{c.describe(names)} {w * 100:g}%" for c, w in pairs]
         return ", ".join(parts) + " pro rata"
+
+    def encode(self, program: Program) -> int:
+        # a: where the weights start in program.weights; b = 1: fixed weights.
+        if self.weights is None:
+            return program.node(self, PRO_RATA)
+        start = len(program.weights)
+        program.weights.extend(self.weights)
+        return program.node(self, PRO_RATA, start, 1)
 
 
 def compile_pro_rata(ctx: RuleContext, pa: ProAlloc, members: list[Rule],

@@ -9,6 +9,7 @@ import numpy as np
 
 from .base import Book, Rule
 from .pay import Pay
+from .program import SEQUENTIAL, Program
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,16 @@ class Sequential(Rule):
 
     def describe(self, names: list[str]) -> str:
         return " then ".join(c.describe(names) for c in self.children)
+
+    def encode(self, program: Program) -> int:
+        # b = 1: every child is one distinct class, paid as the numpy `flat` path pays them
+        # (running sums), so both engines round alike.
+        return program.node(self, SEQUENTIAL, 0, int(self.flat is not None))
+
+
+def kernel_flat_sequential(amount: float, cum: float, balance: float) -> float:
+    """The compiled step of the flat path: what a class takes when the classes before it hold
+    `cum` (their balances and its own, summed in order)."""
+    room = amount - cum
+    room += balance
+    return min(max(room, 0.0), balance)

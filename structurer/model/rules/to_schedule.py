@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .base import Book, Rule
+from .program import TO_SCHEDULE, Program
 
 if TYPE_CHECKING:
     from ...language.nodes import PrincipalRule
@@ -47,6 +48,14 @@ class ToSchedule(Rule):
 
     def describe(self, names: list[str]) -> str:
         return f"{self.child.describe(names)} to schedule"
+
+    def encode(self, program: Program) -> int:
+        return program.node(self, TO_SCHEDULE, program.table_row(program.schedules, self.schedule))
+
+
+def kernel_over_schedule(capacity: float, scheduled: float) -> float:
+    """The compiled step: how far the classes (holding `capacity`) stand above their schedule."""
+    return max(capacity - scheduled, 0.0)
 
 
 def compile_to_schedule(ctx: RuleContext, prule: PrincipalRule, rule: Rule) -> Rule | None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..prepayment import Prepayment
 from .base import Book, Rule, RunInputs
+from .program import TRIGGER, Program
 
 if TYPE_CHECKING:
     from ...language.nodes import Condition
@@ -68,6 +69,18 @@ class PrepaymentTrigger(Rule):
     def describe(self, names: list[str]) -> str:
         sticky = " sticky" if self.sticky else ""
         return f"{self.child.describe(names)} when prepayments above {self.speed.description}{sticky}"
+
+    def encode(self, program: Program) -> int:
+        # a: its row of trigger SMMs [pool, period]; b = 1: sticky. The kernel keeps its state
+        # (one flag per scenario) as it runs the collateral.
+        assert program.smm_of is not None
+        row = program.table_row(program.thresholds, program.smm_of(self.speed))
+        return program.node(self, TRIGGER, row, int(self.sticky))
+
+
+def kernel_above(prepayment: float, at_speed: float) -> bool:
+    """The compiled step: whether the collateral prepaid above the trigger speed this period."""
+    return prepayment > at_speed * (1.0 + MARGIN) + MARGIN
 
 
 def compile_prepayment_trigger(ctx: RuleContext, condition: Condition, rule: Rule) -> Rule | None:

@@ -1,0 +1,234 @@
+"""A deal made ready for the compiled kernel: its rule program and every per-class and per-pool
+array the kernel reads, built once per deal and cached (a run then builds no set-up arrays).
+
+No numba here: building the program needs none, and a deal whose rules cannot be compiled
+(`NotCompiled`) runs on the numpy interpreter.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model.deal import Deal
+from ..model.rules.program import NAS_SHARE, TRIGGER, NotCompiled, Program, encode
+from .audit import CONSERVATION_RTOL
+from .collateral import amortization_fraction
+from .prepayment import smm_matrix
+
+UNITS = {"PSA": 0, "CPR": 1, "SMM": 2}
+
+_CACHE: weakref.WeakKeyDictionary[Deal, CompiledDeal | None] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class CompiledDeal:
+    """What the kernel needs of one deal, as arrays (see engine/kernel.py `run_kernel`)."""
+
+    periods: int
+    n_classes: int
+    accrual_classes: np.ndarray  # class indices whose accretion is stored, in slot order
+    notional_classes: np.ndarray
+    floating: bool
+    pool_balance: np.ndarray
+    pool_age: np.ndarray
+    amort: np.ndarray  # [pool, period]: scheduled principal as a fraction of the balance
+    net_m: np.ndarray
+    fee_m: np.ndarray
+    begin0: np.ndarray  # [class]: balances (notional ones too) at the start of period 1
+    class_args: tuple
+    flag_args: tuple
+    program_args: tuple
+    deal_scale: float
+
+
+def compiled(deal: Deal) -> CompiledDeal | None:
+    """The deal's compiled form, built on first use; None when a rule kind has no compiled form."""
+    try:
+        return _CACHE[deal]
+    except KeyError:
+        pass
+    try:
+        got: CompiledDeal | None = _build(deal)
+    except NotCompiled:
+        got = None
+    _CACHE[deal] = got
+    return got
+
+
+def _ints(values: list[int] | tuple[int, ...]) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64).reshape(-1)
+
+
+def _floats(values: list[float] | tuple[float, ...]) -> np.ndarray:
+    return np.asarray(values, dtype=float).reshape(-1)
+
+
+def _build(deal: Deal) -> CompiledDeal:
+    periods = deal.periods
+    classes = deal.classes
+    pools = deal.pools
+    ages = np.array([p.age for p in pools], dtype=float)
+    program = Program(periods, len(pools),
+                      smm_of=lambda speed: smm_matrix([speed], ages, periods)[0])
+    principal_root = encode(deal.principal, program)
+    acc = [(c.index, encode(deal.accretion[c.index], program), list(deal.accretion[c.index].members))
+           for c in classes if c.accrual]
+    arrays = program.arrays()
+
+    wac_m = np.array([p.wac for p in pools])[:, None] / 12.0
+    remaining = np.array([p.remaining for p in pools])[:, None] - np.arange(periods)[None, :]
+    amort = np.ascontiguousarray(amortization_fraction(wac_m, remaining))
+    net_m = _floats([p.coupon / 12.0 for p in pools])
+    fee_m = _floats([p.wac / 12.0 - p.coupon / 12.0 for p in pools])
+
+    floaters = [c for c in classes if c.formula is not None]
+    names = deal.index_names
+    days = np.ones(periods)
+    if floaters:
+        days = np.asarray(deal.day_count.accrual_months(deal.first_payment, periods), dtype=float)
+    f_index = _ints([names.index(c.formula.index) if c.formula is not None else -1 for c in classes])
+    def formula(attr: str) -> np.ndarray:
+        return _floats([getattr(c.formula, attr) if c.formula is not None else 0.0 for c in classes])
+
+    split_parent = np.zeros(len(classes), dtype=np.bool_)
+    split_parent[[c.parent for c in classes if c.parent is not None]] = True
+    kids = [(c.index, c.parent, c.balance / classes[c.parent].balance) for c in classes if c.parent is not None]
+    strips = [(c.index, c.strip[0], c.strip[1]) for c in classes if c.strip is not None]
+    notionals = [(c.index, c.notional) for c in classes if c.notional is not None]
+    ntl_classes: list[int] = []
+    ntl_pools: list[int] = []
+    ntl_first_class, ntl_n_class, ntl_first_pool, ntl_n_pool = [], [], [], []
+    for _, n in notionals:
+        ntl_first_class.append(len(ntl_classes))
+        ntl_n_class.append(len(n.classes))
+        ntl_classes.extend(n.classes)
+        ntl_first_pool.append(len(ntl_pools))
+        ntl_n_pool.append(len(n.pools))
+        ntl_pools.extend(n.pools)
+    init_balance = _floats([0.0 if c.is_notional else c.balance for c in classes])
+    begin0 = init_balance.copy()
+    pool0 = _floats([p.balance for p in pools])
+    for k, n in notionals:
+        base = init_balance[list(n.classes)].sum() if n.classes else 0.0
+        if n.pools:
+            base = base + pool0[list(n.pools)].sum()
+        if n.collateral:
+            base = base + pool0.sum()
+        begin0[k] = n.factor * base
+    targets: list[int] = []
+    first_target, n_target = [], []
+    for _, _, members in acc:
+        first_target.append(len(targets))
+        n_target.append(len(members))
+        targets.extend(members)
+    has_nas = NAS_SHARE in program.kind  # the owners' beginning balances are needed
+
+    def mask(pred) -> np.ndarray:
+        return np.array([bool(pred(c)) for c in classes], dtype=np.bool_)
+
+    class_args = (
+        init_balance, begin0, _floats([c.coupon for c in classes]), f_index, formula("constant"),
+        formula("multiplier"), formula("cap"), formula("floor"), days,
+    )
+    flags = (
+        mask(lambda c: c.parent is None), split_parent, mask(lambda c: c.in_waterfall),
+        mask(lambda c: c.holds_cash), mask(lambda c: c.on_books), ~split_parent,
+        _ints([k for k, _, _ in kids]), _ints([p for _, p, _ in kids]), _floats([s for _, _, s in kids]),
+        _ints([k for k, _, _ in strips]), _ints([p for _, p, _ in strips]), _floats([s for _, _, s in strips]),
+        _ints([k for k, _ in notionals]), _floats([n.factor for _, n in notionals]),
+        _ints(ntl_first_class), _ints(ntl_n_class), _ints(ntl_classes), _ints(ntl_first_pool),
+        _ints(ntl_n_pool), _ints(ntl_pools), np.array([n.collateral for _, n in notionals], dtype=np.bool_),
+        _ints([z for z, _, _ in acc]), _ints([r for _, r, _ in acc]), _ints(first_target), _ints(n_target),
+        _ints(targets), _ints(list(range(len(acc)))), bool(has_nas), int(principal_root),
+    )
+    sticky = np.zeros(len(program.thresholds), dtype=np.bool_)
+    for n, k in enumerate(program.kind):
+        if k == TRIGGER:  # its `b` says sticky
+            sticky[program.a[n]] = bool(program.b[n])
+    program_args = (
+        arrays["kind"], arrays["a"], arrays["b"], arrays["first_child"], arrays["n_children"],
+        arrays["first_member"], arrays["n_members"], arrays["children"], arrays["members"],
+        arrays["weights"], arrays["schedules"], arrays["nas"], arrays["thresholds"], sticky,
+    )
+    return CompiledDeal(
+        periods=periods, n_classes=len(classes),
+        accrual_classes=_ints([z for z, _, _ in acc]), notional_classes=_ints([k for k, _ in notionals]),
+        floating=bool(floaters), pool_balance=pool0, pool_age=ages, amort=amort, net_m=net_m, fee_m=fee_m,
+        begin0=begin0, class_args=class_args, flag_args=flags, program_args=program_args,
+        deal_scale=CONSERVATION_RTOL * max(sum(p.balance for p in pools), 1.0),
+    )
+
+
+def speed_arrays(prepayments: list, periods: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per scenario: its unit code, its constant speed, and its row of `paths` (-1 for a constant
+    speed, which the kernel needs no row for)."""
+    n = len(prepayments)
+    unit = np.empty(n, dtype=np.int64)
+    value = np.zeros(n)
+    row = np.full(n, -1, dtype=np.int64)
+    rows: list[np.ndarray] = []
+    for s, p in enumerate(prepayments):
+        unit[s] = UNITS[p.unit]
+        if p.kind == "constant":
+            value[s] = p.values[0]
+        else:
+            row[s] = len(rows)
+            rows.append(p.path(periods))
+    paths = np.array(rows) if rows else np.zeros((0, periods))
+    return unit, value, row, paths
+
+
+def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list, index_rates: np.ndarray):
+    """Run the kernel over the scenarios; return (collateral, class flows), audited."""
+    from . import kernel  # numba: only once a deal runs
+    from .audit import EngineError
+    from .flows import LeanClassFlows, LeanCollateralFlows
+
+    n = len(prepayments)
+    t, c, p = cd.periods, cd.n_classes, len(cd.pool_balance)
+    unit, value, row, paths = speed_arrays(prepayments, t)
+    end = np.empty((n, c, t))
+    interest = np.empty((n, c, t))
+    accretion = np.empty((n, len(cd.accrual_classes), t))
+    resid_int = np.empty((n, t))
+    resid_prin = np.empty((n, t))
+    pool_end = np.empty((n, p, t))
+    short = np.zeros(n, dtype=np.bool_)
+    fail_t = np.full(n, -1, dtype=np.int64)
+    fail_code = np.zeros(n, dtype=np.int64)
+    kernel.run_kernel(unit, value, row, paths, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
+                      *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
+                      *cd.program_args, cd.deal_scale,
+                      end, interest, accretion, resid_int, resid_prin, pool_end, short, fail_t, fail_code)
+    if (fail_t >= 0).any():
+        raise EngineError("the waterfall does not balance: " + audit_message(fail_t, fail_code))
+    coll = LeanCollateralFlows(cd, pool_end)
+    flows = LeanClassFlows(deal, cd, end, interest, accretion, resid_int, resid_prin, bool(short.any()),
+                           index_rates)
+    return coll, flows
+
+
+AUDIT_WORDS = (
+    (1, "cash in differs from cash out"),
+    (2, "class principal paid differs from the fall in class balances"),
+    (4, "classes were paid more than the collateral provided"),
+    (8, "principal went to the residual while a class still had a balance"),
+    (16, "a class balance went negative"),
+    (32, "a class was paid a negative amount"),
+)
+
+
+def audit_message(fail_t: np.ndarray, fail_code: np.ndarray) -> str:
+    """engine/audit.py's words for the kernel's failures: each check at the first period (and
+    the first scenario there) that fails it."""
+    bad = np.nonzero(fail_t >= 0)[0]
+    problems = []
+    for bit, what in AUDIT_WORDS:
+        hit = [s for s in bad if fail_code[s] & bit]
+        if hit:
+            s = min(hit, key=lambda s: (fail_t[s], s))
+            problems.append(f"{what} (scenario {s + 1}, period {fail_t[s] + 1})")
+    return "; ".join(problems)

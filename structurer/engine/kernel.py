@@ -1,0 +1,495 @@
+"""The compiled engine: collateral, waterfall and audit per scenario in one numba loop.
+
+The deal's rules are flattened once (model/rules/program.py, cached per deal by
+engine/compiled.py); this module runs them. Per scenario (in parallel over scenarios, `prange`)
+a scalar loop over periods: the pools amortize and prepay (SMM from the speed, computed here),
+strips take their share, interest is paid pro rata when short, Z classes accrete, principal goes
+through the program (a small stack machine, since numba has no recursion to speak of), and the
+period's books are audited on the spot (engine/audit.py's checks, same tolerances).
+
+It writes only what results need: each class's ending balance and interest, accretion of the
+accrual classes, the residual's two flows and each pool's ending balance; engine/flows.py
+derives the rest. The numpy interpreter (engine/waterfall.py) is the fallback and the check.
+
+numba is imported here only, when a deal first runs, so `structure check` never loads it.
+Compiled code is cached on disk: in NUMBA_CACHE_DIR, which is set (when unset) to a user cache
+directory so that a read-only install still caches.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "structurer" / "numba")
+
+
+# Before numba is imported: it reads the variable once. A user's own setting wins.
+os.environ.setdefault("NUMBA_CACHE_DIR", _cache_dir())
+
+import numpy as np  # noqa: E402
+from numba import njit, prange  # noqa: E402
+
+from ..model.rules.nas_share import kernel_nas_share  # noqa: E402
+from ..model.rules.pay import kernel_pay  # noqa: E402
+from ..model.rules.program import NAS_SHARE, PAY, PRO_RATA, SEQUENTIAL, TO_SCHEDULE, TRIGGER  # noqa: E402
+from ..model.rules.pro_rata import ROUNDING  # noqa: E402
+from ..model.rules.sequential import kernel_flat_sequential  # noqa: E402
+from ..model.rules.to_schedule import kernel_over_schedule  # noqa: E402
+from ..model.rules.trigger import kernel_above  # noqa: E402
+from .audit import CONSERVATION_RTOL  # noqa: E402
+
+DUST = 1e-9  # as engine/waterfall.py: an accrual class's targets below this count as retired
+
+# Each rule kind's step, compiled from the function next to its numpy allocate.
+_pay = njit(cache=True)(kernel_pay)
+_flat_seq = njit(cache=True)(kernel_flat_sequential)
+_over = njit(cache=True)(kernel_over_schedule)
+_nas = njit(cache=True)(kernel_nas_share)
+_above = njit(cache=True)(kernel_above)
+
+# Audit failures, as bits (engine/flows.py turns them into audit.py's words).
+GAP, MOVED, OVERPAID, LEAKED, NEGATIVE_BALANCE, NEGATIVE_AMOUNT = 1, 2, 4, 8, 16, 32
+
+
+@njit(cache=True)
+def _capacity(n, t, bal, kind, pa, pb, first_member, n_members, members, first_child, children,
+              schedules, nas, tripped, own_begin, total_begin, ptotal, chain):
+    """The most node `n` could take now (Rule.capacity). Only to-schedule and trigger nodes
+    wrap a child's capacity, so this walks a chain down, then applies the wrappers back up."""
+    depth = 0
+    while kind[n] == TO_SCHEDULE or kind[n] == TRIGGER:
+        chain[depth] = n
+        depth += 1
+        n = children[first_child[n]]
+    k = kind[n]
+    if k == PAY:
+        v = bal[pa[n]]
+    elif k == NAS_SHARE:
+        i = pa[n]
+        v = min(_nas(nas[pb[n], t], own_begin[i], total_begin, ptotal), bal[i])
+    else:
+        v = 0.0
+        for j in range(first_member[n], first_member[n] + n_members[n]):
+            v += bal[members[j]]
+    for d in range(depth - 1, -1, -1):
+        w = chain[d]
+        if kind[w] == TO_SCHEDULE:
+            v = _over(v, schedules[pa[w], t])
+        elif not tripped[pa[w]]:
+            v = 0.0
+    return v
+
+
+@njit(cache=True)
+def _allocate(root, amount, t, bal, paid, kind, pa, pb, first_child, n_children, first_member,
+              n_members, children, members, weights, schedules, nas, tripped, own_begin,
+              total_begin, ptotal, st_node, st_amount, st_used, st_pos, st_rem, st_step, st_pass,
+              scratch, chain):
+    """Pay up to `amount` through node `root` (Rule.allocate); return what was used.
+
+    A stack machine: each frame is a node being allocated, `st_pos` how far through its
+    children it is; a child's result comes back in `ret`."""
+    sp = 0
+    st_node[0] = root
+    st_amount[0] = amount
+    st_used[0] = 0.0
+    st_pos[0] = 0
+    st_pass[0] = 0
+    sp = 1
+    ret = 0.0
+    while sp > 0:
+        f = sp - 1
+        n = st_node[f]
+        k = kind[n]
+        if k == PAY:
+            i = pa[n]
+            got = _pay(st_amount[f], bal[i])
+            bal[i] -= got
+            paid[i] += got
+            ret = got
+            sp -= 1
+        elif k == NAS_SHARE:
+            i = pa[n]
+            share = _nas(nas[pb[n], t], own_begin[i], total_begin, ptotal)
+            got = min(max(min(st_amount[f], share), 0.0), bal[i])
+            bal[i] -= got
+            paid[i] += got
+            ret = got
+            sp -= 1
+        elif k == SEQUENTIAL and pb[n] == 1:
+            # Every child one distinct class: each takes what the earlier ones leave.
+            cum = 0.0
+            used = 0.0
+            for j in range(first_child[n], first_child[n] + n_children[n]):
+                i = pa[children[j]]
+                b = bal[i]
+                cum += b
+                got = _flat_seq(st_amount[f], cum, b)
+                bal[i] = b - got
+                paid[i] += got
+                used += got
+            ret = used
+            sp -= 1
+        elif k == SEQUENTIAL:
+            pos = st_pos[f]
+            if pos > 0:
+                st_used[f] += ret
+            if pos < n_children[n]:
+                st_pos[f] = pos + 1
+                st_node[sp] = children[first_child[n] + pos]
+                st_amount[sp] = st_amount[f] - st_used[f]
+                st_used[sp] = 0.0
+                st_pos[sp] = 0
+                st_pass[sp] = 0
+                sp += 1
+            else:
+                ret = st_used[f]
+                sp -= 1
+        elif k == TO_SCHEDULE or k == TRIGGER:
+            if st_pos[f] == 0:
+                st_pos[f] = 1
+                child = children[first_child[n]]
+                if k == TO_SCHEDULE:
+                    over = _over(_capacity(child, t, bal, kind, pa, pb, first_member, n_members, members,
+                                           first_child, children, schedules, nas, tripped, own_begin,
+                                           total_begin, ptotal, chain), schedules[pa[n], t])
+                    give = min(st_amount[f], over)
+                else:
+                    give = st_amount[f] if tripped[pa[n]] else 0.0
+                st_node[sp] = child
+                st_amount[sp] = give
+                st_used[sp] = 0.0
+                st_pos[sp] = 0
+                st_pass[sp] = 0
+                sp += 1
+            else:
+                sp -= 1  # the child's result is this node's: `ret` passes through
+        elif k == PRO_RATA and pb[n] == 0:
+            # By balance: each child is offered its capacity x min(amount / total, 1).
+            c0 = first_child[n]
+            nc = n_children[n]
+            pos = st_pos[f]
+            if pos == 0:
+                total = 0.0
+                for j in range(nc):
+                    cap = _capacity(children[c0 + j], t, bal, kind, pa, pb, first_member, n_members, members,
+                                    first_child, children, schedules, nas, tripped, own_begin,
+                                    total_begin, ptotal, chain)
+                    scratch[c0 + j] = cap
+                    total += cap
+                factor = st_amount[f] / total if total > 0 else 0.0
+                factor = min(factor, 1.0)
+                for j in range(nc):
+                    scratch[c0 + j] = scratch[c0 + j] * factor
+            else:
+                st_used[f] += ret
+            if pos < nc:
+                st_pos[f] = pos + 1
+                st_node[sp] = children[c0 + pos]
+                st_amount[sp] = scratch[c0 + pos]
+                st_used[sp] = 0.0
+                st_pos[sp] = 0
+                st_pass[sp] = 0
+                sp += 1
+            else:
+                ret = st_used[f]
+                sp -= 1
+        else:
+            # Fixed weights: water-filling passes (ProRata._fixed), each offering what is left by
+            # weight among the children that can still take principal.
+            c0 = first_child[n]
+            nc = n_children[n]
+            w0 = pa[n]
+            pos = st_pos[f]
+            if pos == 0 and st_pass[f] == 0:
+                st_rem[f] = max(st_amount[f], 0.0)
+                st_used[f] = 0.0
+            if pos > 0:
+                st_step[f] += ret
+            if pos == nc:
+                st_rem[f] -= st_step[f]
+                st_used[f] += st_step[f]
+                st_pass[f] += 1
+                pos = 0
+                st_pos[f] = 0
+            if pos == 0:
+                negligible = ROUNDING * max(max(st_amount[f], 0.0), 1.0)
+                w_sum = 0.0
+                for j in range(nc):
+                    cap = _capacity(children[c0 + j], t, bal, kind, pa, pb, first_member, n_members, members,
+                                    first_child, children, schedules, nas, tripped, own_begin,
+                                    total_begin, ptotal, chain)
+                    w = weights[w0 + j] if cap > 0.0 else 0.0
+                    scratch[c0 + j] = w
+                    w_sum += w
+                if st_pass[f] >= 2 * nc + 2 or not (w_sum > 0 and st_rem[f] > negligible):
+                    ret = st_used[f]
+                    st_pass[f] = 0
+                    sp -= 1
+                    continue
+                for j in range(nc):
+                    scratch[c0 + j] = st_rem[f] * (scratch[c0 + j] / w_sum)
+                st_step[f] = 0.0
+            st_pos[f] = pos + 1
+            st_node[sp] = children[c0 + pos]
+            st_amount[sp] = scratch[c0 + pos]
+            st_used[sp] = 0.0
+            st_pos[sp] = 0
+            st_pass[sp] = 0
+            sp += 1
+    return ret
+
+
+@njit(cache=True, parallel=True)
+def run_kernel(
+    # speeds: unit (0 PSA, 1 CPR, 2 SMM), constant value, or a row of `paths` (-1: constant)
+    unit, value, path_row, paths,
+    # pools
+    pool_balance, pool_age, amort, net_m,
+    # classes
+    init_balance, begin0, fixed_coupon, f_index, f_const, f_mult, f_cap, f_floor, days,
+    index_rates, direct, split_parent, owner, cash, book, cash_int,
+    kid_k, kid_parent, kid_share, strip_k, strip_pool, strip_share,
+    ntl_k, ntl_factor, ntl_first_class, ntl_n_class, ntl_classes, ntl_first_pool, ntl_n_pool,
+    ntl_pools, ntl_all,
+    acc_z, acc_root, acc_first_target, acc_n_target, acc_targets, acc_slot,
+    has_nas, principal_root,
+    # the program
+    kind, pa, pb, first_child, n_children, first_member, n_members, children, members, weights,
+    schedules, nas, thresholds, sticky_rows,
+    deal_scale,
+    # outputs
+    end_out, int_out, acc_out, resid_int, resid_prin, pool_end, short_flag, fail_t, fail_code,
+):
+    n_scen = end_out.shape[0]
+    n_cls = end_out.shape[1]
+    periods = end_out.shape[2]
+    n_pool = pool_balance.shape[0]
+    n_nodes = kind.shape[0]
+    n_trig = thresholds.shape[0]
+    for s in prange(n_scen):
+        bal = init_balance.copy()
+        begin = np.empty(n_cls)
+        due = np.empty(n_cls)
+        carried = np.zeros(n_cls)
+        paid = np.empty(n_cls)
+        intr = np.empty(n_cls)
+        acc = np.zeros(n_cls)
+        own_begin = np.zeros(n_cls)
+        pbeg = pool_balance.copy()
+        pend = np.empty(n_pool)
+        pprin = np.empty(n_pool)
+        tripped = np.zeros(max(n_trig, 1), dtype=np.bool_)
+        st_node = np.zeros(n_nodes + 1, dtype=np.int64)
+        st_pos = np.zeros(n_nodes + 1, dtype=np.int64)
+        st_pass = np.zeros(n_nodes + 1, dtype=np.int64)
+        st_amount = np.zeros(n_nodes + 1)
+        st_used = np.zeros(n_nodes + 1)
+        st_rem = np.zeros(n_nodes + 1)
+        st_step = np.zeros(n_nodes + 1)
+        scratch = np.zeros(children.shape[0] + 1)
+        chain = np.zeros(n_nodes + 1, dtype=np.int64)
+        row = path_row[s]
+        u = unit[s]
+        any_short = False
+        for c in range(n_cls):
+            begin[c] = begin0[c]
+        for t in range(periods):
+            # ---- collateral: SIFMA formulas, pool by pool
+            speed = value[s] if row < 0 else paths[row, t]
+            sched_tot = 0.0
+            prep_tot = 0.0
+            int_tot = 0.0
+            at_speed = np.zeros(max(n_trig, 1))
+            for p in range(n_pool):
+                if u == 2:
+                    smm = min(max(speed / 100.0, 0.0), 1.0)
+                else:
+                    if u == 0:
+                        age = max(1.0, min(pool_age[p] + t + 1.0, 30.0))
+                        cpr = min(speed / 100.0 * 0.002 * age, 1.0)
+                    else:
+                        cpr = speed / 100.0
+                    cpr = min(max(cpr, 0.0), 1.0)
+                    smm = 1.0 - (1.0 - cpr) ** (1.0 / 12.0)
+                b = pbeg[p]
+                sched = b * amort[p, t]
+                prepay = smm * (b - sched)
+                e = b - sched - prepay
+                pend[p] = e
+                pool_end[s, p, t] = e
+                pprin[p] = sched + prepay
+                sched_tot += sched
+                prep_tot += prepay
+                int_tot += b * net_m[p]
+                for g in range(n_trig):
+                    at_speed[g] += (b - sched) * thresholds[g, p, t]
+            available = int_tot
+            principal_in = sched_tot + prep_tot
+            cash_in = principal_in + int_tot
+            for g in range(n_trig):
+                above = _above(prep_tot, at_speed[g])
+                tripped[g] = (tripped[g] or above) if sticky_rows[g] else above
+            # ---- notional balances at the start of the period (on the pools' beginning)
+            for j in range(ntl_k.shape[0]):
+                base = 0.0
+                for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
+                    base += bal[ntl_classes[q]]
+                if ntl_n_pool[j] > 0:
+                    ps = 0.0
+                    for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
+                        ps += pbeg[ntl_pools[q]]
+                    base = base + ps
+                if ntl_all[j]:
+                    ps = 0.0
+                    for p in range(n_pool):
+                        ps += pbeg[p]
+                    base = base + ps
+                begin[ntl_k[j]] = ntl_factor[j] * base
+            # ---- 1. strips off the top of their pools' principal
+            for c in range(n_cls):
+                paid[c] = 0.0
+                acc[c] = 0.0
+            for j in range(strip_k.shape[0]):
+                k = strip_k[j]
+                take = min(strip_share[j] * pprin[strip_pool[j]], bal[k])
+                paid[k] = take
+                bal[k] -= take
+                principal_in -= take
+            # ---- 2. interest, pro rata to what is due when the collateral's is short
+            total_due = 0.0
+            for c in range(n_cls):
+                fi = f_index[c]
+                if fi < 0:
+                    rate = fixed_coupon[c]
+                else:
+                    rate = min(max(f_const[c] + f_mult[c] * index_rates[s, fi, t], f_floor[c]), f_cap[c])
+                    rate = rate * days[t]
+                due[c] = begin[c] * rate * (1.0 / 12.0) + carried[c]
+                if direct[c]:
+                    total_due += due[c]
+            ratio = min(available / total_due, 1.0) if total_due > 0 else 1.0
+            for c in range(n_cls):
+                intr[c] = due[c] * ratio if direct[c] else 0.0
+            for j in range(kid_k.shape[0]):
+                parent = kid_parent[j]
+                need = 0.0
+                for q in range(kid_k.shape[0]):
+                    if kid_parent[q] == parent:
+                        need += due[kid_k[q]]
+                scale = min(intr[parent] / need, 1.0) if need > 0 else 1.0
+                intr[kid_k[j]] = due[kid_k[j]] * scale
+            # ---- 3. accrual, 4. principal through the rules
+            if has_nas:
+                total_begin = 0.0
+                for c in range(n_cls):
+                    own_begin[c] = begin[c] if owner[c] else 0.0
+                    total_begin += own_begin[c]
+            else:
+                total_begin = 0.0
+            principal_total = principal_in
+            accrued_total = 0.0
+            extra = 0.0
+            for j in range(acc_z.shape[0]):
+                z = acc_z[j]
+                live = 0.0
+                for q in range(acc_first_target[j], acc_first_target[j] + acc_n_target[j]):
+                    live += bal[acc_targets[q]]
+                amount = intr[z] if live > DUST else 0.0
+                acc[z] = amount
+                intr[z] -= amount
+                bal[z] += amount
+                used = _allocate(acc_root[j], amount, t, bal, paid, kind, pa, pb, first_child,
+                                 n_children, first_member, n_members, children, members, weights,
+                                 schedules, nas, tripped, own_begin, total_begin, principal_in,
+                                 st_node, st_amount, st_used, st_pos, st_rem, st_step, st_pass,
+                                 scratch, chain)
+                extra += amount - used
+            if acc_z.shape[0] > 0:
+                principal_total = principal_in + extra
+                for c in range(n_cls):
+                    accrued_total += acc[c]
+            _allocate(principal_root, principal_total, t, bal, paid, kind, pa, pb, first_child,
+                      n_children, first_member, n_members, children, members, weights, schedules, nas,
+                      tripped, own_begin, total_begin, principal_total, st_node, st_amount, st_used,
+                      st_pos, st_rem, st_step, st_pass, scratch, chain)
+            for j in range(kid_k.shape[0]):
+                paid[kid_k[j]] = paid[kid_parent[j]] * kid_share[j]
+                bal[kid_k[j]] = bal[kid_parent[j]] * kid_share[j]
+            # ---- 5. the residual takes what is left; carry what interest fell short
+            cash_int_paid = 0.0
+            owner_paid = 0.0
+            for c in range(n_cls):
+                short = due[c] - intr[c] - acc[c]
+                carried[c] = short
+                if short != 0.0:
+                    any_short = True
+                if cash_int[c]:
+                    cash_int_paid += intr[c]
+                if owner[c]:
+                    owner_paid += paid[c]
+            r_int = available - cash_int_paid - accrued_total
+            r_prin = principal_in + accrued_total - owner_paid
+            resid_int[s, t] = r_int
+            resid_prin[s, t] = r_prin
+            # ending balances (notional ones on the pools' ending balances)
+            for c in range(n_cls):
+                end_out[s, c, t] = bal[c]
+                int_out[s, c, t] = intr[c]
+            for j in range(ntl_k.shape[0]):
+                base = 0.0
+                for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
+                    base += bal[ntl_classes[q]]
+                if ntl_n_pool[j] > 0:
+                    ps = 0.0
+                    for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
+                        ps += pend[ntl_pools[q]]
+                    base = base + ps
+                if ntl_all[j]:
+                    ps = 0.0
+                    for p in range(n_pool):
+                        ps += pend[p]
+                    base = base + ps
+                end_out[s, ntl_k[j], t] = ntl_factor[j] * base
+            for j in range(acc_z.shape[0]):
+                acc_out[s, acc_slot[j], t] = acc[acc_z[j]]
+            # ---- the audit (engine/audit.py's checks), as the period is paid
+            if fail_t[s] < 0:
+                tol = CONSERVATION_RTOL * max(cash_in, 1.0)
+                gap = -cash_in
+                moved = 0.0
+                owner_end = 0.0
+                code = 0
+                for c in range(n_cls):
+                    e = end_out[s, c, t]
+                    if cash[c]:
+                        gap += intr[c] + paid[c]
+                    if book[c]:
+                        moved += begin[c] - e + acc[c] - paid[c]
+                    if owner[c]:
+                        owner_end += e
+                    if not e >= -tol:
+                        code |= NEGATIVE_BALANCE
+                    if not min(paid[c], intr[c]) >= -tol:
+                        code |= NEGATIVE_AMOUNT
+                gap += r_int + r_prin
+                if not abs(gap) <= tol:
+                    code |= GAP
+                if not abs(moved) <= tol:
+                    code |= MOVED
+                if not (r_int >= -tol and r_prin >= -tol):
+                    code |= OVERPAID
+                if r_prin > deal_scale and owner_end > deal_scale:
+                    code |= LEAKED
+                if code:
+                    fail_t[s] = t
+                    fail_code[s] = code
+            for c in range(n_cls):
+                begin[c] = end_out[s, c, t]
+            for p in range(n_pool):
+                pbeg[p] = pend[p]
+        short_flag[s] = any_short

@@ -1,0 +1,96 @@
+"""The principal rules as a flat program the compiled kernel (engine/kernel.py) runs.
+
+Each rule node becomes one row of int arrays (its kind code, two operands, where its children
+and member classes start); tables of floats hold what the rows point at (schedules, NAS shares,
+pro rata weights, trigger thresholds). Each rule kind writes its own row in its module's
+`encode`, so adding a rule kind stays one module; a rule without `encode` makes the deal run on
+the numpy interpreter instead (`Program.build` raises NotCompiled).
+
+Kind codes are fixed here, one per rule kind, because the kernel dispatches on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..prepayment import Prepayment
+from .base import Rule
+
+# One code per rule kind (the kernel's dispatch reads these).
+PAY, SEQUENTIAL, PRO_RATA, TO_SCHEDULE, NAS_SHARE, TRIGGER = range(6)
+
+
+class NotCompiled(Exception):
+    """A rule kind with no compiled form: the deal runs on the numpy interpreter."""
+
+
+@dataclass
+class Program:
+    """The rule trees of one deal, flattened. Node rows are indexed by node id.
+
+    kind[n], a[n], b[n]: the kind code and two operands (their meaning is the kind's own).
+    first_child[n], n_children[n] index `children`; first_member[n], n_members[n] index
+    `members` (the classes whose balances make the node's capacity).
+    """
+
+    periods: int
+    n_pools: int
+    kind: list[int] = field(default_factory=list)
+    a: list[int] = field(default_factory=list)
+    b: list[int] = field(default_factory=list)
+    first_child: list[int] = field(default_factory=list)
+    n_children: list[int] = field(default_factory=list)
+    first_member: list[int] = field(default_factory=list)
+    n_members: list[int] = field(default_factory=list)
+    children: list[int] = field(default_factory=list)
+    members: list[int] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    schedules: list[np.ndarray] = field(default_factory=list)  # rows [period]
+    nas: list[np.ndarray] = field(default_factory=list)  # rows [period]
+    thresholds: list[np.ndarray] = field(default_factory=list)  # trigger SMM rows [pool, period]
+    smm_of: Callable[[Prepayment], np.ndarray] | None = None  # a speed -> SMM [pool, period]
+
+    def node(self, rule: Rule, kind: int, a: int = 0, b: int = 0) -> int:
+        """Add a node for `rule` and its children (encoded first); return its id."""
+        kids = [encode(child, self) for child in rule.children]
+        n = len(self.kind)
+        self.kind.append(kind)
+        self.a.append(a)
+        self.b.append(b)
+        self.first_child.append(len(self.children))
+        self.n_children.append(len(kids))
+        self.children.extend(kids)
+        self.first_member.append(len(self.members))
+        members = rule.classes()
+        self.n_members.append(len(members))
+        self.members.extend(members)
+        return n
+
+    def table_row(self, table: list[np.ndarray], row: np.ndarray) -> int:
+        table.append(np.asarray(row, dtype=float))
+        return len(table) - 1
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The program as contiguous arrays for the kernel."""
+        ints = {k: np.asarray(getattr(self, k), dtype=np.int64)
+                for k in ("kind", "a", "b", "first_child", "n_children", "first_member", "n_members",
+                          "children", "members")}
+        t, p = self.periods, self.n_pools
+        return {
+            **ints,
+            "weights": np.asarray(self.weights, dtype=float),
+            "schedules": np.array(self.schedules).reshape(len(self.schedules), t),
+            "nas": np.array(self.nas).reshape(len(self.nas), t),
+            "thresholds": np.array(self.thresholds).reshape(len(self.thresholds), p, t),
+        }
+
+
+def encode(rule: Rule, program: Program) -> int:
+    """The node id of `rule` in `program`, encoded by its kind's own `encode`."""
+    enc = getattr(rule, "encode", None)
+    if enc is None:
+        raise NotCompiled(type(rule).__name__)
+    return enc(program)
