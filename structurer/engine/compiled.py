@@ -18,7 +18,6 @@ from .audit import CONSERVATION_RTOL
 from .collateral import amortization_fraction
 from .prepayment import smm_matrix
 
-UNITS = {"PSA": 0, "CPR": 1, "SMM": 2}
 
 _CACHE: weakref.WeakKeyDictionary[Deal, CompiledDeal | None] = weakref.WeakKeyDictionary()
 
@@ -162,23 +161,26 @@ def _build(deal: Deal) -> CompiledDeal:
     )
 
 
-def speed_arrays(prepayments: list, periods: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per scenario: its unit code, its constant speed, and its row of `paths` (-1 for a constant
-    speed, which the kernel needs no row for)."""
+def smm_arrays(prepayments: list, ages: np.ndarray, periods: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SMM for the kernel, computed by engine/prepayment.py so that both engines use the very same
+    numbers (numpy's vectorised power differs from the C library's in the last bit).
+
+    A constant speed needs only its first periods: from loan age 30 a PSA speed is flat, and a
+    CPR or SMM speed is flat throughout. Returns ([scenario, pool, k] for constant speeds, each
+    scenario's row of the full [row, pool, period] array of the others (-1: constant), that array).
+    """
     n = len(prepayments)
-    unit = np.empty(n, dtype=np.int64)
-    value = np.zeros(n)
+    width = int(min(periods, max(1, 30 - int(ages.min(initial=30)))))
+    constant = [s for s, p in enumerate(prepayments) if p.kind == "constant"]
+    other = [s for s, p in enumerate(prepayments) if p.kind != "constant"]
+    smm_const = np.zeros((n, len(ages), width))
+    if constant:
+        smm_const[constant] = smm_matrix([prepayments[s] for s in constant], ages, width)
     row = np.full(n, -1, dtype=np.int64)
-    rows: list[np.ndarray] = []
-    for s, p in enumerate(prepayments):
-        unit[s] = UNITS[p.unit]
-        if p.kind == "constant":
-            value[s] = p.values[0]
-        else:
-            row[s] = len(rows)
-            rows.append(p.path(periods))
-    paths = np.array(rows) if rows else np.zeros((0, periods))
-    return unit, value, row, paths
+    row[other] = np.arange(len(other))
+    paths = (smm_matrix([prepayments[s] for s in other], ages, periods) if other
+             else np.zeros((0, len(ages), periods)))
+    return smm_const, row, paths
 
 
 def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list, index_rates: np.ndarray):
@@ -188,26 +190,25 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list, index_rates: n
     from .flows import LeanClassFlows, LeanCollateralFlows
 
     n = len(prepayments)
-    t, c, p = cd.periods, cd.n_classes, len(cd.pool_balance)
-    unit, value, row, paths = speed_arrays(prepayments, t)
-    end = np.empty((n, c, t))
+    t, c = cd.periods, cd.n_classes
+    smm_const, row, paths = smm_arrays(prepayments, cd.pool_age, t)
+    paid = np.empty((n, c, t))
     interest = np.empty((n, c, t))
     accretion = np.empty((n, len(cd.accrual_classes), t))
     resid_int = np.empty((n, t))
     resid_prin = np.empty((n, t))
-    pool_end = np.empty((n, p, t))
     short = np.zeros(n, dtype=np.bool_)
     fail_t = np.full(n, -1, dtype=np.int64)
     fail_code = np.zeros(n, dtype=np.int64)
-    kernel.run_kernel(unit, value, row, paths, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
+    kernel.run_kernel(smm_const, row, paths, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
                       *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
                       *cd.program_args, cd.deal_scale,
-                      end, interest, accretion, resid_int, resid_prin, pool_end, short, fail_t, fail_code)
+                      paid, interest, accretion, resid_int, resid_prin, short, fail_t, fail_code)
     if (fail_t >= 0).any():
         raise EngineError("the waterfall does not balance: " + audit_message(fail_t, fail_code))
-    coll = LeanCollateralFlows(cd, pool_end)
-    flows = LeanClassFlows(deal, cd, end, interest, accretion, resid_int, resid_prin, bool(short.any()),
-                           index_rates)
+    coll = LeanCollateralFlows(deal, list(prepayments))
+    flows = LeanClassFlows(deal, cd, coll, paid, interest, accretion, resid_int, resid_prin,
+                           bool(short.any()), index_rates)
     return coll, flows
 
 

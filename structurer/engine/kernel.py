@@ -7,9 +7,9 @@ strips take their share, interest is paid pro rata when short, Z classes accrete
 through the program (a small stack machine, since numba has no recursion to speak of), and the
 period's books are audited on the spot (engine/audit.py's checks, same tolerances).
 
-It writes only what results need: each class's ending balance and interest, accretion of the
-accrual classes, the residual's two flows and each pool's ending balance; engine/flows.py
-derives the rest. The numpy interpreter (engine/waterfall.py) is the fallback and the check.
+It writes only what results need: each class's principal and interest paid, the accrual
+classes' accretion and the residual's two flows; engine/flows.py derives the rest (balances,
+and the collateral, which is a function of the speeds alone). The numpy interpreter (engine/waterfall.py) is the fallback and the check.
 
 numba is imported here only, when a deal first runs, so `structure check` never loads it.
 Compiled code is cached on disk: in NUMBA_CACHE_DIR, which is set (when unset) to a user cache
@@ -30,8 +30,28 @@ def _cache_dir() -> str:
 # Before numba is imported: it reads the variable once. A user's own setting wins.
 os.environ.setdefault("NUMBA_CACHE_DIR", _cache_dir())
 
+import sys  # noqa: E402
+
 import numpy as np  # noqa: E402
-from numba import njit, prange  # noqa: E402
+
+
+def _import_numba():
+    """numba, imported without loading scipy: numba imports scipy only to check its version
+    (it needs it for nothing the kernel does), and a run must not pay for scipy
+    (tests/test_startup.py)."""
+    if "numba" in sys.modules or "scipy" in sys.modules:
+        import numba
+        return numba
+    sys.modules["scipy"] = None  # type: ignore[assignment]  # makes `import scipy` fail, for a moment
+    try:
+        import numba
+    finally:
+        del sys.modules["scipy"]
+    return numba
+
+
+_numba = _import_numba()
+njit, prange = _numba.njit, _numba.prange
 
 from ..model.rules.nas_share import kernel_nas_share  # noqa: E402
 from ..model.rules.pay import kernel_pay  # noqa: E402
@@ -246,8 +266,9 @@ def _allocate(root, amount, t, bal, paid, kind, pa, pb, first_child, n_children,
 
 @njit(cache=True, parallel=True)
 def run_kernel(
-    # speeds: unit (0 PSA, 1 CPR, 2 SMM), constant value, or a row of `paths` (-1: constant)
-    unit, value, path_row, paths,
+    # SMM: a constant speed's [scenario, pool, k] for k = min(period, its last column) (PSA
+    # stops changing at loan age 30); any other speed's row of `paths` [row, pool, period]
+    smm_const, path_row, paths,
     # pools
     pool_balance, pool_age, amort, net_m,
     # classes
@@ -263,11 +284,11 @@ def run_kernel(
     schedules, nas, thresholds, sticky_rows,
     deal_scale,
     # outputs
-    end_out, int_out, acc_out, resid_int, resid_prin, pool_end, short_flag, fail_t, fail_code,
+    paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
 ):
-    n_scen = end_out.shape[0]
-    n_cls = end_out.shape[1]
-    periods = end_out.shape[2]
+    n_scen = paid_out.shape[0]
+    n_cls = paid_out.shape[1]
+    periods = paid_out.shape[2]
     n_pool = pool_balance.shape[0]
     n_nodes = kind.shape[0]
     n_trig = thresholds.shape[0]
@@ -280,8 +301,10 @@ def run_kernel(
         intr = np.empty(n_cls)
         acc = np.zeros(n_cls)
         own_begin = np.zeros(n_cls)
-        pbeg = pool_balance.copy()
+        factor = np.ones(n_pool)  # each pool's balance as a fraction of its original
+        pbeg = np.empty(n_pool)
         pend = np.empty(n_pool)
+        endv = np.empty(n_cls)
         pprin = np.empty(n_pool)
         tripped = np.zeros(max(n_trig, 1), dtype=np.bool_)
         st_node = np.zeros(n_nodes + 1, dtype=np.int64)
@@ -294,34 +317,29 @@ def run_kernel(
         scratch = np.zeros(children.shape[0] + 1)
         chain = np.zeros(n_nodes + 1, dtype=np.int64)
         row = path_row[s]
-        u = unit[s]
+        last = smm_const.shape[2] - 1
         any_short = False
         for c in range(n_cls):
             begin[c] = begin0[c]
         for t in range(periods):
             # ---- collateral: SIFMA formulas, pool by pool
-            speed = value[s] if row < 0 else paths[row, t]
+            tc = min(t, last)
             sched_tot = 0.0
             prep_tot = 0.0
             int_tot = 0.0
             at_speed = np.zeros(max(n_trig, 1))
             for p in range(n_pool):
-                if u == 2:
-                    smm = min(max(speed / 100.0, 0.0), 1.0)
-                else:
-                    if u == 0:
-                        age = max(1.0, min(pool_age[p] + t + 1.0, 30.0))
-                        cpr = min(speed / 100.0 * 0.002 * age, 1.0)
-                    else:
-                        cpr = speed / 100.0
-                    cpr = min(max(cpr, 0.0), 1.0)
-                    smm = 1.0 - (1.0 - cpr) ** (1.0 / 12.0)
-                b = pbeg[p]
-                sched = b * amort[p, t]
+                smm = smm_const[s, p, tc] if row < 0 else paths[row, p, t]
+                # As engine/collateral.py computes it (the balance as a running product of
+                # survival factors), so both engines agree to the last bit.
+                a = amort[p, t]
+                b = pool_balance[p] * factor[p]
+                factor[p] = factor[p] * ((1.0 - a) * (1.0 - smm))
+                sched = b * a
                 prepay = smm * (b - sched)
                 e = b - sched - prepay
+                pbeg[p] = b
                 pend[p] = e
-                pool_end[s, p, t] = e
                 pprin[p] = sched + prepay
                 sched_tot += sched
                 prep_tot += prepay
@@ -438,7 +456,8 @@ def run_kernel(
             resid_prin[s, t] = r_prin
             # ending balances (notional ones on the pools' ending balances)
             for c in range(n_cls):
-                end_out[s, c, t] = bal[c]
+                endv[c] = bal[c]
+                paid_out[s, c, t] = paid[c]
                 int_out[s, c, t] = intr[c]
             for j in range(ntl_k.shape[0]):
                 base = 0.0
@@ -454,7 +473,7 @@ def run_kernel(
                     for p in range(n_pool):
                         ps += pend[p]
                     base = base + ps
-                end_out[s, ntl_k[j], t] = ntl_factor[j] * base
+                endv[ntl_k[j]] = ntl_factor[j] * base
             for j in range(acc_z.shape[0]):
                 acc_out[s, acc_slot[j], t] = acc[acc_z[j]]
             # ---- the audit (engine/audit.py's checks), as the period is paid
@@ -465,7 +484,7 @@ def run_kernel(
                 owner_end = 0.0
                 code = 0
                 for c in range(n_cls):
-                    e = end_out[s, c, t]
+                    e = endv[c]
                     if cash[c]:
                         gap += intr[c] + paid[c]
                     if book[c]:
@@ -489,7 +508,5 @@ def run_kernel(
                     fail_t[s] = t
                     fail_code[s] = code
             for c in range(n_cls):
-                begin[c] = end_out[s, c, t]
-            for p in range(n_pool):
-                pbeg[p] = pend[p]
+                begin[c] = bal[c]
         short_flag[s] = any_short

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..prepayment import Prepayment
 from .base import Book, Rule, RunInputs
-from .program import TRIGGER, Program
+from .program import TRIGGER, NotCompiled, Program
 
 if TYPE_CHECKING:
     from ...language.nodes import Condition
@@ -73,7 +73,8 @@ class PrepaymentTrigger(Rule):
     def encode(self, program: Program) -> int:
         # a: its row of trigger SMMs [pool, period]; b = 1: sticky. The kernel keeps its state
         # (one flag per scenario) as it runs the collateral.
-        assert program.smm_of is not None
+        if program.smm_of is None:
+            raise NotCompiled("a trigger needs the pools' SMM at its speed")
         row = program.table_row(program.thresholds, program.smm_of(self.speed))
         return program.node(self, TRIGGER, row, int(self.sticky))
 
