@@ -18,7 +18,6 @@ from .audit import CONSERVATION_RTOL
 from .collateral import amortization_fraction
 from .prepayment import smm_matrix
 
-
 _CACHE: weakref.WeakKeyDictionary[Deal, CompiledDeal | None] = weakref.WeakKeyDictionary()
 
 
@@ -94,7 +93,8 @@ def _build(deal: Deal) -> CompiledDeal:
 
     split_parent = np.zeros(len(classes), dtype=np.bool_)
     split_parent[[c.parent for c in classes if c.parent is not None]] = True
-    kids = [(c.index, c.parent, c.balance / classes[c.parent].balance) for c in classes if c.parent is not None]
+    kids = [(c.index, c.parent, c.balance / classes[c.parent].balance)
+            for c in classes if c.parent is not None]
     strips = [(c.index, c.strip[0], c.strip[1]) for c in classes if c.strip is not None]
     notionals = [(c.index, c.notional) for c in classes if c.notional is not None]
     ntl_classes: list[int] = []
@@ -136,7 +136,8 @@ def _build(deal: Deal) -> CompiledDeal:
         mask(lambda c: c.parent is None), split_parent, mask(lambda c: c.in_waterfall),
         mask(lambda c: c.holds_cash), mask(lambda c: c.on_books), ~split_parent,
         _ints([k for k, _, _ in kids]), _ints([p for _, p, _ in kids]), _floats([s for _, _, s in kids]),
-        _ints([k for k, _, _ in strips]), _ints([p for _, p, _ in strips]), _floats([s for _, _, s in strips]),
+        _ints([k for k, _, _ in strips]), _ints([p for _, p, _ in strips]),
+        _floats([s for _, _, s in strips]),
         _ints([k for k, _ in notionals]), _floats([n.factor for _, n in notionals]),
         _ints(ntl_first_class), _ints(ntl_n_class), _ints(ntl_classes), _ints(ntl_first_pool),
         _ints(ntl_n_pool), _ints(ntl_pools), np.array([n.collateral for _, n in notionals], dtype=np.bool_),
@@ -161,7 +162,8 @@ def _build(deal: Deal) -> CompiledDeal:
     )
 
 
-def smm_arrays(prepayments: list, ages: np.ndarray, periods: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def smm_arrays(prepayments: list, ages: np.ndarray,
+               periods: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """SMM for the kernel, computed by engine/prepayment.py so that both engines use the very same
     numbers (numpy's vectorised power differs from the C library's in the last bit).
 
@@ -188,27 +190,30 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list, index_rates: n
     from . import kernel  # numba: only once a deal runs
     from .audit import EngineError
     from .flows import LeanClassFlows, LeanCollateralFlows
+    from .waterfall import ClassFlows
 
     n = len(prepayments)
     t, c = cd.periods, cd.n_classes
     smm_const, row, paths = smm_arrays(prepayments, cd.pool_age, t)
-    paid = np.empty((n, c, t))
-    interest = np.empty((n, c, t))
-    accretion = np.empty((n, len(cd.accrual_classes), t))
-    resid_int = np.empty((n, t))
-    resid_prin = np.empty((n, t))
+    # Period-major, as the interpreter's buffers (see run_kernel); results see [scenario, ...] views.
+    paid = np.empty((t, c, n))
+    interest = np.empty((t, c, n))
+    accretion = np.empty((t, len(cd.accrual_classes), n))
+    resid_int = np.empty((t, n))
+    resid_prin = np.empty((t, n))
     short = np.zeros(n, dtype=np.bool_)
     fail_t = np.full(n, -1, dtype=np.int64)
     fail_code = np.zeros(n, dtype=np.int64)
-    kernel.run_kernel(smm_const, row, paths, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
+    kernel.run(smm_const, row, paths, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
                       *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
                       *cd.program_args, cd.deal_scale,
                       paid, interest, accretion, resid_int, resid_prin, short, fail_t, fail_code)
     if (fail_t >= 0).any():
         raise EngineError("the waterfall does not balance: " + audit_message(fail_t, fail_code))
     coll = LeanCollateralFlows(deal, list(prepayments))
-    flows = LeanClassFlows(deal, cd, coll, paid, interest, accretion, resid_int, resid_prin,
-                           bool(short.any()), index_rates)
+    source = LeanClassFlows(deal, cd, coll, paid, interest, accretion, bool(short.any()), index_rates)
+    flows = ClassFlows(interest=interest.transpose(2, 1, 0), principal=paid.transpose(2, 1, 0),
+                       residual_interest=resid_int.T, residual_principal=resid_prin.T, source=source)
     return coll, flows
 
 

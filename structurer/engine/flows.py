@@ -49,38 +49,32 @@ class LeanCollateralFlows:
 
 
 class LeanClassFlows:
-    """Class flows [scenario, class, period] from what was paid (see the module's docstring)."""
+    """The class flows the kernel did not store, derived from what it did (see the module's
+    docstring). Arrays are period-major, [period, class, scenario], as the interpreter's buffers
+    are, and are handed out as the same [scenario, class, period] views."""
 
-    def __init__(self, deal: Deal, cd: CompiledDeal, collateral: LeanCollateralFlows, principal: np.ndarray,
-                 interest: np.ndarray, accretion: np.ndarray, residual_interest: np.ndarray,
-                 residual_principal: np.ndarray, short: bool, index_rates: np.ndarray):
+    def __init__(self, deal: Deal, cd: CompiledDeal, collateral: LeanCollateralFlows, paid: np.ndarray,
+                 interest: np.ndarray, accretion: np.ndarray, short: bool, index_rates: np.ndarray):
         self._deal = deal
         self._cd = cd
         self._collateral = collateral
-        self._paid = principal
-        self.interest = interest
-        self._accretion = accretion  # [scenario, accrual class slot, period]
-        self.residual_interest = residual_interest
-        self.residual_principal = residual_principal
+        self._paid = paid  # [period, class, scenario]
+        self._interest = interest
+        self._accretion = accretion  # [period, accrual class slot, scenario]
         self._short = short
         self._index_rates = index_rates
 
     @cached_property
-    def principal(self) -> np.ndarray:
-        # Split classes were paid their share of the parent's principal: the kernel stores it.
-        return self._paid
-
-    @cached_property
     def _balances(self) -> tuple[np.ndarray, np.ndarray]:
-        """Beginning and ending balances, moved period by period as the waterfall moved them
-        (accretion added, then principal taken off), so they agree with it to the last bit."""
+        """Beginning and ending balances [period, class, scenario], moved period by period as the
+        waterfall moved them (accretion added, then principal taken off), so they agree with it
+        to the last bit."""
         deal, cd = self._deal, self._cd
-        n, c, t = self._paid.shape
-        begin = np.empty((n, c, t))
-        end = np.empty((n, c, t))
+        t, c, n = self._paid.shape
+        begin = np.empty((t, c, n))
+        end = np.empty((t, c, n))
         balance = np.repeat(cd.class_args[0][:, None], n, axis=1)  # [class, scenario]
-        paid = self._paid.transpose(2, 1, 0)  # [period, class, scenario] views
-        acc = self._accretion.transpose(2, 1, 0)
+        paid, acc = self._paid, self._accretion
         kids = [(k.index, k.parent, k.balance / deal.classes[k.parent].balance)
                 for k in deal.classes if k.parent is not None]
         books = [k.index for k in deal.classes if k.on_books]
@@ -92,77 +86,79 @@ class LeanClassFlows:
             pools_end = by_pool["ending_balance"].transpose(2, 1, 0)
         zs = list(cd.accrual_classes)
         for p in range(t):
-            begin[:, :, p] = balance.T
+            begin[p] = balance
             if notionals:
-                _notional(begin[:, :, p].T, notionals, pools_begin[p])  # type: ignore[index]
+                _notional(begin[p], notionals, pools_begin[p])  # type: ignore[index]
             for slot, z in enumerate(zs):
                 balance[z] += acc[p, slot]
             balance[books] -= paid[p, books]
             for k, parent, share in kids:
                 balance[k] = balance[parent] * share
-            end[:, :, p] = balance.T
+            end[p] = balance
             if notionals:
-                _notional(end[:, :, p].T, notionals, pools_end[p])  # type: ignore[index]
+                _notional(end[p], notionals, pools_end[p])  # type: ignore[index]
         return begin, end
 
     @property
     def beginning_balance(self) -> np.ndarray:
-        return self._balances[0]
+        return self._balances[0].transpose(2, 1, 0)
 
     @property
     def ending_balance(self) -> np.ndarray:
-        return self._balances[1]
+        return self._balances[1].transpose(2, 1, 0)
 
     @cached_property
-    def accrued(self) -> np.ndarray:
-        if len(self._cd.accrual_classes) == 0:
-            return np.broadcast_to(0.0, self._paid.shape)
+    def _accrued(self) -> np.ndarray:
         out = np.zeros(self._paid.shape)
         out[:, self._cd.accrual_classes, :] = self._accretion
         return out
 
+    @property
+    def accrued(self) -> np.ndarray:
+        if len(self._cd.accrual_classes) == 0:
+            return np.broadcast_to(0.0, self._paid.shape).transpose(2, 1, 0)  # no memory
+        return self._accrued.transpose(2, 1, 0)
+
     @cached_property
-    def coupon(self) -> np.ndarray:
+    def _rates(self) -> np.ndarray:
         from .waterfall import coupon_rates
 
-        rates = coupon_rates(self._deal, self._index_rates, self._cd.periods)
-        return rates.transpose(2, 1, 0)
+        return coupon_rates(self._deal, self._index_rates, self._cd.periods)  # [period, class, scenario]
 
-    @cached_property
+    @property
+    def coupon(self) -> np.ndarray:
+        return self._rates.transpose(2, 1, 0)
+
+    @property
     def shortfall(self) -> np.ndarray:
         """What each class was due and not paid, carried forward (zeros when interest never fell
         short: a view, no memory)."""
         if not self._short:
-            return np.broadcast_to(0.0, self._paid.shape)
+            return np.broadcast_to(0.0, self._paid.shape).transpose(2, 1, 0)
+        return self._shortfall.transpose(2, 1, 0)
+
+    @cached_property
+    def _shortfall(self) -> np.ndarray:
         # The waterfall's own arithmetic, period by period: due = begin x rate / 12 + carried.
-        rates = self._accrual_rates()
-        begin = self.beginning_balance
+        rates = self._rates
+        if self._cd.floating:
+            days = self._cd.class_args[8]
+            floating = [c.index for c in self._deal.classes if c.formula is not None]
+            rates = np.array(rates)
+            rates[:, floating, :] *= days[:, None, None]
+        begin = self._balances[0]
+        accrued = self._accrued if len(self._cd.accrual_classes) else None
         out = np.empty(begin.shape)
-        carried = np.zeros(begin.shape[:2])
-        accrued = self.accrued
-        for t in range(begin.shape[2]):
-            due = begin[:, :, t] * rates[:, :, t]
+        carried = np.zeros(begin.shape[1:])
+        for t in range(begin.shape[0]):
+            due = np.multiply(begin[t], rates[t])
             due *= 1.0 / 12.0
             due += carried
-            carried = due - self.interest[:, :, t]
-            carried -= accrued[:, :, t]
-            out[:, :, t] = carried
+            carried = out[t]
+            np.subtract(due, self._interest[t], out=carried)
+            if accrued is not None:
+                carried -= accrued[t]
         return out
-
-    def _accrual_rates(self) -> np.ndarray:
-        rates = self.coupon
-        if not self._cd.floating:
-            return rates
-        days = self._cd.class_args[8]
-        floating = [c.index for c in self._deal.classes if c.formula is not None]
-        out = np.array(rates)
-        out[:, floating, :] *= days[None, None, :]
-        return out
-
-    @property
-    def interest_due(self) -> np.ndarray:
-        """What each class was due: paid in cash, accrued, or still short."""
-        return self.interest + self.accrued + self.shortfall
 
 
 def _notional(out: np.ndarray, notionals: list, pools: np.ndarray) -> None:

@@ -9,7 +9,8 @@ period's books are audited on the spot (engine/audit.py's checks, same tolerance
 
 It writes only what results need: each class's principal and interest paid, the accrual
 classes' accretion and the residual's two flows; engine/flows.py derives the rest (balances,
-and the collateral, which is a function of the speeds alone). The numpy interpreter (engine/waterfall.py) is the fallback and the check.
+and the collateral, which is a function of the speeds alone). The numpy interpreter
+(engine/waterfall.py) is the fallback and the check.
 
 numba is imported here only, when a deal first runs, so `structure check` never loads it.
 Compiled code is cached on disk: in NUMBA_CACHE_DIR, which is set (when unset) to a user cache
@@ -31,32 +32,38 @@ def _cache_dir() -> str:
 os.environ.setdefault("NUMBA_CACHE_DIR", _cache_dir())
 
 import sys  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 
-def _import_numba():
-    """numba, imported without loading scipy: numba imports scipy only to check its version
-    (it needs it for nothing the kernel does), and a run must not pay for scipy
-    (tests/test_startup.py)."""
-    if "numba" in sys.modules or "scipy" in sys.modules:
-        import numba
-        return numba
-    sys.modules["scipy"] = None  # type: ignore[assignment]  # makes `import scipy` fail, for a moment
+@contextmanager
+def _without_scipy() -> Iterator[None]:
+    """numba imports scipy to check its version and, when it first loads compiled code, scipy's
+    BLAS (for np.dot, which the kernel does not use); a run must not pay for scipy
+    (tests/test_startup.py). While this holds, `import scipy` fails, so numba goes without.
+    A process that imported scipy already keeps it."""
+    if "scipy" in sys.modules:
+        yield
+        return
+    sys.modules["scipy"] = None  # type: ignore[assignment]
     try:
-        import numba
+        yield
     finally:
-        del sys.modules["scipy"]
-    return numba
+        if sys.modules.get("scipy", 0) is None:
+            del sys.modules["scipy"]
 
 
-_numba = _import_numba()
-njit, prange = _numba.njit, _numba.prange
+with _without_scipy():
+    import numba
+
+njit, prange = numba.njit, numba.prange
 
 from ..model.rules.nas_share import kernel_nas_share  # noqa: E402
 from ..model.rules.pay import kernel_pay  # noqa: E402
-from ..model.rules.program import NAS_SHARE, PAY, PRO_RATA, SEQUENTIAL, TO_SCHEDULE, TRIGGER  # noqa: E402
 from ..model.rules.pro_rata import ROUNDING  # noqa: E402
+from ..model.rules.program import NAS_SHARE, PAY, PRO_RATA, SEQUENTIAL, TO_SCHEDULE, TRIGGER  # noqa: E402
 from ..model.rules.sequential import kernel_flat_sequential  # noqa: E402
 from ..model.rules.to_schedule import kernel_over_schedule  # noqa: E402
 from ..model.rules.trigger import kernel_above  # noqa: E402
@@ -72,6 +79,8 @@ _nas = njit(cache=True)(kernel_nas_share)
 _above = njit(cache=True)(kernel_above)
 
 # Audit failures, as bits (engine/flows.py turns them into audit.py's words).
+BLOCK = 8  # scenarios per task: one cache line of each output row
+
 GAP, MOVED, OVERPAID, LEAKED, NEGATIVE_BALANCE, NEGATIVE_AMOUNT = 1, 2, 4, 8, 16, 32
 
 
@@ -286,227 +295,261 @@ def run_kernel(
     # outputs
     paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
 ):
-    n_scen = paid_out.shape[0]
+    # Outputs are period-major, [period, class, scenario], as the numpy interpreter's buffers
+    # are: results read them through the same scenario-major views, so that even sums over
+    # them add in the same order. A thread takes BLOCK neighbouring scenarios, which share the
+    # output's cache lines.
+    n_scen = paid_out.shape[2]
+    n_blocks = (n_scen + BLOCK - 1) // BLOCK
+    for blk in prange(n_blocks):
+        for s in range(blk * BLOCK, min(n_scen, (blk + 1) * BLOCK)):
+            _scenario(s, smm_const, path_row, paths, pool_balance, amort, net_m, init_balance, begin0,
+                      fixed_coupon, f_index, f_const, f_mult, f_cap, f_floor, days, index_rates, direct,
+                      owner, cash, book, cash_int, kid_k, kid_parent, kid_share, strip_k, strip_pool,
+                      strip_share, ntl_k, ntl_factor, ntl_first_class, ntl_n_class, ntl_classes,
+                      ntl_first_pool, ntl_n_pool, ntl_pools, ntl_all, acc_z, acc_root, acc_first_target,
+                      acc_n_target, acc_targets, acc_slot, has_nas, principal_root, kind, pa, pb,
+                      first_child, n_children, first_member, n_members, children, members, weights,
+                      schedules, nas, thresholds, sticky_rows, deal_scale, paid_out, int_out, acc_out,
+                      resid_int, resid_prin, short_flag, fail_t, fail_code)
+
+
+@njit(cache=True)
+def _scenario(s, smm_const, path_row, paths, pool_balance, amort, net_m, init_balance, begin0,
+              fixed_coupon, f_index, f_const, f_mult, f_cap, f_floor, days, index_rates, direct,
+              owner, cash, book, cash_int, kid_k, kid_parent, kid_share, strip_k, strip_pool,
+              strip_share, ntl_k, ntl_factor, ntl_first_class, ntl_n_class, ntl_classes,
+              ntl_first_pool, ntl_n_pool, ntl_pools, ntl_all, acc_z, acc_root, acc_first_target,
+              acc_n_target, acc_targets, acc_slot, has_nas, principal_root, kind, pa, pb,
+              first_child, n_children, first_member, n_members, children, members, weights,
+              schedules, nas, thresholds, sticky_rows, deal_scale, paid_out, int_out, acc_out,
+              resid_int, resid_prin, short_flag, fail_t, fail_code):
+    """One scenario, every period: collateral, waterfall, audit."""
+    periods = paid_out.shape[0]
     n_cls = paid_out.shape[1]
-    periods = paid_out.shape[2]
     n_pool = pool_balance.shape[0]
     n_nodes = kind.shape[0]
     n_trig = thresholds.shape[0]
-    for s in prange(n_scen):
-        bal = init_balance.copy()
-        begin = np.empty(n_cls)
-        due = np.empty(n_cls)
-        carried = np.zeros(n_cls)
-        paid = np.empty(n_cls)
-        intr = np.empty(n_cls)
-        acc = np.zeros(n_cls)
-        own_begin = np.zeros(n_cls)
-        factor = np.ones(n_pool)  # each pool's balance as a fraction of its original
-        pbeg = np.empty(n_pool)
-        pend = np.empty(n_pool)
-        endv = np.empty(n_cls)
-        pprin = np.empty(n_pool)
-        tripped = np.zeros(max(n_trig, 1), dtype=np.bool_)
-        st_node = np.zeros(n_nodes + 1, dtype=np.int64)
-        st_pos = np.zeros(n_nodes + 1, dtype=np.int64)
-        st_pass = np.zeros(n_nodes + 1, dtype=np.int64)
-        st_amount = np.zeros(n_nodes + 1)
-        st_used = np.zeros(n_nodes + 1)
-        st_rem = np.zeros(n_nodes + 1)
-        st_step = np.zeros(n_nodes + 1)
-        scratch = np.zeros(children.shape[0] + 1)
-        chain = np.zeros(n_nodes + 1, dtype=np.int64)
-        row = path_row[s]
-        last = smm_const.shape[2] - 1
-        any_short = False
-        for c in range(n_cls):
-            begin[c] = begin0[c]
-        for t in range(periods):
-            # ---- collateral: SIFMA formulas, pool by pool
-            tc = min(t, last)
-            sched_tot = 0.0
-            prep_tot = 0.0
-            int_tot = 0.0
-            at_speed = np.zeros(max(n_trig, 1))
-            for p in range(n_pool):
-                smm = smm_const[s, p, tc] if row < 0 else paths[row, p, t]
-                # As engine/collateral.py computes it (the balance as a running product of
-                # survival factors), so both engines agree to the last bit.
-                a = amort[p, t]
-                b = pool_balance[p] * factor[p]
-                factor[p] = factor[p] * ((1.0 - a) * (1.0 - smm))
-                sched = b * a
-                prepay = smm * (b - sched)
-                e = b - sched - prepay
-                pbeg[p] = b
-                pend[p] = e
-                pprin[p] = sched + prepay
-                sched_tot += sched
-                prep_tot += prepay
-                int_tot += b * net_m[p]
-                for g in range(n_trig):
-                    at_speed[g] += (b - sched) * thresholds[g, p, t]
-            available = int_tot
-            principal_in = sched_tot + prep_tot
-            cash_in = principal_in + int_tot
+    bal = init_balance.copy()
+    begin = np.empty(n_cls)
+    due = np.empty(n_cls)
+    carried = np.zeros(n_cls)
+    paid = np.empty(n_cls)
+    intr = np.empty(n_cls)
+    acc = np.zeros(n_cls)
+    own_begin = np.zeros(n_cls)
+    factor = np.ones(n_pool)  # each pool's balance as a fraction of its original
+    pbeg = np.empty(n_pool)
+    pend = np.empty(n_pool)
+    endv = np.empty(n_cls)
+    pprin = np.empty(n_pool)
+    tripped = np.zeros(max(n_trig, 1), dtype=np.bool_)
+    st_node = np.zeros(n_nodes + 1, dtype=np.int64)
+    st_pos = np.zeros(n_nodes + 1, dtype=np.int64)
+    st_pass = np.zeros(n_nodes + 1, dtype=np.int64)
+    st_amount = np.zeros(n_nodes + 1)
+    st_used = np.zeros(n_nodes + 1)
+    st_rem = np.zeros(n_nodes + 1)
+    st_step = np.zeros(n_nodes + 1)
+    scratch = np.zeros(children.shape[0] + 1)
+    chain = np.zeros(n_nodes + 1, dtype=np.int64)
+    row = path_row[s]
+    last = smm_const.shape[2] - 1
+    any_short = False
+    for c in range(n_cls):
+        begin[c] = begin0[c]
+    for t in range(periods):
+        # ---- collateral: SIFMA formulas, pool by pool
+        tc = min(t, last)
+        sched_tot = 0.0
+        prep_tot = 0.0
+        int_tot = 0.0
+        at_speed = np.zeros(max(n_trig, 1))
+        for p in range(n_pool):
+            smm = smm_const[s, p, tc] if row < 0 else paths[row, p, t]
+            # As engine/collateral.py computes it (the balance as a running product of
+            # survival factors), so both engines agree to the last bit.
+            a = amort[p, t]
+            b = pool_balance[p] * factor[p]
+            factor[p] = factor[p] * ((1.0 - a) * (1.0 - smm))
+            sched = b * a
+            prepay = smm * (b - sched)
+            e = b - sched - prepay
+            pbeg[p] = b
+            pend[p] = e
+            pprin[p] = sched + prepay
+            sched_tot += sched
+            prep_tot += prepay
+            int_tot += b * net_m[p]
             for g in range(n_trig):
-                above = _above(prep_tot, at_speed[g])
-                tripped[g] = (tripped[g] or above) if sticky_rows[g] else above
-            # ---- notional balances at the start of the period (on the pools' beginning)
-            for j in range(ntl_k.shape[0]):
-                base = 0.0
-                for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
-                    base += bal[ntl_classes[q]]
-                if ntl_n_pool[j] > 0:
-                    ps = 0.0
-                    for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
-                        ps += pbeg[ntl_pools[q]]
-                    base = base + ps
-                if ntl_all[j]:
-                    ps = 0.0
-                    for p in range(n_pool):
-                        ps += pbeg[p]
-                    base = base + ps
-                begin[ntl_k[j]] = ntl_factor[j] * base
-            # ---- 1. strips off the top of their pools' principal
-            for c in range(n_cls):
-                paid[c] = 0.0
-                acc[c] = 0.0
-            for j in range(strip_k.shape[0]):
-                k = strip_k[j]
-                take = min(strip_share[j] * pprin[strip_pool[j]], bal[k])
-                paid[k] = take
-                bal[k] -= take
-                principal_in -= take
-            # ---- 2. interest, pro rata to what is due when the collateral's is short
-            total_due = 0.0
-            for c in range(n_cls):
-                fi = f_index[c]
-                if fi < 0:
-                    rate = fixed_coupon[c]
-                else:
-                    rate = min(max(f_const[c] + f_mult[c] * index_rates[s, fi, t], f_floor[c]), f_cap[c])
-                    rate = rate * days[t]
-                due[c] = begin[c] * rate * (1.0 / 12.0) + carried[c]
-                if direct[c]:
-                    total_due += due[c]
-            ratio = min(available / total_due, 1.0) if total_due > 0 else 1.0
-            for c in range(n_cls):
-                intr[c] = due[c] * ratio if direct[c] else 0.0
-            for j in range(kid_k.shape[0]):
-                parent = kid_parent[j]
-                need = 0.0
-                for q in range(kid_k.shape[0]):
-                    if kid_parent[q] == parent:
-                        need += due[kid_k[q]]
-                scale = min(intr[parent] / need, 1.0) if need > 0 else 1.0
-                intr[kid_k[j]] = due[kid_k[j]] * scale
-            # ---- 3. accrual, 4. principal through the rules
-            if has_nas:
-                total_begin = 0.0
-                for c in range(n_cls):
-                    own_begin[c] = begin[c] if owner[c] else 0.0
-                    total_begin += own_begin[c]
+                at_speed[g] += (b - sched) * thresholds[g, p, t]
+        available = int_tot
+        principal_in = sched_tot + prep_tot
+        cash_in = principal_in + int_tot
+        for g in range(n_trig):
+            above = _above(prep_tot, at_speed[g])
+            tripped[g] = (tripped[g] or above) if sticky_rows[g] else above
+        # ---- notional balances at the start of the period (on the pools' beginning)
+        for j in range(ntl_k.shape[0]):
+            base = 0.0
+            for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
+                base += bal[ntl_classes[q]]
+            if ntl_n_pool[j] > 0:
+                ps = 0.0
+                for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
+                    ps += pbeg[ntl_pools[q]]
+                base = base + ps
+            if ntl_all[j]:
+                ps = 0.0
+                for p in range(n_pool):
+                    ps += pbeg[p]
+                base = base + ps
+            begin[ntl_k[j]] = ntl_factor[j] * base
+        # ---- 1. strips off the top of their pools' principal
+        for c in range(n_cls):
+            paid[c] = 0.0
+            acc[c] = 0.0
+        for j in range(strip_k.shape[0]):
+            k = strip_k[j]
+            take = min(strip_share[j] * pprin[strip_pool[j]], bal[k])
+            paid[k] = take
+            bal[k] -= take
+            principal_in -= take
+        # ---- 2. interest, pro rata to what is due when the collateral's is short
+        total_due = 0.0
+        for c in range(n_cls):
+            fi = f_index[c]
+            if fi < 0:
+                rate = fixed_coupon[c]
             else:
-                total_begin = 0.0
-            principal_total = principal_in
-            accrued_total = 0.0
-            extra = 0.0
-            for j in range(acc_z.shape[0]):
-                z = acc_z[j]
-                live = 0.0
-                for q in range(acc_first_target[j], acc_first_target[j] + acc_n_target[j]):
-                    live += bal[acc_targets[q]]
-                amount = intr[z] if live > DUST else 0.0
-                acc[z] = amount
-                intr[z] -= amount
-                bal[z] += amount
-                used = _allocate(acc_root[j], amount, t, bal, paid, kind, pa, pb, first_child,
-                                 n_children, first_member, n_members, children, members, weights,
-                                 schedules, nas, tripped, own_begin, total_begin, principal_in,
-                                 st_node, st_amount, st_used, st_pos, st_rem, st_step, st_pass,
-                                 scratch, chain)
-                extra += amount - used
-            if acc_z.shape[0] > 0:
-                principal_total = principal_in + extra
-                for c in range(n_cls):
-                    accrued_total += acc[c]
-            _allocate(principal_root, principal_total, t, bal, paid, kind, pa, pb, first_child,
-                      n_children, first_member, n_members, children, members, weights, schedules, nas,
-                      tripped, own_begin, total_begin, principal_total, st_node, st_amount, st_used,
-                      st_pos, st_rem, st_step, st_pass, scratch, chain)
-            for j in range(kid_k.shape[0]):
-                paid[kid_k[j]] = paid[kid_parent[j]] * kid_share[j]
-                bal[kid_k[j]] = bal[kid_parent[j]] * kid_share[j]
-            # ---- 5. the residual takes what is left; carry what interest fell short
-            cash_int_paid = 0.0
-            owner_paid = 0.0
+                rate = min(max(f_const[c] + f_mult[c] * index_rates[s, fi, t], f_floor[c]), f_cap[c])
+                rate = rate * days[t]
+            due[c] = begin[c] * rate * (1.0 / 12.0) + carried[c]
+            if direct[c]:
+                total_due += due[c]
+        ratio = min(available / total_due, 1.0) if total_due > 0 else 1.0
+        for c in range(n_cls):
+            intr[c] = due[c] * ratio if direct[c] else 0.0
+        for j in range(kid_k.shape[0]):
+            parent = kid_parent[j]
+            need = 0.0
+            for q in range(kid_k.shape[0]):
+                if kid_parent[q] == parent:
+                    need += due[kid_k[q]]
+            scale = min(intr[parent] / need, 1.0) if need > 0 else 1.0
+            intr[kid_k[j]] = due[kid_k[j]] * scale
+        # ---- 3. accrual, 4. principal through the rules
+        if has_nas:
+            total_begin = 0.0
             for c in range(n_cls):
-                short = due[c] - intr[c] - acc[c]
-                carried[c] = short
-                if short != 0.0:
-                    any_short = True
-                if cash_int[c]:
-                    cash_int_paid += intr[c]
+                own_begin[c] = begin[c] if owner[c] else 0.0
+                total_begin += own_begin[c]
+        else:
+            total_begin = 0.0
+        principal_total = principal_in
+        accrued_total = 0.0
+        extra = 0.0
+        for j in range(acc_z.shape[0]):
+            z = acc_z[j]
+            live = 0.0
+            for q in range(acc_first_target[j], acc_first_target[j] + acc_n_target[j]):
+                live += bal[acc_targets[q]]
+            amount = intr[z] if live > DUST else 0.0
+            acc[z] = amount
+            intr[z] -= amount
+            bal[z] += amount
+            used = _allocate(acc_root[j], amount, t, bal, paid, kind, pa, pb, first_child,
+                             n_children, first_member, n_members, children, members, weights,
+                             schedules, nas, tripped, own_begin, total_begin, principal_in,
+                             st_node, st_amount, st_used, st_pos, st_rem, st_step, st_pass,
+                             scratch, chain)
+            extra += amount - used
+        if acc_z.shape[0] > 0:
+            principal_total = principal_in + extra
+            for c in range(n_cls):
+                accrued_total += acc[c]
+        _allocate(principal_root, principal_total, t, bal, paid, kind, pa, pb, first_child,
+                  n_children, first_member, n_members, children, members, weights, schedules, nas,
+                  tripped, own_begin, total_begin, principal_total, st_node, st_amount, st_used,
+                  st_pos, st_rem, st_step, st_pass, scratch, chain)
+        for j in range(kid_k.shape[0]):
+            paid[kid_k[j]] = paid[kid_parent[j]] * kid_share[j]
+            bal[kid_k[j]] = bal[kid_parent[j]] * kid_share[j]
+        # ---- 5. the residual takes what is left; carry what interest fell short
+        cash_int_paid = 0.0
+        owner_paid = 0.0
+        for c in range(n_cls):
+            short = due[c] - intr[c] - acc[c]
+            carried[c] = short
+            if short != 0.0:
+                any_short = True
+            if cash_int[c]:
+                cash_int_paid += intr[c]
+            if owner[c]:
+                owner_paid += paid[c]
+        r_int = available - cash_int_paid - accrued_total
+        r_prin = principal_in + accrued_total - owner_paid
+        resid_int[t, s] = r_int
+        resid_prin[t, s] = r_prin
+        # ending balances (notional ones on the pools' ending balances)
+        for c in range(n_cls):
+            endv[c] = bal[c]
+            paid_out[t, c, s] = paid[c]
+            int_out[t, c, s] = intr[c]
+        for j in range(ntl_k.shape[0]):
+            base = 0.0
+            for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
+                base += bal[ntl_classes[q]]
+            if ntl_n_pool[j] > 0:
+                ps = 0.0
+                for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
+                    ps += pend[ntl_pools[q]]
+                base = base + ps
+            if ntl_all[j]:
+                ps = 0.0
+                for p in range(n_pool):
+                    ps += pend[p]
+                base = base + ps
+            endv[ntl_k[j]] = ntl_factor[j] * base
+        for j in range(acc_z.shape[0]):
+            acc_out[t, acc_slot[j], s] = acc[acc_z[j]]
+        # ---- the audit (engine/audit.py's checks), as the period is paid
+        if fail_t[s] < 0:
+            tol = CONSERVATION_RTOL * max(cash_in, 1.0)
+            gap = -cash_in
+            moved = 0.0
+            owner_end = 0.0
+            code = 0
+            for c in range(n_cls):
+                e = endv[c]
+                if cash[c]:
+                    gap += intr[c] + paid[c]
+                if book[c]:
+                    moved += begin[c] - e + acc[c] - paid[c]
                 if owner[c]:
-                    owner_paid += paid[c]
-            r_int = available - cash_int_paid - accrued_total
-            r_prin = principal_in + accrued_total - owner_paid
-            resid_int[s, t] = r_int
-            resid_prin[s, t] = r_prin
-            # ending balances (notional ones on the pools' ending balances)
-            for c in range(n_cls):
-                endv[c] = bal[c]
-                paid_out[s, c, t] = paid[c]
-                int_out[s, c, t] = intr[c]
-            for j in range(ntl_k.shape[0]):
-                base = 0.0
-                for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
-                    base += bal[ntl_classes[q]]
-                if ntl_n_pool[j] > 0:
-                    ps = 0.0
-                    for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
-                        ps += pend[ntl_pools[q]]
-                    base = base + ps
-                if ntl_all[j]:
-                    ps = 0.0
-                    for p in range(n_pool):
-                        ps += pend[p]
-                    base = base + ps
-                endv[ntl_k[j]] = ntl_factor[j] * base
-            for j in range(acc_z.shape[0]):
-                acc_out[s, acc_slot[j], t] = acc[acc_z[j]]
-            # ---- the audit (engine/audit.py's checks), as the period is paid
-            if fail_t[s] < 0:
-                tol = CONSERVATION_RTOL * max(cash_in, 1.0)
-                gap = -cash_in
-                moved = 0.0
-                owner_end = 0.0
-                code = 0
-                for c in range(n_cls):
-                    e = endv[c]
-                    if cash[c]:
-                        gap += intr[c] + paid[c]
-                    if book[c]:
-                        moved += begin[c] - e + acc[c] - paid[c]
-                    if owner[c]:
-                        owner_end += e
-                    if not e >= -tol:
-                        code |= NEGATIVE_BALANCE
-                    if not min(paid[c], intr[c]) >= -tol:
-                        code |= NEGATIVE_AMOUNT
-                gap += r_int + r_prin
-                if not abs(gap) <= tol:
-                    code |= GAP
-                if not abs(moved) <= tol:
-                    code |= MOVED
-                if not (r_int >= -tol and r_prin >= -tol):
-                    code |= OVERPAID
-                if r_prin > deal_scale and owner_end > deal_scale:
-                    code |= LEAKED
-                if code:
-                    fail_t[s] = t
-                    fail_code[s] = code
-            for c in range(n_cls):
-                begin[c] = bal[c]
-        short_flag[s] = any_short
+                    owner_end += e
+                if not e >= -tol:
+                    code |= NEGATIVE_BALANCE
+                if not min(paid[c], intr[c]) >= -tol:
+                    code |= NEGATIVE_AMOUNT
+            gap += r_int + r_prin
+            if not abs(gap) <= tol:
+                code |= GAP
+            if not abs(moved) <= tol:
+                code |= MOVED
+            if not (r_int >= -tol and r_prin >= -tol):
+                code |= OVERPAID
+            if r_prin > deal_scale and owner_end > deal_scale:
+                code |= LEAKED
+            if code:
+                fail_t[s] = t
+                fail_code[s] = code
+        for c in range(n_cls):
+            begin[c] = bal[c]
+    short_flag[s] = any_short
+
+
+def run(*args: object) -> None:
+    """`run_kernel(*args)`, without letting numba load scipy (see `_without_scipy`)."""
+    with _without_scipy():
+        run_kernel(*args)

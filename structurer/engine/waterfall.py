@@ -30,7 +30,8 @@ violation is a bug in the engine and raises EngineError.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -50,22 +51,39 @@ class ClassFlows:
     `beginning_balance`/`ending_balance` are principal balances, or the notional balance of a
     notional class. `interest` is interest paid in cash; `accrued` is interest added to an
     accrual class's balance instead; `principal` is principal paid in cash.
+
+    The compiled engine stores a few of them and leaves the others None: `source`
+    (engine/flows.py) derives each on first access, and it is kept from then on.
     """
 
-    beginning_balance: np.ndarray
-    interest: np.ndarray
-    accrued: np.ndarray
-    principal: np.ndarray
-    ending_balance: np.ndarray
-    shortfall: np.ndarray
-    coupon: np.ndarray
-    residual_interest: np.ndarray
-    residual_principal: np.ndarray
+    beginning_balance: np.ndarray = None  # type: ignore[assignment]
+    interest: np.ndarray = None  # type: ignore[assignment]
+    accrued: np.ndarray = None  # type: ignore[assignment]
+    principal: np.ndarray = None  # type: ignore[assignment]
+    ending_balance: np.ndarray = None  # type: ignore[assignment]
+    shortfall: np.ndarray = None  # type: ignore[assignment]
+    coupon: np.ndarray = None  # type: ignore[assignment]
+    residual_interest: np.ndarray = None  # type: ignore[assignment]
+    residual_principal: np.ndarray = None  # type: ignore[assignment]
+    source: Any = field(default=None, repr=False, compare=False)
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if value is None and name in _FLOW_FIELDS:
+            source = object.__getattribute__(self, "source")
+            if source is not None:
+                value = getattr(source, name)
+                object.__setattr__(self, name, value)
+        return value
 
     @property
     def interest_due(self) -> np.ndarray:
         """What each class was due: paid in cash, accrued, or still short."""
         return self.interest + self.accrued + self.shortfall
+
+
+_FLOW_FIELDS = frozenset(("beginning_balance", "interest", "accrued", "principal", "ending_balance",
+                          "shortfall", "coupon", "residual_interest", "residual_principal"))
 
 
 def coupon_rates(deal: Deal, index_rates: np.ndarray, periods: int) -> np.ndarray:

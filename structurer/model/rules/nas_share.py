@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .base import Book, Rule
-from .program import NAS_SHARE, Program
 from .pay import Pay
+from .program import NAS_SHARE, Program
 
 if TYPE_CHECKING:
     from ...language.nodes import PrincipalRule
