@@ -113,7 +113,7 @@ def _capacity(n, t, bal, kind, pa, pb, first_member, n_members, members, first_c
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _allocate(root, amount, t, bal, paid, kind, pa, pb, first_child, n_children, first_member,
               n_members, children, members, weights, schedules, nas, tripped, own_begin,
               total_begin, ptotal, st_node, st_amount, st_used, st_pos, st_rem, st_step, st_pass,
@@ -344,6 +344,7 @@ def _scenario(s, smm_const, path_row, paths, pool_balance, amort, net_m, init_ba
     endv = np.empty(n_cls)
     pprin = np.empty(n_pool)
     tripped = np.zeros(max(n_trig, 1), dtype=np.bool_)
+    at_speed = np.zeros(max(n_trig, 1))
     st_node = np.zeros(n_nodes + 1, dtype=np.int64)
     st_pos = np.zeros(n_nodes + 1, dtype=np.int64)
     st_pass = np.zeros(n_nodes + 1, dtype=np.int64)
@@ -364,7 +365,8 @@ def _scenario(s, smm_const, path_row, paths, pool_balance, amort, net_m, init_ba
         sched_tot = 0.0
         prep_tot = 0.0
         int_tot = 0.0
-        at_speed = np.zeros(max(n_trig, 1))
+        for g in range(n_trig):
+            at_speed[g] = 0.0
         for p in range(n_pool):
             smm = smm_const[s, p, tc] if row < 0 else paths[row, p, t]
             # As engine/collateral.py computes it (the balance as a running product of
