@@ -29,7 +29,6 @@ from ..errors import InputError
 from ..model.scenarios import check_indices
 from ..results.measures import principal_window, weighted_average_life
 from ..valuation import yields as pricing
-from ..valuation.quotes import average_life, class_cash
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -235,37 +234,57 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
     )
 
 
+def _rows(a: np.ndarray) -> np.ndarray:
+    """[scenario, period] with each scenario's periods contiguous. The engine may keep scenarios
+    contiguous instead (main's does: [period, class, scenario]); numpy then sums a row in a
+    different order (naively across rows rather than pairwise along one) and the last bits of a
+    total depend on how many scenarios a chunk has. Reducing contiguous rows makes each
+    scenario's figures independent of its chunk."""
+    return np.ascontiguousarray(a, dtype=float)
+
+
 def _class_measures(results: Results, out: dict[str, np.ndarray], pv: np.ndarray, bey: np.ndarray,
                     months: np.ndarray, start: int, stop: int) -> None:
-    """Fill rows start..stop-1 of the class arrays from one chunk's run."""
+    """Fill rows start..stop-1 of the class arrays from one chunk's run: the figures Results and
+    valuation compute (Results.wal, principal_window, summary's totals, quotes.average_life,
+    yields.present_value), each on contiguous rows (_rows)."""
     for j, tranche in enumerate(results.deal.issued_classes):
-        name = tranche.name
-        a = results.arrays(name)
-        # A notional class's WAL is its notional balance's, as pricing and the report give it.
-        out["wal"][start:stop, j] = average_life(results, name) if tranche.is_notional else results.wal(name)
-        first, last = results.principal_window(name)
+        a = results.arrays(tranche.name)
+        principal = _rows(a["principal"])
+        if tranche.is_notional:
+            # quotes.average_life: the WAL of the notional balance's paydown, as pricing and the
+            # report give a notional class's WAL.
+            paydown = np.maximum(_rows(a["beginning_balance"]) - _rows(a["ending_balance"]), 0.0)
+            out["wal"][start:stop, j] = weighted_average_life(paydown)
+        elif tranche.is_residual:
+            out["wal"][start:stop, j] = np.nan  # as Results.wal: the residual has no WAL
+        else:
+            out["wal"][start:stop, j] = weighted_average_life(principal)
+        first, last = principal_window(principal)
         out["first_principal_period"][start:stop, j] = first
         out["last_principal_period"][start:stop, j] = last
-        out["total_interest"][start:stop, j] = a["interest"].sum(axis=-1)
-        out["total_principal"][start:stop, j] = a["principal"].sum(axis=-1)
-        out["total_accrued"][start:stop, j] = a["accrued"].sum(axis=-1)
+        interest = _rows(a["interest"])
+        out["total_interest"][start:stop, j] = interest.sum(axis=-1)
+        out["total_principal"][start:stop, j] = principal.sum(axis=-1)
+        out["total_accrued"][start:stop, j] = _rows(a["accrued"]).sum(axis=-1)
         out["final_balance"][start:stop, j] = a["ending_balance"][:, -1]
         if len(bey):
-            cash = class_cash(results, name)
+            cash = interest + principal  # quotes.class_cash
             for i, rate in enumerate(bey):
                 pv[start:stop, j, i] = pricing.present_value(cash, months, rate)
 
 
 def _collateral_measures(results: Results, coll: dict[str, np.ndarray], start: int, stop: int) -> None:
     c = results.collateral
-    principal = c.principal
+    scheduled, prepayment = _rows(c.scheduled_principal), _rows(c.prepayment)
+    principal = scheduled + prepayment  # CollateralFlows.principal
     first, last = principal_window(principal)
     coll["wal"][start:stop] = weighted_average_life(principal)
     coll["first_principal_period"][start:stop] = first
     coll["last_principal_period"][start:stop] = last
-    coll["total_interest"][start:stop] = c.interest.sum(axis=-1)
-    coll["total_scheduled_principal"][start:stop] = c.scheduled_principal.sum(axis=-1)
-    coll["total_prepayment"][start:stop] = c.prepayment.sum(axis=-1)
+    coll["total_interest"][start:stop] = _rows(c.interest).sum(axis=-1)
+    coll["total_scheduled_principal"][start:stop] = scheduled.sum(axis=-1)
+    coll["total_prepayment"][start:stop] = prepayment.sum(axis=-1)
     coll["total_principal"][start:stop] = principal.sum(axis=-1)
-    coll["total_servicing_fee"][start:stop] = c.servicing_fee.sum(axis=-1)
+    coll["total_servicing_fee"][start:stop] = _rows(c.servicing_fee).sum(axis=-1)
     coll["final_balance"][start:stop] = c.ending_balance[:, -1]
