@@ -6,10 +6,12 @@ structurer reads off a grid: WAL, principal window, totals, final balance and pr
 flat yields; and the collateral's WAL, window and totals. Each chunk's cash flows are dropped
 before the next chunk runs, so the peak memory is one chunk's run, not the grid's.
 
-Every measure is computed by the same function the full run uses (results.measures through
-Results, valuation.quotes.average_life for notional classes, valuation.yields.present_value for
-the PVs), row by row over scenarios, so a summary equals the measures of a full run_deal of the
-same scenarios and does not depend on the chunk size.
+Every measure is computed by the function the full run's figures use (results.measures'
+weighted_average_life and principal_window, as Results does; the notional WAL of
+valuation.quotes.average_life; valuation.yields.present_value for the PVs), on each scenario's
+periods as one contiguous row, so a summary equals the measures of a full run_deal of the same
+scenarios (to the last bits of a sum), and adds no dependence on the chunk size of its own:
+it is bit for bit the same at any chunk size wherever the engine's cash flows are.
 
 It lives in analysis/ (not engine/) because it uses valuation's discounting, which sits above
 the engine in the layer order (tests/test_architecture.py).
