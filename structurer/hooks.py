@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .model.deal import Deal
     from .analysis.summary import Summary
+    from .model.deal import Deal
     from .results.results import Results
 
 # Bound by structurer/__init__.py (always imported before this module is used).

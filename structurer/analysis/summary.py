@@ -55,6 +55,7 @@ RATE_RANGE = (-1.0, 10.0)
 
 CLASS_MEASURES = ("wal", "first_principal_period", "last_principal_period", "total_interest",
                   "total_principal", "total_accrued", "final_balance")
+COLLATERAL = "COLLATERAL"  # results.results.COLLATERAL: the collateral's rows and columns
 COLLATERAL_MEASURES = ("wal", "first_principal_period", "last_principal_period", "total_interest",
                        "total_scheduled_principal", "total_prepayment", "total_principal",
                        "total_servicing_fee", "final_balance")
@@ -97,12 +98,14 @@ class Summary:
             face = np.where(self.original_balance > 0, self.original_balance, np.nan)
             return 100.0 * self.pv / face[None, :, None]
 
-    def frame(self, wide: bool = False) -> pd.DataFrame:
+    def frame(self, wide: bool = False, collateral: bool = False) -> pd.DataFrame:
         """The class measures as a DataFrame.
 
         Long (default): one row per scenario and class, columns the measures and `pv_<rate>`
-        (the rate in percent, e.g. pv_5.5%). Wide: one row per scenario, columns
-        (measure, class), with the collateral's measures under class 'COLLATERAL'."""
+        (the rate in percent, e.g. pv_5.5%); with `collateral`, each scenario's first row is the
+        collateral's (class 'COLLATERAL': its WAL, window and totals; NaN where a class measure
+        has no collateral figure). Wide: one row per scenario, columns (measure, class), with the
+        collateral's measures under class 'COLLATERAL'."""
         import pandas as pd
 
         n, k = len(self.scenarios), len(self.classes)
@@ -111,9 +114,18 @@ class Summary:
             columns[measure] = getattr(self, measure)
         for r, rate in enumerate(self.rates):
             columns[f"pv_{_rate_label(rate)}"] = self.pv[:, :, r]
+        names = self.classes
+        if collateral and not wide:
+            names = (COLLATERAL, *self.classes)
+            for measure, values in columns.items():
+                first = self.collateral.get(measure)
+                if first is None:
+                    first = np.full(n, np.nan)
+                columns[measure] = np.concatenate([first[:, None].astype(values.dtype), values], axis=1)
+            k += 1
         if wide:
             parts = {(m, name): v[:, j] for m, v in columns.items() for j, name in enumerate(self.classes)}
-            parts.update({(m, "COLLATERAL"): v for m, v in self.collateral.items()})
+            parts.update({(m, COLLATERAL): v for m, v in self.collateral.items()})
             frame = pd.DataFrame(parts, index=pd.Index(self.scenarios, name="scenario"))
             frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["measure", "class"])
             return frame
@@ -121,7 +133,7 @@ class Summary:
         labels[:] = self.scenarios
         data: dict[str, np.ndarray] = {
             "scenario": np.repeat(labels, k),
-            "class": np.tile(np.array(self.classes, dtype=object), n),
+            "class": np.tile(np.array(names, dtype=object), n),
         }
         data.update({m: v.reshape(-1) for m, v in columns.items()})
         return pd.DataFrame(data)

@@ -269,8 +269,9 @@ class Deal:
         objects); default: the pricing scenario. `progress(done, total)` hears of each period."""
         return hooks.run_deal(self, list(speeds) if speeds else None, progress)
 
-    def summarise(self, *speeds: Scenario | Prepayment | str, rates: Sequence[float | str] | float | str | None = None,
-                  chunk: int | None = None, progress: Callable[[int, int], None] | None = None) -> Summary:
+    def summarise(self, *speeds: Scenario | Prepayment | str,
+                  rates: Sequence[float | str] | float | str | None = None, chunk: int | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> Summary:
         """Run a large grid of speeds a chunk of scenarios at a time, keeping only each class's
         WAL, principal window, totals, final balance and PVs at the flat yields `rates`
         (structurer.analysis.summary.summarise): memory bounded by the chunk, not the grid."""
