@@ -421,8 +421,9 @@ def _summarise_one(ns: argparse.Namespace, path: str, err: Console) -> int:
     wal = summary.collateral["wal"]
     shown = (f"collateral WAL {np.nanmin(wal):.2f} to {np.nanmax(wal):.2f} years"
              if np.isfinite(wal).any() else "no collateral principal")
-    _stdout().print(f"{deal.name}: {len(summary):,} scenarios, {len(summary.classes)} classes "
-                    f"({shown}); summaries written to {out}", markup=False)
+    _stdout().print(f"{deal.name}: {len(summary):,} scenarios, {len(summary.classes)} classes ({shown})",
+                    markup=False)
+    err.print(f"summaries written to {out}", markup=False)
     return EXIT_OK
 
 

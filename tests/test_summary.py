@@ -114,7 +114,7 @@ def test_a_pv_prices_back_to_its_yield(deal_and_runs) -> None:
 
 
 PAC = structurer.load(DEALS_DIR / "pac.waterfall")
-PAC_GRID = [f"{x:g} PSA" for x in np.linspace(0, 1200, 23)] + ["100 CPR", "0.5 SMM",
+PAC_GRID = [f"{x} PSA" for x in range(0, 1201, 50)] + ["100 CPR", "0.5 SMM",
                                                                 Prepayment.ramp(6, 20, 12, "CPR")]
 PAC_WHOLE = structurer.summarise(PAC, PAC_GRID, rates=[0.05, 0.08])
 
@@ -269,3 +269,67 @@ def test_the_benchmark_runs_end_to_end(capsys) -> None:
     assert [(r[0], r[1], r[2]) for r in rows] == [("pac", "summary", "3"), ("pac", "full", "3"),
                                                   ("pac", "summary", "7")]
     assert all(float(r[-1]) > 0 and float(r[4]) > 0 for r in rows)
+
+
+# ---- the command line: structure DEAL --psa START..STOP/STEP --summary PATH [--discount YIELDS]
+
+
+def test_the_command_line_writes_the_summaries(tmp_path, capsys) -> None:
+    import pandas as pd
+
+    from structurer.cli import main
+
+    out = tmp_path / "grid.parquet"
+    deal_file = str(DEALS_DIR / "pac.waterfall")
+    code = main([deal_file, "--psa", "0..1200/50", "--cpr", "100", "--smm", "0.5",
+                 "--summary", str(out), "--discount", "5,8%"])
+    assert code == 0
+    printed = capsys.readouterr()
+    assert printed.out.startswith("FJF-02: 27 scenarios, 4 classes (collateral WAL")
+    assert f"summaries written to {out}" in printed.err
+    frame = pd.read_parquet(out)
+    want = PAC_WHOLE.frame(collateral=True)
+    assert list(frame.columns) == list(want.columns) == ["scenario", "class", *CLASS_MEASURES, "pv_5%", "pv_8%"]
+    # The grid 0..1200/50 and the two speeds are PAC_GRID but its ramp, labelled as written.
+    assert list(frame["scenario"].unique()) == PAC_WHOLE.scenarios[:-1]
+    pd.testing.assert_frame_equal(frame, want[want["scenario"].isin(frame["scenario"])].reset_index(drop=True),
+                                  check_exact=True)
+    collateral = frame[frame["class"] == "COLLATERAL"]
+    np.testing.assert_array_equal(collateral["wal"], PAC_WHOLE.collateral["wal"][:-1])
+    assert collateral["pv_5%"].isna().all()
+    csv = tmp_path / "grid.csv"
+    assert main([deal_file, "--psa", "165", "--summary", str(csv)]) == 0
+    assert pd.read_csv(csv)["class"].tolist() == ["COLLATERAL", *PAC.summarise("165 PSA").classes]
+
+
+@pytest.mark.parametrize(("argv", "code", "words"), [
+    (["--psa", "0..1000/0", "--summary", "x.csv"], 2, "'0..1000/0' is an empty range"),
+    (["--psa", "10..0/1", "--summary", "x.csv"], 2, "is an empty range"),
+    (["--psa", "0..1000000000/0.0001", "--summary", "x.csv"], 2, "at most 10,000,000 in one run"),
+    (["--psa", "0..100000/1000", "--cpr", "0..101/1", "--summary", "x.csv"], 2, "101 CPR is more than 100%"),
+    (["--summary", "x.csv", "--json"], 2, "not the cash flows that --json needs"),
+    (["--summary", "x.csv", "--report", "r.html", "--xlsx", "w.xlsx"], 2, "--report, --xlsx need;"),
+    (["--discount", "5"], 2, "add --summary PATH"),
+    (["--summary", "x.txt"], 2, "writes .csv or .parquet"),
+    (["--summary", " "], 2, "needs a file path"),
+    (["--summary", "x.csv", "--discount", "abc"], 1, "'abc' is not a discount yield"),
+    (["--summary", "x.csv", "--discount=-150%"], 1, "cannot discount cash flows"),
+    (["--summary", "x.csv", "--scenario", "fast"], 2, "has no scenario \"fast\""),
+])
+def test_the_command_line_says_what_is_wrong(tmp_path, monkeypatch, capsys, argv, code, words) -> None:
+    from structurer.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main([str(DEALS_DIR / "sequential.waterfall"), *argv]) == code
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_range_is_counted_in_decimals() -> None:
+    from structurer.cli import _expand_ranges
+
+    speeds = _expand_ranges("0..1000/0.01").split(",")
+    assert len(speeds) == 100_001
+    assert speeds[:3] == ["0", "0.01", "0.02"] and speeds[-1] == "1000" and speeds[12_345] == "123.45"
+    assert _expand_ranges("6, 1_0..2_0/5 ,165") == "6,10,15,20,165"
