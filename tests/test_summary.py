@@ -224,8 +224,9 @@ def test_the_deal_method_and_the_frames() -> None:
     assert list(got.collateral_frame().columns) == list(COLLATERAL_MEASURES)
     price = got.full_price()
     assert price[1, 0, 0] == pytest.approx(100.0 * got.pv[1, 0, 0] / got.original_balance[0], rel=1e-15)
-    # no speed: the pricing scenario, as Deal.run
+    # no speed: the pricing scenario, as Deal.run; one speed given alone is one speed
     assert PAC.summarise().scenarios == [PAC.pricing.label]
+    assert structurer.summarise(PAC, "165 PSA").scenarios == ["165 PSA"]
 
 
 @pytest.mark.parametrize(("kwargs", "words"), [
@@ -289,11 +290,12 @@ def test_the_command_line_writes_the_summaries(tmp_path, capsys) -> None:
     assert f"summaries written to {out}" in printed.err
     frame = pd.read_parquet(out)
     want = PAC_WHOLE.frame(collateral=True)
-    assert list(frame.columns) == list(want.columns) == ["scenario", "class", *CLASS_MEASURES, "pv_5%", "pv_8%"]
+    assert list(frame.columns) == list(want.columns)
+    assert list(frame.columns) == ["scenario", "class", *CLASS_MEASURES, "pv_5%", "pv_8%"]
     # The grid 0..1200/50 and the two speeds are PAC_GRID but its ramp, labelled as written.
     assert list(frame["scenario"].unique()) == PAC_WHOLE.scenarios[:-1]
-    pd.testing.assert_frame_equal(frame, want[want["scenario"].isin(frame["scenario"])].reset_index(drop=True),
-                                  check_exact=True)
+    shown = want[want["scenario"].isin(frame["scenario"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(frame, shown, check_exact=True)
     collateral = frame[frame["class"] == "COLLATERAL"]
     np.testing.assert_array_equal(collateral["wal"], PAC_WHOLE.collateral["wal"][:-1])
     assert collateral["pv_5%"].isna().all()

@@ -28,7 +28,8 @@ import numpy as np
 
 from ..engine.run import resolve_scenarios, run_deal
 from ..errors import InputError
-from ..model.scenarios import check_indices
+from ..model.prepayment import Prepayment
+from ..model.scenarios import Scenario, check_indices
 from ..results.measures import principal_window, weighted_average_life
 from ..valuation import yields as pricing
 
@@ -36,8 +37,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..model.deal import Deal
-    from ..model.prepayment import Prepayment
-    from ..model.scenarios import Scenario
     from ..results.results import Results
 
 # Memory a chunk may take, and what one scenario-period costs the engine on main: measured with
@@ -210,6 +209,8 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int | np.integer)
                               or chunk < 1):
         raise InputError(f"chunk {chunk!r} is not a number of scenarios; give a whole number, 1 or more")
+    if isinstance(speeds, str | Scenario | Prepayment):
+        speeds = [speeds]  # one speed, not the characters of '165 PSA'
     scenarios = resolve_scenarios(deal, list(speeds) if speeds else None)
     check_indices(deal.name, deal.index_names, (i for s in scenarios for i, _ in s.indices))
     size = int(chunk) if chunk is not None else default_chunk(deal)
