@@ -21,8 +21,9 @@ from .errors import DealError, DealErrors, InputError, StructurerError
 from .version import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
+    from .analysis.summary import Summary
     from .model.deal import Deal
     from .model.prepayment import Prepayment
     from .model.scenarios import Scenario
@@ -39,6 +40,7 @@ __all__ = [
     "__version__",
     "load",
     "loads",
+    "summarise",
 ]
 
 # Public name -> module that defines it, imported on first use (PEP 562).
@@ -78,6 +80,17 @@ def load(path: str | os.PathLike[str]) -> Deal:
     return loads(source, str(path))
 
 
+def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None = None, *,
+              rates: Sequence[float | str] | float | str | None = None, chunk: int | None = None,
+              progress: Callable[[int, int], None] | None = None) -> Summary:
+    """Run a large grid of scenarios in chunks, keeping per scenario and class only the WAL,
+    principal window, totals, final balance and PVs at flat yields `rates` (memory bounded by
+    the chunk): structurer.analysis.summary.summarise; also `deal.summarise(*speeds, ...)`."""
+    from .analysis.summary import summarise as run_summaries
+
+    return run_summaries(deal, speeds, rates=rates, chunk=chunk, progress=progress)
+
+
 # ---- the hooks (dependency inversion: the lower layers call up through structurer.hooks)
 
 def _run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None,
@@ -102,5 +115,6 @@ def _results_html(results: Results) -> str:
 
 
 hooks.run_deal = _run_deal
+hooks.summarise = summarise
 hooks.deal_html = _deal_html
 hooks.results_html = _results_html

@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,8 @@ from rich.console import Console
 if TYPE_CHECKING:
     import numpy as np
     from rich.table import Table
+
+    from .analysis.summary import Summary
 
 from . import load
 from .errors import DealError, DealErrors, InputError, did_you_mean
@@ -43,11 +47,41 @@ class _UsageError(Exception):
     pass
 
 
+# A grid of speeds in a list: START..STOP/STEP (both ends included), e.g. 0..1000/0.01.
+_RANGE = re.compile(r"^\s*([0-9][0-9_.]*)\s*\.\.\s*([0-9][0-9_.]*)\s*/\s*([0-9][0-9_.]*)\s*$")
+MAX_GRID = 10_000_000
+
+
+def _expand_ranges(text: str) -> str:
+    """'0..1000/0.01' -> '0,0.01,...,1000': a range is counted in decimals, so its speeds (and
+    their labels) are the numbers written, not sums of binary fractions."""
+    items = []
+    for item in text.split(","):
+        match = _RANGE.match(item)
+        if not match:
+            items.append(item)
+            continue
+        try:
+            start, stop, step = (Decimal(g.replace("_", "")) for g in match.groups())
+        except InvalidOperation:
+            raise InputError(f"'{item.strip()}' is not a range of speeds; write START..STOP/STEP, "
+                             "e.g. 0..1000/0.01") from None
+        if step <= 0 or stop < start:
+            raise InputError(f"'{item.strip()}' is an empty range; write START..STOP/STEP with START "
+                             "at most STOP and a STEP above 0, e.g. 0..1000/0.01")
+        count = int((stop - start) / step) + 1
+        if count > MAX_GRID:
+            raise InputError(f"'{item.strip()}' has {count:,} speeds; at most {MAX_GRID:,} in one run")
+        items.extend(format((start + i * step).normalize(), "f") for i in range(count))
+    return ",".join(items)
+
+
 def _speed_list(unit: str):
-    """An argparse type: a comma-separated list of speeds in `unit`, parsed by the one speed parser."""
+    """An argparse type: a comma-separated list of speeds in `unit` (ranges START..STOP/STEP
+    included), parsed by the one speed parser."""
     def parse(text: str) -> list[Prepayment]:
         try:
-            speeds = parse_speeds(text, unit)
+            speeds = parse_speeds(_expand_ranges(text), unit)
         except InputError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
         other = next((s for s in speeds if s.unit != unit), None)
@@ -120,7 +154,8 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("deals", nargs="+", metavar="deal", help="the deal files (*.waterfall)")
     speeds = p.add_argument_group("prepayment speeds (default: the deal's pricing speed)")
     speeds.add_argument("--psa", type=_speed_list("PSA"), action="append", default=[],
-                        metavar="LIST", help="PSA speeds, e.g. 165 or 0,100,165,300,500")
+                        metavar="LIST", help="PSA speeds, e.g. 165 or 0,100,165,300,500; a grid "
+                                             "START..STOP/STEP: 0..1000/0.01 (also in --cpr and --smm)")
     speeds.add_argument("--cpr", type=_speed_list("CPR"), action="append", default=[],
                         metavar="LIST", help="CPR speeds in percent, e.g. 6 or 6,12,20")
     speeds.add_argument("--smm", type=_speed_list("SMM"), action="append", default=[],
@@ -150,6 +185,12 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
                      help="write every cash flow in long form (.csv, or .parquet)")
     out.add_argument("--xlsx", metavar="PATH",
                      help="write an Excel workbook: summary, cash flows, decrement tables, one sheet each")
+    out.add_argument("--summary", metavar="PATH",
+                     help="summaries only (.csv or .parquet): each scenario's WAL, window, totals and "
+                          "PVs per class, run a chunk of scenarios at a time in bounded memory; "
+                          "for grids too large to keep every cash flow")
+    out.add_argument("--discount", metavar="YIELDS",
+                     help="with --summary: flat yields to discount each class's cash at, e.g. 5.5%%,7%%")
     out.add_argument("--json", action="store_true",
                      help="print a JSON summary instead of the table (a list of them for several "
                           "deals); writes no report unless --report is given")
@@ -266,10 +307,13 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
     if len(ns.deals) > 1:
         # One output file for several deals would hold only the last: refuse before any runs.
         named = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows),
-                                ("--xlsx", ns.xlsx)) if v is not None]
+                                ("--xlsx", ns.xlsx), ("--summary", ns.summary)) if v is not None]
         if named:
             raise _UsageError(f"{', '.join(named)} names one file, and {len(ns.deals)} deals were given; "
                               "run them one at a time (each deal's report goes next to it by default)")
+    if ns.summary is not None or ns.discount is not None:
+        _check_summary_options(ns)
+        return _each_deal(ns.deals, err, lambda path: _summarise_one(ns, path, err))
     if ns.cashflows and Path(ns.cashflows).suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise _UsageError("--cashflows writes .csv or .parquet files")
     if ns.xlsx and Path(ns.xlsx).suffix.lower() != ".xlsx":
@@ -334,6 +378,76 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     if report_path is not None:
         err.print(f"report written to {report_path}", markup=False)
     return EXIT_OK
+
+
+def _check_summary_options(ns: argparse.Namespace) -> None:
+    """--summary runs no full run: the outputs made from every cash flow do not go with it."""
+    if ns.summary is None:
+        raise _UsageError("--discount gives the yields of --summary's PVs; add --summary PATH")
+    if not ns.summary.strip():
+        raise _UsageError("--summary needs a file path (it was given an empty one)")
+    if Path(ns.summary).suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise _UsageError("--summary writes .csv or .parquet files")
+    others = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--xlsx", ns.xlsx),
+                             ("--json", ns.json or None), ("--tables", ns.tables or None),
+                             ("--price", ns.price or None), ("--yield", ns.yield_ or None),
+                             ("--spread", ns.spread or None)) if v is not None]
+    if others:
+        raise _UsageError(f"--summary keeps only each scenario's figures, not the cash flows that "
+                          f"{', '.join(others)} need{'s' if len(others) == 1 else ''}; run them separately")
+
+
+def _summarise_one(ns: argparse.Namespace, path: str, err: Console) -> int:
+    """Summaries only: the scenarios a chunk at a time, each class's figures written to a file."""
+    import numpy as np
+
+    from .analysis.summary import summarise
+
+    _output_path("--summary", ns.summary, [Path(path)])
+    deal = load(path)
+    scenarios = _requested_scenarios(ns, deal)
+    # As --yield: a bare number is percent.
+    rates = None if ns.discount is None else [_percent(r.strip()) for r in ns.discount.split(",")]
+    summary = _with_chunk_progress(deal, scenarios, rates, err, summarise)
+    out = Path(ns.summary)
+    frame = summary.frame(collateral=True)
+    try:
+        if out.suffix.lower() in (".parquet", ".pq"):
+            frame.to_parquet(out, index=False)
+        else:
+            frame.to_csv(out, index=False)
+    except OSError as exc:
+        raise InputError(f"cannot write the summaries to {out}: {exc.strerror or exc}") from None
+    wal = summary.collateral["wal"]
+    shown = (f"collateral WAL {np.nanmin(wal):.2f} to {np.nanmax(wal):.2f} years"
+             if np.isfinite(wal).any() else "no collateral principal")
+    _stdout().print(f"{deal.name}: {len(summary):,} scenarios, {len(summary.classes)} classes ({shown})",
+                    markup=False)
+    err.print(f"summaries written to {out}", markup=False)
+    return EXIT_OK
+
+
+def _percent(text: str) -> str:
+    try:
+        return f"{float(text)}%"
+    except ValueError:
+        return text  # with its unit, or not a number: summarise reads it or says why not
+
+
+def _with_chunk_progress(deal: Deal, scenarios: list[Scenario], rates: list[str] | None, err: Console,
+                         summarise: Callable[..., Summary]) -> Summary:
+    """summarise, with a progress bar by chunks on a terminal for a grid as large as
+    _run_with_progress shows one for."""
+    if len(scenarios) * deal.periods < PROGRESS_THRESHOLD or not err.is_terminal:
+        return summarise(deal, scenarios, rates=rates)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("summaries"), BarColumn(),
+               TextColumn("scenario {task.completed:,}/{task.total:,}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("summaries", total=len(scenarios))
+        return summarise(deal, scenarios, rates=rates,
+                         progress=lambda done, total: bar.update(task, completed=done))
 
 
 # Quotes a desk can mean (exclusive low, inclusive high): prices in points of par, yields and

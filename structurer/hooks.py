@@ -14,12 +14,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .analysis.summary import Summary
     from .model.deal import Deal
     from .results.results import Results
 
 # Bound by structurer/__init__.py (always imported before this module is used).
 # run_deal(deal, speeds or None, progress) -> Results: Deal.run
 run_deal: Callable[..., Results]
+# summarise(deal, speeds or None, rates=, chunk=, progress=) -> Summary: Deal.summarise
+summarise: Callable[..., Summary]
 # The notebook views: Deal._repr_html_ and Results._repr_html_
 deal_html: Callable[[Deal], str]
 results_html: Callable[[Results], str]

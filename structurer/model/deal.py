@@ -7,7 +7,7 @@ Rates are decimals (7.5% -> 0.075), money in dollars, terms in months.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -24,6 +24,7 @@ from .rules import Rule, Sequential
 from .scenarios import RatePath, Scenario
 
 if TYPE_CHECKING:
+    from ..analysis.summary import Summary
     from ..engine.schedules import Tier
     from ..results.results import Results
 
@@ -267,3 +268,12 @@ class Deal:
         """Run the deal at the given speeds ('165 PSA', a scenario name, Prepayment or Scenario
         objects); default: the pricing scenario. `progress(done, total)` hears of each period."""
         return hooks.run_deal(self, list(speeds) if speeds else None, progress)
+
+    def summarise(self, *speeds: Scenario | Prepayment | str,
+                  rates: Sequence[float | str] | float | str | None = None, chunk: int | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> Summary:
+        """Run a large grid of speeds a chunk of scenarios at a time, keeping only each class's
+        WAL, principal window, totals, final balance and PVs at the flat yields `rates`
+        (structurer.analysis.summary.summarise): memory bounded by the chunk, not the grid."""
+        return hooks.summarise(self, list(speeds) if speeds else None, rates=rates, chunk=chunk,
+                               progress=progress)

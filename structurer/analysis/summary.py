@@ -1,0 +1,305 @@
+"""Summaries-only runs: a large grid of scenarios (100,000 and more) in bounded memory.
+
+`summarise(deal, speeds, rates=...)` runs the scenarios a chunk at a time through the public
+engine (`engine.run.run_deal`) and keeps, per scenario and per issued class, only the measures a
+structurer reads off a grid: WAL, principal window, totals, final balance and present values at
+flat yields; and the collateral's WAL, window and totals. Each chunk's cash flows are dropped
+before the next chunk runs, so the peak memory is one chunk's run, not the grid's.
+
+Every measure is computed by the function the full run's figures use (results.measures'
+weighted_average_life and principal_window, as Results does; the notional WAL of
+valuation.quotes.average_life; valuation.yields.present_value for the PVs), on each scenario's
+periods as one contiguous row, so a summary equals the measures of a full run_deal of the same
+scenarios (to the last bits of a sum), and adds no dependence on the chunk size of its own:
+it is bit for bit the same at any chunk size wherever the engine's cash flows are.
+
+It lives in analysis/ (not engine/) because it uses valuation's discounting, which sits above
+the engine in the layer order (tests/test_architecture.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..engine.run import resolve_scenarios, run_deal
+from ..errors import InputError
+from ..model.prepayment import Prepayment
+from ..model.scenarios import Scenario, check_indices
+from ..results.measures import principal_window, weighted_average_life
+from ..valuation import yields as pricing
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..model.deal import Deal
+    from ..results.results import Results
+
+# Memory a chunk may take, and what one scenario-period costs the engine on main: measured with
+# tracemalloc on the example deals at 1,000 scenarios (42.8 doubles per scenario-period on the
+# four-class PAC deal, 69.8 on the six-class two-pool IO/PO deal), rounded up to a formula
+# that is above every example deal's figure by a fifth or more.
+CHUNK_BUDGET_BYTES = 256 * 2**20
+DOUBLES_PER_CLASS_PERIOD = 8
+DOUBLES_PER_POOL_PERIOD = 12
+DOUBLES_PER_PERIOD = 16
+
+# Flat discount yields a desk can mean (BEY decimals, exclusive low, inclusive high): the
+# command line's range for a quoted yield.
+RATE_RANGE = (-1.0, 10.0)
+
+CLASS_MEASURES = ("wal", "first_principal_period", "last_principal_period", "total_interest",
+                  "total_principal", "total_accrued", "final_balance")
+COLLATERAL = "COLLATERAL"  # results.results.COLLATERAL: the collateral's rows and columns
+COLLATERAL_MEASURES = ("wal", "first_principal_period", "last_principal_period", "total_interest",
+                       "total_scheduled_principal", "total_prepayment", "total_principal",
+                       "total_servicing_fee", "final_balance")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The measures of every scenario of a grid, in the order the scenarios were given.
+
+    Class arrays are [scenario, class] over `classes` (the deal's issued classes, residual
+    included, deal order); `pv` is [scenario, class, rate] over `rates`. `wal` is the SIFMA WAL
+    in years; for a notional class the WAL of its notional balance (as the report and pricing
+    label it); NaN for the residual and where no principal is paid. Windows are 1-based periods,
+    0 where no principal is paid. `pv` is in dollars: the cash flows (interest and principal)
+    discounted to settlement at each flat bond-equivalent yield, as valuation prices them, so
+    100 x pv / original_balance is the full price per 100. Collateral arrays are [scenario]."""
+
+    deal: str
+    scenarios: list[str]
+    classes: tuple[str, ...]
+    notional: np.ndarray            # [class] bool
+    original_balance: np.ndarray    # [class] (notional at issue for a notional class)
+    rates: np.ndarray               # [rate] BEY decimals
+    wal: np.ndarray
+    first_principal_period: np.ndarray
+    last_principal_period: np.ndarray
+    total_interest: np.ndarray
+    total_principal: np.ndarray
+    total_accrued: np.ndarray
+    final_balance: np.ndarray
+    pv: np.ndarray
+    collateral: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.scenarios)
+
+    def full_price(self) -> np.ndarray:
+        """Full price per 100 of original (notional) balance, [scenario, class, rate]."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            face = np.where(self.original_balance > 0, self.original_balance, np.nan)
+            return 100.0 * self.pv / face[None, :, None]
+
+    def frame(self, wide: bool = False, collateral: bool = False) -> pd.DataFrame:
+        """The class measures as a DataFrame.
+
+        Long (default): one row per scenario and class, columns the measures and `pv_<rate>`
+        (the rate in percent, e.g. pv_5.5%); with `collateral`, each scenario's first row is the
+        collateral's (class 'COLLATERAL': its WAL, window and totals; NaN where a class measure
+        has no collateral figure). Wide: one row per scenario, columns (measure, class), with the
+        collateral's measures under class 'COLLATERAL'."""
+        import pandas as pd
+
+        n, k = len(self.scenarios), len(self.classes)
+        columns: dict[str, np.ndarray] = {}
+        for measure in CLASS_MEASURES:
+            columns[measure] = getattr(self, measure)
+        for r, rate in enumerate(self.rates):
+            columns[f"pv_{_rate_label(rate)}"] = self.pv[:, :, r]
+        names = self.classes
+        if collateral and not wide:
+            names = (COLLATERAL, *self.classes)
+            for measure, values in columns.items():
+                first = self.collateral.get(measure)
+                if first is None:
+                    first = np.full(n, np.nan)
+                columns[measure] = np.concatenate([first[:, None].astype(values.dtype), values], axis=1)
+            k += 1
+        if wide:
+            parts = {(m, name): v[:, j] for m, v in columns.items() for j, name in enumerate(self.classes)}
+            parts.update({(m, COLLATERAL): v for m, v in self.collateral.items()})
+            frame = pd.DataFrame(parts, index=pd.Index(self.scenarios, name="scenario"))
+            frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["measure", "class"])
+            return frame
+        labels = np.empty(n, dtype=object)
+        labels[:] = self.scenarios
+        data: dict[str, np.ndarray] = {
+            "scenario": np.repeat(labels, k),
+            "class": np.tile(np.array(names, dtype=object), n),
+        }
+        data.update({m: v.reshape(-1) for m, v in columns.items()})
+        return pd.DataFrame(data)
+
+    def collateral_frame(self) -> pd.DataFrame:
+        """The collateral's measures, one row per scenario."""
+        import pandas as pd
+
+        return pd.DataFrame(self.collateral, index=pd.Index(self.scenarios, name="scenario"))
+
+
+def _rate_label(rate: float) -> str:
+    return f"{rate * 100:.10g}%"
+
+
+def validate_rates(rates: Sequence[float | str] | float | str | None) -> np.ndarray:
+    """Flat discount yields as BEY decimals: numbers are decimals (0.055), text may carry a unit
+    ('5.5%', '550bp'). InputError, in the desk's words, for anything else."""
+    if rates is None:
+        return np.zeros(0)
+    if isinstance(rates, str | int | float):
+        rates = [rates]
+    out = []
+    for rate in rates:
+        value: float
+        if isinstance(rate, str):
+            text = rate.strip()
+            try:
+                if text.endswith("%"):
+                    value = float(text[:-1]) / 100.0
+                elif text.endswith("bp"):
+                    value = float(text[:-2]) / 10000.0
+                else:
+                    value = float(text)
+            except ValueError:
+                raise InputError(f"'{rate}' is not a discount yield; give it as a decimal (0.055) or "
+                                 "with its unit ('5.5%', '550bp')") from None
+        elif isinstance(rate, int | float) and not isinstance(rate, bool):
+            value = float(rate)
+        else:
+            raise InputError(f"{rate!r} is not a discount yield; give it as a decimal (0.055) or "
+                             "with its unit ('5.5%', '550bp')")
+        low, high = RATE_RANGE
+        if not (math.isfinite(value) and low < value <= high):
+            raise InputError(f"a discount yield of {_rate_label(value)} cannot discount cash flows "
+                             f"(give a finite bond-equivalent yield above {low:.0%} and up to {high:.0%})")
+        out.append(value)
+    return np.array(out, dtype=float)
+
+
+def scenario_bytes(deal: Deal) -> int:
+    """What one scenario costs a full run of the deal, in bytes (see DOUBLES_PER_*)."""
+    doubles = (DOUBLES_PER_CLASS_PERIOD * len(deal.classes) + DOUBLES_PER_POOL_PERIOD * len(deal.pools)
+               + DOUBLES_PER_PERIOD)
+    return 8 * doubles * deal.periods
+
+
+def default_chunk(deal: Deal, budget: int = CHUNK_BUDGET_BYTES) -> int:
+    """Scenarios per chunk so that a chunk's run takes about `budget` bytes (at least one)."""
+    return max(1, budget // scenario_bytes(deal))
+
+
+def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None = None, *,
+              rates: Sequence[float | str] | float | str | None = None, chunk: int | None = None,
+              progress: Callable[[int, int], None] | None = None) -> Summary:
+    """Run `speeds` (as Deal.run takes them; default the pricing scenario) `chunk` scenarios at a
+    time (default: default_chunk, ~256 MB a chunk) and keep only the measures of Summary.
+
+    `rates`: flat bond-equivalent yields to discount every class's cash flows at (decimals, or
+    text with a unit). `progress(done, total)` hears of each chunk, in scenarios. Every speed,
+    index and rate is checked before the first chunk runs, so a bad one at the end of a long
+    grid fails at once, with InputError."""
+    bey = validate_rates(rates)
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int | np.integer)
+                              or chunk < 1):
+        raise InputError(f"chunk {chunk!r} is not a number of scenarios; give a whole number, 1 or more")
+    if isinstance(speeds, str | Scenario | Prepayment):
+        speeds = [speeds]  # one speed, not the characters of '165 PSA'
+    scenarios = resolve_scenarios(deal, list(speeds) if speeds else None)
+    check_indices(deal.name, deal.index_names, (i for s in scenarios for i, _ in s.indices))
+    size = int(chunk) if chunk is not None else default_chunk(deal)
+    classes = deal.issued_classes
+    n, k, r = len(scenarios), len(classes), len(bey)
+    out = {m: np.full((n, k), np.nan) for m in CLASS_MEASURES}
+    for m in ("first_principal_period", "last_principal_period"):
+        out[m] = np.zeros((n, k), dtype=np.int64)
+    pv = np.full((n, k, r), np.nan)
+    coll = {m: np.full(n, np.nan) for m in COLLATERAL_MEASURES}
+    for m in ("first_principal_period", "last_principal_period"):
+        coll[m] = np.zeros(n, dtype=np.int64)
+    original = np.full(k, np.nan)
+    months: np.ndarray | None = None
+    for start in range(0, n, size):
+        stop = min(n, start + size)
+        results = run_deal(deal, scenarios[start:stop])
+        if months is None:
+            months = pricing.discount_months(deal.settle, results.dates)
+            original = np.array([results.original_balance(t.name) for t in classes], dtype=float)
+        _class_measures(results, out, pv, bey, months, start, stop)
+        _collateral_measures(results, coll, start, stop)
+        del results  # the chunk's cash flows go before the next chunk's are made
+        if progress is not None:
+            progress(stop, n)
+    return Summary(
+        deal=deal.name,
+        scenarios=[s.label for s in scenarios],
+        classes=tuple(t.name for t in classes),
+        notional=np.array([t.is_notional for t in classes], dtype=bool),
+        original_balance=original,
+        rates=bey,
+        pv=pv,
+        collateral=coll,
+        **out,
+    )
+
+
+def _rows(a: np.ndarray) -> np.ndarray:
+    """[scenario, period] with each scenario's periods contiguous. The engine may keep scenarios
+    contiguous instead (main's does: [period, class, scenario]); numpy then sums a row in a
+    different order (naively across rows rather than pairwise along one) and the last bits of a
+    total depend on how many scenarios a chunk has. Reducing contiguous rows makes each
+    scenario's figures independent of its chunk."""
+    return np.ascontiguousarray(a, dtype=float)
+
+
+def _class_measures(results: Results, out: dict[str, np.ndarray], pv: np.ndarray, bey: np.ndarray,
+                    months: np.ndarray, start: int, stop: int) -> None:
+    """Fill rows start..stop-1 of the class arrays from one chunk's run: the figures Results and
+    valuation compute (Results.wal, principal_window, summary's totals, quotes.average_life,
+    yields.present_value), each on contiguous rows (_rows)."""
+    for j, tranche in enumerate(results.deal.issued_classes):
+        a = results.arrays(tranche.name)
+        principal = _rows(a["principal"])
+        if tranche.is_notional:
+            # quotes.average_life: the WAL of the notional balance's paydown, as pricing and the
+            # report give a notional class's WAL.
+            paydown = np.maximum(_rows(a["beginning_balance"]) - _rows(a["ending_balance"]), 0.0)
+            out["wal"][start:stop, j] = weighted_average_life(paydown)
+        elif tranche.is_residual:
+            out["wal"][start:stop, j] = np.nan  # as Results.wal: the residual has no WAL
+        else:
+            out["wal"][start:stop, j] = weighted_average_life(principal)
+        first, last = principal_window(principal)
+        out["first_principal_period"][start:stop, j] = first
+        out["last_principal_period"][start:stop, j] = last
+        interest = _rows(a["interest"])
+        out["total_interest"][start:stop, j] = interest.sum(axis=-1)
+        out["total_principal"][start:stop, j] = principal.sum(axis=-1)
+        out["total_accrued"][start:stop, j] = _rows(a["accrued"]).sum(axis=-1)
+        out["final_balance"][start:stop, j] = a["ending_balance"][:, -1]
+        if len(bey):
+            cash = interest + principal  # quotes.class_cash
+            for i, rate in enumerate(bey):
+                pv[start:stop, j, i] = pricing.present_value(cash, months, rate)
+
+
+def _collateral_measures(results: Results, coll: dict[str, np.ndarray], start: int, stop: int) -> None:
+    c = results.collateral
+    scheduled, prepayment = _rows(c.scheduled_principal), _rows(c.prepayment)
+    principal = scheduled + prepayment  # CollateralFlows.principal
+    first, last = principal_window(principal)
+    coll["wal"][start:stop] = weighted_average_life(principal)
+    coll["first_principal_period"][start:stop] = first
+    coll["last_principal_period"][start:stop] = last
+    coll["total_interest"][start:stop] = _rows(c.interest).sum(axis=-1)
+    coll["total_scheduled_principal"][start:stop] = scheduled.sum(axis=-1)
+    coll["total_prepayment"][start:stop] = prepayment.sum(axis=-1)
+    coll["total_principal"][start:stop] = principal.sum(axis=-1)
+    coll["total_servicing_fee"][start:stop] = _rows(c.servicing_fee).sum(axis=-1)
+    coll["final_balance"][start:stop] = c.ending_balance[:, -1]
