@@ -83,11 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     seq_target = float(solve.rebuild(seq, balances={"A": 150e6, "B": 80.5e6}).run().wal("A")[0])
     pac_target = float(solve.rebuild(pac, balances={"P": 230e6, "S": 170e6}).run().wal("P")[0])
     cases: list[tuple[str, Callable[[], object]]] = [
-        (f"size_for_wal     seq A/B to {seq_target:.3f} y", lambda: solve.size_for_wal(seq, "A", "B", seq_target)),
+        (f"size_for_wal     seq A/B to {seq_target:.3f} y",
+         lambda: solve.size_for_wal(seq, "A", "B", seq_target)),
         ("size_for_wal     seq A/B to 2 y at 300 PSA",
          lambda: solve.size_for_wal(seq, "A", "B", 2.0, "300 PSA")),
-        ("size_for_wal     seq A/B to 9 y (out of reach)", lambda: refused(solve.size_for_wal, seq, "A", "B", 9.0)),
-        (f"size_for_wal     pac P/S to {pac_target:.3f} y", lambda: solve.size_for_wal(pac, "P", "S", pac_target)),
+        ("size_for_wal     seq A/B to 9 y (out of reach)",
+         lambda: refused(solve.size_for_wal, seq, "A", "B", 9.0)),
+        (f"size_for_wal     pac P/S to {pac_target:.3f} y",
+         lambda: solve.size_for_wal(pac, "P", "S", pac_target)),
         ("max_pac_balance  pac P", lambda: solve.max_pac_balance(pac, "P")),
         ("max_pac_balance  pac_tiers P2 (PAC II)", lambda: solve.max_pac_balance(tiers, "P2")),
         ("max_pac_balance  band 90-300 PSA", lambda: solve.max_pac_balance(pac, band="90,300")),

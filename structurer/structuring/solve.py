@@ -44,9 +44,14 @@ PRICE_TOLERANCE = 1e-10  # points of par
 SCHEDULE_TOLERANCE = 0.01  # dollars: a class within a cent of its scheduled balance is on schedule
 BAND_TOLERANCE = 1e-6  # PSA: how closely effective_band pins each edge of the band
 BAND_LIMITS = (0.0, 2000.0)  # PSA: the speeds effective_band searches
-BAND_GRID = 65  # speeds run at once in each round of effective_band (one engine run per round)
 # The first look is finer (5 PSA over 0-2000): a band narrower than the grid step would be missed.
 BAND_FIRST_GRID = 401
+# After the first look, each open edge is cut in each round (one engine run) by speeds placed
+# around where the edge is expected (a secant on the distance from the schedule), spaced by
+# factors of EDGE_LADDER, plus EDGE_GRID evenly spaced ones as a safeguard. A run costs the
+# interpreter a fixed overhead per period whatever its scenarios, so rounds are what to save.
+EDGE_GRID = 8
+EDGE_LADDER = 8.0
 
 
 @dataclass(frozen=True)
@@ -507,15 +512,16 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     support is gone) than the schedule. The effective band is the lowest and the highest s in
     [0, 2000] PSA at which it holds.
 
-    The search runs BAND_GRID speeds at once (the engine is vectorised across scenarios): a
-    grid over the limits first, which must show the speeds that hold as one interval (else the
-    result says it is not, and the widest interval is taken), then each edge's bracket is cut
-    into a grid again until it is narrower than `tol` PSA. Each edge reported is a speed that
-    was run and held; the next speed outside it, within `tol`, did not. An edge at a limit (0 or
-    2000 PSA) means the schedule holds that far. `achieved` is the largest distance (dollars)
-    between the PAC's balance and its schedule at the two edges (within a cent by definition),
-    `error` the width of the wider final bracket (PSA). The support balance left after
-    `after_periods` is in `details`.
+    The search runs many speeds at once (the engine is vectorised across scenarios): a grid
+    of BAND_FIRST_GRID speeds over the limits first, which must show the speeds that hold as
+    one interval (else the result says it is not, and the widest interval is taken), then each
+    edge's bracket is cut, one run per round, by speeds placed around a secant estimate of the
+    edge and EDGE_GRID speeds evenly across it, until it is narrower than `tol` PSA. Each edge
+    reported is a speed that was run and held; the next speed outside it, within `tol`, did
+    not. An edge at a limit (0 or 2000 PSA) means the schedule holds that far. `achieved` is the
+    largest distance (dollars) between the PAC's balance and its schedule at the two edges
+    (within a cent by definition), `error` the width of the wider final bracket (PSA). The
+    support balance left after `after_periods` is in `details`.
     """
     found = effective_bands(deal, [pac_class], [after_periods], at_speed, limits, tol)
     result = found[(pac_class, int(after_periods))]
@@ -587,33 +593,43 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
             coll = collateral_flows(deal.pools, smm)
             yield part, run_waterfall(deal, coll, np.broadcast_to(rates, (len(part), *rates.shape)).copy())
 
+    # Every (after, speed) run so far: each searched class's largest distance from its schedule
+    # after the first leg [class]. A speed is never run twice (the edges reported were run).
+    seen: dict[tuple[int, float], np.ndarray] = {}
+    # The class balances at the end of each horizon's first leg [class]: the same in every row of
+    # that horizon (the second leg has not started), so read off the first row run.
+    ends: dict[int, np.ndarray] = {}
+
     def miss(rows: list[tuple[int, float]]) -> np.ndarray:
         """Each searched class's largest distance from its schedule after the row's first leg,
-        [row, class]."""
-        out = []
-        for part, run in flows(rows):
-            before = np.arange(periods)[None, :] < np.array([a for a, _ in part])[:, None]
-            # Class by class: [row, period] at a time, not [row, class, period].
-            out.append(np.column_stack([
-                np.where(before, 0.0, np.abs(run.ending_balance[:, i, :] - schedules[j])).max(axis=1)
-                for j, i in enumerate(index)]))
-        return np.concatenate(out)
-
-    # Where the first leg leaves things: one scenario per horizon, at 0 PSA after it (only its
-    # first `after` periods, at `at`, are read).
-    (_, start), = flows([(after, 0.0) for after in afters])
-    owners = [k for k in deal.classes if k.in_waterfall]
-    support = [k for k in owners if k.is_support] or [k for k in owners if k.index not in deal.schedules]
-    then: dict[int, tuple[np.ndarray, float]] = {}
-    for row, after in enumerate(afters):
-        end = start.ending_balance[row, :, after - 1] if after else None
-        support_then = float(end[[k.index for k in support]].sum()) if after \
-            else sum(k.balance for k in support)
-        then[after] = (end, support_then)
+        [row, class]; rows not seen before are run, together, as the scenarios of one run."""
+        keys = [(int(a), float(s)) for a, s in rows]
+        new = list(dict.fromkeys(k for k in keys if k not in seen))
+        if new:
+            for part, run in flows(new):
+                before = np.arange(periods)[None, :] < np.array([a for a, _ in part])[:, None]
+                # Class by class: [row, period] at a time, not [row, class, period].
+                found = np.column_stack([
+                    np.where(before, 0.0, np.abs(run.ending_balance[:, i, :] - schedules[j])).max(axis=1)
+                    for j, i in enumerate(index)])
+                for k, key in enumerate(part):
+                    seen[key] = found[k]
+                    if key[0] and key[0] not in ends:
+                        ends[key[0]] = run.ending_balance[k, :, key[0] - 1].copy()
+        return np.array([seen[k] for k in keys]).reshape(len(keys), len(index))
 
     lo_lim, hi_lim = limits
     grid = np.linspace(lo_lim, hi_lim, BAND_FIRST_GRID)
     looks = miss([(after, float(speed)) for after in afters for speed in grid])
+    owners = [k for k in deal.classes if k.in_waterfall]
+    support = [k for k in owners if k.is_support] or [k for k in owners if k.index not in deal.schedules]
+    then: dict[int, tuple[np.ndarray, float]] = {}
+    for after in afters:
+        end = ends[after] if after else None
+        support_then = float(end[[k.index for k in support]].sum()) if end is not None \
+            else sum(k.balance for k in support)
+        then[after] = (end, support_then)
+
     out: dict[tuple[str, int], SolveResult | InputError] = {}
     searches: list[_BandSearch] = []
     for h, after in enumerate(afters):
@@ -643,12 +659,12 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                 upper=(grid[i_hi + 1], grid[i_hi]) if i_hi < len(grid) - 1 else None,
                 monotonic=len(intervals) == 1))
 
-    inner = max(2, (BAND_GRID - 1) // 2)
     while True:
         active = [b for b in searches if b.open(tol)]
         if not active:
             break
-        # Every open bracket of every search cut into a grid, all run at once.
+        # Every open bracket of every search: a few speeds where the edge is expected and a
+        # coarse grid across the bracket as a safeguard, all run at once.
         rows, spans = [], []
         for b in active:
             b.rounds += 1
@@ -656,7 +672,7 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                 if bracket is None or abs(bracket[1] - bracket[0]) <= tol:
                     spans.append(None)
                     continue
-                pts = np.linspace(min(bracket), max(bracket), inner + 2)[1:-1]
+                pts = _edge_probes(bracket, _edge_guess(bracket, b, seen), tol)
                 spans.append((len(rows), len(rows) + len(pts), pts))
                 rows.extend((b.after, float(x)) for x in pts)
         ok = miss(rows) <= SCHEDULE_TOLERANCE
@@ -679,16 +695,14 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                 else:
                     b.upper = (ordered_pts[j + 1], ordered_pts[j])
 
-    if searches:
-        edges_found = [(float(b.lower[1]) if b.lower is not None else lo_lim,
-                        float(b.upper[1]) if b.upper is not None else hi_lim) for b in searches]
-        at_edges = miss([(b.after, x) for b, edge in zip(searches, edges_found, strict=True) for x in edge])
-    for n, b in enumerate(searches):
+    for b in searches:
         c = searched[b.index]
         after = b.after
-        lo, hi = edges_found[n]
+        lo = float(b.lower[1]) if b.lower is not None else lo_lim
+        hi = float(b.upper[1]) if b.upper is not None else hi_lim
         width = max([abs(x[1] - x[0]) for x in (b.lower, b.upper) if x is not None], default=0.0)
-        edge_miss = float(at_edges[2 * n:2 * n + 2, b.index].max())
+        # Both edges were run (the limits by the first grid): their distances are at hand.
+        edge_miss = float(miss([(after, lo), (after, hi)])[:, b.index].max())
         end, support_then = then[after]
         balance_then = float(end[c.index]) if after else c.balance
         scheduled_then = float(deal.schedules[c.index][after - 1]) if after else c.balance
@@ -710,3 +724,37 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                      "support_then": support_then, "support_classes": ", ".join(k.name for k in support),
                      "monotonic": b.monotonic, "rounds": b.rounds})
     return out
+
+
+def _edge_guess(bracket: tuple[float, float], search: _BandSearch,
+                seen: dict[tuple[int, float], np.ndarray]) -> float:
+    """Where the edge in `bracket` (bad, good) probably is: the speed at which the class's
+    distance from its schedule reaches SCHEDULE_TOLERANCE, by the secant through the two runs
+    nearest the bracket on its bad side (outside the band the distance grows smoothly with the
+    speed; inside it is nil, so the good side says nothing). The bracket's middle without them."""
+    bad, good = bracket
+    side = np.sign(bad - good)
+    outside = sorted((abs(s - good), s, float(v[search.index]) - SCHEDULE_TOLERANCE)
+                     for (a, s), v in seen.items()
+                     if a == search.after and (s - good) * side >= abs(bad - good)
+                     and v[search.index] > SCHEDULE_TOLERANCE)
+    if len(outside) >= 2:
+        (_, s1, f1), (_, s2, f2) = outside[:2]
+        if f2 != f1:
+            guess = s1 - f1 * (s2 - s1) / (f2 - f1)
+            if min(bracket) < guess < max(bracket):
+                return float(guess)
+    return 0.5 * (bad + good)
+
+
+def _edge_probes(bracket: tuple[float, float], guess: float, tol: float) -> np.ndarray:
+    """The speeds to run inside `bracket` next: a ladder of pairs around `guess`, from within
+    `tol` of it outwards by factors of EDGE_LADDER (the bracket shrinks to a few times the
+    guess's error, to `tol` when the guess is that good), and, in case the guess is poor, an
+    even grid across the bracket. Sorted, strictly inside the bracket."""
+    lo, hi = min(bracket), max(bracket)
+    width = hi - lo
+    rungs = max(1, int(np.ceil(np.log(width / tol) / np.log(EDGE_LADDER))))
+    steps = 0.45 * tol * EDGE_LADDER ** np.arange(rungs)
+    pts = np.concatenate([guess - steps, guess + steps, np.linspace(lo, hi, EDGE_GRID + 2)[1:-1]])
+    return np.unique(pts[(pts > lo) & (pts < hi)])
