@@ -29,14 +29,16 @@ from ..check.interest import effective_rates
 from ..engine.collateral import collateral_flows
 from ..engine.prepayment import smm_matrix
 from ..engine.run import resolve_scenarios
-from ..engine.schedules import Tier, compute_schedules, serving_order
+from ..engine.schedules import Tier, band_principal, compute_schedules, serving_order
 from ..engine.waterfall import run_waterfall
 from ..errors import InputError
 from ..model.curve import Curve
 from ..model.deal import Deal, Tranche
 from ..model.prepayment import Prepayment, checked_speed, parse_speed, parse_speeds
 from ..model.rules import Rule
-from ..model.scenarios import Scenario
+from ..model.scenarios import Scenario, check_indices
+from ..results.measures import weighted_average_life
+from ..results.results import Results
 from ..valuation.quotes import quote
 
 WAL_TOLERANCE = 1e-8  # years
@@ -172,6 +174,49 @@ def rebuild(deal: Deal, balances: dict[str, float] | None = None,
     that cannot be resized or re-couponed, and _Infeasible (an InputError) when a schedule tier
     no longer fits its band.
     """
+    return _rebuild(deal, balances, coupons, None)
+
+
+class _Schedules:
+    """compute_schedules for one deal's tiers at any balances, with the collateral principal at
+    the band speeds (which the balances do not change) projected once, not on every rebuild.
+
+    The tier loop is compute_schedules', step for step, so the schedules are the same arrays
+    (tests/test_solve_fast.py holds the two to equality)."""
+
+    def __init__(self, deal: Deal):
+        self.periods = deal.periods
+        ordered = serving_order(list(deal.tiers))
+        speeds = sorted({p for t in ordered for p in t.band}, key=lambda p: (p.unit, p.values))
+        principal = (band_principal(deal.pools, _strips(deal.classes), speeds, self.periods)
+                     if speeds else np.zeros((0, self.periods)))
+        self.at_speed = {p: principal[i] for i, p in enumerate(speeds)}
+
+    def __call__(self, tiers: list[Tier]) -> dict[int, np.ndarray]:
+        taken = np.zeros(self.periods)
+        out: dict[int, np.ndarray] = {}
+        for tier in serving_order(tiers):
+            if tier.explicit is not None:
+                balance = tier.explicit
+                tier.capacity = tier.balance
+                payment = -np.diff(np.concatenate([[tier.balance], balance]))
+            else:
+                available = np.stack([np.maximum(self.at_speed[p] - taken, 0.0) for p in tier.band])
+                least = available.min(axis=0)
+                tier.capacity = float(least.sum())
+                balance = np.maximum(tier.balance - np.cumsum(least), 0.0)
+                payment = -np.diff(np.concatenate([[tier.balance], balance]))
+            taken = taken + payment
+            later = np.cumsum(tier.balances[::-1])[::-1]
+            for k, cls in enumerate(tier.classes):
+                after = later[k + 1] if k + 1 < len(tier.classes) else 0.0
+                out[cls] = np.clip(balance - after, 0.0, tier.balances[k])
+        return out
+
+
+def _rebuild(deal: Deal, balances: dict[str, float] | None, coupons: dict[str, float] | None,
+             schedule: _Schedules | None) -> Deal:
+    """rebuild, with the schedules from `schedule` (a solver's, made once) when given."""
     classes = list(deal.classes)
     by_name = {c.name: c for c in classes}
     for name in list(balances or {}) + list(coupons or {}):
@@ -209,7 +254,8 @@ def rebuild(deal: Deal, balances: dict[str, float] | None = None,
                                                  for i in tier.classes):
                 raise InputError(f"class {new[tier.classes[0]].name} has an explicit schedule, "
                                  "which does not follow a new balance")
-        schedules = compute_schedules(deal.pools, _strips(new), tiers, deal.periods)
+        schedules = (schedule(tiers) if schedule is not None
+                     else compute_schedules(deal.pools, _strips(new), tiers, deal.periods))
         for tier in tiers:
             over = tier.over_capacity([new[i].name for i in tier.classes], MONEY_TOLERANCE)
             if over is not None:
@@ -222,6 +268,27 @@ def rebuild(deal: Deal, balances: dict[str, float] | None = None,
 
 def _scenario(deal: Deal, scenario: Scenario | Prepayment | str | None) -> Scenario:
     return resolve_scenarios(deal, [scenario] if scenario is not None else None)[0]
+
+
+class _Runs:
+    """Rebuilt versions of one deal, run at one scenario: what `deal.run(scenario)` does, with
+    the collateral flows and index paths (which new class balances and coupons do not change)
+    made once, so each evaluation of a solver is a waterfall run and nothing else. Each rebuilt
+    deal is run once: the solution a solver returns is one of the runs it made."""
+
+    def __init__(self, deal: Deal, scenario: Scenario):
+        self.scenario = scenario
+        periods = deal.periods
+        ages = np.array([p.age for p in deal.pools], dtype=float)
+        self.collateral = collateral_flows(deal.pools, smm_matrix([scenario.prepayment], ages, periods))
+        check_indices(deal.name, deal.index_names, (i for i, _ in scenario.indices))
+        self.rates = scenario.index_paths(deal.indices, deal.index_names, periods)[None]
+        self.count = 0
+
+    def run(self, deal: Deal) -> Results:
+        self.count += 1
+        flows = run_waterfall(deal, self.collateral, self.rates.copy())
+        return Results(deal, [self.scenario], self.collateral, flows)
 
 
 # ---------------------------------------------------------------------------- a. size for WAL
@@ -237,6 +304,12 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
     schedules are recomputed for every x, and x stays where the tiers fit their bands. Brent's
     method on WAL(x) - target to 1e-8 years. InputError, with the reachable range, when the
     target is out of reach.
+
+    Before Brent, one guess: the run at the largest x shows the first class's principal, and
+    a class paid first (sequentially, or to a schedule that truncates the band's payments at
+    its balance) at balance x < that is paid the first x dollars of the same stream. The x at
+    which that truncated stream has the target WAL is run; where it meets the target (1e-8
+    years) the search ends there, and where it does not it still narrows Brent's bracket.
     """
     a, b = deal.tranche(first), deal.tranche(second)
     if a.name == b.name:
@@ -244,10 +317,21 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
     scen = _scenario(deal, scenario)
     total = a.balance + b.balance
     eps = max(1.0, 1e-9 * total)
-    evaluations = 0
+    runs = _Runs(deal, scen)
+    schedule = _Schedules(deal) if deal.tiers else None
+    built: dict[float, Deal | _Infeasible] = {}
+    ran: dict[float, tuple[float, np.ndarray]] = {}  # x -> (first's WAL, its principal [period])
 
     def build(x: float) -> Deal:
-        return rebuild(deal, balances={first: x, second: total - x})
+        if x not in built:
+            try:
+                built[x] = _rebuild(deal, {first: x, second: total - x}, None, schedule)
+            except _Infeasible as exc:
+                built[x] = exc
+        found = built[x]
+        if isinstance(found, _Infeasible):
+            raise found
+        return found
 
     def feasible(x: float) -> bool:
         try:
@@ -257,9 +341,10 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
         return True
 
     def wal(x: float) -> float:
-        nonlocal evaluations
-        evaluations += 1
-        return float(build(x).run(scen).wal(first)[0])
+        if x not in ran:
+            results = runs.run(build(x))
+            ran[x] = (float(results.wal(first)[0]), results.flows.principal[0, a.index])
+        return ran[x][0]
 
     lo, hi = eps, total - eps
     limited = ""
@@ -295,10 +380,24 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
         a_x, b_x = xs[pair[0]], xs[pair[1]]
         fa, fb = ws[pair[0]] - target_wal, ws[pair[1]] - target_wal
     monotonic = (w_hi - w_lo) * (fb - fa) >= 0
-    x, fx, iterations = brent(lambda x: wal(x) - target_wal, a_x, b_x, fa, fb,
-                             xtol=1e-6, ftol=WAL_TOLERANCE)
+    iterations = 0
+    x, fx = (a_x, fa) if abs(fa) <= abs(fb) else (b_x, fb)
+    if abs(fx) > WAL_TOLERANCE:
+        guess = _truncation_guess(ran[hi][1], hi, a_x, b_x, target_wal)
+        if guess is not None:
+            iterations = 1
+            x, fx = guess, wal(guess) - target_wal
+            if abs(fx) > WAL_TOLERANCE:  # not paid as a truncated stream: the guess narrows
+                if fx * fa < 0:
+                    b_x, fb = x, fx
+                else:
+                    a_x, fa = x, fx
+    if abs(fx) > WAL_TOLERANCE:
+        x, fx, more = brent(lambda x: wal(x) - target_wal, a_x, b_x, fa, fb,
+                            xtol=1e-6, ftol=WAL_TOLERANCE)
+        iterations += more
     solved = build(x)
-    achieved = float(solved.run(scen).wal(first)[0])
+    achieved = wal(x)
     error = achieved - target_wal
     converged = abs(error) <= WAL_TOLERANCE
     msg = (f"{first} {x:,.2f} and {second} {total - x:,.2f} give {first} a WAL of {achieved:.8f} "
@@ -310,9 +409,30 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
         variable=f"{first} balance ({second} takes the rest of {total:,.2f})",
         value=float(x), achieved=achieved, target=float(target_wal), error=error,
         iterations=iterations, converged=converged, message=msg,
-        details={f"{second}_balance": float(total - x), "reachable_wal": span, "evaluations": evaluations,
+        details={f"{second}_balance": float(total - x), "reachable_wal": span, "evaluations": runs.count,
                  "monotonic_ends": monotonic},
         deal=solved)
+
+
+def _truncation_guess(paid: np.ndarray, balance: float, a: float, b: float, target: float) -> float | None:
+    """The balance x in (a, b) at which the first x dollars of `paid` (a class's principal
+    [period] at `balance`) have the target WAL, or None when that does not cross the target
+    there (an accrual class's principal, or a target the truncated stream cannot reach)."""
+    from scipy.optimize import brentq  # heavy: only when a solver runs
+
+    if (paid < 0).any() or not paid.sum() > 0:
+        return None
+    before = np.concatenate([[0.0], np.cumsum(paid)[:-1]])
+
+    def wal(x: float) -> float:
+        # Period t pays what is left of x after the earlier periods, up to its own payment.
+        return float(weighted_average_life(np.clip(x - before, 0.0, paid))) - target
+
+    lo, hi = min(a, b), min(max(a, b), balance)
+    f_lo, f_hi = wal(lo), wal(hi)
+    if not f_lo * f_hi < 0:
+        return None
+    return float(brentq(wal, lo, hi, xtol=1e-9, rtol=4 * np.finfo(float).eps))
 
 
 def _boundary(ok: Callable[[float], bool], bad: float, good: float, rtol: float = 1e-12) -> float:
