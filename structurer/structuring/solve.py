@@ -576,13 +576,14 @@ def par_coupon(deal: Deal, name: str, spread_bp: float, curve: Curve | None = No
     scen = _scenario(deal, scenario)
     spread = spread_bp / 10000.0
     top = max_coupon(deal, name)
-    evaluations = 0
+    runs = _Runs(deal, scen)
+    priced: dict[float, tuple[Deal, Any]] = {}  # coupon -> (rebuilt deal, its quote): each run once
 
     def clean(coupon: float) -> float:
-        nonlocal evaluations
-        evaluations += 1
-        results = rebuild(deal, coupons={name: coupon}).run(scen)
-        return float(quote(results, name, spread=spread, curve=curve).price[0])
+        if coupon not in priced:
+            rebuilt = rebuild(deal, coupons={name: coupon})
+            priced[coupon] = (rebuilt, quote(runs.run(rebuilt), name, spread=spread, curve=curve))
+        return float(priced[coupon][1].price[0])
 
     p_lo, p_hi = clean(0.0), clean(top)
     if p_hi < 100.0:
@@ -595,9 +596,9 @@ def par_coupon(deal: Deal, name: str, spread_bp: float, curve: Curve | None = No
                          "coupon at all: the yield is negative, so no coupon gives par")
     x, fx, iterations = brent(lambda x: clean(x) - 100.0, 0.0, top, p_lo - 100.0, p_hi - 100.0,
                              xtol=1e-14, ftol=PRICE_TOLERANCE)
-    solved = rebuild(deal, coupons={name: x})
-    q = quote(solved.run(scen), name, spread=spread, curve=curve)
-    price = float(q.price[0])
+    price = clean(x)  # brent's answer was run: its rebuilt deal and quote are at hand
+    solved, q = priced[x]
+    evaluations = runs.count
     return SolveResult(
         goal=f"{name} at par (clean 100) at {spread_bp:g}bp over {curve.name} at {scen.label}",
         variable=f"{name} coupon", value=x, achieved=price, target=100.0, error=price - 100.0,
