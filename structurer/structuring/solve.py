@@ -787,13 +787,17 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         # Every open bracket of every search: a few speeds where the edge is expected and a
         # coarse grid across the bracket as a safeguard, all run at once.
         rows, spans = [], []
+        runs_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # after -> (speeds, misses) so far
+        for after in {b.after for b in active}:
+            keys = [k for k in seen if k[0] == after]
+            runs_of[after] = (np.array([k[1] for k in keys]), np.array([seen[k] for k in keys]))
         for b in active:
             b.rounds += 1
             for bracket in (b.lower, b.upper):
                 if bracket is None or abs(bracket[1] - bracket[0]) <= tol:
                     spans.append(None)
                     continue
-                pts = _edge_probes(bracket, _edge_guess(bracket, b, seen), tol)
+                pts = _edge_probes(bracket, _edge_guess(bracket, b.index, *runs_of[b.after]), tol)
                 spans.append((len(rows), len(rows) + len(pts), pts))
                 rows.extend((b.after, float(x)) for x in pts)
         ok = miss(rows) <= SCHEDULE_TOLERANCE
@@ -847,20 +851,20 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
     return out
 
 
-def _edge_guess(bracket: tuple[float, float], search: _BandSearch,
-                seen: dict[tuple[int, float], np.ndarray]) -> float:
+def _edge_guess(bracket: tuple[float, float], column: int, speeds: np.ndarray, misses: np.ndarray) -> float:
     """Where the edge in `bracket` (bad, good) probably is: the speed at which the class's
     distance from its schedule reaches SCHEDULE_TOLERANCE, by the secant through the two runs
     nearest the bracket on its bad side (outside the band the distance grows smoothly with the
-    speed; inside it is nil, so the good side says nothing). The bracket's middle without them."""
+    speed; inside it is nil, so the good side says nothing). The bracket's middle without them.
+    `speeds` [run] and `misses` [run, class] are the runs of the search's horizon so far."""
     bad, good = bracket
     side = np.sign(bad - good)
-    outside = sorted((abs(s - good), s, float(v[search.index]) - SCHEDULE_TOLERANCE)
-                     for (a, s), v in seen.items()
-                     if a == search.after and (s - good) * side >= abs(bad - good)
-                     and v[search.index] > SCHEDULE_TOLERANCE)
+    gap = (speeds - good) * side
+    f = misses[:, column] - SCHEDULE_TOLERANCE
+    outside = np.flatnonzero((gap >= abs(bad - good)) & (f > 0))
     if len(outside) >= 2:
-        (_, s1, f1), (_, s2, f2) = outside[:2]
+        i1, i2 = outside[np.argsort(gap[outside], kind="stable")[:2]]
+        s1, s2, f1, f2 = speeds[i1], speeds[i2], f[i1], f[i2]
         if f2 != f1:
             guess = s1 - f1 * (s2 - s1) / (f2 - f1)
             if min(bracket) < guess < max(bracket):
