@@ -215,8 +215,10 @@ class _Schedules:
 
 
 def _rebuild(deal: Deal, balances: dict[str, float] | None, coupons: dict[str, float] | None,
-             schedule: _Schedules | None) -> Deal:
-    """rebuild, with the schedules from `schedule` (a solver's, made once) when given."""
+             schedule: _Schedules | None, fits_only: bool = False) -> Deal:
+    """rebuild, with the schedules from `schedule` (a solver's, made once) when given. With
+    `fits_only`, only whether the new balances fit the bands: the rules are not re-pointed
+    and the deal itself comes back, unchanged (a feasibility search's many probes need no more)."""
     classes = list(deal.classes)
     by_name = {c.name: c for c in classes}
     for name in list(balances or {}) + list(coupons or {}):
@@ -260,6 +262,8 @@ def _rebuild(deal: Deal, balances: dict[str, float] | None, coupons: dict[str, f
             over = tier.over_capacity([new[i].name for i in tier.classes], MONEY_TOLERANCE)
             if over is not None:
                 raise _Infeasible(f"{over[0]}: {over[1]}")
+        if fits_only:
+            return deal
         principal = deal.principal.reschedule(schedules)
         accretion = {z: r.reschedule(schedules) for z, r in deal.accretion.items()}
     return dataclasses.replace(deal, classes=new, schedules=schedules, principal=principal,
@@ -334,8 +338,10 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
         return found
 
     def feasible(x: float) -> bool:
+        if x in built:
+            return not isinstance(built[x], _Infeasible)
         try:
-            build(x)
+            _rebuild(deal, {first: x, second: total - x}, None, schedule, fits_only=True)
         except _Infeasible:
             return False
         return True
