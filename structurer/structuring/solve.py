@@ -509,7 +509,8 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
     tier = next(t for t in tiers if c.index in t.classes)
     if tier.explicit is not None:
         raise InputError(f"class {pac_class} has an explicit schedule, not a band")
-    compute_schedules(deal.pools, strips, tiers, periods)
+    schedule = _Schedules(deal)  # the band flows once, for the capacity and the check at it
+    schedule(tiers)
     cap = tier.capacity
     ordered = serving_order(tiers)  # as compute_schedules serves them
     above = sum(t.balance for t in ordered[:ordered.index(tier)])
@@ -526,8 +527,8 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
         note = "; not verified: no support class to take up the difference"
     else:
         try:
-            at_cap = rebuild(deal, balances={last.name: last.balance + cap - tier.balance,
-                                             support.name: support.balance - (cap - tier.balance)})
+            at_cap = _rebuild(deal, {last.name: last.balance + cap - tier.balance,
+                                     support.name: support.balance - (cap - tier.balance)}, None, schedule)
         except InputError as exc:
             note = f"; not verified: at capacity {exc}"
         else:
