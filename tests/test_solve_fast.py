@@ -74,6 +74,29 @@ def test_schedules_from_band_flows_made_once_are_compute_schedules(path: Path) -
         assert [t.capacity for t in mine] == [t.capacity for t in theirs]
 
 
+@pytest.mark.parametrize(("path", "first", "second"),
+                         [(PAC, "P", "S"), (TIERS, "PA", "S"), (TIERS, "PB", "S"), (TIERS, "P2", "S")])
+def test_band_fits_of_many_splits_at_once_are_each_split_rebuilt(path: Path, first: str, second: str) -> None:
+    deal = structurer.load(path)
+    schedule = solve._Schedules(deal)
+    a, b = deal.tranche(first), deal.tranche(second)
+    total = a.balance + b.balance
+    xs = np.linspace(1.0, total - 1.0, 97)
+    table = np.repeat(np.array([c.balance for c in deal.classes])[None, :], len(xs), axis=0)
+    table[:, a.index], table[:, b.index] = xs, total - xs
+    fits = schedule.fits(solve._tiers(deal, deal.classes), table)
+
+    def one(x: float) -> bool:
+        try:
+            solve.rebuild(deal, balances={first: x, second: total - x})
+        except solve._Infeasible:
+            return False
+        return True
+
+    assert list(fits) == [one(x) for x in xs]
+    assert fits.any() and not fits.all()  # the grid crosses a band's limit
+
+
 def test_size_for_wal_guesses_a_sequential_split_in_one_run(runs: list[int]) -> None:
     deal = structurer.load(SEQUENTIAL)
     target = float(solve.rebuild(deal, balances={"A": 120e6, "B": 110.5e6}).run().wal("A")[0])

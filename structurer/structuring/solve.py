@@ -214,6 +214,27 @@ class _Schedules:
         return out
 
 
+    def fits(self, tiers: list[Tier], balances: np.ndarray) -> np.ndarray:
+        """Whether every tier fits its band (Tier.over_capacity finds nothing), for many sets of
+        class balances at once: `balances` [candidate, class] -> [candidate]. The loop of
+        __call__ over a candidate axis, for tiers without an explicit schedule; a search's many
+        feasibility probes then cost one pass."""
+        n = balances.shape[0]
+        taken = np.zeros((n, self.periods))
+        ok = np.ones(n, dtype=bool)
+        for tier in serving_order(tiers):
+            total = 0.0
+            for i in tier.classes:  # as Tier.balance adds them, in order
+                total = total + balances[:, i]
+            available = np.stack([np.maximum(self.at_speed[p][None, :] - taken, 0.0) for p in tier.band])
+            least = available.min(axis=0)
+            capacity = least.sum(axis=1)
+            balance = np.maximum(total[:, None] - np.cumsum(least, axis=1), 0.0)
+            taken = taken + -np.diff(np.concatenate([total[:, None], balance], axis=1), axis=1)
+            ok &= total <= capacity + MONEY_TOLERANCE
+        return ok
+
+
 def _rebuild(deal: Deal, balances: dict[str, float] | None, coupons: dict[str, float] | None,
              schedule: _Schedules | None, fits_only: bool = False) -> Deal:
     """rebuild, with the schedules from `schedule` (a solver's, made once) when given. With
@@ -352,11 +373,23 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
             ran[x] = (float(results.wal(first)[0]), results.flows.principal[0, a.index])
         return ran[x][0]
 
+    def feasible_at(xs: np.ndarray) -> np.ndarray:
+        """feasible(x) for every x, in one pass when the deal's tiers allow it."""
+        if schedule is None or any(t.explicit is not None for t in deal.tiers):
+            return np.array([feasible(x) for x in xs], dtype=bool)
+        table = np.repeat(np.array([c.balance for c in deal.classes])[None, :], len(xs), axis=0)
+        for c, new in ((a, xs), (b, total - xs)):  # as _rebuild sets them, floaters following
+            table[:, c.index] = new
+            for child in deal.classes:
+                if child.parent == c.index:
+                    table[:, child.index] = child.balance * new / c.balance
+        return schedule.fits(_tiers(deal, deal.classes), table)
+
     lo, hi = eps, total - eps
     limited = ""
     if not (feasible(lo) and feasible(hi)):
         grid = np.linspace(lo, hi, 65)
-        ok = [x for x in grid if feasible(x)]
+        ok = [x for x, fits in zip(grid, feasible_at(grid), strict=True) if fits]
         if not ok:
             raise InputError(f"no split of {first} and {second} fits their schedules' bands")
         inside = ok[len(ok) // 2]
