@@ -13,6 +13,15 @@ recomputed by schedules.compute_schedules, `to schedule` rules re-pointed at the
 schedules) and run the rebuilt deal through the same engine. A rebuilt deal keeps the source
 text it was loaded from, which therefore no longer states its balances or coupons: the
 solver's result is the number to write back into the deal file.
+
+Speed: an engine run is most of a solver's time, so the solvers make few of them and nothing
+else twice. What a solver's unknown does not change is built once (the collateral and index
+paths of its scenario: _Runs; the collateral principal at the band speeds that schedules come
+from: _Schedules), each candidate is run once and the answer returned is one of those runs,
+guesses come from the flows already run (size_for_wal's truncated principal stream,
+effective_band's secant on the distance from the schedule), and where the unknown is a speed
+the candidates are the scenarios of one run. benchmarks/bench_solvers.py prints each solver's
+time, its engine runs and the time outside them.
 """
 
 from __future__ import annotations
