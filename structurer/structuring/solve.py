@@ -13,6 +13,15 @@ recomputed by schedules.compute_schedules, `to schedule` rules re-pointed at the
 schedules) and run the rebuilt deal through the same engine. A rebuilt deal keeps the source
 text it was loaded from, which therefore no longer states its balances or coupons: the
 solver's result is the number to write back into the deal file.
+
+Speed: an engine run is most of a solver's time, so the solvers make few of them and nothing
+else twice. What a solver's unknown does not change is built once (the collateral and index
+paths of its scenario: _Runs; the collateral principal at the band speeds that schedules come
+from: _Schedules), each candidate is run once and the answer returned is one of those runs,
+guesses come from the flows already run (size_for_wal's truncated principal stream,
+effective_band's secant on the distance from the schedule), and where the unknown is a speed
+the candidates are the scenarios of one run. benchmarks/bench_solvers.py prints each solver's
+time, its engine runs and the time outside them.
 """
 
 from __future__ import annotations
@@ -29,14 +38,16 @@ from ..check.interest import effective_rates
 from ..engine.collateral import collateral_flows
 from ..engine.prepayment import smm_matrix
 from ..engine.run import resolve_scenarios
-from ..engine.schedules import Tier, compute_schedules, serving_order
+from ..engine.schedules import Tier, band_principal, compute_schedules, serving_order
 from ..engine.waterfall import run_waterfall
 from ..errors import InputError
 from ..model.curve import Curve
 from ..model.deal import Deal, Tranche
 from ..model.prepayment import Prepayment, checked_speed, parse_speed, parse_speeds
 from ..model.rules import Rule
-from ..model.scenarios import Scenario
+from ..model.scenarios import Scenario, check_indices
+from ..results.measures import weighted_average_life
+from ..results.results import Results
 from ..valuation.quotes import quote
 
 WAL_TOLERANCE = 1e-8  # years
@@ -44,9 +55,14 @@ PRICE_TOLERANCE = 1e-10  # points of par
 SCHEDULE_TOLERANCE = 0.01  # dollars: a class within a cent of its scheduled balance is on schedule
 BAND_TOLERANCE = 1e-6  # PSA: how closely effective_band pins each edge of the band
 BAND_LIMITS = (0.0, 2000.0)  # PSA: the speeds effective_band searches
-BAND_GRID = 65  # speeds run at once in each round of effective_band (one engine run per round)
 # The first look is finer (5 PSA over 0-2000): a band narrower than the grid step would be missed.
 BAND_FIRST_GRID = 401
+# After the first look, each open edge is cut in each round (one engine run) by speeds placed
+# around where the edge is expected (a secant on the distance from the schedule), spaced by
+# factors of EDGE_LADDER, plus EDGE_GRID evenly spaced ones as a safeguard. A run costs the
+# interpreter a fixed overhead per period whatever its scenarios, so rounds are what to save.
+EDGE_GRID = 16
+EDGE_LADDER = 8.0
 
 
 @dataclass(frozen=True)
@@ -167,6 +183,72 @@ def rebuild(deal: Deal, balances: dict[str, float] | None = None,
     that cannot be resized or re-couponed, and _Infeasible (an InputError) when a schedule tier
     no longer fits its band.
     """
+    return _rebuild(deal, balances, coupons, None)
+
+
+class _Schedules:
+    """compute_schedules for one deal's tiers at any balances, with the collateral principal at
+    the band speeds (which the balances do not change) projected once, not on every rebuild.
+
+    The tier loop is compute_schedules', step for step, so the schedules are the same arrays
+    (tests/test_solve_fast.py holds the two to equality)."""
+
+    def __init__(self, deal: Deal):
+        self.periods = deal.periods
+        ordered = serving_order(list(deal.tiers))
+        speeds = sorted({p for t in ordered for p in t.band}, key=lambda p: (p.unit, p.values))
+        principal = (band_principal(deal.pools, _strips(deal.classes), speeds, self.periods)
+                     if speeds else np.zeros((0, self.periods)))
+        self.at_speed = {p: principal[i] for i, p in enumerate(speeds)}
+
+    def __call__(self, tiers: list[Tier]) -> dict[int, np.ndarray]:
+        taken = np.zeros(self.periods)
+        out: dict[int, np.ndarray] = {}
+        for tier in serving_order(tiers):
+            if tier.explicit is not None:
+                balance = tier.explicit
+                tier.capacity = tier.balance
+                payment = -np.diff(np.concatenate([[tier.balance], balance]))
+            else:
+                available = np.stack([np.maximum(self.at_speed[p] - taken, 0.0) for p in tier.band])
+                least = available.min(axis=0)
+                tier.capacity = float(least.sum())
+                balance = np.maximum(tier.balance - np.cumsum(least), 0.0)
+                payment = -np.diff(np.concatenate([[tier.balance], balance]))
+            taken = taken + payment
+            later = np.cumsum(tier.balances[::-1])[::-1]
+            for k, cls in enumerate(tier.classes):
+                after = later[k + 1] if k + 1 < len(tier.classes) else 0.0
+                out[cls] = np.clip(balance - after, 0.0, tier.balances[k])
+        return out
+
+
+    def fits(self, tiers: list[Tier], balances: np.ndarray) -> np.ndarray:
+        """Whether every tier fits its band (Tier.over_capacity finds nothing), for many sets of
+        class balances at once: `balances` [candidate, class] -> [candidate]. The loop of
+        __call__ over a candidate axis, for tiers without an explicit schedule; a search's many
+        feasibility probes then cost one pass."""
+        n = balances.shape[0]
+        taken = np.zeros((n, self.periods))
+        ok = np.ones(n, dtype=bool)
+        for tier in serving_order(tiers):
+            total = 0.0
+            for i in tier.classes:  # as Tier.balance adds them, in order
+                total = total + balances[:, i]
+            available = np.stack([np.maximum(self.at_speed[p][None, :] - taken, 0.0) for p in tier.band])
+            least = available.min(axis=0)
+            capacity = least.sum(axis=1)
+            balance = np.maximum(total[:, None] - np.cumsum(least, axis=1), 0.0)
+            taken = taken + -np.diff(np.concatenate([total[:, None], balance], axis=1), axis=1)
+            ok &= total <= capacity + MONEY_TOLERANCE
+        return ok
+
+
+def _rebuild(deal: Deal, balances: dict[str, float] | None, coupons: dict[str, float] | None,
+             schedule: _Schedules | None, fits_only: bool = False) -> Deal:
+    """rebuild, with the schedules from `schedule` (a solver's, made once) when given. With
+    `fits_only`, only whether the new balances fit the bands: the rules are not re-pointed
+    and the deal itself comes back, unchanged (a feasibility search's many probes need no more)."""
     classes = list(deal.classes)
     by_name = {c.name: c for c in classes}
     for name in list(balances or {}) + list(coupons or {}):
@@ -204,11 +286,14 @@ def rebuild(deal: Deal, balances: dict[str, float] | None = None,
                                                  for i in tier.classes):
                 raise InputError(f"class {new[tier.classes[0]].name} has an explicit schedule, "
                                  "which does not follow a new balance")
-        schedules = compute_schedules(deal.pools, _strips(new), tiers, deal.periods)
+        schedules = (schedule(tiers) if schedule is not None
+                     else compute_schedules(deal.pools, _strips(new), tiers, deal.periods))
         for tier in tiers:
             over = tier.over_capacity([new[i].name for i in tier.classes], MONEY_TOLERANCE)
             if over is not None:
                 raise _Infeasible(f"{over[0]}: {over[1]}")
+        if fits_only:
+            return deal
         principal = deal.principal.reschedule(schedules)
         accretion = {z: r.reschedule(schedules) for z, r in deal.accretion.items()}
     return dataclasses.replace(deal, classes=new, schedules=schedules, principal=principal,
@@ -217,6 +302,27 @@ def rebuild(deal: Deal, balances: dict[str, float] | None = None,
 
 def _scenario(deal: Deal, scenario: Scenario | Prepayment | str | None) -> Scenario:
     return resolve_scenarios(deal, [scenario] if scenario is not None else None)[0]
+
+
+class _Runs:
+    """Rebuilt versions of one deal, run at one scenario: what `deal.run(scenario)` does, with
+    the collateral flows and index paths (which new class balances and coupons do not change)
+    made once, so each evaluation of a solver is a waterfall run and nothing else. Each rebuilt
+    deal is run once: the solution a solver returns is one of the runs it made."""
+
+    def __init__(self, deal: Deal, scenario: Scenario):
+        self.scenario = scenario
+        periods = deal.periods
+        ages = np.array([p.age for p in deal.pools], dtype=float)
+        self.collateral = collateral_flows(deal.pools, smm_matrix([scenario.prepayment], ages, periods))
+        check_indices(deal.name, deal.index_names, (i for i, _ in scenario.indices))
+        self.rates = scenario.index_paths(deal.indices, deal.index_names, periods)[None]
+        self.count = 0
+
+    def run(self, deal: Deal) -> Results:
+        self.count += 1
+        flows = run_waterfall(deal, self.collateral, self.rates.copy())
+        return Results(deal, [self.scenario], self.collateral, flows)
 
 
 # ---------------------------------------------------------------------------- a. size for WAL
@@ -232,6 +338,12 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
     schedules are recomputed for every x, and x stays where the tiers fit their bands. Brent's
     method on WAL(x) - target to 1e-8 years. InputError, with the reachable range, when the
     target is out of reach.
+
+    Before Brent, one guess: the run at the largest x shows the first class's principal, and
+    a class paid first (sequentially, or to a schedule that truncates the band's payments at
+    its balance) at balance x < that is paid the first x dollars of the same stream. The x at
+    which that truncated stream has the target WAL is run; where it meets the target (1e-8
+    years) the search ends there, and where it does not it still narrows Brent's bracket.
     """
     a, b = deal.tranche(first), deal.tranche(second)
     if a.name == b.name:
@@ -239,28 +351,54 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
     scen = _scenario(deal, scenario)
     total = a.balance + b.balance
     eps = max(1.0, 1e-9 * total)
-    evaluations = 0
+    runs = _Runs(deal, scen)
+    schedule = _Schedules(deal) if deal.tiers else None
+    built: dict[float, Deal | _Infeasible] = {}
+    ran: dict[float, tuple[float, np.ndarray]] = {}  # x -> (first's WAL, its principal [period])
 
     def build(x: float) -> Deal:
-        return rebuild(deal, balances={first: x, second: total - x})
+        if x not in built:
+            try:
+                built[x] = _rebuild(deal, {first: x, second: total - x}, None, schedule)
+            except _Infeasible as exc:
+                built[x] = exc
+        found = built[x]
+        if isinstance(found, _Infeasible):
+            raise found
+        return found
 
     def feasible(x: float) -> bool:
+        if x in built:
+            return not isinstance(built[x], _Infeasible)
         try:
-            build(x)
+            _rebuild(deal, {first: x, second: total - x}, None, schedule, fits_only=True)
         except _Infeasible:
             return False
         return True
 
     def wal(x: float) -> float:
-        nonlocal evaluations
-        evaluations += 1
-        return float(build(x).run(scen).wal(first)[0])
+        if x not in ran:
+            results = runs.run(build(x))
+            ran[x] = (float(results.wal(first)[0]), results.flows.principal[0, a.index])
+        return ran[x][0]
+
+    def feasible_at(xs: np.ndarray) -> np.ndarray:
+        """feasible(x) for every x, in one pass when the deal's tiers allow it."""
+        if schedule is None or any(t.explicit is not None for t in deal.tiers):
+            return np.array([feasible(x) for x in xs], dtype=bool)
+        table = np.repeat(np.array([c.balance for c in deal.classes])[None, :], len(xs), axis=0)
+        for c, new in ((a, xs), (b, total - xs)):  # as _rebuild sets them, floaters following
+            table[:, c.index] = new
+            for child in deal.classes:
+                if child.parent == c.index:
+                    table[:, child.index] = child.balance * new / c.balance
+        return schedule.fits(_tiers(deal, deal.classes), table)
 
     lo, hi = eps, total - eps
     limited = ""
     if not (feasible(lo) and feasible(hi)):
         grid = np.linspace(lo, hi, 65)
-        ok = [x for x in grid if feasible(x)]
+        ok = [x for x, fits in zip(grid, feasible_at(grid), strict=True) if fits]
         if not ok:
             raise InputError(f"no split of {first} and {second} fits their schedules' bands")
         inside = ok[len(ok) // 2]
@@ -290,10 +428,24 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
         a_x, b_x = xs[pair[0]], xs[pair[1]]
         fa, fb = ws[pair[0]] - target_wal, ws[pair[1]] - target_wal
     monotonic = (w_hi - w_lo) * (fb - fa) >= 0
-    x, fx, iterations = brent(lambda x: wal(x) - target_wal, a_x, b_x, fa, fb,
-                             xtol=1e-6, ftol=WAL_TOLERANCE)
+    iterations = 0
+    x, fx = (a_x, fa) if abs(fa) <= abs(fb) else (b_x, fb)
+    if abs(fx) > WAL_TOLERANCE:
+        guess = _truncation_guess(ran[hi][1], hi, a_x, b_x, target_wal)
+        if guess is not None:
+            iterations = 1
+            x, fx = guess, wal(guess) - target_wal
+            if abs(fx) > WAL_TOLERANCE:  # not paid as a truncated stream: the guess narrows
+                if fx * fa < 0:
+                    b_x, fb = x, fx
+                else:
+                    a_x, fa = x, fx
+    if abs(fx) > WAL_TOLERANCE:
+        x, fx, more = brent(lambda x: wal(x) - target_wal, a_x, b_x, fa, fb,
+                            xtol=1e-6, ftol=WAL_TOLERANCE)
+        iterations += more
     solved = build(x)
-    achieved = float(solved.run(scen).wal(first)[0])
+    achieved = wal(x)
     error = achieved - target_wal
     converged = abs(error) <= WAL_TOLERANCE
     msg = (f"{first} {x:,.2f} and {second} {total - x:,.2f} give {first} a WAL of {achieved:.8f} "
@@ -305,9 +457,30 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
         variable=f"{first} balance ({second} takes the rest of {total:,.2f})",
         value=float(x), achieved=achieved, target=float(target_wal), error=error,
         iterations=iterations, converged=converged, message=msg,
-        details={f"{second}_balance": float(total - x), "reachable_wal": span, "evaluations": evaluations,
+        details={f"{second}_balance": float(total - x), "reachable_wal": span, "evaluations": runs.count,
                  "monotonic_ends": monotonic},
         deal=solved)
+
+
+def _truncation_guess(paid: np.ndarray, balance: float, a: float, b: float, target: float) -> float | None:
+    """The balance x in (a, b) at which the first x dollars of `paid` (a class's principal
+    [period] at `balance`) have the target WAL, or None when that does not cross the target
+    there (an accrual class's principal, or a target the truncated stream cannot reach)."""
+    from scipy.optimize import brentq  # heavy: only when a solver runs
+
+    if (paid < 0).any() or not paid.sum() > 0:
+        return None
+    before = np.concatenate([[0.0], np.cumsum(paid)[:-1]])
+
+    def wal(x: float) -> float:
+        # Period t pays what is left of x after the earlier periods, up to its own payment.
+        return float(weighted_average_life(np.clip(x - before, 0.0, paid))) - target
+
+    lo, hi = min(a, b), min(max(a, b), balance)
+    f_lo, f_hi = wal(lo), wal(hi)
+    if not f_lo * f_hi < 0:
+        return None
+    return float(brentq(wal, lo, hi, xtol=1e-9, rtol=4 * np.finfo(float).eps))
 
 
 def _boundary(ok: Callable[[float], bool], bad: float, good: float, rtol: float = 1e-12) -> float:
@@ -378,7 +551,8 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
     tier = next(t for t in tiers if c.index in t.classes)
     if tier.explicit is not None:
         raise InputError(f"class {pac_class} has an explicit schedule, not a band")
-    compute_schedules(deal.pools, strips, tiers, periods)
+    schedule = _Schedules(deal)  # the band flows once, for the capacity and the check at it
+    schedule(tiers)
     cap = tier.capacity
     ordered = serving_order(tiers)  # as compute_schedules serves them
     above = sum(t.balance for t in ordered[:ordered.index(tier)])
@@ -395,8 +569,8 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
         note = "; not verified: no support class to take up the difference"
     else:
         try:
-            at_cap = rebuild(deal, balances={last.name: last.balance + cap - tier.balance,
-                                             support.name: support.balance - (cap - tier.balance)})
+            at_cap = _rebuild(deal, {last.name: last.balance + cap - tier.balance,
+                                     support.name: support.balance - (cap - tier.balance)}, None, schedule)
         except InputError as exc:
             note = f"; not verified: at capacity {exc}"
         else:
@@ -451,13 +625,14 @@ def par_coupon(deal: Deal, name: str, spread_bp: float, curve: Curve | None = No
     scen = _scenario(deal, scenario)
     spread = spread_bp / 10000.0
     top = max_coupon(deal, name)
-    evaluations = 0
+    runs = _Runs(deal, scen)
+    priced: dict[float, tuple[Deal, Any]] = {}  # coupon -> (rebuilt deal, its quote): each run once
 
     def clean(coupon: float) -> float:
-        nonlocal evaluations
-        evaluations += 1
-        results = rebuild(deal, coupons={name: coupon}).run(scen)
-        return float(quote(results, name, spread=spread, curve=curve).price[0])
+        if coupon not in priced:
+            rebuilt = rebuild(deal, coupons={name: coupon})
+            priced[coupon] = (rebuilt, quote(runs.run(rebuilt), name, spread=spread, curve=curve))
+        return float(priced[coupon][1].price[0])
 
     p_lo, p_hi = clean(0.0), clean(top)
     if p_hi < 100.0:
@@ -470,9 +645,9 @@ def par_coupon(deal: Deal, name: str, spread_bp: float, curve: Curve | None = No
                          "coupon at all: the yield is negative, so no coupon gives par")
     x, fx, iterations = brent(lambda x: clean(x) - 100.0, 0.0, top, p_lo - 100.0, p_hi - 100.0,
                              xtol=1e-14, ftol=PRICE_TOLERANCE)
-    solved = rebuild(deal, coupons={name: x})
-    q = quote(solved.run(scen), name, spread=spread, curve=curve)
-    price = float(q.price[0])
+    price = clean(x)  # brent's answer was run: its rebuilt deal and quote are at hand
+    solved, q = priced[x]
+    evaluations = runs.count
     return SolveResult(
         goal=f"{name} at par (clean 100) at {spread_bp:g}bp over {curve.name} at {scen.label}",
         variable=f"{name} coupon", value=x, achieved=price, target=100.0, error=price - 100.0,
@@ -507,15 +682,16 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     support is gone) than the schedule. The effective band is the lowest and the highest s in
     [0, 2000] PSA at which it holds.
 
-    The search runs BAND_GRID speeds at once (the engine is vectorised across scenarios): a
-    grid over the limits first, which must show the speeds that hold as one interval (else the
-    result says it is not, and the widest interval is taken), then each edge's bracket is cut
-    into a grid again until it is narrower than `tol` PSA. Each edge reported is a speed that
-    was run and held; the next speed outside it, within `tol`, did not. An edge at a limit (0 or
-    2000 PSA) means the schedule holds that far. `achieved` is the largest distance (dollars)
-    between the PAC's balance and its schedule at the two edges (within a cent by definition),
-    `error` the width of the wider final bracket (PSA). The support balance left after
-    `after_periods` is in `details`.
+    The search runs many speeds at once (the engine is vectorised across scenarios): a grid
+    of BAND_FIRST_GRID speeds over the limits first, which must show the speeds that hold as
+    one interval (else the result says it is not, and the widest interval is taken), then each
+    edge's bracket is cut, one run per round, by speeds placed around a secant estimate of the
+    edge and EDGE_GRID speeds evenly across it, until it is narrower than `tol` PSA. Each edge
+    reported is a speed that was run and held; the next speed outside it, within `tol`, did
+    not. An edge at a limit (0 or 2000 PSA) means the schedule holds that far. `achieved` is the
+    largest distance (dollars) between the PAC's balance and its schedule at the two edges
+    (within a cent by definition), `error` the width of the wider final bracket (PSA). The
+    support balance left after `after_periods` is in `details`.
     """
     found = effective_bands(deal, [pac_class], [after_periods], at_speed, limits, tol)
     result = found[(pac_class, int(after_periods))]
@@ -587,33 +763,43 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
             coll = collateral_flows(deal.pools, smm)
             yield part, run_waterfall(deal, coll, np.broadcast_to(rates, (len(part), *rates.shape)).copy())
 
+    # Every (after, speed) run so far: each searched class's largest distance from its schedule
+    # after the first leg [class]. A speed is never run twice (the edges reported were run).
+    seen: dict[tuple[int, float], np.ndarray] = {}
+    # The class balances at the end of each horizon's first leg [class]: the same in every row of
+    # that horizon (the second leg has not started), so read off the first row run.
+    ends: dict[int, np.ndarray] = {}
+
     def miss(rows: list[tuple[int, float]]) -> np.ndarray:
         """Each searched class's largest distance from its schedule after the row's first leg,
-        [row, class]."""
-        out = []
-        for part, run in flows(rows):
-            before = np.arange(periods)[None, :] < np.array([a for a, _ in part])[:, None]
-            # Class by class: [row, period] at a time, not [row, class, period].
-            out.append(np.column_stack([
-                np.where(before, 0.0, np.abs(run.ending_balance[:, i, :] - schedules[j])).max(axis=1)
-                for j, i in enumerate(index)]))
-        return np.concatenate(out)
-
-    # Where the first leg leaves things: one scenario per horizon, at 0 PSA after it (only its
-    # first `after` periods, at `at`, are read).
-    (_, start), = flows([(after, 0.0) for after in afters])
-    owners = [k for k in deal.classes if k.in_waterfall]
-    support = [k for k in owners if k.is_support] or [k for k in owners if k.index not in deal.schedules]
-    then: dict[int, tuple[np.ndarray, float]] = {}
-    for row, after in enumerate(afters):
-        end = start.ending_balance[row, :, after - 1] if after else None
-        support_then = float(end[[k.index for k in support]].sum()) if after \
-            else sum(k.balance for k in support)
-        then[after] = (end, support_then)
+        [row, class]; rows not seen before are run, together, as the scenarios of one run."""
+        keys = [(int(a), float(s)) for a, s in rows]
+        new = list(dict.fromkeys(k for k in keys if k not in seen))
+        if new:
+            for part, run in flows(new):
+                before = np.arange(periods)[None, :] < np.array([a for a, _ in part])[:, None]
+                # Class by class: [row, period] at a time, not [row, class, period].
+                found = np.column_stack([
+                    np.where(before, 0.0, np.abs(run.ending_balance[:, i, :] - schedules[j])).max(axis=1)
+                    for j, i in enumerate(index)])
+                for k, key in enumerate(part):
+                    seen[key] = found[k]
+                    if key[0] and key[0] not in ends:
+                        ends[key[0]] = run.ending_balance[k, :, key[0] - 1].copy()
+        return np.array([seen[k] for k in keys]).reshape(len(keys), len(index))
 
     lo_lim, hi_lim = limits
     grid = np.linspace(lo_lim, hi_lim, BAND_FIRST_GRID)
     looks = miss([(after, float(speed)) for after in afters for speed in grid])
+    owners = [k for k in deal.classes if k.in_waterfall]
+    support = [k for k in owners if k.is_support] or [k for k in owners if k.index not in deal.schedules]
+    then: dict[int, tuple[np.ndarray, float]] = {}
+    for after in afters:
+        end = ends[after] if after else None
+        support_then = float(end[[k.index for k in support]].sum()) if end is not None \
+            else sum(k.balance for k in support)
+        then[after] = (end, support_then)
+
     out: dict[tuple[str, int], SolveResult | InputError] = {}
     searches: list[_BandSearch] = []
     for h, after in enumerate(afters):
@@ -643,20 +829,24 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                 upper=(grid[i_hi + 1], grid[i_hi]) if i_hi < len(grid) - 1 else None,
                 monotonic=len(intervals) == 1))
 
-    inner = max(2, (BAND_GRID - 1) // 2)
     while True:
         active = [b for b in searches if b.open(tol)]
         if not active:
             break
-        # Every open bracket of every search cut into a grid, all run at once.
+        # Every open bracket of every search: a few speeds where the edge is expected and a
+        # coarse grid across the bracket as a safeguard, all run at once.
         rows, spans = [], []
+        runs_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # after -> (speeds, misses) so far
+        for after in {b.after for b in active}:
+            keys = [k for k in seen if k[0] == after]
+            runs_of[after] = (np.array([k[1] for k in keys]), np.array([seen[k] for k in keys]))
         for b in active:
             b.rounds += 1
             for bracket in (b.lower, b.upper):
                 if bracket is None or abs(bracket[1] - bracket[0]) <= tol:
                     spans.append(None)
                     continue
-                pts = np.linspace(min(bracket), max(bracket), inner + 2)[1:-1]
+                pts = _edge_probes(bracket, _edge_guess(bracket, b.index, *runs_of[b.after]), tol)
                 spans.append((len(rows), len(rows) + len(pts), pts))
                 rows.extend((b.after, float(x)) for x in pts)
         ok = miss(rows) <= SCHEDULE_TOLERANCE
@@ -679,16 +869,14 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                 else:
                     b.upper = (ordered_pts[j + 1], ordered_pts[j])
 
-    if searches:
-        edges_found = [(float(b.lower[1]) if b.lower is not None else lo_lim,
-                        float(b.upper[1]) if b.upper is not None else hi_lim) for b in searches]
-        at_edges = miss([(b.after, x) for b, edge in zip(searches, edges_found, strict=True) for x in edge])
-    for n, b in enumerate(searches):
+    for b in searches:
         c = searched[b.index]
         after = b.after
-        lo, hi = edges_found[n]
+        lo = float(b.lower[1]) if b.lower is not None else lo_lim
+        hi = float(b.upper[1]) if b.upper is not None else hi_lim
         width = max([abs(x[1] - x[0]) for x in (b.lower, b.upper) if x is not None], default=0.0)
-        edge_miss = float(at_edges[2 * n:2 * n + 2, b.index].max())
+        # Both edges were run (the limits by the first grid): their distances are at hand.
+        edge_miss = float(miss([(after, lo), (after, hi)])[:, b.index].max())
         end, support_then = then[after]
         balance_then = float(end[c.index]) if after else c.balance
         scheduled_then = float(deal.schedules[c.index][after - 1]) if after else c.balance
@@ -710,3 +898,45 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                      "support_then": support_then, "support_classes": ", ".join(k.name for k in support),
                      "monotonic": b.monotonic, "rounds": b.rounds})
     return out
+
+
+def _edge_guess(bracket: tuple[float, float], column: int, speeds: np.ndarray, misses: np.ndarray) -> float:
+    """Where the edge in `bracket` (bad, good) probably is: the speed at which the class's
+    distance from its schedule reaches SCHEDULE_TOLERANCE, by the secant through the two runs
+    nearest the bracket on its bad side (outside the band the distance grows smoothly with the
+    speed; inside it is nil, so the good side says nothing). The bracket's middle without them.
+    `speeds` [run] and `misses` [run, class] are the runs of the search's horizon so far."""
+    bad, good = bracket
+    side = np.sign(bad - good)
+    gap = (speeds - good) * side
+    f = misses[:, column] - SCHEDULE_TOLERANCE
+    outside = np.flatnonzero((gap >= abs(bad - good)) & (f > 0))
+    nearest = outside[np.argsort(gap[outside], kind="stable")[:3]]
+    if len(nearest) == 3:
+        # A parabola through the three nearest: its root on the bracket's side of them.
+        x, y = speeds[nearest], f[nearest]
+        with np.errstate(all="ignore"):
+            roots = np.roots(np.polyfit(x - x[0], y, 2)) + x[0]
+        inside = [float(r.real) for r in roots if abs(r.imag) < 1e-12 and min(bracket) < r.real < max(bracket)]
+        if inside:
+            return min(inside, key=lambda r: abs(r - bad))
+    if len(nearest) >= 2:
+        s1, s2, f1, f2 = speeds[nearest[0]], speeds[nearest[1]], f[nearest[0]], f[nearest[1]]
+        if f2 != f1:
+            guess = s1 - f1 * (s2 - s1) / (f2 - f1)
+            if min(bracket) < guess < max(bracket):
+                return float(guess)
+    return 0.5 * (bad + good)
+
+
+def _edge_probes(bracket: tuple[float, float], guess: float, tol: float) -> np.ndarray:
+    """The speeds to run inside `bracket` next: a ladder of pairs around `guess`, from within
+    `tol` of it outwards by factors of EDGE_LADDER (the bracket shrinks to a few times the
+    guess's error, to `tol` when the guess is that good), and, in case the guess is poor, an
+    even grid across the bracket. Sorted, strictly inside the bracket."""
+    lo, hi = min(bracket), max(bracket)
+    width = hi - lo
+    rungs = max(1, int(np.ceil(np.log(width / tol) / np.log(EDGE_LADDER))))
+    steps = 0.45 * tol * EDGE_LADDER ** np.arange(rungs)
+    pts = np.concatenate([guess - steps, guess + steps, np.linspace(lo, hi, EDGE_GRID + 2)[1:-1]])
+    return np.unique(pts[(pts > lo) & (pts < hi)])
