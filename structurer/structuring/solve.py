@@ -61,7 +61,7 @@ BAND_FIRST_GRID = 401
 # around where the edge is expected (a secant on the distance from the schedule), spaced by
 # factors of EDGE_LADDER, plus EDGE_GRID evenly spaced ones as a safeguard. A run costs the
 # interpreter a fixed overhead per period whatever its scenarios, so rounds are what to save.
-EDGE_GRID = 16
+EDGE_GRID = 8
 EDGE_LADDER = 8.0
 
 
@@ -911,17 +911,9 @@ def _edge_guess(bracket: tuple[float, float], column: int, speeds: np.ndarray, m
     gap = (speeds - good) * side
     f = misses[:, column] - SCHEDULE_TOLERANCE
     outside = np.flatnonzero((gap >= abs(bad - good)) & (f > 0))
-    nearest = outside[np.argsort(gap[outside], kind="stable")[:3]]
-    if len(nearest) == 3:
-        # A parabola through the three nearest: its root on the bracket's side of them.
-        x, y = speeds[nearest], f[nearest]
-        with np.errstate(all="ignore"):
-            roots = np.roots(np.polyfit(x - x[0], y, 2)) + x[0]
-        inside = [float(r.real) for r in roots if abs(r.imag) < 1e-12 and min(bracket) < r.real < max(bracket)]
-        if inside:
-            return min(inside, key=lambda r: abs(r - bad))
-    if len(nearest) >= 2:
-        s1, s2, f1, f2 = speeds[nearest[0]], speeds[nearest[1]], f[nearest[0]], f[nearest[1]]
+    if len(outside) >= 2:
+        i1, i2 = outside[np.argsort(gap[outside], kind="stable")[:2]]
+        s1, s2, f1, f2 = speeds[i1], speeds[i2], f[i1], f[i2]
         if f2 != f1:
             guess = s1 - f1 * (s2 - s1) / (f2 - f1)
             if min(bracket) < guess < max(bracket):
