@@ -6,12 +6,12 @@ For each solver case it prints, best of `--repeat` calls after one warm-up call 
 is shared, so the best is the least noisy figure):
 
 - `ms`: wall time of the solver call;
-- `engine ms`: the part of it spent inside the waterfall interpreter (engine.waterfall.run_waterfall),
-  which a compiled engine speeds up; `other ms` is the rest (rebuilding deals, schedules,
-  collateral, pricing, search logic), which it does not;
-- `runs` and `scen`: how many waterfall runs the call makes and how many scenarios they hold
-  in total (each run costs a fixed per-period overhead on the interpreted engine, so the run
-  count matters more than the scenario count there).
+- `engine ms`: the part of it spent inside engine runs: the compiled kernel's
+  (engine.compiled.run_compiled) and the waterfall interpreter's (engine.waterfall.run_waterfall);
+  `other ms` is the rest (rebuilding deals, schedules, collateral, pricing, search logic);
+- `runs` and `scen`: how many engine runs the call makes and how many scenarios they hold
+  in total (each run of the interpreter costs a fixed per-period overhead, so the run count
+  matters more than the scenario count there).
 
 `--tree` imports the package from another checkout (e.g. main, for before/after figures) and
 writes no bytecode into it.
@@ -54,25 +54,32 @@ def main(argv: list[str] | None = None) -> int:
             return str(exc)
         raise AssertionError("expected an InputError")
 
-    # Count and time every waterfall run, whichever module calls it (they import it by name).
-    original = waterfall.run_waterfall
+    # Count and time every engine run (the compiled kernel's and the waterfall interpreter's),
+    # whichever module calls it (they import it by name). The kernel is absent from an older tree.
+    import structurer.engine.run as engine_run
     stats = {"runs": 0, "scen": 0, "seconds": 0.0}
 
-    def counted(deal, coll, *rest, **kw):  # type: ignore[no-untyped-def]
-        start = time.perf_counter()
-        try:
-            return original(deal, coll, *rest, **kw)
-        finally:
-            stats["runs"] += 1
-            stats["scen"] += coll.interest.shape[0]
-            stats["seconds"] += time.perf_counter() - start
+    def counting(original: Callable[..., object], scenarios: Callable[..., int]) -> Callable[..., object]:
+        def counted(*args, **kw):  # type: ignore[no-untyped-def]
+            start = time.perf_counter()
+            try:
+                return original(*args, **kw)
+            finally:
+                stats["runs"] += 1
+                stats["scen"] += scenarios(*args)
+                stats["seconds"] += time.perf_counter() - start
+        return counted
 
+    engines = {"run_waterfall": counting(waterfall.run_waterfall,
+                                         lambda deal, coll, *_: coll.interest.shape[0])}
+    if hasattr(engine_run, "run_compiled"):
+        engines["run_compiled"] = counting(engine_run.run_compiled, lambda deal, cd, speeds, *_: len(speeds))
+    originals = {name: getattr(engine_run, name) for name in engines}
     for mod in list(sys.modules.values()):
-        if getattr(mod, "__name__", "").startswith("structurer") and \
-                getattr(mod, "run_waterfall", None) is original:
-            mod.run_waterfall = counted  # type: ignore[attr-defined]
-    import structurer.engine.run as engine_run
-    engine_run.run_waterfall = counted  # type: ignore[attr-defined]
+        if getattr(mod, "__name__", "").startswith("structurer"):
+            for name, counted in engines.items():
+                if getattr(mod, name, None) is originals[name]:
+                    setattr(mod, name, counted)
 
     deals = tree / "deals"
     seq = structurer.load(deals / "sequential.waterfall")

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                 wall = min(r["wall"] for r in runs)
                 rss = min(r["rss_mb"] for r in runs)
                 ns = 1e9 * wall / (n * runs[0]["periods"])
-                print(f"{name:<12} {mode:<8} {n:>10,} {runs[0]['chunk']:>7,} {wall:>9.2f} {ns:>14.1f} "
+                print(f"{name:<12} {mode:<8} {n:>10,} {runs[0]['chunk']:>7,} {wall:>9.3g} {ns:>14.1f} "
                       f"{rss:>12.0f}", flush=True)
     return 0
 

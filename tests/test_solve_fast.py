@@ -1,6 +1,6 @@
 """The solvers' short cuts: each gives what the long way gives.
 
-The solvers run rebuilt deals on collateral projected once (solve._Runs), recompute PAC/TAC
+The solvers run rebuilt deals on SMM and index paths made once (solve._Runs), recompute PAC/TAC
 schedules from band flows projected once (solve._Schedules), guess size_for_wal's answer from
 a truncated principal stream and place effective_band's probes by a secant. Here each short
 cut is compared with the public API it stands for, and the engine runs each solver makes are
@@ -31,24 +31,24 @@ FIELDS = ("beginning_balance", "interest", "accrued", "principal", "ending_balan
 
 @pytest.fixture
 def runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The scenario counts of the waterfall runs the solvers make, one entry per run."""
+    """The scenario counts of the engine runs the solvers make, one entry per run."""
     made: list[int] = []
-    original = solve.run_waterfall
+    original = solve.run_smm
 
-    def counted(deal, coll, *rest, **kw):  # type: ignore[no-untyped-def]
-        made.append(coll.interest.shape[0])
-        return original(deal, coll, *rest, **kw)
+    def counted(deal, smm, *rest, **kw):  # type: ignore[no-untyped-def]
+        made.append(smm.shape[0])
+        return original(deal, smm, *rest, **kw)
 
-    monkeypatch.setattr(solve, "run_waterfall", counted)
+    monkeypatch.setattr(solve, "run_smm", counted)
     return made
 
 
 @pytest.mark.parametrize("path", sorted(DEALS.glob("*.waterfall")), ids=lambda p: p.stem)
-def test_runs_on_collateral_made_once_are_the_deal_run(path: Path) -> None:
+def test_runs_on_speeds_made_once_are_the_deal_run(path: Path) -> None:
     deal = structurer.load(path)
     scen = solve._scenario(deal, None)
     runs = solve._Runs(deal, scen)
-    for _ in range(2):  # the second run reuses the collateral and the index paths
+    for _ in range(2):  # the second run reuses the SMM, the index paths (and the interpreter's collateral)
         mine, public = runs.run(deal), deal.run(scen)
         for name in FIELDS:
             np.testing.assert_array_equal(getattr(mine.flows, name), getattr(public.flows, name),

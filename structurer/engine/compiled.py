@@ -185,8 +185,11 @@ def smm_arrays(prepayments: list, ages: np.ndarray,
     return smm_const, row, paths
 
 
-def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list, index_rates: np.ndarray):
-    """Run the kernel over the scenarios; return (collateral, class flows), audited."""
+def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, index_rates: np.ndarray):
+    """Run the kernel over the scenarios; return (collateral, class flows), audited.
+
+    `prepayments`: one speed per scenario, or the SMM itself [scenario, pool, period] (the
+    solvers' speeds that change after some periods)."""
     from . import kernel  # numba: only once a deal runs
     from .audit import EngineError
     from .flows import LeanClassFlows, LeanCollateralFlows
@@ -194,7 +197,12 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list, index_rates: n
 
     n = len(prepayments)
     t, c = cd.periods, cd.n_classes
-    smm_const, row, paths = smm_arrays(prepayments, cd.pool_age, t)
+    if isinstance(prepayments, np.ndarray):
+        smm_const = np.zeros((n, len(cd.pool_age), 1))
+        row = np.arange(n, dtype=np.int64)
+        paths = np.ascontiguousarray(prepayments, dtype=float)
+    else:
+        smm_const, row, paths = smm_arrays(prepayments, cd.pool_age, t)
     # Period-major, as the interpreter's buffers (see run_kernel); results see [scenario, ...] views.
     paid = np.empty((t, c, n))
     interest = np.empty((t, c, n))
@@ -210,7 +218,7 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list, index_rates: n
                       paid, interest, accretion, resid_int, resid_prin, short, fail_t, fail_code)
     if (fail_t >= 0).any():
         raise EngineError("the waterfall does not balance: " + audit_message(fail_t, fail_code))
-    coll = LeanCollateralFlows(deal, list(prepayments))
+    coll = LeanCollateralFlows(deal, prepayments)
     source = LeanClassFlows(deal, cd, coll, paid, interest, accretion, bool(short.any()), index_rates)
     flows = ClassFlows(interest=interest.transpose(2, 1, 0), principal=paid.transpose(2, 1, 0),
                        residual_interest=resid_int.T, residual_principal=resid_prin.T, source=source)

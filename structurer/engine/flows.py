@@ -28,15 +28,17 @@ class LeanCollateralFlows:
     """Collateral flows, computed by engine/collateral.py when first asked for: they are a
     function of the speeds alone, so the kernel keeps none of them."""
 
-    def __init__(self, deal: Deal, prepayments: list[Prepayment]):
+    def __init__(self, deal: Deal, prepayments: list[Prepayment] | np.ndarray):
         self._deal = deal
-        self._prepayments = prepayments
+        self._prepayments = prepayments  # speeds, or their SMM [scenario, pool, period]
 
     @cached_property
     def _flows(self) -> CollateralFlows:
-        deal = self._deal
-        ages = np.array([p.age for p in deal.pools], dtype=float)
-        return collateral_flows(deal.pools, smm_matrix(self._prepayments, ages, deal.periods))
+        deal, smm = self._deal, self._prepayments
+        if not isinstance(smm, np.ndarray):
+            ages = np.array([p.age for p in deal.pools], dtype=float)
+            smm = smm_matrix(list(smm), ages, deal.periods)
+        return collateral_flows(deal.pools, smm)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -68,35 +70,26 @@ class LeanClassFlows:
     def _balances(self) -> tuple[np.ndarray, np.ndarray]:
         """Beginning and ending balances [period, class, scenario], moved period by period as the
         waterfall moved them (accretion added, then principal taken off), so they agree with it
-        to the last bit."""
+        to the last bit; a compiled loop (engine/kernel.py), since a Python one costs a single
+        scenario more than its whole run."""
+        from .kernel import derive_balances
+
         deal, cd = self._deal, self._cd
         t, c, n = self._paid.shape
         begin = np.empty((t, c, n))
         end = np.empty((t, c, n))
-        balance = np.repeat(cd.class_args[0][:, None], n, axis=1)  # [class, scenario]
-        paid, acc = self._paid, self._accretion
         kids = [(k.index, k.parent, k.balance / deal.classes[k.parent].balance)
                 for k in deal.classes if k.parent is not None]
-        books = [k.index for k in deal.classes if k.on_books]
+        books = np.array([k.on_books for k in deal.classes], dtype=np.bool_)
+        derive_balances(cd.class_args[0], self._paid, self._accretion, cd.accrual_classes, books,
+                        np.array([k for k, _, _ in kids], dtype=np.int64),
+                        np.array([p for _, p, _ in kids], dtype=np.int64),
+                        np.array([s for _, _, s in kids], dtype=float), begin, end)
         notionals = [(k.index, k.notional) for k in deal.classes if k.notional is not None]
-        pools_begin = pools_end = None
         if notionals:
             by_pool = self._collateral.by_pool
-            pools_begin = by_pool["beginning_balance"].transpose(2, 1, 0)
-            pools_end = by_pool["ending_balance"].transpose(2, 1, 0)
-        zs = list(cd.accrual_classes)
-        for p in range(t):
-            begin[p] = balance
-            if notionals:
-                _notional(begin[p], notionals, pools_begin[p])  # type: ignore[index]
-            for slot, z in enumerate(zs):
-                balance[z] += acc[p, slot]
-            balance[books] -= paid[p, books]
-            for k, parent, share in kids:
-                balance[k] = balance[parent] * share
-            end[p] = balance
-            if notionals:
-                _notional(end[p], notionals, pools_end[p])  # type: ignore[index]
+            _notional(begin, notionals, by_pool["beginning_balance"].transpose(2, 1, 0))
+            _notional(end, notionals, by_pool["ending_balance"].transpose(2, 1, 0))
         return begin, end
 
     @property
@@ -162,11 +155,12 @@ class LeanClassFlows:
 
 
 def _notional(out: np.ndarray, notionals: list, pools: np.ndarray) -> None:
-    """Notional balances [class, scenario] in place, as engine/waterfall.py computes them."""
+    """Notional balances [period, class, scenario] in place, as engine/waterfall.py computes
+    them (on [class, scenario] each period: the same sums in the same order)."""
     for k, n in notionals:
-        base = out[list(n.classes)].sum(axis=0) if n.classes else 0.0
+        base = out[:, list(n.classes)].sum(axis=1) if n.classes else 0.0
         if n.pools:
-            base = base + pools[list(n.pools)].sum(axis=0)
+            base = base + pools[:, list(n.pools)].sum(axis=1)
         if n.collateral:
-            base = base + pools.sum(axis=0)
-        out[k] = n.factor * base
+            base = base + pools.sum(axis=1)
+        out[:, k] = n.factor * base

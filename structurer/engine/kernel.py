@@ -551,6 +551,31 @@ def _scenario(s, smm_const, path_row, paths, pool_balance, amort, net_m, init_ba
     short_flag[s] = any_short
 
 
+@njit(cache=True)
+def derive_balances(init_balance, paid, accretion, accrual_classes, on_books, kid_k, kid_parent,
+                    kid_share, begin, end):
+    """Beginning and ending balances [period, class, scenario] from what the kernel stored, in
+    the order it moved them: accretion added, principal paid taken off, split classes their
+    parent's share. Notional rows are left to the caller (they follow the pools)."""
+    periods, n_cls, n_scen = paid.shape
+    bal = np.empty(n_cls)
+    for s in range(n_scen):
+        for c in range(n_cls):
+            bal[c] = init_balance[c]
+        for t in range(periods):
+            for c in range(n_cls):
+                begin[t, c, s] = bal[c]
+            for j in range(accrual_classes.shape[0]):
+                bal[accrual_classes[j]] += accretion[t, j, s]
+            for c in range(n_cls):
+                if on_books[c]:
+                    bal[c] -= paid[t, c, s]
+            for j in range(kid_k.shape[0]):
+                bal[kid_k[j]] = bal[kid_parent[j]] * kid_share[j]
+            for c in range(n_cls):
+                end[t, c, s] = bal[c]
+
+
 def run(*args: object) -> None:
     """`run_kernel(*args)`, without letting numba load scipy (see `_without_scipy`)."""
     with _without_scipy():

@@ -12,10 +12,10 @@ from ..model.deal import Deal
 from ..model.prepayment import Prepayment, parse_speed, validate_assumption
 from ..model.scenarios import Scenario, check_indices
 from ..results.results import Results
-from .collateral import collateral_flows
-from .compiled import compiled, run_compiled
+from .collateral import CollateralFlows, collateral_flows
+from .compiled import CompiledDeal, compiled, run_compiled
 from .prepayment import smm_matrix
-from .waterfall import run_waterfall
+from .waterfall import ClassFlows, run_waterfall
 
 
 def resolve_scenarios(deal: Deal, speeds: list[Scenario | Prepayment | str] | None) -> list[Scenario]:
@@ -52,7 +52,7 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
         index_rates = np.stack([s.index_paths(deal.indices, names, periods) for s in scenarios])
     else:
         index_rates = np.zeros((len(scenarios), 0, periods))
-    cd = compiled(deal) if os.environ.get("STRUCTURER_ENGINE", "compiled") != "numpy" else None
+    cd = _compiled(deal)
     if cd is not None:
         coll, flows = run_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates)
         if progress is not None:
@@ -65,3 +65,22 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
     coll = collateral_flows(deal.pools, smm)
     flows = run_waterfall(deal, coll, index_rates, progress)
     return Results(deal, scenarios, coll, flows)
+
+
+def _compiled(deal: Deal) -> CompiledDeal | None:
+    """The deal's kernel form; None for the numpy interpreter (a rule kind with no compiled form,
+    or STRUCTURER_ENGINE=numpy, the cross-check of the kernel)."""
+    return compiled(deal) if os.environ.get("STRUCTURER_ENGINE", "compiled") != "numpy" else None
+
+
+def run_smm(deal: Deal, smm: np.ndarray, index_rates: np.ndarray,
+            collateral: CollateralFlows | None = None) -> tuple[CollateralFlows, ClassFlows]:
+    """Collateral and class flows at a given SMM [scenario, pool, period] and index paths
+    [scenario, index, period], audited: the solvers' runs, whose speeds may change after some
+    periods and whose deals are rebuilt each time. The kernel computes the collateral as it
+    goes; the interpreter takes `collateral` (those SMM's flows) when the caller has it."""
+    cd = _compiled(deal)
+    if cd is not None:
+        return run_compiled(deal, cd, smm, index_rates)  # type: ignore[return-value]
+    coll = collateral if collateral is not None else collateral_flows(deal.pools, smm)
+    return coll, run_waterfall(deal, coll, np.array(index_rates, dtype=float))

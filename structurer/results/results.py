@@ -7,8 +7,9 @@ recomputed from the deal.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cached_property
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,6 +31,28 @@ if TYPE_CHECKING:
     from ..model.scenarios import Scenario
 
 COLLATERAL = "COLLATERAL"
+CLASS_ARRAYS = ("beginning_balance", "interest", "accrued", "principal", "ending_balance", "shortfall",
+                "coupon")
+
+_READ = {name: attrgetter(name) for name in CLASS_ARRAYS}
+
+
+class ClassArrays(Mapping[str, np.ndarray]):
+    """One class's arrays [scenario, period], each read off the flows when asked for: a kernel
+    run derives balances, shortfalls and coupons only on demand, and a WAL needs none of them."""
+
+    def __init__(self, flows: ClassFlows, index: int):
+        self._flows = flows
+        self._index = index
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return _READ[key](self._flows)[:, self._index, :]  # an unknown key: KeyError, as a dict
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(CLASS_ARRAYS)
+
+    def __len__(self) -> int:
+        return len(CLASS_ARRAYS)
 
 
 class Results:
@@ -87,7 +110,7 @@ class Results:
 
     # ---- per-class arrays [scenario, period]
 
-    def arrays(self, name: str) -> dict[str, np.ndarray]:
+    def arrays(self, name: str) -> Mapping[str, np.ndarray]:
         """beginning_balance, interest, accrued, principal, ending_balance, shortfall, coupon of
         a class. A notional class's balances are its notional balances."""
         tranche = self.deal.tranche(name)
@@ -97,16 +120,7 @@ class Results:
             return {"beginning_balance": zeros, "interest": f.residual_interest, "accrued": zeros,
                     "principal": f.residual_principal, "ending_balance": zeros, "shortfall": zeros,
                     "coupon": zeros}
-        i = tranche.index
-        return {
-            "beginning_balance": f.beginning_balance[:, i, :],
-            "interest": f.interest[:, i, :],
-            "accrued": f.accrued[:, i, :],
-            "principal": f.principal[:, i, :],
-            "ending_balance": f.ending_balance[:, i, :],
-            "shortfall": f.shortfall[:, i, :],
-            "coupon": f.coupon[:, i, :],
-        }
+        return ClassArrays(f, tranche.index)
 
     def wal(self, name: str) -> np.ndarray:
         """SIFMA WAL (years from settlement by period count) of a class, per scenario.

@@ -35,11 +35,10 @@ import numpy as np
 
 from ..check.context import MONEY_TOLERANCE
 from ..check.interest import effective_rates
-from ..engine.collateral import collateral_flows
+from ..engine.collateral import CollateralFlows
 from ..engine.prepayment import smm_matrix
-from ..engine.run import resolve_scenarios
+from ..engine.run import resolve_scenarios, run_smm
 from ..engine.schedules import Tier, band_principal, compute_schedules, serving_order
-from ..engine.waterfall import run_waterfall
 from ..errors import InputError
 from ..model.curve import Curve
 from ..model.deal import Deal, Tranche
@@ -306,22 +305,24 @@ def _scenario(deal: Deal, scenario: Scenario | Prepayment | str | None) -> Scena
 
 class _Runs:
     """Rebuilt versions of one deal, run at one scenario: what `deal.run(scenario)` does, with
-    the collateral flows and index paths (which new class balances and coupons do not change)
-    made once, so each evaluation of a solver is a waterfall run and nothing else. Each rebuilt
+    the SMM and index paths (which new class balances and coupons do not change) made once, so
+    each evaluation of a solver is an engine run and nothing else (the kernel's, when the deal
+    compiles; the interpreter's reuses the first run's collateral flows). Each rebuilt
     deal is run once: the solution a solver returns is one of the runs it made."""
 
     def __init__(self, deal: Deal, scenario: Scenario):
         self.scenario = scenario
         periods = deal.periods
         ages = np.array([p.age for p in deal.pools], dtype=float)
-        self.collateral = collateral_flows(deal.pools, smm_matrix([scenario.prepayment], ages, periods))
+        self.smm = smm_matrix([scenario.prepayment], ages, periods)
+        self.collateral: CollateralFlows | None = None  # the interpreter's, once made
         check_indices(deal.name, deal.index_names, (i for i, _ in scenario.indices))
         self.rates = scenario.index_paths(deal.indices, deal.index_names, periods)[None]
         self.count = 0
 
     def run(self, deal: Deal) -> Results:
         self.count += 1
-        flows = run_waterfall(deal, self.collateral, self.rates.copy())
+        self.collateral, flows = run_smm(deal, self.smm, self.rates, self.collateral)
         return Results(deal, [self.scenario], self.collateral, flows)
 
 
@@ -760,8 +761,7 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
             smm = smm_matrix([Prepayment.constant(float(speed), "PSA") for _, speed in part], ages, periods)
             for k, (after, _) in enumerate(part):
                 smm[k, :, :after] = first_leg[:, :after]
-            coll = collateral_flows(deal.pools, smm)
-            yield part, run_waterfall(deal, coll, np.broadcast_to(rates, (len(part), *rates.shape)).copy())
+            yield part, run_smm(deal, smm, np.broadcast_to(rates, (len(part), *rates.shape)))[1]
 
     # Every (after, speed) run so far: each searched class's largest distance from its schedule
     # after the first leg [class]. A speed is never run twice (the edges reported were run).
