@@ -11,6 +11,7 @@ import calendar
 import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
@@ -28,7 +29,13 @@ def add_months(date: dt.date, months: int) -> dt.date:
 
 def payment_dates(first_payment: dt.date, periods: int) -> list[dt.date]:
     """Distribution dates of periods 1..periods: monthly, on the first payment date's day."""
-    return [add_months(first_payment, k) for k in range(periods)]
+    return list(_payment_dates(first_payment, periods))
+
+
+@lru_cache(maxsize=64)
+def _payment_dates(first_payment: dt.date, periods: int) -> tuple[dt.date, ...]:
+    # Once per deal: a solver's or a tie-out's every run would otherwise date 360 periods anew.
+    return tuple(add_months(first_payment, k) for k in range(periods))
 
 
 def days_30_360(start: dt.date, end: dt.date) -> int:
