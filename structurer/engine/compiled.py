@@ -189,14 +189,16 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     """Run the kernel over the scenarios; return (collateral, class flows), audited.
 
     `prepayments`: one speed per scenario, or the SMM itself [scenario, pool, period] (the
-    solvers' speeds that change after some periods)."""
+    solvers' speeds that change after some periods), whose periods may be the deal's first ones
+    only: the run then stops there (`index_rates` covers the same periods)."""
     from . import kernel  # numba: only once a deal runs
     from .audit import EngineError
     from .flows import LeanClassFlows, LeanCollateralFlows
     from .waterfall import ClassFlows
 
     n = len(prepayments)
-    t, c = cd.periods, cd.n_classes
+    t = prepayments.shape[2] if isinstance(prepayments, np.ndarray) else cd.periods
+    c = cd.n_classes
     if isinstance(prepayments, np.ndarray):
         smm_const = np.zeros((n, len(cd.pool_age), 1))
         row = np.arange(n, dtype=np.int64)

@@ -116,7 +116,7 @@ class LeanClassFlows:
     def _rates(self) -> np.ndarray:
         from .waterfall import coupon_rates
 
-        return coupon_rates(self._deal, self._index_rates, self._cd.periods)  # [period, class, scenario]
+        return coupon_rates(self._deal, self._index_rates, self._paid.shape[0])  # [period, class, scenario]
 
     @property
     def coupon(self) -> np.ndarray:
@@ -135,7 +135,7 @@ class LeanClassFlows:
         # The waterfall's own arithmetic, period by period: due = begin x rate / 12 + carried.
         rates = self._rates
         if self._cd.floating:
-            days = self._cd.class_args[8]
+            days = self._cd.class_args[8][:rates.shape[0]]
             floating = [c.index for c in self._deal.classes if c.formula is not None]
             rates = np.array(rates)
             rates[:, floating, :] *= days[:, None, None]

@@ -77,7 +77,8 @@ def run_smm(deal: Deal, smm: np.ndarray, index_rates: np.ndarray,
             collateral: CollateralFlows | None = None) -> tuple[CollateralFlows, ClassFlows]:
     """Collateral and class flows at a given SMM [scenario, pool, period] and index paths
     [scenario, index, period], audited: the solvers' runs, whose speeds may change after some
-    periods and whose deals are rebuilt each time. The kernel computes the collateral as it
+    periods and whose deals are rebuilt each time. The SMM may cover the deal's first periods
+    only (the index paths the same ones): the run stops there. The kernel computes the collateral as it
     goes; the interpreter takes `collateral` (those SMM's flows) when the caller has it."""
     cd = _compiled(deal)
     if cd is not None:

@@ -749,6 +749,13 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
     first_leg = smm_matrix([at], ages, periods)[0]
     index = np.array([c.index for c in searched])
     schedules = np.array([deal.schedules[c.index] for c in searched])  # [class, period]
+    # The runs stop where every schedule searched has reached zero: a class that neither
+    # accretes nor grows is no further from a zero schedule later than it is then.
+    horizon = periods
+    if not any(c.accrual for c in searched):
+        live = np.flatnonzero((schedules != 0.0).any(axis=0))
+        horizon = min(periods, max(int(live[-1]) + 2 if len(live) else 1, max(afters) + 1))
+    schedules = schedules[:, :horizon]
     runs = 0
 
     def flows(rows: list[tuple[int, float]]):
@@ -758,10 +765,11 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         runs += 1
         for start in range(0, len(rows), BAND_BATCH):
             part = rows[start:start + BAND_BATCH]
-            smm = smm_matrix([Prepayment.constant(float(speed), "PSA") for _, speed in part], ages, periods)
+            smm = smm_matrix([Prepayment.constant(float(speed), "PSA") for _, speed in part], ages, horizon)
             for k, (after, _) in enumerate(part):
                 smm[k, :, :after] = first_leg[:, :after]
-            yield part, run_smm(deal, smm, np.broadcast_to(rates, (len(part), *rates.shape)))[1]
+            paths = rates[:, :horizon]
+            yield part, run_smm(deal, smm, np.broadcast_to(paths, (len(part), *paths.shape)))[1]
 
     # Every (after, speed) run so far: each searched class's largest distance from its schedule
     # after the first leg [class]. A speed is never run twice (the edges reported were run).
@@ -777,7 +785,7 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         new = list(dict.fromkeys(k for k in keys if k not in seen))
         if new:
             for part, run in flows(new):
-                before = np.arange(periods)[None, :] < np.array([a for a, _ in part])[:, None]
+                before = np.arange(horizon)[None, :] < np.array([a for a, _ in part])[:, None]
                 # Class by class: [row, period] at a time, not [row, class, period].
                 found = np.column_stack([
                     np.where(before, 0.0, np.abs(run.ending_balance[:, i, :] - schedules[j])).max(axis=1)
