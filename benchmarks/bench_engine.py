@@ -142,8 +142,12 @@ def child(path: str, n: int, repeat: int) -> None:
     print(json.dumps({"seconds": min(times), "cpu_seconds": min(cpu), "peak_bytes": after - before}))
 
 
-def engine_in_child(path: Path, n: int, repeat: int) -> dict[str, float] | str:
+def engine_in_child(path: Path, n: int, repeat: int, threads: int | None = None) -> dict[str, float] | str:
+    """The child's figures; `threads`: NUMBA_NUM_THREADS in the child (None: all cores)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(path), str(n), str(repeat)]
+    env = dict(os.environ)
+    if threads is not None:
+        env["NUMBA_NUM_THREADS"] = str(threads)
     limit = available_bytes()
 
     def cap_memory() -> None:
@@ -152,7 +156,7 @@ def engine_in_child(path: Path, n: int, repeat: int) -> dict[str, float] | str:
         if math.isfinite(limit):
             resource.setrlimit(resource.RLIMIT_AS, (int(0.8 * limit), resource.RLIM_INFINITY))
 
-    done = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=cap_memory)
+    done = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=cap_memory, env=env)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
         return f"failed ({'killed: out of memory?' if done.returncode < 0 else tail[:80]})"
@@ -223,9 +227,10 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
     print(f"{path.name} ({deal.name}): {', '.join(c.name for c in deal.issued_classes)}; "
           f"{periods} periods; speeds over 0-{MAX_PSA:g} PSA")
     print("  ns per scenario-month, best of the repetitions, wall clock; (cpu): CPU time of the process,")
-    print("  all threads, which other load on the machine does not inflate; memory: the peak the engine's"
-          " run adds")
-    head = (f"  {'scenarios':>9}{'engine':>10}{'(cpu)':>9}{'C 1 thr':>9}{'(cpu)':>8}{'C 2 thr':>9}"
+    print("  all threads, which other load on the machine does not inflate; eng 1 thr: the engine's wall"
+          " clock with NUMBA_NUM_THREADS=1 (from 1,000 scenarios); memory: the peak the engine's run adds")
+    head = (f"  {'scenarios':>9}{'engine':>10}{'(cpu)':>9}{'eng 1 thr':>10}{'C 1 thr':>9}"
+            f"{'(cpu)':>8}{'C 2 thr':>9}"
             f"{'reference':>11}{'eng/C1':>8}{'eng/C2':>8}{'bytes/s-m':>11}{'doubles/s-m':>13}")
     print(head)
     per_sm: float | None = None  # bytes per scenario-month measured at the largest count so far
@@ -233,6 +238,7 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
         reps = max(1, min(repeat, int(2e5 / max(n, 1)) or 1)) if n >= 10_000 else repeat
         speeds = grid(n)
         note = ""
+        e_one: float | None = None
         engine: dict[str, float] | str | None = None
         need = per_sm * n * periods if per_sm else 0.0
         if n >= 100_000 and skip_100k:
@@ -245,6 +251,10 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
             engine = engine_in_child(path, n, reps)
             if isinstance(engine, str):
                 note, engine = f"engine {engine}", None
+            elif n >= 1_000:
+                # The target speaks of single-threaded: the same run on one thread.
+                one = engine_in_child(path, n, reps, threads=1)
+                e_one = ns(one["seconds"], n, periods) if isinstance(one, dict) else None
         e_ns = ns(engine["seconds"], n, periods) if engine else None
         e_cpu = ns(engine["cpu_seconds"], n, periods) if engine else None
         peak = engine["peak_bytes"] / (n * periods) if engine else None
@@ -264,7 +274,8 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
         ratio1 = f"{e_ns / c1:>8.1f}" if e_ns and c1 else f"{'-':>8}"
         ratio2 = f"{e_ns / c2:>8.1f}" if e_ns and c2 else f"{'-':>8}"
         mem = f"{peak:>11,.0f}{peak / 8:>13,.1f}" if peak is not None else f"{'-':>11}{'-':>13}"
-        print(f"  {n:>9,}{cell(e_ns, 10)}{cell(e_cpu, 9)}{cell(c1, 9)}{cell(c1_cpu, 8)}{cell(c2, 9)}"
+        print(f"  {n:>9,}{cell(e_ns, 10)}{cell(e_cpu, 9)}{cell(e_one, 10)}{cell(c1, 9)}"
+              f"{cell(c1_cpu, 8)}{cell(c2, 9)}"
               f"{cell(r, 11)}{ratio1}{ratio2}{mem}"
               + (f"  {note}" if note else ""))
     print()

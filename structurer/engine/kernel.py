@@ -72,208 +72,28 @@ from .audit import CONSERVATION_RTOL  # noqa: E402
 DUST = 1e-9  # as engine/waterfall.py: an accrual class's targets below this count as retired
 
 # Each rule kind's step, compiled from the function next to its numpy allocate.
-_pay = njit(cache=True)(kernel_pay)
-_flat_seq = njit(cache=True)(kernel_flat_sequential)
-_over = njit(cache=True)(kernel_over_schedule)
-_nas = njit(cache=True)(kernel_nas_share)
-_above = njit(cache=True)(kernel_above)
+_pay = njit(cache=True, error_model="numpy")(kernel_pay)
+_flat_seq = njit(cache=True, error_model="numpy")(kernel_flat_sequential)
+_over = njit(cache=True, error_model="numpy")(kernel_over_schedule)
+_nas = njit(cache=True, error_model="numpy")(kernel_nas_share)
+_above = njit(cache=True, error_model="numpy")(kernel_above)
 
-# Audit failures, as bits (engine/flows.py turns them into audit.py's words).
 BLOCK = 8  # scenarios per task: one cache line of each output row
 
+# Audit failures, as bits (engine/compiled.py turns them into audit.py's words).
 GAP, MOVED, OVERPAID, LEAKED, NEGATIVE_BALANCE, NEGATIVE_AMOUNT = 1, 2, 4, 8, 16, 32
 
-
-@njit(cache=True)
-def _capacity(n, t, bal, kind, pa, pb, first_member, n_members, members, first_child, children,
-              schedules, nas, tripped, own_begin, total_begin, ptotal, chain):
-    """The most node `n` could take now (Rule.capacity). Only to-schedule and trigger nodes
-    wrap a child's capacity, so this walks a chain down, then applies the wrappers back up."""
-    depth = 0
-    while kind[n] == TO_SCHEDULE or kind[n] == TRIGGER:
-        chain[depth] = n
-        depth += 1
-        n = children[first_child[n]]
-    k = kind[n]
-    if k == PAY:
-        v = bal[pa[n]]
-    elif k == NAS_SHARE:
-        i = pa[n]
-        v = min(_nas(nas[pb[n], t], own_begin[i], total_begin, ptotal), bal[i])
-    else:
-        v = 0.0
-        for j in range(first_member[n], first_member[n] + n_members[n]):
-            v += bal[members[j]]
-    for d in range(depth - 1, -1, -1):
-        w = chain[d]
-        if kind[w] == TO_SCHEDULE:
-            v = _over(v, schedules[pa[w], t])
-        elif not tripped[pa[w]]:
-            v = 0.0
-    return v
+# Why the hot loop is one function: numba increments and decrements the reference count of
+# every array handed to a function (or bound to a new name, as inlining does), with an atomic
+# instruction, and the program's arrays are shared by all threads, so those counts bounce
+# between cores. Passing ~25 arrays to an allocation step once a period cost more than the
+# waterfall itself. So the scenarios, the allocation (a stack machine) and the capacity walk
+# are written inline below, reading only this function's own arguments; the rule steps called
+# in the loop take and return scalars. error_model="numpy": a division is IEEE division, with
+# no zero-divisor check (every division here is guarded as the interpreter's is).
 
 
-@njit(cache=True, inline="always")
-def _allocate(root, amount, t, bal, paid, kind, pa, pb, first_child, n_children, first_member,
-              n_members, children, members, weights, schedules, nas, tripped, own_begin,
-              total_begin, ptotal, st_node, st_amount, st_used, st_pos, st_rem, st_step, st_pass,
-              scratch, chain):
-    """Pay up to `amount` through node `root` (Rule.allocate); return what was used.
-
-    A stack machine: each frame is a node being allocated, `st_pos` how far through its
-    children it is; a child's result comes back in `ret`."""
-    sp = 0
-    st_node[0] = root
-    st_amount[0] = amount
-    st_used[0] = 0.0
-    st_pos[0] = 0
-    st_pass[0] = 0
-    sp = 1
-    ret = 0.0
-    while sp > 0:
-        f = sp - 1
-        n = st_node[f]
-        k = kind[n]
-        if k == PAY:
-            i = pa[n]
-            got = _pay(st_amount[f], bal[i])
-            bal[i] -= got
-            paid[i] += got
-            ret = got
-            sp -= 1
-        elif k == NAS_SHARE:
-            i = pa[n]
-            share = _nas(nas[pb[n], t], own_begin[i], total_begin, ptotal)
-            got = min(max(min(st_amount[f], share), 0.0), bal[i])
-            bal[i] -= got
-            paid[i] += got
-            ret = got
-            sp -= 1
-        elif k == SEQUENTIAL and pb[n] == 1:
-            # Every child one distinct class: each takes what the earlier ones leave.
-            cum = 0.0
-            used = 0.0
-            for j in range(first_child[n], first_child[n] + n_children[n]):
-                i = pa[children[j]]
-                b = bal[i]
-                cum += b
-                got = _flat_seq(st_amount[f], cum, b)
-                bal[i] = b - got
-                paid[i] += got
-                used += got
-            ret = used
-            sp -= 1
-        elif k == SEQUENTIAL:
-            pos = st_pos[f]
-            if pos > 0:
-                st_used[f] += ret
-            if pos < n_children[n]:
-                st_pos[f] = pos + 1
-                st_node[sp] = children[first_child[n] + pos]
-                st_amount[sp] = st_amount[f] - st_used[f]
-                st_used[sp] = 0.0
-                st_pos[sp] = 0
-                st_pass[sp] = 0
-                sp += 1
-            else:
-                ret = st_used[f]
-                sp -= 1
-        elif k == TO_SCHEDULE or k == TRIGGER:
-            if st_pos[f] == 0:
-                st_pos[f] = 1
-                child = children[first_child[n]]
-                if k == TO_SCHEDULE:
-                    over = _over(_capacity(child, t, bal, kind, pa, pb, first_member, n_members, members,
-                                           first_child, children, schedules, nas, tripped, own_begin,
-                                           total_begin, ptotal, chain), schedules[pa[n], t])
-                    give = min(st_amount[f], over)
-                else:
-                    give = st_amount[f] if tripped[pa[n]] else 0.0
-                st_node[sp] = child
-                st_amount[sp] = give
-                st_used[sp] = 0.0
-                st_pos[sp] = 0
-                st_pass[sp] = 0
-                sp += 1
-            else:
-                sp -= 1  # the child's result is this node's: `ret` passes through
-        elif k == PRO_RATA and pb[n] == 0:
-            # By balance: each child is offered its capacity x min(amount / total, 1).
-            c0 = first_child[n]
-            nc = n_children[n]
-            pos = st_pos[f]
-            if pos == 0:
-                total = 0.0
-                for j in range(nc):
-                    cap = _capacity(children[c0 + j], t, bal, kind, pa, pb, first_member, n_members, members,
-                                    first_child, children, schedules, nas, tripped, own_begin,
-                                    total_begin, ptotal, chain)
-                    scratch[c0 + j] = cap
-                    total += cap
-                factor = st_amount[f] / total if total > 0 else 0.0
-                factor = min(factor, 1.0)
-                for j in range(nc):
-                    scratch[c0 + j] = scratch[c0 + j] * factor
-            else:
-                st_used[f] += ret
-            if pos < nc:
-                st_pos[f] = pos + 1
-                st_node[sp] = children[c0 + pos]
-                st_amount[sp] = scratch[c0 + pos]
-                st_used[sp] = 0.0
-                st_pos[sp] = 0
-                st_pass[sp] = 0
-                sp += 1
-            else:
-                ret = st_used[f]
-                sp -= 1
-        else:
-            # Fixed weights: water-filling passes (ProRata._fixed), each offering what is left by
-            # weight among the children that can still take principal.
-            c0 = first_child[n]
-            nc = n_children[n]
-            w0 = pa[n]
-            pos = st_pos[f]
-            if pos == 0 and st_pass[f] == 0:
-                st_rem[f] = max(st_amount[f], 0.0)
-                st_used[f] = 0.0
-            if pos > 0:
-                st_step[f] += ret
-            if pos == nc:
-                st_rem[f] -= st_step[f]
-                st_used[f] += st_step[f]
-                st_pass[f] += 1
-                pos = 0
-                st_pos[f] = 0
-            if pos == 0:
-                negligible = ROUNDING * max(max(st_amount[f], 0.0), 1.0)
-                w_sum = 0.0
-                for j in range(nc):
-                    cap = _capacity(children[c0 + j], t, bal, kind, pa, pb, first_member, n_members, members,
-                                    first_child, children, schedules, nas, tripped, own_begin,
-                                    total_begin, ptotal, chain)
-                    w = weights[w0 + j] if cap > 0.0 else 0.0
-                    scratch[c0 + j] = w
-                    w_sum += w
-                if st_pass[f] >= 2 * nc + 2 or not (w_sum > 0 and st_rem[f] > negligible):
-                    ret = st_used[f]
-                    st_pass[f] = 0
-                    sp -= 1
-                    continue
-                for j in range(nc):
-                    scratch[c0 + j] = st_rem[f] * (scratch[c0 + j] / w_sum)
-                st_step[f] = 0.0
-            st_pos[f] = pos + 1
-            st_node[sp] = children[c0 + pos]
-            st_amount[sp] = scratch[c0 + pos]
-            st_used[sp] = 0.0
-            st_pos[sp] = 0
-            st_pass[sp] = 0
-            sp += 1
-    return ret
-
-
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def run_kernel(
     # SMM: a constant speed's [scenario, pool, k] for k = min(period, its last column) (PSA
     # stops changing at loan age 30); any other speed's row of `paths` [row, pool, period]
@@ -297,51 +117,57 @@ def run_kernel(
 ):
     # Outputs are period-major, [period, class, scenario], as the numpy interpreter's buffers
     # are: results read them through the same scenario-major views, so that even sums over
-    # them add in the same order. A thread takes BLOCK neighbouring scenarios, which share the
-    # output's cache lines.
+    # them add in the same order. A task takes BLOCK neighbouring scenarios, which share the
+    # output's cache lines (and pays the call's reference counts once for all of them).
     n_scen = paid_out.shape[2]
     n_blocks = (n_scen + BLOCK - 1) // BLOCK
     for blk in prange(n_blocks):
-        for s in range(blk * BLOCK, min(n_scen, (blk + 1) * BLOCK)):
-            _scenario(s, smm_const, path_row, paths, pool_balance, amort, net_m, init_balance, begin0,
-                      fixed_coupon, f_index, f_const, f_mult, f_cap, f_floor, days, index_rates, direct,
-                      owner, cash, book, cash_int, kid_k, kid_parent, kid_share, strip_k, strip_pool,
-                      strip_share, ntl_k, ntl_factor, ntl_first_class, ntl_n_class, ntl_classes,
-                      ntl_first_pool, ntl_n_pool, ntl_pools, ntl_all, acc_z, acc_root, acc_first_target,
-                      acc_n_target, acc_targets, acc_slot, has_nas, principal_root, kind, pa, pb,
-                      first_child, n_children, first_member, n_members, children, members, weights,
-                      schedules, nas, thresholds, sticky_rows, deal_scale, paid_out, int_out, acc_out,
-                      resid_int, resid_prin, short_flag, fail_t, fail_code)
+        _scenarios(blk * BLOCK, min(n_scen, (blk + 1) * BLOCK), smm_const, path_row, paths,
+                   pool_balance, amort, net_m, init_balance, begin0, fixed_coupon, f_index, f_const,
+                   f_mult, f_cap, f_floor, days, index_rates, direct, owner, cash, book, cash_int,
+                   kid_k, kid_parent, kid_share, strip_k, strip_pool, strip_share, ntl_k, ntl_factor,
+                   ntl_first_class, ntl_n_class, ntl_classes, ntl_first_pool, ntl_n_pool, ntl_pools,
+                   ntl_all, acc_z, acc_root, acc_first_target, acc_n_target, acc_targets, acc_slot,
+                   has_nas, principal_root, kind, pa, pb, first_child, n_children, first_member,
+                   n_members, children, members, weights, schedules, nas, thresholds, sticky_rows,
+                   deal_scale, paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t,
+                   fail_code)
 
 
-@njit(cache=True)
-def _scenario(s, smm_const, path_row, paths, pool_balance, amort, net_m, init_balance, begin0,
-              fixed_coupon, f_index, f_const, f_mult, f_cap, f_floor, days, index_rates, direct,
-              owner, cash, book, cash_int, kid_k, kid_parent, kid_share, strip_k, strip_pool,
-              strip_share, ntl_k, ntl_factor, ntl_first_class, ntl_n_class, ntl_classes,
-              ntl_first_pool, ntl_n_pool, ntl_pools, ntl_all, acc_z, acc_root, acc_first_target,
-              acc_n_target, acc_targets, acc_slot, has_nas, principal_root, kind, pa, pb,
-              first_child, n_children, first_member, n_members, children, members, weights,
-              schedules, nas, thresholds, sticky_rows, deal_scale, paid_out, int_out, acc_out,
-              resid_int, resid_prin, short_flag, fail_t, fail_code):
-    """One scenario, every period: collateral, waterfall, audit."""
+@njit(cache=True, error_model="numpy")
+def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, init_balance, begin0,
+               fixed_coupon, f_index, f_const, f_mult, f_cap, f_floor, days, index_rates, direct,
+               owner, cash, book, cash_int, kid_k, kid_parent, kid_share, strip_k, strip_pool,
+               strip_share, ntl_k, ntl_factor, ntl_first_class, ntl_n_class, ntl_classes,
+               ntl_first_pool, ntl_n_pool, ntl_pools, ntl_all, acc_z, acc_root, acc_first_target,
+               acc_n_target, acc_targets, acc_slot, has_nas, principal_root, kind, pa, pb,
+               first_child, n_children, first_member, n_members, children, members, weights,
+               schedules, nas, thresholds, sticky_rows, deal_scale, paid_out, int_out, acc_out,
+               resid_int, resid_prin, short_flag, fail_t, fail_code):
+    """Scenarios s0..s1-1, every period: collateral, waterfall, audit."""
     periods = paid_out.shape[0]
     n_cls = paid_out.shape[1]
     n_pool = pool_balance.shape[0]
     n_nodes = kind.shape[0]
     n_trig = thresholds.shape[0]
-    bal = init_balance.copy()
+    n_acc = acc_z.shape[0]
+    n_kid = kid_k.shape[0]
+    n_ntl = ntl_k.shape[0]
+    n_strip = strip_k.shape[0]
+    last = smm_const.shape[2] - 1
+    # Working arrays, once per block of scenarios.
+    bal = np.empty(n_cls)
     begin = np.empty(n_cls)
     due = np.empty(n_cls)
-    carried = np.zeros(n_cls)
+    carried = np.empty(n_cls)
     paid = np.empty(n_cls)
     intr = np.empty(n_cls)
     acc = np.zeros(n_cls)
     own_begin = np.zeros(n_cls)
-    factor = np.ones(n_pool)  # each pool's balance as a fraction of its original
+    endv = np.empty(n_cls)
+    factor = np.empty(n_pool)  # each pool's balance as a fraction of its original
     pbeg = np.empty(n_pool)
     pend = np.empty(n_pool)
-    endv = np.empty(n_cls)
     pprin = np.empty(n_pool)
     tripped = np.zeros(max(n_trig, 1), dtype=np.bool_)
     at_speed = np.zeros(max(n_trig, 1))
@@ -354,201 +180,385 @@ def _scenario(s, smm_const, path_row, paths, pool_balance, amort, net_m, init_ba
     st_step = np.zeros(n_nodes + 1)
     scratch = np.zeros(children.shape[0] + 1)
     chain = np.zeros(n_nodes + 1, dtype=np.int64)
-    row = path_row[s]
-    last = smm_const.shape[2] - 1
-    any_short = False
-    for c in range(n_cls):
-        begin[c] = begin0[c]
-    for t in range(periods):
-        # ---- collateral: SIFMA formulas, pool by pool
-        tc = min(t, last)
-        sched_tot = 0.0
-        prep_tot = 0.0
-        int_tot = 0.0
-        for g in range(n_trig):
-            at_speed[g] = 0.0
+    for s in range(s0, s1):
+        row = path_row[s]
+        any_short = False
+        for c in range(n_cls):
+            bal[c] = init_balance[c]
+            begin[c] = begin0[c]
+            carried[c] = 0.0
         for p in range(n_pool):
-            smm = smm_const[s, p, tc] if row < 0 else paths[row, p, t]
-            # As engine/collateral.py computes it (the balance as a running product of
-            # survival factors), so both engines agree to the last bit.
-            a = amort[p, t]
-            b = pool_balance[p] * factor[p]
-            factor[p] = factor[p] * ((1.0 - a) * (1.0 - smm))
-            sched = b * a
-            prepay = smm * (b - sched)
-            e = b - sched - prepay
-            pbeg[p] = b
-            pend[p] = e
-            pprin[p] = sched + prepay
-            sched_tot += sched
-            prep_tot += prepay
-            int_tot += b * net_m[p]
-            for g in range(n_trig):
-                at_speed[g] += (b - sched) * thresholds[g, p, t]
-        available = int_tot
-        principal_in = sched_tot + prep_tot
-        cash_in = principal_in + int_tot
+            factor[p] = 1.0
         for g in range(n_trig):
-            above = _above(prep_tot, at_speed[g])
-            tripped[g] = (tripped[g] or above) if sticky_rows[g] else above
-        # ---- notional balances at the start of the period (on the pools' beginning)
-        for j in range(ntl_k.shape[0]):
-            base = 0.0
-            for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
-                base += bal[ntl_classes[q]]
-            if ntl_n_pool[j] > 0:
-                ps = 0.0
-                for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
-                    ps += pbeg[ntl_pools[q]]
-                base = base + ps
-            if ntl_all[j]:
-                ps = 0.0
-                for p in range(n_pool):
-                    ps += pbeg[p]
-                base = base + ps
-            begin[ntl_k[j]] = ntl_factor[j] * base
-        # ---- 1. strips off the top of their pools' principal
-        for c in range(n_cls):
-            paid[c] = 0.0
-            acc[c] = 0.0
-        for j in range(strip_k.shape[0]):
-            k = strip_k[j]
-            take = min(strip_share[j] * pprin[strip_pool[j]], bal[k])
-            paid[k] = take
-            bal[k] -= take
-            principal_in -= take
-        # ---- 2. interest, pro rata to what is due when the collateral's is short
-        total_due = 0.0
-        for c in range(n_cls):
-            fi = f_index[c]
-            if fi < 0:
-                rate = fixed_coupon[c]
-            else:
-                rate = min(max(f_const[c] + f_mult[c] * index_rates[s, fi, t], f_floor[c]), f_cap[c])
-                rate = rate * days[t]
-            due[c] = begin[c] * rate * (1.0 / 12.0) + carried[c]
-            if direct[c]:
-                total_due += due[c]
-        ratio = min(available / total_due, 1.0) if total_due > 0 else 1.0
-        for c in range(n_cls):
-            intr[c] = due[c] * ratio if direct[c] else 0.0
-        for j in range(kid_k.shape[0]):
-            parent = kid_parent[j]
-            need = 0.0
-            for q in range(kid_k.shape[0]):
-                if kid_parent[q] == parent:
-                    need += due[kid_k[q]]
-            scale = min(intr[parent] / need, 1.0) if need > 0 else 1.0
-            intr[kid_k[j]] = due[kid_k[j]] * scale
-        # ---- 3. accrual, 4. principal through the rules
-        if has_nas:
+            tripped[g] = False
+        for t in range(periods):
+            # ---- collateral: SIFMA formulas, pool by pool
+            tc = min(t, last)
+            sched_tot = 0.0
+            prep_tot = 0.0
+            int_tot = 0.0
+            for g in range(n_trig):
+                at_speed[g] = 0.0
+            for p in range(n_pool):
+                smm = smm_const[s, p, tc] if row < 0 else paths[row, p, t]
+                # As engine/collateral.py computes it (the balance as a running product of
+                # survival factors), so both engines agree to the last bit.
+                a = amort[p, t]
+                b = pool_balance[p] * factor[p]
+                factor[p] = factor[p] * ((1.0 - a) * (1.0 - smm))
+                sched = b * a
+                prepay = smm * (b - sched)
+                e = b - sched - prepay
+                pbeg[p] = b
+                pend[p] = e
+                pprin[p] = sched + prepay
+                sched_tot += sched
+                prep_tot += prepay
+                int_tot += b * net_m[p]
+                for g in range(n_trig):
+                    at_speed[g] += (b - sched) * thresholds[g, p, t]
+            available = int_tot
+            principal_in = sched_tot + prep_tot
+            cash_in = principal_in + int_tot
+            for g in range(n_trig):
+                above = _above(prep_tot, at_speed[g])
+                tripped[g] = (tripped[g] or above) if sticky_rows[g] else above
+            # ---- notional balances at the start of the period (on the pools' beginning)
+            for j in range(n_ntl):
+                base = 0.0
+                for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
+                    base += bal[ntl_classes[q]]
+                if ntl_n_pool[j] > 0:
+                    ps = 0.0
+                    for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
+                        ps += pbeg[ntl_pools[q]]
+                    base = base + ps
+                if ntl_all[j]:
+                    ps = 0.0
+                    for p in range(n_pool):
+                        ps += pbeg[p]
+                    base = base + ps
+                begin[ntl_k[j]] = ntl_factor[j] * base
+            # ---- 1. strips off the top of their pools' principal
+            for c in range(n_cls):
+                paid[c] = 0.0
+            for j in range(n_strip):
+                k = strip_k[j]
+                take = min(strip_share[j] * pprin[strip_pool[j]], bal[k])
+                paid[k] = take
+                bal[k] -= take
+                principal_in -= take
+            # ---- 2. interest, pro rata to what is due when the collateral's is short
+            total_due = 0.0
+            for c in range(n_cls):
+                fi = f_index[c]
+                if fi < 0:
+                    rate = fixed_coupon[c]
+                else:
+                    rate = min(max(f_const[c] + f_mult[c] * index_rates[s, fi, t], f_floor[c]), f_cap[c])
+                    rate = rate * days[t]
+                due[c] = begin[c] * rate * (1.0 / 12.0) + carried[c]
+                if direct[c]:
+                    total_due += due[c]
+            ratio = min(available / total_due, 1.0) if total_due > 0 else 1.0
+            for c in range(n_cls):
+                intr[c] = due[c] * ratio if direct[c] else 0.0
+            for j in range(n_kid):
+                parent = kid_parent[j]
+                need = 0.0
+                for q in range(n_kid):
+                    if kid_parent[q] == parent:
+                        need += due[kid_k[q]]
+                scale = min(intr[parent] / need, 1.0) if need > 0 else 1.0
+                intr[kid_k[j]] = due[kid_k[j]] * scale
+            # ---- 3. accrual, 4. principal through the rules
             total_begin = 0.0
+            if has_nas:
+                for c in range(n_cls):
+                    own_begin[c] = begin[c] if owner[c] else 0.0
+                    total_begin += own_begin[c]
+            principal_total = principal_in
+            accrued_total = 0.0
+            extra = 0.0
+            # Allocation j < n_acc: accrual class j's accretion through its own rules; the last
+            # one: the principal (with what the accrual rules could not place).
+            for j in range(n_acc + 1):
+                if j < n_acc:
+                    z = acc_z[j]
+                    live = 0.0
+                    for q in range(acc_first_target[j], acc_first_target[j] + acc_n_target[j]):
+                        live += bal[acc_targets[q]]
+                    amount = intr[z] if live > DUST else 0.0
+                    acc[z] = amount
+                    intr[z] -= amount
+                    bal[z] += amount
+                    root = acc_root[j]
+                    ptotal = principal_in
+                else:
+                    if n_acc > 0:
+                        principal_total = principal_in + extra
+                        for c in range(n_cls):
+                            accrued_total += acc[c]
+                    root = principal_root
+                    amount = principal_total
+                    ptotal = principal_total
+                # ---- pay up to `amount` through node `root` (Rule.allocate): a stack machine;
+                # each frame is a node being allocated, `st_pos` how far through its children
+                # it is; a child's result comes back in `ret`.
+                st_node[0] = root
+                st_amount[0] = amount
+                st_used[0] = 0.0
+                st_pos[0] = 0
+                st_pass[0] = 0
+                sp = 1
+                ret = 0.0
+                while sp > 0:
+                    f = sp - 1
+                    n = st_node[f]
+                    k = kind[n]
+                    if k == PAY:
+                        i = pa[n]
+                        got = _pay(st_amount[f], bal[i])
+                        bal[i] -= got
+                        paid[i] += got
+                        ret = got
+                        sp -= 1
+                        continue
+                    if k == NAS_SHARE:
+                        i = pa[n]
+                        share = _nas(nas[pb[n], t], own_begin[i], total_begin, ptotal)
+                        got = min(max(min(st_amount[f], share), 0.0), bal[i])
+                        bal[i] -= got
+                        paid[i] += got
+                        ret = got
+                        sp -= 1
+                        continue
+                    if k == SEQUENTIAL and pb[n] == 1:
+                        # Every child one distinct class: each takes what the earlier ones leave.
+                        cum = 0.0
+                        used = 0.0
+                        for q in range(first_child[n], first_child[n] + n_children[n]):
+                            i = pa[children[q]]
+                            b = bal[i]
+                            cum += b
+                            got = _flat_seq(st_amount[f], cum, b)
+                            bal[i] = b - got
+                            paid[i] += got
+                            used += got
+                        ret = used
+                        sp -= 1
+                        continue
+                    if k == SEQUENTIAL:
+                        pos = st_pos[f]
+                        if pos > 0:
+                            st_used[f] += ret
+                        if pos < n_children[n]:
+                            st_pos[f] = pos + 1
+                            st_node[sp] = children[first_child[n] + pos]
+                            st_amount[sp] = st_amount[f] - st_used[f]
+                            st_used[sp] = 0.0
+                            st_pos[sp] = 0
+                            st_pass[sp] = 0
+                            sp += 1
+                        else:
+                            ret = st_used[f]
+                            sp -= 1
+                        continue
+                    if k == TRIGGER:
+                        if st_pos[f] == 0:
+                            st_pos[f] = 1
+                            st_node[sp] = children[first_child[n]]
+                            st_amount[sp] = st_amount[f] if tripped[pa[n]] else 0.0
+                            st_used[sp] = 0.0
+                            st_pos[sp] = 0
+                            st_pass[sp] = 0
+                            sp += 1
+                        else:
+                            sp -= 1  # the child's result is this node's: `ret` passes through
+                        continue
+                    # To-schedule and pro rata nodes read their children's capacities.
+                    c0 = first_child[n]
+                    nc = n_children[n]
+                    fixed = k == PRO_RATA and pb[n] != 0
+                    pos = st_pos[f]
+                    if fixed:
+                        # Water-filling passes (ProRata._fixed), each offering what is left by
+                        # weight among the children that can still take principal.
+                        if pos == 0 and st_pass[f] == 0:
+                            st_rem[f] = max(st_amount[f], 0.0)
+                            st_used[f] = 0.0
+                        if pos > 0:
+                            st_step[f] += ret
+                        if pos == nc:
+                            st_rem[f] -= st_step[f]
+                            st_used[f] += st_step[f]
+                            st_pass[f] += 1
+                            pos = 0
+                            st_pos[f] = 0
+                    if pos == 0:
+                        # Each child's capacity (Rule.capacity) into scratch: walk down the
+                        # to-schedule and trigger wrappers, then apply them back up.
+                        for q in range(c0, c0 + nc):
+                            x = children[q]
+                            depth = 0
+                            while kind[x] == TO_SCHEDULE or kind[x] == TRIGGER:
+                                chain[depth] = x
+                                depth += 1
+                                x = children[first_child[x]]
+                            kx = kind[x]
+                            if kx == PAY:
+                                v = bal[pa[x]]
+                            elif kx == NAS_SHARE:
+                                i = pa[x]
+                                v = min(_nas(nas[pb[x], t], own_begin[i], total_begin, ptotal), bal[i])
+                            else:
+                                v = 0.0
+                                for m in range(first_member[x], first_member[x] + n_members[x]):
+                                    v += bal[members[m]]
+                            for d in range(depth - 1, -1, -1):
+                                w = chain[d]
+                                if kind[w] == TO_SCHEDULE:
+                                    v = _over(v, schedules[pa[w], t])
+                                elif not tripped[pa[w]]:
+                                    v = 0.0
+                            scratch[q] = v
+                    if k == TO_SCHEDULE:
+                        if pos == 0:
+                            st_pos[f] = 1
+                            give = min(st_amount[f], _over(scratch[c0], schedules[pa[n], t]))
+                            st_node[sp] = children[c0]
+                            st_amount[sp] = give
+                            st_used[sp] = 0.0
+                            st_pos[sp] = 0
+                            st_pass[sp] = 0
+                            sp += 1
+                        else:
+                            sp -= 1  # `ret` passes through
+                        continue
+                    if not fixed:
+                        # By balance: each child is offered its capacity x min(amount / total, 1).
+                        if pos == 0:
+                            total = 0.0
+                            for q in range(nc):
+                                total += scratch[c0 + q]
+                            share = st_amount[f] / total if total > 0 else 0.0
+                            share = min(share, 1.0)
+                            for q in range(nc):
+                                scratch[c0 + q] = scratch[c0 + q] * share
+                        else:
+                            st_used[f] += ret
+                        if pos < nc:
+                            st_pos[f] = pos + 1
+                            st_node[sp] = children[c0 + pos]
+                            st_amount[sp] = scratch[c0 + pos]
+                            st_used[sp] = 0.0
+                            st_pos[sp] = 0
+                            st_pass[sp] = 0
+                            sp += 1
+                        else:
+                            ret = st_used[f]
+                            sp -= 1
+                        continue
+                    if pos == 0:
+                        w0 = pa[n]
+                        negligible = ROUNDING * max(max(st_amount[f], 0.0), 1.0)
+                        w_sum = 0.0
+                        for q in range(nc):
+                            w = weights[w0 + q] if scratch[c0 + q] > 0.0 else 0.0
+                            scratch[c0 + q] = w
+                            w_sum += w
+                        if st_pass[f] >= 2 * nc + 2 or not (w_sum > 0 and st_rem[f] > negligible):
+                            ret = st_used[f]
+                            st_pass[f] = 0
+                            sp -= 1
+                            continue
+                        for q in range(nc):
+                            scratch[c0 + q] = st_rem[f] * (scratch[c0 + q] / w_sum)
+                        st_step[f] = 0.0
+                    st_pos[f] = pos + 1
+                    st_node[sp] = children[c0 + pos]
+                    st_amount[sp] = scratch[c0 + pos]
+                    st_used[sp] = 0.0
+                    st_pos[sp] = 0
+                    st_pass[sp] = 0
+                    sp += 1
+                if j < n_acc:
+                    extra += amount - ret
+            for j in range(n_kid):
+                paid[kid_k[j]] = paid[kid_parent[j]] * kid_share[j]
+                bal[kid_k[j]] = bal[kid_parent[j]] * kid_share[j]
+            # ---- 5. the residual takes what is left; carry what interest fell short
+            cash_int_paid = 0.0
+            owner_paid = 0.0
             for c in range(n_cls):
-                own_begin[c] = begin[c] if owner[c] else 0.0
-                total_begin += own_begin[c]
-        else:
-            total_begin = 0.0
-        principal_total = principal_in
-        accrued_total = 0.0
-        extra = 0.0
-        for j in range(acc_z.shape[0]):
-            z = acc_z[j]
-            live = 0.0
-            for q in range(acc_first_target[j], acc_first_target[j] + acc_n_target[j]):
-                live += bal[acc_targets[q]]
-            amount = intr[z] if live > DUST else 0.0
-            acc[z] = amount
-            intr[z] -= amount
-            bal[z] += amount
-            used = _allocate(acc_root[j], amount, t, bal, paid, kind, pa, pb, first_child,
-                             n_children, first_member, n_members, children, members, weights,
-                             schedules, nas, tripped, own_begin, total_begin, principal_in,
-                             st_node, st_amount, st_used, st_pos, st_rem, st_step, st_pass,
-                             scratch, chain)
-            extra += amount - used
-        if acc_z.shape[0] > 0:
-            principal_total = principal_in + extra
-            for c in range(n_cls):
-                accrued_total += acc[c]
-        _allocate(principal_root, principal_total, t, bal, paid, kind, pa, pb, first_child,
-                  n_children, first_member, n_members, children, members, weights, schedules, nas,
-                  tripped, own_begin, total_begin, principal_total, st_node, st_amount, st_used,
-                  st_pos, st_rem, st_step, st_pass, scratch, chain)
-        for j in range(kid_k.shape[0]):
-            paid[kid_k[j]] = paid[kid_parent[j]] * kid_share[j]
-            bal[kid_k[j]] = bal[kid_parent[j]] * kid_share[j]
-        # ---- 5. the residual takes what is left; carry what interest fell short
-        cash_int_paid = 0.0
-        owner_paid = 0.0
-        for c in range(n_cls):
-            short = due[c] - intr[c] - acc[c]
-            carried[c] = short
-            if short != 0.0:
-                any_short = True
-            if cash_int[c]:
-                cash_int_paid += intr[c]
-            if owner[c]:
-                owner_paid += paid[c]
-        r_int = available - cash_int_paid - accrued_total
-        r_prin = principal_in + accrued_total - owner_paid
-        resid_int[t, s] = r_int
-        resid_prin[t, s] = r_prin
-        # ending balances (notional ones on the pools' ending balances)
-        for c in range(n_cls):
-            endv[c] = bal[c]
-            paid_out[t, c, s] = paid[c]
-            int_out[t, c, s] = intr[c]
-        for j in range(ntl_k.shape[0]):
-            base = 0.0
-            for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
-                base += bal[ntl_classes[q]]
-            if ntl_n_pool[j] > 0:
-                ps = 0.0
-                for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
-                    ps += pend[ntl_pools[q]]
-                base = base + ps
-            if ntl_all[j]:
-                ps = 0.0
-                for p in range(n_pool):
-                    ps += pend[p]
-                base = base + ps
-            endv[ntl_k[j]] = ntl_factor[j] * base
-        for j in range(acc_z.shape[0]):
-            acc_out[t, acc_slot[j], s] = acc[acc_z[j]]
-        # ---- the audit (engine/audit.py's checks), as the period is paid
-        if fail_t[s] < 0:
-            tol = CONSERVATION_RTOL * max(cash_in, 1.0)
-            gap = -cash_in
-            moved = 0.0
-            owner_end = 0.0
-            code = 0
-            for c in range(n_cls):
-                e = endv[c]
-                if cash[c]:
-                    gap += intr[c] + paid[c]
-                if book[c]:
-                    moved += begin[c] - e + acc[c] - paid[c]
+                short = due[c] - intr[c] - acc[c]
+                carried[c] = short
+                if short != 0.0:
+                    any_short = True
+                if cash_int[c]:
+                    cash_int_paid += intr[c]
                 if owner[c]:
-                    owner_end += e
-                if not e >= -tol:
-                    code |= NEGATIVE_BALANCE
-                if not min(paid[c], intr[c]) >= -tol:
-                    code |= NEGATIVE_AMOUNT
-            gap += r_int + r_prin
-            if not abs(gap) <= tol:
-                code |= GAP
-            if not abs(moved) <= tol:
-                code |= MOVED
-            if not (r_int >= -tol and r_prin >= -tol):
-                code |= OVERPAID
-            if r_prin > deal_scale and owner_end > deal_scale:
-                code |= LEAKED
-            if code:
-                fail_t[s] = t
-                fail_code[s] = code
-        for c in range(n_cls):
-            begin[c] = bal[c]
-    short_flag[s] = any_short
+                    owner_paid += paid[c]
+            r_int = available - cash_int_paid - accrued_total
+            r_prin = principal_in + accrued_total - owner_paid
+            resid_int[t, s] = r_int
+            resid_prin[t, s] = r_prin
+            # ending balances (notional ones on the pools' ending balances)
+            for c in range(n_cls):
+                endv[c] = bal[c]
+                paid_out[t, c, s] = paid[c]
+                int_out[t, c, s] = intr[c]
+            for j in range(n_ntl):
+                base = 0.0
+                for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
+                    base += bal[ntl_classes[q]]
+                if ntl_n_pool[j] > 0:
+                    ps = 0.0
+                    for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
+                        ps += pend[ntl_pools[q]]
+                    base = base + ps
+                if ntl_all[j]:
+                    ps = 0.0
+                    for p in range(n_pool):
+                        ps += pend[p]
+                    base = base + ps
+                endv[ntl_k[j]] = ntl_factor[j] * base
+            for j in range(n_acc):
+                acc_out[t, acc_slot[j], s] = acc[acc_z[j]]
+            # ---- the audit (engine/audit.py's checks), as the period is paid
+            if fail_t[s] < 0:
+                tol = CONSERVATION_RTOL * max(cash_in, 1.0)
+                gap = -cash_in
+                moved = 0.0
+                owner_end = 0.0
+                code = 0
+                for c in range(n_cls):
+                    e = endv[c]
+                    if cash[c]:
+                        gap += intr[c] + paid[c]
+                    if book[c]:
+                        moved += begin[c] - e + acc[c] - paid[c]
+                    if owner[c]:
+                        owner_end += e
+                    if not e >= -tol:
+                        code |= NEGATIVE_BALANCE
+                    if not min(paid[c], intr[c]) >= -tol:
+                        code |= NEGATIVE_AMOUNT
+                gap += r_int + r_prin
+                if not abs(gap) <= tol:
+                    code |= GAP
+                if not abs(moved) <= tol:
+                    code |= MOVED
+                if not (r_int >= -tol and r_prin >= -tol):
+                    code |= OVERPAID
+                if r_prin > deal_scale and owner_end > deal_scale:
+                    code |= LEAKED
+                if code:
+                    fail_t[s] = t
+                    fail_code[s] = code
+            for c in range(n_cls):
+                begin[c] = bal[c]
+        short_flag[s] = any_short
 
 
 @njit(cache=True)
