@@ -198,3 +198,17 @@ def test_checking_a_deal_does_not_import_numba():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_an_unwritable_cache_falls_back_then_compiles_without_one(monkeypatch, tmp_path):
+    from structurer.engine import kernel
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(blocked / "numba"))  # cannot be created
+    monkeypatch.setattr(kernel.tempfile, "gettempdir", lambda: str(tmp_path))
+    assert kernel._choose_cache()
+    assert kernel.os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / f"structurer-numba-{kernel.os.getuid()}")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(blocked / "numba"))
+    monkeypatch.setattr(kernel.tempfile, "gettempdir", lambda: str(blocked))
+    assert not kernel._choose_cache()

@@ -20,6 +20,7 @@ directory so that a read-only install still caches.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -28,8 +29,31 @@ def _cache_dir() -> str:
     return str(Path(base) / "structurer" / "numba")
 
 
-# Before numba is imported: it reads the variable once. A user's own setting wins.
-os.environ.setdefault("NUMBA_CACHE_DIR", _cache_dir())
+def _writable(folder: str) -> bool:
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def _choose_cache() -> bool:
+    """Point NUMBA_CACHE_DIR at a folder this user can write (a user's own setting first, then
+    the user cache directory, then the temp directory); False when none can be written, and
+    then the kernel compiles in each process instead of failing (numba refuses `cache=True`
+    with nowhere to write)."""
+    tried = [os.environ.get("NUMBA_CACHE_DIR") or _cache_dir(),
+             str(Path(tempfile.gettempdir()) / f"structurer-numba-{os.getuid()}")]
+    for folder in tried:
+        if _writable(folder):
+            os.environ["NUMBA_CACHE_DIR"] = folder
+            return True
+    return False
+
+
+# Before numba is imported: it reads the variable once.
+CACHE = _choose_cache()
 
 import sys  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
@@ -72,11 +96,11 @@ from .audit import CONSERVATION_RTOL  # noqa: E402
 DUST = 1e-9  # as engine/waterfall.py: an accrual class's targets below this count as retired
 
 # Each rule kind's step, compiled from the function next to its numpy allocate.
-_pay = njit(cache=True, error_model="numpy")(kernel_pay)
-_flat_seq = njit(cache=True, error_model="numpy")(kernel_flat_sequential)
-_over = njit(cache=True, error_model="numpy")(kernel_over_schedule)
-_nas = njit(cache=True, error_model="numpy")(kernel_nas_share)
-_above = njit(cache=True, error_model="numpy")(kernel_above)
+_pay = njit(cache=CACHE, error_model="numpy")(kernel_pay)
+_flat_seq = njit(cache=CACHE, error_model="numpy")(kernel_flat_sequential)
+_over = njit(cache=CACHE, error_model="numpy")(kernel_over_schedule)
+_nas = njit(cache=CACHE, error_model="numpy")(kernel_nas_share)
+_above = njit(cache=CACHE, error_model="numpy")(kernel_above)
 
 BLOCK = 8  # scenarios per task: one cache line of each output row
 
@@ -93,7 +117,7 @@ GAP, MOVED, OVERPAID, LEAKED, NEGATIVE_BALANCE, NEGATIVE_AMOUNT = 1, 2, 4, 8, 16
 # no zero-divisor check (every division here is guarded as the interpreter's is).
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=CACHE, parallel=True, error_model="numpy")
 def run_kernel(
     # SMM: a constant speed's [scenario, pool, k] for k = min(period, its last column) (PSA
     # stops changing at loan age 30); any other speed's row of `paths` [row, pool, period]
@@ -134,7 +158,7 @@ def run_kernel(
                    fail_code)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=CACHE, error_model="numpy")
 def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, init_balance, begin0,
                fixed_coupon, f_index, f_const, f_mult, f_cap, f_floor, days, index_rates, direct,
                owner, cash, book, cash_int, kid_k, kid_parent, kid_share, strip_k, strip_pool,
@@ -561,7 +585,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
         short_flag[s] = any_short
 
 
-@njit(cache=True)
+@njit(cache=CACHE)
 def derive_balances(init_balance, paid, accretion, accrual_classes, on_books, kid_k, kid_parent,
                     kid_share, begin, end):
     """Beginning and ending balances [period, class, scenario] from what the kernel stored, in
