@@ -527,7 +527,8 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             r_prin = principal_in + accrued_total - owner_paid
             resid_int[t, s] = r_int
             resid_prin[t, s] = r_prin
-            # ending balances (notional ones on the pools' ending balances)
+            # ending balances (notional ones on the pools' ending balances: the sum above, on
+            # `pend`, written out again since a call passing arrays costs refcounting per period)
             for c in range(n_cls):
                 endv[c] = bal[c]
                 paid_out[t, c, s] = paid[c]

@@ -90,7 +90,13 @@ def compute_schedules(pools: tuple[Pool, ...], strips: list[tuple[int, float]], 
     ordered = serving_order(tiers)
     speeds = sorted({p for t in ordered for p in t.band}, key=lambda p: (p.unit, p.values))
     principal = band_principal(pools, strips, speeds, periods) if speeds else np.zeros((0, periods))
-    at_speed = {p: principal[i] for i, p in enumerate(speeds)}
+    return schedule_tiers(ordered, {p: principal[i] for i, p in enumerate(speeds)}, periods)
+
+
+def schedule_tiers(ordered: list[Tier], at_speed: dict[Prepayment, np.ndarray],
+                   periods: int) -> dict[int, np.ndarray]:
+    """compute_schedules' tier loop, on the band speeds' principal [period] already projected
+    (the solvers project it once and rebuild tiers many times). `ordered`: in serving order."""
     taken = np.zeros(periods)  # scheduled payments of the tiers served so far
     out: dict[int, np.ndarray] = {}
     for tier in ordered:

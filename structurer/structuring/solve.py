@@ -38,7 +38,7 @@ from ..check.interest import effective_rates
 from ..engine.collateral import CollateralFlows
 from ..engine.prepayment import smm_matrix
 from ..engine.run import resolve_scenarios, run_smm
-from ..engine.schedules import Tier, band_principal, compute_schedules, serving_order
+from ..engine.schedules import Tier, band_principal, compute_schedules, schedule_tiers, serving_order
 from ..errors import InputError
 from ..model.curve import Curve
 from ..model.deal import Deal, Tranche
@@ -189,7 +189,7 @@ class _Schedules:
     """compute_schedules for one deal's tiers at any balances, with the collateral principal at
     the band speeds (which the balances do not change) projected once, not on every rebuild.
 
-    The tier loop is compute_schedules', step for step, so the schedules are the same arrays
+    The tier loop is compute_schedules' own (schedule_tiers), so the schedules are the same arrays
     (tests/test_solve_fast.py holds the two to equality)."""
 
     def __init__(self, deal: Deal):
@@ -201,25 +201,7 @@ class _Schedules:
         self.at_speed = {p: principal[i] for i, p in enumerate(speeds)}
 
     def __call__(self, tiers: list[Tier]) -> dict[int, np.ndarray]:
-        taken = np.zeros(self.periods)
-        out: dict[int, np.ndarray] = {}
-        for tier in serving_order(tiers):
-            if tier.explicit is not None:
-                balance = tier.explicit
-                tier.capacity = tier.balance
-                payment = -np.diff(np.concatenate([[tier.balance], balance]))
-            else:
-                available = np.stack([np.maximum(self.at_speed[p] - taken, 0.0) for p in tier.band])
-                least = available.min(axis=0)
-                tier.capacity = float(least.sum())
-                balance = np.maximum(tier.balance - np.cumsum(least), 0.0)
-                payment = -np.diff(np.concatenate([[tier.balance], balance]))
-            taken = taken + payment
-            later = np.cumsum(tier.balances[::-1])[::-1]
-            for k, cls in enumerate(tier.classes):
-                after = later[k + 1] if k + 1 < len(tier.classes) else 0.0
-                out[cls] = np.clip(balance - after, 0.0, tier.balances[k])
-        return out
+        return schedule_tiers(serving_order(tiers), self.at_speed, self.periods)
 
 
     def fits(self, tiers: list[Tier], balances: np.ndarray) -> np.ndarray:
