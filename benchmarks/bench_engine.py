@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=20,
                         help="scenarios the reference is timed on, scaled to N (default 20)")
     parser.add_argument("--skip-100k", action="store_true",
-                        help="do not run the engine at 100,000 scenarios (today's engine needs ~12 GB)")
+                        help="do not run the engine at 100,000 scenarios (a full run keeps ~3.5 GB)")
     parser.add_argument("--no-solvers", action="store_true", help="skip the solver timings")
     parser.add_argument("--child", nargs=3, metavar=("DEAL", "N", "REPEAT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
