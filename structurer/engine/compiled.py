@@ -221,7 +221,7 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     if (fail_t >= 0).any():
         raise EngineError("the waterfall does not balance: " + audit_message(fail_t, fail_code))
     coll = LeanCollateralFlows(deal, prepayments)
-    source = LeanClassFlows(deal, cd, coll, paid, interest, accretion, bool(short.any()), index_rates)
+    source = LeanClassFlows(deal, cd, coll, paid, interest, accretion, short, index_rates)
     flows = ClassFlows(interest=interest.transpose(2, 1, 0), principal=paid.transpose(2, 1, 0),
                        residual_interest=resid_int.T, residual_principal=resid_prin.T, source=source)
     return coll, flows

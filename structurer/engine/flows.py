@@ -56,14 +56,14 @@ class LeanClassFlows:
     are, and are handed out as the same [scenario, class, period] views."""
 
     def __init__(self, deal: Deal, cd: CompiledDeal, collateral: LeanCollateralFlows, paid: np.ndarray,
-                 interest: np.ndarray, accretion: np.ndarray, short: bool, index_rates: np.ndarray):
+                 interest: np.ndarray, accretion: np.ndarray, short: np.ndarray, index_rates: np.ndarray):
         self._deal = deal
         self._cd = cd
         self._collateral = collateral
         self._paid = paid  # [period, class, scenario]
         self._interest = interest
         self._accretion = accretion  # [period, accrual class slot, scenario]
-        self._short = short
+        self._short = short  # [scenario]: interest fell short somewhere in the scenario
         self._index_rates = index_rates
 
     @cached_property
@@ -126,7 +126,7 @@ class LeanClassFlows:
     def shortfall(self) -> np.ndarray:
         """What each class was due and not paid, carried forward (zeros when interest never fell
         short: a view, no memory)."""
-        if not self._short:
+        if not self._short.any():
             return np.broadcast_to(0.0, self._paid.shape).transpose(2, 1, 0)
         return self._shortfall.transpose(2, 1, 0)
 
@@ -151,6 +151,9 @@ class LeanClassFlows:
             np.subtract(due, self._interest[t], out=carried)
             if accrued is not None:
                 carried -= accrued[t]
+        # A scenario whose interest never fell short carries nothing (the kernel knows): the
+        # recomputation above leaves rounding dust there, from balances derived, not kept.
+        out[:, :, ~self._short] = 0.0
         return out
 
 
