@@ -37,7 +37,7 @@ from .model.scenarios import RatePath, Scenario, check_indices, with_index_level
 from .present import exports
 from .results.results import COLLATERAL, Results
 from .valuation import quotes as valuation
-from .valuation.yields import parse_price
+from .valuation.yields import parse_price, rate_with_unit
 from .version import __version__
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
@@ -475,12 +475,7 @@ def _quote_specs(ns: argparse.Namespace, deal: Deal) -> list[QuoteSpec]:
                     value = parse_price(text)
                 else:
                     # A unit says what the number is; a bare yield is percent, a bare spread bp.
-                    if text.endswith("%"):
-                        value = float(text[:-1]) / 100.0
-                    elif text.endswith("bp"):
-                        value = float(text[:-2]) / 10000.0
-                    else:
-                        value = float(text) / (100.0 if kind == "yield" else 10000.0)
+                    value = rate_with_unit(text, bare=100.0 if kind == "yield" else 10000.0)
             except (InputError, ValueError, OverflowError):
                 raise _UsageError(f"--{kind}: '{text}' is not a {kind}") from None
             low, high = _QUOTE_RANGES[kind]

@@ -159,14 +159,8 @@ def validate_rates(rates: Sequence[float | str] | float | str | None) -> np.ndar
     for rate in rates:
         value: float
         if isinstance(rate, str):
-            text = rate.strip()
             try:
-                if text.endswith("%"):
-                    value = float(text[:-1]) / 100.0
-                elif text.endswith("bp"):
-                    value = float(text[:-2]) / 10000.0
-                else:
-                    value = float(text)
+                value = pricing.rate_with_unit(rate, bare=1.0)
             except ValueError:
                 raise InputError(f"'{rate}' is not a discount yield; give it as a decimal (0.055) or "
                                  "with its unit ('5.5%', '550bp')") from None

@@ -75,6 +75,14 @@ def level_payment(balance: float, annual_rate: float, months: int) -> float:
     return balance * r / (1.0 - (1.0 + r) ** -months)
 
 
+def pool_amortization(pools: tuple[Pool, ...] | list[Pool], periods: int) -> np.ndarray:
+    """Each pool's scheduled principal as a fraction of its balance [pool, period], on its
+    remaining term at its gross WAC (the interpreter and the kernel read the same numbers)."""
+    wac_m = np.array([p.wac for p in pools])[:, None] / 12.0
+    remaining = np.array([p.remaining for p in pools])[:, None] - np.arange(periods)[None, :]
+    return amortization_fraction(wac_m, remaining)
+
+
 def collateral_flows(pools: tuple[Pool, ...] | list[Pool], smm: np.ndarray) -> CollateralFlows:
     """Cash flows of the pools under SMM [scenario, pool, period]."""
     smm = np.asarray(smm, dtype=float)
@@ -83,8 +91,7 @@ def collateral_flows(pools: tuple[Pool, ...] | list[Pool], smm: np.ndarray) -> C
     wac_m = np.array([p.wac for p in pools])[:, None] / 12.0
     net_m = np.array([p.coupon for p in pools])[None, :, None] / 12.0
     fee_m = wac_m[None, :, :] - net_m
-    remaining = np.array([p.remaining for p in pools])[:, None] - np.arange(periods)[None, :]
-    amort = amortization_fraction(wac_m, remaining)[None, :, :]  # [1, pool, period]
+    amort = pool_amortization(pools, periods)[None, :, :]  # [1, pool, period]
 
     survive = (1.0 - amort) * (1.0 - smm)
     end_factor = np.cumprod(survive, axis=2)

@@ -15,7 +15,7 @@ import numpy as np
 from ..model.deal import Deal
 from ..model.rules.program import NAS_SHARE, TRIGGER, NotCompiled, Program, encode
 from .audit import CONSERVATION_RTOL
-from .collateral import amortization_fraction
+from .collateral import pool_amortization
 from .prepayment import smm_matrix
 
 _CACHE: weakref.WeakKeyDictionary[Deal, CompiledDeal | None] = weakref.WeakKeyDictionary()
@@ -76,9 +76,7 @@ def _build(deal: Deal) -> CompiledDeal:
            for c in classes if c.accrual]
     arrays = program.arrays()
 
-    wac_m = np.array([p.wac for p in pools])[:, None] / 12.0
-    remaining = np.array([p.remaining for p in pools])[:, None] - np.arange(periods)[None, :]
-    amort = np.ascontiguousarray(amortization_fraction(wac_m, remaining))
+    amort = np.ascontiguousarray(pool_amortization(pools, periods))
     net_m = _floats([p.coupon / 12.0 for p in pools])
     fee_m = _floats([p.wac / 12.0 - p.coupon / 12.0 for p in pools])
 

@@ -78,13 +78,10 @@ class LeanClassFlows:
         t, c, n = self._paid.shape
         begin = np.empty((t, c, n))
         end = np.empty((t, c, n))
-        kids = [(k.index, k.parent, k.balance / deal.classes[k.parent].balance)
-                for k in deal.classes if k.parent is not None]
-        books = np.array([k.on_books for k in deal.classes], dtype=np.bool_)
-        derive_balances(cd.class_args[0], self._paid, self._accretion, cd.accrual_classes, books,
-                        np.array([k for k, _, _ in kids], dtype=np.int64),
-                        np.array([p for _, p, _ in kids], dtype=np.int64),
-                        np.array([s for _, _, s in kids], dtype=float), begin, end)
+        # The compiled deal's own arrays: classes on the books; split classes, parents and shares.
+        on_books, kid_k, kid_parent, kid_share = cd.flag_args[4], *cd.flag_args[6:9]
+        derive_balances(cd.class_args[0], self._paid, self._accretion, cd.accrual_classes, on_books,
+                        kid_k, kid_parent, kid_share, begin, end)
         notionals = [(k.index, k.notional) for k in deal.classes if k.notional is not None]
         if notionals:
             by_pool = self._collateral.by_pool

@@ -55,6 +55,17 @@ def parse_price(text: str | float) -> float:
         raise InputError(f"'{text}' is not a price; write it like 99-16, 99-16+ or 99.5") from None
 
 
+def rate_with_unit(text: str, bare: float) -> float:
+    """A rate as a decimal: '5.5%' -> 0.055, '550bp' -> 0.055; a bare number is divided by
+    `bare` (1 for a decimal, 100 for percent, 10,000 for bp). ValueError when not a number."""
+    text = text.strip()
+    if text.endswith("%"):
+        return float(text[:-1]) / 100.0
+    if text.endswith("bp"):
+        return float(text[:-2]) / 10000.0
+    return float(text) / bare
+
+
 def format_32nds(price: float, eighths: bool = False) -> str:
     """99.515625 -> '99-16+'. To the nearest 1/64 ('+' is a half 32nd), or 1/256 with `eighths`
     ('99-162' is 99 and 16 2/8 32nds)."""
