@@ -39,6 +39,7 @@ class CompiledDeal:
     class_args: tuple
     flag_args: tuple
     program_args: tuple
+    store_args: tuple  # ([class] paid rows, [class] interest rows) that can be other than zero
     deal_scale: float
 
 
@@ -151,11 +152,21 @@ def _build(deal: Deal) -> CompiledDeal:
         arrays["first_member"], arrays["n_members"], arrays["children"], arrays["members"],
         arrays["weights"], arrays["schedules"], arrays["nas"], arrays["thresholds"], sticky,
     )
+    # Rows the waterfall can never fill are not written: the output buffers are fresh zeroed
+    # memory, so the pages of a residual's or a notional class's principal are never touched.
+    # A class without a balance (and no accrual to give it one) is paid no principal and owes
+    # no interest; a fixed zero coupon owes none either.
+    accrues = mask(lambda c: c.accrual)
+    holds = (init_balance != 0.0) | accrues
+    zero_rate = (f_index < 0) & (_floats([c.coupon for c in classes]) == 0.0)
+    store_paid = holds | split_parent
+    store_int = ~zero_rate & (holds | mask(lambda c: c.is_notional) | split_parent)
     return CompiledDeal(
         periods=periods, n_classes=len(classes),
         accrual_classes=_ints([z for z, _, _ in acc]), notional_classes=_ints([k for k, _ in notionals]),
         floating=bool(floaters), pool_balance=pool0, pool_age=ages, amort=amort, net_m=net_m, fee_m=fee_m,
         begin0=begin0, class_args=class_args, flag_args=flags, program_args=program_args,
+        store_args=(store_paid, store_int),
         deal_scale=CONSERVATION_RTOL * max(sum(p.balance for p in pools), 1.0),
     )
 
@@ -203,9 +214,11 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
         paths = np.ascontiguousarray(prepayments, dtype=float)
     else:
         smm_const, row, paths = smm_arrays(prepayments, cd.pool_age, t)
-    # Period-major, as the interpreter's buffers (see run_kernel); results see [scenario, ...] views.
-    paid = np.empty((t, c, n))
-    interest = np.empty((t, c, n))
+    # Class-major (see run_kernel); results see [scenario, class, period] views. Zeroed, not
+    # empty: a large np.zeros is zero pages until written, so the rows of a class the kernel
+    # never writes (`store_args`) take no memory.
+    paid = np.zeros((c, t, n))
+    interest = np.zeros((c, t, n))
     accretion = np.empty((t, len(cd.accrual_classes), n))
     resid_int = np.empty((t, n))
     resid_prin = np.empty((t, n))
@@ -214,13 +227,13 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     fail_code = np.zeros(n, dtype=np.int64)
     kernel.run(smm_const, row, paths, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
                       *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
-                      *cd.program_args, cd.deal_scale,
+                      *cd.program_args, *cd.store_args, cd.deal_scale,
                       paid, interest, accretion, resid_int, resid_prin, short, fail_t, fail_code)
     if (fail_t >= 0).any():
         raise EngineError("the waterfall does not balance: " + audit_message(fail_t, fail_code))
     coll = LeanCollateralFlows(deal, prepayments)
     source = LeanClassFlows(deal, cd, coll, paid, interest, accretion, short, index_rates)
-    flows = ClassFlows(interest=interest.transpose(2, 1, 0), principal=paid.transpose(2, 1, 0),
+    flows = ClassFlows(interest=interest.transpose(2, 0, 1), principal=paid.transpose(2, 0, 1),
                        residual_interest=resid_int.T, residual_principal=resid_prin.T, source=source)
     return coll, flows
 

@@ -52,16 +52,18 @@ class LeanCollateralFlows:
 
 class LeanClassFlows:
     """The class flows the kernel did not store, derived from what it did (see the module's
-    docstring). Arrays are period-major, [period, class, scenario], as the interpreter's buffers
-    are, and are handed out as the same [scenario, class, period] views."""
+    docstring). What it derives is period-major, [period, class, scenario], as the interpreter's
+    buffers are (what the kernel stored is class-major), handed out as [scenario, class, period]
+    views."""
 
     def __init__(self, deal: Deal, cd: CompiledDeal, collateral: LeanCollateralFlows, paid: np.ndarray,
                  interest: np.ndarray, accretion: np.ndarray, short: np.ndarray, index_rates: np.ndarray):
         self._deal = deal
         self._cd = cd
         self._collateral = collateral
-        self._paid = paid  # [period, class, scenario]
-        self._interest = interest
+        self._paid = paid  # [class, period, scenario]
+        self._interest = interest  # [class, period, scenario]
+        self._shape = (paid.shape[1], paid.shape[0], paid.shape[2])  # what is derived: period-major
         self._accretion = accretion  # [period, accrual class slot, scenario]
         self._short = short  # [scenario]: interest fell short somewhere in the scenario
         self._index_rates = index_rates
@@ -75,9 +77,8 @@ class LeanClassFlows:
         from .kernel import derive_balances
 
         deal, cd = self._deal, self._cd
-        t, c, n = self._paid.shape
-        begin = np.empty((t, c, n))
-        end = np.empty((t, c, n))
+        begin = np.empty(self._shape)
+        end = np.empty(self._shape)
         # The compiled deal's own arrays: classes on the books; split classes, parents and shares.
         on_books, kid_k, kid_parent, kid_share = cd.flag_args[4], *cd.flag_args[6:9]
         derive_balances(cd.class_args[0], self._paid, self._accretion, cd.accrual_classes, on_books,
@@ -99,21 +100,21 @@ class LeanClassFlows:
 
     @cached_property
     def _accrued(self) -> np.ndarray:
-        out = np.zeros(self._paid.shape)
+        out = np.zeros(self._shape)
         out[:, self._cd.accrual_classes, :] = self._accretion
         return out
 
     @property
     def accrued(self) -> np.ndarray:
         if len(self._cd.accrual_classes) == 0:
-            return np.broadcast_to(0.0, self._paid.shape).transpose(2, 1, 0)  # no memory
+            return np.broadcast_to(0.0, self._shape).transpose(2, 1, 0)  # no memory
         return self._accrued.transpose(2, 1, 0)
 
     @cached_property
     def _rates(self) -> np.ndarray:
         from .waterfall import coupon_rates
 
-        return coupon_rates(self._deal, self._index_rates, self._paid.shape[0])  # [period, class, scenario]
+        return coupon_rates(self._deal, self._index_rates, self._shape[0])  # [period, class, scenario]
 
     @property
     def coupon(self) -> np.ndarray:
@@ -124,7 +125,7 @@ class LeanClassFlows:
         """What each class was due and not paid, carried forward (zeros when interest never fell
         short: a view, no memory)."""
         if not self._short.any():
-            return np.broadcast_to(0.0, self._paid.shape).transpose(2, 1, 0)
+            return np.broadcast_to(0.0, self._shape).transpose(2, 1, 0)
         return self._shortfall.transpose(2, 1, 0)
 
     @cached_property
@@ -145,7 +146,7 @@ class LeanClassFlows:
             due *= 1.0 / 12.0
             due += carried
             carried = out[t]
-            np.subtract(due, self._interest[t], out=carried)
+            np.subtract(due, self._interest[:, t], out=carried)
             if accrued is not None:
                 carried -= accrued[t]
         # A scenario whose interest never fell short carries nothing (the kernel knows): the

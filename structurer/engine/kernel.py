@@ -135,14 +135,16 @@ def run_kernel(
     # the program
     kind, pa, pb, first_child, n_children, first_member, n_members, children, members, weights,
     schedules, nas, thresholds, sticky_rows,
+    store_paid, store_int,
     deal_scale,
     # outputs
     paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
 ):
-    # Outputs are period-major, [period, class, scenario], as the numpy interpreter's buffers
-    # are: results read them through the same scenario-major views, so that even sums over
-    # them add in the same order. A task takes BLOCK neighbouring scenarios, which share the
-    # output's cache lines (and pays the call's reference counts once for all of them).
+    # Principal and interest paid are class-major, [class, period, scenario], so that a class
+    # whose rows are never written (`store_paid`, `store_int`) leaves whole pages untouched;
+    # accretion and the residual are period-major. A task takes BLOCK neighbouring scenarios,
+    # which share the outputs' cache lines (and pays the call's reference counts once for all
+    # of them).
     n_scen = paid_out.shape[2]
     n_blocks = (n_scen + BLOCK - 1) // BLOCK
     for blk in prange(n_blocks):
@@ -154,8 +156,8 @@ def run_kernel(
                    ntl_all, acc_z, acc_root, acc_first_target, acc_n_target, acc_targets, acc_slot,
                    has_nas, principal_root, kind, pa, pb, first_child, n_children, first_member,
                    n_members, children, members, weights, schedules, nas, thresholds, sticky_rows,
-                   deal_scale, paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t,
-                   fail_code)
+                   store_paid, store_int, deal_scale, paid_out, int_out, acc_out, resid_int,
+                   resid_prin, short_flag, fail_t, fail_code)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -166,11 +168,12 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                ntl_first_pool, ntl_n_pool, ntl_pools, ntl_all, acc_z, acc_root, acc_first_target,
                acc_n_target, acc_targets, acc_slot, has_nas, principal_root, kind, pa, pb,
                first_child, n_children, first_member, n_members, children, members, weights,
-               schedules, nas, thresholds, sticky_rows, deal_scale, paid_out, int_out, acc_out,
+               schedules, nas, thresholds, sticky_rows, store_paid, store_int, deal_scale, paid_out,
+               int_out, acc_out,
                resid_int, resid_prin, short_flag, fail_t, fail_code):
     """Scenarios s0..s1-1, every period: collateral, waterfall, audit."""
-    periods = paid_out.shape[0]
-    n_cls = paid_out.shape[1]
+    n_cls = paid_out.shape[0]
+    periods = paid_out.shape[1]
     n_pool = pool_balance.shape[0]
     n_nodes = kind.shape[0]
     n_trig = thresholds.shape[0]
@@ -531,8 +534,10 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             # `pend`, written out again since a call passing arrays costs refcounting per period)
             for c in range(n_cls):
                 endv[c] = bal[c]
-                paid_out[t, c, s] = paid[c]
-                int_out[t, c, s] = intr[c]
+                if store_paid[c]:
+                    paid_out[c, t, s] = paid[c]
+                if store_int[c]:
+                    int_out[c, t, s] = intr[c]
             for j in range(n_ntl):
                 base = 0.0
                 for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
@@ -589,10 +594,11 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
 @njit(cache=CACHE)
 def derive_balances(init_balance, paid, accretion, accrual_classes, on_books, kid_k, kid_parent,
                     kid_share, begin, end):
-    """Beginning and ending balances [period, class, scenario] from what the kernel stored, in
+    """Beginning and ending balances [period, class, scenario] from what the kernel stored
+    (principal paid [class, period, scenario], accretion [period, slot, scenario]), in
     the order it moved them: accretion added, principal paid taken off, split classes their
     parent's share. Notional rows are left to the caller (they follow the pools)."""
-    periods, n_cls, n_scen = paid.shape
+    n_cls, periods, n_scen = paid.shape
     bal = np.empty(n_cls)
     for s in range(n_scen):
         for c in range(n_cls):
@@ -604,7 +610,7 @@ def derive_balances(init_balance, paid, accretion, accrual_classes, on_books, ki
                 bal[accrual_classes[j]] += accretion[t, j, s]
             for c in range(n_cls):
                 if on_books[c]:
-                    bal[c] -= paid[t, c, s]
+                    bal[c] -= paid[c, t, s]
             for j in range(kid_k.shape[0]):
                 bal[kid_k[j]] = bal[kid_parent[j]] * kid_share[j]
             for c in range(n_cls):
