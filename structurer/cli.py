@@ -191,6 +191,7 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
                           "for grids too large to keep every cash flow")
     out.add_argument("--discount", metavar="YIELDS",
                      help="with --summary: flat yields to discount each class's cash at, e.g. 5.5%%,7%%")
+    _holder_arguments(p)
     out.add_argument("--json", action="store_true",
                      help="print a JSON summary instead of the table (a list of them for several "
                           "deals); writes no report unless --report is given")
@@ -307,10 +308,12 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
     if len(ns.deals) > 1:
         # One output file for several deals would hold only the last: refuse before any runs.
         named = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows),
-                                ("--xlsx", ns.xlsx), ("--summary", ns.summary)) if v is not None]
+                                ("--xlsx", ns.xlsx), ("--summary", ns.summary), ("--statement", ns.statement),
+                                ("--factors", ns.factors), ("--ledger", ns.ledger)) if v is not None]
         if named:
             raise _UsageError(f"{', '.join(named)} names one file, and {len(ns.deals)} deals were given; "
                               "run them one at a time (each deal's report goes next to it by default)")
+    _check_holder_options(ns)
     if ns.summary is not None or ns.discount is not None:
         _check_summary_options(ns)
         return _each_deal(ns.deals, err, lambda path: _summarise_one(ns, path, err))
@@ -342,6 +345,7 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     quotes = valuation.quote_classes(results, specs, curve) if specs else {}
     if ns.cashflows:
         exports.write_cashflows(results, Path(ns.cashflows))
+    _write_holder_outputs(ns, results, inputs, err)
     # A report by default, but not under --json: a script asking for JSON wants no file it did
     # not name.
     wants_report = not ns.no_report and (ns.report is not None or not ns.json)
@@ -864,3 +868,75 @@ def _solve(ns: argparse.Namespace, err: Console) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# ---- statements, factor files and holder ledgers (results/statements.py, results/holdings.py)
+
+def _holder_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("distribution statements and holders (the run's first scenario: the "
+                             "pricing speed by default)")
+    g.add_argument("--statement", metavar="PATH",
+                   help="write each class's distribution statement: .csv, .json or .html (printable)")
+    g.add_argument("--period", type=int, metavar="N", help="only period N in --statement and --ledger")
+    g.add_argument("--factors", metavar="PATH", help="write the factor file of every class: .csv or .json")
+    g.add_argument("--holders", metavar="CSV",
+                   help="a holder register: columns holder,units (and optionally class, record_date)")
+    g.add_argument("--class", dest="holder_class", metavar="NAME", help="the class --holders holds")
+    g.add_argument("--units", type=int, metavar="N", help="the number of units the class is divided into")
+    g.add_argument("--denomination", type=_finite("AMOUNT"), metavar="AMOUNT",
+                   help="or: the face of one unit (it must divide the class's face exactly)")
+    g.add_argument("--decimals", type=int, default=2, metavar="D",
+                   help="decimals of the payment currency's smallest unit (2: cents; a token's, up to 18)")
+    g.add_argument("--ledger", metavar="PATH", help="write each holder's distributions: .csv or .json")
+
+
+def _check_holder_options(ns: argparse.Namespace) -> None:
+    """Usage errors (exit 2) before anything runs."""
+    from .present.statements import DATA_SUFFIXES, STATEMENT_SUFFIXES
+
+    for option, text, allowed in (("--statement", ns.statement, STATEMENT_SUFFIXES),
+                                  ("--factors", ns.factors, DATA_SUFFIXES), ("--ledger", ns.ledger, DATA_SUFFIXES)):
+        if text is not None and Path(text).suffix.lower() not in allowed:
+            raise _UsageError(f"{option} writes {', '.join(allowed)} files (chosen by the extension)")
+    holder_options = [o for o, v in (("--class", ns.holder_class), ("--units", ns.units),
+                                     ("--denomination", ns.denomination), ("--ledger", ns.ledger))
+                      if v is not None]
+    if ns.holders is None and holder_options:
+        raise _UsageError(f"{', '.join(holder_options)} go{'es' if len(holder_options) == 1 else ''} with "
+                          "--holders REGISTER.csv")
+    if ns.holders is not None:
+        missing = [o for o, v in (("--class", ns.holder_class), ("--ledger", ns.ledger)) if v is None]
+        if missing:
+            raise _UsageError(f"--holders needs {' and '.join(missing)}")
+        if (ns.units is None) == (ns.denomination is None):
+            raise _UsageError("--holders needs the class's --units or its --denomination (one of them)")
+    if not 0 <= ns.decimals <= 18:
+        raise _UsageError(f"--decimals is 0 to 18 (it was {ns.decimals})")
+    if ns.period is not None and ns.statement is None and ns.ledger is None:
+        raise _UsageError("--period picks the month of --statement or --ledger; add one of them")
+    if ns.summary is not None and (ns.statement or ns.factors or ns.holders):
+        raise _UsageError("--summary keeps no cash flows; run --statement, --factors and --holders separately")
+
+
+def _write_holder_outputs(ns: argparse.Namespace, results: Results, inputs: list[Path], err: Console) -> None:
+    if ns.statement is None and ns.factors is None and ns.holders is None:
+        return
+    from .present import statements as writers
+    from .results import holdings, statements
+
+    for option, text in (("--statement", ns.statement), ("--factors", ns.factors), ("--ledger", ns.ledger)):
+        _output_path(option, text, inputs + ([Path(ns.holders)] if ns.holders else []))
+    if ns.statement:
+        writers.write_statement(statements.statement(results, period=ns.period), ns.statement)
+        err.print(f"statement written to {ns.statement}", markup=False)
+    if ns.factors:
+        writers.write_factors(statements.factors(results), ns.factors, results.deal.name,
+                              results.scenarios[statements.statement_scenario(results, None)])
+        err.print(f"factors written to {ns.factors}", markup=False)
+    if ns.holders:
+        results.deal.tranche(ns.holder_class)  # an unknown class is named before the register is read
+        units = holdings.units_for(results, ns.holder_class, ns.units, ns.denomination)
+        register = holdings.read_register(ns.holders, ns.holder_class, units)
+        ledger = holdings.ledger(results, register, ns.decimals, period=ns.period)
+        writers.write_ledger(ledger, ns.ledger)
+        err.print(f"ledger written to {ns.ledger}", markup=False)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from ..inputs import read_text
-from .statements import record_date
+from .statements import record_date, statement_scenario
 
 if TYPE_CHECKING:
     from .results import Results
@@ -255,14 +255,12 @@ def ledger(results: Results, reg: Register, decimals: int = 2, scenario: int | s
            period: int | None = None) -> Ledger:
     """Each holder's distribution of `reg`'s class per period (or only `period`), for one scenario
     (default: the pricing scenario); see the module's rule."""
-    from .statements import _scenario
-
     if not 0 <= decimals <= MAX_DECIMALS:
         raise InputError(f"decimals must be 0 to {MAX_DECIMALS} (it was {decimals})")
     if period is not None and not 1 <= period <= results.periods:
         raise InputError(f"no period {period}: the run has periods 1 to {results.periods}")
     results.deal.tranche(reg.class_name)  # an unknown class: InputError naming the classes
-    s = _scenario(results, scenario)
+    s = statement_scenario(results, scenario)
     a = results.arrays(reg.class_name)
     interest, principal = a["interest"][s], a["principal"][s]
     periods = range(1, results.periods + 1) if period is None else range(period, period + 1)

@@ -92,7 +92,7 @@ class Statement:
         return [line for line in self.lines if line.class_name == name]
 
 
-def _scenario(results: Results, scenario: int | str | None) -> int:
+def statement_scenario(results: Results, scenario: int | str | None) -> int:
     """The pricing scenario when the run has it (the default), else the run's first."""
     if scenario is not None:
         return results.scenario_index(scenario)
@@ -106,7 +106,7 @@ def statement(results: Results, scenario: int | str | None = None, period: int |
               classes: list[str] | None = None) -> Statement:
     """The distribution statements of `classes` (default: every issued class) for one scenario
     (default: the pricing scenario), every period or only `period` (1-based)."""
-    s = _scenario(results, scenario)
+    s = statement_scenario(results, scenario)
     deal = results.deal
     if period is not None and not 1 <= period <= results.periods:
         raise InputError(f"no period {period}: the run has periods 1 to {results.periods}")
