@@ -895,7 +895,8 @@ def _check_holder_options(ns: argparse.Namespace) -> None:
     from .present.statements import DATA_SUFFIXES, STATEMENT_SUFFIXES
 
     for option, text, allowed in (("--statement", ns.statement, STATEMENT_SUFFIXES),
-                                  ("--factors", ns.factors, DATA_SUFFIXES), ("--ledger", ns.ledger, DATA_SUFFIXES)):
+                                  ("--factors", ns.factors, DATA_SUFFIXES),
+                                  ("--ledger", ns.ledger, DATA_SUFFIXES)):
         if text is not None and Path(text).suffix.lower() not in allowed:
             raise _UsageError(f"{option} writes {', '.join(allowed)} files (chosen by the extension)")
     holder_options = [o for o, v in (("--class", ns.holder_class), ("--units", ns.units),
@@ -915,7 +916,8 @@ def _check_holder_options(ns: argparse.Namespace) -> None:
     if ns.period is not None and ns.statement is None and ns.ledger is None:
         raise _UsageError("--period picks the month of --statement or --ledger; add one of them")
     if ns.summary is not None and (ns.statement or ns.factors or ns.holders):
-        raise _UsageError("--summary keeps no cash flows; run --statement, --factors and --holders separately")
+        raise _UsageError("--summary keeps no cash flows; run --statement, --factors and --holders "
+                          "separately")
 
 
 def _write_holder_outputs(ns: argparse.Namespace, results: Results, inputs: list[Path], err: Console) -> None:

@@ -120,7 +120,8 @@ def register(class_name: str, units: int,
             if not holder:
                 raise InputError(f"{where}: a holder with no identifier")
             if holder in seen:
-                raise InputError(f"{where}: holder '{holder}' appears twice" + (f" on {date}" if date else ""))
+                on = f" on {date}" if date else ""
+                raise InputError(f"{where}: holder '{holder}' appears twice{on}")
             seen.add(holder)
             if n < 0:
                 raise InputError(f"{where}: holder '{holder}' has negative units ({n})")
