@@ -86,7 +86,8 @@ def test_one_period_and_another_scenario(run: structurer.Results) -> None:
         statements.statement(run, period=run.periods + 1)
 
 
-def test_writedown_is_read_when_the_run_has_it(run: structurer.Results, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_writedown_is_read_when_the_run_has_it(run: structurer.Results,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     name = run.deal.issued_classes[0].name
     base = dict(run.arrays(name))
     base["writedown"] = np.full_like(base["interest"], 12.5)
@@ -108,7 +109,8 @@ def test_files(run: structurer.Results, tmp_path: Path) -> None:
     assert doc["lines"][3]["principal_per_1000"] == st.lines[3].per_1000["principal"]
     html = writers.write_statement(st, tmp_path / "s.html").read_text()
     assert "per 1,000" in html and f"{st.lines[0].factor:.8f}" in html and "Class " in html
-    factor_rows = list(csv.DictReader(writers.write_factors(statements.factors(run), tmp_path / "f.csv").open()))
+    factor_file = writers.write_factors(statements.factors(run), tmp_path / "f.csv")
+    factor_rows = list(csv.DictReader(factor_file.open()))
     assert factor_rows == [{**r, "period": str(r["period"])} for r in statements.factors(run)]
     with pytest.raises(InputError, match="extension"):
         writers.write_statement(st, tmp_path / "s.txt")
