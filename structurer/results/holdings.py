@@ -27,9 +27,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from .results import Results
 
 MAX_DECIMALS = 18
+# Far beyond any class balance (inputs cap cells at 1e15), and within the 80 digits used below.
+MAX_AMOUNT = 1e40
 REGISTER_COLUMNS = ("holder", "units")
 OPTIONAL_COLUMNS = ("class", "record_date")
 
@@ -50,7 +53,12 @@ def to_smallest_units(amount: float, decimals: int) -> int:
     decimal text."""
     if not 0 <= decimals <= MAX_DECIMALS:
         raise InputError(f"decimals must be 0 to {MAX_DECIMALS} (it was {decimals})")
-    value = Decimal(repr(float(amount))).scaleb(decimals).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    if not math.isfinite(amount) or abs(amount) > MAX_AMOUNT:
+        raise InputError(f"cannot distribute {amount!r}: amounts are finite and at most {MAX_AMOUNT:g}")
+    # The default context keeps 28 digits: 1e10 at 18 decimals has 29. 80 holds any finite amount
+    # a deal can carry (at most ~1e15, MAX_CELL_VALUE) at any decimals, and then some.
+    with localcontext(prec=80):
+        value = Decimal(repr(float(amount))).scaleb(decimals).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return int(value)
 
 
