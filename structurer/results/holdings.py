@@ -309,3 +309,8 @@ def units_for(results: Results, class_name: str, units: int | None = None,
         raise InputError(f"class {class_name}'s face {face:,} is not a whole number of "
                          f"{step:,} denominations")
     return int(count)
+
+
+# The names the package exports (structurer.holder_register, structurer.holder_ledger).
+holder_register = register
+holder_ledger = ledger
