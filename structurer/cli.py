@@ -119,7 +119,7 @@ def _index_levels(text: str) -> tuple[str, list[RatePath]]:
     return name.strip(), paths
 
 
-COMMANDS = ("run", "check", "solve", "tieout")
+COMMANDS = ("run", "check", "solve", "tieout", "convert")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -147,6 +147,10 @@ def _parser() -> argparse.ArgumentParser:
     _tieout_arguments(commands.add_parser(
         "tieout", help="print the REMIC tie-out checks",
         description="REMIC tie-out checks; exit 0 if all pass, 1 otherwise."))
+    _convert_arguments(commands.add_parser(
+        "convert", help="convert a prepayment speed between SMM, CPR, PSA and ABS",
+        description="Convert a prepayment speed (percent) between SMM, CPR, PSA and ABS at a loan age "
+                    "(month 1 is the first payment); SMM <-> CPR needs no age."))
     return p
 
 
@@ -942,3 +946,36 @@ def _write_holder_outputs(ns: argparse.Namespace, results: Results, inputs: list
         ledger = holdings.ledger(results, register, ns.decimals, period=ns.period)
         writers.write_ledger(ledger, ns.ledger)
         err.print(f"ledger written to {ns.ledger}", markup=False)
+
+
+# ---- speed conversions (model/speeds.py)
+
+def _convert_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("speed", nargs="+", metavar="SPEED",
+                   help="a speed and its unit: 6 CPR, 165 PSA, 0.5 SMM, 1.5 ABS")
+    p.add_argument("--age", type=int, metavar="MONTHS", help="the loan-age month (PSA and ABS need it)")
+    p.add_argument("--json", action="store_true", help="print the speeds as JSON")
+    p.set_defaults(handler=_convert)
+
+
+def _convert(ns: argparse.Namespace, err: Console) -> int:
+    from .model import speeds
+
+    m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([A-Za-z]+)\s*", " ".join(ns.speed))
+    if m is None:
+        raise _UsageError(f"'{' '.join(ns.speed)}' is not a speed; write it like 6 CPR or 165 PSA")
+    try:
+        value = float(m.group(1))
+    except ValueError:
+        raise _UsageError(f"'{m.group(1)}' is not a number") from None
+    if m.group(2).upper() in ("PSA", "ABS") and ns.age is None:
+        raise _UsageError(f"{m.group(2).upper()} speeds depend on the loan's age: add --age MONTHS")
+    result = speeds.convert(value, m.group(2), ns.age)
+    if ns.json:
+        sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+        return EXIT_OK
+    lines = [f"age  {result.age}" if result.age is not None else "age  none given (PSA and ABS need one)"]
+    for unit, figure in list(result.as_dict().items())[1:]:
+        lines.append(f"{unit:<4} {'-' if figure is None else f'{figure:.8f}'}")
+    _stdout().print("\n".join(lines), markup=False)
+    return EXIT_OK
