@@ -349,7 +349,7 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     quotes = valuation.quote_classes(results, specs, curve) if specs else {}
     if ns.cashflows:
         exports.write_cashflows(results, Path(ns.cashflows))
-    _write_holder_outputs(ns, results, inputs, err)
+    written = _write_holder_outputs(ns, results, inputs)
     # A report by default, but not under --json: a script asking for JSON wants no file it did
     # not name.
     wants_report = not ns.no_report and (ns.report is not None or not ns.json)
@@ -385,6 +385,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
         err.print(f"workbook written to {ns.xlsx}", markup=False)
     if report_path is not None:
         err.print(f"report written to {report_path}", markup=False)
+    for message in written:
+        err.print(message, markup=False)
     return EXIT_OK
 
 
@@ -924,28 +926,31 @@ def _check_holder_options(ns: argparse.Namespace) -> None:
                           "separately")
 
 
-def _write_holder_outputs(ns: argparse.Namespace, results: Results, inputs: list[Path], err: Console) -> None:
+def _write_holder_outputs(ns: argparse.Namespace, results: Results, inputs: list[Path]) -> list[str]:
+    """Write --statement, --factors and --ledger; the messages saying so, for after the summary."""
     if ns.statement is None and ns.factors is None and ns.holders is None:
-        return
+        return []
     from .present import statements as writers
     from .results import holdings, statements
 
+    written = []
     for option, text in (("--statement", ns.statement), ("--factors", ns.factors), ("--ledger", ns.ledger)):
         _output_path(option, text, inputs + ([Path(ns.holders)] if ns.holders else []))
     if ns.statement:
         writers.write_statement(statements.statement(results, period=ns.period), ns.statement)
-        err.print(f"statement written to {ns.statement}", markup=False)
+        written.append(f"statement written to {ns.statement}")
     if ns.factors:
         writers.write_factors(statements.factors(results), ns.factors, results.deal.name,
                               results.scenarios[statements.statement_scenario(results, None)])
-        err.print(f"factors written to {ns.factors}", markup=False)
+        written.append(f"factors written to {ns.factors}")
     if ns.holders:
         results.deal.tranche(ns.holder_class)  # an unknown class is named before the register is read
         units = holdings.units_for(results, ns.holder_class, ns.units, ns.denomination)
         register = holdings.read_register(ns.holders, ns.holder_class, units)
         ledger = holdings.ledger(results, register, ns.decimals, period=ns.period)
         writers.write_ledger(ledger, ns.ledger)
-        err.print(f"ledger written to {ns.ledger}", markup=False)
+        written.append(f"ledger written to {ns.ledger}")
+    return written
 
 
 # ---- speed conversions (model/speeds.py)
