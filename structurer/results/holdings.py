@@ -17,6 +17,9 @@ The rule (documented in docs/guide.md, "Fractional holdings"):
    rounded principal, and their total to the class distribution (rounded interest + rounded
    principal), every period: no dust is created or lost.
 
+Periods in which the class pays nothing (both amounts round to zero) have no ledger rows; the
+class's amounts of every period are still kept (``Ledger.class_interest``, ``class_principal``).
+
 Transfers: a register may carry a ``record_date`` column; the register in force for a period is
 the latest one dated on or before the period's record date (rows with no date are in force from
 the start).
@@ -26,13 +29,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import heapq
 import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import InputError
 from ..inputs import read_text
@@ -78,15 +82,17 @@ def allocate(amount: int, holdings: Sequence[tuple[str, int]]) -> dict[str, int]
     if total <= 0:
         raise InputError("the register holds no units: nothing to divide the distribution by")
     shares: dict[str, int] = {}
-    remainders: list[tuple[int, str]] = []
+    order: list[tuple[int, str]] = []  # (-remainder, holder): ascending is the rule's order
     for holder, units in holdings:
         q, r = divmod(amount * units, total)
         shares[holder] = q
-        remainders.append((r, holder))
-    left = amount - sum(shares.values())
-    # Largest remainder first; equal remainders in holder order (sort is stable on the key).
-    remainders.sort(key=lambda item: (-item[0], item[1]))
-    for _, holder in remainders[:left]:
+        if r:
+            order.append((-r, holder))
+    left = amount - sum(shares.values())  # fewer than the holders with a remainder
+    # Largest remainder first, equal remainders in holder order. Tuples compare natively (no key
+    # function); a partial selection when few are needed, else one sort.
+    chosen = heapq.nsmallest(left, order) if left * 8 < len(order) else sorted(order)[:left]
+    for _, holder in chosen:
         shares[holder] += 1
     return shares
 
@@ -211,9 +217,9 @@ def read_register(path: str | Path, class_name: str, units: int) -> Register:
     return register(class_name, units, by_date, where=str(path))
 
 
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One holder's distribution of one period, in integer smallest units."""
+class LedgerEntry(NamedTuple):
+    """One holder's distribution of one period, in integer smallest units (a named tuple: a
+    ledger of 10,000 holders has millions, and a frozen dataclass costs 4x as much to make)."""
 
     period: int
     record_date: dt.date
@@ -279,10 +285,12 @@ def ledger(results: Results, reg: Register, decimals: int = 2, scenario: int | s
     for p in periods:
         pay = results.dates[p - 1]
         record = record_date(pay)
-        _, holders = reg.in_force(record)
         i_units = to_smallest_units(interest[p - 1], decimals)
         p_units = to_smallest_units(principal[p - 1], decimals)
         class_interest[p], class_principal[p] = i_units, p_units
+        if i_units == 0 and p_units == 0:
+            continue  # nothing to pay (a retired class's months): no rows a payer would act on
+        _, holders = reg.in_force(record)
         i_shares, p_shares = allocate(i_units, holders), allocate(p_units, holders)
         entries.extend(LedgerEntry(p, record, pay, h, n, i_shares[h], p_shares[h]) for h, n in holders)
     return Ledger(results.deal.name, reg.class_name, results.scenarios[s], decimals, reg.units, entries,
@@ -299,9 +307,8 @@ def units_for(results: Results, class_name: str, units: int | None = None,
         if units <= 0:
             raise InputError(f"the units must be a positive whole number (it was {units})")
         return units
-    assert denomination is not None
     face = Decimal(repr(results.original_balance(class_name)))
-    step = Decimal(repr(float(denomination)))
+    step = Decimal(repr(float(denomination or 0.0)))
     if step <= 0:
         raise InputError(f"the denomination must be positive (it was {denomination})")
     count, rest = divmod(face, step)
