@@ -872,8 +872,6 @@ def _solve(ns: argparse.Namespace, err: Console) -> int:
     return EXIT_OK
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
 
 
 # ---- statements, factor files and holder ledgers (results/statements.py, results/holdings.py)
@@ -984,3 +982,7 @@ def _convert(ns: argparse.Namespace, err: Console) -> int:
         lines.append(f"{unit:<4} {'-' if figure is None else f'{figure:.8f}'}")
     _stdout().print("\n".join(lines), markup=False)
     return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -91,3 +91,14 @@ def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert "add --age" in capsys.readouterr().err
     assert main(["convert", "6", "XYZ", "--age", "3"]) == 1
     assert main(["convert", "fast"]) == 2
+
+
+def test_python_m_runs_the_new_commands() -> None:
+    """`python -m structurer.cli` runs the module as __main__: every function the parser names
+    must be defined before the `if __name__ == "__main__"` line (it was not, once)."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "structurer.cli", "convert", "6", "CPR", "--age", "12"],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0 and "PSA  250.00000000" in run.stdout, run.stderr
