@@ -244,11 +244,11 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
 
 
 def _rows(a: np.ndarray) -> np.ndarray:
-    """[scenario, period] with each scenario's periods contiguous. The engine may keep scenarios
-    contiguous instead (main's does: [period, class, scenario]); numpy then sums a row in a
-    different order (naively across rows rather than pairwise along one) and the last bits of a
-    total depend on how many scenarios a chunk has. Reducing contiguous rows makes each
-    scenario's figures independent of its chunk."""
+    """[scenario, period] with each scenario's periods contiguous. The compiled engine's rows are
+    already; the numpy interpreter keeps scenarios contiguous instead ([period, class,
+    scenario]), and numpy then sums a row in a different order (naively across rows rather than
+    pairwise along one), so that the last bits of a total would depend on how many scenarios a
+    chunk has. Reducing contiguous rows makes each scenario's figures independent of its chunk."""
     return np.ascontiguousarray(a, dtype=float)
 
 

@@ -214,14 +214,14 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
         paths = np.ascontiguousarray(prepayments, dtype=float)
     else:
         smm_const, row, paths = smm_arrays(prepayments, cd.pool_age, t)
-    # Class-major (see run_kernel); results see [scenario, class, period] views. Zeroed, not
-    # empty: a large np.zeros is zero pages until written, so the rows of a class the kernel
-    # never writes (`store_args`) take no memory.
-    paid = np.zeros((c, t, n))
-    interest = np.zeros((c, t, n))
-    accretion = np.empty((t, len(cd.accrual_classes), n))
-    resid_int = np.empty((t, n))
-    resid_prin = np.empty((t, n))
+    # [class, scenario, period] (see run_kernel). Zeroed, not empty: a large np.zeros is zero
+    # pages until written, so the rows of a class the kernel never writes (`store_args`) take no
+    # memory.
+    paid = np.zeros((c, n, t))
+    interest = np.zeros((c, n, t))
+    accretion = np.empty((len(cd.accrual_classes), n, t))
+    resid_int = np.empty((n, t))
+    resid_prin = np.empty((n, t))
     short = np.zeros(n, dtype=np.bool_)
     fail_t = np.full(n, -1, dtype=np.int64)
     fail_code = np.zeros(n, dtype=np.int64)
@@ -233,8 +233,8 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
         raise EngineError("the waterfall does not balance: " + audit_message(fail_t, fail_code))
     coll = LeanCollateralFlows(deal, prepayments)
     source = LeanClassFlows(deal, cd, coll, paid, interest, accretion, short, index_rates)
-    flows = ClassFlows(interest=interest.transpose(2, 0, 1), principal=paid.transpose(2, 0, 1),
-                       residual_interest=resid_int.T, residual_principal=resid_prin.T, source=source)
+    flows = ClassFlows(interest=interest.transpose(1, 0, 2), principal=paid.transpose(1, 0, 2),
+                       residual_interest=resid_int, residual_principal=resid_prin, source=source)
     return coll, flows
 
 
