@@ -194,10 +194,11 @@ def default_flows(pools: Sequence[Pool], smm: np.ndarray,
             amortized = np.where(start_factor > 0, scheduled_factor[:, t][None, :] / start_factor, 0.0)
         liquidated = cohort * np.where(advancing > 0, amortized, 1.0)
         lost = np.minimum(severity[:, t][:, None] * cohort, liquidated)
-        waiting = pending + new - liquidated  # delinquent this month and not liquidated
+        # Delinquent this month and not liquidated; clamped at zero because the pipeline's last
+        # liquidation leaves only rounding dust (of either sign).
+        waiting = np.maximum(pending + new - liquidated, 0.0)
         advanced_principal = advancing * a * waiting
-        # Clamped at zero: the pipeline's last liquidation leaves only rounding dust.
-        pending = np.maximum(waiting - advanced_principal, 0.0)
+        pending = waiting - advanced_principal
 
         paying = begin - new
         advanced = advancing * waiting

@@ -187,9 +187,9 @@ def validate_lag(months: int, term: int | None = None) -> None:
         raise InputError(f"a recovery lag cannot be negative ({months} months)")
     limit = MAX_LAG if term is None else term
     if months > limit:
-        what = f"the loans' term ({term} months)" if term is not None else f"any mortgage term ({MAX_LAG} months)"
-        raise InputError(f"a recovery lag of {months} months is longer than {what}: the defaulted "
-                         "loans would never be liquidated")
+        what = "the loans' term" if term is not None else "any mortgage term"
+        raise InputError(f"a recovery lag of {months} months is longer than {what} ({limit} months): "
+                         "the defaulted loans would never be liquidated")
 
 
 def mdr_from_cdr(cdr: float) -> float:
