@@ -2,7 +2,8 @@
 servicer advancing, and the text a structurer types for them.
 
 Conventions (SIFMA Uniform Practices, chapter SF, the standard default assumption):
-- CDR and MDR are to defaults what CPR and SMM are to prepayments: MDR = 1 - (1 - CDR)^(1/12).
+- CDR and MDR are to defaults what CPR and SMM are to prepayments: MDR = 1 - (1 - CDR)^(1/12)
+  (engine/defaults.py: mdr_from_cdr).
 - 100 SDA: CDR 0.02% x AGE up to 0.60% at AGE 30, flat to AGE 60, then down 0.0095% a month to
   0.03% at AGE 120, flat after; n SDA is n/100 times that. AGE counts from each pool's own loan
   age, as PSA's does (engine/defaults.py computes it).
@@ -190,11 +191,6 @@ def validate_lag(months: int, term: int | None = None) -> None:
         what = "the loans' term" if term is not None else "any mortgage term"
         raise InputError(f"a recovery lag of {months} months is longer than {what} ({limit} months): "
                          "the defaulted loans would never be liquidated")
-
-
-def mdr_from_cdr(cdr: float) -> float:
-    """MDR = 1 - (1 - CDR)^(1/12), both as decimals (the SMM/CPR relation)."""
-    return 1.0 - (1.0 - min(max(cdr, 0.0), 1.0)) ** (1.0 / 12.0)
 
 
 # ---- text: "100 SDA", "2 CDR ramp to 6 CDR over 24 months", "vector(1, 2, 3 CDR)",
