@@ -168,56 +168,82 @@ def default_flows(pools: Sequence[Pool], smm: np.ndarray,
     net_m = np.array([p.coupon for p in pools])[None, :] / 12.0
     fee_m = np.array([p.wac for p in pools])[None, :] / 12.0 - net_m
 
-    out = {name: np.zeros((n_scen, n_pool, periods)) for name in _FLOWS}
-    new_hist = out["new_defaults"]
+    # The recursion, period by period, over [scenario, pool] slices of period-major arrays (each
+    # slice contiguous); what follows from its states without recursion is computed after it.
+    mdr_by_t = np.ascontiguousarray(mdr.transpose(2, 0, 1))
+    smm_by_t = np.ascontiguousarray(smm.transpose(2, 0, 1))
+    amort_by_t = np.ascontiguousarray(amort.T)  # [period, pool]
+    states = {name: np.zeros((periods, n_scen, n_pool))
+              for name in ("begin", "new", "cohort", "liquidated", "waiting")}
     performing = np.broadcast_to(np.array([p.balance for p in pools], dtype=float), (n_scen, n_pool)).copy()
     pending = np.zeros((n_scen, n_pool))
+    one_lag = n_scen > 0 and bool((lags == lags[0]).all())
     scen = np.arange(n_scen)
+    # Where a cohort's balance is on schedule at liquidation, relative to its default month: the
+    # ratio of the scheduled factors (a pool past its term has a zero factor and no cohorts).
+    safe_factor = np.where(scheduled_factor > 0, scheduled_factor, 1.0)
     for t in range(periods):
-        a = amort[:, t][None, :]
+        a = amort_by_t[t]
         begin = performing
-        new = mdr[:, :, t] * begin
+        new = mdr_by_t[t] * begin
         expected = a * begin
         actual = a * (begin - new)
         # Capped at what is left: only binds when MDR + SMM > 1.
-        prepaid = np.minimum(smm[:, :, t] * (begin - expected), begin - new - actual)
+        prepaid = np.minimum(smm_by_t[t] * (begin - expected), begin - new - actual)
         performing = begin - new - actual - prepaid
-        new_hist[:, :, t] = new
+        states["begin"][t] = begin
+        states["new"][t] = new
 
         # The cohort that defaulted `lag` months ago is liquidated now (this month's own, if lag 0).
-        cohort_month = t - lags
-        due = cohort_month >= 0
-        month = np.where(due, cohort_month, t)
-        cohort = np.where(due[:, None], new_hist[scen, :, month], 0.0)
-        start_factor = scheduled_factor[:, month].T  # [scenario, pool]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            amortized = np.where(start_factor > 0, scheduled_factor[:, t][None, :] / start_factor, 0.0)
-        liquidated = cohort * np.where(advancing > 0, amortized, 1.0)
-        lost = np.minimum(severity[:, t][:, None] * cohort, liquidated)
+        if one_lag:
+            month = t - int(lags[0])
+            cohort = states["new"][month] if month >= 0 else np.zeros((n_scen, n_pool))
+            factor = (scheduled_factor[:, t] / safe_factor[:, month])[None, :] if month >= 0 else 1.0
+        else:
+            months = t - lags
+            due = months >= 0
+            month_of = np.where(due, months, t)
+            cohort = np.where(due[:, None], states["new"][month_of, scen, :], 0.0)
+            factor = (scheduled_factor[:, t][:, None] / safe_factor[:, month_of]).T
+        liquidated = cohort * np.where(advancing > 0, factor, 1.0)
         # Delinquent this month and not liquidated; clamped at zero because the pipeline's last
         # liquidation leaves only rounding dust (of either sign).
         waiting = np.maximum(pending + new - liquidated, 0.0)
-        advanced_principal = advancing * a * waiting
-        pending = waiting - advanced_principal
+        pending = waiting - advancing * a * waiting
+        states["cohort"][t] = cohort
+        states["liquidated"][t] = liquidated
+        states["waiting"][t] = waiting
 
-        paying = begin - new
-        advanced = advancing * waiting
-        out["beginning_balance"][:, :, t] = begin
-        out["performing_balance"][:, :, t] = performing
-        out["expected_amortization"][:, :, t] = expected
-        out["scheduled_principal"][:, :, t] = actual
-        out["defaulted_amortization"][:, :, t] = advanced_principal
-        out["prepayments"][:, :, t] = prepaid
-        out["delinquent_balance"][:, :, t] = pending
-        out["liquidations"][:, :, t] = liquidated
-        out["recoveries"][:, :, t] = liquidated - lost
-        out["losses"][:, :, t] = lost
-        out["interest"][:, :, t] = (paying + advanced) * net_m
-        out["advanced_interest"][:, :, t] = advanced * net_m
-        out["servicing_fee"][:, :, t] = (paying + advanced) * fee_m
+    begin, new, cohort, liquidated, waiting = (np.ascontiguousarray(states[k].transpose(1, 2, 0))
+                                               for k in ("begin", "new", "cohort", "liquidated", "waiting"))
+    del states
+    a = amort[None, :, :]
+    expected = a * begin
+    actual = a * (begin - new)
+    prepaid = np.minimum(smm * (begin - expected), begin - new - actual)  # as in the loop, to the bit
+    advanced_principal = advancing[:, :, None] * a * waiting
+    lost = np.minimum(severity[:, None, :] * cohort, liquidated)
+    paying = begin - new
+    advanced = advancing[:, :, None] * waiting
+    out = {
+        "beginning_balance": begin,
+        "performing_balance": begin - new - actual - prepaid,
+        "new_defaults": new,
+        "expected_amortization": expected,
+        "scheduled_principal": actual,
+        "defaulted_amortization": advanced_principal,
+        "prepayments": prepaid,
+        "delinquent_balance": waiting - advanced_principal,
+        "liquidations": liquidated,
+        "recoveries": liquidated - lost,
+        "losses": lost,
+        "interest": (paying + advanced) * net_m[:, :, None],
+        "advanced_interest": advanced * net_m[:, :, None],
+        "servicing_fee": (paying + advanced) * fee_m[:, :, None],
+    }
 
     def total(x: np.ndarray) -> np.ndarray:
-        return x[:, 0, :].copy() if n_pool == 1 else x.sum(axis=1)
+        return x[:, 0, :] if n_pool == 1 else x.sum(axis=1)  # one pool: a view, no copy
 
     return DefaultFlows(**{name: total(out[name]) for name in _FLOWS}, smm=smm, mdr=mdr, by_pool=out)
 
