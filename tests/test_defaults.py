@@ -27,6 +27,7 @@ from structurer.model.defaults import (
     Severity,
     parse_advancing,
     parse_default_rate,
+    parse_default_rates,
     parse_defaults,
     parse_lag,
     parse_severity,
@@ -391,3 +392,37 @@ def test_invariants(cpr, cdr, severity, lag, advancing, term, age, wac, sda):
         assert f.losses == pytest.approx(severity / 100 * f.liquidations, rel=1e-12, abs=1e-9)
     assert f.liquidations.sum() == pytest.approx(f.new_defaults.sum() - f.defaulted_amortization.sum(),
                                                  rel=1e-9, abs=1e-6)
+
+
+def test_scenarios_with_different_lags_in_one_run_are_each_their_own_run():
+    pools = [Pool("A", 1_000_000, 0.07, 0.065, 360, 300, 60), Pool("B", 500_000, 0.06, 0.055, 180, 178, 2)]
+    speeds = [Prepayment.constant(s, "PSA") for s in (100, 250, 0, 400)]
+    defaults = [parse_defaults(text) for text in (
+        "100 SDA severity 35% lag 12", "2 CDR severity 50% lag 0 advance off",
+        "vector(1, 3, 5 CDR) severity vector(20, 60%) lag 30", "300 SDA severity 100% lag 7 advance off")]
+    together = project(pools, speeds, defaults)
+    for i, (speed, default) in enumerate(zip(speeds, defaults, strict=True)):
+        alone = project(pools, [speed], [default])
+        for name in ("performing_balance", "new_defaults", "defaulted_amortization", "delinquent_balance",
+                     "liquidations", "recoveries", "losses", "interest"):
+            assert getattr(together, name)[i] == pytest.approx(getattr(alone, name)[0], rel=1e-12, abs=1e-9)
+        assert alone.losses.sum() > 0
+
+
+def test_a_list_of_rates_for_a_grid():
+    expected = [DefaultRate.constant(v, "SDA") for v in (0, 100, 200)]
+    assert parse_default_rates("0,100,200", unit="SDA") == expected
+    assert parse_default_rates("0, 1, 2 CDR, 100 SDA") == [
+        DefaultRate.constant(0, "CDR"), DefaultRate.constant(1, "CDR"), DefaultRate.constant(2, "CDR"),
+        DefaultRate.constant(100, "SDA")]
+    assert "empty default rate" in error_of(parse_default_rates, "1,,2", "CDR")
+    assert "needs its unit" in error_of(parse_default_rates, "1, 2")
+    assert "not a constant default rate" in error_of(parse_default_rates, "1 CDR ramp to 2 CDR over 3")
+
+
+def test_the_engine_validates_assumptions_built_without_the_checks():
+    pool = Pool("P", 1_000_000, 0.06, 0.06, 60, 60, 0)
+    bad_rate = DefaultAssumption(DefaultRate("CDR", "constant", (-2.0,)))
+    bad_severity = DefaultAssumption(DefaultRate.constant(2, "CDR"), Severity("constant", (150.0,)))
+    for bad, words in ((bad_rate, "cannot be negative"), (bad_severity, "more than 100%")):
+        assert words in error_of(project, [pool], [Prepayment.constant(0, "CPR")], [bad])

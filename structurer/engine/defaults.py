@@ -46,7 +46,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..model.deal import Pool
-from ..model.defaults import DefaultAssumption, DefaultRate, validate_lag
+from ..model.defaults import DefaultAssumption, DefaultRate, validate_defaults
 from ..model.prepayment import Prepayment
 from .collateral import pool_amortization
 from .prepayment import smm_from_cpr, smm_matrix
@@ -154,7 +154,7 @@ def default_flows(pools: Sequence[Pool], smm: np.ndarray,
                          "give one for each")
     term = max(p.term for p in pools)
     for d in defaults:
-        validate_lag(d.lag, term)
+        validate_defaults(d, term)
     lags = np.array([d.lag for d in defaults], dtype=int)
     mdr = mdr_matrix([d.rate for d in defaults], pools, lags, periods)
     severity = (np.stack([d.severity.fractions(periods) for d in defaults]) if n_scen

@@ -193,6 +193,20 @@ def validate_lag(months: int, term: int | None = None) -> None:
                          "the defaulted loans would never be liquidated")
 
 
+def validate_defaults(assumption: DefaultAssumption, term: int | None = None) -> DefaultAssumption:
+    """Every rate, severity and the lag of an assumption validated (for objects the API is given,
+    which may have been built without the checking constructors)."""
+    if assumption.rate.kind not in ("constant", "ramp", "vector") or not assumption.rate.values:
+        raise InputError(f"'{assumption.rate.kind}' is not a kind of default rate; write a constant, "
+                         "a ramp or a vector")
+    for value in assumption.rate.values:
+        validate_rate(value, assumption.rate.unit)
+    for percent in assumption.severity.values:
+        validate_severity(percent)
+    validate_lag(assumption.lag, term)
+    return assumption
+
+
 # ---- text: "100 SDA", "2 CDR ramp to 6 CDR over 24 months", "vector(1, 2, 3 CDR)",
 # ---- "severity 35%", "severity vector(20, 30, 40%)", "lag 12", "advance on|off", or all in one line
 
@@ -449,3 +463,22 @@ def parse_defaults(text: str | DefaultAssumption, term: int | None = None) -> De
             raise reader.fail(f"'{tok.text}' is given twice", tok)
         parts[key] = value
     return DefaultAssumption(rate, **parts)  # type: ignore[arg-type]
+
+
+def parse_default_rates(text: str, unit: str | None = None) -> list[DefaultRate]:
+    """A comma-separated list of constant rates, as a command line gives a grid: '0,100,200' with
+    unit 'SDA', '1 CDR, 100 SDA', or bare numbers before a unit taking it ('0, 100, 200 SDA')."""
+    items = str(text).split(",")
+    if not all(item.strip() for item in items):
+        raise InputError(f"'{text}' has an empty default rate; separate rates with commas: 0,100,200")
+    out: list[DefaultRate] = []
+    trailing = unit
+    for item in reversed(items):
+        words = item.split()
+        if len(words) == 2 and words[1].upper() in RATE_UNITS:
+            trailing = words[1].upper()
+        rate = parse_default_rate(item.strip(), trailing)
+        if rate.kind != "constant":
+            raise InputError(f"'{item.strip()}' is not a constant default rate; a list holds constants")
+        out.append(rate)
+    return out[::-1]
