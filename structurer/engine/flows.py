@@ -52,33 +52,31 @@ class LeanCollateralFlows:
 
 class LeanClassFlows:
     """The class flows the kernel did not store, derived from what it did (see the module's
-    docstring). What it derives is period-major, [period, class, scenario], as the interpreter's
-    buffers are (what the kernel stored is class-major), handed out as [scenario, class, period]
-    views."""
+    docstring). Everything here is [class, scenario, period], as the kernel's outputs are, and
+    handed out as [scenario, class, period] views (each scenario's periods contiguous)."""
 
     def __init__(self, deal: Deal, cd: CompiledDeal, collateral: LeanCollateralFlows, paid: np.ndarray,
                  interest: np.ndarray, accretion: np.ndarray, short: np.ndarray, index_rates: np.ndarray):
         self._deal = deal
         self._cd = cd
         self._collateral = collateral
-        self._paid = paid  # [class, period, scenario]
-        self._interest = interest  # [class, period, scenario]
-        self._shape = (paid.shape[1], paid.shape[0], paid.shape[2])  # what is derived: period-major
-        self._accretion = accretion  # [period, accrual class slot, scenario]
+        self._paid = paid  # [class, scenario, period]
+        self._interest = interest  # [class, scenario, period]
+        self._accretion = accretion  # [accrual class slot, scenario, period]
         self._short = short  # [scenario]: interest fell short somewhere in the scenario
         self._index_rates = index_rates
 
     @cached_property
     def _balances(self) -> tuple[np.ndarray, np.ndarray]:
-        """Beginning and ending balances [period, class, scenario], moved period by period as the
+        """Beginning and ending balances [class, scenario, period], moved period by period as the
         waterfall moved them (accretion added, then principal taken off), so they agree with it
         to the last bit; a compiled loop (engine/kernel.py), since a Python one costs a single
         scenario more than its whole run."""
         from .kernel import derive_balances
 
         deal, cd = self._deal, self._cd
-        begin = np.empty(self._shape)
-        end = np.empty(self._shape)
+        begin = np.empty(self._paid.shape)
+        end = np.empty(self._paid.shape)
         # The compiled deal's own arrays: classes on the books; split classes, parents and shares.
         on_books, kid_k, kid_parent, kid_share = cd.flag_args[4], *cd.flag_args[6:9]
         derive_balances(cd.class_args[0], self._paid, self._accretion, cd.accrual_classes, on_books,
@@ -86,35 +84,55 @@ class LeanClassFlows:
         notionals = [(k.index, k.notional) for k in deal.classes if k.notional is not None]
         if notionals:
             by_pool = self._collateral.by_pool
-            _notional(begin, notionals, by_pool["beginning_balance"].transpose(2, 1, 0))
-            _notional(end, notionals, by_pool["ending_balance"].transpose(2, 1, 0))
+            _notional(begin, notionals, by_pool["beginning_balance"])
+            _notional(end, notionals, by_pool["ending_balance"])
         return begin, end
+
+    @cached_property
+    def _ending_principal(self) -> np.ndarray:
+        if "_balances" in self.__dict__:
+            return self._balances[1]
+        from .kernel import derive_balances
+
+        cd = self._cd
+        end = np.empty(self._paid.shape)
+        on_books, kid_k, kid_parent, kid_share = cd.flag_args[4], *cd.flag_args[6:9]
+        # One array as both outputs: each period's beginning balance is written, then overwritten
+        # by its ending balance.
+        derive_balances(cd.class_args[0], self._paid, self._accretion, cd.accrual_classes, on_books,
+                        kid_k, kid_parent, kid_share, end, end)
+        return end
+
+    def ending_principal(self) -> np.ndarray:
+        """ClassFlows.ending_principal: the ending balances without the notional ones (rows of
+        zeros), which would need the collateral's flows."""
+        return self._ending_principal.transpose(1, 0, 2)
 
     @property
     def beginning_balance(self) -> np.ndarray:
-        return self._balances[0].transpose(2, 1, 0)
+        return self._balances[0].transpose(1, 0, 2)
 
     @property
     def ending_balance(self) -> np.ndarray:
-        return self._balances[1].transpose(2, 1, 0)
+        return self._balances[1].transpose(1, 0, 2)
 
     @cached_property
     def _accrued(self) -> np.ndarray:
-        out = np.zeros(self._shape)
-        out[:, self._cd.accrual_classes, :] = self._accretion
+        out = np.zeros(self._paid.shape)
+        out[self._cd.accrual_classes] = self._accretion
         return out
 
     @property
     def accrued(self) -> np.ndarray:
         if len(self._cd.accrual_classes) == 0:
-            return np.broadcast_to(0.0, self._shape).transpose(2, 1, 0)  # no memory
-        return self._accrued.transpose(2, 1, 0)
+            return np.broadcast_to(0.0, self._paid.shape).transpose(1, 0, 2)  # no memory
+        return self._accrued.transpose(1, 0, 2)
 
     @cached_property
     def _rates(self) -> np.ndarray:
         from .waterfall import coupon_rates
 
-        return coupon_rates(self._deal, self._index_rates, self._shape[0])  # [period, class, scenario]
+        return coupon_rates(self._deal, self._index_rates, self._paid.shape[2])  # [period, class, scenario]
 
     @property
     def coupon(self) -> np.ndarray:
@@ -125,8 +143,8 @@ class LeanClassFlows:
         """What each class was due and not paid, carried forward (zeros when interest never fell
         short: a view, no memory)."""
         if not self._short.any():
-            return np.broadcast_to(0.0, self._shape).transpose(2, 1, 0)
-        return self._shortfall.transpose(2, 1, 0)
+            return np.broadcast_to(0.0, self._paid.shape).transpose(1, 0, 2)
+        return self._shortfall.transpose(1, 0, 2)
 
     @cached_property
     def _shortfall(self) -> np.ndarray:
@@ -140,28 +158,29 @@ class LeanClassFlows:
         begin = self._balances[0]
         accrued = self._accrued if len(self._cd.accrual_classes) else None
         out = np.empty(begin.shape)
-        carried = np.zeros(begin.shape[1:])
-        for t in range(begin.shape[0]):
-            due = np.multiply(begin[t], rates[t])
+        carried = np.zeros(begin.shape[:2])
+        for t in range(begin.shape[2]):
+            due = np.multiply(begin[:, :, t], rates[t])
             due *= 1.0 / 12.0
             due += carried
-            carried = out[t]
-            np.subtract(due, self._interest[:, t], out=carried)
+            carried = np.subtract(due, self._interest[:, :, t])
             if accrued is not None:
-                carried -= accrued[t]
+                carried -= accrued[:, :, t]
+            out[:, :, t] = carried
         # A scenario whose interest never fell short carries nothing (the kernel knows): the
         # recomputation above leaves rounding dust there, from balances derived, not kept.
-        out[:, :, ~self._short] = 0.0
+        out[:, ~self._short, :] = 0.0
         return out
 
 
 def _notional(out: np.ndarray, notionals: list, pools: np.ndarray) -> None:
-    """Notional balances [period, class, scenario] in place, as engine/waterfall.py computes
-    them (on [class, scenario] each period: the same sums in the same order)."""
+    """Notional balances in place on `out` [class, scenario, period], from the pools' balances
+    [scenario, pool, period], as engine/waterfall.py computes them (elementwise sums over the
+    classes and pools named, in the same order)."""
     for k, n in notionals:
-        base = out[:, list(n.classes)].sum(axis=1) if n.classes else 0.0
+        base = out[list(n.classes)].sum(axis=0) if n.classes else 0.0
         if n.pools:
             base = base + pools[:, list(n.pools)].sum(axis=1)
         if n.collateral:
             base = base + pools.sum(axis=1)
-        out[:, k] = n.factor * base
+        out[k] = n.factor * base

@@ -92,6 +92,20 @@ from ..model.rules.sequential import kernel_flat_sequential  # noqa: E402
 from ..model.rules.to_schedule import kernel_over_schedule  # noqa: E402
 from ..model.rules.trigger import kernel_above  # noqa: E402
 from .audit import CONSERVATION_RTOL  # noqa: E402
+from .sums import (  # noqa: E402
+    F_ACCRUED,
+    F_FEE,
+    F_FINAL,
+    F_FIRST,
+    F_INTEREST,
+    F_LAST,
+    F_PREPAID,
+    F_PRINCIPAL,
+    F_PV,
+    F_SCHEDULED,
+    F_WAL_PAID,
+    F_WAL_WEIGHTED,
+)
 
 DUST = 1e-9  # as engine/waterfall.py: an accrual class's targets below this count as retired
 
@@ -102,7 +116,7 @@ _over = njit(cache=CACHE, error_model="numpy")(kernel_over_schedule)
 _nas = njit(cache=CACHE, error_model="numpy")(kernel_nas_share)
 _above = njit(cache=CACHE, error_model="numpy")(kernel_above)
 
-BLOCK = 8  # scenarios per task: one cache line of each output row
+BLOCK = 8  # scenarios per task: a task's call pays the arrays' reference counts once for all
 
 # Audit failures, as bits (engine/compiled.py turns them into audit.py's words).
 GAP, MOVED, OVERPAID, LEAKED, NEGATIVE_BALANCE, NEGATIVE_AMOUNT = 1, 2, 4, 8, 16, 32
@@ -137,15 +151,18 @@ def run_kernel(
     schedules, nas, thresholds, sticky_rows,
     store_paid, store_int,
     deal_scale,
+    # summaries only (keep_rows False): fee rates, discount factors [rate, period], the residual
+    # class (-1: none), what counts as a payment; the sums [scenario, class + collateral, field]
+    keep_rows, fee_m, disc, resid_class, dust, sums,
     # outputs
     paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
 ):
-    # Principal and interest paid are class-major, [class, period, scenario], so that a class
-    # whose rows are never written (`store_paid`, `store_int`) leaves whole pages untouched;
-    # accretion and the residual are period-major. A task takes BLOCK neighbouring scenarios,
-    # which share the outputs' cache lines (and pays the call's reference counts once for all
-    # of them).
-    n_scen = paid_out.shape[2]
+    # Outputs are [class, scenario, period] (the residual's [scenario, period]): a scenario
+    # writes each class's periods one after another, and a class whose rows are never written
+    # (`store_paid`, `store_int`) leaves whole pages untouched. Results see [scenario, class,
+    # period] views, each scenario's periods contiguous. Without `keep_rows` nothing per period is
+    # written: each scenario's figures are summed as it runs (see SUM_FIELDS).
+    n_scen = fail_t.shape[0]
     n_blocks = (n_scen + BLOCK - 1) // BLOCK
     for blk in prange(n_blocks):
         _scenarios(blk * BLOCK, min(n_scen, (blk + 1) * BLOCK), smm_const, path_row, paths,
@@ -156,8 +173,8 @@ def run_kernel(
                    ntl_all, acc_z, acc_root, acc_first_target, acc_n_target, acc_targets, acc_slot,
                    has_nas, principal_root, kind, pa, pb, first_child, n_children, first_member,
                    n_members, children, members, weights, schedules, nas, thresholds, sticky_rows,
-                   store_paid, store_int, deal_scale, paid_out, int_out, acc_out, resid_int,
-                   resid_prin, short_flag, fail_t, fail_code)
+                   store_paid, store_int, deal_scale, keep_rows, fee_m, disc, resid_class, dust, sums,
+                   paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -168,12 +185,14 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                ntl_first_pool, ntl_n_pool, ntl_pools, ntl_all, acc_z, acc_root, acc_first_target,
                acc_n_target, acc_targets, acc_slot, has_nas, principal_root, kind, pa, pb,
                first_child, n_children, first_member, n_members, children, members, weights,
-               schedules, nas, thresholds, sticky_rows, store_paid, store_int, deal_scale, paid_out,
-               int_out, acc_out,
-               resid_int, resid_prin, short_flag, fail_t, fail_code):
+               schedules, nas, thresholds, sticky_rows, store_paid, store_int, deal_scale, keep_rows,
+               fee_m, disc, resid_class, dust, sums, paid_out, int_out, acc_out, resid_int,
+               resid_prin, short_flag, fail_t, fail_code):
     """Scenarios s0..s1-1, every period: collateral, waterfall, audit."""
-    n_cls = paid_out.shape[0]
-    periods = paid_out.shape[1]
+    n_cls = init_balance.shape[0]
+    periods = disc.shape[1]
+    n_rate = disc.shape[0]
+    coll = n_cls  # the collateral's row of `sums`
     n_pool = pool_balance.shape[0]
     n_nodes = kind.shape[0]
     n_trig = thresholds.shape[0]
@@ -191,7 +210,6 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     intr = np.empty(n_cls)
     acc = np.zeros(n_cls)
     own_begin = np.zeros(n_cls)
-    endv = np.empty(n_cls)
     factor = np.empty(n_pool)  # each pool's balance as a fraction of its original
     pbeg = np.empty(n_pool)
     pend = np.empty(n_pool)
@@ -224,6 +242,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             sched_tot = 0.0
             prep_tot = 0.0
             int_tot = 0.0
+            fee_tot = 0.0
             for g in range(n_trig):
                 at_speed[g] = 0.0
             for p in range(n_pool):
@@ -242,6 +261,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 sched_tot += sched
                 prep_tot += prepay
                 int_tot += b * net_m[p]
+                fee_tot += b * fee_m[p]
                 for g in range(n_trig):
                     at_speed[g] += (b - sched) * thresholds[g, p, t]
             available = int_tot
@@ -514,30 +534,96 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             for j in range(n_kid):
                 paid[kid_k[j]] = paid[kid_parent[j]] * kid_share[j]
                 bal[kid_k[j]] = bal[kid_parent[j]] * kid_share[j]
-            # ---- 5. the residual takes what is left; carry what interest fell short
+            # ---- 5. the residual takes what is left; carry what interest fell short; the
+            # outputs; and the audit (engine/audit.py's checks) as the period is paid: one pass
+            # over the classes.
             cash_int_paid = 0.0
             owner_paid = 0.0
+            tol = CONSERVATION_RTOL * max(cash_in, 1.0)
+            gap = -cash_in
+            moved = 0.0
+            owner_end = 0.0
+            code = 0
             for c in range(n_cls):
-                short = due[c] - intr[c] - acc[c]
+                pc = paid[c]
+                ic = intr[c]
+                e = bal[c]
+                short = due[c] - ic - acc[c]
                 carried[c] = short
                 if short != 0.0:
                     any_short = True
                 if cash_int[c]:
-                    cash_int_paid += intr[c]
+                    cash_int_paid += ic
                 if owner[c]:
-                    owner_paid += paid[c]
+                    owner_paid += pc
+                    owner_end += e
+                if cash[c]:
+                    gap += ic + pc
+                if book[c]:
+                    moved += begin[c] - e + acc[c] - pc
+                if not e >= -tol:
+                    code |= NEGATIVE_BALANCE
+                if not min(pc, ic) >= -tol:
+                    code |= NEGATIVE_AMOUNT
+                if keep_rows:
+                    if store_paid[c]:
+                        paid_out[c, s, t] = pc
+                    if store_int[c]:
+                        int_out[c, s, t] = ic
+                # A class that never holds principal (the residual, a notional class) keeps its
+                # beginning balance: a notional's is set from the pools each period, and its
+                # paydown (below) reads it.
+                if store_paid[c]:
+                    begin[c] = e
             r_int = available - cash_int_paid - accrued_total
             r_prin = principal_in + accrued_total - owner_paid
-            resid_int[t, s] = r_int
-            resid_prin[t, s] = r_prin
-            # ending balances (notional ones on the pools' ending balances: the sum above, on
-            # `pend`, written out again since a call passing arrays costs refcounting per period)
-            for c in range(n_cls):
-                endv[c] = bal[c]
-                if store_paid[c]:
-                    paid_out[c, t, s] = paid[c]
-                if store_int[c]:
-                    int_out[c, t, s] = intr[c]
+            if keep_rows:
+                resid_int[s, t] = r_int
+                resid_prin[s, t] = r_prin
+                for j in range(n_acc):
+                    acc_out[acc_slot[j], s, t] = acc[acc_z[j]]
+            else:
+                # Each class's row, then the collateral's, then the residual's cash on the
+                # residual class's row (whose own payments are zero).
+                k1 = t + 1.0
+                for c in range(n_cls + 2):
+                    at = c
+                    if c < n_cls:
+                        pc = paid[c]
+                        ic = intr[c]
+                        ac = acc[c]
+                        wp = max(pc, 0.0) if store_paid[c] else 0.0
+                    elif c == n_cls:
+                        pc = sched_tot + prep_tot
+                        ic = int_tot
+                        ac = 0.0
+                        wp = max(pc, 0.0)
+                        sums[s, coll, F_SCHEDULED] += sched_tot
+                        sums[s, coll, F_PREPAID] += prep_tot
+                        sums[s, coll, F_FEE] += fee_tot
+                    else:
+                        if resid_class < 0:
+                            break
+                        at = resid_class
+                        pc = r_prin
+                        ic = r_int
+                        ac = 0.0
+                        wp = 0.0
+                    sums[s, at, F_INTEREST] += ic
+                    sums[s, at, F_PRINCIPAL] += pc
+                    sums[s, at, F_ACCRUED] += ac
+                    sums[s, at, F_WAL_PAID] += wp
+                    sums[s, at, F_WAL_WEIGHTED] += k1 * wp
+                    if pc > dust:
+                        if sums[s, at, F_FIRST] == 0.0:
+                            sums[s, at, F_FIRST] = k1
+                        sums[s, at, F_LAST] = k1
+                    if c != n_cls:
+                        for r in range(n_rate):
+                            sums[s, at, F_PV + r] += (ic + pc) * disc[r, t]
+            # notional ending balances, on the pools' ending balances (the sum above, on `pend`,
+            # written out again since a call passing arrays costs refcounting per period): only
+            # the audit reads them here, as the next period starts from the pools
             for j in range(n_ntl):
                 base = 0.0
                 for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
@@ -552,28 +638,17 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     for p in range(n_pool):
                         ps += pend[p]
                     base = base + ps
-                endv[ntl_k[j]] = ntl_factor[j] * base
-            for j in range(n_acc):
-                acc_out[t, acc_slot[j], s] = acc[acc_z[j]]
-            # ---- the audit (engine/audit.py's checks), as the period is paid
+                ne = ntl_factor[j] * base
+                if not ne >= -tol:
+                    code |= NEGATIVE_BALANCE
+                if not keep_rows:
+                    # a notional class's WAL is that of its notional balance's paydown
+                    nk = ntl_k[j]
+                    w = max(begin[nk] - ne, 0.0)
+                    sums[s, nk, F_WAL_PAID] += w
+                    sums[s, nk, F_WAL_WEIGHTED] += (t + 1.0) * w
+                    sums[s, nk, F_FINAL] = ne
             if fail_t[s] < 0:
-                tol = CONSERVATION_RTOL * max(cash_in, 1.0)
-                gap = -cash_in
-                moved = 0.0
-                owner_end = 0.0
-                code = 0
-                for c in range(n_cls):
-                    e = endv[c]
-                    if cash[c]:
-                        gap += intr[c] + paid[c]
-                    if book[c]:
-                        moved += begin[c] - e + acc[c] - paid[c]
-                    if owner[c]:
-                        owner_end += e
-                    if not e >= -tol:
-                        code |= NEGATIVE_BALANCE
-                    if not min(paid[c], intr[c]) >= -tol:
-                        code |= NEGATIVE_AMOUNT
                 gap += r_int + r_prin
                 if not abs(gap) <= tol:
                     code |= GAP
@@ -586,35 +661,42 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 if code:
                     fail_t[s] = t
                     fail_code[s] = code
-            for c in range(n_cls):
-                begin[c] = bal[c]
         short_flag[s] = any_short
+        if not keep_rows:
+            for c in range(n_cls):
+                if store_paid[c]:
+                    sums[s, c, F_FINAL] = bal[c]
+            pe = 0.0
+            for p in range(n_pool):
+                pe += pend[p]
+            sums[s, coll, F_FINAL] = pe
 
 
 @njit(cache=CACHE)
 def derive_balances(init_balance, paid, accretion, accrual_classes, on_books, kid_k, kid_parent,
                     kid_share, begin, end):
-    """Beginning and ending balances [period, class, scenario] from what the kernel stored
-    (principal paid [class, period, scenario], accretion [period, slot, scenario]), in
-    the order it moved them: accretion added, principal paid taken off, split classes their
-    parent's share. Notional rows are left to the caller (they follow the pools)."""
-    n_cls, periods, n_scen = paid.shape
+    """Beginning and ending balances [class, scenario, period] from what the kernel stored
+    (principal paid [class, scenario, period], accretion [slot, scenario, period]), in the order
+    it moved them: accretion added, principal paid taken off, split classes their parent's
+    share. Notional rows are left to the caller (they follow the pools). `begin` may be `end`:
+    each beginning balance is then overwritten by the period's ending one."""
+    n_cls, n_scen, periods = paid.shape
     bal = np.empty(n_cls)
     for s in range(n_scen):
         for c in range(n_cls):
             bal[c] = init_balance[c]
         for t in range(periods):
             for c in range(n_cls):
-                begin[t, c, s] = bal[c]
+                begin[c, s, t] = bal[c]
             for j in range(accrual_classes.shape[0]):
-                bal[accrual_classes[j]] += accretion[t, j, s]
+                bal[accrual_classes[j]] += accretion[j, s, t]
             for c in range(n_cls):
                 if on_books[c]:
-                    bal[c] -= paid[c, t, s]
+                    bal[c] -= paid[c, s, t]
             for j in range(kid_k.shape[0]):
                 bal[kid_k[j]] = bal[kid_parent[j]] * kid_share[j]
             for c in range(n_cls):
-                end[t, c, s] = bal[c]
+                end[c, s, t] = bal[c]
 
 
 def run(*args: object) -> None:

@@ -76,6 +76,16 @@ class ClassFlows:
                 object.__setattr__(self, name, value)
         return value
 
+    def ending_principal(self) -> np.ndarray:
+        """Ending principal balances [scenario, class, period], the notional classes' rows left
+        unspecified: what a solver comparing balances with schedules reads, without deriving the
+        notional balances (which need the collateral's)."""
+        if object.__getattribute__(self, "ending_balance") is None:
+            source = object.__getattribute__(self, "source")
+            if source is not None and hasattr(source, "ending_principal"):
+                return source.ending_principal()
+        return self.ending_balance
+
     @property
     def interest_due(self) -> np.ndarray:
         """What each class was due: paid in cash, accrued, or still short."""

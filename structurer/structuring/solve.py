@@ -769,13 +769,14 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
             for part, run in flows(new):
                 before = np.arange(horizon)[None, :] < np.array([a for a, _ in part])[:, None]
                 # Class by class: [row, period] at a time, not [row, class, period].
+                ending = run.ending_principal()
                 found = np.column_stack([
-                    np.where(before, 0.0, np.abs(run.ending_balance[:, i, :] - schedules[j])).max(axis=1)
+                    np.where(before, 0.0, np.abs(ending[:, i, :] - schedules[j])).max(axis=1)
                     for j, i in enumerate(index)])
                 for k, key in enumerate(part):
                     seen[key] = found[k]
                     if key[0] and key[0] not in ends:
-                        ends[key[0]] = run.ending_balance[k, :, key[0] - 1].copy()
+                        ends[key[0]] = ending[k, :, key[0] - 1].copy()
         return np.array([seen[k] for k in keys]).reshape(len(keys), len(index))
 
     lo_lim, hi_lim = limits
