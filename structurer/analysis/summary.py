@@ -31,22 +31,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..dates import payment_dates
+from ..engine import sums as field
 from ..engine.compiled import compiled
 from ..engine.run import resolve_scenarios, run_deal, sum_deal
-from ..engine.sums import (
-    F_ACCRUED,
-    F_FEE,
-    F_FINAL,
-    F_FIRST,
-    F_INTEREST,
-    F_LAST,
-    F_PREPAID,
-    F_PRINCIPAL,
-    F_SCHEDULED,
-    F_WAL_PAID,
-    F_WAL_WEIGHTED,
-    SUM_FIELDS,
-)
 from ..errors import InputError
 from ..model.prepayment import Prepayment
 from ..model.scenarios import Scenario, check_indices
@@ -275,26 +262,26 @@ def _from_sums(deal: Deal, sums: np.ndarray, out: dict[str, np.ndarray], pv: np.
     notional balance at issue)."""
     classes = deal.issued_classes
     rows = sums[:, [t.index for t in classes], :]
-    wal = _wal(rows[:, :, F_WAL_PAID], rows[:, :, F_WAL_WEIGHTED])
+    wal = _wal(rows[:, :, field.F_WAL_PAID], rows[:, :, field.F_WAL_WEIGHTED])
     wal[:, [j for j, t in enumerate(classes) if t.is_residual]] = np.nan
     out["wal"][start:stop] = wal
-    out["first_principal_period"][start:stop] = rows[:, :, F_FIRST].astype(np.int64)
-    out["last_principal_period"][start:stop] = rows[:, :, F_LAST].astype(np.int64)
-    out["total_interest"][start:stop] = rows[:, :, F_INTEREST]
-    out["total_principal"][start:stop] = rows[:, :, F_PRINCIPAL]
-    out["total_accrued"][start:stop] = rows[:, :, F_ACCRUED]
-    out["final_balance"][start:stop] = rows[:, :, F_FINAL]
-    pv[start:stop] = rows[:, :, SUM_FIELDS:]
+    out["first_principal_period"][start:stop] = rows[:, :, field.F_FIRST].astype(np.int64)
+    out["last_principal_period"][start:stop] = rows[:, :, field.F_LAST].astype(np.int64)
+    out["total_interest"][start:stop] = rows[:, :, field.F_INTEREST]
+    out["total_principal"][start:stop] = rows[:, :, field.F_PRINCIPAL]
+    out["total_accrued"][start:stop] = rows[:, :, field.F_ACCRUED]
+    out["final_balance"][start:stop] = rows[:, :, field.F_FINAL]
+    pv[start:stop] = rows[:, :, field.SUM_FIELDS:]
     c = sums[:, -1, :]
-    coll["wal"][start:stop] = _wal(c[:, F_WAL_PAID], c[:, F_WAL_WEIGHTED])
-    coll["first_principal_period"][start:stop] = c[:, F_FIRST].astype(np.int64)
-    coll["last_principal_period"][start:stop] = c[:, F_LAST].astype(np.int64)
-    coll["total_interest"][start:stop] = c[:, F_INTEREST]
-    coll["total_scheduled_principal"][start:stop] = c[:, F_SCHEDULED]
-    coll["total_prepayment"][start:stop] = c[:, F_PREPAID]
-    coll["total_principal"][start:stop] = c[:, F_PRINCIPAL]
-    coll["total_servicing_fee"][start:stop] = c[:, F_FEE]
-    coll["final_balance"][start:stop] = c[:, F_FINAL]
+    coll["wal"][start:stop] = _wal(c[:, field.F_WAL_PAID], c[:, field.F_WAL_WEIGHTED])
+    coll["first_principal_period"][start:stop] = c[:, field.F_FIRST].astype(np.int64)
+    coll["last_principal_period"][start:stop] = c[:, field.F_LAST].astype(np.int64)
+    coll["total_interest"][start:stop] = c[:, field.F_INTEREST]
+    coll["total_scheduled_principal"][start:stop] = c[:, field.F_SCHEDULED]
+    coll["total_prepayment"][start:stop] = c[:, field.F_PREPAID]
+    coll["total_principal"][start:stop] = c[:, field.F_PRINCIPAL]
+    coll["total_servicing_fee"][start:stop] = c[:, field.F_FEE]
+    coll["final_balance"][start:stop] = c[:, field.F_FINAL]
     begin0 = compiled(deal).begin0  # type: ignore[union-attr]
     return np.array([begin0[t.index] if t.is_notional else t.balance for t in classes], dtype=float)
 
