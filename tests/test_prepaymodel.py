@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from structurer.engine.prepaymodel import calendar_months, deal_smm, refi, smm_paths
 from structurer.engine.prepayment import smm_from_cpr, smm_matrix
+from structurer.engine.prepaymodel import calendar_months, deal_smm, refi, smm_paths
 from structurer.engine.ratepaths import shifted_path, simulate
 from structurer.errors import InputError
 from structurer.model.curve import make_curve
 from structurer.model.deal import Pool
-from structurer.model.prepaymodel import OTS, NO_SEASONALITY, PrepayModel, SCurve, constant_turnover
 from structurer.model.prepayment import Prepayment
+from structurer.model.prepaymodel import NO_SEASONALITY, OTS, PrepayModel, SCurve, constant_turnover
 from structurer.model.ratemodel import HullWhite
 
 CURVE = make_curve("ust", [0.25, 1, 2, 5, 10, 30], [0.043, 0.041, 0.040, 0.041, 0.042, 0.045])
@@ -95,7 +95,8 @@ def test_the_multiplier_scales_refinancing():
     args = (rate, np.array([0.06]), np.array([40]), np.arange(1, 7))
     base = smm_paths(PrepayModel(burnout_slope=0.0, burnout_floor=1.0), *args)
     double = smm_paths(PrepayModel(burnout_slope=0.0, burnout_floor=1.0).scaled(2.0), *args)
-    np.testing.assert_allclose(1 - (1 - double) ** 12, np.minimum(2 * (1 - (1 - base) ** 12), 1.0), rtol=1e-12)
+    want = np.minimum(2 * (1 - (1 - base) ** 12), 1.0)
+    np.testing.assert_allclose(1 - (1 - double) ** 12, want, rtol=1e-12)
 
 
 def test_deal_pools_give_the_engines_array():
