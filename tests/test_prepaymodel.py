@@ -133,3 +133,22 @@ def test_smm_is_a_rate_with_no_nan(a, sigma, shift, multiplier, wac, age):
     assert not np.isnan(smm).any()
     assert ((smm >= 0) & (smm <= 1)).all()
     assert math.isfinite(float(smm.sum()))
+
+
+def test_the_benchmark_runs_and_wal_extends_as_rates_rise(monkeypatch, capsys):
+    # The whole chain on a small grid: paths -> mortgage rate -> SMM -> engine, and the classes'
+    # WALs on the shifted curves lengthen as rates rise (fewer refinancings).
+    from pathlib import Path
+
+    from conftest import script_module
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_ratepaths.py"
+    with script_module(script, "bench_ratepaths") as bench:
+        monkeypatch.setattr("sys.argv", ["bench_ratepaths.py", "--paths", "4", "--repeat", "1"])
+        bench.main()
+    out = capsys.readouterr().out
+    assert "4 paths x 357 months" in out
+    shifts = [line.split() for line in out.splitlines() if line.strip()[:1] in "+-"]
+    rows = {int(cells[0]): [float(x) for x in cells[1:]] for cells in shifts}
+    assert set(rows) == {-100, 0, 300}
+    assert all(a < b < c for a, b, c in zip(rows[-100], rows[0], rows[300], strict=True))
