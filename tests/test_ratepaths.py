@@ -140,3 +140,10 @@ def test_paths_are_finite_and_fit_the_curve_at_month_zero(a, sigma, shift):
     rate = paths.mortgage_rate()
     assert np.isfinite(rate).all() and np.isfinite(paths.discount()).all()
     assert np.isfinite(paths.short).all()
+
+
+def test_bonds_beyond_what_the_paths_were_built_for_are_refused():
+    paths = simulate(CURVE, HullWhite(0.03, 0.01, 2), 120, tenor_months=24)
+    assert paths.zero_price(24).shape == (2, 120)
+    with pytest.raises(InputError, match="24"):
+        paths.zero_price(36)

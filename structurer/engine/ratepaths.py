@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..model.curve import Curve
 from ..model.ratemodel import OTS_MORTGAGE_RATE, HullWhite, MortgageRate, check_horizon
 
@@ -85,7 +86,7 @@ class RatePaths:
         """P(t_i, t_i + months) on each path at the start of each period, [path, period]."""
         n = self.periods
         if months + n > len(self.phi):
-            raise ValueError(f"bond prices reach {months} months beyond the horizon; the paths were "
+            raise InputError(f"bond prices reach {months} months beyond the horizon; the paths were "
                              f"built for {len(self.phi) - n}")
         cum = np.concatenate(([0.0], np.cumsum(self.phi)))
         drift = cum[months: months + n] - cum[:n]  # phi_i + ... + phi_{i+months-1}
