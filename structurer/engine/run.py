@@ -9,11 +9,13 @@ import numpy as np
 
 from ..errors import InputError
 from ..model.deal import Deal
+from ..model.defaults import validate_defaults
 from ..model.prepayment import Prepayment, parse_speed, validate_assumption
 from ..model.scenarios import Scenario, check_indices
 from ..results.results import Results
 from .collateral import CollateralFlows, collateral_flows
 from .compiled import CompiledDeal, compiled, run_compiled
+from .credit import carries_defaults, check_loss_order, credit_collateral
 from .prepayment import smm_matrix
 from .waterfall import ClassFlows, run_waterfall
 
@@ -52,6 +54,18 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
         index_rates = np.stack([s.index_paths(deal.indices, names, periods) for s in scenarios])
     else:
         index_rates = np.zeros((len(scenarios), 0, periods))
+    if carries_defaults(scenarios):
+        # Default assumptions run on the numpy interpreter: the kernel does not know defaults yet.
+        check_loss_order(deal, scenarios)
+        ages = np.array([p.age for p in deal.pools], dtype=float)
+        smm = smm_matrix([s.prepayment for s in scenarios], ages, periods)
+        term = max(p.term for p in deal.pools)
+        for s in scenarios:
+            if s.defaults is not None:
+                validate_defaults(s.defaults, term)
+        credit = credit_collateral(deal.pools, smm, [s.defaults for s in scenarios])
+        flows = run_waterfall(deal, credit, index_rates, progress)
+        return Results(deal, scenarios, credit, flows)
     cd = _compiled(deal)
     if cd is not None:
         coll, flows = run_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates)
