@@ -699,6 +699,12 @@ def _print_cover(console: Console, results: Results, s: int, bands: dict[str, st
                          ("Balance", "right"), ("Coupon", "right"), ("WAL", "right"),
                          ("Window", "right"), ("Window dates", "left"), ("Final date", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    # A scenario with losses: each class's loss written down, in dollars and % of its original.
+    losses = results.writedowns()[s].sum(axis=1) if results.is_credit else None
+    if losses is not None and results.collateral.losses[s].sum() > 0:  # type: ignore[attr-defined]
+        table.add_column("Loss", justify="right")
+    else:
+        losses = None
     summary = results.summary(s)
     for name, row in summary.iterrows():
         residual = row["principal_type"] == "R"
@@ -726,8 +732,19 @@ def _print_cover(console: Console, results: Results, s: int, bands: dict[str, st
             window,
             dates,
             row["final_date"].isoformat() if row["final_date"] else "-",
+            *([_loss_cell(results, str(name), losses, residual)] if losses is not None else []),
         )
     _print_table(console, table)
+
+
+def _loss_cell(results: Results, name: str, losses: np.ndarray, residual: bool) -> str:
+    tranche = results.deal.tranche(name)
+    if residual or tranche.is_notional:
+        return "-"
+    lost = float(losses[tranche.index])
+    original = results.original_balance(name)
+    share = lost / original * 100 if original > 0 else 0.0
+    return f"{lost:,.0f} ({share:.2f}%)"
 
 
 # Classes given a WAL column in the terminal's table of a large run (more would not fit a line).
