@@ -299,3 +299,43 @@ def test_defaults_run_on_the_interpreter_whatever_the_engine(sequential, monkeyp
     assert r.flows.writedown is not None
     assert r.flows.writedown.sum() == pytest.approx(r.collateral.losses.sum())
     assert r.collateral.losses.sum() > 0
+
+
+def test_summaries_of_a_credit_grid_agree_with_the_full_run(senior_sub):
+    grid = [senior_sub.scenarios[n] for n in ("no defaults", "400 SDA", "1600 SDA")]
+    full = senior_sub.run(*grid)
+    summary = senior_sub.summarise(*grid, chunk=2)
+    assert np.allclose(summary.collateral["total_principal"], full.collateral.principal.sum(axis=1),
+                       rtol=1e-12)
+    assert np.allclose(summary.wal[:, 0], full.wal("A"), rtol=1e-12, equal_nan=True)
+
+
+def test_json_credit_totals(senior_sub, capsys):
+    args = ["run", str(SENIOR_SUB), "--json", "--scenario", "1600 SDA", "--scenario", "no defaults"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    stress, clean = out["scenarios"]
+    full = senior_sub.run(senior_sub.scenarios["1600 SDA"])
+    assert stress["collateral"]["cumulative_loss"] == pytest.approx(full.collateral.losses.sum())
+    assert stress["collateral"]["cumulative_default"] == pytest.approx(full.collateral.new_defaults.sum())
+    assert stress["classes"]["B"]["writedown"] == pytest.approx(20e6)
+    total = sum(c["writedown"] for c in stress["classes"].values())
+    assert total == pytest.approx(full.collateral.losses.sum())
+    assert stress["classes"]["A"]["interest_shortfall"] > 0
+    assert clean["collateral"]["cumulative_loss"] == 0 and clean["classes"]["B"]["writedown"] == 0
+
+
+def test_credit_columns_in_the_cash_flow_frames(senior_sub):
+    r = senior_sub.run(senior_sub.scenarios["400 SDA"])
+    coll = r.collateral_cashflows(0)
+    for name in ("new_defaults", "liquidations", "recoveries", "losses", "performing_balance",
+                 "delinquent_balance"):
+        assert name in coll.columns
+    b = r.class_cashflows("B", 0)
+    assert b["cumulative_loss"].iloc[-1] == pytest.approx(b["writedown"].sum())
+    long = r.cashflows()
+    rows = long[long["class"] == "COLLATERAL"]
+    assert rows["principal"].sum() == pytest.approx(r.collateral.principal.sum())
+    assert long[long["class"] != "COLLATERAL"]["writedown"].sum() == pytest.approx(r.collateral.losses.sum())
+    # A run without defaults keeps today's columns.
+    assert "writedown" not in senior_sub.run("15 CPR").cashflows().columns
