@@ -339,3 +339,11 @@ def test_credit_columns_in_the_cash_flow_frames(senior_sub):
     assert long[long["class"] != "COLLATERAL"]["writedown"].sum() == pytest.approx(r.collateral.losses.sum())
     # A run without defaults keeps today's columns.
     assert "writedown" not in senior_sub.run("15 CPR").cashflows().columns
+
+
+def test_a_speed_text_may_carry_defaults(senior_sub):
+    r = senior_sub.run("15 CPR defaults 400 SDA severity 40% lag 12", "100 PSA")
+    assert r.scenario_specs[0].defaults == parse_defaults("400 SDA severity 40% lag 12")
+    assert r.scenario_specs[1].defaults is None
+    with pytest.raises(InputError, match="more than 100%"):
+        senior_sub.run("15 CPR defaults 400 SDA severity 140%")

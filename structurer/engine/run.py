@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 
 import numpy as np
 
 from ..errors import InputError
 from ..model.deal import Deal
-from ..model.defaults import validate_defaults
+from ..model.defaults import parse_defaults, validate_defaults
 from ..model.prepayment import Prepayment, parse_speed, validate_assumption
 from ..model.scenarios import Scenario, check_indices
 from ..results.results import Results
@@ -37,8 +38,21 @@ def resolve_scenarios(deal: Deal, speeds: list[Scenario | Prepayment | str] | No
         elif isinstance(speed, Prepayment):
             out.append(Scenario(validate_assumption(speed)))
         else:
-            out.append(Scenario(parse_speed(speed)))  # text is validated as it is read
+            # Text is validated as it is read; '165 PSA defaults 100 SDA severity 35% lag 12'
+            # adds a default assumption (model/defaults.py's parser, its messages).
+            speed_text, sep, default_text = (_split_defaults(speed) if isinstance(speed, str)
+                                             else (speed, "", ""))
+            defaults = parse_defaults(default_text, max(p.term for p in deal.pools)) if sep else None
+            out.append(Scenario(parse_speed(speed_text), defaults=defaults))
     return out
+
+
+def _split_defaults(text: str) -> tuple[str, str, str]:
+    """'165 PSA defaults 100 SDA ...' -> ('165 PSA', 'defaults', '100 SDA ...'); without: (text, '', '')."""
+    m = re.search(r"(?i)\bdefaults\b", text)
+    if m is None:
+        return text, "", ""
+    return text[:m.start()].strip(), m.group(0), text[m.end():].strip()
 
 
 def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None,
