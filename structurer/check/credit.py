@@ -8,6 +8,7 @@ line's agree; here they gain the position of what was written.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from ..errors import InputError, Span
 from ..language.nodes import ClassRef, ConstantSpeed, DefaultsDecl, Quantity, RampSpeed, VectorSpeed
@@ -57,7 +58,7 @@ def default_rate(ck: Checker, spec: object) -> DefaultRate | None:
             ck.error("a ramp lasts at least one month", spec.months.span)
             return None
         return DefaultRate.ramp(start[0], end[0], months, start[1])
-    assert isinstance(spec, VectorSpeed)
+    spec = cast(VectorSpeed, spec)  # the one kind of speed left
     unit = spec.rates[-1].unit
     if unit not in RATE_UNITS:
         ck.error("a vector of default rates needs its unit after the last rate", spec.rates[-1].span,
