@@ -139,7 +139,15 @@ def child(path: str, n: int, repeat: int) -> None:
         cpu.append(time.process_time() - start_cpu)
         del results
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"seconds": min(times), "cpu_seconds": min(cpu), "peak_bytes": after - before}))
+    # The same scenarios, summaries only (WALs, windows, totals; no cash flows kept): what the C
+    # program computes.
+    sums = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        structurer.summarise(deal, speeds)
+        sums.append(time.perf_counter() - start)
+    print(json.dumps({"seconds": min(times), "cpu_seconds": min(cpu), "peak_bytes": after - before,
+                      "summary_seconds": min(sums)}))
 
 
 def engine_in_child(path: Path, n: int, repeat: int, threads: int | None = None) -> dict[str, float] | str:
@@ -228,10 +236,12 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
           f"{periods} periods; speeds over 0-{MAX_PSA:g} PSA")
     print("  ns per scenario-month, best of the repetitions, wall clock; (cpu): CPU time of the process,")
     print("  all threads, which other load on the machine does not inflate; eng 1 thr: the engine's wall"
-          " clock with NUMBA_NUM_THREADS=1 (from 1,000 scenarios); memory: the peak the engine's run adds")
-    head = (f"  {'scenarios':>9}{'engine':>10}{'(cpu)':>9}{'eng 1 thr':>10}{'C 1 thr':>9}"
-            f"{'(cpu)':>8}{'C 2 thr':>9}"
-            f"{'reference':>11}{'eng/C1':>8}{'eng/C2':>8}{'bytes/s-m':>11}{'doubles/s-m':>13}")
+          " clock with NUMBA_NUM_THREADS=1 (from 1,000 scenarios); memory: the peak the engine's run adds;")
+    print("  sums, sums 1 thr: structurer.summarise over the same speeds (WAL, window, totals per class;"
+          " no cash flows kept: what the C program computes), all cores and one thread")
+    head = (f"  {'scenarios':>9}{'engine':>10}{'(cpu)':>9}{'eng 1 thr':>10}{'sums':>8}{'sums 1 thr':>11}"
+            f"{'C 1 thr':>9}{'(cpu)':>8}{'C 2 thr':>9}"
+            f"{'reference':>11}{'eng/C1':>8}{'eng/C2':>8}{'sums/C1':>8}{'bytes/s-m':>11}{'doubles/s-m':>13}")
     print(head)
     per_sm: float | None = None  # bytes per scenario-month measured at the largest count so far
     for n in counts:
@@ -239,6 +249,7 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
         speeds = grid(n)
         note = ""
         e_one: float | None = None
+        s_one: float | None = None
         engine: dict[str, float] | str | None = None
         need = per_sm * n * periods if per_sm else 0.0
         if n >= 100_000 and skip_100k:
@@ -255,8 +266,10 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
                 # The target speaks of single-threaded: the same run on one thread.
                 one = engine_in_child(path, n, reps, threads=1)
                 e_one = ns(one["seconds"], n, periods) if isinstance(one, dict) else None
+                s_one = ns(one["summary_seconds"], n, periods) if isinstance(one, dict) else None
         e_ns = ns(engine["seconds"], n, periods) if engine else None
         e_cpu = ns(engine["cpu_seconds"], n, periods) if engine else None
+        s_ns = ns(engine["summary_seconds"], n, periods) if engine else None
         peak = engine["peak_bytes"] / (n * periods) if engine else None
         if engine and n >= 1_000:
             per_sm = max(peak or 0.0, per_sm or 0.0)
@@ -273,10 +286,11 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
         r = ns(ref_s / len(picked) * n, n, periods)
         ratio1 = f"{e_ns / c1:>8.1f}" if e_ns and c1 else f"{'-':>8}"
         ratio2 = f"{e_ns / c2:>8.1f}" if e_ns and c2 else f"{'-':>8}"
+        ratio_s = f"{s_ns / c1:>8.1f}" if s_ns and c1 else f"{'-':>8}"
         mem = f"{peak:>11,.0f}{peak / 8:>13,.1f}" if peak is not None else f"{'-':>11}{'-':>13}"
-        print(f"  {n:>9,}{cell(e_ns, 10)}{cell(e_cpu, 9)}{cell(e_one, 10)}{cell(c1, 9)}"
-              f"{cell(c1_cpu, 8)}{cell(c2, 9)}"
-              f"{cell(r, 11)}{ratio1}{ratio2}{mem}"
+        print(f"  {n:>9,}{cell(e_ns, 10)}{cell(e_cpu, 9)}{cell(e_one, 10)}{cell(s_ns, 8)}{cell(s_one, 11)}"
+              f"{cell(c1, 9)}{cell(c1_cpu, 8)}{cell(c2, 9)}"
+              f"{cell(r, 11)}{ratio1}{ratio2}{ratio_s}{mem}"
               + (f"  {note}" if note else ""))
     print()
 

@@ -38,8 +38,13 @@ __all__ = [
     "Results",
     "StructurerError",
     "__version__",
+    "factors",
+    "holder_ledger",
+    "holder_register",
     "load",
     "loads",
+    "read_register",
+    "statement",
     "summarise",
 ]
 
@@ -48,6 +53,12 @@ _LAZY = {
     "Deal": "structurer.model.deal",
     "Prepayment": "structurer.model.prepayment",
     "Results": "structurer.results.results",
+    # Distribution statements and fractional holdings (results/statements.py, results/holdings.py).
+    "statement": "structurer.results.statements",
+    "factors": "structurer.results.statements",
+    "holder_register": "structurer.results.holdings",
+    "read_register": "structurer.results.holdings",
+    "holder_ledger": "structurer.results.holdings",
 }
 
 

@@ -158,7 +158,7 @@ def _index_levels(text: str) -> tuple[str, list[RatePath]]:
     return name.strip(), paths
 
 
-COMMANDS = ("run", "check", "solve", "tieout")
+COMMANDS = ("run", "check", "solve", "tieout", "convert")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -186,6 +186,10 @@ def _parser() -> argparse.ArgumentParser:
     _tieout_arguments(commands.add_parser(
         "tieout", help="print the REMIC tie-out checks",
         description="REMIC tie-out checks; exit 0 if all pass, 1 otherwise."))
+    _convert_arguments(commands.add_parser(
+        "convert", help="convert a prepayment speed between SMM, CPR, PSA and ABS",
+        description="Convert a prepayment speed (percent) between SMM, CPR, PSA and ABS at a loan age "
+                    "(month 1 is the first payment); SMM <-> CPR needs no age."))
     return p
 
 
@@ -241,6 +245,7 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
                           "for grids too large to keep every cash flow")
     out.add_argument("--discount", metavar="YIELDS",
                      help="with --summary: flat yields to discount each class's cash at, e.g. 5.5%%,7%%")
+    _holder_arguments(p)
     out.add_argument("--json", action="store_true",
                      help="print a JSON summary instead of the table (a list of them for several "
                           "deals); writes no report unless --report is given")
@@ -379,10 +384,12 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
     if len(ns.deals) > 1:
         # One output file for several deals would hold only the last: refuse before any runs.
         named = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows),
-                                ("--xlsx", ns.xlsx), ("--summary", ns.summary)) if v is not None]
+                                ("--xlsx", ns.xlsx), ("--summary", ns.summary), ("--statement", ns.statement),
+                                ("--factors", ns.factors), ("--ledger", ns.ledger)) if v is not None]
         if named:
             raise _UsageError(f"{', '.join(named)} names one file, and {len(ns.deals)} deals were given; "
                               "run them one at a time (each deal's report goes next to it by default)")
+    _check_holder_options(ns)
     if ns.summary is not None or ns.discount is not None:
         _check_summary_options(ns)
         return _each_deal(ns.deals, err, lambda path: _summarise_one(ns, path, err))
@@ -414,6 +421,7 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     quotes = valuation.quote_classes(results, specs, curve) if specs else {}
     if ns.cashflows:
         exports.write_cashflows(results, Path(ns.cashflows))
+    written = _write_holder_outputs(ns, results, inputs)
     # A report by default, but not under --json: a script asking for JSON wants no file it did
     # not name.
     wants_report = not ns.no_report and (ns.report is not None or not ns.json)
@@ -449,6 +457,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
         err.print(f"workbook written to {ns.xlsx}", markup=False)
     if report_path is not None:
         err.print(f"report written to {report_path}", markup=False)
+    for message in written:
+        err.print(message, markup=False)
     return EXIT_OK
 
 
@@ -948,6 +958,118 @@ def _solve(ns: argparse.Namespace, err: Console) -> int:
         table.add_row(_escape(label), _escape(value))
     _print_table(console, table)
     console.print(result.message, markup=False)
+    return EXIT_OK
+
+
+
+
+# ---- statements, factor files and holder ledgers (results/statements.py, results/holdings.py)
+
+def _holder_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("distribution statements and holders (the run's first scenario: the "
+                             "pricing speed by default)")
+    g.add_argument("--statement", metavar="PATH",
+                   help="write each class's distribution statement: .csv, .json or .html (printable)")
+    g.add_argument("--period", type=int, metavar="N", help="only period N in --statement and --ledger")
+    g.add_argument("--factors", metavar="PATH", help="write the factor file of every class: .csv or .json")
+    g.add_argument("--holders", metavar="CSV",
+                   help="a holder register: columns holder,units (and optionally class, record_date)")
+    g.add_argument("--class", dest="holder_class", metavar="NAME", help="the class --holders holds")
+    g.add_argument("--units", type=int, metavar="N", help="the number of units the class is divided into")
+    g.add_argument("--denomination", type=_finite("AMOUNT"), metavar="AMOUNT",
+                   help="or: the face of one unit (it must divide the class's face exactly)")
+    g.add_argument("--decimals", type=int, default=2, metavar="D",
+                   help="decimals of the payment currency's smallest unit (2: cents; a token's, up to 18)")
+    g.add_argument("--ledger", metavar="PATH", help="write each holder's distributions: .csv or .json")
+
+
+def _check_holder_options(ns: argparse.Namespace) -> None:
+    """Usage errors (exit 2) before anything runs."""
+    from .present.statements import DATA_SUFFIXES, STATEMENT_SUFFIXES
+
+    for option, text, allowed in (("--statement", ns.statement, STATEMENT_SUFFIXES),
+                                  ("--factors", ns.factors, DATA_SUFFIXES),
+                                  ("--ledger", ns.ledger, DATA_SUFFIXES)):
+        if text is not None and Path(text).suffix.lower() not in allowed:
+            raise _UsageError(f"{option} writes {', '.join(allowed)} files (chosen by the extension)")
+    holder_options = [o for o, v in (("--class", ns.holder_class), ("--units", ns.units),
+                                     ("--denomination", ns.denomination), ("--ledger", ns.ledger))
+                      if v is not None]
+    if ns.holders is None and holder_options:
+        raise _UsageError(f"{', '.join(holder_options)} go{'es' if len(holder_options) == 1 else ''} with "
+                          "--holders REGISTER.csv")
+    if ns.holders is not None:
+        missing = [o for o, v in (("--class", ns.holder_class), ("--ledger", ns.ledger)) if v is None]
+        if missing:
+            raise _UsageError(f"--holders needs {' and '.join(missing)}")
+        if (ns.units is None) == (ns.denomination is None):
+            raise _UsageError("--holders needs the class's --units or its --denomination (one of them)")
+    if not 0 <= ns.decimals <= 18:
+        raise _UsageError(f"--decimals is 0 to 18 (it was {ns.decimals})")
+    if ns.period is not None and ns.statement is None and ns.ledger is None:
+        raise _UsageError("--period picks the month of --statement or --ledger; add one of them")
+    if ns.summary is not None and (ns.statement or ns.factors or ns.holders):
+        raise _UsageError("--summary keeps no cash flows; run --statement, --factors and --holders "
+                          "separately")
+
+
+def _write_holder_outputs(ns: argparse.Namespace, results: Results, inputs: list[Path]) -> list[str]:
+    """Write --statement, --factors and --ledger; the messages saying so, for after the summary."""
+    if ns.statement is None and ns.factors is None and ns.holders is None:
+        return []
+    from .present import statements as writers
+    from .results import holdings, statements
+
+    written = []
+    for option, text in (("--statement", ns.statement), ("--factors", ns.factors), ("--ledger", ns.ledger)):
+        _output_path(option, text, inputs + ([Path(ns.holders)] if ns.holders else []))
+    if ns.statement:
+        writers.write_statement(statements.statement(results, period=ns.period), ns.statement)
+        written.append(f"statement written to {ns.statement}")
+    if ns.factors:
+        writers.write_factors(statements.factors(results), ns.factors, results.deal.name,
+                              results.scenarios[statements.statement_scenario(results, None)])
+        written.append(f"factors written to {ns.factors}")
+    if ns.holders:
+        results.deal.tranche(ns.holder_class)  # an unknown class is named before the register is read
+        units = holdings.units_for(results, ns.holder_class, ns.units, ns.denomination)
+        register = holdings.read_register(ns.holders, ns.holder_class, units)
+        ledger = holdings.ledger(results, register, ns.decimals, period=ns.period)
+        writers.write_ledger(ledger, ns.ledger)
+        written.append(f"ledger written to {ns.ledger}")
+    return written
+
+
+# ---- speed conversions (model/speeds.py)
+
+def _convert_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("speed", nargs="+", metavar="SPEED",
+                   help="a speed and its unit: 6 CPR, 165 PSA, 0.5 SMM, 1.5 ABS")
+    p.add_argument("--age", type=int, metavar="MONTHS", help="the loan-age month (PSA and ABS need it)")
+    p.add_argument("--json", action="store_true", help="print the speeds as JSON")
+    p.set_defaults(handler=_convert)
+
+
+def _convert(ns: argparse.Namespace, err: Console) -> int:
+    from .model import speeds
+
+    m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*([A-Za-z]+)\s*", " ".join(ns.speed))
+    if m is None:
+        raise _UsageError(f"'{' '.join(ns.speed)}' is not a speed; write it like 6 CPR or 165 PSA")
+    try:
+        value = float(m.group(1))
+    except ValueError:
+        raise _UsageError(f"'{m.group(1)}' is not a number") from None
+    if m.group(2).upper() in ("PSA", "ABS") and ns.age is None:
+        raise _UsageError(f"{m.group(2).upper()} speeds depend on the loan's age: add --age MONTHS")
+    result = speeds.convert(value, m.group(2), ns.age)
+    if ns.json:
+        sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+        return EXIT_OK
+    lines = [f"age  {result.age}" if result.age is not None else "age  none given (PSA and ABS need one)"]
+    for unit, figure in list(result.as_dict().items())[1:]:
+        lines.append(f"{unit:<4} {'-' if figure is None else f'{figure:.8f}'}")
+    _stdout().print("\n".join(lines), markup=False)
     return EXIT_OK
 
 

@@ -182,22 +182,35 @@ def test_scenarios_come_back_in_the_order_given(order: list[int], chunk: int) ->
     assert np.array_equal(got.collateral["wal"], PAC_WHOLE.collateral["wal"][order])
 
 
-def test_no_run_holds_more_than_a_chunk(monkeypatch) -> None:
-    """Memory is bounded by the chunk: the engine is never asked for more scenarios at once, and
-    progress hears of each chunk."""
+@pytest.mark.parametrize("engine", ["compiled", "numpy"])
+def test_no_run_holds_more_than_a_chunk(monkeypatch, engine: str) -> None:
+    """Memory is bounded by the chunk: the engine (the kernel's summaries-only run, or a full run
+    on the interpreter) is never asked for more scenarios at once, and progress hears of each
+    chunk."""
+    monkeypatch.setenv("STRUCTURER_ENGINE", engine)
     sizes: list[int] = []
-    real = summary_module.run_deal
+    real_sum, real_run = summary_module.sum_deal, summary_module.run_deal
 
-    def counting(deal, scenarios, progress=None):
+    def summing(deal, scenarios, discount, dust):
+        got = real_sum(deal, scenarios, discount, dust)
+        if got is not None:
+            sizes.append(len(scenarios))
+        return got
+
+    def running(deal, scenarios, progress=None):
         sizes.append(len(scenarios))
-        return real(deal, scenarios, progress)
+        return real_run(deal, scenarios, progress)
 
-    monkeypatch.setattr(summary_module, "run_deal", counting)
+    monkeypatch.setattr(summary_module, "sum_deal", summing)
+    monkeypatch.setattr(summary_module, "run_deal", running)
     heard: list[tuple[int, int]] = []
-    structurer.summarise(PAC, PAC_GRID, chunk=4, progress=lambda done, total: heard.append((done, total)))
+    got = structurer.summarise(PAC, PAC_GRID, rates=[0.05, 0.08], chunk=4,
+                               progress=lambda done, total: heard.append((done, total)))
     n = len(PAC_GRID)
     assert sizes == [4] * (n // 4) + ([n % 4] if n % 4 else [])
     assert heard == [(min(n, k), n) for k in range(4, n + 4, 4)]
+    for key, value in _arrays(got).items():
+        _equal(value, _arrays(PAC_WHOLE)[key], key, PAC.collateral_balance)
 
 
 def test_the_default_chunk_fits_the_budget() -> None:

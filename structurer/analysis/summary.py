@@ -1,17 +1,21 @@
 """Summaries-only runs: a large grid of scenarios (100,000 and more) in bounded memory.
 
-`summarise(deal, speeds, rates=...)` runs the scenarios a chunk at a time through the public
-engine (`engine.run.run_deal`) and keeps, per scenario and per issued class, only the measures a
-structurer reads off a grid: WAL, principal window, totals, final balance and present values at
-flat yields; and the collateral's WAL, window and totals. Each chunk's cash flows are dropped
-before the next chunk runs, so the peak memory is one chunk's run, not the grid's.
+`summarise(deal, speeds, rates=...)` runs the scenarios a chunk at a time and keeps, per scenario
+and per issued class, only the measures a structurer reads off a grid: WAL, principal window,
+totals, final balance and present values at flat yields; and the collateral's WAL, window and
+totals.
 
-Every measure is computed by the function the full run's figures use (results.measures'
+On the compiled engine (engine.run.sum_deal) the kernel adds each scenario's figures up as it
+runs and writes nothing per period: a chunk costs its speeds and its sums, not its cash flows.
+The measures are the full run's, by the same definitions (results.measures'
 weighted_average_life and principal_window, as Results does; the notional WAL of
-valuation.quotes.average_life; valuation.yields.present_value for the PVs), on each scenario's
-periods as one contiguous row, so a summary equals the measures of a full run_deal of the same
-scenarios (to the last bits of a sum), and adds no dependence on the chunk size of its own:
-it is bit for bit the same at any chunk size wherever the engine's cash flows are.
+valuation.quotes.average_life; valuation.yields.present_value's discount factors), summed
+period by period rather than pairwise: they equal a full run_deal's to 1e-12 relative (and a
+retired class's final balance, rounding dust, to 1e-12 of the deal). On the numpy interpreter
+each chunk is a full run_deal whose cash flows are dropped before the next chunk runs, and the
+measures are computed by those functions on each scenario's periods as one contiguous row.
+Either way every scenario is computed alone, so a summary is bit for bit the same at any chunk
+size wherever the engine's cash flows are.
 
 It lives in analysis/ (not engine/) because it uses valuation's discounting, which sits above
 the engine in the layer order (tests/test_architecture.py).
@@ -26,11 +30,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..engine.run import resolve_scenarios, run_deal
+from ..dates import payment_dates
+from ..engine import sums as field
+from ..engine.compiled import compiled
+from ..engine.run import resolve_scenarios, run_deal, sum_deal
 from ..errors import InputError
 from ..model.prepayment import Prepayment
 from ..model.scenarios import Scenario, check_indices
-from ..results.measures import principal_window, weighted_average_life
+from ..results.measures import PAYMENT_DUST, principal_window, weighted_average_life
 from ..valuation import yields as pricing
 
 if TYPE_CHECKING:
@@ -218,16 +225,20 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
     for m in ("first_principal_period", "last_principal_period"):
         coll[m] = np.zeros(n, dtype=np.int64)
     original = np.full(k, np.nan)
-    months: np.ndarray | None = None
+    months = pricing.discount_months(deal.settle, payment_dates(deal.first_payment, deal.periods))
+    # yields.present_value's discount factors, [rate, period]
+    discount = (1.0 + pricing.mortgage_from_bey(bey)[:, None] / 12.0) ** (-months)
     for start in range(0, n, size):
         stop = min(n, start + size)
-        results = run_deal(deal, scenarios[start:stop])
-        if months is None:
-            months = pricing.discount_months(deal.settle, results.dates)
+        sums = sum_deal(deal, scenarios[start:stop], discount, PAYMENT_DUST)
+        if sums is not None:
+            original = _from_sums(deal, sums, out, pv, coll, start, stop)
+        else:
+            results = run_deal(deal, scenarios[start:stop])
             original = np.array([results.original_balance(t.name) for t in classes], dtype=float)
-        _class_measures(results, out, pv, bey, months, start, stop)
-        _collateral_measures(results, coll, start, stop)
-        del results  # the chunk's cash flows go before the next chunk's are made
+            _class_measures(results, out, pv, bey, months, start, stop)
+            _collateral_measures(results, coll, start, stop)
+            del results  # the chunk's cash flows go before the next chunk's are made
         if progress is not None:
             progress(stop, n)
     return Summary(
@@ -241,6 +252,44 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
         collateral=coll,
         **out,
     )
+
+
+def _from_sums(deal: Deal, sums: np.ndarray, out: dict[str, np.ndarray], pv: np.ndarray,
+               coll: dict[str, np.ndarray], start: int, stop: int) -> np.ndarray:
+    """Fill rows start..stop-1 from the kernel's sums (engine/kernel.py's F_* fields), with the
+    conventions of the full run's measures (weighted_average_life: NaN where nothing is paid;
+    the residual has no WAL); return the classes' original balances (a notional class's
+    notional balance at issue)."""
+    classes = deal.issued_classes
+    rows = sums[:, [t.index for t in classes], :]
+    wal = _wal(rows[:, :, field.F_WAL_PAID], rows[:, :, field.F_WAL_WEIGHTED])
+    wal[:, [j for j, t in enumerate(classes) if t.is_residual]] = np.nan
+    out["wal"][start:stop] = wal
+    out["first_principal_period"][start:stop] = rows[:, :, field.F_FIRST].astype(np.int64)
+    out["last_principal_period"][start:stop] = rows[:, :, field.F_LAST].astype(np.int64)
+    out["total_interest"][start:stop] = rows[:, :, field.F_INTEREST]
+    out["total_principal"][start:stop] = rows[:, :, field.F_PRINCIPAL]
+    out["total_accrued"][start:stop] = rows[:, :, field.F_ACCRUED]
+    out["final_balance"][start:stop] = rows[:, :, field.F_FINAL]
+    pv[start:stop] = rows[:, :, field.SUM_FIELDS:]
+    c = sums[:, -1, :]
+    coll["wal"][start:stop] = _wal(c[:, field.F_WAL_PAID], c[:, field.F_WAL_WEIGHTED])
+    coll["first_principal_period"][start:stop] = c[:, field.F_FIRST].astype(np.int64)
+    coll["last_principal_period"][start:stop] = c[:, field.F_LAST].astype(np.int64)
+    coll["total_interest"][start:stop] = c[:, field.F_INTEREST]
+    coll["total_scheduled_principal"][start:stop] = c[:, field.F_SCHEDULED]
+    coll["total_prepayment"][start:stop] = c[:, field.F_PREPAID]
+    coll["total_principal"][start:stop] = c[:, field.F_PRINCIPAL]
+    coll["total_servicing_fee"][start:stop] = c[:, field.F_FEE]
+    coll["final_balance"][start:stop] = c[:, field.F_FINAL]
+    begin0 = compiled(deal).begin0  # type: ignore[union-attr]
+    return np.array([begin0[t.index] if t.is_notional else t.balance for t in classes], dtype=float)
+
+
+def _wal(paid: np.ndarray, weighted: np.ndarray) -> np.ndarray:
+    """weighted_average_life from its two sums: NaN where nothing is paid."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(paid > 0, weighted / (12.0 * np.where(paid > 0, paid, 1.0)), np.nan)
 
 
 def _rows(a: np.ndarray) -> np.ndarray:

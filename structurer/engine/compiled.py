@@ -17,6 +17,7 @@ from ..model.rules.program import NAS_SHARE, TRIGGER, NotCompiled, Program, enco
 from .audit import CONSERVATION_RTOL
 from .collateral import pool_amortization
 from .prepayment import smm_matrix
+from .sums import SUM_FIELDS
 
 _CACHE: weakref.WeakKeyDictionary[Deal, CompiledDeal | None] = weakref.WeakKeyDictionary()
 
@@ -194,26 +195,44 @@ def smm_arrays(prepayments: list, ages: np.ndarray,
     return smm_const, row, paths
 
 
+def _smm_inputs(cd: CompiledDeal, prepayments: list | np.ndarray) -> tuple[int, int, np.ndarray, np.ndarray,
+                                                                         np.ndarray]:
+    """(scenarios, periods, and the kernel's three SMM arguments) for speeds or an SMM array."""
+    n = len(prepayments)
+    if isinstance(prepayments, np.ndarray):
+        smm_const = np.zeros((n, len(cd.pool_age), 1))
+        row = np.arange(n, dtype=np.int64)
+        return n, prepayments.shape[2], smm_const, row, np.ascontiguousarray(prepayments, dtype=float)
+    return n, cd.periods, *smm_arrays(prepayments, cd.pool_age, cd.periods)
+
+
+def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tuple, outputs: tuple,
+            n: int) -> None:
+    """Run the kernel; raise EngineError naming the first failing scenario and period of each
+    audit check."""
+    from . import kernel  # numba: only once a deal runs
+    from .audit import EngineError
+
+    fail_t = np.full(n, -1, dtype=np.int64)
+    fail_code = np.zeros(n, dtype=np.int64)
+    kernel.run(*smm, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
+               *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
+               *cd.program_args, *cd.store_args, cd.deal_scale, *summary, *outputs, fail_t, fail_code)
+    if (fail_t >= 0).any():
+        raise EngineError("the waterfall does not balance: " + audit_message(fail_t, fail_code))
+
+
 def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, index_rates: np.ndarray):
     """Run the kernel over the scenarios; return (collateral, class flows), audited.
 
     `prepayments`: one speed per scenario, or the SMM itself [scenario, pool, period] (the
     solvers' speeds that change after some periods), whose periods may be the deal's first ones
     only: the run then stops there (`index_rates` covers the same periods)."""
-    from . import kernel  # numba: only once a deal runs
-    from .audit import EngineError
     from .flows import LeanClassFlows, LeanCollateralFlows
     from .waterfall import ClassFlows
 
-    n = len(prepayments)
-    t = prepayments.shape[2] if isinstance(prepayments, np.ndarray) else cd.periods
+    n, t, *smm = _smm_inputs(cd, prepayments)
     c = cd.n_classes
-    if isinstance(prepayments, np.ndarray):
-        smm_const = np.zeros((n, len(cd.pool_age), 1))
-        row = np.arange(n, dtype=np.int64)
-        paths = np.ascontiguousarray(prepayments, dtype=float)
-    else:
-        smm_const, row, paths = smm_arrays(prepayments, cd.pool_age, t)
     # [class, scenario, period] (see run_kernel). Zeroed, not empty: a large np.zeros is zero
     # pages until written, so the rows of a class the kernel never writes (`store_args`) take no
     # memory.
@@ -223,19 +242,33 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     resid_int = np.empty((n, t))
     resid_prin = np.empty((n, t))
     short = np.zeros(n, dtype=np.bool_)
-    fail_t = np.full(n, -1, dtype=np.int64)
-    fail_code = np.zeros(n, dtype=np.int64)
-    kernel.run(smm_const, row, paths, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
-                      *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
-                      *cd.program_args, *cd.store_args, cd.deal_scale,
-                      paid, interest, accretion, resid_int, resid_prin, short, fail_t, fail_code)
-    if (fail_t >= 0).any():
-        raise EngineError("the waterfall does not balance: " + audit_message(fail_t, fail_code))
+    summary = (True, cd.fee_m, np.zeros((0, t)), -1, 0.0, np.zeros((0, 0, 0)))
+    outputs = (paid, interest, accretion, resid_int, resid_prin, short)
+    _launch(cd, tuple(smm), index_rates, summary, outputs, n)
     coll = LeanCollateralFlows(deal, prepayments)
     source = LeanClassFlows(deal, cd, coll, paid, interest, accretion, short, index_rates)
     flows = ClassFlows(interest=interest.transpose(1, 0, 2), principal=paid.transpose(1, 0, 2),
                        residual_interest=resid_int, residual_principal=resid_prin, source=source)
     return coll, flows
+
+
+
+
+def sum_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, index_rates: np.ndarray,
+                 discount: np.ndarray, dust: float) -> np.ndarray:
+    """A summaries-only run: each scenario's sums as the kernel adds them up while it runs,
+    [scenario, class (then the collateral), field]: the fields of engine/sums.py, then the present
+    values at each row of `discount` [rate, period] (the discount factors of each period's
+    cash). Nothing per period is kept; audited as a full run is."""
+    n, t, *smm = _smm_inputs(cd, prepayments)
+    discount = np.ascontiguousarray(np.broadcast_to(discount, (discount.shape[0], t)), dtype=float)
+    sums = np.zeros((n, cd.n_classes + 1, SUM_FIELDS + discount.shape[0]))
+    resid = deal.residual.index if deal.residual is not None else -1
+    empty3, empty2 = np.zeros((0, 0, 0)), np.zeros((0, 0))
+    summary = (False, cd.fee_m, discount, resid, float(dust), sums)
+    outputs = (empty3, empty3, empty3, empty2, empty2, np.zeros(n, dtype=np.bool_))
+    _launch(cd, tuple(smm), index_rates, summary, outputs, n)
+    return sums
 
 
 AUDIT_WORDS = (

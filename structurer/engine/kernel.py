@@ -92,6 +92,20 @@ from ..model.rules.sequential import kernel_flat_sequential  # noqa: E402
 from ..model.rules.to_schedule import kernel_over_schedule  # noqa: E402
 from ..model.rules.trigger import kernel_above  # noqa: E402
 from .audit import CONSERVATION_RTOL  # noqa: E402
+from .sums import (  # noqa: E402
+    F_ACCRUED,
+    F_FEE,
+    F_FINAL,
+    F_FIRST,
+    F_INTEREST,
+    F_LAST,
+    F_PREPAID,
+    F_PRINCIPAL,
+    F_PV,
+    F_SCHEDULED,
+    F_WAL_PAID,
+    F_WAL_WEIGHTED,
+)
 
 DUST = 1e-9  # as engine/waterfall.py: an accrual class's targets below this count as retired
 
@@ -137,14 +151,18 @@ def run_kernel(
     schedules, nas, thresholds, sticky_rows,
     store_paid, store_int,
     deal_scale,
+    # summaries only (keep_rows False): fee rates, discount factors [rate, period], the residual
+    # class (-1: none), what counts as a payment; the sums [scenario, class + collateral, field]
+    keep_rows, fee_m, disc, resid_class, dust, sums,
     # outputs
     paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
 ):
     # Outputs are [class, scenario, period] (the residual's [scenario, period]): a scenario
     # writes each class's periods one after another, and a class whose rows are never written
     # (`store_paid`, `store_int`) leaves whole pages untouched. Results see [scenario, class,
-    # period] views, each scenario's periods contiguous.
-    n_scen = paid_out.shape[1]
+    # period] views, each scenario's periods contiguous. Without `keep_rows` nothing per period is
+    # written: each scenario's figures are summed as it runs (see SUM_FIELDS).
+    n_scen = fail_t.shape[0]
     n_blocks = (n_scen + BLOCK - 1) // BLOCK
     for blk in prange(n_blocks):
         _scenarios(blk * BLOCK, min(n_scen, (blk + 1) * BLOCK), smm_const, path_row, paths,
@@ -155,8 +173,8 @@ def run_kernel(
                    ntl_all, acc_z, acc_root, acc_first_target, acc_n_target, acc_targets, acc_slot,
                    has_nas, principal_root, kind, pa, pb, first_child, n_children, first_member,
                    n_members, children, members, weights, schedules, nas, thresholds, sticky_rows,
-                   store_paid, store_int, deal_scale, paid_out, int_out, acc_out, resid_int,
-                   resid_prin, short_flag, fail_t, fail_code)
+                   store_paid, store_int, deal_scale, keep_rows, fee_m, disc, resid_class, dust, sums,
+                   paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -167,12 +185,14 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                ntl_first_pool, ntl_n_pool, ntl_pools, ntl_all, acc_z, acc_root, acc_first_target,
                acc_n_target, acc_targets, acc_slot, has_nas, principal_root, kind, pa, pb,
                first_child, n_children, first_member, n_members, children, members, weights,
-               schedules, nas, thresholds, sticky_rows, store_paid, store_int, deal_scale, paid_out,
-               int_out, acc_out,
-               resid_int, resid_prin, short_flag, fail_t, fail_code):
+               schedules, nas, thresholds, sticky_rows, store_paid, store_int, deal_scale, keep_rows,
+               fee_m, disc, resid_class, dust, sums, paid_out, int_out, acc_out, resid_int,
+               resid_prin, short_flag, fail_t, fail_code):
     """Scenarios s0..s1-1, every period: collateral, waterfall, audit."""
-    n_cls = paid_out.shape[0]
-    periods = paid_out.shape[2]
+    n_cls = init_balance.shape[0]
+    periods = disc.shape[1]
+    n_rate = disc.shape[0]
+    coll = n_cls  # the collateral's row of `sums`
     n_pool = pool_balance.shape[0]
     n_nodes = kind.shape[0]
     n_trig = thresholds.shape[0]
@@ -222,6 +242,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             sched_tot = 0.0
             prep_tot = 0.0
             int_tot = 0.0
+            fee_tot = 0.0
             for g in range(n_trig):
                 at_speed[g] = 0.0
             for p in range(n_pool):
@@ -240,6 +261,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 sched_tot += sched
                 prep_tot += prepay
                 int_tot += b * net_m[p]
+                fee_tot += b * fee_m[p]
                 for g in range(n_trig):
                     at_speed[g] += (b - sched) * thresholds[g, p, t]
             available = int_tot
@@ -543,17 +565,62 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     code |= NEGATIVE_BALANCE
                 if not min(pc, ic) >= -tol:
                     code |= NEGATIVE_AMOUNT
+                if keep_rows:
+                    if store_paid[c]:
+                        paid_out[c, s, t] = pc
+                    if store_int[c]:
+                        int_out[c, s, t] = ic
+                # A class that never holds principal (the residual, a notional class) keeps its
+                # beginning balance: a notional's is set from the pools each period, and its
+                # paydown (below) reads it.
                 if store_paid[c]:
-                    paid_out[c, s, t] = pc
-                if store_int[c]:
-                    int_out[c, s, t] = ic
-                begin[c] = e
+                    begin[c] = e
             r_int = available - cash_int_paid - accrued_total
             r_prin = principal_in + accrued_total - owner_paid
-            resid_int[s, t] = r_int
-            resid_prin[s, t] = r_prin
-            for j in range(n_acc):
-                acc_out[acc_slot[j], s, t] = acc[acc_z[j]]
+            if keep_rows:
+                resid_int[s, t] = r_int
+                resid_prin[s, t] = r_prin
+                for j in range(n_acc):
+                    acc_out[acc_slot[j], s, t] = acc[acc_z[j]]
+            else:
+                # Each class's row, then the collateral's, then the residual's cash on the
+                # residual class's row (whose own payments are zero).
+                k1 = t + 1.0
+                for c in range(n_cls + 2):
+                    at = c
+                    if c < n_cls:
+                        pc = paid[c]
+                        ic = intr[c]
+                        ac = acc[c]
+                        wp = max(pc, 0.0) if store_paid[c] else 0.0
+                    elif c == n_cls:
+                        pc = sched_tot + prep_tot
+                        ic = int_tot
+                        ac = 0.0
+                        wp = max(pc, 0.0)
+                        sums[s, coll, F_SCHEDULED] += sched_tot
+                        sums[s, coll, F_PREPAID] += prep_tot
+                        sums[s, coll, F_FEE] += fee_tot
+                    else:
+                        if resid_class < 0:
+                            break
+                        at = resid_class
+                        pc = r_prin
+                        ic = r_int
+                        ac = 0.0
+                        wp = 0.0
+                    sums[s, at, F_INTEREST] += ic
+                    sums[s, at, F_PRINCIPAL] += pc
+                    sums[s, at, F_ACCRUED] += ac
+                    sums[s, at, F_WAL_PAID] += wp
+                    sums[s, at, F_WAL_WEIGHTED] += k1 * wp
+                    if pc > dust:
+                        if sums[s, at, F_FIRST] == 0.0:
+                            sums[s, at, F_FIRST] = k1
+                        sums[s, at, F_LAST] = k1
+                    if c != n_cls:
+                        for r in range(n_rate):
+                            sums[s, at, F_PV + r] += (ic + pc) * disc[r, t]
             # notional ending balances, on the pools' ending balances (the sum above, on `pend`,
             # written out again since a call passing arrays costs refcounting per period): only
             # the audit reads them here, as the next period starts from the pools
@@ -571,8 +638,16 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     for p in range(n_pool):
                         ps += pend[p]
                     base = base + ps
-                if not ntl_factor[j] * base >= -tol:
+                ne = ntl_factor[j] * base
+                if not ne >= -tol:
                     code |= NEGATIVE_BALANCE
+                if not keep_rows:
+                    # a notional class's WAL is that of its notional balance's paydown
+                    nk = ntl_k[j]
+                    w = max(begin[nk] - ne, 0.0)
+                    sums[s, nk, F_WAL_PAID] += w
+                    sums[s, nk, F_WAL_WEIGHTED] += (t + 1.0) * w
+                    sums[s, nk, F_FINAL] = ne
             if fail_t[s] < 0:
                 gap += r_int + r_prin
                 if not abs(gap) <= tol:
@@ -587,6 +662,14 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     fail_t[s] = t
                     fail_code[s] = code
         short_flag[s] = any_short
+        if not keep_rows:
+            for c in range(n_cls):
+                if store_paid[c]:
+                    sums[s, c, F_FINAL] = bal[c]
+            pe = 0.0
+            for p in range(n_pool):
+                pe += pend[p]
+            sums[s, coll, F_FINAL] = pe
 
 
 @njit(cache=CACHE)

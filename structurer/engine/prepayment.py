@@ -21,24 +21,36 @@ def smm_from_cpr(cpr: np.ndarray | float) -> np.ndarray:
 
 
 def smm_matrix(prepayments: list[Prepayment], ages: np.ndarray, periods: int) -> np.ndarray:
-    """SMM (decimal) as an array [scenario, pool, period] for pools of the given loan ages."""
+    """SMM (decimal) as an array [scenario, pool, period] for pools of the given loan ages.
+
+    A constant speed's SMM stops changing once every pool is 30 months old (the PSA curve is
+    flat from there; CPR and SMM speeds are flat throughout): those rows are computed up to that
+    month and the last column repeated, the same numbers as computing every column."""
     ages = np.asarray(ages, dtype=float)
-    loan_age = ages[:, None] + np.arange(1, periods + 1)[None, :]  # [pool, period]
-    speed = np.empty((len(prepayments), periods))
+    out = np.empty((len(prepayments), len(ages), periods))
     constant = [i for i, p in enumerate(prepayments) if p.kind == "constant"]
-    speed[constant] = np.array([prepayments[i].values[0] for i in constant])[:, None]  # one write
-    for i, p in enumerate(prepayments):
-        if p.kind != "constant":
-            speed[i] = p.path(periods)
+    other = [i for i, p in enumerate(prepayments) if p.kind != "constant"]
+    if constant:
+        flat_from = int(np.ceil(30.0 - ages.min(initial=30.0))) + 1
+        width = min(periods, max(1, flat_from))
+        speed = np.array([prepayments[i].values[0] for i in constant])[:, None]
+        part = _smm([prepayments[i] for i in constant], speed, ages, width)
+        out[constant, :, :width] = part
+        out[constant, :, width:] = part[:, :, width - 1:]
+    if other:
+        speed = np.stack([prepayments[i].path(periods) for i in other])
+        out[other] = _smm([prepayments[i] for i in other], speed, ages, periods)
+    return out
+
+
+def _smm(prepayments: list[Prepayment], speed: np.ndarray, ages: np.ndarray, periods: int) -> np.ndarray:
+    """SMM [scenario, pool, period] for speeds [scenario, period] (or [scenario, 1]) in each
+    assumption's unit."""
+    loan_age = ages[:, None] + np.arange(1, periods + 1)[None, :]  # [pool, period]
     speed = speed[:, None, :]  # [scenario, 1, period]
     units = np.array([p.unit for p in prepayments])[:, None, None]
     # Each unit's formula over the whole grid at once; the scenario's own unit picks its row.
     # The same tested formulas as for one number, broadcast over [scenario, pool, period].
     cpr = np.where(units == "PSA", cpr_from_psa(speed, loan_age[None, :, :]), speed / 100.0)
     from_cpr = smm_from_cpr(cpr)
-    smm = np.where(units == "SMM", np.clip(speed / 100.0, 0.0, 1.0), from_cpr)
-    # np.where made a new array of the full [scenario, pool, period] shape (loan_age has every
-    # pool and period): no copy needed.
-    return smm
-
-
+    return np.where(units == "SMM", np.clip(speed / 100.0, 0.0, 1.0), from_cpr)

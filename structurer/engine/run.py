@@ -15,7 +15,7 @@ from ..model.prepayment import Prepayment, parse_speed, validate_assumption
 from ..model.scenarios import Scenario, check_indices
 from ..results.results import Results
 from .collateral import CollateralFlows, collateral_flows
-from .compiled import CompiledDeal, compiled, run_compiled
+from .compiled import CompiledDeal, compiled, run_compiled, sum_compiled
 from .credit import carries_defaults, check_loss_order, credit_collateral
 from .prepayment import smm_matrix
 from .waterfall import ClassFlows, run_waterfall
@@ -62,12 +62,7 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
     `progress(done, total)` hears of each period the waterfall finishes (for long grids)."""
     scenarios = resolve_scenarios(deal, speeds)
     periods = deal.periods
-    names = deal.index_names
-    check_indices(deal.name, names, (i for s in scenarios for i, _ in s.indices))
-    if names:
-        index_rates = np.stack([s.index_paths(deal.indices, names, periods) for s in scenarios])
-    else:
-        index_rates = np.zeros((len(scenarios), 0, periods))
+    index_rates = scenario_index_rates(deal, scenarios)
     if carries_defaults(scenarios):
         # Default assumptions run on the numpy interpreter: the kernel does not know defaults yet.
         check_loss_order(deal, scenarios)
@@ -93,6 +88,29 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
     coll = collateral_flows(deal.pools, smm)
     flows = run_waterfall(deal, coll, index_rates, progress)
     return Results(deal, scenarios, coll, flows)
+
+
+def scenario_index_rates(deal: Deal, scenarios: list[Scenario]) -> np.ndarray:
+    """Each scenario's index paths [scenario, index, period] (the deal's index names, sorted),
+    checked: an index the deal does not use is an InputError."""
+    names = deal.index_names
+    check_indices(deal.name, names, (i for s in scenarios for i, _ in s.indices))
+    if names:
+        return np.stack([s.index_paths(deal.indices, names, deal.periods) for s in scenarios])
+    return np.zeros((len(scenarios), 0, deal.periods))
+
+
+def sum_deal(deal: Deal, scenarios: list[Scenario], discount: np.ndarray, dust: float) -> np.ndarray | None:
+    """A summaries-only run of resolved scenarios through the compiled kernel: each scenario's
+    sums [scenario, class (then the collateral), field] (engine/compiled.py `sum_compiled`),
+    nothing per period kept. None when the deal runs on the numpy interpreter (a rule kind with
+    no compiled form, or STRUCTURER_ENGINE=numpy) or a scenario carries defaults: the caller then
+    runs it in full."""
+    cd = _compiled(deal)
+    if cd is None or carries_defaults(scenarios):
+        return None  # the kernel does not know defaults yet: a credit grid runs in full
+    index_rates = scenario_index_rates(deal, scenarios)
+    return sum_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates, discount, dust)
 
 
 def _compiled(deal: Deal) -> CompiledDeal | None:
