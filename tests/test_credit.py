@@ -347,3 +347,12 @@ def test_a_speed_text_may_carry_defaults(senior_sub):
     assert r.scenario_specs[1].defaults is None
     with pytest.raises(InputError, match="more than 100%"):
         senior_sub.run("15 CPR defaults 400 SDA severity 140%")
+
+
+def test_statements_read_the_write_downs(senior_sub):
+    r = senior_sub.run(senior_sub.scenarios["800 SDA"])
+    statement = structurer.statement(r)
+    assert "the run's writedown array" in statement.writedown_source
+    b = statement.for_class("B")
+    assert sum(line.writedown for line in b) == pytest.approx(20e6)
+    assert structurer.statement(senior_sub.run("15 CPR")).writedown_source.startswith("zero")
