@@ -46,11 +46,9 @@ class ClassArrays(Mapping[str, np.ndarray]):
         self._index = index
 
     def __getitem__(self, key: str) -> np.ndarray:
-        if key == "writedown":
-            # A credit run's write-downs; a run without defaults has none (KeyError, as a dict).
-            wd = getattr(self._flows, "writedown", None)
-            if wd is None:
-                raise KeyError(key)
+        # A credit run's write-downs; a run without defaults has none (KeyError below, as a dict).
+        wd = getattr(self._flows, "writedown", None)
+        if key == "writedown" and wd is not None:
             return wd[:, self._index, :]
         return _READ[key](self._flows)[:, self._index, :]  # an unknown key: KeyError, as a dict
 
