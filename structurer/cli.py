@@ -2,6 +2,7 @@
 
     structure deal.waterfall [more.waterfall ...] [--psa 0,100,165] [--cpr 6] [--smm 0.5]
                              [--scenario NAME] [--report PATH | --no-report] [--cashflows PATH] [--json]
+                             [--sda 0,100,200] [--cdr 2] [--severity 35] [--lag 12] [--advance on|off]
     structure check deal.waterfall [more.waterfall ...]
 
 Exit codes: 0 ok, 1 a bad deal or input file, 2 bad usage. Given several deals, each one runs
@@ -32,6 +33,15 @@ from . import load
 from .errors import DealError, DealErrors, InputError, did_you_mean
 from .model.curve import Curve, read_curve_csv
 from .model.deal import Deal, QuoteSpec
+from .model.defaults import (
+    DefaultAssumption,
+    DefaultRate,
+    parse_advancing,
+    parse_default_rates,
+    parse_lag,
+    parse_severity,
+    validate_lag,
+)
 from .model.prepayment import Prepayment, parse_speed, parse_speeds
 from .model.scenarios import RatePath, Scenario, check_indices, with_index_levels
 from .present import exports
@@ -92,6 +102,35 @@ def _speed_list(unit: str):
 
     parse.__name__ = f"{unit} speeds"
     return parse
+
+
+def _default_rate_list(unit: str):
+    """An argparse type: a comma-separated list of default rates in `unit` (ranges included)."""
+    def parse(text: str) -> list[DefaultRate]:
+        try:
+            rates = parse_default_rates(_expand_ranges(text), unit)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        other = next((r for r in rates if r.unit != unit), None)
+        if other is not None:
+            raise argparse.ArgumentTypeError(f"'{other.description}' is not in {unit}; give it with "
+                                             f"--{other.unit.lower()}")
+        return rates
+
+    parse.__name__ = f"{unit} rates"
+    return parse
+
+
+def _argument(parse: Callable[[str], object], name: str):
+    """An argparse type from one of model/defaults.py's parsers (their messages, exit 2)."""
+    def convert(text: str) -> object:
+        try:
+            return parse(text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = name
+    return convert
 
 
 def _one_speed(text: str) -> float:
@@ -170,6 +209,17 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
                         metavar="NAME=LEVELS",
                         help="index levels for floaters, e.g. SOFR=4.3%% or SOFR=2%%,4%%,6%% "
                              "(every speed is run at every level)")
+    credit = p.add_argument_group("loan defaults (a grid with the speeds: every speed at every rate)")
+    credit.add_argument("--cdr", type=_default_rate_list("CDR"), action="append", default=[], metavar="LIST",
+                        help="constant default rates in CDR: 0,1,2 or 0..10/2")
+    credit.add_argument("--sda", type=_default_rate_list("SDA"), action="append", default=[], metavar="LIST",
+                        help="multiples of the SDA default curve: 0,100,200")
+    credit.add_argument("--severity", type=_argument(parse_severity, "severity"), metavar="PCT",
+                        help="loss severity in percent of the defaulted balance (default 0)")
+    credit.add_argument("--lag", type=_argument(parse_lag, "lag"), metavar="N",
+                        help="months from default to liquidation (default 0)")
+    credit.add_argument("--advance", type=_argument(parse_advancing, "advance"), metavar="on|off",
+                        help="whether the servicer advances delinquent principal and interest (default on)")
     quotes = p.add_argument_group("pricing (replaces the deal's analytics quotes for the classes named)")
     quotes.add_argument("--price", action="append", default=[], metavar="[CLASS=]PRICE",
                         help="clean price, e.g. 99-16, 99-16+ or 99.5; without CLASS= for every class")
@@ -278,7 +328,29 @@ def _requested_scenarios(ns: argparse.Namespace, deal: Deal) -> list[Scenario]:
         except InputError as exc:
             raise _UsageError(str(exc)) from None  # a bad --index is a usage error (exit 2)
         scenarios = with_index_levels(scenarios, index, levels)
-    return scenarios
+    return _with_defaults(ns, deal, scenarios)
+
+
+def _with_defaults(ns: argparse.Namespace, deal: Deal, scenarios: list[Scenario]) -> list[Scenario]:
+    """Every scenario at every --cdr/--sda rate (speed-major), with --severity, --lag, --advance."""
+    rates = [r for group in ns.cdr + ns.sda for r in group]
+    options = {"--severity": ns.severity, "--lag": ns.lag, "--advance": ns.advance}
+    if not rates:
+        given = [o for o, v in options.items() if v is not None]
+        if given:
+            raise _UsageError(f"{', '.join(given)} describe{'s' if len(given) == 1 else ''} loan defaults; "
+                              "give the default rates with --cdr or --sda")
+        return scenarios
+    if ns.lag is not None:
+        try:
+            validate_lag(ns.lag, max(p.term for p in deal.pools))
+        except InputError as exc:
+            raise _UsageError(f"--lag: {exc}") from None
+    parts = {k: v for k, v in (("severity", ns.severity), ("lag", ns.lag), ("advancing", ns.advance))
+             if v is not None}
+    assumptions = [DefaultAssumption(rate, **parts) for rate in rates]  # type: ignore[arg-type]
+    return [Scenario(s.prepayment, s.indices, name=f"{s.name}, {d.label}" if s.name else None, defaults=d)
+            for s in scenarios for d in assumptions]
 
 
 # Inputs by their suffix: an output path ending so would overwrite someone's deal or data.
@@ -637,6 +709,12 @@ def _print_cover(console: Console, results: Results, s: int, bands: dict[str, st
                          ("Balance", "right"), ("Coupon", "right"), ("WAL", "right"),
                          ("Window", "right"), ("Window dates", "left"), ("Final date", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    # A scenario with losses: each class's loss written down, in dollars and % of its original.
+    losses = results.writedowns()[s].sum(axis=1) if results.is_credit else None
+    if losses is not None and results.collateral.losses[s].sum() > 0:  # type: ignore[attr-defined]
+        table.add_column("Loss", justify="right")
+    else:
+        losses = None
     summary = results.summary(s)
     for name, row in summary.iterrows():
         residual = row["principal_type"] == "R"
@@ -664,8 +742,19 @@ def _print_cover(console: Console, results: Results, s: int, bands: dict[str, st
             window,
             dates,
             row["final_date"].isoformat() if row["final_date"] else "-",
+            *([_loss_cell(results, str(name), losses, residual)] if losses is not None else []),
         )
     _print_table(console, table)
+
+
+def _loss_cell(results: Results, name: str, losses: np.ndarray, residual: bool) -> str:
+    tranche = results.deal.tranche(name)
+    if residual or tranche.is_notional:
+        return "-"
+    lost = float(losses[tranche.index])
+    original = results.original_balance(name)
+    share = lost / original * 100 if original > 0 else 0.0
+    return f"{lost:,.0f} ({share:.2f}%)"
 
 
 # Classes given a WAL column in the terminal's table of a large run (more would not fit a line).

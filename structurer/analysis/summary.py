@@ -336,6 +336,9 @@ def _collateral_measures(results: Results, coll: dict[str, np.ndarray], start: i
     c = results.collateral
     scheduled, prepayment = _rows(c.scheduled_principal), _rows(c.prepayment)
     principal = scheduled + prepayment  # CollateralFlows.principal
+    recoveries = getattr(c, "recoveries", None)
+    if recoveries is not None:
+        principal = principal + _rows(recoveries)  # a credit run: CreditCollateral.principal
     first, last = principal_window(principal)
     coll["wal"][start:stop] = weighted_average_life(principal)
     coll["first_principal_period"][start:stop] = first

@@ -58,6 +58,7 @@ class Checker:
         self.pricing: Scenario | None = None
         self.decrement: list[Prepayment] = []
         self.scenarios: dict[str, Scenario] = {}
+        self.losses: tuple[tuple[int, ...], ...] | None = None  # the loss order (check/credit.py)
         self.analytics = Analytics()
 
     def error(self, message: str, span: Span | None, hint: str | None = None) -> None:

@@ -19,6 +19,7 @@ from .balances import check_balances
 from .classes import check_classes
 from .collateral import check_collateral
 from .context import Checker
+from .credit import check_losses
 from .header import check_header
 from .indices import check_indices
 from .interest import check_interest
@@ -38,6 +39,7 @@ PASSES: list[Callable[[Checker], None]] = [
     check_schedules,     # PAC/TAC schedules and their bands
     check_principal,     # principal rules and accretion; every class can be retired
     check_scenarios,     # pricing, decrement and named scenarios
+    check_losses,        # the loss order; scenarios with losses need one
     check_analytics,     # curves, quotes, price/yield tables
 ]
 
@@ -67,6 +69,7 @@ def check(file: DealFile) -> Deal:
         tiers=tuple(ck.tiers),
         analytics=ck.analytics,
         day_count=ck.basis,
+        losses=ck.losses,
         source=file.source,
         path=file.path,
     )

@@ -1,5 +1,6 @@
-"""Pass: the scenarios block (the pricing speed, decrement speeds, named scenarios) and the
-prepayment speeds written anywhere in the deal (constant, ramp, vector).
+"""Pass: the scenarios block (the pricing speed, decrement speeds, named scenarios, their default
+assumptions: check/credit.py) and the prepayment speeds written anywhere in the deal (constant,
+ramp, vector).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from ..language.nodes import ConstantSpeed, Quantity, RampSpeed, Speed, VectorSp
 from ..model.prepayment import UNITS, Prepayment
 from ..model.scenarios import Scenario
 from .context import Checker
+from .credit import default_assumption
 from .indices import index_settings
 
 
@@ -21,16 +23,19 @@ def check_scenarios(ck: Checker) -> None:
     if sc.pricing is not None:
         got = speed(ck, sc.pricing)
         overrides = index_settings(ck, sc.pricing_indices, known)
+        defaults = default_assumption(ck, sc.pricing_defaults) if sc.pricing_defaults else None
         if got is not None:
-            ck.pricing = Scenario(got, tuple(overrides.items()))
+            ck.pricing = Scenario(got, tuple(overrides.items()), defaults=defaults)
     ck.decrement = [p for line in sc.decrement_lines for p in decrement_speeds(ck, line)]
     for name, span, spec in sc.named:
         if name in ck.scenarios:
             ck.error(f"two scenarios are named \"{name}\"", span)
         got = speed(ck, spec)
         overrides = index_settings(ck, sc.named_indices.get(name, []), known)
+        written = sc.named_defaults.get(name)
+        defaults = default_assumption(ck, written) if written else None
         if got is not None:
-            ck.scenarios[name] = Scenario(got, tuple(overrides.items()), name=name)
+            ck.scenarios[name] = Scenario(got, tuple(overrides.items()), name=name, defaults=defaults)
 
 
 def speed(checker: Checker, spec: Speed) -> Prepayment | None:

@@ -44,6 +44,10 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
     moved -= book_f @ end
     moved += book_f @ accrued
     moved -= book_f @ principal
+    writedown = flows.writedown
+    if writedown is not None:
+        # A write-down moves a balance without cash.
+        moved -= book_f @ writedown.transpose(2, 1, 0)
     # Written as "not within tolerance" so that a NaN anywhere fails too.
     # Principal may reach the residual only once every class the rules pay has retired.
     # Measured against the deal's size: float rounding leaves a residual of up to ~1e-6 dollars
@@ -62,6 +66,21 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
          "classes were paid more than the collateral provided"),
         (leaked, "principal went to the residual while a class still had a balance"),
     ]
+    coll_losses = getattr(coll, "losses", None)
+    if coll_losses is not None:
+        # Losses conserved: the collateral's realized losses are the classes' write-downs plus
+        # what no class was left to absorb (flows.unallocated_loss, reported, not an error).
+        lost = np.ascontiguousarray(coll_losses.T)
+        unallocated = flows.unallocated_loss
+        if writedown is None or unallocated is None:
+            absorbed = np.zeros_like(lost)
+        else:
+            absorbed = book_f @ writedown.transpose(2, 1, 0) + unallocated.T
+        checks.append((~(np.abs(absorbed - lost) <= CONSERVATION_RTOL * np.maximum(lost, 1.0)),
+                       "the collateral's losses differ from the classes' write-downs"))
+        if writedown is not None and not writedown.min() >= -CONSERVATION_RTOL:
+            checks.append((~(writedown.transpose(2, 1, 0).min(axis=1) >= -tol),
+                           "a class was written down by a negative amount"))
     # Signs: one pass over everything first (the smallest tolerance anywhere is 1e-9 dollars);
     # only a failure, or a NaN, pays for the per-period look that says where.
     smallest = CONSERVATION_RTOL

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 
 import numpy as np
 
 from ..errors import InputError
 from ..model.deal import Deal
+from ..model.defaults import parse_defaults, validate_defaults
 from ..model.prepayment import Prepayment, parse_speed, validate_assumption
 from ..model.scenarios import Scenario, check_indices
 from ..results.results import Results
 from .collateral import CollateralFlows, collateral_flows
 from .compiled import CompiledDeal, compiled, run_compiled, sum_compiled
+from .credit import carries_defaults, check_loss_order, credit_collateral
 from .prepayment import smm_matrix
 from .waterfall import ClassFlows, run_waterfall
 
@@ -35,8 +38,21 @@ def resolve_scenarios(deal: Deal, speeds: list[Scenario | Prepayment | str] | No
         elif isinstance(speed, Prepayment):
             out.append(Scenario(validate_assumption(speed)))
         else:
-            out.append(Scenario(parse_speed(speed)))  # text is validated as it is read
+            # Text is validated as it is read; '165 PSA defaults 100 SDA severity 35% lag 12'
+            # adds a default assumption (model/defaults.py's parser, its messages).
+            speed_text, sep, default_text = (_split_defaults(speed) if isinstance(speed, str)
+                                             else (speed, "", ""))
+            defaults = parse_defaults(default_text, max(p.term for p in deal.pools)) if sep else None
+            out.append(Scenario(parse_speed(speed_text), defaults=defaults))
     return out
+
+
+def _split_defaults(text: str) -> tuple[str, str, str]:
+    """'165 PSA defaults 100 SDA ...' -> ('165 PSA', 'defaults', '100 SDA ...'); without: (text, '', '')."""
+    m = re.search(r"(?i)\bdefaults\b", text)
+    if m is None:
+        return text, "", ""
+    return text[:m.start()].strip(), m.group(0), text[m.end():].strip()
 
 
 def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None,
@@ -47,6 +63,18 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
     scenarios = resolve_scenarios(deal, speeds)
     periods = deal.periods
     index_rates = scenario_index_rates(deal, scenarios)
+    if carries_defaults(scenarios):
+        # Default assumptions run on the numpy interpreter: the kernel does not know defaults yet.
+        check_loss_order(deal, scenarios)
+        ages = np.array([p.age for p in deal.pools], dtype=float)
+        smm = smm_matrix([s.prepayment for s in scenarios], ages, periods)
+        term = max(p.term for p in deal.pools)
+        for s in scenarios:
+            if s.defaults is not None:
+                validate_defaults(s.defaults, term)
+        credit = credit_collateral(deal.pools, smm, [s.defaults for s in scenarios])
+        flows = run_waterfall(deal, credit, index_rates, progress)
+        return Results(deal, scenarios, credit, flows)
     cd = _compiled(deal)
     if cd is not None:
         coll, flows = run_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates)
@@ -76,10 +104,11 @@ def sum_deal(deal: Deal, scenarios: list[Scenario], discount: np.ndarray, dust: 
     """A summaries-only run of resolved scenarios through the compiled kernel: each scenario's
     sums [scenario, class (then the collateral), field] (engine/compiled.py `sum_compiled`),
     nothing per period kept. None when the deal runs on the numpy interpreter (a rule kind with
-    no compiled form, or STRUCTURER_ENGINE=numpy): the caller then runs it in full."""
+    no compiled form, or STRUCTURER_ENGINE=numpy) or a scenario carries defaults: the caller then
+    runs it in full."""
     cd = _compiled(deal)
-    if cd is None:
-        return None
+    if cd is None or carries_defaults(scenarios):
+        return None  # the kernel does not know defaults yet: a credit grid runs in full
     index_rates = scenario_index_rates(deal, scenarios)
     return sum_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates, discount, dust)
 

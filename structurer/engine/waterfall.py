@@ -39,6 +39,7 @@ from ..model.deal import Deal
 from ..model.rules import Book, NasShare, Rule, RunInputs, initial_states
 from .audit import audit
 from .collateral import CollateralFlows
+from .credit import write_down
 from .prepayment import smm_matrix
 
 DUST = 1e-9  # dollars below which an accrual class's targets count as retired
@@ -66,6 +67,11 @@ class ClassFlows:
     residual_interest: np.ndarray = None  # type: ignore[assignment]
     residual_principal: np.ndarray = None  # type: ignore[assignment]
     source: Any = field(default=None, repr=False, compare=False)
+    # Credit runs only (None otherwise): realized losses written down against each class
+    # [scenario, class, period], and the losses no class's balance was left to absorb
+    # [scenario, period].
+    writedown: np.ndarray | None = field(default=None, compare=False)
+    unallocated_loss: np.ndarray | None = field(default=None, compare=False)
 
     def __getattribute__(self, name: str) -> Any:
         value = object.__getattribute__(self, name)
@@ -170,6 +176,14 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
     resid_int = np.empty((periods, n_scen))
     resid_prin = np.empty((periods, n_scen))
     carried = np.zeros((n_cls, n_scen))
+    # A credit run's realized losses [period, scenario], when the deal says who takes them.
+    coll_losses = getattr(coll, "losses", None)
+    losses = wd_out = unalloc = None
+    loss_tiers = deal.losses or ()
+    if coll_losses is not None:
+        losses = np.ascontiguousarray(coll_losses.T)
+        wd_out = np.zeros(shape)
+        unalloc = np.zeros((periods, n_scen))
     # Class masks as float vectors: a sum over some classes is one vector-matrix product.
     direct_f = direct.astype(float)
     cash_int_f = (~split_parent).astype(float)
@@ -244,10 +258,15 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         # 4. principal through the rules
         book.principal_total = principal_total
         deal.principal.allocate(principal_total, book)
+        # 4b. realized losses: written down in the deal's loss order, without cash
+        if losses is not None:
+            unalloc[t] = write_down(balance, losses[t], loss_tiers, wd_out[t])
         # Split classes follow their parent's principal in proportion to their balances.
         for k, parent, share in children:
             paid[k] = paid[parent] * share
             balance[k] = balance[parent] * share
+            if losses is not None:
+                wd_out[t][k] = wd_out[t][parent] * share
         carried = short_out[t]
         np.subtract(due, interest, out=carried)
         if accruals:
@@ -275,6 +294,8 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         coupon=scenario_major(rates),
         residual_interest=resid_int.T,
         residual_principal=resid_prin.T,
+        writedown=scenario_major(wd_out) if wd_out is not None else None,
+        unallocated_loss=unalloc.T if unalloc is not None else None,
     )
     audit(deal, coll, flows)
     return flows

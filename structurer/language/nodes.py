@@ -206,6 +206,7 @@ class WaterfallDecl:
     principal: list[PrincipalRule] = field(default_factory=list)
     principal_span: Span | None = None
     accretion: list[AccretionDecl] = field(default_factory=list)
+    losses: LossesDecl | None = None
 
 
 @dataclass
@@ -249,6 +250,25 @@ class IndexSetting:
 
 
 @dataclass
+class DefaultsDecl:
+    """A scenario's loan defaults: `defaults 100 SDA severity 35% lag 12 advance on`. `options`
+    holds (word, value, span): ('severity', [Quantity], span) (several for a vector),
+    ('lag', Quantity, span), ('advance', bool, span)."""
+
+    rate: Speed
+    options: list[tuple[str, object, Span | None]]
+    span: Span | None
+
+
+@dataclass
+class LossesDecl:
+    """The loss section: `losses: write down D, C, then A and B pro rata`."""
+
+    alloc: Alloc
+    span: Span | None
+
+
+@dataclass
 class ScenariosDecl:
     span: Span | None
     pricing: Speed | None = None
@@ -258,6 +278,8 @@ class ScenariosDecl:
     indices: list[IndexSetting] = field(default_factory=list)
     pricing_indices: list[IndexSetting] = field(default_factory=list)
     named_indices: dict[str, list[IndexSetting]] = field(default_factory=dict)
+    pricing_defaults: DefaultsDecl | None = None
+    named_defaults: dict[str, DefaultsDecl] = field(default_factory=dict)
 
 
 @dataclass

@@ -28,9 +28,11 @@ from .nodes import (
     CurveDecl,
     DealFile,
     DealHeader,
+    DefaultsDecl,
     Group,
     IndexSetting,
     InterestRule,
+    LossesDecl,
     NotionalDecl,
     NotionalRef,
     PoolDecl,
@@ -277,9 +279,17 @@ class _ToAst(Transformer):
         share = children[1] if len(children) > 1 else None
         return Group(children[0], Span.of(meta), share)
 
+    def losses_section(self, meta, children):
+        return ("losses", LossesDecl(children[0], Span.of(meta)), Span.of(meta))
+
     def waterfall_block(self, meta, children):
         decl = WaterfallDecl(Span.of(meta))
         for kind, rules, span in children:
+            if kind == "losses":
+                if decl.losses is not None:
+                    raise DealError("the waterfall has two loss sections; merge them into one", span)
+                decl.losses = rules
+                continue
             if kind == "accretion":
                 if any(a.name == rules.name for a in decl.accretion):
                     raise DealError(f"the accretion of {rules.name} is given twice", span)
@@ -324,14 +334,40 @@ class _ToAst(Transformer):
     def index_default(self, meta, children):
         return ("index", IndexSetting(str(children[0]), Span.of(children[0]), children[1]), Span.of(meta))
 
+    def default_clause(self, meta, children):
+        return DefaultsDecl(children[0], list(children[1:]), Span.of(meta))
+
+    def severity_constant(self, meta, children):
+        return ("severity", [children[0]], Span.of(meta))
+
+    def severity_vector(self, meta, children):
+        return ("severity", list(children), Span.of(meta))
+
+    def recovery_lag(self, meta, children):
+        return ("lag", children[0], Span.of(meta))
+
+    def advance_on(self, meta, children):
+        return ("advance", True, Span.of(meta))
+
+    def advance_off(self, meta, children):
+        return ("advance", False, Span.of(meta))
+
+    @staticmethod
+    def _defaults(rest: list) -> tuple[DefaultsDecl | None, list]:
+        if rest and isinstance(rest[0], DefaultsDecl):
+            return rest[0], rest[1:]
+        return None, rest
+
     def pricing(self, meta, children):
-        return ("pricing", (children[0], list(children[1:])), Span.of(meta))
+        defaults, overrides = self._defaults(list(children[1:]))
+        return ("pricing", (children[0], overrides, defaults), Span.of(meta))
 
     def decrement(self, meta, children):
         return ("decrement", list(children), Span.of(meta))
 
     def named_scenario(self, meta, children):
-        named = (_unquote(children[0]), Span.of(children[0]), children[1], list(children[2:]))
+        defaults, overrides = self._defaults(list(children[2:]))
+        named = (_unquote(children[0]), Span.of(children[0]), children[1], overrides, defaults)
         return ("named", named, Span.of(meta))
 
     def scenarios_block(self, meta, children):
@@ -340,16 +376,18 @@ class _ToAst(Transformer):
             if kind == "pricing":
                 if decl.pricing is not None:
                     raise DealError("the pricing speed is given twice", span)
-                decl.pricing, decl.pricing_indices = value
+                decl.pricing, decl.pricing_indices, decl.pricing_defaults = value
             elif kind == "decrement":
                 decl.decrement.extend(value)
                 decl.decrement_lines.append(value)
             elif kind == "index":
                 decl.indices.append(value)
             else:
-                name, name_span, speed, overrides = value
+                name, name_span, speed, overrides, defaults = value
                 decl.named.append((name, name_span, speed))
                 decl.named_indices[name] = overrides
+                if defaults is not None:
+                    decl.named_defaults[name] = defaults
         return ("scenarios", decl)
 
     # -- analytics

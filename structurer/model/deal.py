@@ -225,6 +225,9 @@ class Deal:
     tiers: tuple[Tier, ...] = ()  # how the schedules were made: bands, classes, explicit paths
     analytics: Analytics = field(default_factory=Analytics)
     day_count: DayCount = THIRTY_360  # of floating-rate interest; fixed coupons accrue 30/360
+    # Who takes realized losses, in order: tiers of class indices, a tier of several sharing pro
+    # rata to balance (`losses: write down D, C, then A and B pro rata`); None: no loss section.
+    losses: tuple[tuple[int, ...], ...] | None = None
     source: str = ""
     path: str | None = None
 

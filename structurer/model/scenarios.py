@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from .defaults import DefaultAssumption
 from .prepayment import Prepayment
 
 
@@ -52,17 +53,27 @@ class RatePath:
 
 @dataclass(frozen=True)
 class Scenario:
-    """What one column of results assumes: a prepayment speed and index rate overrides."""
+    """What one column of results assumes: a prepayment speed, index rate overrides and, for a
+    credit scenario, a default assumption (None: no loan defaults)."""
 
     prepayment: Prepayment
     indices: tuple[tuple[str, RatePath], ...] = field(default=())
     name: str | None = None
+    defaults: DefaultAssumption | None = None
+
+    @property
+    def has_losses(self) -> bool:
+        """Whether loans may default with a loss: a nonzero rate and a nonzero severity."""
+        d = self.defaults
+        return d is not None and not d.rate.is_zero and any(v > 0 for v in d.severity.values)
 
     @property
     def label(self) -> str:
         if self.name:
             return self.name
         text = self.prepayment.label
+        if self.defaults is not None:
+            text += f" {self.defaults.description}"
         for index, path in self.indices:
             text += f", {index} {path.description}"
         return text
@@ -71,6 +82,8 @@ class Scenario:
     def description(self) -> str:
         """The assumptions in words, whatever the name."""
         text = self.prepayment.description
+        if self.defaults is not None:
+            text += f", {self.defaults.description}"
         for index, path in self.indices:
             text += f", {index} {path.description}"
         return text
@@ -102,6 +115,7 @@ def with_index_levels(scenarios: Sequence[Scenario], index: str,
     """Every scenario at every level of `index` (scenario-major: each scenario's levels together),
     the level replacing whatever the scenario said of that index. Other indices are kept."""
     return [
-        Scenario(s.prepayment, tuple((k, v) for k, v in s.indices if k != index) + ((index, level),))
+        Scenario(s.prepayment, tuple((k, v) for k, v in s.indices if k != index) + ((index, level),),
+                 defaults=s.defaults)
         for s in scenarios for level in levels
     ]

@@ -46,6 +46,10 @@ class ClassArrays(Mapping[str, np.ndarray]):
         self._index = index
 
     def __getitem__(self, key: str) -> np.ndarray:
+        # A credit run's write-downs; a run without defaults has none (KeyError below, as a dict).
+        wd = getattr(self._flows, "writedown", None)
+        if key == "writedown" and wd is not None:
+            return wd[:, self._index, :]
         return _READ[key](self._flows)[:, self._index, :]  # an unknown key: KeyError, as a dict
 
     def __iter__(self) -> Iterator[str]:
@@ -180,6 +184,12 @@ class Results:
             "coupon": a["coupon"][s],
             "interest_shortfall": a["shortfall"][s],
         })
+        if self.is_credit:
+            tranche = self.deal.tranche(name)
+            wd = (np.zeros(self.periods) if tranche.is_residual
+                  else self.writedowns()[s, tranche.index])
+            frame["writedown"] = wd
+            frame["cumulative_loss"] = np.cumsum(wd)
         return frame
 
     def collateral_cashflows(self, scenario: int | str = 0) -> pd.DataFrame:
@@ -202,6 +212,7 @@ class Results:
             "servicing_fee": c.servicing_fee[s],
             "smm": smm,
             "cpr": 1.0 - (1.0 - smm) ** 12,
+            **({name: getattr(c, name)[s] for name in CREDIT_COLUMNS} if self.is_credit else {}),
         })
 
     def _collateral_smm(self) -> np.ndarray:
@@ -255,12 +266,15 @@ class Results:
         # collateral.principal (and .cash, their sum with interest) are properties computed over the
         # whole run on each access: the chunk's slice is summed here instead.
         coll_principal = c.scheduled_principal[sl] + c.prepayment[sl]
+        credit = self.is_credit
+        if credit:
+            coll_principal = coll_principal + c.recoveries[sl]  # type: ignore[attr-defined]
         interest, principal = block(c.interest[sl], "interest"), block(coll_principal, "principal")
         labels = np.empty(count, dtype=object)
         labels[:] = self.scenarios[start:stop]
         names = np.array([COLLATERAL] + [t.name for t in classes], dtype=object)
         dates = pd.to_datetime(self.dates).to_numpy()
-        return {
+        columns = {
             "scenario": np.repeat(labels, rows * p),
             "class": np.tile(np.repeat(names, p), count),
             "period": np.tile(np.arange(1, p + 1, dtype=np.int64), count * rows),
@@ -274,6 +288,21 @@ class Results:
             "accrued": block(np.nan, "accrued"),
             "coupon": block(np.nan, "coupon"),
         }
+        if credit:
+            # The collateral row's write-down is its realized loss; the collateral's own credit
+            # columns are NaN on the class rows.
+            wd = np.empty((count, rows, p))
+            wd[:, 0, :] = c.losses[sl]  # type: ignore[attr-defined]
+            all_wd = self.writedowns()
+            for j, tranche in enumerate(classes, start=1):
+                wd[:, j, :] = 0.0 if tranche.is_residual else all_wd[sl, tranche.index]
+            columns["writedown"] = wd.reshape(-1)
+            columns["cumulative_loss"] = np.cumsum(wd, axis=2).reshape(-1)
+            for name in CREDIT_COLUMNS:
+                col = np.full((count, rows, p), np.nan)
+                col[:, 0, :] = getattr(c, name)[sl]
+                columns[name] = col.reshape(-1)
+        return columns
 
     def summary(self, scenario: int | str = 0) -> pd.DataFrame:
         """One row per issued class, as a prospectus cover table reads, for one scenario."""
@@ -376,6 +405,7 @@ class Results:
         # Totals of every scenario at once: collateral.principal is computed afresh on each access.
         coll_principal = self.collateral.principal.sum(axis=-1)
         coll_interest = self.collateral.interest.sum(axis=-1)
+        credit = self._credit_totals()
         for s, label in enumerate(self.scenarios):
             classes = {}
             for tranche in self.deal.issued_classes:
@@ -394,16 +424,55 @@ class Results:
                     "total_interest": row["total_interest"],
                     "final_date": row["final_date"].isoformat() if row["final_date"] else None,
                 }
+                if credit is not None:
+                    classes[tranche.name]["writedown"] = float(credit["writedown"][s, tranche.index])
+                    classes[tranche.name]["interest_shortfall"] = float(credit["shortfall"][s, tranche.index])
+            collateral = {
+                "wal": _num(coll_wal[s]),
+                "total_principal": float(coll_principal[s]),
+                "total_interest": float(coll_interest[s]),
+            }
+            if credit is not None:
+                collateral["cumulative_loss"] = float(credit["loss"][s])
+                collateral["cumulative_default"] = float(credit["default"][s])
             out["scenarios"].append({
                 "name": label,
-                "collateral": {
-                    "wal": _num(coll_wal[s]),
-                    "total_principal": float(coll_principal[s]),
-                    "total_interest": float(coll_interest[s]),
-                },
+                "collateral": collateral,
                 "classes": classes,
             })
         return out
+
+    @property
+    def is_credit(self) -> bool:
+        """Whether the run carried default assumptions (its collateral has credit columns)."""
+        return getattr(self.collateral, "losses", None) is not None
+
+    def writedowns(self) -> np.ndarray:
+        """Losses written down against each class [scenario, class, period]: zero in a run
+        without defaults."""
+        wd = getattr(self.flows, "writedown", None)
+        return wd if wd is not None else np.zeros_like(self.flows.principal)
+
+    def cumulative_loss(self, name: str) -> np.ndarray:
+        """A class's losses written down so far [scenario, period]."""
+        return np.cumsum(self.writedowns()[:, self.deal.tranche(name).index, :], axis=1)
+
+    def _credit_totals(self) -> dict[str, np.ndarray] | None:
+        if not self.is_credit:
+            return None
+        coll = self.collateral
+        return {
+            "writedown": self.writedowns().sum(axis=2),
+            # The shortfall is carried: what is still owed after the last period.
+            "shortfall": self.flows.shortfall[:, :, -1],
+            "loss": coll.losses.sum(axis=1),  # type: ignore[attr-defined]
+            "default": coll.new_defaults.sum(axis=1),  # type: ignore[attr-defined]
+        }
+
+
+# The collateral's credit columns in a run with default assumptions (engine/credit.py).
+CREDIT_COLUMNS = ("new_defaults", "liquidations", "recoveries", "losses", "performing_balance",
+                  "delinquent_balance")
 
 
 def _num(x: float) -> float | None:

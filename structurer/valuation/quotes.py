@@ -177,7 +177,7 @@ def effective_risk(results: Results, name: str, bey: np.ndarray,
                 values = base.path(periods)
                 values[1:] += sign * EFFECTIVE_SHIFT  # the first coupon is already set at settlement
                 paths.append((index, RatePath("vector", tuple(values.tolist()))))
-            shifted.append(Scenario(spec.prepayment, tuple(paths), name=None))
+            shifted.append(Scenario(spec.prepayment, tuple(paths), name=None, defaults=spec.defaults))
     rerun = deal.run(*shifted)
     n = len(results.scenario_specs)
     cash = class_cash(rerun, name)

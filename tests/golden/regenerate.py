@@ -4,7 +4,8 @@
     python tests/golden/regenerate.py sequential # just deals/sequential.waterfall
 
 Each file holds what a run of the deal at its decrement speeds (its pricing speed if it has
-none) produces: Results.to_dict() and the formatted decrement table of every class. Review the
+none) produces: Results.to_dict() and the formatted decrement table of every class; for a deal
+whose scenarios carry default assumptions, also the to_dict() of a run of those scenarios. Review the
 diff before committing regenerated files: a changed figure is a changed engine.
 """
 
@@ -42,12 +43,17 @@ def snapshot(deal_path: Path) -> dict[str, Any]:
             "columns": [str(c) for c in table.columns],
             "rows": [[str(cell) for cell in row] for row in table.to_numpy().tolist()],
         }
-    return {
+    record = {
         "deal_file": deal_path.name,
         "speeds": list(results.scenarios),
         "results": results.to_dict(),
         "decrement_tables": tables,
     }
+    # A deal whose scenarios carry default assumptions: those runs too (losses, write-downs).
+    credit = [s for s in [deal.pricing, *deal.scenarios.values()] if s is not None and s.defaults is not None]
+    if credit:
+        record["credit"] = deal.run(*credit).to_dict()
+    return record
 
 
 def dumps(record: dict[str, Any]) -> str:

@@ -1,0 +1,181 @@
+"""Pass: credit. Default assumptions written on scenario lines (`defaults 100 SDA severity 35%
+lag 12 advance off`) and the waterfall's loss section (`losses: write down D, C, B, A`).
+
+Values are validated by model/defaults.py's functions, so the deal's messages and the command
+line's agree; here they gain the position of what was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
+
+from ..errors import InputError, Span
+from ..language.nodes import ClassRef, ConstantSpeed, DefaultsDecl, Quantity, RampSpeed, VectorSpeed
+from ..model.defaults import (
+    RATE_UNITS,
+    DefaultAssumption,
+    DefaultRate,
+    Severity,
+    validate_lag,
+    validate_rate,
+    validate_severity,
+)
+from .context import Checker
+
+
+def _valid(ck: Checker, check: Callable[..., None], span: Span | None, *args: object) -> bool:
+    try:
+        check(*args)
+    except InputError as exc:
+        ck.error(str(exc), span)
+        return False
+    return True
+
+
+def _rate(ck: Checker, q: Quantity, unit: str | None = None) -> tuple[float, str] | None:
+    got = q.unit or unit
+    if got not in RATE_UNITS:
+        ck.error("a default rate needs its unit", q.span, "write CDR, MDR or SDA after it: 100 SDA, 2 CDR")
+        return None
+    return (q.value, got) if _valid(ck, validate_rate, q.span, q.value, got) else None
+
+
+def default_rate(ck: Checker, spec: object) -> DefaultRate | None:
+    if isinstance(spec, ConstantSpeed):
+        got = _rate(ck, spec.rate)
+        return DefaultRate.constant(*got) if got else None
+    if isinstance(spec, RampSpeed):
+        start, end = _rate(ck, spec.start), _rate(ck, spec.end, spec.start.unit)
+        months = ck.months(spec.months, "a ramp's length")
+        if not (start and end and months is not None):
+            return None
+        if start[1] != end[1]:
+            ck.error("a ramp must start and end in the same unit", spec.span,
+                     f"it starts in {start[1]} and ends in {end[1]}")
+            return None
+        if months < 1:
+            ck.error("a ramp lasts at least one month", spec.months.span)
+            return None
+        return DefaultRate.ramp(start[0], end[0], months, start[1])
+    spec = cast(VectorSpeed, spec)  # the one kind of speed left
+    unit = spec.rates[-1].unit
+    if unit not in RATE_UNITS:
+        ck.error("a vector of default rates needs its unit after the last rate", spec.rates[-1].span,
+                 "write it like: vector(1, 2, 3 CDR)")
+        return None
+    got = [_rate(ck, q, unit) for q in spec.rates]
+    if any(g is None for g in got):
+        return None
+    if len({g[1] for g in got if g}) > 1:
+        ck.error("every rate in a vector must be in one unit", spec.span)
+        return None
+    return DefaultRate.vector([g[0] for g in got if g], unit)
+
+
+def default_assumption(ck: Checker, decl: DefaultsDecl) -> DefaultAssumption | None:
+    """The assumption a scenario line writes, or None after reporting what is wrong with it."""
+    rate = default_rate(ck, decl.rate)
+    term = max((p.term for p in ck.pools), default=None)
+    parts: dict[str, object] = {}
+    ok = rate is not None
+    for word, value, span in decl.options:
+        key = "advancing" if word == "advance" else word
+        if key in parts:
+            ck.error(f"'{word}' is given twice in one scenario's defaults", span)
+            ok = False
+            continue
+        if word == "severity":
+            quantities: list[Quantity] = value  # type: ignore[assignment]
+            bad = [q for q in quantities if q.unit not in (None, "%")]
+            for q in bad:
+                ck.error(f"a loss severity is a percentage, not '{q.unit}'", q.span, "write it like 35%")
+            if bad or not all(_valid(ck, validate_severity, q.span, q.value) for q in quantities):
+                ok = False
+                continue
+            values = [q.value for q in quantities]
+            parts[key] = Severity.constant(values[0]) if len(values) == 1 else Severity.vector(values)
+        elif word == "lag":
+            q: Quantity = value  # type: ignore[no-redef]
+            months = ck.months(q, "a recovery lag")
+            if months is None or not _valid(ck, validate_lag, q.span, months, term):
+                ok = False
+                continue
+            parts[key] = months
+        else:
+            parts[key] = bool(value)
+    if not ok or rate is None:
+        return None
+    return DefaultAssumption(rate, **parts)  # type: ignore[arg-type]
+
+
+def check_losses(ck: Checker) -> None:
+    """The loss order (tiers of classes), and no scenario with losses in a deal without one."""
+    wf = ck.file.waterfall
+    decl = wf.losses if wf is not None else None
+    if decl is None:
+        sc = ck.file.scenarios
+        if sc is None:
+            return
+        lossy = [(name, span) for name, span, _ in sc.named
+                 if name in ck.scenarios and ck.scenarios[name].has_losses]
+        if ck.pricing is not None and ck.pricing.has_losses and sc.pricing_defaults is not None:
+            lossy.insert(0, ("pricing", sc.pricing_defaults.span))
+        for name, span in lossy:
+            what = "the pricing scenario" if name == "pricing" else f"scenario \"{name}\""
+            ck.error(f"{what} has defaults but the waterfall says nowhere which classes take losses",
+                     span, "add a loss section to the waterfall, e.g. 'losses: write down D, C, B, A' "
+                     "(the most junior class first)")
+        return
+    tiers: list[tuple[int, ...]] = []
+    seen: set[str] = set()
+    ok = True
+    for part in decl.alloc.parts:
+        members = []
+        for m in part.members:
+            if not isinstance(m, ClassRef):
+                ck.error("a loss order names classes, not groups in parentheses", m.span,
+                         "write it like: losses: write down D, C, then A and B pro rata")
+                ok = False
+                continue
+            if m.share is not None:
+                ck.error("a loss order shares pro rata to balance, not in fixed shares", m.share.span)
+                ok = False
+            index = _loss_class(ck, m)
+            if index is None:
+                ok = False
+            elif m.name in seen:
+                ck.error(f"class {m.name} is named twice in the loss order", m.span)
+                ok = False
+            else:
+                members.append(index)
+            seen.add(m.name)
+        if part.mode == "pro_rata":
+            tiers.append(tuple(members))
+        else:
+            tiers.extend((i,) for i in members)
+    if ok:
+        ck.losses = tuple(t for t in tiers if t)
+
+
+def _loss_class(ck: Checker, ref: ClassRef) -> int | None:
+    c = ck.names.get(ref.name)
+    if c is None:
+        if ref.name not in ck.decls:
+            names = ", ".join(ck.names) or "none"
+            ck.error(f"the loss order names class {ref.name}, which the deal does not declare", ref.span,
+                     f"the classes are {names}")
+        return None
+    why = None
+    if c.is_residual:
+        why = "it is the residual: it holds no balance to write down"
+    elif c.is_notional:
+        why = "it is a notional class: its balance follows other classes' and falls with theirs"
+    elif c.parent is not None:
+        why = "it is split from a parent class: write down the parent, and it follows"
+    elif c.accrual:
+        why = "it is an accrual class: its balance grows by its interest while other classes are paid"
+    if why:
+        ck.error(f"class {ref.name} cannot take losses: {why}", ref.span)
+        return None
+    return c.index
