@@ -65,14 +65,33 @@ def assert_same(deal, *speeds) -> None:
         np.testing.assert_allclose(got, numpy.collateral.by_pool[key], rtol=RTOL, atol=atol)
     for tranche in deal.classes:
         np.testing.assert_allclose(kernel.wal(tranche.name), numpy.wal(tranche.name), rtol=RTOL, atol=1e-12)
+    # A credit run: the write-downs and the loss no class absorbed.
+    assert (kernel.flows.writedown is None) == (numpy.flows.writedown is None)
+    if numpy.flows.writedown is not None:
+        np.testing.assert_allclose(kernel.flows.writedown, numpy.flows.writedown, rtol=RTOL, atol=atol)
+        np.testing.assert_allclose(kernel.flows.unallocated_loss, numpy.flows.unallocated_loss, rtol=RTOL,
+                                   atol=atol)
 
 
 @pytest.mark.parametrize("path", DEALS, ids=[p.stem for p in DEALS])
 def test_kernel_matches_the_interpreter_on_every_example_deal(path):
     deal = structurer.load(path)
     assert compiled_mod.compiled(deal) is not None, "every rule kind of the examples has a compiled form"
-    # Scenarios with defaults run on the interpreter only (the kernel does not model them yet).
-    assert_same(deal, *SPEEDS, *[n for n, s in deal.scenarios.items() if s.defaults is None])
+    assert_same(deal, *SPEEDS, *deal.scenarios)
+    credit = [n for n, s in deal.scenarios.items() if s.defaults is not None]
+    if credit:
+        assert_same(deal, *credit)  # a credit run: the kernel pays out the collateral under defaults
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(runs=st.lists(st.tuples(st.floats(0, 100), st.floats(0, 60), st.floats(0, 100), st.integers(0, 24),
+                               st.booleans()), min_size=1, max_size=5))
+def test_kernel_matches_the_interpreter_under_defaults(runs):
+    """Random speeds, default rates, severities, lags and advancing on the senior/subordinate
+    example: the kernel's write-downs, balances and cash equal the interpreter's."""
+    deal = structurer.load(ROOT / "deals" / "senior_sub.waterfall")
+    assert_same(deal, *[f"{cpr:.6g} CPR defaults {cdr:.6g} CDR severity {sev:.6g}% lag {lag} "
+                        f"advance {'on' if adv else 'off'}" for cpr, cdr, sev, lag, adv in runs])
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from .audit import CONSERVATION_RTOL
 from .collateral import pool_amortization
 from .prepayment import smm_matrix
 from .sums import SUM_FIELDS
+
+if TYPE_CHECKING:
+    from .credit import CreditCollateral
 
 _CACHE: weakref.WeakKeyDictionary[Deal, CompiledDeal | None] = weakref.WeakKeyDictionary()
 
@@ -206,8 +210,8 @@ def _smm_inputs(cd: CompiledDeal, prepayments: list | np.ndarray) -> tuple[int, 
     return n, cd.periods, *smm_arrays(prepayments, cd.pool_age, cd.periods)
 
 
-def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tuple, outputs: tuple,
-            n: int) -> None:
+def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tuple, credit: tuple,
+            outputs: tuple, n: int) -> None:
     """Run the kernel; raise EngineError naming the first failing scenario and period of each
     audit check."""
     from . import kernel  # numba: only once a deal runs
@@ -217,17 +221,21 @@ def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tupl
     fail_code = np.zeros(n, dtype=np.int64)
     kernel.run(*smm, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
                *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
-               *cd.program_args, *cd.store_args, cd.deal_scale, *summary, *outputs, fail_t, fail_code)
+               *cd.program_args, *cd.store_args, cd.deal_scale, *summary, *credit, *outputs, fail_t,
+               fail_code)
     if (fail_t >= 0).any():
         raise EngineError("the waterfall does not balance: " + audit_message(fail_t, fail_code))
 
 
-def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, index_rates: np.ndarray):
+def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, index_rates: np.ndarray,
+                 credit: CreditCollateral | None = None):
     """Run the kernel over the scenarios; return (collateral, class flows), audited.
 
     `prepayments`: one speed per scenario, or the SMM itself [scenario, pool, period] (the
     solvers' speeds that change after some periods), whose periods may be the deal's first ones
-    only: the run then stops there (`index_rates` covers the same periods)."""
+    only: the run then stops there (`index_rates` covers the same periods). `credit`: a credit
+    run's collateral (engine/credit.py), which the kernel pays out instead of projecting its
+    own, writing realized losses down in the deal's loss order."""
     from .flows import LeanClassFlows, LeanCollateralFlows
     from .waterfall import ClassFlows
 
@@ -244,12 +252,45 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     short = np.zeros(n, dtype=np.bool_)
     summary = (True, cd.fee_m, np.zeros((0, t)), -1, 0.0, np.zeros((0, 0, 0)))
     outputs = (paid, interest, accretion, resid_int, resid_prin, short)
-    _launch(cd, tuple(smm), index_rates, summary, outputs, n)
-    coll = LeanCollateralFlows(deal, prepayments)
-    source = LeanClassFlows(deal, cd, coll, paid, interest, accretion, short, index_rates)
+    if credit is None:
+        _launch(cd, tuple(smm), index_rates, summary, _no_credit(), outputs, n)
+        coll = LeanCollateralFlows(deal, prepayments)
+        source = LeanClassFlows(deal, cd, coll, paid, interest, accretion, short, index_rates)
+        flows = ClassFlows(interest=interest.transpose(1, 0, 2), principal=paid.transpose(1, 0, 2),
+                           residual_interest=resid_int, residual_principal=resid_prin, source=source)
+        return coll, flows
+    writedown = np.zeros((c, n, t))
+    unallocated = np.zeros((n, t))
+    _launch(cd, tuple(smm), index_rates, summary, _credit_args(deal, credit, writedown, unallocated),
+            outputs, n)
+    source = LeanClassFlows(deal, cd, credit, paid, interest, accretion, short, index_rates, writedown)
     flows = ClassFlows(interest=interest.transpose(1, 0, 2), principal=paid.transpose(1, 0, 2),
-                       residual_interest=resid_int, residual_principal=resid_prin, source=source)
-    return coll, flows
+                       residual_interest=resid_int, residual_principal=resid_prin, source=source,
+                       writedown=writedown.transpose(1, 0, 2), unallocated_loss=unallocated)
+    return credit, flows
+
+
+def _no_credit() -> tuple:
+    """The kernel's credit arguments of a run without defaults."""
+    p3, p2, i1 = np.zeros((0, 0, 0)), np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
+    return (False, p3, p3, p3, p3, p3, p2, p2, i1, i1, i1, p3, p2)
+
+
+def _credit_args(deal: Deal, credit: CreditCollateral, writedown: np.ndarray,
+                 unallocated: np.ndarray) -> tuple:
+    """The kernel's credit arguments: the collateral engine/credit.py computed, the loss order's
+    tiers, and the outputs."""
+    by_pool = credit.by_pool
+
+    def pools(name: str) -> np.ndarray:
+        return np.ascontiguousarray(by_pool[name], dtype=float)
+
+    tiers = deal.losses or ()
+    first = np.cumsum([0, *(len(t) for t in tiers)])[:-1]
+    return (True, pools("beginning_balance"), pools("ending_balance"), pools("scheduled_principal"),
+            pools("prepayment"), pools("interest"), np.ascontiguousarray(credit.recoveries, dtype=float),
+            np.ascontiguousarray(credit.losses, dtype=float), _ints(list(first)),
+            _ints([len(t) for t in tiers]), _ints([c for t in tiers for c in t]), writedown, unallocated)
 
 
 
@@ -267,7 +308,7 @@ def sum_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     empty3, empty2 = np.zeros((0, 0, 0)), np.zeros((0, 0))
     summary = (False, cd.fee_m, discount, resid, float(dust), sums)
     outputs = (empty3, empty3, empty3, empty2, empty2, np.zeros(n, dtype=np.bool_))
-    _launch(cd, tuple(smm), index_rates, summary, outputs, n)
+    _launch(cd, tuple(smm), index_rates, summary, _no_credit(), outputs, n)
     return sums
 
 
@@ -278,6 +319,8 @@ AUDIT_WORDS = (
     (8, "principal went to the residual while a class still had a balance"),
     (16, "a class balance went negative"),
     (32, "a class was paid a negative amount"),
+    (64, "the collateral's losses differ from the classes' write-downs"),
+    (128, "a class was written down by a negative amount"),
 )
 
 

@@ -55,8 +55,9 @@ class LeanClassFlows:
     docstring). Everything here is [class, scenario, period], as the kernel's outputs are, and
     handed out as [scenario, class, period] views (each scenario's periods contiguous)."""
 
-    def __init__(self, deal: Deal, cd: CompiledDeal, collateral: LeanCollateralFlows, paid: np.ndarray,
-                 interest: np.ndarray, accretion: np.ndarray, short: np.ndarray, index_rates: np.ndarray):
+    def __init__(self, deal: Deal, cd: CompiledDeal, collateral: LeanCollateralFlows | CollateralFlows,
+                 paid: np.ndarray, interest: np.ndarray, accretion: np.ndarray, short: np.ndarray,
+                 index_rates: np.ndarray, writedown: np.ndarray | None = None):
         self._deal = deal
         self._cd = cd
         self._collateral = collateral
@@ -65,6 +66,8 @@ class LeanClassFlows:
         self._accretion = accretion  # [accrual class slot, scenario, period]
         self._short = short  # [scenario]: interest fell short somewhere in the scenario
         self._index_rates = index_rates
+        # a credit run's write-downs [class, scenario, period]; an empty array otherwise
+        self._writedown = writedown if writedown is not None else np.zeros((0, 0, 0))
 
     @cached_property
     def _balances(self) -> tuple[np.ndarray, np.ndarray]:
@@ -79,8 +82,8 @@ class LeanClassFlows:
         end = np.empty(self._paid.shape)
         # The compiled deal's own arrays: classes on the books; split classes, parents and shares.
         on_books, kid_k, kid_parent, kid_share = cd.flag_args[4], *cd.flag_args[6:9]
-        derive_balances(cd.class_args[0], self._paid, self._accretion, cd.accrual_classes, on_books,
-                        kid_k, kid_parent, kid_share, begin, end)
+        derive_balances(cd.class_args[0], self._paid, self._accretion, self._writedown, cd.accrual_classes,
+                        on_books, kid_k, kid_parent, kid_share, begin, end)
         notionals = [(k.index, k.notional) for k in deal.classes if k.notional is not None]
         if notionals:
             by_pool = self._collateral.by_pool
@@ -99,8 +102,8 @@ class LeanClassFlows:
         on_books, kid_k, kid_parent, kid_share = cd.flag_args[4], *cd.flag_args[6:9]
         # One array as both outputs: each period's beginning balance is written, then overwritten
         # by its ending balance.
-        derive_balances(cd.class_args[0], self._paid, self._accretion, cd.accrual_classes, on_books,
-                        kid_k, kid_parent, kid_share, end, end)
+        derive_balances(cd.class_args[0], self._paid, self._accretion, self._writedown, cd.accrual_classes,
+                        on_books, kid_k, kid_parent, kid_share, end, end)
         return end
 
     def ending_principal(self) -> np.ndarray:

@@ -119,7 +119,8 @@ _above = njit(cache=CACHE, error_model="numpy")(kernel_above)
 BLOCK = 8  # scenarios per task: a task's call pays the arrays' reference counts once for all
 
 # Audit failures, as bits (engine/compiled.py turns them into audit.py's words).
-GAP, MOVED, OVERPAID, LEAKED, NEGATIVE_BALANCE, NEGATIVE_AMOUNT = 1, 2, 4, 8, 16, 32
+GAP, MOVED, OVERPAID, LEAKED, NEGATIVE_BALANCE, NEGATIVE_AMOUNT, LOSSES, NEGATIVE_WRITEDOWN = (
+    1, 2, 4, 8, 16, 32, 64, 128)
 
 # Why the hot loop is one function: numba increments and decrements the reference count of
 # every array handed to a function (or bound to a new name, as inlining does), with an atomic
@@ -154,6 +155,12 @@ def run_kernel(
     # summaries only (keep_rows False): fee rates, discount factors [rate, period], the residual
     # class (-1: none), what counts as a payment; the sums [scenario, class + collateral, field]
     keep_rows, fee_m, disc, resid_class, dust, sums,
+    # a credit run (`ext`): the collateral as engine/credit.py computed it under defaults,
+    # [scenario, pool, period] (beginning and ending balance, scheduled principal, prepayments,
+    # interest) and [scenario, period] (recoveries, realized losses); the loss order as tiers of
+    # classes; the write-downs [class, scenario, period] and the loss no class absorbed
+    ext, ext_b, ext_e, ext_sched, ext_prep, ext_int, ext_recov, ext_loss,
+    tier_first, tier_n, tier_members, wd_out, unalloc_out,
     # outputs
     paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
 ):
@@ -174,6 +181,8 @@ def run_kernel(
                    has_nas, principal_root, kind, pa, pb, first_child, n_children, first_member,
                    n_members, children, members, weights, schedules, nas, thresholds, sticky_rows,
                    store_paid, store_int, deal_scale, keep_rows, fee_m, disc, resid_class, dust, sums,
+                   ext, ext_b, ext_e, ext_sched, ext_prep, ext_int, ext_recov, ext_loss, tier_first,
+                   tier_n, tier_members, wd_out, unalloc_out,
                    paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code)
 
 
@@ -186,8 +195,9 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                acc_n_target, acc_targets, acc_slot, has_nas, principal_root, kind, pa, pb,
                first_child, n_children, first_member, n_members, children, members, weights,
                schedules, nas, thresholds, sticky_rows, store_paid, store_int, deal_scale, keep_rows,
-               fee_m, disc, resid_class, dust, sums, paid_out, int_out, acc_out, resid_int,
-               resid_prin, short_flag, fail_t, fail_code):
+               fee_m, disc, resid_class, dust, sums, ext, ext_b, ext_e, ext_sched, ext_prep, ext_int,
+               ext_recov, ext_loss, tier_first, tier_n, tier_members, wd_out, unalloc_out,
+               paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code):
     """Scenarios s0..s1-1, every period: collateral, waterfall, audit."""
     n_cls = init_balance.shape[0]
     periods = disc.shape[1]
@@ -225,6 +235,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     st_step = np.zeros(n_nodes + 1)
     scratch = np.zeros(children.shape[0] + 1)
     chain = np.zeros(n_nodes + 1, dtype=np.int64)
+    wd = np.zeros(n_cls)  # this period's write-downs (a credit run's)
     for s in range(s0, s1):
         row = path_row[s]
         any_short = False
@@ -246,26 +257,35 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             for g in range(n_trig):
                 at_speed[g] = 0.0
             for p in range(n_pool):
-                smm = smm_const[s, p, tc] if row < 0 else paths[row, p, t]
-                # As engine/collateral.py computes it (the balance as a running product of
-                # survival factors), so both engines agree to the last bit.
-                a = amort[p, t]
-                b = pool_balance[p] * factor[p]
-                factor[p] = factor[p] * ((1.0 - a) * (1.0 - smm))
-                sched = b * a
-                prepay = smm * (b - sched)
-                e = b - sched - prepay
+                if ext:
+                    b = ext_b[s, p, t]
+                    sched = ext_sched[s, p, t]
+                    prepay = ext_prep[s, p, t]
+                    e = ext_e[s, p, t]
+                    int_tot += ext_int[s, p, t]
+                else:
+                    smm = smm_const[s, p, tc] if row < 0 else paths[row, p, t]
+                    # As engine/collateral.py computes it (the balance as a running product of
+                    # survival factors), so both engines agree to the last bit.
+                    a = amort[p, t]
+                    b = pool_balance[p] * factor[p]
+                    factor[p] = factor[p] * ((1.0 - a) * (1.0 - smm))
+                    sched = b * a
+                    prepay = smm * (b - sched)
+                    e = b - sched - prepay
+                    int_tot += b * net_m[p]
                 pbeg[p] = b
                 pend[p] = e
                 pprin[p] = sched + prepay
                 sched_tot += sched
                 prep_tot += prepay
-                int_tot += b * net_m[p]
                 fee_tot += b * fee_m[p]
                 for g in range(n_trig):
                     at_speed[g] += (b - sched) * thresholds[g, p, t]
             available = int_tot
             principal_in = sched_tot + prep_tot
+            if ext:
+                principal_in = principal_in + ext_recov[s, t]
             cash_in = principal_in + int_tot
             for g in range(n_trig):
                 above = _above(prep_tot, at_speed[g])
@@ -531,9 +551,35 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     sp += 1
                 if j < n_acc:
                     extra += amount - ret
+            # ---- 4b. realized losses written down in the deal's loss order, without cash
+            # (engine/credit.py `write_down`: a tier shares pro rata to balance; a tier wiped
+            # out is written off exactly)
+            unalloc = 0.0
+            if ext:
+                for c in range(n_cls):
+                    wd[c] = 0.0
+                left = ext_loss[s, t]
+                for g in range(tier_first.shape[0]):
+                    total = 0.0
+                    for q in range(tier_first[g], tier_first[g] + tier_n[g]):
+                        total += bal[tier_members[q]]
+                    take = min(left, total)
+                    whole = take >= total
+                    share = take / total if total > 0 else 0.0
+                    for q in range(tier_first[g], tier_first[g] + tier_n[g]):
+                        m = tier_members[q]
+                        held = bal[m]
+                        w = held if whole else held * share
+                        wd[m] = w
+                        bal[m] = 0.0 if whole else held - w
+                    left -= take
+                    left = max(left, 0.0)
+                unalloc = left
             for j in range(n_kid):
                 paid[kid_k[j]] = paid[kid_parent[j]] * kid_share[j]
                 bal[kid_k[j]] = bal[kid_parent[j]] * kid_share[j]
+                if ext:
+                    wd[kid_k[j]] = wd[kid_parent[j]] * kid_share[j]
             # ---- 5. the residual takes what is left; carry what interest fell short; the
             # outputs; and the audit (engine/audit.py's checks) as the period is paid: one pass
             # over the classes.
@@ -543,6 +589,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             gap = -cash_in
             moved = 0.0
             owner_end = 0.0
+            absorbed = unalloc
             code = 0
             for c in range(n_cls):
                 pc = paid[c]
@@ -560,12 +607,17 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 if cash[c]:
                     gap += ic + pc
                 if book[c]:
-                    moved += begin[c] - e + acc[c] - pc
+                    moved += begin[c] - e + acc[c] - pc - wd[c]
+                    absorbed += wd[c]
+                if not wd[c] >= -tol:
+                    code |= NEGATIVE_WRITEDOWN
                 if not e >= -tol:
                     code |= NEGATIVE_BALANCE
                 if not min(pc, ic) >= -tol:
                     code |= NEGATIVE_AMOUNT
                 if keep_rows:
+                    if ext and wd[c] != 0.0:
+                        wd_out[c, s, t] = wd[c]
                     if store_paid[c]:
                         paid_out[c, s, t] = pc
                     if store_int[c]:
@@ -578,6 +630,8 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             r_int = available - cash_int_paid - accrued_total
             r_prin = principal_in + accrued_total - owner_paid
             if keep_rows:
+                if ext:
+                    unalloc_out[s, t] = unalloc
                 resid_int[s, t] = r_int
                 resid_prin[s, t] = r_prin
                 for j in range(n_acc):
@@ -658,6 +712,10 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     code |= OVERPAID
                 if r_prin > deal_scale and owner_end > deal_scale:
                     code |= LEAKED
+                if ext:
+                    lost = ext_loss[s, t]
+                    if not abs(absorbed - lost) <= CONSERVATION_RTOL * max(lost, 1.0):
+                        code |= LOSSES
                 if code:
                     fail_t[s] = t
                     fail_code[s] = code
@@ -673,14 +731,16 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
 
 
 @njit(cache=CACHE)
-def derive_balances(init_balance, paid, accretion, accrual_classes, on_books, kid_k, kid_parent,
-                    kid_share, begin, end):
+def derive_balances(init_balance, paid, accretion, writedown, accrual_classes, on_books, kid_k,
+                    kid_parent, kid_share, begin, end):
     """Beginning and ending balances [class, scenario, period] from what the kernel stored
-    (principal paid [class, scenario, period], accretion [slot, scenario, period]), in the order
+    (principal paid [class, scenario, period], accretion [slot, scenario, period], a credit run's
+    write-downs [class, scenario, period] or an empty array), in the order
     it moved them: accretion added, principal paid taken off, split classes their parent's
     share. Notional rows are left to the caller (they follow the pools). `begin` may be `end`:
     each beginning balance is then overwritten by the period's ending one."""
     n_cls, n_scen, periods = paid.shape
+    written = writedown.shape[1] > 0  # a credit run's write-downs [class, scenario, period]
     bal = np.empty(n_cls)
     for s in range(n_scen):
         for c in range(n_cls):
@@ -693,6 +753,8 @@ def derive_balances(init_balance, paid, accretion, accrual_classes, on_books, ki
             for c in range(n_cls):
                 if on_books[c]:
                     bal[c] -= paid[c, s, t]
+                    if written:
+                        bal[c] -= writedown[c, s, t]
             for j in range(kid_k.shape[0]):
                 bal[kid_k[j]] = bal[kid_parent[j]] * kid_share[j]
             for c in range(n_cls):

@@ -64,7 +64,8 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
     periods = deal.periods
     index_rates = scenario_index_rates(deal, scenarios)
     if carries_defaults(scenarios):
-        # Default assumptions run on the numpy interpreter: the kernel does not know defaults yet.
+        # Defaults: the collateral by the standard formulas (engine/credit.py), paid out by the
+        # kernel or the interpreter, losses written down in the deal's loss order.
         check_loss_order(deal, scenarios)
         ages = np.array([p.age for p in deal.pools], dtype=float)
         smm = smm_matrix([s.prepayment for s in scenarios], ages, periods)
@@ -73,7 +74,14 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
             if s.defaults is not None:
                 validate_defaults(s.defaults, term)
         credit = credit_collateral(deal.pools, smm, [s.defaults for s in scenarios])
-        flows = run_waterfall(deal, credit, index_rates, progress)
+        cd = _compiled(deal)
+        if cd is not None:
+            # The kernel pays out the collateral engine/credit.py computed.
+            _, flows = run_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates, credit)
+            if progress is not None:
+                progress(periods, periods)
+        else:
+            flows = run_waterfall(deal, credit, index_rates, progress)
         return Results(deal, scenarios, credit, flows)
     cd = _compiled(deal)
     if cd is not None:
