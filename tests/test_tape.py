@@ -56,6 +56,7 @@ def test_servicing_fee_and_age_columns(tmp_path: Path) -> None:
     ("L4,1000,,3.75,360,360,700,80,NY", "note_rate", "blank"),
     ("L1,1000,4.0,3.75,360,360,700,80,NY", "loan_id", "appears twice (rows 2 and 5)"),
     (",1000,4.0,3.75,360,360,700,80,NY", "loan_id", "blank"),
+    ("L4,1000,4.0,3.75,360,0,700,80,NY", "remaining_term", "no remaining term"),
 ])
 def test_bad_rows_name_row_and_column(tmp_path: Path, row: str, column: str, words: str) -> None:
     path = _tape(tmp_path, [*GOOD, row])
@@ -123,3 +124,71 @@ def test_parquet_tape_reads_the_same(tmp_path: Path) -> None:
     pq.write_table(table, tmp_path / "loans.parquet")
     pq_tape = read_tape(tmp_path / "loans.parquet")
     assert statistics(pq_tape) == statistics(csv_tape)
+
+
+# Projection loan by loan ---------------------------------------------------------------------
+
+import numpy as np  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from structurer.engine.collateral import collateral_flows  # noqa: E402
+from structurer.engine.prepayment import smm_matrix  # noqa: E402
+from structurer.engine.tape import project_tape  # noqa: E402
+from structurer.model.deal import Pool  # noqa: E402
+from structurer.model.prepayment import Prepayment  # noqa: E402
+from structurer.model.tape import LoanTape  # noqa: E402
+
+SPEEDS = [Prepayment.constant(0, "PSA"), Prepayment.constant(150, "PSA"), Prepayment.constant(400, "PSA"),
+          Prepayment.constant(12, "CPR"), Prepayment.ramp(100, 300, 24, "PSA")]
+FIELDS = ("beginning_balance", "interest", "scheduled_principal", "prepayment", "ending_balance",
+          "servicing_fee")
+
+
+def _array_tape(balance: list[float], rate: list[float], net: list[float], orig: list[int],
+                rem: list[int]) -> LoanTape:
+    n = len(balance)
+    return LoanTape("<test>", np.array([f"L{i}" for i in range(n)], dtype=object), np.array(balance, float),
+                    np.array(rate, float), np.array(net, float), np.array(orig, np.int64),
+                    np.array(rem, np.int64))
+
+
+def test_identical_loans_equal_their_rep_line() -> None:
+    n = 37
+    tape = _array_tape([250_000.0] * n, [4.5] * n, [4.0] * n, [360] * n, [340] * n)
+    pool = Pool("P", 250_000.0 * n, 0.045, 0.040, 360, 340, 20)
+    expected = collateral_flows([pool], smm_matrix(SPEEDS, np.array([20.0]), 340))
+    # A small chunk, so that the sum over chunks is exercised too.
+    got = project_tape(tape, SPEEDS, chunk_cells=5 * 340 * 4)
+    for name in FIELDS:
+        np.testing.assert_allclose(getattr(got, name), getattr(expected, name), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(got.smm[:, 0, :], expected.smm[:, 0, :], atol=1e-12)
+
+
+def test_each_loan_ages_on_its_own() -> None:
+    """Two loans of different ages: the tape's flows are the sum of each as its own pool."""
+    tape = _array_tape([100_000.0, 300_000.0], [5.0, 3.5], [4.5, 3.25], [360, 180], [300, 170])
+    pools = [Pool("A", 100_000.0, 0.05, 0.045, 360, 300, 60),
+             Pool("B", 300_000.0, 0.035, 0.0325, 180, 170, 10)]
+    expected = collateral_flows(pools, smm_matrix(SPEEDS, np.array([60.0, 10.0]), 300))
+    got = project_tape(tape, SPEEDS)
+    for name in FIELDS:
+        np.testing.assert_allclose(getattr(got, name), getattr(expected, name), rtol=0, atol=1e-6)
+
+
+loans = st.lists(st.tuples(st.floats(0, 2_000_000), st.floats(0, 25), st.floats(0, 1),
+                           st.integers(1, 480), st.floats(0, 1)), min_size=1, max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(loans, st.floats(0, 100))
+def test_random_tapes_conserve_principal(rows: list, cpr: float) -> None:
+    tape = _array_tape([r[0] for r in rows], [r[1] for r in rows], [r[1] * (1 - r[2] / 4) for r in rows],
+                       [r[3] for r in rows], [max(1, int(round(r[3] * r[4]))) for r in rows])
+    flows = project_tape(tape, [Prepayment.constant(cpr, "CPR"), Prepayment.constant(cpr * 10, "PSA")],
+                         chunk_cells=7 * 480)
+    total = tape.balance.sum()
+    np.testing.assert_allclose(flows.principal.sum(axis=1), total, rtol=1e-9, atol=1e-6)
+    for name in FIELDS:
+        assert (getattr(flows, name) >= -1e-9).all(), name
+    assert abs(flows.ending_balance[:, -1]).max() <= 1e-6

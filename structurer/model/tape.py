@@ -222,6 +222,10 @@ def read_tape(path: str | Path) -> LoanTape:
             if a > o:
                 raise InputError(f"{where('age')}: the age {a} is more than the original term {o}")
             r = o - a
+        if r == 0 and b > 0:
+            column = "remaining_term" if "remaining_term" in index else "age"
+            raise InputError(f"{where(column)}: the loan has a balance of {b:,.2f} but no remaining term; "
+                             "a loan with a balance has at least 1 month left")
         rem[i] = r
         if fico is not None and cell("fico"):
             fico[i] = _ranged(cell("fico"), where("fico"), "FICO score", FICO_RANGE)
