@@ -158,8 +158,8 @@ def test_identical_loans_equal_their_rep_line() -> None:
     tape = _array_tape([250_000.0] * n, [4.5] * n, [4.0] * n, [360] * n, [340] * n)
     pool = Pool("P", 250_000.0 * n, 0.045, 0.040, 360, 340, 20)
     expected = collateral_flows([pool], smm_matrix(SPEEDS, np.array([20.0]), 340))
-    # A small chunk, so that the sum over chunks is exercised too.
-    got = project_tape(tape, SPEEDS, chunk_cells=5 * 340 * 4)
+    # 37 loans in 16 blocks: the sum over blocks is exercised too.
+    got = project_tape(tape, SPEEDS)
     for name in FIELDS:
         np.testing.assert_allclose(getattr(got, name), getattr(expected, name), rtol=0, atol=1e-6)
     np.testing.assert_allclose(got.smm[:, 0, :], expected.smm[:, 0, :], atol=1e-12)
@@ -185,8 +185,7 @@ loans = st.lists(st.tuples(st.floats(0, 2_000_000), st.floats(0, 25), st.floats(
 def test_random_tapes_conserve_principal(rows: list, cpr: float) -> None:
     tape = _array_tape([r[0] for r in rows], [r[1] for r in rows], [r[1] * (1 - r[2] / 4) for r in rows],
                        [r[3] for r in rows], [max(1, int(round(r[3] * r[4]))) for r in rows])
-    flows = project_tape(tape, [Prepayment.constant(cpr, "CPR"), Prepayment.constant(cpr * 10, "PSA")],
-                         chunk_cells=7 * 480)
+    flows = project_tape(tape, [Prepayment.constant(cpr, "CPR"), Prepayment.constant(cpr * 10, "PSA")])
     total = tape.balance.sum()
     np.testing.assert_allclose(flows.principal.sum(axis=1), total, rtol=1e-9, atol=1e-6)
     for name in FIELDS:

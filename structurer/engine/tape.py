@@ -2,9 +2,14 @@
 speed (a PSA speed read at each loan's own age), by the same standard formulas as a rep-line
 pool (engine/collateral.py), summed into the pool's cash flows [scenario, period].
 
-Memory: the [scenario, loan, period] cube of a million loans is terabytes at 10 speeds, so
-loans are taken in chunks sized to a fixed number of cells and each chunk's flows are added to
-the pool totals; peak memory is a few chunk-sized arrays whatever the tape's size.
+Memory: the [scenario, loan, period] cube of a million loans is terabytes at 10 speeds, so it
+is never built. A numba loop walks each loan's months and adds them to the pool's totals; the
+only arrays are the tape's columns, the totals and an SMM table.
+
+Speed: a loan's SMM depends only on its age (capped at 30 months, where the PSA curve is flat)
+and the period, so the SMM of every loan is read from a table [scenario, age 0..29, period]
+computed by engine/prepayment.smm_matrix, the same numbers as computing it loan by loan. The
+level payment's (1 + r)^n is carried from month to month by one division, not a power.
 """
 
 from __future__ import annotations
@@ -13,63 +18,91 @@ import numpy as np
 
 from ..model.prepayment import Prepayment
 from ..model.tape import LoanTape
-from .collateral import CollateralFlows, amortization_fraction
+from .collateral import CollateralFlows
+from .kernel import CACHE, njit, prange
 from .prepayment import smm_matrix
 
-# Cells (scenario x loan x period) per chunk: ~16 MB per float array; a chunk's working set is
-# about ten such arrays.
-CHUNK_CELLS = 2_000_000
+# Totals the loop keeps per period, in this order.
+_BEGIN, _INTEREST, _SCHEDULED, _PREPAY, _END, _FEE, _SMM_WEIGHTED = range(7)
+_FIELDS = 7
+# Loans are split in this many blocks, each adding to its own totals (threads write no shared
+# cell); the blocks' totals are added at the end.
+BLOCKS = 16
+AGE_ROWS = 30  # the PSA curve is flat from month 30 of age
 
 
-def project_tape(tape: LoanTape, prepayments: list[Prepayment], periods: int | None = None,
-                 chunk_cells: int = CHUNK_CELLS) -> CollateralFlows:
+@njit(cache=CACHE, error_model="numpy", parallel=True)
+def _tape_loop(balance: np.ndarray, rate_m: np.ndarray, net_m: np.ndarray, remaining: np.ndarray,
+               age_row: np.ndarray, smm_table: np.ndarray, blocks: int) -> np.ndarray:
+    n_scen, _, periods = smm_table.shape
+    n_loans = balance.size
+    out = np.zeros((blocks, _FIELDS, n_scen, periods))
+    size = (n_loans + blocks - 1) // blocks
+    for j in prange(blocks):
+        acc = out[j]
+        for s in range(n_scen):
+            for i in range(j * size, min(n_loans, (j + 1) * size)):
+                b = balance[i]
+                r = rate_m[i]
+                net = net_m[i]
+                n = remaining[i]
+                k = age_row[i]
+                growth = (1.0 + r) ** n  # (1 + r)^(months left), divided by (1 + r) each month
+                for t in range(periods):
+                    left = n - t
+                    if left < 1 or b <= 0.0:
+                        break
+                    if left == 1:
+                        a = 1.0
+                    elif r > 0.0:
+                        a = r / (growth - 1.0)
+                    else:
+                        a = 1.0 / left
+                    if a > 1.0:
+                        a = 1.0
+                    growth /= 1.0 + r
+                    sched = b * a
+                    smm = smm_table[s, k, t]
+                    rest = b - sched
+                    pre = smm * rest
+                    acc[_BEGIN, s, t] += b
+                    acc[_INTEREST, s, t] += b * net
+                    acc[_FEE, s, t] += b * (r - net)
+                    acc[_SCHEDULED, s, t] += sched
+                    acc[_PREPAY, s, t] += pre
+                    acc[_SMM_WEIGHTED, s, t] += smm * b
+                    b = rest - pre  # never below zero: sched <= b and pre <= rest
+                    acc[_END, s, t] += b
+    return out.sum(axis=0)
+
+
+def project_tape(tape: LoanTape, prepayments: list[Prepayment],
+                 periods: int | None = None) -> CollateralFlows:
     """The tape's cash flows [scenario, period], summed over loans, under each assumption.
 
     `by_pool` holds the same totals as one pool [scenario, 1, period], the shape a rep-line
     pool's flows have, so that what reads a pool's flows reads a tape's."""
     if periods is None:
         periods = max(int(tape.remaining_term.max(initial=0)), 1)
-    n_scen = len(prepayments)
-    names = ("beginning_balance", "interest", "scheduled_principal", "prepayment",
-             "ending_balance", "servicing_fee")
-    sums = {name: np.zeros((n_scen, periods)) for name in names}
-    # The tape's SMM is what its totals imply, prepayment / (beginning balance - scheduled);
-    # in a month where that base is zero (every loan's last month) it is the assumed SMM
-    # weighted by beginning balance, so that the last month shows the rate, not 0.
-    smm_weighted = np.zeros((n_scen, periods))
-    per_chunk = max(1, chunk_cells // max(1, n_scen * periods))
-    steps = np.arange(periods)
-    for lo in range(0, tape.count, per_chunk):
-        sl = slice(lo, lo + per_chunk)
-        bal0 = tape.balance[sl][None, :, None]
-        wac_m = tape.note_rate[sl] / 1200.0
-        net_m = (tape.net_rate[sl] / 1200.0)[None, :, None]
-        remaining = tape.remaining_term[sl][:, None] - steps[None, :]
-        amort = amortization_fraction(wac_m[:, None], remaining)[None, :, :]
-        smm = smm_matrix(prepayments, tape.age[sl].astype(float), periods)
-        # A loan past its term has a zero balance; its SMM must not matter (it multiplies zero).
-        survive = (1.0 - amort) * (1.0 - smm)
-        end_factor = np.cumprod(survive, axis=2)
-        begin = np.empty_like(end_factor)
-        begin[:, :, 0] = 1.0
-        begin[:, :, 1:] = end_factor[:, :, :-1]
-        begin *= bal0
-        scheduled = begin * amort
-        prepay = smm * (begin - scheduled)
-        sums["beginning_balance"] += begin.sum(axis=1)
-        smm_weighted += (smm * begin).sum(axis=1)
-        sums["scheduled_principal"] += scheduled.sum(axis=1)
-        sums["prepayment"] += prepay.sum(axis=1)
-        sums["ending_balance"] += (end_factor * bal0).sum(axis=1)
-        sums["interest"] += np.einsum("slp,l->sp", begin, net_m[0, :, 0])
-        sums["servicing_fee"] += np.einsum("slp,l->sp", begin, wac_m - net_m[0, :, 0])
-    base = sums["beginning_balance"] - sums["scheduled_principal"]
+    table = np.ascontiguousarray(smm_matrix(prepayments, np.arange(AGE_ROWS, dtype=float), periods))
+    age_row = np.minimum(tape.age, AGE_ROWS - 1).astype(np.int64)
+    sums = _tape_loop(np.ascontiguousarray(tape.balance, dtype=float), tape.note_rate / 1200.0,
+                      tape.net_rate / 1200.0, tape.remaining_term.astype(np.int64), age_row, table,
+                      BLOCKS)
+    begin, scheduled, prepay = sums[_BEGIN], sums[_SCHEDULED], sums[_PREPAY]
+    # The tape's SMM is what its totals imply, prepayment / (beginning balance - scheduled); in a
+    # month where that base is zero (every loan's last month) it is the assumed SMM weighted by
+    # beginning balance, so the last month shows the rate, not 0.
+    base = begin - scheduled
     with np.errstate(divide="ignore", invalid="ignore"):
-        begin_total = sums["beginning_balance"]
-        fallback = np.where(begin_total > 0, smm_weighted / np.where(begin_total > 0, begin_total, 1.0), 0.0)
-        smm_pool = np.where(base > 0, sums["prepayment"] / np.where(base > 0, base, 1.0), fallback)
-    by_pool = {name: sums[name][:, None, :] for name in names if name != "servicing_fee"}
-    return CollateralFlows(smm=smm_pool[:, None, :], by_pool=by_pool, **sums)
+        fallback = np.where(begin > 0, sums[_SMM_WEIGHTED] / np.where(begin > 0, begin, 1.0), 0.0)
+        smm = np.where(base > 0, prepay / np.where(base > 0, base, 1.0), fallback)
+    by_pool = {"beginning_balance": begin[:, None, :], "interest": sums[_INTEREST][:, None, :],
+               "scheduled_principal": scheduled[:, None, :], "prepayment": prepay[:, None, :],
+               "ending_balance": sums[_END][:, None, :]}
+    return CollateralFlows(beginning_balance=begin, interest=sums[_INTEREST], scheduled_principal=scheduled,
+                           prepayment=prepay, ending_balance=sums[_END], servicing_fee=sums[_FEE],
+                           smm=smm[:, None, :], by_pool=by_pool)
 
 
 def principal_wal(flows: CollateralFlows) -> np.ndarray:
