@@ -191,3 +191,29 @@ def test_random_tapes_conserve_principal(rows: list, cpr: float) -> None:
     for name in FIELDS:
         assert (getattr(flows, name) >= -1e-9).all(), name
     assert abs(flows.ending_balance[:, -1]).max() <= 1e-6
+
+
+from structurer.engine.tape import aggregation_wal_difference  # noqa: E402
+from structurer.model.tape import rep_lines  # noqa: E402
+
+
+def test_rep_lines_exact_and_by_rule() -> None:
+    tape = _array_tape([100_000.0, 100_000.0, 300_000.0, 50_000.0],
+                       [4.5, 4.5, 4.6, 6.0], [4.0, 4.0, 4.1, 5.5], [360, 360, 360, 360], [350, 350, 352, 300])
+    exact = rep_lines(tape, "T")
+    assert len(exact) == 3  # the two identical loans are one line
+    assert sum(p.balance for p in exact) == pytest.approx(550_000.0)
+    assert exact[0].wac == pytest.approx(0.06)  # highest rate first
+    # Summing identical loans changes nothing: the WAL difference is zero at every speed.
+    np.testing.assert_allclose(aggregation_wal_difference(tape, exact, SPEEDS), 0.0, atol=1e-9)
+
+    ruled = rep_lines(tape, "T", rate_step=0.25, age_step=12)
+    assert [round(p.balance) for p in ruled] == [50_000, 500_000]
+    line = ruled[1]
+    assert line.wac == pytest.approx((200_000 * 4.5 + 300_000 * 4.6) / 500_000 / 100)
+    assert line.remaining == round((200_000 * 350 + 300_000 * 352) / 500_000)
+    assert line.name == "T #2"
+    diff = aggregation_wal_difference(tape, ruled, SPEEDS)
+    assert np.all(np.abs(diff) < 0.05) and np.any(np.abs(diff) > 0)  # small but real
+    with pytest.raises(InputError, match="positive rate step"):
+        rep_lines(tape, "T", rate_step=0.25, age_step=0)

@@ -111,3 +111,14 @@ def principal_wal(flows: CollateralFlows) -> np.ndarray:
     t = np.arange(1, principal.shape[1] + 1) / 12.0
     total = principal.sum(axis=1)
     return np.where(total > 0, principal @ t / np.where(total > 0, total, 1.0), 0.0)
+
+
+def aggregation_wal_difference(tape: LoanTape, pools: list, prepayments: list[Prepayment]) -> np.ndarray:
+    """WAL of the rep-lines less the WAL of the loans projected one by one, in years, per
+    assumption: what an aggregation rule changed."""
+    from .collateral import collateral_flows  # the rep-lines' flows, as the engine computes them
+
+    periods = max(int(tape.remaining_term.max(initial=0)), max(p.remaining for p in pools), 1)
+    ages = np.array([p.age for p in pools], dtype=float)
+    lines = collateral_flows(pools, smm_matrix(prepayments, ages, periods))
+    return principal_wal(lines) - principal_wal(project_tape(tape, prepayments, periods))

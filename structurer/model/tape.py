@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..inputs import parse_cell_number
+from .deal import Pool
 
 # A tape is far larger than a schedule (1,000,000 loans is ~80 MB of CSV); beyond this a path
 # is a wrong file, and reading it whole would exhaust memory.
@@ -361,3 +362,41 @@ def stratify(tape: LoanTape, by: str) -> list[StratRow]:
         rows.append(StratRow(label, count, bal, 100.0 * bal / total if total else 0.0,
                              float(w @ tape.note_rate[mask]), float(w @ tape.remaining_term[mask])))
     return rows
+
+
+# Rep-lines --------------------------------------------------------------------------------------
+
+def rep_lines(tape: LoanTape, name: str, rate_step: float | None = None,
+              age_step: int | None = None) -> list[Pool]:
+    """The tape as rep-line pools, for the engine.
+
+    With no rule, loans that project identically (same note rate, net rate, original and
+    remaining term) are summed: exact, whatever the speed. With `rate_step` (percent) and
+    `age_step` (months), loans are bucketed by note rate and age and each bucket becomes one
+    rep-line at its balance-weighted WAC, net coupon, remaining term and age (terms rounded to
+    whole months): fewer lines, at the cost of a WAL difference that engine.tape measures."""
+    live = tape.balance > 0
+    if rate_step is None:
+        keys = np.stack([tape.note_rate, tape.net_rate, tape.original_term, tape.remaining_term])[:, live]
+    else:
+        if rate_step <= 0 or not age_step or age_step <= 0:
+            raise InputError("an aggregation rule needs a positive rate step and age step")
+        keys = np.stack([np.floor(tape.note_rate / rate_step + 1e-9), np.floor(tape.age / age_step)])[:, live]
+    _, group = np.unique(keys, axis=1, return_inverse=True)
+    group = group.ravel()
+    n_groups = int(group.max(initial=-1)) + 1
+    bal = tape.balance[live]
+    totals = np.bincount(group, weights=bal, minlength=n_groups)
+
+    def weighted(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=bal * values[live], minlength=n_groups) / totals
+
+    wac, net = weighted(tape.note_rate), weighted(tape.net_rate)
+    remaining = np.maximum(np.rint(weighted(tape.remaining_term.astype(float))), 1).astype(int)
+    age = np.maximum(np.rint(weighted(tape.age.astype(float))), 0).astype(int)
+    order = np.lexsort((age, -wac))  # as a term sheet lists them: highest rate first
+    width = len(str(n_groups))
+    return [Pool(name if n_groups == 1 else f"{name} #{k + 1:0{width}d}", float(totals[g]),
+                 float(wac[g]) / 100.0, float(net[g]) / 100.0, int(remaining[g] + age[g]),
+                 int(remaining[g]), int(age[g]))
+            for k, g in enumerate(order)]
