@@ -217,3 +217,60 @@ def test_rep_lines_exact_and_by_rule() -> None:
     assert np.all(np.abs(diff) < 0.05) and np.any(np.abs(diff) > 0)  # small but real
     with pytest.raises(InputError, match="positive rate step"):
         rep_lines(tape, "T", rate_step=0.25, age_step=0)
+
+
+# The language: pool "X" from "loans.csv" --------------------------------------------------------
+
+import structurer  # noqa: E402
+from structurer.errors import StructurerError  # noqa: E402
+
+DEAL = """deal "T" {{
+  settle 2027-01-30
+  first payment 2027-02-25
+}}
+collateral {{
+  pool "Loans" from "{path}"{rule}
+}}
+class A SEQ balance {balance} coupon 3%
+class R R
+waterfall {{
+  interest: pay each class its coupon
+  principal {{
+    pay A until retired
+  }}
+}}
+scenarios {{
+  pricing 150 PSA
+}}
+"""
+
+
+def _deal(tmp_path: Path, path: str, rule: str = "", balance: str = "600,000") -> Path:
+    deal = tmp_path / "t.waterfall"
+    deal.write_text(DEAL.format(path=path, rule=rule, balance=balance), encoding="utf-8")
+    return deal
+
+
+def test_deal_reads_its_tape_relative_to_the_deal_file(tmp_path: Path) -> None:
+    _tape(tmp_path, GOOD)
+    deal = structurer.load(_deal(tmp_path, "loans.csv"))
+    assert len(deal.pools) == 3 and sum(p.balance for p in deal.pools) == pytest.approx(600_000)
+    ruled = structurer.load(_deal(tmp_path, "loans.csv", " aggregate by rate 1% age 12"))
+    assert len(ruled.pools) == 2  # 3.5% alone; 4.0% and 4.2% together
+    results = ruled.run("150 PSA")
+    assert results is not None
+
+
+def test_missing_tape_points_at_the_from(tmp_path: Path) -> None:
+    with pytest.raises(StructurerError) as info:
+        structurer.load(_deal(tmp_path, "nope.csv"))
+    text = str(info.value)
+    assert "no such file" in text and "t.waterfall:6:" in text
+
+
+def test_bad_tape_row_is_reported_at_the_from(tmp_path: Path) -> None:
+    _tape(tmp_path, [*GOOD, "L4,1000,4.0,3.75,360,360,900,80,NY"])
+    with pytest.raises(StructurerError) as info:
+        structurer.load(_deal(tmp_path, "loans.csv"))
+    text = str(info.value)
+    assert "row 5, column 'fico'" in text and "t.waterfall:6:" in text
