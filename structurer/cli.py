@@ -369,12 +369,16 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
         for s, scenario in enumerate(out["scenarios"]):
             for name, q in quotes.items():
                 scenario["classes"][name].update(q.row(s))
+        if deal.tapes:
+            out["collateral"] = _tape_summaries(deal)
         summaries.append(out)
     else:
         console = _stdout()
         if len(ns.deals) > 1:
             console.print(f"{path}", style="dim", markup=False)
         _print_summary(console, results)
+        if deal.tapes:
+            _print_collateral(console, deal)
         if quotes:
             _print_quotes(console, results, quotes)
         if ns.tables:
@@ -570,6 +574,48 @@ def _print_tables(console: Console, deal: Deal) -> None:
 
 # A grid this large gets a progress bar (scenarios x periods of waterfall work).
 PROGRESS_THRESHOLD = 200_000
+
+
+def _tape_summaries(deal: Deal) -> dict[str, dict]:
+    """Each loan tape's statistics and strata (pool name -> plain data), for --json."""
+    from .engine.tape import aggregation_wal_difference
+    from .model.tape import collateral_summary
+
+    out = {}
+    for name, tape in deal.tapes.items():
+        info = collateral_summary(tape)
+        lines = [p for p in deal.pools if p.name == name or p.name.startswith(f"{name} #")]
+        info["rep_lines"] = len(lines)
+        if deal.pricing is not None and lines:
+            # What summing the loans into rep-lines changed, at the pricing speed.
+            diff = aggregation_wal_difference(tape, lines, [deal.pricing.prepayment])
+            info["wal_difference_years"] = float(diff[0])
+            info["wal_difference_speed"] = deal.pricing.prepayment.label
+        out[name] = info
+    return out
+
+
+def _print_collateral(console: Console, deal: Deal) -> None:
+    """A term sheet's collateral page for each loan tape: statistics, then stratification tables."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    for name, info in _tape_summaries(deal).items():
+        console.print(f"Collateral \"{name}\": {info['count']:,} loans, balance {info['balance']:,.2f}, "
+                      f"average {info['average_balance']:,.0f}; WAC {info['wac']:.3f}%, net WAC "
+                      f"{info['net_wac']:.3f}%, WAM {info['wam']:.0f}, WALA {info['wala']:.0f} months",
+                      markup=False, highlight=False)
+        if "wal_difference_years" in info:
+            console.print(f"  {info['rep_lines']:,} rep-lines; WAL rep-lines less loan by loan at "
+                          f"{info['wal_difference_speed']}: {info['wal_difference_years']:+.4f} years",
+                          markup=False, highlight=False)
+        for strat in info["strata"].values():
+            table = Table(title=strat["title"], title_justify="left")
+            for col in ("Bucket", "Loans", "Balance", "% of balance", "WAC", "WAM"):
+                table.add_column(col, justify="left" if col == "Bucket" else "right")
+            for r in strat["rows"]:
+                table.add_row(_escape(r["bucket"]), f"{r['count']:,}", f"{r['balance']:,.2f}",
+                              f"{r['percent']:.2f}", f"{r['wac']:.3f}", f"{r['wam']:.0f}")
+            console.print(table)
 
 
 def _run_with_progress(deal: Deal, scenarios: list[Scenario], err: Console, quiet: bool) -> Results:

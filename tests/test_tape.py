@@ -256,7 +256,10 @@ def test_deal_reads_its_tape_relative_to_the_deal_file(tmp_path: Path) -> None:
     deal = structurer.load(_deal(tmp_path, "loans.csv"))
     assert len(deal.pools) == 3 and sum(p.balance for p in deal.pools) == pytest.approx(600_000)
     ruled = structurer.load(_deal(tmp_path, "loans.csv", " aggregate by rate 1% age 12"))
-    assert len(ruled.pools) == 2  # 3.5% alone; 4.0% and 4.2% together
+    assert len(ruled.pools) == 3  # 4.0% and 4.2% share a rate bucket but not an original term
+    _tape(tmp_path, [*GOOD[:2], "L3,250000,4.2,3.95,240,240,760,90,CA"])
+    same_term = structurer.load(_deal(tmp_path, "loans.csv", " aggregate by rate 1% age 12"))
+    assert len(same_term.pools) == 2  # now 4.0% and 4.2% are one line
     results = ruled.run("150 PSA")
     assert results is not None
 
@@ -274,3 +277,20 @@ def test_bad_tape_row_is_reported_at_the_from(tmp_path: Path) -> None:
         structurer.load(_deal(tmp_path, "loans.csv"))
     text = str(info.value)
     assert "row 5, column 'fico'" in text and "t.waterfall:6:" in text
+
+
+def test_cli_prints_and_jsons_the_collateral(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from structurer.cli import main
+
+    deal = str(Path(__file__).resolve().parent.parent / "deals" / "tape.waterfall")
+    assert main([deal, "--no-report"]) == 0
+    text = capsys.readouterr().out
+    assert 'Collateral "Tape": 200 loans' in text and "rep-lines; WAL rep-lines less loan by loan" in text
+    assert "FICO" in text and "State" in text
+    assert main([deal, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)["collateral"]["Tape"]
+    assert info["count"] == 200
+    assert abs(info["wal_difference_years"]) < 0.01
+    assert sum(r["balance"] for r in info["strata"]["state"]["rows"]) == pytest.approx(info["balance"])

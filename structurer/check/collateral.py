@@ -97,6 +97,7 @@ def _tape_pools(ck: Checker, decl: PoolDecl) -> list[Pool]:
     base = Path(ck.file.path).parent if ck.file.path else Path.cwd()
     try:
         tape = read_tape(base / decl.tape)  # type: ignore[operator]
+        ck.tapes[decl.name] = tape
         # ck.rate gives a decimal; the tape's rates are in percent.
         return rep_lines(tape, decl.name, None if rate_step is None else rate_step * 100.0, age_step)
     except InputError as exc:

@@ -69,4 +69,5 @@ def check(file: DealFile) -> Deal:
         day_count=ck.basis,
         source=file.source,
         path=file.path,
+        tapes=ck.tapes,
     )

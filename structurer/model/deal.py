@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..analysis.summary import Summary
     from ..engine.schedules import Tier
     from ..results.results import Results
+    from .tape import LoanTape
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,7 @@ class Deal:
     day_count: DayCount = THIRTY_360  # of floating-rate interest; fixed coupons accrue 30/360
     source: str = ""
     path: str | None = None
+    tapes: dict[str, LoanTape] = field(default_factory=dict)  # pool name -> its loan tape
 
     @property
     def periods(self) -> int:

@@ -372,16 +372,20 @@ def rep_lines(tape: LoanTape, name: str, rate_step: float | None = None,
 
     With no rule, loans that project identically (same note rate, net rate, original and
     remaining term) are summed: exact, whatever the speed. With `rate_step` (percent) and
-    `age_step` (months), loans are bucketed by note rate and age and each bucket becomes one
-    rep-line at its balance-weighted WAC, net coupon, remaining term and age (terms rounded to
-    whole months): fewer lines, at the cost of a WAL difference that engine.tape measures."""
+    `age_step` (months), loans are bucketed by note rate and age (within each original term) and
+    each bucket becomes one rep-line at its balance-weighted WAC, net coupon, remaining term and
+    age (terms rounded to whole months): fewer lines, at the cost of a WAL difference that
+    engine.tape measures."""
     live = tape.balance > 0
     if rate_step is None:
         keys = np.stack([tape.note_rate, tape.net_rate, tape.original_term, tape.remaining_term])[:, live]
     else:
         if rate_step <= 0 or not age_step or age_step <= 0:
             raise InputError("an aggregation rule needs a positive rate step and age step")
-        keys = np.stack([np.floor(tape.note_rate / rate_step + 1e-9), np.floor(tape.age / age_step)])[:, live]
+        # Original terms are never mixed: a 15-year and a 30-year loan amortise too differently
+        # for one rep-line to stand for both.
+        keys = np.stack([np.floor(tape.note_rate / rate_step + 1e-9), np.floor(tape.age / age_step),
+                         tape.original_term])[:, live]
     _, group = np.unique(keys, axis=1, return_inverse=True)
     group = group.ravel()
     n_groups = int(group.max(initial=-1)) + 1
@@ -400,3 +404,23 @@ def rep_lines(tape: LoanTape, name: str, rate_step: float | None = None,
                  float(wac[g]) / 100.0, float(net[g]) / 100.0, int(remaining[g] + age[g]),
                  int(remaining[g]), int(age[g]))
             for k, g in enumerate(order)]
+
+
+STRAT_TITLES = {"balance": "Current balance", "note_rate": "Note rate (%)", "age": "Loan age (months)",
+                "remaining_term": "Remaining term (months)", "fico": "FICO", "ltv": "LTV (%)",
+                "state": "State"}
+
+
+def collateral_summary(tape: LoanTape) -> dict[str, object]:
+    """The tape's statistics and stratification tables as plain data (for --json and printing)."""
+    stats = statistics(tape)
+    tables = {}
+    for by, title in STRAT_TITLES.items():
+        rows = stratify(tape, by)
+        if rows:
+            tables[by] = {"title": title, "rows": [
+                {"bucket": r.bucket, "count": r.count, "balance": r.balance, "percent": r.percent,
+                 "wac": r.wac, "wam": r.wam} for r in rows]}
+    return {"path": tape.path, "count": stats.count, "balance": stats.balance,
+            "average_balance": stats.average_balance, "wac": stats.wac, "net_wac": stats.net_wac,
+            "wam": stats.wam, "wala": stats.wala, "strata": tables}
