@@ -294,3 +294,15 @@ def test_cli_prints_and_jsons_the_collateral(capsys: pytest.CaptureFixture[str])
     assert info["count"] == 200
     assert abs(info["wal_difference_years"]) < 0.01
     assert sum(r["balance"] for r in info["strata"]["state"]["rows"]) == pytest.approx(info["balance"])
+
+
+def test_report_has_a_collateral_section(tmp_path: Path) -> None:
+    from structurer.cli import main
+
+    deal = str(Path(__file__).resolve().parent.parent / "deals" / "tape.waterfall")
+    out = tmp_path / "r.html"
+    assert main([deal, "--report", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert 'href="#collateral"' in html and 'id="collateral"' in html
+    assert "<caption>FICO</caption>" in html and "<caption>State</caption>" in html
+    assert "200 loans from" in html
