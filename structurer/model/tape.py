@@ -42,7 +42,9 @@ TEXT_OPTIONAL = ("state", "occupancy", "purpose")
 KNOWN = REQUIRED + tuple(c for pair in EITHER for c in pair) + NUMERIC_OPTIONAL + TEXT_OPTIONAL
 
 
-@dataclass(frozen=True)
+# eq=False: compared field by field, numpy columns would raise (a Deal holding a tape compares
+# tapes by identity).
+@dataclass(frozen=True, eq=False)
 class LoanTape:
     """The loans of one pool, one array per column (rates in percent, terms in months)."""
 
