@@ -81,6 +81,8 @@ CSV_FILES = {
     "sched.csv": ("period,balance\n" + "".join(
         f'{k},"{max(194_500_000 - k * 5_402_778, 0):,}"\n' for k in range(1, 37))).encode(),
     "curve.csv": b"tenor,yield\n0.25,4.30\n1,4.10\n2,4.00\n5,4.00\n10,4.20\n30,4.50\n",
+    # deals/tape.waterfall's loan tape, so that deal checks beside its copy (and the tape is fuzzed)
+    "tape_loans.csv": (DEALS / "tape_loans.csv").read_bytes(),
 }
 
 

@@ -158,7 +158,7 @@ def _index_levels(text: str) -> tuple[str, list[RatePath]]:
     return name.strip(), paths
 
 
-COMMANDS = ("run", "check", "solve", "tieout", "convert")
+COMMANDS = ("run", "check", "solve", "tieout", "convert", "speeds")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -190,7 +190,58 @@ def _parser() -> argparse.ArgumentParser:
         "convert", help="convert a prepayment speed between SMM, CPR, PSA and ABS",
         description="Convert a prepayment speed (percent) between SMM, CPR, PSA and ABS at a loan age "
                     "(month 1 is the first payment); SMM <-> CPR needs no age."))
+    _speeds_arguments(commands.add_parser(
+        "speeds", help="observed SMM, CPR and PSA from pool factors",
+        description="Observed speeds from pool factors by the standard formulas (scheduled amortization "
+                    "at the WAC taken out): each month's SMM, CPR and PSA and the average over the span. "
+                    "Give a factor file (CSV 'month,factor') or two factors with --months."))
     return p
+
+
+def _speeds_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("factors", nargs="+", metavar="FACTORS",
+                   help="a CSV file 'month,factor', or two factors (earlier first)")
+    p.add_argument("--wac", type=float, required=True, metavar="PERCENT", help="the pool's gross WAC")
+    p.add_argument("--wam", type=int, required=True, metavar="MONTHS", help="the WAM at the first factor")
+    p.add_argument("--age", type=int, metavar="MONTHS",
+                   help="the WALA at the first factor (default 360 - WAM)")
+    p.add_argument("--months", type=int, default=1, help="months between two factors given (default 1)")
+    p.add_argument("--json", action="store_true", help="print the speeds as JSON")
+    p.set_defaults(handler=_speeds)
+
+
+def _speeds(ns: argparse.Namespace, err: Console) -> int:
+    from .model import observed
+
+    age = ns.age if ns.age is not None else max(0, 360 - ns.wam)
+    if len(ns.factors) == 1:
+        rows = observed.read_factors(Path(ns.factors[0]))
+        monthly, average = observed.speeds_from_factors(rows, ns.wac, ns.wam, age)
+    elif len(ns.factors) == 2:
+        try:
+            f1, f2 = (float(f) for f in ns.factors)
+        except ValueError:
+            raise _UsageError(f"'{' '.join(ns.factors)}' are not two factors; give a factor file or two "
+                              "numbers like 0.85 0.84") from None
+        monthly = []
+        average = observed.observed_speed(f1, f2, ns.wac, ns.wam, age, ns.months)
+    else:
+        raise _UsageError("give a factor file, or two factors (earlier first)")
+    if ns.json:
+        out = {"monthly": [m.as_dict() for m in monthly], "average": average.as_dict()}
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return EXIT_OK
+
+    def psa(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}"
+
+    lines = [f"{'months':>11} {'SMM %':>9} {'CPR %':>8} {'PSA':>8}"]
+    for m in monthly:
+        lines.append(f"{m.start:>5}-{m.end:<5} {m.smm:>9.4f} {m.cpr:>8.3f} {psa(m.psa):>8}")
+    lines.append(f"{'average':>11} {average.smm:>9.4f} {average.cpr:>8.3f} {psa(average.psa):>8}"
+                 f"  ({average.end - average.start} months)")
+    _stdout().print("\n".join(lines), markup=False, highlight=False)
+    return EXIT_OK
 
 
 def _run_arguments(p: argparse.ArgumentParser) -> None:
@@ -441,12 +492,16 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
         for s, scenario in enumerate(out["scenarios"]):
             for name, q in quotes.items():
                 scenario["classes"][name].update(q.row(s))
+        if deal.tapes:
+            out["collateral"] = _tape_summaries(deal)
         summaries.append(out)
     else:
         console = _stdout()
         if len(ns.deals) > 1:
             console.print(f"{path}", style="dim", markup=False)
         _print_summary(console, results)
+        if deal.tapes:
+            _print_collateral(console, deal)
         if quotes:
             _print_quotes(console, results, quotes)
         if ns.tables:
@@ -642,6 +697,48 @@ def _print_tables(console: Console, deal: Deal) -> None:
 
 # A grid this large gets a progress bar (scenarios x periods of waterfall work).
 PROGRESS_THRESHOLD = 200_000
+
+
+def _tape_summaries(deal: Deal) -> dict[str, dict]:
+    """Each loan tape's statistics and strata (pool name -> plain data), for --json."""
+    from .engine.tape import aggregation_wal_difference
+    from .model.tape import collateral_summary
+
+    out = {}
+    for name, tape in deal.tapes.items():
+        info = collateral_summary(tape)
+        lines = [p for p in deal.pools if p.name == name or p.name.startswith(f"{name} #")]
+        info["rep_lines"] = len(lines)
+        if deal.pricing is not None and lines:
+            # What summing the loans into rep-lines changed, at the pricing speed.
+            diff = aggregation_wal_difference(tape, lines, [deal.pricing.prepayment])
+            info["wal_difference_years"] = float(diff[0])
+            info["wal_difference_speed"] = deal.pricing.prepayment.label
+        out[name] = info
+    return out
+
+
+def _print_collateral(console: Console, deal: Deal) -> None:
+    """A term sheet's collateral page for each loan tape: statistics, then stratification tables."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    for name, info in _tape_summaries(deal).items():
+        console.print(f"Collateral \"{name}\": {info['count']:,} loans, balance {info['balance']:,.2f}, "
+                      f"average {info['average_balance']:,.0f}; WAC {info['wac']:.3f}%, net WAC "
+                      f"{info['net_wac']:.3f}%, WAM {info['wam']:.0f}, WALA {info['wala']:.0f} months",
+                      markup=False, highlight=False)
+        if "wal_difference_years" in info:
+            console.print(f"  {info['rep_lines']:,} rep-lines; WAL rep-lines less loan by loan at "
+                          f"{info['wal_difference_speed']}: {info['wal_difference_years']:+.4f} years",
+                          markup=False, highlight=False)
+        for strat in info["strata"].values():
+            table = Table(title=strat["title"], title_justify="left")
+            for col in ("Bucket", "Loans", "Balance", "% of balance", "WAC", "WAM"):
+                table.add_column(col, justify="left" if col == "Bucket" else "right")
+            for r in strat["rows"]:
+                table.add_row(_escape(r["bucket"]), f"{r['count']:,}", f"{r['balance']:,.2f}",
+                              f"{r['percent']:.2f}", f"{r['wac']:.3f}", f"{r['wam']:.0f}")
+            console.print(table)
 
 
 def _run_with_progress(deal: Deal, scenarios: list[Scenario], err: Console, quiet: bool) -> Results:

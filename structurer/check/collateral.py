@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from ..errors import Span
+from pathlib import Path
+
+from ..errors import InputError, Span
 from ..language.nodes import PoolDecl
 from ..model.deal import Pool
+from ..model.tape import read_tape, rep_lines
 from .context import MAX_TERM, Checker
 
 
@@ -19,6 +22,9 @@ def check_collateral(ck: Checker) -> None:
         if decl.name in pool_names:
             ck.error(f"two pools are named \"{decl.name}\"", decl.span)
         pool_names[decl.name] = decl.span
+        if decl.tape is not None:
+            ck.pools.extend(_tape_pools(ck, decl))
+            continue
         pool = _pool(ck, decl)
         if pool is not None:
             ck.pools.append(pool)
@@ -74,3 +80,26 @@ def _pool(ck: Checker, decl: PoolDecl) -> Pool | None:
     if len(ck.errors) > bad:
         return None
     return Pool(decl.name, balance, wac, coupon, term, remaining, age)  # type: ignore[arg-type]
+
+
+
+def _tape_pools(ck: Checker, decl: PoolDecl) -> list[Pool]:
+    """A loan tape's rep-lines; a bad file or row is reported at the `from "..."`."""
+    bad = len(ck.errors)
+    rate_step = ck.rate(decl.rate_step, "the aggregation rate step") if decl.rate_step else None
+    age_step = ck.months(decl.age_step, "the aggregation age step") if decl.age_step else None
+    if len(ck.errors) > bad:
+        return []
+    if decl.rate_step is not None and (not rate_step or rate_step <= 0 or not age_step or age_step <= 0):
+        ck.error("an aggregation rule needs a positive rate step and age step", decl.rate_step.span,
+                 "write: aggregate by rate 0.25% age 12")
+        return []
+    base = Path(ck.file.path).parent if ck.file.path else Path.cwd()
+    try:
+        tape = read_tape(base / decl.tape)  # type: ignore[operator]
+        ck.tapes[decl.name] = tape
+        # ck.rate gives a decimal; the tape's rates are in percent.
+        return rep_lines(tape, decl.name, None if rate_step is None else rate_step * 100.0, age_step)
+    except InputError as exc:
+        ck.error(str(exc), decl.tape_span, "the path is relative to the deal file")
+        return []

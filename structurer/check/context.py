@@ -42,6 +42,7 @@ class Checker:
         self.delay = 0
         self.basis: DayCount = THIRTY_360  # the day count of floating-rate interest
         self.pools: list[Pool] = []
+        self.tapes: dict = {}  # pool name -> LoanTape, for the collateral tables
         self.periods = 0
         self.decls: dict[str, ClassDecl] = {}
         self.classes: list[Tranche] = []

@@ -72,4 +72,5 @@ def check(file: DealFile) -> Deal:
         losses=ck.losses,
         source=file.source,
         path=file.path,
+        tapes=ck.tapes,
     )

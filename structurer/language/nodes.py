@@ -39,6 +39,12 @@ class PoolDecl:
     span: Span | None
     attrs: dict[str, Quantity] = field(default_factory=dict)
     key_spans: dict[str, Span | None] = field(default_factory=dict)
+    # `pool "X" from "loans.csv" [aggregate by rate 0.25% age 12]`: a loan tape (path as
+    # written, relative to the deal file) and its aggregation rule's steps.
+    tape: str | None = None
+    tape_span: Span | None = None
+    rate_step: Quantity | None = None
+    age_step: Quantity | None = None
 
 
 @dataclass

@@ -143,6 +143,17 @@ class _ToAst(Transformer):
             pool.key_spans[key] = key_span
         return pool
 
+    def tape_rule(self, meta, children):
+        return children[0], children[1]
+
+    def pool_tape(self, meta, children):
+        name_tok, path_tok, *rule = children
+        pool = PoolDecl(_unquote(name_tok), Span.of(name_tok), tape=_unquote(path_tok),
+                        tape_span=Span.of(path_tok))
+        if rule:
+            pool.rate_step, pool.age_step = rule[0]
+        return pool
+
     def collateral_block(self, meta, children):
         return ("collateral", children)
 

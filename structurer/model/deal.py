@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..analysis.summary import Summary
     from ..engine.schedules import Tier
     from ..results.results import Results
+    from .tape import LoanTape
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,7 @@ class Deal:
     losses: tuple[tuple[int, ...], ...] | None = None
     source: str = ""
     path: str | None = None
+    tapes: dict[str, LoanTape] = field(default_factory=dict)  # pool name -> its loan tape
 
     @property
     def periods(self) -> int:
