@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -193,6 +193,7 @@ class ReportPlan:
     tieout: TieOut
     scenarios: ScenarioSummary | None = None    # None: every scenario is shown in full
     yearly: list[YearlyFlows] | None = None     # None: the cash flows are shown month by month
+    tapes: dict[str, dict[str, Any]] = field(default_factory=dict)  # each loan tape's statistics, strata
 
 
 @dataclass(frozen=True)
@@ -391,7 +392,15 @@ def report_plan(results: Results, decrement: Results | None = None,
         scenarios=scenario_summary(results, wal),
         yearly=(yearly_flows(results, 0) if class_periods(results) > budget.CASHFLOW_CELLS_MONTHLY
                 else None),
+        tapes=tape_summaries(deal),
     )
+
+
+def tape_summaries(deal: Deal) -> dict[str, dict[str, Any]]:
+    """Each loan tape's statistics and stratification tables (model.tape.collateral_summary)."""
+    from ..model.tape import collateral_summary
+
+    return {name: collateral_summary(tape) for name, tape in deal.tapes.items()}
 
 
 # Measures whose distribution over the scenarios the report shows: (key, label).

@@ -756,12 +756,6 @@ def shown_scenarios(plan: ReportPlan) -> list[int]:
     return list(range(len(plan.results.scenarios)))
 
 
-def _tapes(deal: Deal) -> dict[str, dict[str, Any]]:
-    from ..model.tape import collateral_summary
-
-    return {name: collateral_summary(tape) for name, tape in getattr(deal, "tapes", {}).items()}
-
-
 def report_context(plan: ReportPlan) -> dict[str, Any]:
     """Everything the templates show, selected and formatted from a computed plan."""
     results, decrement = plan.results, plan.decrement
@@ -777,8 +771,7 @@ def report_context(plan: ReportPlan) -> dict[str, Any]:
         "deal_command": str(deal.path) if deal.path else "DEAL",
         "stats": stats,
         "pools": deal.pools,
-        # Loan tapes' statistics and strata: sums over the tape's loans, as model.tape states them.
-        "tapes": _tapes(deal),
+        "tapes": plan.tapes,  # loan tapes' statistics and strata (analysis/plan.py)
         "issued": issued,
         "split_parents": [c for c in deal.classes if not c.issued],
         "has_notional": any(c.is_notional for c in issued),
