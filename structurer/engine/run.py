@@ -116,7 +116,7 @@ def sum_deal(deal: Deal, scenarios: list[Scenario], discount: np.ndarray, dust: 
     runs it in full."""
     cd = _compiled(deal)
     if cd is None or carries_defaults(scenarios):
-        return None  # the kernel does not know defaults yet: a credit grid runs in full
+        return None  # the kernel's sums count no recoveries or write-downs: a credit grid runs in full
     index_rates = scenario_index_rates(deal, scenarios)
     return sum_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates, discount, dust)
 
