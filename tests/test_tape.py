@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from structurer.errors import InputError
-from structurer.model.tape import read_tape, statistics, stratify
+import structurer
+from structurer.engine.collateral import collateral_flows
+from structurer.engine.prepayment import smm_matrix
+from structurer.engine.tape import aggregation_wal_difference, project_tape
+from structurer.errors import InputError, StructurerError
+from structurer.model.deal import Pool
+from structurer.model.prepayment import Prepayment
+from structurer.model.tape import LoanTape, read_tape, rep_lines, statistics, stratify
 
 HEADER = "loan_id,balance,note_rate,net_rate,original_term,remaining_term,fico,ltv,state"
 GOOD = ["L1,200000,3.5,3.25,360,360,720,80,CA",
@@ -128,16 +137,7 @@ def test_parquet_tape_reads_the_same(tmp_path: Path) -> None:
 
 # Projection loan by loan ---------------------------------------------------------------------
 
-import numpy as np  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
-from structurer.engine.collateral import collateral_flows  # noqa: E402
-from structurer.engine.prepayment import smm_matrix  # noqa: E402
-from structurer.engine.tape import project_tape  # noqa: E402
-from structurer.model.deal import Pool  # noqa: E402
-from structurer.model.prepayment import Prepayment  # noqa: E402
-from structurer.model.tape import LoanTape  # noqa: E402
 
 SPEEDS = [Prepayment.constant(0, "PSA"), Prepayment.constant(150, "PSA"), Prepayment.constant(400, "PSA"),
           Prepayment.constant(12, "CPR"), Prepayment.ramp(100, 300, 24, "PSA")]
@@ -193,8 +193,6 @@ def test_random_tapes_conserve_principal(rows: list, cpr: float) -> None:
     assert abs(flows.ending_balance[:, -1]).max() <= 1e-6
 
 
-from structurer.engine.tape import aggregation_wal_difference  # noqa: E402
-from structurer.model.tape import rep_lines  # noqa: E402
 
 
 def test_rep_lines_exact_and_by_rule() -> None:
@@ -221,8 +219,6 @@ def test_rep_lines_exact_and_by_rule() -> None:
 
 # The language: pool "X" from "loans.csv" --------------------------------------------------------
 
-import structurer  # noqa: E402
-from structurer.errors import StructurerError  # noqa: E402
 
 DEAL = """deal "T" {{
   settle 2027-01-30
@@ -306,3 +302,20 @@ def test_report_has_a_collateral_section(tmp_path: Path) -> None:
     assert 'href="#collateral"' in html and 'id="collateral"' in html
     assert "<caption>FICO</caption>" in html and "<caption>State</caption>" in html
     assert "200 loans from" in html
+
+
+def test_a_tape_deal_gets_the_deal_wide_checks(tmp_path: Path) -> None:
+    """A loan tape is one pool declaration for many rep-lines: the class balances must still add
+    up to the tape's balance, and the coupons must still be covered by the lowest net coupon."""
+    deals = Path(__file__).resolve().parent.parent / "deals"
+    (tmp_path / "tape_loans.csv").write_bytes((deals / "tape_loans.csv").read_bytes())
+    text = (deals / "tape.waterfall").read_text(encoding="utf-8")
+    too_big = tmp_path / "big.waterfall"
+    too_big.write_text(text.replace("balance 30,000,000", "balance 99,999,999,999"), encoding="utf-8")
+    with pytest.raises(StructurerError, match="more than the collateral balance of 57,258,359.19"):
+        structurer.load(too_big)
+    rich = tmp_path / "rich.waterfall"
+    rich.write_text(text.replace("balance 30,000,000  coupon 2%", "balance 30,000,000  coupon 3.5%"),
+                    encoding="utf-8")
+    with pytest.raises(StructurerError, match="lowest collateral net coupon of 2%"):
+        structurer.load(rich)

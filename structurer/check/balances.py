@@ -11,7 +11,9 @@ from .context import MONEY_TOLERANCE, Checker
 
 def check_balances(ck: Checker) -> None:
     file = ck.file
-    ck.clean = bool(ck.all_classes_ok and ck.pools and len(ck.pools) == len(file.pools) and not ck.errors)
+    # Every pool declaration checked (a loan tape's is one declaration for its many rep-lines).
+    ck.clean = bool(ck.all_classes_ok and ck.pools and ck.pools_declared_ok == len(file.pools)
+                    and not ck.errors)
     if not ck.clean:
         return
     coll = sum(p.balance for p in ck.pools)

@@ -23,11 +23,14 @@ def check_collateral(ck: Checker) -> None:
             ck.error(f"two pools are named \"{decl.name}\"", decl.span)
         pool_names[decl.name] = decl.span
         if decl.tape is not None:
-            ck.pools.extend(_tape_pools(ck, decl))
+            lines = _tape_pools(ck, decl)  # a tape's rep-lines: one declaration, many pools
+            ck.pools.extend(lines)
+            ck.pools_declared_ok += bool(lines)
             continue
         pool = _pool(ck, decl)
         if pool is not None:
             ck.pools.append(pool)
+            ck.pools_declared_ok += 1
     ck.periods = max((p.remaining for p in ck.pools), default=0)  # the Deal's `periods`, before there is one
 
 

@@ -42,6 +42,7 @@ class Checker:
         self.delay = 0
         self.basis: DayCount = THIRTY_360  # the day count of floating-rate interest
         self.pools: list[Pool] = []
+        self.pools_declared_ok = 0  # pool declarations that gave pools (a loan tape: its rep-lines)
         self.tapes: dict = {}  # pool name -> LoanTape, for the collateral tables
         self.periods = 0
         self.decls: dict[str, ClassDecl] = {}
