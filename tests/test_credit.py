@@ -359,3 +359,13 @@ def test_statements_read_the_write_downs(senior_sub):
     b = statement.for_class("B")
     assert sum(line.writedown for line in b) == pytest.approx(20e6)
     assert structurer.statement(senior_sub.run("15 CPR")).writedown_source.startswith("zero")
+
+
+def test_the_solvers_refuse_a_scenario_with_defaults(senior_sub):
+    # The solvers project prepayments only: a credit scenario is refused, never run without its
+    # defaults.
+    from structurer.structuring import solve
+
+    with pytest.raises(InputError, match="solvers do not model defaults"):
+        solve.size_for_wal(senior_sub, "A", "M", 4.0, scenario="400 SDA")
+    assert solve.size_for_wal(senior_sub, "A", "M", 4.0).converged  # its plain pricing speed

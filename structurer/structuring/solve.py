@@ -282,7 +282,12 @@ def _rebuild(deal: Deal, balances: dict[str, float] | None, coupons: dict[str, f
 
 
 def _scenario(deal: Deal, scenario: Scenario | Prepayment | str | None) -> Scenario:
-    return resolve_scenarios(deal, [scenario] if scenario is not None else None)[0]
+    got = resolve_scenarios(deal, [scenario] if scenario is not None else None)[0]
+    if got.defaults is not None:
+        # The solvers' runs (run_smm) project prepayments only: refuse rather than drop defaults.
+        raise InputError(f"scenario \"{got.label}\" carries defaults ({got.defaults.description}), and the "
+                         "structuring solvers do not model defaults yet: give a scenario without them")
+    return got
 
 
 class _Runs:
