@@ -622,6 +622,21 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         paid_out[c, s, t] = pc
                     if store_int[c]:
                         int_out[c, s, t] = ic
+                else:
+                    k1 = t + 1.0
+                    sums[s, c, F_INTEREST] += ic
+                    sums[s, c, F_PRINCIPAL] += pc
+                    sums[s, c, F_ACCRUED] += acc[c]
+                    if store_paid[c]:
+                        wp = max(pc, 0.0)
+                        sums[s, c, F_WAL_PAID] += wp
+                        sums[s, c, F_WAL_WEIGHTED] += k1 * wp
+                    if pc > dust:
+                        if sums[s, c, F_FIRST] == 0.0:
+                            sums[s, c, F_FIRST] = k1
+                        sums[s, c, F_LAST] = k1
+                    for r in range(n_rate):
+                        sums[s, c, F_PV + r] += (ic + pc) * disc[r, t]
                 # A class that never holds principal (the residual, a notional class) keeps its
                 # beginning balance: a notional's is set from the pools each period, and its
                 # paydown (below) reads it.
@@ -637,17 +652,12 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 for j in range(n_acc):
                     acc_out[acc_slot[j], s, t] = acc[acc_z[j]]
             else:
-                # Each class's row, then the collateral's, then the residual's cash on the
-                # residual class's row (whose own payments are zero).
+                # (each class's row is summed in the pass above) the collateral's row, then
+                # the residual's cash on the residual class's row (whose own payments are zero)
                 k1 = t + 1.0
-                for c in range(n_cls + 2):
+                for c in range(n_cls, n_cls + 2):
                     at = c
-                    if c < n_cls:
-                        pc = paid[c]
-                        ic = intr[c]
-                        ac = acc[c]
-                        wp = max(pc, 0.0) if store_paid[c] else 0.0
-                    elif c == n_cls:
+                    if c == n_cls:
                         pc = sched_tot + prep_tot
                         ic = int_tot
                         ac = 0.0

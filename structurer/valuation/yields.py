@@ -181,18 +181,20 @@ def risk(cash: np.ndarray, months: np.ndarray, bey: np.ndarray, face: float) -> 
     bey = np.asarray(bey, dtype=float)
     y = mortgage_from_bey(bey)
     g = 1.0 + y[..., None] / 12.0
-    v = g ** (-months)
-    pv = (cash * v).sum(axis=-1)
-    # dP/dy and d2P/dy2 on the monthly yield, then the chain rule to the BEY.
-    d1 = (cash * v * (-months) / (12.0 * g)).sum(axis=-1)
-    d2 = (cash * v * months * (months + 1) / (144.0 * g**2)).sum(axis=-1)
-    # y = 12((1 + b/2)^(1/6) - 1): dy/db = (1 + b/2)^(-5/6), d2y/db2 = -(5/12)(1 + b/2)^(-11/6)
-    h = 1.0 + bey / 2.0
-    dy = h ** (-5.0 / 6.0)
-    d2y = -(5.0 / 12.0) * h ** (-11.0 / 6.0)
-    dp = d1 * dy
-    d2p = d2 * dy**2 + d1 * d2y
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # At a yield near -100% the discount factors overflow: the figures are then inf or NaN (shown
+    # as such), not a RuntimeWarning on the user's terminal.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        v = g ** (-months)
+        pv = (cash * v).sum(axis=-1)
+        # dP/dy and d2P/dy2 on the monthly yield, then the chain rule to the BEY.
+        d1 = (cash * v * (-months) / (12.0 * g)).sum(axis=-1)
+        d2 = (cash * v * months * (months + 1) / (144.0 * g**2)).sum(axis=-1)
+        # y = 12((1 + b/2)^(1/6) - 1): dy/db = (1 + b/2)^(-5/6), d2y/db2 = -(5/12)(1 + b/2)^(-11/6)
+        h = 1.0 + bey / 2.0
+        dy = h ** (-5.0 / 6.0)
+        d2y = -(5.0 / 12.0) * h ** (-11.0 / 6.0)
+        dp = d1 * dy
+        d2p = d2 * dy**2 + d1 * d2y
         mod = np.where(pv > 0, -dp / pv, np.nan)
         conv = np.where(pv > 0, d2p / pv, np.nan)
     return Risk(100.0 * pv / face, mod, mod * h, conv)
