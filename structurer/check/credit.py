@@ -8,10 +8,9 @@ line's agree; here they gain the position of what was written.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
 
 from ..errors import InputError, Span
-from ..language.nodes import ClassRef, ConstantSpeed, DefaultsDecl, Quantity, RampSpeed, VectorSpeed
+from ..language.nodes import ClassRef, DefaultsDecl, Quantity
 from ..model.defaults import (
     RATE_UNITS,
     DefaultAssumption,
@@ -22,6 +21,7 @@ from ..model.defaults import (
     validate_severity,
 )
 from .context import Checker
+from .shapes import Words, shaped_rate
 
 
 def _valid(ck: Checker, check: Callable[..., None], span: Span | None, *args: object) -> bool:
@@ -41,36 +41,12 @@ def _rate(ck: Checker, q: Quantity, unit: str | None = None) -> tuple[float, str
     return (q.value, got) if _valid(ck, validate_rate, q.span, q.value, got) else None
 
 
+RATE_WORDS = Words("rate", "a vector of default rates needs its unit after the last rate",
+                   "vector(1, 2, 3 CDR)", frozenset(RATE_UNITS), end_takes_start_unit=True)
+
+
 def default_rate(ck: Checker, spec: object) -> DefaultRate | None:
-    if isinstance(spec, ConstantSpeed):
-        got = _rate(ck, spec.rate)
-        return DefaultRate.constant(*got) if got else None
-    if isinstance(spec, RampSpeed):
-        start, end = _rate(ck, spec.start), _rate(ck, spec.end, spec.start.unit)
-        months = ck.months(spec.months, "a ramp's length")
-        if not (start and end and months is not None):
-            return None
-        if start[1] != end[1]:
-            ck.error("a ramp must start and end in the same unit", spec.span,
-                     f"it starts in {start[1]} and ends in {end[1]}")
-            return None
-        if months < 1:
-            ck.error("a ramp lasts at least one month", spec.months.span)
-            return None
-        return DefaultRate.ramp(start[0], end[0], months, start[1])
-    spec = cast(VectorSpeed, spec)  # the one kind of speed left
-    unit = spec.rates[-1].unit
-    if unit not in RATE_UNITS:
-        ck.error("a vector of default rates needs its unit after the last rate", spec.rates[-1].span,
-                 "write it like: vector(1, 2, 3 CDR)")
-        return None
-    got = [_rate(ck, q, unit) for q in spec.rates]
-    if any(g is None for g in got):
-        return None
-    if len({g[1] for g in got if g}) > 1:
-        ck.error("every rate in a vector must be in one unit", spec.span)
-        return None
-    return DefaultRate.vector([g[0] for g in got if g], unit)
+    return shaped_rate(ck, spec, lambda q, unit: _rate(ck, q, unit), DefaultRate, RATE_WORDS)
 
 
 def default_assumption(ck: Checker, decl: DefaultsDecl) -> DefaultAssumption | None:

@@ -5,14 +5,13 @@ ramp, vector).
 
 from __future__ import annotations
 
-from typing import cast
-
-from ..language.nodes import ConstantSpeed, Quantity, RampSpeed, Speed, VectorSpeed
+from ..language.nodes import ConstantSpeed, Quantity, Speed
 from ..model.prepayment import UNITS, Prepayment
 from ..model.scenarios import Scenario
 from .context import Checker
 from .credit import default_assumption
 from .indices import index_settings
+from .shapes import Words, shaped_rate
 
 
 def check_scenarios(ck: Checker) -> None:
@@ -38,37 +37,12 @@ def check_scenarios(ck: Checker) -> None:
             ck.scenarios[name] = Scenario(got, tuple(overrides.items()), name=name, defaults=defaults)
 
 
+SPEED_WORDS = Words("speed", "a vector needs its unit after the last speed", "vector(6, 8, 10 CPR)",
+                    frozenset(UNITS))
+
+
 def speed(checker: Checker, spec: Speed) -> Prepayment | None:
-    if isinstance(spec, ConstantSpeed):
-        got = checker.speed(spec.rate)
-        return Prepayment.constant(*got) if got else None
-    if isinstance(spec, RampSpeed):
-        start, end = checker.speed(spec.start), checker.speed(spec.end)
-        months = checker.months(spec.months, "a ramp's length")
-        if not (start and end and months is not None):
-            return None
-        if start[1] != end[1]:
-            checker.error("a ramp must start and end in the same unit", spec.span,
-                          f"it starts in {start[1]} and ends in {end[1]}")
-            return None
-        if months < 1:
-            checker.error("a ramp lasts at least one month", spec.months.span)
-            return None
-        return Prepayment.ramp(start[0], end[0], months, start[1])
-    spec = cast(VectorSpeed, spec)  # the one kind of speed left
-    unit = spec.rates[-1].unit
-    if unit not in UNITS:
-        checker.error("a vector needs its unit after the last speed", spec.rates[-1].span,
-                      "write it like: vector(6, 8, 10 CPR)")
-        return None
-    got = [checker.speed(q, unit) for q in spec.rates]
-    if any(g is None for g in got):
-        return None
-    units = {g[1] for g in got}  # type: ignore[index]
-    if len(units) > 1:
-        checker.error("every speed in a vector must be in one unit", spec.span)
-        return None
-    return Prepayment.vector([g[0] for g in got], unit)  # type: ignore[index]
+    return shaped_rate(checker, spec, checker.speed, Prepayment, SPEED_WORDS)
 
 
 def decrement_speeds(checker: Checker, specs: list[Speed]) -> list[Prepayment]:
