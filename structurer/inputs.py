@@ -23,23 +23,28 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_CELL_VALUE = 1e15
 
 
-def _read_bytes(path: Path, what: str) -> bytes:
-    """The bytes of a regular file, refusing devices, FIFOs, directories and huge files."""
+def checked_file(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> None:
+    """Refuse what is not a readable regular file of at most `limit` bytes: a missing file, a
+    directory, a device, FIFO or socket, a huge file. `what` names it ("deal file", "loan tape")."""
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise InputError(f"no {what} file at {path}" if what == "deal"
-                         else f"cannot read the {what} file {path}: no such file") from None
+        raise InputError(f"no deal file at {path}" if what == "deal file"
+                         else f"cannot read the {what} {path}: no such file") from None
     except OSError as exc:
-        raise InputError(f"cannot read the {what} file {path}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot read the {what} {path}: {exc.strerror or exc}") from None
     if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"the {what} file {path} is a directory")
+        raise InputError(f"the {what} {path} is a directory")
     if not stat.S_ISREG(info.st_mode):
         # A FIFO would block for ever and /dev/zero never ends.
-        raise InputError(f"the {what} file {path} is not a regular file (a device, pipe or socket)")
-    if info.st_size > MAX_FILE_BYTES:
-        raise InputError(f"the {what} file {path} is {info.st_size:,} bytes; a {what} file is at most "
-                         f"{MAX_FILE_BYTES:,} bytes")
+        raise InputError(f"the {what} {path} is not a regular file (a device, pipe or socket)")
+    if info.st_size > limit:
+        raise InputError(f"the {what} {path} is {info.st_size:,} bytes; a {what} is at most {limit:,} bytes")
+
+
+def _read_bytes(path: Path, what: str) -> bytes:
+    """The bytes of a regular file, refusing devices, FIFOs, directories and huge files."""
+    checked_file(path, f"{what} file")
     try:
         # O_NONBLOCK: if the path was swapped for a FIFO since stat(), open() must not hang.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))

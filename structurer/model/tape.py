@@ -15,14 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from ..inputs import parse_cell_number
+from ..inputs import checked_file, parse_cell_number
 from .deal import Pool
 
 # A tape is far larger than a schedule (1,000,000 loans is ~80 MB of CSV); beyond this a path
@@ -103,19 +102,7 @@ def statistics(tape: LoanTape) -> TapeStatistics:
 
 
 def _open_text(path: Path) -> io.TextIOBase:
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise InputError(f"cannot read the loan tape {path}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"cannot read the loan tape {path}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"the loan tape {path} is a directory")
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"the loan tape {path} is not a regular file (a device, pipe or socket)")
-    if info.st_size > MAX_TAPE_BYTES:
-        raise InputError(f"the loan tape {path} is {info.st_size:,} bytes; a tape is at most "
-                         f"{MAX_TAPE_BYTES:,} bytes")
+    checked_file(path, "loan tape", MAX_TAPE_BYTES)
     # utf-8-sig: Excel's "CSV UTF-8" starts with a BOM.
     return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed by the caller
 
