@@ -23,9 +23,11 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_CELL_VALUE = 1e15
 
 
-def checked_file(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> None:
+def checked_file(path: Path, what: str, limit: int | None = None) -> None:
     """Refuse what is not a readable regular file of at most `limit` bytes: a missing file, a
-    directory, a device, FIFO or socket, a huge file. `what` names it ("deal file", "loan tape")."""
+    directory, a device, FIFO or socket, a huge file. `what` names it ("deal file", "loan tape");
+    `limit` defaults to MAX_FILE_BYTES."""
+    limit = MAX_FILE_BYTES if limit is None else limit
     try:
         info = path.stat()
     except FileNotFoundError:
