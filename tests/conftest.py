@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import structurer
 from structurer.engine.collateral import CollateralFlows
@@ -31,6 +32,11 @@ GOLDEN_DIR = TESTS_DIR / "golden"
 # whose cash is zero (after the collateral is retired), where a relative test means nothing.
 CONSERVATION_RTOL = 1e-6
 CONSERVATION_ATOL = 1e-9
+
+# `pytest --hypothesis-profile=stress` searches each property a hundred times wider, to flush out a
+# case the default run meets once in many CI runs (a rare draw failed CI once); no deadline,
+# because a wide search on a loaded machine is slow, not wrong.
+settings.register_profile("stress", max_examples=10_000, deadline=None)
 
 
 def deal_paths() -> list[Path]:
