@@ -20,7 +20,7 @@ from gen_tape import generate, write  # noqa: E402
 
 from structurer.engine.tape import project_tape  # noqa: E402
 from structurer.model.prepayment import Prepayment  # noqa: E402
-from structurer.model.tape import LoanTape, read_tape, statistics  # noqa: E402
+from structurer.model.tape import LoanTape, read_tape, read_tape_by_rows, statistics  # noqa: E402
 
 
 def _peak_mb() -> float:
@@ -40,7 +40,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--loans", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--read", action="store_true", help="also time reading the tape from CSV")
+    parser.add_argument("--read", action="store_true", help="also time reading the tape (CSV, Parquet)")
+    parser.add_argument("--by-rows", action="store_true",
+                        help="with --read, also time the row-by-row reference reader (minutes at 1M loans)")
     args = parser.parse_args()
     cols = generate(args.loans, seed=7)
     tape = LoanTape("<generated>", cols["loan_id"].astype(object), cols["balance"].astype(float),
@@ -52,10 +54,24 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "tape.csv"
             write(cols, path)
-            seconds, read = _best(lambda: read_tape(path), 1)
-            print(f"read + validate CSV ({path.stat().st_size / 1e6:,.0f} MB): {seconds:.2f} s; "
-                  f"peak RSS {_peak_mb():,.0f} MB")
-            assert read.count == args.loans  # noqa: S101 - a benchmark's sanity check
+            readers = [("read + validate CSV", read_tape, path)]
+            if args.by_rows:
+                readers.append(("the same, row by row (the reference)", read_tape_by_rows, path))
+            try:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                parquet = Path(tmp) / "tape.parquet"
+                pq.write_table(pa.table({k: v.tolist() if v.dtype.kind == "U" else v
+                                         for k, v in cols.items()}), parquet)
+                readers.append(("read + validate Parquet", read_tape, parquet))
+            except ImportError:
+                print("(no pyarrow: Parquet not timed)")
+            for label, reader, where in readers:
+                seconds, read = _best(lambda reader=reader, where=where: reader(where), 1)
+                print(f"{label} ({where.stat().st_size / 1e6:,.0f} MB): {seconds:.2f} s; "
+                      f"peak RSS {_peak_mb():,.0f} MB")
+                assert read.count == args.loans  # noqa: S101 - a benchmark's sanity check
     seconds, stats = _best(lambda: statistics(tape), args.repeat)
     print(f"statistics: {seconds * 1e3:.1f} ms (WAC {stats.wac:.3f}%, WAM {stats.wam:.1f}, "
           f"WALA {stats.wala:.1f})")

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..inputs import checked_file, parse_cell_number
+from ..inputs import MAX_CELL_VALUE, checked_file, parse_cell_number
 from .deal import Pool
 
 # A tape is far larger than a schedule (1,000,000 loans is ~80 MB of CSV); beyond this a path
@@ -38,6 +38,8 @@ REQUIRED = ("loan_id", "balance", "note_rate", "original_term")
 EITHER = (("net_rate", "servicing_fee"), ("remaining_term", "age"))
 NUMERIC_OPTIONAL = ("fico", "ltv")
 TEXT_OPTIONAL = ("state", "occupancy", "purpose")
+NUMERIC_FIELDS = ("balance", "note_rate", "net_rate", "servicing_fee", "original_term", "remaining_term",
+                  "age", "fico", "ltv")
 KNOWN = REQUIRED + tuple(c for pair in EITHER for c in pair) + NUMERIC_OPTIONAL + TEXT_OPTIONAL
 
 
@@ -142,90 +144,320 @@ def _columns_from_parquet(path: Path) -> tuple[list[str], list[tuple[int, list[s
     return header, [(n + 2, [col[n] for col in columns]) for n in range(table.num_rows)]
 
 
+@dataclass
+class _Out:
+    """The tape's columns as they are filled."""
+
+    ids: np.ndarray
+    bal: np.ndarray
+    note: np.ndarray
+    net: np.ndarray
+    orig: np.ndarray
+    rem: np.ndarray
+    fico: np.ndarray | None
+    ltv: np.ndarray | None
+    texts: dict[str, np.ndarray]
+
+    @classmethod
+    def empty(cls, n: int, index: dict[str, int]) -> _Out:
+        return cls(np.empty(n, dtype=object), np.empty(n), np.empty(n), np.empty(n),
+                   np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
+                   np.full(n, np.nan) if "fico" in index else None,
+                   np.full(n, np.nan) if "ltv" in index else None,
+                   {name: np.empty(n, dtype=object) for name in TEXT_OPTIONAL if name in index})
+
+    def tape(self, path: Path) -> LoanTape:
+        return LoanTape(str(path), self.ids, self.bal, self.note, self.net, self.orig, self.rem, self.fico,
+                        self.ltv, self.texts.get("state"), self.texts.get("occupancy"),
+                        self.texts.get("purpose"))
+
+
 def read_tape(path: str | Path) -> LoanTape:
-    """The loans of a CSV or Parquet tape, every row checked; InputError on the first bad cell."""
+    """The loans of a CSV or Parquet tape, every row checked; InputError on the first bad cell
+    (the first in the file's order, whichever way the tape was read)."""
     path = Path(path)
-    if path.suffix.lower() in (".parquet", ".pq"):
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    fast = _read_parquet_fast(path) if parquet else _read_csv_fast(path)
+    if fast is not None:
+        return fast
+    # The tape did not parse as a plain table (a ragged row, not UTF-8, not CSV): read it row by
+    # row, which says where and what.
+    return read_tape_by_rows(path)
+
+
+def read_tape_by_rows(path: Path) -> LoanTape:
+    """read_tape one row at a time in Python: the reference the fast path is tested against, and
+    the reader of a tape that is not a plain table."""
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    if parquet:
         header, rows = _columns_from_parquet(path)
     else:
         header, rows = _columns_from_csv(path)
     index = _check_header(path, header)
     if not rows:
         raise InputError(f"{path}: the loan tape has a header but no loans")
-
-    n = len(rows)
-    ids = np.empty(n, dtype=object)
-    bal = np.empty(n)
-    note = np.empty(n)
-    net = np.empty(n)
-    orig = np.empty(n, dtype=np.int64)
-    rem = np.empty(n, dtype=np.int64)
-    fico = np.full(n, np.nan) if "fico" in index else None
-    ltv = np.full(n, np.nan) if "ltv" in index else None
-    texts = {name: np.empty(n, dtype=object) for name in TEXT_OPTIONAL if name in index}
+    out = _Out.empty(len(rows), index)
     seen: dict[str, int] = {}
-
     for i, (row_no, row) in enumerate(rows):
-        def cell(name: str, row: list[str] = row) -> str:
-            j = index[name]
-            return row[j].strip() if j < len(row) else ""
+        _check_row(path, index, len(header), out, i, row_no, row, seen)
+        seen[out.ids[i]] = row_no
+    return out.tape(path)
 
-        def where(name: str, row_no: int = row_no) -> str:
-            return f"{path}, row {row_no}, column '{name}'"
 
-        if len(row) > len(header):
-            raise InputError(f"{path}, row {row_no}: {len(row)} cells but the header names {len(header)} "
-                             "columns; quote a cell that holds a comma")
-        loan_id = cell("loan_id")
-        if not loan_id:
-            raise InputError(f"{where('loan_id')}: the loan id is blank; every loan needs an id")
-        if loan_id in seen:
-            raise InputError(f"{where('loan_id')}: loan id '{loan_id}' appears twice (rows {seen[loan_id]} "
-                             f"and {row_no}); each loan is one row")
-        seen[loan_id] = row_no
-        ids[i] = loan_id
+def _check_row(path: Path, index: dict[str, int], width: int, out: _Out, i: int, row_no: int,
+               row: list[str], seen: dict[str, int]) -> None:
+    """Check one row and write its loan at position i; InputError naming the row and the column of
+    the first bad cell. `seen`: the row of each loan id before this one."""
+    def cell(name: str) -> str:
+        j = index[name]
+        return row[j].strip() if j < len(row) else ""
 
-        b = _number(cell("balance"), where("balance"), "a balance")
-        if b < 0:
-            raise InputError(f"{where('balance')}: '{cell('balance')}' is negative; a loan's balance is "
-                             "0 or more")
-        bal[i] = b
-        note[i] = _rate(cell("note_rate"), where("note_rate"), "note rate")
-        if "net_rate" in index:
-            net[i] = _rate(cell("net_rate"), where("net_rate"), "net rate")
+    def where(name: str) -> str:
+        return f"{path}, row {row_no}, column '{name}'"
+
+    if len(row) > width:
+        raise InputError(f"{path}, row {row_no}: {len(row)} cells but the header names {width} "
+                         "columns; quote a cell that holds a comma")
+    loan_id = cell("loan_id")
+    if not loan_id:
+        raise InputError(f"{where('loan_id')}: the loan id is blank; every loan needs an id")
+    if loan_id in seen:
+        raise InputError(f"{where('loan_id')}: loan id '{loan_id}' appears twice (rows {seen[loan_id]} "
+                         f"and {row_no}); each loan is one row")
+    out.ids[i] = loan_id
+
+    b = _number(cell("balance"), where("balance"), "a balance")
+    if b < 0:
+        raise InputError(f"{where('balance')}: '{cell('balance')}' is negative; a loan's balance is "
+                         "0 or more")
+    out.bal[i] = b
+    note = out.note[i] = _rate(cell("note_rate"), where("note_rate"), "note rate")
+    if "net_rate" in index:
+        net = _rate(cell("net_rate"), where("net_rate"), "net rate")
+    else:
+        net = note - _rate(cell("servicing_fee"), where("servicing_fee"), "servicing fee")
+    out.net[i] = net
+    if net > note:
+        column = "net_rate" if "net_rate" in index else "servicing_fee"
+        raise InputError(f"{where(column)}: the net rate {net:g}% is above the note rate "
+                         f"{note:g}%; the net rate is the note rate less the servicing fee")
+    o = _term(cell("original_term"), where("original_term"), "original term", low=1)
+    out.orig[i] = o
+    if "remaining_term" in index:
+        r = _term(cell("remaining_term"), where("remaining_term"), "remaining term", low=0)
+        if r > o:
+            raise InputError(f"{where('remaining_term')}: the remaining term {r} is more than the "
+                             f"original term {o}")
+    else:
+        a = _term(cell("age"), where("age"), "age", low=0)
+        if a > o:
+            raise InputError(f"{where('age')}: the age {a} is more than the original term {o}")
+        r = o - a
+    if r == 0 and b > 0:
+        column = "remaining_term" if "remaining_term" in index else "age"
+        raise InputError(f"{where(column)}: the loan has a balance of {b:,.2f} but no remaining term; "
+                         "a loan with a balance has at least 1 month left")
+    out.rem[i] = r
+    if out.fico is not None and cell("fico"):
+        out.fico[i] = _ranged(cell("fico"), where("fico"), "FICO score", FICO_RANGE)
+    if out.ltv is not None and cell("ltv"):
+        out.ltv[i] = _ranged(cell("ltv"), where("ltv"), "LTV (percent)", LTV_RANGE)
+    for name, arr in out.texts.items():
+        arr[i] = cell(name).upper() if name == "state" else cell(name).lower()
+
+
+# The fast path -------------------------------------------------------------------------------
+# A million-row tape checked cell by cell in Python takes minutes. The fast path parses whole
+# columns at once and checks them with the very rules of _check_row; every row that any
+# vectorised test flags (and any cell written in a form the fast parse does not take, such as
+# '1,234.50' or '4.5%') goes through _check_row itself, in file order, so the first bad row and
+# its message are exactly the row-by-row reader's, and an odd but valid cell is read as it would
+# be.
+
+def _read_csv_fast(path: Path) -> LoanTape | None:
+    """The tape read column by column with pandas, or None to read it row by row."""
+    import warnings
+
+    import pandas as pd
+
+    _open_text(path).close()  # the file checks (exists, a file, size), with their messages
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a parser warning is a tape to read row by row
+            # Cells as Python strings: numbers are parsed below by float() itself, the row-by-row
+            # reader's own parse, so that a balance is the same double either way.
+            frame = pd.read_csv(path, header=None, dtype=object, na_filter=False, skip_blank_lines=False,
+                                encoding="utf-8-sig", engine="c")
+    except Exception:  # a ragged row, bad encoding, not CSV: the row-by-row reader says which
+        return None
+    if frame.shape[0] == 0:
+        return None
+    header = [str(h).strip().lower() for h in frame.iloc[0].tolist()]
+    raw = [frame[c].to_numpy(dtype=object)[1:] for c in frame.columns]
+    columns = [col if name in NUMERIC_FIELDS else _each(col, str.strip)
+               for name, col in zip(header, raw, strict=True)]
+    row_nos = np.arange(2, frame.shape[0] + 1)  # a record per row; the header is row 1
+    # A blank line is skipped (and counted in the row numbers), as the row-by-row reader does:
+    # rows whose text cells are all blank are candidates, confirmed on every cell.
+    blank = np.ones(row_nos.size, dtype=bool)
+    for name, col in zip(header, columns, strict=True):
+        if name not in NUMERIC_FIELDS:
+            blank &= col == ""
+    candidates = np.flatnonzero(blank)
+    if candidates.size:
+        blank[candidates] = [all(not str(col[k]).strip() for col in raw) for k in candidates]
+        keep = ~blank
+        columns, raw, row_nos = [c[keep] for c in columns], [c[keep] for c in raw], row_nos[keep]
+
+    def row_of(i: int) -> list[str]:
+        return [str(col[i]) for col in raw]
+
+    return _from_columns(path, header, columns, row_nos, row_of)
+
+
+def _read_parquet_fast(path: Path) -> LoanTape | None:
+    """A Parquet tape read column by column: numeric columns are taken as numbers, never printed
+    and parsed again."""
+    _open_text(path).close()
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError(f"{path}: reading a Parquet tape needs pyarrow (pip install pyarrow), "
+                         "or give the tape as CSV") from None
+    try:
+        table = pq.read_table(path)
+    except Exception:  # the row-by-row reader gives the message
+        return None
+    header = [str(name).strip().lower() for name in table.column_names]
+    columns: list[np.ndarray] = []
+    for j in range(table.num_columns):
+        col = table.column(j)
+        numeric = pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+        if header[j] in NUMERIC_FIELDS and numeric and col.null_count == 0:
+            columns.append(col.to_numpy().astype(float))
+        elif (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)) and col.null_count == 0:
+            columns.append(_each(col.to_numpy(zero_copy_only=False), str.strip))
         else:
-            fee = _rate(cell("servicing_fee"), where("servicing_fee"), "servicing fee")
-            net[i] = note[i] - fee
-        if net[i] > note[i]:
-            column = "net_rate" if "net_rate" in index else "servicing_fee"
-            raise InputError(f"{where(column)}: the net rate {net[i]:g}% is above the note rate "
-                             f"{note[i]:g}%; the net rate is the note rate less the servicing fee")
-        o = _term(cell("original_term"), where("original_term"), "original term", low=1)
-        orig[i] = o
-        if "remaining_term" in index:
-            r = _term(cell("remaining_term"), where("remaining_term"), "remaining term", low=0)
-            if r > o:
-                raise InputError(f"{where('remaining_term')}: the remaining term {r} is more than the "
-                                 f"original term {o}")
-        else:
-            a = _term(cell("age"), where("age"), "age", low=0)
-            if a > o:
-                raise InputError(f"{where('age')}: the age {a} is more than the original term {o}")
-            r = o - a
-        if r == 0 and b > 0:
-            column = "remaining_term" if "remaining_term" in index else "age"
-            raise InputError(f"{where(column)}: the loan has a balance of {b:,.2f} but no remaining term; "
-                             "a loan with a balance has at least 1 month left")
-        rem[i] = r
-        if fico is not None and cell("fico"):
-            fico[i] = _ranged(cell("fico"), where("fico"), "FICO score", FICO_RANGE)
-        if ltv is not None and cell("ltv"):
-            ltv[i] = _ranged(cell("ltv"), where("ltv"), "LTV (percent)", LTV_RANGE)
-        for name, arr in texts.items():
-            arr[i] = cell(name).upper() if name == "state" else cell(name).lower()
+            columns.append(np.array(["" if v is None else str(v).strip() for v in col.to_pylist()],
+                                    dtype=object))
 
-    return LoanTape(str(path), ids, bal, note, net, orig, rem, fico, ltv,
-                    texts.get("state"), texts.get("occupancy"), texts.get("purpose"))
+    def row_of(i: int) -> list[str]:
+        return ["" if v is None else str(v) for v in (table.column(j)[i].as_py()
+                                                       for j in range(table.num_columns))]
+
+    return _from_columns(path, header, columns, np.arange(2, table.num_rows + 2), row_of)
+
+
+def _numbers(col: np.ndarray) -> np.ndarray:
+    """A column as floats, NaN where a cell is not a plain number (blank, '1,234', '4.5%', text).
+    float() of each cell is the row-by-row reader's own parse (it ignores padding, as the
+    reader's strip does)."""
+    if col.dtype != object:
+        return col.astype(float)
+    try:
+        return col.astype(float)
+    except (ValueError, TypeError):
+        out = np.empty(col.size)
+        for k, text in enumerate(col):
+            try:
+                out[k] = float(text)
+            except ValueError:
+                out[k] = np.nan
+        return out
+
+
+def _from_columns(path: Path, header: list[str], columns: list[np.ndarray], row_nos: np.ndarray,
+                  row_of) -> LoanTape:  # type: ignore[no-untyped-def]
+    index = _check_header(path, header)
+    n = row_nos.size
+    if n == 0:
+        raise InputError(f"{path}: the loan tape has a header but no loans")
+    out = _Out.empty(n, index)
+    bad = np.zeros(n, dtype=bool)
+
+    def number(name: str, low: float, high: float, whole: bool = False,
+               optional: bool = False) -> np.ndarray:
+        """The column's values; rows outside [low, high] (or not whole) flagged."""
+        nonlocal bad
+        col = columns[index[name]]
+        values = _numbers(col)
+        missing = np.isnan(values)
+        if optional and col.dtype == object:
+            # A blank (or all-space) optional cell is allowed; any other cell that is not a number
+            # goes to the row-by-row check.
+            blank = np.zeros(col.size, dtype=bool)
+            where_missing = np.flatnonzero(missing)
+            blank[where_missing] = [not str(col[k]).strip() for k in where_missing]
+            bad |= missing & ~blank
+        else:
+            bad |= missing
+        with np.errstate(invalid="ignore"):
+            bad |= ~missing & ((values < low) | (values > high) | (np.abs(values) > MAX_CELL_VALUE))
+            if whole:
+                bad |= ~missing & (values != np.floor(values))
+        return values
+
+    ids = columns[index["loan_id"]]
+    bad |= ids == ""
+    duplicate = _duplicated(ids)
+    bal = number("balance", 0.0, np.inf)
+    note = number("note_rate", 0.0, MAX_RATE)
+    if "net_rate" in index:
+        net = number("net_rate", 0.0, MAX_RATE)
+    else:
+        net = note - number("servicing_fee", 0.0, MAX_RATE)
+    with np.errstate(invalid="ignore"):
+        bad |= net > note
+    orig = number("original_term", 1, MAX_TERM, whole=True)
+    if "remaining_term" in index:
+        rem = number("remaining_term", 0, MAX_TERM, whole=True)
+    else:
+        rem = orig - number("age", 0, MAX_TERM, whole=True)
+    with np.errstate(invalid="ignore"):
+        bad |= (rem < 0) | (rem > orig) | ((rem == 0) & (bal > 0))
+    fico = number("fico", *FICO_RANGE, optional=True) if "fico" in index else None
+    ltv = number("ltv", *LTV_RANGE, optional=True) if "ltv" in index else None
+
+    good = ~bad & ~duplicate
+    out.ids[:] = ids
+    out.bal[good], out.note[good], out.net[good] = bal[good], note[good], net[good]
+    out.orig[good], out.rem[good] = orig[good].astype(np.int64), rem[good].astype(np.int64)
+    if out.fico is not None and fico is not None:
+        out.fico[good] = fico[good]
+    if out.ltv is not None and ltv is not None:
+        out.ltv[good] = ltv[good]
+    for name, arr in out.texts.items():
+        col = columns[index[name]]
+        arr[:] = _each(col, str.upper if name == "state" else str.lower)
+    flagged = np.flatnonzero(~good)
+    if flagged.size:
+        first_row = {}
+        if duplicate.any():
+            for k in range(n):  # only when some id repeats
+                first_row.setdefault(ids[k], int(row_nos[k]))
+        for k in flagged:
+            row_no = int(row_nos[k])
+            seen = {ids[k]: first_row[ids[k]]} if duplicate[k] else {}
+            _check_row(path, index, len(header), out, int(k), row_no, row_of(int(k)), seen)
+    return out.tape(path)
+
+
+def _each(col: np.ndarray, fn) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """fn of each cell, computed once per distinct cell (a state or occupancy column has a handful
+    of values in a million rows)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(col)
+    mapped = np.array([fn(u) for u in uniques] + [""], dtype=object)  # code -1: none here (no NaN)
+    return mapped[codes]
+
+
+def _duplicated(ids: np.ndarray) -> np.ndarray:
+    """True at each repeat of an id seen in an earlier row."""
+    import pandas as pd
+
+    return pd.Series(ids).duplicated(keep="first").to_numpy()
 
 
 def _check_header(path: Path, header: list[str]) -> dict[str, int]:
