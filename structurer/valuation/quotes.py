@@ -20,6 +20,7 @@ from ..model.scenarios import RatePath, Scenario, check_indices, with_index_leve
 from ..results.measures import weighted_average_life
 from ..results.results import Results
 from . import yields as pricing
+from .floating import FloatingMeasures, floating_measures
 
 if TYPE_CHECKING:  # pandas is imported by the two table functions only: it is slow to import
     import pandas as pd
@@ -46,6 +47,12 @@ class Quote:
     static: bool  # True when no cash flow depends on rates: effective = static figures
     spread: np.ndarray | None = None  # to the curve at the WAL, decimal
     z_spread: np.ndarray | None = None
+    floating: FloatingMeasures | None = None  # a floater's index yield, spread and margin (SF-52..54)
+
+    @property
+    def mortgage_yield(self) -> np.ndarray:
+        """The monthly-compounded (mortgage) yield of the BEY: (1 + y/12)^6 = 1 + BEY/2."""
+        return pricing.mortgage_from_bey(self.yield_)
 
     @property
     def full_price(self) -> np.ndarray:
@@ -57,11 +64,12 @@ class Quote:
                 return None
             return round(float(x[s]) * scale, 10)
 
-        return {
+        out: dict[str, float | str | None] = {
             "price": pct(self.price, 1.0),
             "price_32nds": pricing.format_32nds(float(self.price[s])),
             "accrued": round(float(self.accrued[s]), 10),
             "yield": pct(self.yield_),
+            "mortgage_yield": pct(self.mortgage_yield),
             "wal": pct(self.wal, 1.0),
             "modified_duration": pct(self.modified_duration, 1.0),
             "macaulay_duration": pct(self.macaulay_duration, 1.0),
@@ -71,6 +79,9 @@ class Quote:
             "spread_bp": pct(self.spread, 10000.0),
             "z_spread_bp": pct(self.z_spread, 10000.0),
         }
+        if self.floating is not None:
+            out.update(self.floating.row(s))
+        return out
 
 
 def class_cash(results: Results, name: str) -> np.ndarray:
@@ -140,8 +151,30 @@ def quote(results: Results, name: str, price: float | str | None = None,
     if curve is not None:
         out_spread = pricing.spread_to_curve(bey, wal, curve)
         out_z = pricing.z_spread(cash, months, (clean + accrued) * face / 100.0, curve)
+    floating = floater_measures(results, name, (clean + accrued) * face / 100.0)
     return Quote(name, results.scenarios, face, clean, accrued, bey, wal, risk.modified_duration,
-                 risk.macaulay_duration, risk.convexity, eff_d, eff_c, static, out_spread, out_z)
+                 risk.macaulay_duration, risk.convexity, eff_d, eff_c, static, out_spread, out_z,
+                 floating)
+
+
+def index_path(results: Results, name: str) -> np.ndarray:
+    """The index [scenario, period] a floating class's coupon resets to in each scenario."""
+    formula = results.deal.tranche(name).formula
+    if formula is None:
+        raise InputError(f"class {name} does not float on an index")
+    deal = results.deal
+    return np.array([spec.index_paths(deal.indices, [formula.index], results.periods)[0]
+                     for spec in results.scenario_specs])
+
+
+def floater_measures(results: Results, name: str, full_value: np.ndarray) -> FloatingMeasures | None:
+    """The floating-rate measures (valuation.floating: index yield, yield spread to the index,
+    discount margin; both bases) of a floater or inverse floater at a full value [scenario] in
+    dollars; None for a class with a fixed coupon. Monthly pay, the deal's accrual basis."""
+    if results.deal.tranche(name).formula is None:
+        return None
+    return floating_measures(class_cash(results, name), index_path(results, name), full_value,
+                             results.deal.settle, results.dates, results.deal.day_count, 12)
 
 
 def average_life(results: Results, name: str) -> np.ndarray:
