@@ -278,6 +278,11 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
                         help="bond-equivalent yield in percent, e.g. 6.5%% or A=6.25%%")
     quotes.add_argument("--spread", action="append", default=[], metavar="[CLASS=]BP",
                         help="spread in bp to the curve at each class's WAL, e.g. 120")
+    quotes.add_argument("--mortgage-yield", action="append", default=[], metavar="[CLASS=]YIELD",
+                        help="mortgage (monthly-compounded) yield in percent, e.g. 6.4%%")
+    quotes.add_argument("--margin", action="append", default=[], metavar="[CLASS=]BP",
+                        help="a floater's money-market discount margin in bp over its index, e.g. 45; "
+                             "without CLASS= for every floating-rate class")
     quotes.add_argument("--curve", metavar="FILE",
                         help="a Treasury curve CSV (tenor,yield: years, percent) for spreads")
     quotes.add_argument("--tables", action="store_true",
@@ -528,7 +533,8 @@ def _check_summary_options(ns: argparse.Namespace) -> None:
     others = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--xlsx", ns.xlsx),
                              ("--json", ns.json or None), ("--tables", ns.tables or None),
                              ("--price", ns.price or None), ("--yield", ns.yield_ or None),
-                             ("--spread", ns.spread or None)) if v is not None]
+                             ("--spread", ns.spread or None), ("--mortgage-yield", ns.mortgage_yield or None),
+                             ("--margin", ns.margin or None), ("--horizon", ns.horizon)) if v is not None]
     if others:
         raise _UsageError(f"--summary keeps only each scenario's figures, not the cash flows that "
                           f"{', '.join(others)} need{'s' if len(others) == 1 else ''}; run them separately")
@@ -589,7 +595,8 @@ def _with_chunk_progress(deal: Deal, scenarios: list[Scenario], rates: list[str]
 
 # Quotes a desk can mean (exclusive low, inclusive high): prices in points of par, yields and
 # spreads as decimals. Past these the yield solver has nothing to find.
-_QUOTE_RANGES = {"price": (0.0, 10_000.0), "yield": (-1.0, 10.0), "spread": (-1.0, 1.0)}
+_QUOTE_RANGES = {"price": (0.0, 10_000.0), "yield": (-1.0, 10.0), "spread": (-1.0, 1.0),
+                 "mortgage yield": (-1.0, 10.0), "margin": (-1.0, 1.0)}
 
 
 def _split_class(text: str) -> tuple[str | None, str]:
@@ -601,27 +608,37 @@ def _quote_specs(ns: argparse.Namespace, deal: Deal) -> list[QuoteSpec]:
     """The deal's analytics quotes, replaced class by class by the command line's."""
     specs = {q.name: q for q in deal.analytics.quotes}
     priced = [c.name for c in deal.issued_classes if not c.is_residual]
-    for kind, items in (("price", ns.price), ("yield", ns.yield_), ("spread", ns.spread)):
+    floaters = [c.name for c in deal.issued_classes if not c.is_residual and c.formula is not None]
+    for kind, items in (("price", ns.price), ("yield", ns.yield_), ("spread", ns.spread),
+                        ("mortgage yield", ns.mortgage_yield), ("margin", ns.margin)):
+        option = "--" + kind.replace(" ", "-")
         for item in items:
             name, text = _split_class(item)
             if name is not None and name not in priced:
-                raise _UsageError(f"--{kind}: deal \"{deal.name}\" has no issued class '{name}'"
+                raise _UsageError(f"{option}: deal \"{deal.name}\" has no issued class '{name}'"
                                   f" (it has {', '.join(priced)})")
+            if kind == "margin" and name is not None and name not in floaters:
+                raise _UsageError(f"--margin: class {name} has a fixed coupon; a discount margin is over a "
+                                  f"floater's index (the floaters: {', '.join(floaters) or 'none'})")
             try:
                 if kind == "price":
                     value = parse_price(text)
                 else:
-                    # A unit says what the number is; a bare yield is percent, a bare spread bp.
-                    value = rate_with_unit(text, bare=100.0 if kind == "yield" else 10000.0)
+                    # A unit says what the number is; a bare yield is percent, a bare spread or
+                    # margin bp.
+                    value = rate_with_unit(text, bare=100.0 if "yield" in kind else 10000.0)
             except (InputError, ValueError, OverflowError):
-                raise _UsageError(f"--{kind}: '{text}' is not a {kind}") from None
+                raise _UsageError(f"{option}: '{text}' is not a {kind}") from None
             low, high = _QUOTE_RANGES[kind]
             if not (math.isfinite(value) and low < value <= high):
-                shown = {"price": f"{high:,.0f}", "yield": f"{high:.0%}",
-                         "spread": f"{high * 1e4:,.0f} bp"}[kind]
-                raise _UsageError(f"--{kind}: '{text}' is not a usable {kind} (a finite number "
+                shown = f"{high:,.0f}" if kind == "price" else (
+                    f"{high:.0%}" if "yield" in kind else f"{high * 1e4:,.0f} bp")
+                raise _UsageError(f"{option}: '{text}' is not a usable {kind} (a finite number "
                                   f"{'above 0 and ' if kind == 'price' else ''}up to {shown})")
-            for target in [name] if name else priced:
+            targets = [name] if name else (floaters if kind == "margin" else priced)
+            if not targets:
+                raise _UsageError(f"--margin: deal \"{deal.name}\" has no floating-rate class")
+            for target in targets:
                 specs[target] = QuoteSpec(kind, target, value)
     if any(q.kind == "spread" for q in specs.values()) and _curve(ns, deal) is None:
         raise _UsageError("--spread needs a curve: --curve FILE, or a curve in the deal's analytics block")
@@ -647,8 +664,8 @@ def _print_quotes(console: Console, results: Results, quotes: dict[str, valuatio
         label = results.scenarios[s]
         table = Table(title=f"{_escape(label)}  price / yield  (settle {results.deal.settle.isoformat()})",
                       title_justify="left", header_style="bold")
-        columns = ["Class", "Price", "Decimal", "Accrued", "Yield", "WAL", "Mod dur", "Eff dur",
-                   "Convexity"]
+        columns = ["Class", "Price", "Decimal", "Accrued", "Yield", "Mtg yield", "WAL", "Mod dur",
+                   "Eff dur", "Convexity"]
         with_curve = any(q.spread is not None for q in quotes.values())
         if with_curve:
             columns += ["Spread bp", "Z-spread bp"]
@@ -661,18 +678,51 @@ def _print_quotes(console: Console, results: Results, quotes: dict[str, valuatio
                 return "-" if row[key] is None else fmt.format(row[key])
 
             cells = [_escape(name), str(r["price_32nds"]), f("price", "{:.4f}"), f("accrued", "{:.4f}"),
-                     f("yield", "{:.3f}%"), f("wal", "{:.2f}"), f("modified_duration", "{:.2f}"),
+                     f("yield", "{:.3f}%"), f("mortgage_yield", "{:.3f}%"), f("wal", "{:.2f}"),
+                     f("modified_duration", "{:.2f}"),
                      f("effective_duration", "{:.2f}") + ("" if not q.static else " s"),
                      f("convexity", "{:.2f}")]
             if with_curve:
                 cells += [f("spread_bp", "{:.0f}"), f("z_spread_bp", "{:.0f}")]
             table.add_row(*cells)
         _print_table(console, table)
-    console.print("yields: bond-equivalent, with the payment delay; durations: years against the BEY; "
-                  "s: static (no cash flow here depends on rates)", style="dim")
+        _print_floating(console, label, quotes, s)
+    console.print("yields: bond-equivalent, with the payment delay (Mtg yield: the same yield compounded "
+                  "monthly); durations: years against the BEY; s: static (no cash flow here depends on "
+                  "rates)", style="dim")
+    if any(q.floating is not None for q in quotes.values()):
+        console.print("floating-rate measures (SIFMA SF-52..54): index yield = the first period's index; "
+                      "spread = yield - index yield on the same basis; DM = the constant margin over each "
+                      "period's projected index that discounts the cash to the full price; BEY: "
+                      "semiannual, 30/360; MM: simple interest each period on the deal's accrual basis "
+                      f"({results.deal.day_count.name})", style="dim")
     if count > SCENARIOS_LISTED:
         console.print(f"left out: the price/yield tables of the other {count - 1:,} scenarios; --json "
                       "prints every scenario's", markup=False)
+
+
+def _print_floating(console: Console, label: str, quotes: dict[str, valuation.Quote], s: int) -> None:
+    """The floating-rate measures of the quoted floaters at scenario s, a row each."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    floaters = {name: q.row(s) for name, q in quotes.items() if q.floating is not None}
+    if not floaters:
+        return
+    table = Table(title=f"{_escape(label)}  floating-rate measures", title_justify="left",
+                  header_style="bold")
+    columns = ["Class", "Index BEY", "Index MM", "Yield MM", "Spread BEY bp", "Spread MM bp",
+               "DM BEY bp", "DM MM bp"]
+    for col in columns:
+        table.add_column(col, justify="left" if col == "Class" else "right")
+    for name, r in floaters.items():
+        def f(key: str, fmt: str, row: dict = r) -> str:
+            return "-" if row[key] is None else fmt.format(row[key])
+
+        table.add_row(_escape(name), f("index_yield_bey", "{:.3f}%"), f("index_yield_mm", "{:.3f}%"),
+                      f("yield_mm", "{:.3f}%"), f("spread_to_index_bey_bp", "{:.1f}"),
+                      f("spread_to_index_mm_bp", "{:.1f}"), f("discount_margin_bey_bp", "{:.1f}"),
+                      f("discount_margin_mm_bp", "{:.1f}"))
+    _print_table(console, table)
 
 
 def _print_tables(console: Console, deal: Deal) -> None:

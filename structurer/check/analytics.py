@@ -75,6 +75,10 @@ def _analytics(ck: Checker, decl: AnalyticsDecl | None, names: dict[str, Tranche
             if tranche.is_residual or not tranche.issued:
                 ck.error(f"class {name} is not an issued class with cash flows to price", span)
                 continue
+            if q.kind == "margin" and tranche.formula is None:
+                ck.error(f"class {name} has a fixed coupon: a discount margin is over a floater's index",
+                         span, f"price it by price, yield or spread: yield {name} at 5%")
+                continue
             if name in quoted:
                 ck.error(f"class {name} is priced twice", span)
                 continue

@@ -298,9 +298,9 @@ class CurveDecl:
 
 @dataclass
 class QuoteDecl:
-    """price/yield/spread CLASS, CLASS at VALUE: what a class is priced at."""
+    """price/yield/spread/mortgage yield/margin CLASS, CLASS at VALUE: what a class is priced at."""
 
-    kind: str  # "price" | "yield" | "spread"
+    kind: str  # "price" | "yield" | "spread" | "mortgage yield" | "margin" (discount margin)
     classes: list[tuple[str, Span | None]]
     value: Quantity | str  # a price in 32nds stays text; others are quantities
     span: Span | None

@@ -424,6 +424,12 @@ class _ToAst(Transformer):
     def spread_quote(self, meta, children):
         return ("quote", QuoteDecl("spread", children[0], children[1], Span.of(meta)))
 
+    def mortgage_yield_quote(self, meta, children):
+        return ("quote", QuoteDecl("mortgage yield", children[0], children[1], Span.of(meta)))
+
+    def margin_quote(self, meta, children):
+        return ("quote", QuoteDecl("margin", children[0], children[1], Span.of(meta)))
+
     def price_table(self, meta, children):
         speeds = children[-1] if children and isinstance(children[-1], list) else []
         prices = [c for c in children if isinstance(c, str)]

@@ -179,7 +179,8 @@ class Tranche:
 @dataclass(frozen=True)
 class QuoteSpec:
     """What the deal file asks a class to be priced at: kind 'price' (clean, decimal), 'yield'
-    (BEY, decimal) or 'spread' (decimal, to the curve at the WAL)."""
+    (BEY, decimal), 'spread' (decimal, to the curve at the WAL), 'mortgage yield' (monthly
+    compounded, decimal) or 'margin' (a floater's money-market discount margin, decimal)."""
 
     kind: str
     name: str

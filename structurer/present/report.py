@@ -672,6 +672,10 @@ def _basis(spec: QuoteSpec | None) -> str:
         return f"price {format_32nds(spec.value)}"
     if spec.kind == "yield":
         return f"yield {fmt_rate(spec.value)}"
+    if spec.kind == "mortgage yield":
+        return f"mortgage yield {fmt_rate(spec.value)}"
+    if spec.kind == "margin":
+        return f"margin {spec.value * 10000:.0f}bp (money-market)"
     return f"spread {spec.value * 10000:.0f}bp"
 
 
@@ -707,7 +711,9 @@ def _pricing(plan: ReportPlan, shown: Sequence[int]) -> dict[str, Any] | None:
         for name, q in quotes.items():
             rows.append({"class": name, "basis": _basis(by_name.get(name)), "static": q.static,
                          "face": q.face, "notional": deal.tranche(name).is_notional, **q.row(s)})
-        scenarios.append({**_scenario_heading(deal, results, s), "rows": rows})
+        floating_rows = [r for r in rows if "discount_margin_mm_bp" in r]
+        scenarios.append({**_scenario_heading(deal, results, s), "rows": rows,
+                          "floating_rows": floating_rows})
 
     tables = []
     for table in priced.tables:
@@ -730,6 +736,7 @@ def _pricing(plan: ReportPlan, shown: Sequence[int]) -> dict[str, Any] | None:
 
     return {"scenarios": scenarios, "with_curve": with_curve, "has_basis": bool(by_name),
             "any_static": any(q.static for q in quotes.values()),
+            "any_floating": any(q.floating is not None for q in quotes.values()),
             "tables": tables, "index_tables": index_tables}
 
 
