@@ -47,7 +47,7 @@ from .model.scenarios import RatePath, Scenario, check_indices, with_index_level
 from .present import exports
 from .results.results import COLLATERAL, Results
 from .valuation import quotes as valuation
-from .valuation.yields import parse_price, rate_with_unit
+from .valuation.yields import format_32nds, parse_price, rate_with_unit
 from .version import __version__
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
@@ -285,6 +285,14 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
                              "without CLASS= for every floating-rate class")
     quotes.add_argument("--curve", metavar="FILE",
                         help="a Treasury curve CSV (tenor,yield: years, percent) for spreads")
+    quotes.add_argument("--horizon", type=int, metavar="MONTHS",
+                        help="total return of every priced class held MONTHS months "
+                             "(with --reinvest, --sell)")
+    quotes.add_argument("--reinvest", metavar="RATE", default="0%",
+                        help="the rate cash is reinvested at to the horizon, percent (default 0%%)")
+    quotes.add_argument("--sell", metavar="KIND=VALUE",
+                        help="how the class is sold at the horizon: yield=6.5%%, price=99-16 "
+                             "or spread=120 (bp)")
     quotes.add_argument("--tables", action="store_true",
                         help="print the price/yield tables the deal's analytics block asks for")
     out = p.add_argument_group("outputs")
@@ -475,6 +483,7 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     curve = _curve(ns, deal)
     specs = _quote_specs(ns, deal)
     quotes = valuation.quote_classes(results, specs, curve) if specs else {}
+    horizons = _horizons(ns, deal, results, quotes, curve)
     if ns.cashflows:
         exports.write_cashflows(results, Path(ns.cashflows))
     written = _write_holder_outputs(ns, results, inputs)
@@ -490,13 +499,15 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     if wants_report:
         report_path = Path(ns.report) if ns.report is not None else Path(path).with_suffix(".html")
         _output_path("--report", str(report_path), inputs)
-        _write_report(results, decrement, report_path, quotes, specs)
+        _write_report(results, decrement, report_path, quotes, specs, horizons)
 
     if summaries is not None:
         out = results.to_dict()
         for s, scenario in enumerate(out["scenarios"]):
             for name, q in quotes.items():
                 scenario["classes"][name].update(q.row(s))
+            for h in horizons:
+                scenario["classes"][h.name].setdefault("total_return", []).append(h.row(s))
         if deal.tapes:
             out["collateral"] = _tape_summaries(deal)
         summaries.append(out)
@@ -509,6 +520,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
             _print_collateral(console, deal)
         if quotes:
             _print_quotes(console, results, quotes)
+        if horizons:
+            _print_horizons(console, horizons)
         if ns.tables:
             _print_tables(console, deal)
     if ns.cashflows:
@@ -643,6 +656,70 @@ def _quote_specs(ns: argparse.Namespace, deal: Deal) -> list[QuoteSpec]:
     if any(q.kind == "spread" for q in specs.values()) and _curve(ns, deal) is None:
         raise _UsageError("--spread needs a curve: --curve FILE, or a curve in the deal's analytics block")
     return list(specs.values())
+
+
+def _horizons(ns: argparse.Namespace, deal: Deal, results: Results, quotes: dict[str, valuation.Quote],
+              curve: Curve | None) -> list:
+    """The total returns asked for: --horizon for every priced class, else the analytics block's."""
+    from .analysis.plan import horizon_results
+    from .model.deal import HorizonSpec
+
+    if ns.horizon is None:
+        if ns.sell is not None:
+            raise _UsageError("--sell says how a class is sold at a horizon; add --horizon MONTHS")
+        return horizon_results(results, quotes, deal.analytics.horizons, curve)
+    if not quotes:
+        raise _UsageError("--horizon needs the classes priced (their purchase price): --price, --yield, "
+                          "--spread, or quotes in the deal's analytics block")
+    if not 1 <= ns.horizon <= deal.periods:
+        raise _UsageError(f"--horizon: {ns.horizon} months is not within the deal's {deal.periods} periods")
+    if ns.sell is None:
+        raise _UsageError("--horizon needs --sell yield=RATE, price=PRICE or spread=BP")
+    kind, sep, text = ns.sell.partition("=")
+    kind = kind.strip().lower()
+    try:
+        if not sep or kind not in ("yield", "price", "spread"):
+            raise ValueError
+        value = parse_price(text) if kind == "price" else \
+            rate_with_unit(text, bare=100.0 if kind == "yield" else 10000.0)
+        reinvest = rate_with_unit(ns.reinvest, bare=100.0)
+    except (InputError, ValueError):
+        raise _UsageError(f"--sell '{ns.sell}' / --reinvest '{ns.reinvest}': write --sell yield=6.5%, "
+                          "price=99-16 or spread=120, and --reinvest 4%") from None
+    if kind == "spread" and curve is None:
+        raise _UsageError("--sell spread=... needs a curve: --curve FILE, or a curve in the analytics block")
+    spec = HorizonSpec(tuple(quotes), ns.horizon, reinvest, kind, value)
+    return horizon_results(results, quotes, [spec], curve)
+
+
+def _print_horizons(console: Console, horizons: list) -> None:
+    """Each class's total return, a row per scenario."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    for h in horizons:
+        sold = {"yield": f"yield {h.sell_at * 100:.3f}%", "spread": f"spread {h.sell_at * 1e4:.0f}bp",
+                "price": f"price {format_32nds(h.sell_at)}"}[h.sell]
+        table = Table(title=f"{_escape(h.name)}  total return: {h.months} months to {h.horizon.isoformat()}, "
+                            f"reinvested at {h.reinvest * 100:.3f}%, sold at {sold}",
+                      title_justify="left", header_style="bold")
+        for col in ("Scenario", "Bought", "Received", "Reinvested", "Sale", "Horizon price", "Horizon yield",
+                    "Total return", "Annual BEY", "Annual mtg"):
+            table.add_column(col, justify="left" if col == "Scenario" else "right")
+        for s, label in enumerate(h.scenarios):
+            r = h.row(s)
+
+            def f(key: str, fmt: str, row: dict = r) -> str:
+                return "-" if row[key] is None else fmt.format(row[key])
+
+            table.add_row(_escape(label), f("initial_value", "{:,.0f}"), f("cash_received", "{:,.0f}"),
+                          f("reinvestment_income", "{:,.0f}"), f("sale_value", "{:,.0f}"),
+                          f("horizon_price", "{:.4f}"), f("horizon_yield", "{:.3f}%"),
+                          f("total_return", "{:.3f}%"), f("annualised_bey", "{:.3f}%"),
+                          f("annualised_mortgage", "{:.3f}%"))
+        _print_table(console, table)
+    console.print("total return (SIFMA SF-50/51): cash to the horizon reinvested monthly (30/360); the rest "
+                  "sold at its full value there; annualised bond-equivalent 2[(1+TR)^(6/N)-1] and monthly "
+                  "12[(1+TR)^(1/N)-1]", style="dim")
 
 
 def _curve(ns: argparse.Namespace, deal: Deal) -> Curve | None:
@@ -806,13 +883,13 @@ def _run_with_progress(deal: Deal, scenarios: list[Scenario], err: Console, quie
 
 def _write_report(results: Results, decrement: Results | None, path: Path,
                   quotes: dict[str, valuation.Quote] | None = None,
-                  specs: list[QuoteSpec] | None = None) -> None:
+                  specs: list[QuoteSpec] | None = None, horizons: list | None = None) -> None:
     """The HTML report, with the decrement tables and the quotes the run printed (the deal's
     analytics quotes, replaced class by class by --price/--yield/--spread)."""
     from .analysis.plan import report_plan
     from .present.report import write
 
-    plan = report_plan(results, decrement, quotes, specs)
+    plan = report_plan(results, decrement, quotes, specs, horizons)
     try:
         write(plan, path)
     except OSError as exc:

@@ -307,6 +307,18 @@ class QuoteDecl:
 
 
 @dataclass
+class HorizonDecl:
+    """horizon CLASS, CLASS 12 months reinvest at 4% sell at yield|price|spread VALUE."""
+
+    classes: list[tuple[str, Span | None]]
+    months: Quantity
+    reinvest: Quantity
+    sell: str  # "yield" | "price" | "spread"
+    value: Quantity | str  # a price stays text
+    span: Span | None
+
+
+@dataclass
 class TableDecl:
     prices: list[str]
     speeds: list[Speed]
@@ -319,6 +331,7 @@ class AnalyticsDecl:
     curves: list[CurveDecl] = field(default_factory=list)
     quotes: list[QuoteDecl] = field(default_factory=list)
     tables: list[TableDecl] = field(default_factory=list)
+    horizons: list[HorizonDecl] = field(default_factory=list)
 
 
 @dataclass

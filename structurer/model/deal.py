@@ -196,10 +196,24 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class HorizonSpec:
+    """A total-return horizon (valuation/horizon.py): hold `classes` for `months`, reinvest at
+    `reinvest` (decimal), sell at `sell` ('yield': BEY, 'price': clean per 100, 'spread': to
+    the curve at the remaining WAL) `value` (decimal)."""
+
+    classes: tuple[str, ...]
+    months: int
+    reinvest: float
+    sell: str
+    value: float
+
+
+@dataclass(frozen=True)
 class Analytics:
     curves: dict[str, Curve] = field(default_factory=dict)
     quotes: tuple[QuoteSpec, ...] = ()
     tables: tuple[TableSpec, ...] = ()
+    horizons: tuple[HorizonSpec, ...] = ()
 
     @property
     def curve(self) -> Curve | None:

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from ..model.deal import Deal, QuoteSpec, Tranche
     from ..results.results import Results
     from ..structuring.tieout import TieOut
+    from ..valuation.horizon import HorizonResult
     from ..valuation.quotes import Quote
 
 DASH = "\u2014"  # shown where a figure does not exist (a residual's WAL, no principal paid)
@@ -734,10 +735,32 @@ def _pricing(plan: ReportPlan, shown: Sequence[int]) -> dict[str, Any] | None:
             entry.update(_price_yield(t.frame, 1), levels=None)
         index_tables.append(entry)
 
-    return {"scenarios": scenarios, "with_curve": with_curve, "has_basis": bool(by_name),
+    horizons = [_horizon(h) for h in priced.horizons]
+    return {"horizons": horizons, "scenarios": scenarios, "with_curve": with_curve,
+            "has_basis": bool(by_name),
             "any_static": any(q.static for q in quotes.values()),
             "any_floating": any(q.floating is not None for q in quotes.values()),
             "tables": tables, "index_tables": index_tables}
+
+
+def _horizon(h: HorizonResult) -> dict[str, Any]:
+    """A total-return table: one row per scenario (valuation.horizon's figures, formatted)."""
+    from ..valuation.yields import format_32nds
+
+    sold = {"yield": f"a yield of {fmt_rate(h.sell_at)}", "spread": f"a spread of {h.sell_at * 1e4:.0f}bp",
+            "price": f"a price of {format_32nds(h.sell_at)}"}[h.sell]
+    rows = []
+    for s, label in enumerate(h.scenarios):
+        r = h.row(s)
+        rows.append({"scenario": label, "initial_value": fmt_money(r["initial_value"]),
+                     "received": fmt_money(r["cash_received"]),
+                     "income": fmt_money(r["reinvestment_income"]), "sale": fmt_money(r["sale_value"]),
+                     "horizon_value": fmt_money(r["horizon_value"]),
+                     "price": fmt_number(r["horizon_price"], 4), "yield": fmt(r["horizon_yield"], "pct3"),
+                     "total": fmt(r["total_return"], "pct3"), "bey": fmt(r["annualised_bey"], "pct3"),
+                     "mortgage": fmt(r["annualised_mortgage"], "pct3")})
+    return {"class": h.name, "months": h.months, "horizon": h.horizon, "reinvest": fmt_rate(h.reinvest),
+            "sold": sold, "rows": rows}
 
 
 def fmt_price32(value: Any) -> str:
