@@ -764,9 +764,9 @@ def _print_quotes(console: Console, results: Results, quotes: dict[str, valuatio
             table.add_row(*cells)
         _print_table(console, table)
         _print_floating(console, label, quotes, s)
-    console.print("yields: bond-equivalent, with the payment delay (Mtg yield: the same yield compounded "
-                  "monthly); durations: years against the BEY; s: static (no cash flow here depends on "
-                  "rates)", style="dim")
+    console.print("yields: bond-equivalent, with the payment delay; durations: years against the BEY; "
+                  "s: static (no cash flow here depends on rates)", style="dim")
+    console.print("Mtg yield: the same yield compounded monthly, (1 + y/12)^6 = 1 + BEY/2", style="dim")
     if any(q.floating is not None for q in quotes.values()):
         console.print("floating-rate measures (SIFMA SF-52..54): index yield = the first period's index; "
                       "spread = yield - index yield on the same basis; DM = the constant margin over each "
