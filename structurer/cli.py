@@ -717,9 +717,10 @@ def _print_horizons(console: Console, horizons: list) -> None:
                           f("total_return", "{:.3f}%"), f("annualised_bey", "{:.3f}%"),
                           f("annualised_mortgage", "{:.3f}%"))
         _print_table(console, table)
-    console.print("total return (SIFMA SF-50/51): cash to the horizon reinvested monthly (30/360); the rest "
-                  "sold at its full value there; annualised bond-equivalent 2[(1+TR)^(6/N)-1] and monthly "
-                  "12[(1+TR)^(1/N)-1]", style="dim")
+    console.print("total return (SIFMA SF-50/51): cash reinvested to the horizon monthly (30/360), the rest sold "
+                  "there at its full value;", style="dim")
+    console.print("annualised: bond-equivalent 2[(1+TR)^(6/N)-1], monthly 12[(1+TR)^(1/N)-1], N months held",
+                  style="dim")
 
 
 def _curve(ns: argparse.Namespace, deal: Deal) -> Curve | None:
@@ -768,11 +769,10 @@ def _print_quotes(console: Console, results: Results, quotes: dict[str, valuatio
                   "s: static (no cash flow here depends on rates)", style="dim")
     console.print("Mtg yield: the same yield compounded monthly, (1 + y/12)^6 = 1 + BEY/2", style="dim")
     if any(q.floating is not None for q in quotes.values()):
-        console.print("floating-rate measures (SIFMA SF-52..54): index yield = the first period's index; "
-                      "spread = yield - index yield on the same basis; DM = the constant margin over each "
-                      "period's projected index that discounts the cash to the full price; BEY: "
-                      "semiannual, 30/360; MM: simple interest each period on the deal's accrual basis "
-                      f"({results.deal.day_count.name})", style="dim")
+        console.print("floating-rate measures (SIFMA SF-52..54): index yield: the first period's index; "
+                      "spread: the yield less the index yield, same basis;", style="dim")
+        console.print("DM: the margin over each period's index that discounts the cash to the full price; "
+                      f"BEY: semiannual, 30/360; MM: simple, {results.deal.day_count.name}", style="dim")
     if count > SCENARIOS_LISTED:
         console.print(f"left out: the price/yield tables of the other {count - 1:,} scenarios; --json "
                       "prints every scenario's", markup=False)
