@@ -717,8 +717,8 @@ def _print_horizons(console: Console, horizons: list) -> None:
                           f("total_return", "{:.3f}%"), f("annualised_bey", "{:.3f}%"),
                           f("annualised_mortgage", "{:.3f}%"))
         _print_table(console, table)
-    console.print("total return (SIFMA SF-50/51): cash reinvested to the horizon monthly (30/360), the rest sold "
-                  "there at its full value;", style="dim")
+    console.print("total return (SIFMA SF-50/51): cash reinvested to the horizon monthly (30/360), "
+                  "the rest sold there at its full value;", style="dim")
     console.print("annualised: bond-equivalent 2[(1+TR)^(6/N)-1], monthly 12[(1+TR)^(1/N)-1], N months held",
                   style="dim")
 
