@@ -45,6 +45,7 @@ from .model.defaults import (
 from .model.prepayment import Prepayment, parse_speed, parse_speeds
 from .model.scenarios import RatePath, Scenario, check_indices, with_index_levels
 from .present import exports
+from .results import average_life
 from .results.results import COLLATERAL, Results
 from .valuation import quotes as valuation
 from .valuation.yields import format_32nds, parse_price, rate_with_unit
@@ -293,6 +294,8 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
     quotes.add_argument("--sell", metavar="KIND=VALUE",
                         help="how the class is sold at the horizon: yield=6.5%%, price=99-16 "
                              "or spread=120 (bp)")
+    quotes.add_argument("--average-lives", action="store_true",
+                        help="print each class's average life under every convention side by side")
     quotes.add_argument("--tables", action="store_true",
                         help="print the price/yield tables the deal's analytics block asks for")
     out = p.add_argument_group("outputs")
@@ -508,6 +511,9 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
                 scenario["classes"][name].update(q.row(s))
             for h in horizons:
                 scenario["classes"][h.name].setdefault("total_return", []).append(h.row(s))
+            for name, lives in average_life.rows(results, s).items():
+                scenario["classes"][name]["average_life"] = lives
+        out["average_life_conventions"] = dict(average_life.LABELS)
         if deal.tapes:
             out["collateral"] = _tape_summaries(deal)
         summaries.append(out)
@@ -522,6 +528,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
             _print_quotes(console, results, quotes)
         if horizons:
             _print_horizons(console, horizons)
+        if ns.average_lives:
+            _print_average_lives(console, results)
         if ns.tables:
             _print_tables(console, deal)
     if ns.cashflows:
@@ -690,6 +698,35 @@ def _horizons(ns: argparse.Namespace, deal: Deal, results: Results, quotes: dict
         raise _UsageError("--sell spread=... needs a curve: --curve FILE, or a curve in the analytics block")
     spec = HorizonSpec(tuple(quotes), ns.horizon, reinvest, kind, value)
     return horizon_results(results, quotes, [spec], curve)
+
+
+def _print_average_lives(console: Console, results: Results) -> None:
+    """Each class's average life under every convention (results/average_life.py), a table per
+    scenario shown; the conventions said under them."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    from .analysis.budget import SCENARIOS_LISTED
+    from .analysis.plan import chart_scenario
+
+    count = len(results.scenario_specs)
+    shown = range(count) if count <= SCENARIOS_LISTED else [chart_scenario(results)[0]]
+    columns = (("wal", "WAL"), ("to_receipt", "To receipt"), ("z_bond", "Z-bond"),
+               ("net_principal", "GPM/ARM net"))
+    for s in shown:
+        lives = average_life.rows(results, s)
+        table = Table(title=f"{_escape(results.scenarios[s])}  average life (years) by convention",
+                      title_justify="left", header_style="bold")
+        table.add_column("Class", justify="left")
+        for _, title in columns:
+            table.add_column(title, justify="right")
+        for name, row in lives.items():
+            table.add_row(_escape(name), *["-" if row.get(key) is None else f"{row[key]:.2f}"
+                                           for key, _ in columns])
+        _print_table(console, table)
+    for key, title in columns:
+        console.print(f"{title}: {average_life.LABELS[key].split(': ', 1)[-1]}", style="dim")
+    console.print("Z-bond and GPM/ARM: accrual classes only; a notional class: its notional balance's "
+                  "paydown", style="dim")
 
 
 def _print_horizons(console: Console, horizons: list) -> None:
@@ -918,6 +955,8 @@ def _print_summary(console: Console, results: Results) -> None:
         _print_cover(console, results, s, bands, notional, coll_wal)
     if count > SCENARIOS_LISTED:
         _print_wal_table(console, results, SCENARIOS_LISTED)
+    console.print("WAL: years by period count from settlement, principal paid (SIFMA); --average-lives: "
+                  "the other conventions", style="dim")
 
 
 def _print_cover(console: Console, results: Results, s: int, bands: dict[str, str],

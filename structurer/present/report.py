@@ -330,7 +330,10 @@ def _cover(results: Results, stats: dict[str, float], s: int,
         "wal": float(results.wal(COLLATERAL)[s]),
         **_window(results, COLLATERAL, s),
     }
-    return {**_scenario_heading(deal, results, s), "rows": rows, "collateral": collateral}
+    from ..results.average_life import rows as average_lives
+
+    return {**_scenario_heading(deal, results, s), "rows": rows, "collateral": collateral,
+            "average_lives": average_lives(results, s)}
 
 
 def _records(frame: Any, periods: int) -> list[dict[str, Any]]:
