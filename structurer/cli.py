@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -1136,7 +1136,43 @@ def _solve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--at", type=_one_speed, metavar="PSA", help="the PSA speed of those periods")
     p.add_argument("--psa", type=_one_speed, metavar="PSA",
                    help="the speed for --size and --par-coupon (default: the deal's pricing speed)")
+    p.add_argument("--json", action="store_true", help="print the solver's answer as JSON")
     p.set_defaults(handler=_solve)
+
+
+def _plain(value: object) -> object:
+    """A solver's figure as JSON data: numbers as floats (NaN and infinities as null), tuples and
+    arrays as lists, anything else as its text."""
+    import numpy as np  # late: the command line starts without numpy
+
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, tuple | list | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def solve_json(result: Any, ns: argparse.Namespace, deal: Deal) -> dict[str, Any]:
+    """`structure solve --json`: every field of the solver's SolveResult (structuring/solve.py),
+    which solver ran and on what, and the solved deal's class balances and coupons where the
+    solver rebuilt the deal."""
+    solver = ("size" if ns.size else "max_pac" if ns.max_pac else "par_coupon" if ns.par_coupon
+              else "effective_band")
+    out: dict[str, Any] = {"deal": deal.name, "deal_file": ns.deal, "solver": solver}
+    for key in ("goal", "variable", "value", "achieved", "target", "error", "iterations", "converged",
+                "message", "details"):
+        out[key] = _plain(getattr(result, key))
+    solved = getattr(result, "deal", None)
+    if solved is not None:
+        out["classes"] = {c.name: {"balance": _plain(c.balance), "coupon": _plain(c.coupon)}
+                          for c in solved.classes if not c.is_residual}
+    return out
 
 
 def _tieout_arguments(p: argparse.ArgumentParser) -> None:
@@ -1214,6 +1250,9 @@ def _solve(ns: argparse.Namespace, err: Console) -> int:
         if ns.after is None or ns.at is None:
             raise _UsageError("--effective-band needs --after PERIODS and --at PSA")
         result = solve.effective_band(deal, ns.effective_band, ns.after, ns.at)
+    if ns.json:
+        sys.stdout.write(json.dumps(solve_json(result, ns, deal), indent=2) + "\n")
+        return EXIT_OK
     table = Table(title=_escape(result.goal), title_justify="left", header_style="bold", show_header=False)
     table.add_column("", justify="left")
     table.add_column("", justify="right")
