@@ -685,15 +685,16 @@ def _horizons(ns: argparse.Namespace, deal: Deal, results: Results, quotes: dict
         raise _UsageError("--horizon needs --sell yield=RATE, price=PRICE or spread=BP")
     kind, sep, text = ns.sell.partition("=")
     kind = kind.strip().lower()
+    usage = _UsageError(f"--sell '{ns.sell}' / --reinvest '{ns.reinvest}': write --sell yield=6.5%, "
+                        "price=99-16 or spread=120, and --reinvest 4%")
+    if not sep or kind not in ("yield", "price", "spread"):
+        raise usage
     try:
-        if not sep or kind not in ("yield", "price", "spread"):
-            raise ValueError
         value = parse_price(text) if kind == "price" else \
             rate_with_unit(text, bare=100.0 if kind == "yield" else 10000.0)
         reinvest = rate_with_unit(ns.reinvest, bare=100.0)
     except (InputError, ValueError):
-        raise _UsageError(f"--sell '{ns.sell}' / --reinvest '{ns.reinvest}': write --sell yield=6.5%, "
-                          "price=99-16 or spread=120, and --reinvest 4%") from None
+        raise usage from None
     if kind == "spread" and curve is None:
         raise _UsageError("--sell spread=... needs a curve: --curve FILE, or a curve in the analytics block")
     spec = HorizonSpec(tuple(quotes), ns.horizon, reinvest, kind, value)

@@ -93,7 +93,7 @@ def test_no_margin_prices_nothing() -> None:
 
 def test_pay_frequency_words() -> None:
     assert [fl.frequency(w) for w in ("monthly", "Quarterly", "semiannual", 4)] == [12, 4, 2, 4]
-    with pytest.raises(ValueError):
+    with pytest.raises(st.InputError):
         fl.frequency(3)
 
 

@@ -105,3 +105,5 @@ def test_cli_prints_the_tables_and_refuses_what_does_not_fit(tmp_path: Path,
     assert "--horizon needs the classes priced" in capsys.readouterr().err
     assert main([str(path), "--price", "100", "--horizon", "12", "--no-report"]) == 2
     assert "--horizon needs --sell" in capsys.readouterr().err
+    assert main([str(path), "--price", "100", "--horizon", "12", "--sell", "bogus", "--no-report"]) == 2
+    assert "write --sell yield=6.5%" in capsys.readouterr().err

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dates import THIRTY_360, DayCount, add_months, day_count
+from ..errors import InputError
 
 FREQUENCIES = {"monthly": 12, "quarterly": 4, "semiannual": 2}
 BASES = ("bond-equivalent", "money-market")
@@ -54,10 +55,10 @@ def frequency(value: int | str) -> int:
     """Payments a year from 12/4/2 or 'monthly'/'quarterly'/'semiannual'."""
     if isinstance(value, str):
         if value.strip().lower() not in FREQUENCIES:
-            raise ValueError(f"'{value}' is not a pay frequency; use {', '.join(FREQUENCIES)}")
+            raise InputError(f"'{value}' is not a pay frequency; use {', '.join(FREQUENCIES)}")
         return FREQUENCIES[value.strip().lower()]
     if int(value) not in FREQUENCIES.values():
-        raise ValueError(f"{value} payments a year is not monthly, quarterly or semiannual")
+        raise InputError(f"{value} payments a year is not monthly, quarterly or semiannual")
     return int(value)
 
 
@@ -101,7 +102,7 @@ def _factors(rates: np.ndarray, tau_mm: np.ndarray, t_be: np.ndarray,
             step = base ** (-2.0 * t_be)
             dlog = -t_be / base
         else:
-            raise ValueError(f"'{basis}' is not a basis; use {' or '.join(BASES)}")
+            raise InputError(f"'{basis}' is not a basis; use {' or '.join(BASES)}")
         return np.cumprod(step, axis=-1), np.cumsum(np.broadcast_to(dlog, step.shape), axis=-1)
 
 
