@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
@@ -45,9 +45,10 @@ from .model.defaults import (
 from .model.prepayment import Prepayment, parse_speed, parse_speeds
 from .model.scenarios import RatePath, Scenario, check_indices, with_index_levels
 from .present import exports
+from .results import average_life
 from .results.results import COLLATERAL, Results
 from .valuation import quotes as valuation
-from .valuation.yields import parse_price, rate_with_unit
+from .valuation.yields import format_32nds, parse_price, rate_with_unit
 from .version import __version__
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
@@ -278,8 +279,23 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
                         help="bond-equivalent yield in percent, e.g. 6.5%% or A=6.25%%")
     quotes.add_argument("--spread", action="append", default=[], metavar="[CLASS=]BP",
                         help="spread in bp to the curve at each class's WAL, e.g. 120")
+    quotes.add_argument("--mortgage-yield", action="append", default=[], metavar="[CLASS=]YIELD",
+                        help="mortgage (monthly-compounded) yield in percent, e.g. 6.4%%")
+    quotes.add_argument("--margin", action="append", default=[], metavar="[CLASS=]BP",
+                        help="a floater's money-market discount margin in bp over its index, e.g. 45; "
+                             "without CLASS= for every floating-rate class")
     quotes.add_argument("--curve", metavar="FILE",
                         help="a Treasury curve CSV (tenor,yield: years, percent) for spreads")
+    quotes.add_argument("--horizon", type=int, metavar="MONTHS",
+                        help="total return of every priced class held MONTHS months "
+                             "(with --reinvest, --sell)")
+    quotes.add_argument("--reinvest", metavar="RATE", default="0%",
+                        help="the rate cash is reinvested at to the horizon, percent (default 0%%)")
+    quotes.add_argument("--sell", metavar="KIND=VALUE",
+                        help="how the class is sold at the horizon: yield=6.5%%, price=99-16 "
+                             "or spread=120 (bp)")
+    quotes.add_argument("--average-lives", action="store_true",
+                        help="print each class's average life under every convention side by side")
     quotes.add_argument("--tables", action="store_true",
                         help="print the price/yield tables the deal's analytics block asks for")
     out = p.add_argument_group("outputs")
@@ -470,6 +486,7 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     curve = _curve(ns, deal)
     specs = _quote_specs(ns, deal)
     quotes = valuation.quote_classes(results, specs, curve) if specs else {}
+    horizons = _horizons(ns, deal, results, quotes, curve)
     if ns.cashflows:
         exports.write_cashflows(results, Path(ns.cashflows))
     written = _write_holder_outputs(ns, results, inputs)
@@ -485,13 +502,18 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     if wants_report:
         report_path = Path(ns.report) if ns.report is not None else Path(path).with_suffix(".html")
         _output_path("--report", str(report_path), inputs)
-        _write_report(results, decrement, report_path, quotes, specs)
+        _write_report(results, decrement, report_path, quotes, specs, horizons)
 
     if summaries is not None:
         out = results.to_dict()
         for s, scenario in enumerate(out["scenarios"]):
             for name, q in quotes.items():
                 scenario["classes"][name].update(q.row(s))
+            for h in horizons:
+                scenario["classes"][h.name].setdefault("total_return", []).append(h.row(s))
+            for name, lives in average_life.rows(results, s).items():
+                scenario["classes"][name]["average_life"] = lives
+        out["average_life_conventions"] = dict(average_life.LABELS)
         if deal.tapes:
             out["collateral"] = _tape_summaries(deal)
         summaries.append(out)
@@ -504,6 +526,10 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
             _print_collateral(console, deal)
         if quotes:
             _print_quotes(console, results, quotes)
+        if horizons:
+            _print_horizons(console, horizons)
+        if ns.average_lives:
+            _print_average_lives(console, results)
         if ns.tables:
             _print_tables(console, deal)
     if ns.cashflows:
@@ -528,7 +554,8 @@ def _check_summary_options(ns: argparse.Namespace) -> None:
     others = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--xlsx", ns.xlsx),
                              ("--json", ns.json or None), ("--tables", ns.tables or None),
                              ("--price", ns.price or None), ("--yield", ns.yield_ or None),
-                             ("--spread", ns.spread or None)) if v is not None]
+                             ("--spread", ns.spread or None), ("--mortgage-yield", ns.mortgage_yield or None),
+                             ("--margin", ns.margin or None), ("--horizon", ns.horizon)) if v is not None]
     if others:
         raise _UsageError(f"--summary keeps only each scenario's figures, not the cash flows that "
                           f"{', '.join(others)} need{'s' if len(others) == 1 else ''}; run them separately")
@@ -589,7 +616,8 @@ def _with_chunk_progress(deal: Deal, scenarios: list[Scenario], rates: list[str]
 
 # Quotes a desk can mean (exclusive low, inclusive high): prices in points of par, yields and
 # spreads as decimals. Past these the yield solver has nothing to find.
-_QUOTE_RANGES = {"price": (0.0, 10_000.0), "yield": (-1.0, 10.0), "spread": (-1.0, 1.0)}
+_QUOTE_RANGES = {"price": (0.0, 10_000.0), "yield": (-1.0, 10.0), "spread": (-1.0, 1.0),
+                 "mortgage yield": (-1.0, 10.0), "margin": (-1.0, 1.0)}
 
 
 def _split_class(text: str) -> tuple[str | None, str]:
@@ -601,31 +629,136 @@ def _quote_specs(ns: argparse.Namespace, deal: Deal) -> list[QuoteSpec]:
     """The deal's analytics quotes, replaced class by class by the command line's."""
     specs = {q.name: q for q in deal.analytics.quotes}
     priced = [c.name for c in deal.issued_classes if not c.is_residual]
-    for kind, items in (("price", ns.price), ("yield", ns.yield_), ("spread", ns.spread)):
+    floaters = [c.name for c in deal.issued_classes if not c.is_residual and c.formula is not None]
+    for kind, items in (("price", ns.price), ("yield", ns.yield_), ("spread", ns.spread),
+                        ("mortgage yield", ns.mortgage_yield), ("margin", ns.margin)):
+        option = "--" + kind.replace(" ", "-")
         for item in items:
             name, text = _split_class(item)
             if name is not None and name not in priced:
-                raise _UsageError(f"--{kind}: deal \"{deal.name}\" has no issued class '{name}'"
+                raise _UsageError(f"{option}: deal \"{deal.name}\" has no issued class '{name}'"
                                   f" (it has {', '.join(priced)})")
+            if kind == "margin" and name is not None and name not in floaters:
+                raise _UsageError(f"--margin: class {name} has a fixed coupon; a discount margin is over a "
+                                  f"floater's index (the floaters: {', '.join(floaters) or 'none'})")
             try:
                 if kind == "price":
                     value = parse_price(text)
                 else:
-                    # A unit says what the number is; a bare yield is percent, a bare spread bp.
-                    value = rate_with_unit(text, bare=100.0 if kind == "yield" else 10000.0)
+                    # A unit says what the number is; a bare yield is percent, a bare spread or
+                    # margin bp.
+                    value = rate_with_unit(text, bare=100.0 if "yield" in kind else 10000.0)
             except (InputError, ValueError, OverflowError):
-                raise _UsageError(f"--{kind}: '{text}' is not a {kind}") from None
+                raise _UsageError(f"{option}: '{text}' is not a {kind}") from None
             low, high = _QUOTE_RANGES[kind]
             if not (math.isfinite(value) and low < value <= high):
-                shown = {"price": f"{high:,.0f}", "yield": f"{high:.0%}",
-                         "spread": f"{high * 1e4:,.0f} bp"}[kind]
-                raise _UsageError(f"--{kind}: '{text}' is not a usable {kind} (a finite number "
+                shown = f"{high:,.0f}" if kind == "price" else (
+                    f"{high:.0%}" if "yield" in kind else f"{high * 1e4:,.0f} bp")
+                raise _UsageError(f"{option}: '{text}' is not a usable {kind} (a finite number "
                                   f"{'above 0 and ' if kind == 'price' else ''}up to {shown})")
-            for target in [name] if name else priced:
+            targets = [name] if name else (floaters if kind == "margin" else priced)
+            if not targets:
+                raise _UsageError(f"--margin: deal \"{deal.name}\" has no floating-rate class")
+            for target in targets:
                 specs[target] = QuoteSpec(kind, target, value)
     if any(q.kind == "spread" for q in specs.values()) and _curve(ns, deal) is None:
         raise _UsageError("--spread needs a curve: --curve FILE, or a curve in the deal's analytics block")
     return list(specs.values())
+
+
+def _horizons(ns: argparse.Namespace, deal: Deal, results: Results, quotes: dict[str, valuation.Quote],
+              curve: Curve | None) -> list:
+    """The total returns asked for: --horizon for every priced class, else the analytics block's."""
+    from .analysis.plan import horizon_results
+    from .model.deal import HorizonSpec
+
+    if ns.horizon is None:
+        if ns.sell is not None:
+            raise _UsageError("--sell says how a class is sold at a horizon; add --horizon MONTHS")
+        return horizon_results(results, quotes, deal.analytics.horizons, curve)
+    if not quotes:
+        raise _UsageError("--horizon needs the classes priced (their purchase price): --price, --yield, "
+                          "--spread, or quotes in the deal's analytics block")
+    if not 1 <= ns.horizon <= deal.periods:
+        raise _UsageError(f"--horizon: {ns.horizon} months is not within the deal's {deal.periods} periods")
+    if ns.sell is None:
+        raise _UsageError("--horizon needs --sell yield=RATE, price=PRICE or spread=BP")
+    kind, sep, text = ns.sell.partition("=")
+    kind = kind.strip().lower()
+    usage = _UsageError(f"--sell '{ns.sell}' / --reinvest '{ns.reinvest}': write --sell yield=6.5%, "
+                        "price=99-16 or spread=120, and --reinvest 4%")
+    if not sep or kind not in ("yield", "price", "spread"):
+        raise usage
+    try:
+        value = parse_price(text) if kind == "price" else \
+            rate_with_unit(text, bare=100.0 if kind == "yield" else 10000.0)
+        reinvest = rate_with_unit(ns.reinvest, bare=100.0)
+    except (InputError, ValueError):
+        raise usage from None
+    if kind == "spread" and curve is None:
+        raise _UsageError("--sell spread=... needs a curve: --curve FILE, or a curve in the analytics block")
+    spec = HorizonSpec(tuple(quotes), ns.horizon, reinvest, kind, value)
+    return horizon_results(results, quotes, [spec], curve)
+
+
+def _print_average_lives(console: Console, results: Results) -> None:
+    """Each class's average life under every convention (results/average_life.py), a table per
+    scenario shown; the conventions said under them."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    from .analysis.budget import SCENARIOS_LISTED
+    from .analysis.plan import chart_scenario
+
+    count = len(results.scenario_specs)
+    shown = range(count) if count <= SCENARIOS_LISTED else [chart_scenario(results)[0]]
+    columns = (("wal", "WAL"), ("to_receipt", "To receipt"), ("z_bond", "Z-bond"),
+               ("net_principal", "GPM/ARM net"))
+    for s in shown:
+        lives = average_life.rows(results, s)
+        table = Table(title=f"{_escape(results.scenarios[s])}  average life (years) by convention",
+                      title_justify="left", header_style="bold")
+        table.add_column("Class", justify="left")
+        for _, title in columns:
+            table.add_column(title, justify="right")
+        for name, row in lives.items():
+            table.add_row(_escape(name), *["-" if row.get(key) is None else f"{row[key]:.2f}"
+                                           for key, _ in columns])
+        _print_table(console, table)
+    for key, title in columns:
+        console.print(f"{title}: {average_life.LABELS[key].split(': ', 1)[-1]}", style="dim")
+    console.print("Z-bond and GPM/ARM: accrual classes only; a notional class: its notional balance's "
+                  "paydown", style="dim")
+
+
+def _print_horizons(console: Console, horizons: list) -> None:
+    """Each class's total return, a row per scenario."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    for h in horizons:
+        sold = {"yield": f"yield {h.sell_at * 100:.3f}%", "spread": f"spread {h.sell_at * 1e4:.0f}bp",
+                "price": f"price {format_32nds(h.sell_at)}"}[h.sell]
+        table = Table(title=f"{_escape(h.name)}  total return: {h.months} months to {h.horizon.isoformat()}, "
+                            f"reinvested at {h.reinvest * 100:.3f}%, sold at {sold}",
+                      title_justify="left", header_style="bold")
+        for col in ("Scenario", "Bought", "Received", "Reinvested", "Sale", "Horizon price", "Horizon yield",
+                    "Total return", "Annual BEY", "Annual mtg"):
+            table.add_column(col, justify="left" if col == "Scenario" else "right")
+        for s, label in enumerate(h.scenarios):
+            r = h.row(s)
+
+            def f(key: str, fmt: str, row: dict = r) -> str:
+                return "-" if row[key] is None else fmt.format(row[key])
+
+            table.add_row(_escape(label), f("initial_value", "{:,.0f}"), f("cash_received", "{:,.0f}"),
+                          f("reinvestment_income", "{:,.0f}"), f("sale_value", "{:,.0f}"),
+                          f("horizon_price", "{:.4f}"), f("horizon_yield", "{:.3f}%"),
+                          f("total_return", "{:.3f}%"), f("annualised_bey", "{:.3f}%"),
+                          f("annualised_mortgage", "{:.3f}%"))
+        _print_table(console, table)
+    console.print("total return (SIFMA SF-50/51): cash reinvested to the horizon monthly (30/360), "
+                  "the rest sold there at its full value;", style="dim")
+    console.print("annualised: bond-equivalent 2[(1+TR)^(6/N)-1], monthly 12[(1+TR)^(1/N)-1], N months held",
+                  style="dim")
 
 
 def _curve(ns: argparse.Namespace, deal: Deal) -> Curve | None:
@@ -647,8 +780,8 @@ def _print_quotes(console: Console, results: Results, quotes: dict[str, valuatio
         label = results.scenarios[s]
         table = Table(title=f"{_escape(label)}  price / yield  (settle {results.deal.settle.isoformat()})",
                       title_justify="left", header_style="bold")
-        columns = ["Class", "Price", "Decimal", "Accrued", "Yield", "WAL", "Mod dur", "Eff dur",
-                   "Convexity"]
+        columns = ["Class", "Price", "Decimal", "Accrued", "Yield", "Mtg yield", "WAL", "Mod dur",
+                   "Eff dur", "Convexity"]
         with_curve = any(q.spread is not None for q in quotes.values())
         if with_curve:
             columns += ["Spread bp", "Z-spread bp"]
@@ -661,18 +794,50 @@ def _print_quotes(console: Console, results: Results, quotes: dict[str, valuatio
                 return "-" if row[key] is None else fmt.format(row[key])
 
             cells = [_escape(name), str(r["price_32nds"]), f("price", "{:.4f}"), f("accrued", "{:.4f}"),
-                     f("yield", "{:.3f}%"), f("wal", "{:.2f}"), f("modified_duration", "{:.2f}"),
+                     f("yield", "{:.3f}%"), f("mortgage_yield", "{:.3f}%"), f("wal", "{:.2f}"),
+                     f("modified_duration", "{:.2f}"),
                      f("effective_duration", "{:.2f}") + ("" if not q.static else " s"),
                      f("convexity", "{:.2f}")]
             if with_curve:
                 cells += [f("spread_bp", "{:.0f}"), f("z_spread_bp", "{:.0f}")]
             table.add_row(*cells)
         _print_table(console, table)
+        _print_floating(console, label, quotes, s)
     console.print("yields: bond-equivalent, with the payment delay; durations: years against the BEY; "
                   "s: static (no cash flow here depends on rates)", style="dim")
+    console.print("Mtg yield: the same yield compounded monthly, (1 + y/12)^6 = 1 + BEY/2", style="dim")
+    if any(q.floating is not None for q in quotes.values()):
+        console.print("floating-rate measures (SIFMA SF-52..54): index yield: the first period's index; "
+                      "spread: the yield less the index yield, same basis;", style="dim")
+        console.print("DM: the margin over each period's index that discounts the cash to the full price; "
+                      f"BEY: semiannual, 30/360; MM: simple, {results.deal.day_count.name}", style="dim")
     if count > SCENARIOS_LISTED:
         console.print(f"left out: the price/yield tables of the other {count - 1:,} scenarios; --json "
                       "prints every scenario's", markup=False)
+
+
+def _print_floating(console: Console, label: str, quotes: dict[str, valuation.Quote], s: int) -> None:
+    """The floating-rate measures of the quoted floaters at scenario s, a row each."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    floaters = {name: q.row(s) for name, q in quotes.items() if q.floating is not None}
+    if not floaters:
+        return
+    table = Table(title=f"{_escape(label)}  floating-rate measures", title_justify="left",
+                  header_style="bold")
+    columns = ["Class", "Index BEY", "Index MM", "Yield MM", "Spread BEY bp", "Spread MM bp",
+               "DM BEY bp", "DM MM bp"]
+    for col in columns:
+        table.add_column(col, justify="left" if col == "Class" else "right")
+    for name, r in floaters.items():
+        def f(key: str, fmt: str, row: dict = r) -> str:
+            return "-" if row[key] is None else fmt.format(row[key])
+
+        table.add_row(_escape(name), f("index_yield_bey", "{:.3f}%"), f("index_yield_mm", "{:.3f}%"),
+                      f("yield_mm", "{:.3f}%"), f("spread_to_index_bey_bp", "{:.1f}"),
+                      f("spread_to_index_mm_bp", "{:.1f}"), f("discount_margin_bey_bp", "{:.1f}"),
+                      f("discount_margin_mm_bp", "{:.1f}"))
+    _print_table(console, table)
 
 
 def _print_tables(console: Console, deal: Deal) -> None:
@@ -756,13 +921,13 @@ def _run_with_progress(deal: Deal, scenarios: list[Scenario], err: Console, quie
 
 def _write_report(results: Results, decrement: Results | None, path: Path,
                   quotes: dict[str, valuation.Quote] | None = None,
-                  specs: list[QuoteSpec] | None = None) -> None:
+                  specs: list[QuoteSpec] | None = None, horizons: list | None = None) -> None:
     """The HTML report, with the decrement tables and the quotes the run printed (the deal's
     analytics quotes, replaced class by class by --price/--yield/--spread)."""
     from .analysis.plan import report_plan
     from .present.report import write
 
-    plan = report_plan(results, decrement, quotes, specs)
+    plan = report_plan(results, decrement, quotes, specs, horizons)
     try:
         write(plan, path)
     except OSError as exc:
@@ -791,6 +956,8 @@ def _print_summary(console: Console, results: Results) -> None:
         _print_cover(console, results, s, bands, notional, coll_wal)
     if count > SCENARIOS_LISTED:
         _print_wal_table(console, results, SCENARIOS_LISTED)
+    console.print("WAL: years by period count from settlement, principal paid (SIFMA); --average-lives: "
+                  "the other conventions", style="dim")
 
 
 def _print_cover(console: Console, results: Results, s: int, bands: dict[str, str],
@@ -970,7 +1137,43 @@ def _solve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--at", type=_one_speed, metavar="PSA", help="the PSA speed of those periods")
     p.add_argument("--psa", type=_one_speed, metavar="PSA",
                    help="the speed for --size and --par-coupon (default: the deal's pricing speed)")
+    p.add_argument("--json", action="store_true", help="print the solver's answer as JSON")
     p.set_defaults(handler=_solve)
+
+
+def _plain(value: object) -> object:
+    """A solver's figure as JSON data: numbers as floats (NaN and infinities as null), tuples and
+    arrays as lists, anything else as its text."""
+    import numpy as np  # late: the command line starts without numpy
+
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, tuple | list | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def solve_json(result: Any, ns: argparse.Namespace, deal: Deal) -> dict[str, Any]:
+    """`structure solve --json`: every field of the solver's SolveResult (structuring/solve.py),
+    which solver ran and on what, and the solved deal's class balances and coupons where the
+    solver rebuilt the deal."""
+    solver = ("size" if ns.size else "max_pac" if ns.max_pac else "par_coupon" if ns.par_coupon
+              else "effective_band")
+    out: dict[str, Any] = {"deal": deal.name, "deal_file": ns.deal, "solver": solver}
+    for key in ("goal", "variable", "value", "achieved", "target", "error", "iterations", "converged",
+                "message", "details"):
+        out[key] = _plain(getattr(result, key))
+    solved = getattr(result, "deal", None)
+    if solved is not None:
+        out["classes"] = {c.name: {"balance": _plain(c.balance), "coupon": _plain(c.coupon)}
+                          for c in solved.classes if not c.is_residual}
+    return out
 
 
 def _tieout_arguments(p: argparse.ArgumentParser) -> None:
@@ -1048,6 +1251,9 @@ def _solve(ns: argparse.Namespace, err: Console) -> int:
         if ns.after is None or ns.at is None:
             raise _UsageError("--effective-band needs --after PERIODS and --at PSA")
         result = solve.effective_band(deal, ns.effective_band, ns.after, ns.at)
+    if ns.json:
+        sys.stdout.write(json.dumps(solve_json(result, ns, deal), indent=2) + "\n")
+        return EXIT_OK
     table = Table(title=_escape(result.goal), title_justify="left", header_style="bold", show_header=False)
     table.add_column("", justify="left")
     table.add_column("", justify="right")

@@ -41,10 +41,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..engine.schedules import Tier
-    from ..model.deal import Deal, QuoteSpec, Tranche
+    from ..model.curve import Curve
+    from ..model.deal import Deal, HorizonSpec, QuoteSpec, Tranche
     from ..model.prepayment import Prepayment
     from ..results.results import Results
     from ..structuring.tieout import TieOut
+    from ..valuation.horizon import HorizonResult
     from ..valuation.quotes import Quote
 
 
@@ -127,6 +129,7 @@ class Pricing:
     specs: Sequence[QuoteSpec]
     tables: list[PriceYieldTable]
     index_tables: list[IndexTable]
+    horizons: list[HorizonResult] = field(default_factory=list)  # total return, class by horizon
 
 
 # The distribution of a measure over the scenarios: these percentiles, between min and max.
@@ -318,12 +321,24 @@ def structuring_ranges(deal: Deal) -> list[StructuringRange]:
     return out
 
 
+def horizon_results(results: Results, quotes: Mapping[str, Quote], horizons: Sequence[HorizonSpec],
+                    curve: Curve | None) -> list[HorizonResult]:
+    """The total return (valuation.horizon) of each quoted class each horizon names, bought at
+    its quote: a class the horizon names that was not priced is left out."""
+    from ..valuation.horizon import horizon_return
+
+    return [horizon_return(results, quotes[name], h.months, h.reinvest, h.sell, h.value, curve)
+            for h in horizons for name in h.classes if name in quotes]
+
+
 def pricing_plan(results: Results, quotes: Mapping[str, Quote] | None,
-                 specs: Sequence[QuoteSpec] | None) -> Pricing | None:
+                 specs: Sequence[QuoteSpec] | None,
+                 horizons: Sequence[HorizonResult] | None = None) -> Pricing | None:
     """Quotes, the analytics block's price/yield tables, and for quoted IO, PO and inverse
     floater classes their yield by speed (and index level, if the deal has an index).
 
-    `quotes` None: price what the deal's analytics block asks for, on its curve."""
+    `quotes` None: price what the deal's analytics block asks for, on its curve. `horizons`
+    None: the total returns the deal's analytics block asks for, of the quoted classes."""
     from ..valuation import quotes as valuation
 
     deal = results.deal
@@ -359,16 +374,20 @@ def pricing_plan(results: Results, quotes: Mapping[str, Quote] | None,
         else:
             frame = valuation.price_yield_table(deal, name, [price], speeds)
             index_tables.append(IndexTable(name, kind, price, None, None, frame))
-    return Pricing(quotes, list(specs or ()), tables, index_tables)
+    if horizons is None:
+        horizons = horizon_results(results, quotes, deal.analytics.horizons, deal.analytics.curve)
+    return Pricing(quotes, list(specs or ()), tables, index_tables, list(horizons))
 
 
 def report_plan(results: Results, decrement: Results | None = None,
                 quotes: Mapping[str, Quote] | None = None,
-                specs: Sequence[QuoteSpec] | None = None) -> ReportPlan:
+                specs: Sequence[QuoteSpec] | None = None,
+                horizons: Sequence[HorizonResult] | None = None) -> ReportPlan:
     """Compute everything the report of a run shows (and of a decrement-speed run, if given).
 
     `quotes` are the classes priced (valuation.quote_classes on this run) and `specs` what they
-    were priced from; without them the plan prices what the deal's analytics block asks."""
+    were priced from; without them the plan prices what the deal's analytics block asks.
+    `horizons`: the total returns computed (horizon_results); None: the analytics block's."""
     from ..structuring.tieout import tieout
 
     deal = results.deal
@@ -387,7 +406,7 @@ def report_plan(results: Results, decrement: Results | None = None,
         ranges=structuring_ranges(deal),
         notional_wal=wal,
         decrement_notional_wal=notional_wal(decrement),
-        pricing=pricing_plan(results, quotes, specs),
+        pricing=pricing_plan(results, quotes, specs, horizons),
         tieout=tieout(deal),
         scenarios=scenario_summary(results, wal),
         yearly=(yearly_flows(results, 0) if class_periods(results) > budget.CASHFLOW_CELLS_MONTHLY

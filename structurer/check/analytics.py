@@ -8,7 +8,7 @@ from pathlib import Path
 from ..errors import InputError, Span, did_you_mean
 from ..language.nodes import AnalyticsDecl, CurveDecl
 from ..model.curve import Curve, make_curve, read_curve_csv
-from ..model.deal import Analytics, QuoteSpec, TableSpec, Tranche
+from ..model.deal import Analytics, HorizonSpec, QuoteSpec, TableSpec, Tranche
 from ..model.prepayment import Prepayment
 from ..valuation.yields import parse_price
 from .context import Checker
@@ -75,6 +75,10 @@ def _analytics(ck: Checker, decl: AnalyticsDecl | None, names: dict[str, Tranche
             if tranche.is_residual or not tranche.issued:
                 ck.error(f"class {name} is not an issued class with cash flows to price", span)
                 continue
+            if q.kind == "margin" and tranche.formula is None:
+                ck.error(f"class {name} has a fixed coupon: a discount margin is over a floater's index",
+                         span, f"price it by price, yield or spread: yield {name} at 5%")
+                continue
             if name in quoted:
                 ck.error(f"class {name} is priced twice", span)
                 continue
@@ -93,5 +97,43 @@ def _analytics(ck: Checker, decl: AnalyticsDecl | None, names: dict[str, Tranche
                      "add: speeds(100, 165, 300 PSA), or decrement speeds to the scenarios block")
             continue
         tables.append(TableSpec(prices, speeds))
-    return Analytics(curves, tuple(quotes), tuple(tables))
+    horizons = _horizons(ck, decl, names, quoted, bool(decl.curves))
+    return Analytics(curves, tuple(quotes), tuple(tables), tuple(horizons))
+
+
+def _horizons(ck: Checker, decl: AnalyticsDecl, names: dict[str, Tranche], quoted: dict[str, Span | None],
+              has_curve: bool) -> list[HorizonSpec]:
+    """The total-return horizons: each class must be priced (its purchase price) in the block."""
+    out: list[HorizonSpec] = []
+    for h in decl.horizons:
+        months = ck.months(h.months, "a horizon")
+        reinvest = ck.rate(h.reinvest, "a reinvestment rate")
+        if h.sell == "price":
+            try:
+                value: float | None = parse_price(h.value)  # type: ignore[arg-type]
+            except InputError as exc:
+                ck.error(str(exc), h.span)
+                value = None
+        else:
+            value = ck.rate(h.value, f"a horizon {h.sell}")  # type: ignore[arg-type]
+            if h.sell == "spread" and not has_curve:
+                ck.error("a horizon spread needs a curve to be a spread to", h.span,
+                         'add: curve "UST" (1: 4.1%, 2: 4.0%, 5: 4.0%, 10: 4.2%, 30: 4.5%)')
+                value = None
+        if months is not None and months < 1:
+            ck.error("a horizon is at least 1 month", h.months.span)
+            months = None
+        classes = []
+        for name, span in h.classes:
+            if name not in names:
+                ck.error(f"unknown class '{name}'", span, did_you_mean(name, names))
+            elif name not in quoted:
+                ck.error(f"class {name} has a horizon but no price to buy it at", span,
+                         f"price it in this block: price {name} at 100-00")
+            else:
+                classes.append(name)
+        if months is None or reinvest is None or value is None or len(classes) != len(h.classes):
+            continue
+        out.append(HorizonSpec(tuple(classes), months, reinvest, h.sell, value))
+    return out
 

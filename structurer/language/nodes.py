@@ -298,11 +298,23 @@ class CurveDecl:
 
 @dataclass
 class QuoteDecl:
-    """price/yield/spread CLASS, CLASS at VALUE: what a class is priced at."""
+    """price/yield/spread/mortgage yield/margin CLASS, CLASS at VALUE: what a class is priced at."""
 
-    kind: str  # "price" | "yield" | "spread"
+    kind: str  # "price" | "yield" | "spread" | "mortgage yield" | "margin" (discount margin)
     classes: list[tuple[str, Span | None]]
     value: Quantity | str  # a price in 32nds stays text; others are quantities
+    span: Span | None
+
+
+@dataclass
+class HorizonDecl:
+    """horizon CLASS, CLASS 12 months reinvest at 4% sell at yield|price|spread VALUE."""
+
+    classes: list[tuple[str, Span | None]]
+    months: Quantity
+    reinvest: Quantity
+    sell: str  # "yield" | "price" | "spread"
+    value: Quantity | str  # a price stays text
     span: Span | None
 
 
@@ -319,6 +331,7 @@ class AnalyticsDecl:
     curves: list[CurveDecl] = field(default_factory=list)
     quotes: list[QuoteDecl] = field(default_factory=list)
     tables: list[TableDecl] = field(default_factory=list)
+    horizons: list[HorizonDecl] = field(default_factory=list)
 
 
 @dataclass

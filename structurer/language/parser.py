@@ -30,6 +30,7 @@ from .nodes import (
     DealHeader,
     DefaultsDecl,
     Group,
+    HorizonDecl,
     IndexSetting,
     InterestRule,
     LossesDecl,
@@ -424,6 +425,25 @@ class _ToAst(Transformer):
     def spread_quote(self, meta, children):
         return ("quote", QuoteDecl("spread", children[0], children[1], Span.of(meta)))
 
+    def mortgage_yield_quote(self, meta, children):
+        return ("quote", QuoteDecl("mortgage yield", children[0], children[1], Span.of(meta)))
+
+    def margin_quote(self, meta, children):
+        return ("quote", QuoteDecl("margin", children[0], children[1], Span.of(meta)))
+
+    def horizon_item(self, meta, children):
+        classes, months, reinvest, (sell, value) = children
+        return ("horizon", HorizonDecl(classes, months, reinvest, sell, value, Span.of(meta)))
+
+    def sell_yield(self, meta, children):
+        return ("yield", children[0])
+
+    def sell_price(self, meta, children):
+        return ("price", children[0])
+
+    def sell_spread(self, meta, children):
+        return ("spread", children[0])
+
     def price_table(self, meta, children):
         speeds = children[-1] if children and isinstance(children[-1], list) else []
         prices = [c for c in children if isinstance(c, str)]
@@ -432,7 +452,8 @@ class _ToAst(Transformer):
     def analytics_block(self, meta, children):
         decl = AnalyticsDecl(Span.of(meta))
         for kind, value in children:
-            {"curve": decl.curves, "quote": decl.quotes, "table": decl.tables}[kind].append(value)
+            {"curve": decl.curves, "quote": decl.quotes, "table": decl.tables,
+             "horizon": decl.horizons}[kind].append(value)
         return ("analytics", decl)
 
     def start(self, meta, children):

@@ -179,7 +179,8 @@ class Tranche:
 @dataclass(frozen=True)
 class QuoteSpec:
     """What the deal file asks a class to be priced at: kind 'price' (clean, decimal), 'yield'
-    (BEY, decimal) or 'spread' (decimal, to the curve at the WAL)."""
+    (BEY, decimal), 'spread' (decimal, to the curve at the WAL), 'mortgage yield' (monthly
+    compounded, decimal) or 'margin' (a floater's money-market discount margin, decimal)."""
 
     kind: str
     name: str
@@ -195,10 +196,24 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class HorizonSpec:
+    """A total-return horizon (valuation/horizon.py): hold `classes` for `months`, reinvest at
+    `reinvest` (decimal), sell at `sell` ('yield': BEY, 'price': clean per 100, 'spread': to
+    the curve at the remaining WAL) `value` (decimal)."""
+
+    classes: tuple[str, ...]
+    months: int
+    reinvest: float
+    sell: str
+    value: float
+
+
+@dataclass(frozen=True)
 class Analytics:
     curves: dict[str, Curve] = field(default_factory=dict)
     quotes: tuple[QuoteSpec, ...] = ()
     tables: tuple[TableSpec, ...] = ()
+    horizons: tuple[HorizonSpec, ...] = ()
 
     @property
     def curve(self) -> Curve | None:

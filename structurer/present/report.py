@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from ..model.deal import Deal, QuoteSpec, Tranche
     from ..results.results import Results
     from ..structuring.tieout import TieOut
+    from ..valuation.horizon import HorizonResult
     from ..valuation.quotes import Quote
 
 DASH = "\u2014"  # shown where a figure does not exist (a residual's WAL, no principal paid)
@@ -329,7 +330,10 @@ def _cover(results: Results, stats: dict[str, float], s: int,
         "wal": float(results.wal(COLLATERAL)[s]),
         **_window(results, COLLATERAL, s),
     }
-    return {**_scenario_heading(deal, results, s), "rows": rows, "collateral": collateral}
+    from ..results.average_life import rows as average_lives
+
+    return {**_scenario_heading(deal, results, s), "rows": rows, "collateral": collateral,
+            "average_lives": average_lives(results, s)}
 
 
 def _records(frame: Any, periods: int) -> list[dict[str, Any]]:
@@ -672,6 +676,10 @@ def _basis(spec: QuoteSpec | None) -> str:
         return f"price {format_32nds(spec.value)}"
     if spec.kind == "yield":
         return f"yield {fmt_rate(spec.value)}"
+    if spec.kind == "mortgage yield":
+        return f"mortgage yield {fmt_rate(spec.value)}"
+    if spec.kind == "margin":
+        return f"margin {spec.value * 10000:.0f}bp (money-market)"
     return f"spread {spec.value * 10000:.0f}bp"
 
 
@@ -707,7 +715,9 @@ def _pricing(plan: ReportPlan, shown: Sequence[int]) -> dict[str, Any] | None:
         for name, q in quotes.items():
             rows.append({"class": name, "basis": _basis(by_name.get(name)), "static": q.static,
                          "face": q.face, "notional": deal.tranche(name).is_notional, **q.row(s)})
-        scenarios.append({**_scenario_heading(deal, results, s), "rows": rows})
+        floating_rows = [r for r in rows if "discount_margin_mm_bp" in r]
+        scenarios.append({**_scenario_heading(deal, results, s), "rows": rows,
+                          "floating_rows": floating_rows})
 
     tables = []
     for table in priced.tables:
@@ -728,9 +738,32 @@ def _pricing(plan: ReportPlan, shown: Sequence[int]) -> dict[str, Any] | None:
             entry.update(_price_yield(t.frame, 1), levels=None)
         index_tables.append(entry)
 
-    return {"scenarios": scenarios, "with_curve": with_curve, "has_basis": bool(by_name),
+    horizons = [_horizon(h) for h in priced.horizons]
+    return {"horizons": horizons, "scenarios": scenarios, "with_curve": with_curve,
+            "has_basis": bool(by_name),
             "any_static": any(q.static for q in quotes.values()),
+            "any_floating": any(q.floating is not None for q in quotes.values()),
             "tables": tables, "index_tables": index_tables}
+
+
+def _horizon(h: HorizonResult) -> dict[str, Any]:
+    """A total-return table: one row per scenario (valuation.horizon's figures, formatted)."""
+    from ..valuation.yields import format_32nds
+
+    sold = {"yield": f"a yield of {fmt_rate(h.sell_at)}", "spread": f"a spread of {h.sell_at * 1e4:.0f}bp",
+            "price": f"a price of {format_32nds(h.sell_at)}"}[h.sell]
+    rows = []
+    for s, label in enumerate(h.scenarios):
+        r = h.row(s)
+        rows.append({"scenario": label, "initial_value": fmt_money(r["initial_value"]),
+                     "received": fmt_money(r["cash_received"]),
+                     "income": fmt_money(r["reinvestment_income"]), "sale": fmt_money(r["sale_value"]),
+                     "horizon_value": fmt_money(r["horizon_value"]),
+                     "price": fmt_number(r["horizon_price"], 4), "yield": fmt(r["horizon_yield"], "pct3"),
+                     "total": fmt(r["total_return"], "pct3"), "bey": fmt(r["annualised_bey"], "pct3"),
+                     "mortgage": fmt(r["annualised_mortgage"], "pct3")})
+    return {"class": h.name, "months": h.months, "horizon": h.horizon, "reinvest": fmt_rate(h.reinvest),
+            "sold": sold, "rows": rows}
 
 
 def fmt_price32(value: Any) -> str:

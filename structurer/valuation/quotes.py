@@ -20,6 +20,7 @@ from ..model.scenarios import RatePath, Scenario, check_indices, with_index_leve
 from ..results.measures import weighted_average_life
 from ..results.results import Results
 from . import yields as pricing
+from .floating import FloatingMeasures, floating_measures, price_from_margin
 
 if TYPE_CHECKING:  # pandas is imported by the two table functions only: it is slow to import
     import pandas as pd
@@ -46,6 +47,12 @@ class Quote:
     static: bool  # True when no cash flow depends on rates: effective = static figures
     spread: np.ndarray | None = None  # to the curve at the WAL, decimal
     z_spread: np.ndarray | None = None
+    floating: FloatingMeasures | None = None  # a floater's index yield, spread and margin (SF-52..54)
+
+    @property
+    def mortgage_yield(self) -> np.ndarray:
+        """The monthly-compounded (mortgage) yield of the BEY: (1 + y/12)^6 = 1 + BEY/2."""
+        return pricing.mortgage_from_bey(self.yield_)
 
     @property
     def full_price(self) -> np.ndarray:
@@ -57,11 +64,12 @@ class Quote:
                 return None
             return round(float(x[s]) * scale, 10)
 
-        return {
+        out: dict[str, float | str | None] = {
             "price": pct(self.price, 1.0),
             "price_32nds": pricing.format_32nds(float(self.price[s])),
             "accrued": round(float(self.accrued[s]), 10),
             "yield": pct(self.yield_),
+            "mortgage_yield": pct(self.mortgage_yield),
             "wal": pct(self.wal, 1.0),
             "modified_duration": pct(self.modified_duration, 1.0),
             "macaulay_duration": pct(self.macaulay_duration, 1.0),
@@ -71,6 +79,9 @@ class Quote:
             "spread_bp": pct(self.spread, 10000.0),
             "z_spread_bp": pct(self.z_spread, 10000.0),
         }
+        if self.floating is not None:
+            out.update(self.floating.row(s))
+        return out
 
 
 def class_cash(results: Results, name: str) -> np.ndarray:
@@ -107,12 +118,14 @@ def accrued_per_100(results: Results, name: str) -> np.ndarray:
 
 def quote(results: Results, name: str, price: float | str | None = None,
           yield_: float | None = None, spread: float | None = None,
-          curve: Curve | None = None) -> Quote:
-    """Price the class from exactly one of: a clean price (decimal or 32nds), a BEY (decimal), or
-    a spread (decimal) to the curve at each scenario's WAL."""
-    given = [x is not None for x in (price, yield_, spread)]
+          curve: Curve | None = None, mortgage_yield: float | None = None,
+          margin: float | None = None) -> Quote:
+    """Price the class from exactly one of: a clean price (decimal or 32nds), a BEY (decimal), a
+    spread (decimal) to the curve at each scenario's WAL, a mortgage (monthly-compounded) yield
+    (decimal), or, for a floater, a money-market discount margin (decimal, valuation.floating)."""
+    given = [x is not None for x in (price, yield_, spread, mortgage_yield, margin)]
     if sum(given) != 1:
-        raise InputError("give one of a price, a yield or a spread")
+        raise InputError("give one of a price, a yield, a spread, a mortgage yield or a margin")
     tranche = results.deal.tranche(name)
     if tranche.is_residual:
         raise InputError(f"class {name} is the residual; it is not quoted")
@@ -121,6 +134,14 @@ def quote(results: Results, name: str, price: float | str | None = None,
     months = pricing.discount_months(results.deal.settle, results.dates)
     accrued = accrued_per_100(results, name)
     wal = average_life(results, name)
+    if mortgage_yield is not None:
+        yield_ = float(pricing.bey_from_mortgage(mortgage_yield))
+    if margin is not None:
+        if tranche.formula is None:
+            raise InputError(f"class {name} has a fixed coupon: a discount margin is over a floater's index")
+        full_value = price_from_margin(cash, index_path(results, name), margin, results.deal.settle,
+                                       results.dates, results.deal.day_count, 12)
+        price = 0.0  # replaced below: the clean price of that full value, scenario by scenario
     if spread is not None:
         if curve is None:
             raise InputError("a spread needs a curve")
@@ -130,7 +151,10 @@ def quote(results: Results, name: str, price: float | str | None = None,
         full = 100.0 * pricing.present_value(cash, months, bey) / face
         clean = full - accrued
     else:
-        clean = np.full(wal.shape, pricing.parse_price(price))  # type: ignore[arg-type]
+        if margin is not None:
+            clean = 100.0 * full_value / face - accrued
+        else:
+            clean = np.full(wal.shape, pricing.parse_price(price))  # type: ignore[arg-type]
         bey = pricing.yield_from_price(cash, months, (clean + accrued) * face / 100.0)
     risk = pricing.risk(cash, months, bey, face)
     eff_d, eff_c, static = effective_risk(results, name, bey, risk.full_price)
@@ -140,8 +164,30 @@ def quote(results: Results, name: str, price: float | str | None = None,
     if curve is not None:
         out_spread = pricing.spread_to_curve(bey, wal, curve)
         out_z = pricing.z_spread(cash, months, (clean + accrued) * face / 100.0, curve)
+    floating = floater_measures(results, name, (clean + accrued) * face / 100.0)
     return Quote(name, results.scenarios, face, clean, accrued, bey, wal, risk.modified_duration,
-                 risk.macaulay_duration, risk.convexity, eff_d, eff_c, static, out_spread, out_z)
+                 risk.macaulay_duration, risk.convexity, eff_d, eff_c, static, out_spread, out_z,
+                 floating)
+
+
+def index_path(results: Results, name: str) -> np.ndarray:
+    """The index [scenario, period] a floating class's coupon resets to in each scenario."""
+    formula = results.deal.tranche(name).formula
+    if formula is None:
+        raise InputError(f"class {name} does not float on an index")
+    deal = results.deal
+    return np.array([spec.index_paths(deal.indices, [formula.index], results.periods)[0]
+                     for spec in results.scenario_specs])
+
+
+def floater_measures(results: Results, name: str, full_value: np.ndarray) -> FloatingMeasures | None:
+    """The floating-rate measures (valuation.floating: index yield, yield spread to the index,
+    discount margin; both bases) of a floater or inverse floater at a full value [scenario] in
+    dollars; None for a class with a fixed coupon. Monthly pay, the deal's accrual basis."""
+    if results.deal.tranche(name).formula is None:
+        return None
+    return floating_measures(class_cash(results, name), index_path(results, name), full_value,
+                             results.deal.settle, results.dates, results.deal.day_count, 12)
 
 
 def average_life(results: Results, name: str) -> np.ndarray:
@@ -191,6 +237,11 @@ def effective_risk(results: Results, name: str, bey: np.ndarray,
     return duration, convexity, False
 
 
+# QuoteSpec.kind -> the argument of quote() it is.
+QUOTE_KINDS = {"price": "price", "yield": "yield_", "spread": "spread",
+               "mortgage yield": "mortgage_yield", "margin": "margin"}
+
+
 def quote_classes(results: Results, specs: list[QuoteSpec], curve: Curve | None) -> dict[str, Quote]:
     """Quote every class the specs name, in deal order."""
     by_name = {spec.name: spec for spec in specs}
@@ -199,7 +250,7 @@ def quote_classes(results: Results, specs: list[QuoteSpec], curve: Curve | None)
         spec = by_name.get(tranche.name)
         if spec is None:
             continue
-        kwargs = {{"price": "price", "yield": "yield_", "spread": "spread"}[spec.kind]: spec.value}
+        kwargs = {QUOTE_KINDS[spec.kind]: spec.value}
         out[tranche.name] = quote(results, tranche.name, curve=curve, **kwargs)  # type: ignore[arg-type]
     return out
 
