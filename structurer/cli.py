@@ -494,6 +494,7 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
                 scenario["classes"][name].update(q.row(s))
         if deal.tapes:
             out["collateral"] = _tape_summaries(deal)
+        out["payment"] = payment_terms(deal)
         summaries.append(out)
     else:
         console = _stdout()
@@ -515,6 +516,12 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     for message in written:
         err.print(message, markup=False)
     return EXIT_OK
+
+
+def payment_terms(deal: Deal) -> dict[str, object]:
+    """The deal's payment convention for --json: both delays, the payment day, the program."""
+    return {"agency": deal.agency, "delay_days": deal.delay_days, "stated_delay_days": deal.stated_delay,
+            "payment_day": deal.payment_day, "first_payment": deal.first_payment.isoformat()}
 
 
 def _check_summary_options(ns: argparse.Namespace) -> None:
@@ -778,7 +785,8 @@ def _print_summary(console: Console, results: Results) -> None:
 
     deal = results.deal
     console.print(f"[bold]{_escape(deal.name)}[/bold]  settle {deal.settle.isoformat()}  "
-                  f"first payment {deal.first_payment.isoformat()}  delay {deal.delay_days} days  "
+                  f"first payment {deal.first_payment.isoformat()}  delay {deal.delay_days} days "
+                  f"(stated {deal.stated_delay}){'  ' + deal.agency if deal.agency else ''}  "
                   f"collateral {deal.collateral_balance:,.0f}")
     # As the report shows them: a PAC/TAC with its band, a notional class with its notional WAL.
     from .analysis.plan import notional_wal

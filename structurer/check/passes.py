@@ -73,4 +73,5 @@ def check(file: DealFile) -> Deal:
         source=file.source,
         path=file.path,
         tapes=ck.tapes,
+        agency=ck.agency,
     )

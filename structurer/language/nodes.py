@@ -29,6 +29,9 @@ class DealHeader:
     first_payment: dt.date | None = None
     first_payment_span: Span | None = None
     delay: Quantity | None = None
+    # `agency FNMA | FHLMC | GNMA I | GNMA II`: the program's delay and payment day, as written.
+    agency: str | None = None
+    agency_span: Span | None = None
     day_count: str | None = None
     day_count_span: Span | None = None
 

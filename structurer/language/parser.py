@@ -111,6 +111,10 @@ class _ToAst(Transformer):
     def delay(self, meta, children):
         return ("delay", children[0], Span.of(meta))
 
+    def agency(self, meta, children):
+        # "GNMA II" is two words; the checker looks the program up (dates.agency_convention).
+        return ("agency", " ".join(str(c) for c in children), Span.of(meta))
+
     def day_count(self, meta, children):
         # The grammar admits only the conventions the engine accrues; the registry names them.
         basis = day_count(str(children[0]).split()[-1])

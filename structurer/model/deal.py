@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import hooks
-from ..dates import THIRTY_360, DayCount
+from ..dates import STATED_DELAY_EXTRA, THIRTY_360, DayCount, payment_day
 from ..errors import InputError, did_you_mean
 from .classtypes import ClassType, cover_label, types_of
 from .curve import Curve
@@ -232,6 +232,18 @@ class Deal:
     source: str = ""
     path: str | None = None
     tapes: dict[str, LoanTape] = field(default_factory=dict)  # pool name -> its loan tape
+    agency: str | None = None  # the agency program named in the header (dates.AGENCIES), if any
+
+    @property
+    def stated_delay(self) -> int:
+        """The delay as the agencies state it: counted from the first day of the accrual month
+        (actual delay + 31: FNMA's 24 days are its 55-day delay)."""
+        return self.delay_days + STATED_DELAY_EXTRA
+
+    @property
+    def payment_day(self) -> int:
+        """The day of the month classes are paid on: the delay's day (delay + 1)."""
+        return payment_day(self.delay_days)
 
     @property
     def periods(self) -> int:
