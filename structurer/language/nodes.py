@@ -114,6 +114,15 @@ class StripDecl:
 
 
 @dataclass
+class ExcessDecl:
+    """`excess servicing [of pool "X"]`: an IO paid the excess servicing its pools strip."""
+
+    pool: str | None
+    pool_span: Span | None
+    span: Span | None
+
+
+@dataclass
 class ClassDecl:
     name: str
     span: Span | None
@@ -133,6 +142,7 @@ class ClassDecl:
     shift: list[Quantity] | None = None
     shift_span: Span | None = None
     strip: StripDecl | None = None
+    excess: ExcessDecl | None = None
 
 
 @dataclass

@@ -29,6 +29,7 @@ from .nodes import (
     DealFile,
     DealHeader,
     DefaultsDecl,
+    ExcessDecl,
     Group,
     IndexSetting,
     InterestRule,
@@ -230,6 +231,11 @@ class _ToAst(Transformer):
     def class_strip(self, meta, children):
         strip = StripDecl(_unquote(children[0]), Span.of(children[0]), children[1], Span.of(meta))
         return ("strip", strip, Span.of(meta))
+
+    def class_excess(self, meta, children):
+        pool = _unquote(children[0]) if children else None
+        excess = ExcessDecl(pool, Span.of(children[0]) if children else None, Span.of(meta))
+        return ("excess", excess, Span.of(meta))
 
     def class_decl(self, meta, children):
         name_tok, types, *attrs = children

@@ -32,7 +32,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Pool:
-    """One rep-line of agency collateral."""
+    """One rep-line of agency collateral.
+
+    `coupon` is what the trust collects: the net coupon plus any excess servicing it strips
+    (`excess`, paid to an excess servicing class). Gross WAC = net coupon + servicing +
+    guarantee fee; the servicer keeps servicing less excess, the guarantor the guarantee fee.
+    """
 
     name: str
     balance: float
@@ -41,6 +46,15 @@ class Pool:
     term: int
     remaining: int
     age: int
+    servicing: float = 0.0
+    guarantee: float = 0.0
+    excess: float = 0.0
+
+    @property
+    def net_coupon(self) -> float:
+        """The pass-through rate the certificates share: what the trust collects less the
+        excess servicing strip."""
+        return self.coupon - self.excess
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,12 @@ class Tranche:
     def is_nas(self) -> bool:
         """Locked out of principal, then paid a growing share (NAS)."""
         return self.has("nas")
+
+    @property
+    def net_wac(self) -> bool:
+        """Its coupon is the collateral's net WAC each period (a WAC class; `coupon` is the
+        WAC at issue)."""
+        return self.has("net_wac")
 
     @property
     def is_principal_only(self) -> bool:
@@ -249,6 +269,10 @@ class Deal:
     def periods(self) -> int:
         """Projection periods: to the end of the longest pool's remaining term."""
         return max(p.remaining for p in self.pools)
+
+    @property
+    def has_wac_classes(self) -> bool:
+        return any(c.net_wac for c in self.classes)
 
     @property
     def collateral_balance(self) -> float:
