@@ -288,6 +288,9 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
     out.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     out.add_argument("--cashflows", metavar="PATH",
                      help="write every cash flow in long form (.csv, or .parquet)")
+    out.add_argument("--pools", metavar="PATH",
+                     help="write the collateral pool by pool and in total (.csv, or .parquet): balances, "
+                          "level payment, interest, principal, prepayments, fees, SMM and CPR by period")
     out.add_argument("--xlsx", metavar="PATH",
                      help="write an Excel workbook: summary, cash flows, decrement tables, one sheet each")
     out.add_argument("--summary", metavar="PATH",
@@ -434,7 +437,7 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
         raise _UsageError("--report and --no-report contradict each other")
     if len(ns.deals) > 1:
         # One output file for several deals would hold only the last: refuse before any runs.
-        named = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows),
+        named = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--pools", ns.pools),
                                 ("--xlsx", ns.xlsx), ("--summary", ns.summary), ("--statement", ns.statement),
                                 ("--factors", ns.factors), ("--ledger", ns.ledger)) if v is not None]
         if named:
@@ -448,6 +451,8 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
         raise _UsageError("--cashflows writes .csv or .parquet files")
     if ns.xlsx and Path(ns.xlsx).suffix.lower() != ".xlsx":
         raise _UsageError("--xlsx writes .xlsx files")
+    if ns.pools and Path(ns.pools).suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise _UsageError("--pools writes .csv or .parquet files")
     if not ns.json:
         return _each_deal(ns.deals, err, lambda path: _run_one(ns, path, err))
     summaries: list[dict] = []
@@ -461,7 +466,8 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
 def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[dict] | None = None) -> int:
     """Run one deal; with --json its summary is appended to `summaries` instead of printed."""
     inputs = [Path(path)] + ([Path(ns.curve)] if ns.curve else [])
-    for option, text in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--xlsx", ns.xlsx)):
+    for option, text in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--xlsx", ns.xlsx),
+                         ("--pools", ns.pools)):
         _output_path(option, text, inputs)
     deal = load(path)
     scenarios = _requested_scenarios(ns, deal)
@@ -472,6 +478,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     quotes = valuation.quote_classes(results, specs, curve) if specs else {}
     if ns.cashflows:
         exports.write_cashflows(results, Path(ns.cashflows))
+    if ns.pools:
+        exports.write_pool_cashflows(results, Path(ns.pools))
     written = _write_holder_outputs(ns, results, inputs)
     # A report by default, but not under --json: a script asking for JSON wants no file it did
     # not name.
@@ -509,6 +517,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
             _print_tables(console, deal)
     if ns.cashflows:
         err.print(f"cash flows written to {ns.cashflows}", markup=False)
+    if ns.pools:
+        err.print(f"pool cash flows written to {ns.pools}", markup=False)
     if ns.xlsx:
         err.print(f"workbook written to {ns.xlsx}", markup=False)
     if report_path is not None:
@@ -533,6 +543,7 @@ def _check_summary_options(ns: argparse.Namespace) -> None:
     if Path(ns.summary).suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise _UsageError("--summary writes .csv or .parquet files")
     others = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--xlsx", ns.xlsx),
+                             ("--pools", ns.pools),
                              ("--json", ns.json or None), ("--tables", ns.tables or None),
                              ("--price", ns.price or None), ("--yield", ns.yield_ or None),
                              ("--spread", ns.spread or None)) if v is not None]
