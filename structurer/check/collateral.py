@@ -76,13 +76,10 @@ def _pool(ck: Checker, decl: PoolDecl) -> Pool | None:
                  "gross WAC = net coupon + servicing + guarantee fee; write one of them so they agree")
     if balance is not None and balance <= 0:
         ck.error("a pool balance must be positive", a["balance"].span)
-    if coupon is not None and wac is not None and coupon > wac:
-        key = "coupon" if "coupon" in a else "wac"
-        ck.error(f"the net coupon {coupon * 100:.6g}% is above the WAC {wac * 100:.6g}%" if key == "wac" else
-                 f"the net coupon {a['coupon'].text} is above the WAC {a['wac'].text}" if "wac" in a else
-                 f"the net coupon {a['coupon'].text} is above the WAC", a[key].span,
-                 "the pass-through rate is the WAC less servicing and guarantee fees")
-    elif coupon is not None and coupon < 0:
+    if "coupon" in a and "wac" in a and coupon is not None and wac is not None and coupon > wac:
+        ck.error(f"the net coupon {a['coupon'].text} is above the WAC {a['wac'].text}",
+                 a["coupon"].span, "the pass-through rate is the WAC less servicing and guarantee fees")
+    elif "coupon" not in a and coupon is not None and coupon < 0:
         ck.error(f"the fees are more than the WAC {a['wac'].text}", a["wac"].span,
                  "the net coupon is the WAC less servicing and guarantee fees")
     if term is None:

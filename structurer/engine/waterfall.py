@@ -128,25 +128,19 @@ def coupon_rates(deal: Deal, index_rates: np.ndarray, periods: int,
 
 def net_wac(deal: Deal, coll: CollateralFlows) -> np.ndarray:
     """The collateral's net WAC [scenario, period]: the pools' net coupons (excess servicing
-    stripped) weighted by their balances at the start of each period; after the last pool is
-    paid off, the last period's (no balance is left to pay it on)."""
-    begin = coll.by_pool["beginning_balance"][:, :, :periods_of(coll)]
-    net = np.array([p.net_coupon for p in deal.pools])[None, :, None]
+    stripped) weighted by their balances at the start of each period. Once every pool is paid
+    off the last rate is carried (there is no balance left to pay it on)."""
+    begin = coll.by_pool["beginning_balance"]
+    net = np.array([p.net_coupon for p in deal.pools])
     total = begin.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(total > 0, (begin * net).sum(axis=1) / np.where(total > 0, total, 1.0), np.nan)
-    # Carry the last rate forward over periods with no balance (a fixed start when none yet).
-    rate[:, 0] = np.where(np.isnan(rate[:, 0]), float((net[0, :, 0] @ [p.balance for p in deal.pools])
-                                                         / max(deal.collateral_balance, 1e-300)), rate[:, 0])
-    for t in range(1, rate.shape[1]):
-        gap = np.isnan(rate[:, t])
-        if gap.any():
-            rate[gap, t] = rate[gap, t - 1]
+    weighted = np.einsum("spt,p->st", begin, net)
+    last = np.full(total.shape[0], float(net @ [p.balance for p in deal.pools]) / deal.collateral_balance)
+    rate = np.empty_like(total)
+    for t in range(total.shape[1]):
+        live = total[:, t] > 0
+        last = np.where(live, weighted[:, t] / np.where(live, total[:, t], 1.0), last)
+        rate[:, t] = last
     return rate
-
-
-def periods_of(coll: CollateralFlows) -> int:
-    return coll.interest.shape[1]
 
 
 def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | None = None,
