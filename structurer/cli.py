@@ -502,7 +502,9 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
                 scenario["classes"][name].update(q.row(s))
         if deal.tapes:
             out["collateral"] = _tape_summaries(deal)
-        out["payment"] = payment_terms(deal)
+        if deal.agency:
+            # Only then: a deal's --json is otherwise exactly Results.to_dict(), which scripts compare.
+            out["payment"] = payment_terms(deal)
         summaries.append(out)
     else:
         console = _stdout()

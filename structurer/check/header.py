@@ -85,12 +85,12 @@ def _agree(ck: Checker, first_payment: dt.date, delay: int, agency: AgencyConven
     accrual_month = first_payment.replace(day=1) - dt.timedelta(days=1)
     want = first_payment_after(accrual_month, delay)
     on = f"the {_ordinal(first_payment.day)} ({paid} days after its accrual month)"
-    if h.delay is not None:
+    if h.delay is not None or agency is None:
+        span = h.delay.span if h.delay is not None else h.first_payment_span
         ck.error(f"a payment delay of {delay} days pays on the {_ordinal(want.day)}, but the first "
-                 f"payment {first_payment.isoformat()} is on {on}", h.delay.span,
+                 f"payment {first_payment.isoformat()} is on {on}", span,
                  f"write: delay {paid} days, or first payment {want.isoformat()}")
     else:
-        assert agency is not None
         ck.error(f"{agency.name} pays on the {_ordinal(want.day)} ({agency.delay}-day delay), but the "
                  f"first payment {first_payment.isoformat()} is on {on}", h.first_payment_span,
                  f"write: first payment {want.isoformat()}")
