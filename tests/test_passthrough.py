@@ -123,6 +123,7 @@ def test_the_example_pass_through_reports_and_prices(tmp_path):
     assert main([str(path), "--report", str(report), "--pools", str(pools)]) == 0
     html = report.read_text()
     assert "PT-01" in html and "Delay 24 days (stated 55)" in html and "101-00" in html
+    assert '<th class="num">Servicing</th>' in html and '<th class="num">Excess servicing</th>' in html
     frame = pd.read_csv(pools)
     assert list(frame.columns) == ["scenario", "pool", "period", "date", "beginning_balance",
                                    "scheduled_payment", "interest", "scheduled_principal", "prepayment",
