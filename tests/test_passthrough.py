@@ -318,3 +318,15 @@ def test_cash_is_conserved_with_fee_strips(wacs, servicing, excess, guarantee, s
     # both are out; once A retires, B alone takes all of it.
     assert np.all(results.flows.shortfall <= 1e-6)
     assert dt.date(2027, 2, 25) == results.dates[0]
+
+
+def test_a_pass_through_takes_its_losses():
+    """Under defaults the certificate is written down by every realized loss (the pass-through's
+    loss section), and cash is still conserved."""
+    deal = build_deal(HEADER + TWO_POOLS + SCENARIOS)
+    results = deal.run("150 PSA defaults 200 SDA severity 40% lag 12")
+    assert results.is_credit and deal.losses is not None
+    lost = results.collateral.losses.sum()
+    assert lost > 0
+    assert results.writedowns()[:, deal.tranche("PT").index].sum() == pytest.approx(lost, rel=1e-9)
+    assert_conserves_cash(results)

@@ -1,10 +1,10 @@
 """Pass: a deal file with collateral and no classes is a pass-through.
 
 The certificate holder of a pass-through receives every dollar the pools pass through: net
-interest and all principal. That is one class, `PT`, holding the whole collateral balance: a
-fixed coupon when the pools share one net coupon, else the collateral's net WAC each period
-(a WAC class). An excess servicing strip, if the pools carry one, is the class `XS`. The
-classes and the waterfall are written into the deal file's tree here, as a structurer would
+interest and all principal, and takes every realized loss. That is one class, `PT`, holding
+the whole collateral balance: a fixed coupon when the pools share one net coupon, else the
+collateral's net WAC each period (a WAC class). An excess servicing strip, if the pools carry
+one, is the class `XS`. The classes and the waterfall are written into the deal file's tree here, as a structurer would
 write them, so every later pass, the engine and the report treat them like any other deal.
 """
 
@@ -16,6 +16,7 @@ from ..language.nodes import (
     ClassRef,
     ExcessDecl,
     InterestRule,
+    LossesDecl,
     PrincipalRule,
     ProAlloc,
     Quantity,
@@ -57,4 +58,4 @@ def check_pass_through(ck: Checker) -> None:
     alloc = Alloc([ProAlloc([ClassRef(PASS_THROUGH_CLASS, span)], None, span)], span)
     file.waterfall = WaterfallDecl(span, interest=[InterestRule("coupon", span)], interest_span=span,
                                    principal=[PrincipalRule(alloc, "until retired", span)],
-                                   principal_span=span)
+                                   principal_span=span, losses=LossesDecl(alloc, span))
