@@ -4,8 +4,9 @@ The certificate holder of a pass-through receives every dollar the pools pass th
 interest and all principal, and takes every realized loss. That is one class, `PT`, holding
 the whole collateral balance: a fixed coupon when the pools share one net coupon, else the
 collateral's net WAC each period (a WAC class). An excess servicing strip, if the pools carry
-one, is the class `XS`. The classes and the waterfall are written into the deal file's tree here, as a structurer would
-write them, so every later pass, the engine and the report treat them like any other deal.
+one, is the class `XS`. The classes and the waterfall are written into the deal file's tree
+here, as a structurer would write them, so every later pass, the engine and the report treat
+them like any other deal.
 """
 
 from __future__ import annotations
