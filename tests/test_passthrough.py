@@ -108,6 +108,14 @@ def test_the_wac_pass_through_agrees_with_the_reference():
                                            err_msg=f"{name} {key}")
 
 
+def test_a_pass_through_with_a_header_error_reports_the_header_only():
+    from conftest import deal_errors
+
+    text = HEADER.replace("  settle 2027-01-30\n", "") + TWO_POOLS + SCENARIOS
+    messages = [e.message for e in deal_errors(text)]
+    assert messages == ['deal "PT" has no settlement date', 'deal "PT" has no first payment date']
+
+
 def test_no_collateral_and_no_classes_is_still_an_error():
     from conftest import deal_errors
 

@@ -31,7 +31,7 @@ def check_header(ck: Checker) -> None:
     if h.settle is None:
         ck.error(f"deal \"{h.name}\" has no settlement date", h.span, "add: settle YYYY-MM-DD")
     if first_payment is None:
-        if h.settle is not None and delay is not None:
+        if delay is not None and h.settle is not None:
             # Dated the 1st of the settlement month: paid `delay` days after that month ends.
             first_payment = first_payment_after(h.settle, delay)
         elif delay is None and (h.agency is not None or h.delay is not None):

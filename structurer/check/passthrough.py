@@ -37,8 +37,8 @@ def is_pass_through(ck: Checker) -> bool:
 
 
 def check_pass_through(ck: Checker) -> None:
-    if not is_pass_through(ck) or ck.errors or not ck.pools:
-        return  # a broken pool is reported as it is; a deal with classes is not one
+    if not is_pass_through(ck) or not ck.pools:
+        return  # a deal with classes is not one; with no pool that checked there is nothing to pass
     file, span = ck.file, ck.file.header.span
     total = sum(p.balance for p in ck.pools)
     rates = {round(p.net_coupon, 12) for p in ck.pools}
