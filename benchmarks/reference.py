@@ -20,7 +20,8 @@ What it covers, each from the section of docs/language.md that defines it:
 - collateral: several pools, each level-pay re-computed monthly on its WAC and remaining term,
   prepaying at PSA (on its own loan age), CPR or SMM; constant, ramp or vector speeds;
 - strips: a discount PO takes its share of its pool's principal before the waterfall;
-- interest: every class due balance x coupon / 12 (a floater: its clamped formula on the
+- interest: every class due balance x coupon / 12 (a WAC class: the pools' balance-weighted net
+  coupon that period; a floater: its clamped formula on the
   period's index, scaled by the deal's day count) plus any shortfall, paid pro rata to what is
   due when the collateral's net interest falls short; classes split from a parent are paid out
   of the parent's interest; notional classes on their notional balance;
@@ -403,6 +404,10 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
     owners = [i for i in range(n) if owned[i]]
     residual = next((c.index for c in classes if c.is_residual), None)
     fixed = [c.coupon for c in classes]
+    # WAC classes: the pools' net coupons (less excess servicing) weighted by their balances.
+    wac_classes = [c.index for c in classes if c.net_wac]
+    pool_net = [p.coupon - p.excess for p in deal.pools]
+    wac_rate = sum(p.balance * r for p, r in zip(deal.pools, pool_net, strict=True)) / deal.collateral_balance
     z_targets = [(z, rule, _classes_of(rule)) for z, rule in zs]
     pieces_of = {parent: [k for k, p, _ in kids if p == parent] for parent in split_parents}
 
@@ -462,6 +467,10 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
 
         # 2. interest: what is due, paid pro rata to it when the collateral falls short
         coupon = list(fixed)
+        if wac_classes and sum(pool_begin) > 0:
+            wac_rate = sum(b * r for b, r in zip(pool_begin, pool_net, strict=True)) / sum(pool_begin)
+        for i in wac_classes:
+            coupon[i] = wac_rate
         for i, f in floaters:
             coupon[i] = min(f.cap, max(f.floor, f.constant + f.multiplier * index_rate[f.index][t]))
         due = [begin[i] * coupon[i] / 12.0 + carried[i] for i in range(n)]

@@ -304,6 +304,9 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
     out.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     out.add_argument("--cashflows", metavar="PATH",
                      help="write every cash flow in long form (.csv, or .parquet)")
+    out.add_argument("--pools", metavar="PATH",
+                     help="write the collateral pool by pool and in total (.csv, or .parquet): balances, "
+                          "level payment, interest, principal, prepayments, fees, SMM and CPR by period")
     out.add_argument("--xlsx", metavar="PATH",
                      help="write an Excel workbook: summary, cash flows, decrement tables, one sheet each")
     out.add_argument("--summary", metavar="PATH",
@@ -450,7 +453,7 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
         raise _UsageError("--report and --no-report contradict each other")
     if len(ns.deals) > 1:
         # One output file for several deals would hold only the last: refuse before any runs.
-        named = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows),
+        named = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--pools", ns.pools),
                                 ("--xlsx", ns.xlsx), ("--summary", ns.summary), ("--statement", ns.statement),
                                 ("--factors", ns.factors), ("--ledger", ns.ledger)) if v is not None]
         if named:
@@ -464,6 +467,8 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
         raise _UsageError("--cashflows writes .csv or .parquet files")
     if ns.xlsx and Path(ns.xlsx).suffix.lower() != ".xlsx":
         raise _UsageError("--xlsx writes .xlsx files")
+    if ns.pools and Path(ns.pools).suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise _UsageError("--pools writes .csv or .parquet files")
     if not ns.json:
         return _each_deal(ns.deals, err, lambda path: _run_one(ns, path, err))
     summaries: list[dict] = []
@@ -477,7 +482,8 @@ def _run(ns: argparse.Namespace, err: Console) -> int:
 def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[dict] | None = None) -> int:
     """Run one deal; with --json its summary is appended to `summaries` instead of printed."""
     inputs = [Path(path)] + ([Path(ns.curve)] if ns.curve else [])
-    for option, text in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--xlsx", ns.xlsx)):
+    for option, text in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--xlsx", ns.xlsx),
+                         ("--pools", ns.pools)):
         _output_path(option, text, inputs)
     deal = load(path)
     scenarios = _requested_scenarios(ns, deal)
@@ -489,6 +495,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     horizons = _horizons(ns, deal, results, quotes, curve)
     if ns.cashflows:
         exports.write_cashflows(results, Path(ns.cashflows))
+    if ns.pools:
+        exports.write_pool_cashflows(results, Path(ns.pools))
     written = _write_holder_outputs(ns, results, inputs)
     # A report by default, but not under --json: a script asking for JSON wants no file it did
     # not name.
@@ -516,6 +524,9 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
         out["average_life_conventions"] = dict(average_life.LABELS)
         if deal.tapes:
             out["collateral"] = _tape_summaries(deal)
+        if deal.agency:
+            # Only then: a deal's --json is otherwise exactly Results.to_dict(), which scripts compare.
+            out["payment"] = payment_terms(deal)
         summaries.append(out)
     else:
         console = _stdout()
@@ -534,6 +545,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
             _print_tables(console, deal)
     if ns.cashflows:
         err.print(f"cash flows written to {ns.cashflows}", markup=False)
+    if ns.pools:
+        err.print(f"pool cash flows written to {ns.pools}", markup=False)
     if ns.xlsx:
         err.print(f"workbook written to {ns.xlsx}", markup=False)
     if report_path is not None:
@@ -541,6 +554,12 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     for message in written:
         err.print(message, markup=False)
     return EXIT_OK
+
+
+def payment_terms(deal: Deal) -> dict[str, object]:
+    """The deal's payment convention for --json: both delays, the payment day, the program."""
+    return {"agency": deal.agency, "delay_days": deal.delay_days, "stated_delay_days": deal.stated_delay,
+            "payment_day": deal.payment_day, "first_payment": deal.first_payment.isoformat()}
 
 
 def _check_summary_options(ns: argparse.Namespace) -> None:
@@ -552,6 +571,7 @@ def _check_summary_options(ns: argparse.Namespace) -> None:
     if Path(ns.summary).suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise _UsageError("--summary writes .csv or .parquet files")
     others = [o for o, v in (("--report", ns.report), ("--cashflows", ns.cashflows), ("--xlsx", ns.xlsx),
+                             ("--pools", ns.pools),
                              ("--json", ns.json or None), ("--tables", ns.tables or None),
                              ("--price", ns.price or None), ("--yield", ns.yield_ or None),
                              ("--spread", ns.spread or None), ("--mortgage-yield", ns.mortgage_yield or None),
@@ -943,7 +963,8 @@ def _print_summary(console: Console, results: Results) -> None:
 
     deal = results.deal
     console.print(f"[bold]{_escape(deal.name)}[/bold]  settle {deal.settle.isoformat()}  "
-                  f"first payment {deal.first_payment.isoformat()}  delay {deal.delay_days} days  "
+                  f"first payment {deal.first_payment.isoformat()}  delay {deal.delay_days} days "
+                  f"(stated {deal.stated_delay}){'  ' + deal.agency if deal.agency else ''}  "
                   f"collateral {deal.collateral_balance:,.0f}")
     # As the report shows them: a PAC/TAC with its band, a notional class with its notional WAL.
     from .analysis.plan import notional_wal

@@ -68,6 +68,70 @@ def accrual_start(first_payment: dt.date) -> dt.date:
     return accrual_periods(first_payment, 1)[0][0]
 
 
+# ---------------------------------------------------------------------------- payment delay
+
+# The stated delay counts from the first day of the accrual month (a 31-day month is assumed);
+# the actual delay from the first day of the month after it, when the accrual period ends.
+STATED_DELAY_EXTRA = 31
+
+
+@dataclass(frozen=True)
+class AgencyConvention:
+    """An agency program's payment convention: `delay` actual days after the accrual month,
+    so payment on day `delay + 1` of the month after it."""
+
+    name: str
+    delay: int
+
+    @property
+    def payment_day(self) -> int:
+        return payment_day(self.delay)
+
+    @property
+    def stated_delay(self) -> int:
+        return self.delay + STATED_DELAY_EXTRA
+
+
+AGENCIES: dict[str, AgencyConvention] = {a.name: a for a in (
+    AgencyConvention("FNMA", 24),
+    AgencyConvention("FHLMC", 14),  # Gold PCs
+    AgencyConvention("GNMA I", 14),
+    AgencyConvention("GNMA II", 19),
+)}
+_AGENCY_KEYS = {name.replace(" ", "").upper(): a for name, a in AGENCIES.items()} | {
+    "GNMA1": AGENCIES["GNMA I"], "GNMA2": AGENCIES["GNMA II"],
+    "GNMA-I": AGENCIES["GNMA I"], "GNMA-II": AGENCIES["GNMA II"],
+}
+
+
+def agency_convention(name: str) -> AgencyConvention:
+    """The program written `name` ('FNMA', 'GNMA II', any case); InputError if there is none."""
+    found = _AGENCY_KEYS.get(name.replace(" ", "").upper())
+    if found is None:
+        hint = did_you_mean(name, list(AGENCIES))
+        raise InputError(f"'{name}' is not an agency program; the programs are {', '.join(AGENCIES)}"
+                         + (f" ({hint})" if hint else ""))
+    return found
+
+
+def payment_day(delay: int) -> int:
+    """The day of the month a class with an actual delay of `delay` days is paid on: the accrual
+    period ends on the 1st, so 24 days later is the 25th."""
+    return delay + 1
+
+
+def delay_of(payment: dt.date) -> int:
+    """The actual delay of a distribution on `payment`: days after its accrual period ends."""
+    return (payment - accrual_periods(payment, 1)[0][1]).days
+
+
+def first_payment_after(settle: dt.date, delay: int) -> dt.date:
+    """The first distribution of a deal settled on `settle` (dated the 1st of its month), paid
+    `delay` days after the end of its first accrual month (clamped to a short month's end)."""
+    nxt = add_months(dt.date(settle.year, settle.month, 1), 1)
+    return nxt + dt.timedelta(days=min(delay, calendar.monthrange(nxt.year, nxt.month)[1] - 1))
+
+
 # ---------------------------------------------------------------------------- day counts
 
 

@@ -10,7 +10,7 @@ from ..errors import did_you_mean
 from ..language.grammar import KEYWORDS
 from ..language.nodes import ClassDecl, TypeWord
 from ..model.classtypes import REGISTRY, TypeChecks, any_of
-from ..model.deal import CouponFormula, Tranche
+from ..model.deal import CouponFormula, Pool, Tranche
 from .context import Checker
 
 # Type words a class gets without writing them: a notional class is NTL, a lone PO a pass-through,
@@ -100,6 +100,7 @@ def _tranche(ck: Checker, decl: ClassDecl, index: int) -> Tranche | None:
 
     is_floater = any_of(words, "floating")
     is_po = any_of(words, "principal_only")
+    is_wac = any_of(words, "net_wac")
     if is_po and not principal:
         principal.append(PASS_THROUGH)
     io = next((w for k, w in words.items() if REGISTRY[k].interest_only), None)
@@ -120,7 +121,16 @@ def _tranche(ck: Checker, decl: ClassDecl, index: int) -> Tranche | None:
     # Coupon: fixed, or a formula for floaters.
     coupon = 0.0
     formula = None
-    if decl.coupon_formula is not None:
+    if is_wac:
+        # The collateral's net WAC: at issue here (the cover table's coupon), by period in the engine.
+        written = decl.coupon or decl.coupon_formula
+        if written is not None:
+            ck.error(f"the coupon of WAC class {decl.name} is the collateral's net WAC", written.span,
+                     "remove the coupon")
+        if is_floater or is_po:
+            ck.error(f"a WAC class cannot also be {'a floater' if is_floater else 'a PO'}", decl.type_span)
+        coupon = net_wac_at_issue(ck.pools)
+    elif decl.coupon_formula is not None:
         if not is_floater:
             ck.error(f"class {decl.name} has a floating coupon but is not typed FLT or INV",
                      decl.coupon_formula.span, f"write: class {decl.name} FLT ...")
@@ -175,19 +185,26 @@ def _tranche(ck: Checker, decl: ClassDecl, index: int) -> Tranche | None:
     tc = _run_type_checks(ck, decl, words, principal)
     if len(ck.errors) > bad:
         return None
-    interest_type = _interest_type(interest, formula is not None, is_po)
+    interest_type = _interest_type(interest, formula is not None, is_po, is_wac)
     principal_type = "/".join(principal) if principal else ""
     return Tranche(decl.name, principal_type, interest_type, balance, coupon, index,
                    formula=formula, accrual=any_of(words, "accrual"), **tc.fields)
 
 
-def _interest_type(words: list[str], floating: bool, po: bool) -> str:
-    """FIX unless the class floats or pays no interest; Z and IO qualify it: FIX/Z, FIX/IO."""
+def _interest_type(words: list[str], floating: bool, po: bool, wac: bool = False) -> str:
+    """FIX unless the class floats, pays the net WAC or pays no interest; Z and IO qualify it:
+    FIX/Z, FIX/IO, WAC/IO."""
     if po:
         return "PO"
-    base = [w for w in words if REGISTRY[w].floating] or [FIXED]
-    qual = [w for w in words if not REGISTRY[w].floating and w != FIXED]
+    base = [w for w in words if REGISTRY[w].floating or REGISTRY[w].net_wac] or [FIXED]
+    qual = [w for w in words if not (REGISTRY[w].floating or REGISTRY[w].net_wac) and w != FIXED]
     return "/".join(base + qual)
+
+
+def net_wac_at_issue(pools: list[Pool]) -> float:
+    """The balance-weighted net coupon the certificates share (excess servicing stripped)."""
+    total = sum(p.balance for p in pools)
+    return sum(p.balance * p.net_coupon for p in pools) / total if total > 0 else 0.0
 
 
 def _formula(ck: Checker, decl: ClassDecl) -> CouponFormula | None:

@@ -37,8 +37,10 @@ def check_collateral(ck: Checker) -> None:
 def _pool(ck: Checker, decl: PoolDecl) -> Pool | None:
     a = decl.attrs
     bad = len(ck.errors)
+    fees_written = "servicing" in a or "guarantee" in a
     for key in ("balance", "wac", "coupon"):
-        if key not in a:
+        # Gross WAC -> net coupon: with the fees, either one follows from the other.
+        if key not in a and not (fees_written and key in ("wac", "coupon") and ({"wac", "coupon"} & set(a))):
             ck.error(f"pool \"{decl.name}\" has no {key}", decl.span, f"add: {key} ...")
     if "term" not in a and "remaining" not in a:
         ck.error(f"pool \"{decl.name}\" has no term", decl.span,
@@ -46,18 +48,40 @@ def _pool(ck: Checker, decl: PoolDecl) -> Pool | None:
     if len(ck.errors) > bad:
         return None
     balance = ck.money(a["balance"], "the pool balance")
-    wac = ck.rate(a["wac"], "the WAC")
-    coupon = ck.rate(a["coupon"], "the net coupon")
+    servicing = ck.rate(a["servicing"], "the servicing fee") if "servicing" in a else 0.0
+    guarantee = ck.rate(a["guarantee"], "the guarantee fee") if "guarantee" in a else 0.0
+    excess = ck.rate(a["excess"], "the excess servicing") if "excess" in a else 0.0
+    wac = ck.rate(a["wac"], "the WAC") if "wac" in a else None
+    coupon = ck.rate(a["coupon"], "the net coupon") if "coupon" in a else None
     term = ck.months(a["term"], "the original term") if "term" in a else None
     remaining = ck.months(a["remaining"], "the remaining term") if "remaining" in a else None
     age = ck.months(a["age"], "the loan age") if "age" in a else None
     if len(ck.errors) > bad:
         return None
+    for key, fee in (("servicing", servicing), ("guarantee", guarantee), ("excess", excess)):
+        if fee is not None and fee < 0:
+            ck.error(f"a {key} fee cannot be negative", a[key].span)
+    if excess and excess > (servicing or 0.0) + 1e-12:
+        ck.error(f"the excess servicing {a['excess'].text} is more than the servicing fee "
+                 f"{a['servicing'].text if 'servicing' in a else '0%'}", a["excess"].span,
+                 "excess servicing is the part of the servicing fee stripped and sold: write servicing ...%")
+    fees = (servicing or 0.0) + (guarantee or 0.0)
+    if wac is None and coupon is not None:
+        wac = coupon + fees
+    elif coupon is None and wac is not None:
+        coupon = wac - fees
+    elif fees_written and wac is not None and coupon is not None and abs(wac - fees - coupon) > 1e-10:
+        ck.error(f"the net coupon {a['coupon'].text} is not the WAC {a['wac'].text} less servicing and "
+                 f"guarantee fees of {fees * 100:.6g}% ({(wac - fees) * 100:.6g}%)", a["coupon"].span,
+                 "gross WAC = net coupon + servicing + guarantee fee; write one of them so they agree")
     if balance is not None and balance <= 0:
         ck.error("a pool balance must be positive", a["balance"].span)
-    if coupon is not None and wac is not None and coupon > wac:
+    if "coupon" in a and "wac" in a and coupon is not None and wac is not None and coupon > wac:
         ck.error(f"the net coupon {a['coupon'].text} is above the WAC {a['wac'].text}",
                  a["coupon"].span, "the pass-through rate is the WAC less servicing and guarantee fees")
+    elif "coupon" not in a and coupon is not None and coupon < 0:
+        ck.error(f"the fees are more than the WAC {a['wac'].text}", a["wac"].span,
+                 "the net coupon is the WAC less servicing and guarantee fees")
     if term is None:
         term = remaining + (age or 0)  # type: ignore[operator]
     if remaining is None:
@@ -82,7 +106,9 @@ def _pool(ck: Checker, decl: PoolDecl) -> Pool | None:
                  f"{term}", a["age"].span, "a loan cannot be older than its term allows")
     if len(ck.errors) > bad:
         return None
-    return Pool(decl.name, balance, wac, coupon, term, remaining, age)  # type: ignore[arg-type]
+    # The trust collects the net coupon and the excess servicing it strips (model.deal.Pool).
+    return Pool(decl.name, balance, wac, coupon + (excess or 0.0), term, remaining, age,  # type: ignore[arg-type,operator]
+                servicing or 0.0, guarantee or 0.0, excess or 0.0)
 
 
 

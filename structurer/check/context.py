@@ -40,6 +40,7 @@ class Checker:
         self.settle: dt.date | None = None
         self.first_payment: dt.date | None = None
         self.delay = 0
+        self.agency: str | None = None  # the agency program, when the header names one
         self.basis: DayCount = THIRTY_360  # the day count of floating-rate interest
         self.pools: list[Pool] = []
         self.pools_declared_ok = 0  # pool declarations that gave pools (a loan tape: its rep-lines)

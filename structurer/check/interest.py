@@ -37,8 +37,8 @@ def effective_rates(classes: list[Tranche], pools: list[Pool],
     """
     rates: dict[int, float] = {}
     for c in classes:
-        if not c.in_waterfall:
-            continue
+        if not c.in_waterfall or c.net_wac:
+            continue  # a WAC class draws the net WAC, which the collateral pays (wac_covered)
         rates[c.index] = c.formula.cap * floater_days if c.formula else c.coupon
     strip_share = {c.strip[0]: c.strip[1] for c in classes if c.strip is not None}
     pool_rates = [p.coupon / (1.0 - strip_share.get(i, 0.0)) for i, p in enumerate(pools)]
@@ -97,6 +97,8 @@ def interest_covered(ck: Checker, decls: dict[str, ClassDecl], classes: list[Tra
                  f"a shortfall of {need - coll_int:,.2f}", (decl.coupon or decl.coupon_formula or decl).span,
                  "lower the coupons or add collateral coupon")
         return
+    if not wac_covered(ck, decls, classes, pools):
+        return
     # Every period: each dollar of class balance draws at most its effective rate, and every
     # dollar of class balance is a dollar of collateral paying at least the lowest pool rate.
     rates, on_collateral, pool_rates = effective_rates(classes, pools, floater_days)
@@ -154,6 +156,32 @@ def interest_covered(ck: Checker, decls: dict[str, ClassDecl], classes: list[Tra
                          (decl.coupon_formula or decl).span,
                          "balance x margin terms must add up: sum of (balance x constant) = parent "
                          "balance x coupon, sum of (balance x multiplier) = 0")
+
+
+def wac_covered(ck: Checker, decls: dict[str, ClassDecl], classes: list[Tranche],
+                pools: list[Pool]) -> bool:
+    """WAC classes draw the net WAC of the pools each period. Every other class draws at most the
+    lowest net coupon (the proof below), which is at most the net WAC, and the class balances are
+    at most the collateral's: so all of them together draw at most what the collateral pays at
+    its net WAC. That holds when the only IO strips on the pools are their excess servicing
+    classes (net coupons are net of those); another strip is not proved, and is rejected."""
+    wac = [c for c in classes if c.net_wac]
+    if not wac:
+        return True
+    for c in classes:
+        n = c.notional
+        if n is None:
+            continue
+        excess_strip = (not n.classes and not n.collateral and n.factor == 1.0 and n.pools
+                        and all(abs(pools[p].excess - c.coupon) < 1e-12 and pools[p].excess > 0
+                                for p in n.pools))
+        if not excess_strip or c.net_wac:
+            decl = decls[c.name]
+            ck.error(f"IO class {c.name} draws on the collateral that WAC class {wac[0].name}'s coupon "
+                     "is the net WAC of", (decl.notional or decl).span,
+                     "a WAC class's interest is proved covered with excess servicing strips only")
+            return False
+    return True
 
 
 def _notional_at_issue(c: Tranche, classes: list[Tranche], pools: list[Pool]) -> float:

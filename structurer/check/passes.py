@@ -20,17 +20,21 @@ from .classes import check_classes
 from .collateral import check_collateral
 from .context import Checker
 from .credit import check_losses
+from .fees import check_fee_strips
 from .header import check_header
 from .indices import check_indices
 from .interest import check_interest
+from .passthrough import check_pass_through
 from .principal import check_principal
 from .references import resolve_references
 from .scenarios import check_scenarios
 from .schedules import check_schedules
 
 PASSES: list[Callable[[Checker], None]] = [
-    check_header,        # settlement, first payment, delay
-    check_collateral,    # pools, each on its own
+    check_header,        # settlement, first payment, delay, agency
+    check_collateral,    # pools, each on its own (fees: gross WAC -> net coupon)
+    check_pass_through,  # collateral and no classes: the pass-through certificate
+    check_fee_strips,    # excess servicing classes: IOs on their pools at the excess
     check_classes,       # each class on its own, by the class-type registry; the residual
     resolve_references,  # floaters' parents, notionals, PO strips
     check_indices,       # index rates for the floaters
@@ -73,4 +77,5 @@ def check(file: DealFile) -> Deal:
         source=file.source,
         path=file.path,
         tapes=ck.tapes,
+        agency=ck.agency,
     )

@@ -124,7 +124,11 @@ def sum_deal(deal: Deal, scenarios: list[Scenario], discount: np.ndarray, dust: 
 def _compiled(deal: Deal) -> CompiledDeal | None:
     """The deal's kernel form; None for the numpy interpreter (a rule kind with no compiled form,
     or STRUCTURER_ENGINE=numpy, the cross-check of the kernel)."""
-    return compiled(deal) if os.environ.get("STRUCTURER_ENGINE", "compiled") != "numpy" else None
+    if os.environ.get("STRUCTURER_ENGINE", "compiled") == "numpy":
+        return None
+    # A WAC class's coupon follows the collateral's balances period by period; the kernel takes
+    # coupons as fixed or indexed, so such deals run on the interpreter.
+    return None if deal.has_wac_classes else compiled(deal)
 
 
 def run_smm(deal: Deal, smm: np.ndarray, index_rates: np.ndarray,

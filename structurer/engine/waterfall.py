@@ -102,22 +102,45 @@ _FLOW_FIELDS = frozenset(("beginning_balance", "interest", "accrued", "principal
                           "shortfall", "coupon", "residual_interest", "residual_principal"))
 
 
-def coupon_rates(deal: Deal, index_rates: np.ndarray, periods: int) -> np.ndarray:
-    """Annual coupon [period, class, scenario]: fixed, or each floater's formula on its index.
+def coupon_rates(deal: Deal, index_rates: np.ndarray, periods: int,
+                 coll: CollateralFlows | None = None) -> np.ndarray:
+    """Annual coupon [period, class, scenario]: fixed, each floater's formula on its index, or
+    (a WAC class) the net WAC of `coll`, the collateral it is paid from.
 
-    Without floaters it is a broadcast view of the fixed coupons (no memory per period)."""
+    Without floaters or WAC classes it is a broadcast view of the fixed coupons (no memory per
+    period)."""
     n_scen = index_rates.shape[0]
     fixed = np.array([c.coupon for c in deal.classes])[None, :, None]
     shape = (periods, len(deal.classes), n_scen)
     floaters = [c for c in deal.classes if c.formula is not None]
-    if not floaters:
+    wac = [c.index for c in deal.classes if c.net_wac] if coll is not None else []
+    if not floaters and not wac:
         return np.broadcast_to(fixed, shape)
     rates = np.empty(shape)
     rates[...] = fixed
     names = deal.index_names
     for c in floaters:
         rates[:, c.index, :] = c.formula.rate(index_rates[:, names.index(c.formula.index), :].T)
+    if wac:
+        rates[:, wac, :] = net_wac(deal, coll).T[:, None, :]  # type: ignore[arg-type]
     return rates
+
+
+def net_wac(deal: Deal, coll: CollateralFlows) -> np.ndarray:
+    """The collateral's net WAC [scenario, period]: the pools' net coupons (excess servicing
+    stripped) weighted by their balances at the start of each period. Once every pool is paid
+    off the last rate is carried (there is no balance left to pay it on)."""
+    begin = coll.by_pool["beginning_balance"]
+    net = np.array([p.net_coupon for p in deal.pools])
+    total = begin.sum(axis=1)
+    weighted = np.einsum("spt,p->st", begin, net)
+    last = np.full(total.shape[0], float(net @ [p.balance for p in deal.pools]) / deal.collateral_balance)
+    rate = np.empty_like(total)
+    for t in range(total.shape[1]):
+        live = total[:, t] > 0
+        last = np.where(live, weighted[:, t] / np.where(live, total[:, t], 1.0), last)
+        rate[:, t] = last
+    return rate
 
 
 def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | None = None,
@@ -132,7 +155,7 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
     n_cls = len(classes)
     if index_rates is None:
         index_rates = np.zeros((n_scen, 0, periods))
-    rates = coupon_rates(deal, index_rates, periods)  # [period, class, scenario], annual
+    rates = coupon_rates(deal, index_rates, periods, coll)  # [period, class, scenario], annual
     accrue = rates  # the rate each class accrues at: its coupon, scaled by its day count
     floating = [c.index for c in classes if c.formula is not None]
     # A floater earns its day count's share of a year: on actual/360 days/30 twelfths of its rate.

@@ -29,6 +29,9 @@ class DealHeader:
     first_payment: dt.date | None = None
     first_payment_span: Span | None = None
     delay: Quantity | None = None
+    # `agency FNMA | FHLMC | GNMA I | GNMA II`: the program's delay and payment day, as written.
+    agency: str | None = None
+    agency_span: Span | None = None
     day_count: str | None = None
     day_count_span: Span | None = None
 
@@ -111,6 +114,15 @@ class StripDecl:
 
 
 @dataclass
+class ExcessDecl:
+    """`excess servicing [of pool "X"]`: an IO paid the excess servicing its pools strip."""
+
+    pool: str | None
+    pool_span: Span | None
+    span: Span | None
+
+
+@dataclass
 class ClassDecl:
     name: str
     span: Span | None
@@ -130,6 +142,7 @@ class ClassDecl:
     shift: list[Quantity] | None = None
     shift_span: Span | None = None
     strip: StripDecl | None = None
+    excess: ExcessDecl | None = None
 
 
 @dataclass

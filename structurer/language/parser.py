@@ -29,6 +29,7 @@ from .nodes import (
     DealFile,
     DealHeader,
     DefaultsDecl,
+    ExcessDecl,
     Group,
     HorizonDecl,
     IndexSetting,
@@ -111,6 +112,10 @@ class _ToAst(Transformer):
 
     def delay(self, meta, children):
         return ("delay", children[0], Span.of(meta))
+
+    def agency(self, meta, children):
+        # "GNMA II" is two words; the checker looks the program up (dates.agency_convention).
+        return ("agency", " ".join(str(c) for c in children), Span.of(meta))
 
     def day_count(self, meta, children):
         # The grammar admits only the conventions the engine accrues; the registry names them.
@@ -227,6 +232,11 @@ class _ToAst(Transformer):
     def class_strip(self, meta, children):
         strip = StripDecl(_unquote(children[0]), Span.of(children[0]), children[1], Span.of(meta))
         return ("strip", strip, Span.of(meta))
+
+    def class_excess(self, meta, children):
+        pool = _unquote(children[0]) if children else None
+        excess = ExcessDecl(pool, Span.of(children[0]) if children else None, Span.of(meta))
+        return ("excess", excess, Span.of(meta))
 
     def class_decl(self, meta, children):
         name_tok, types, *attrs = children

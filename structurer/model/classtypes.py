@@ -63,6 +63,7 @@ class ClassType:
     principal_only: bool = False
     interest_only: bool = False
     floating: int = 0
+    net_wac: bool = False  # its coupon is the collateral's net WAC, period by period
     # Desks tabulate yields of these by speed and index level (1 PO, 2 INV, 3 IO: a class that is
     # two of them is tabulated as the first); 0: not one of them.
     quote_rank: int = 0
@@ -217,6 +218,8 @@ for _kind in (
     ClassType("Z", "interest",
               "accrual: interest accretes to the balance while the AD classes are outstanding",
               accrual=True, check=_check_accrual),
+    ClassType("WAC", "interest", "weighted average coupon: the collateral's net WAC each period, "
+              "falling or rising as the pools pay down", net_wac=True),
     ClassType("IO", "interest", "interest only", interest_only=True, quote_rank=3),
     ClassType("PO", "interest",
               "principal only: no interest (a PO with no principal type is a pass-through, PT)",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import hooks
-from ..dates import THIRTY_360, DayCount
+from ..dates import STATED_DELAY_EXTRA, THIRTY_360, DayCount, payment_day
 from ..errors import InputError, did_you_mean
 from .classtypes import ClassType, cover_label, types_of
 from .curve import Curve
@@ -32,7 +32,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Pool:
-    """One rep-line of agency collateral."""
+    """One rep-line of agency collateral.
+
+    `coupon` is what the trust collects: the net coupon plus any excess servicing it strips
+    (`excess`, paid to an excess servicing class). Gross WAC = net coupon + servicing +
+    guarantee fee; the servicer keeps servicing less excess, the guarantor the guarantee fee.
+    """
 
     name: str
     balance: float
@@ -41,6 +46,15 @@ class Pool:
     term: int
     remaining: int
     age: int
+    servicing: float = 0.0
+    guarantee: float = 0.0
+    excess: float = 0.0
+
+    @property
+    def net_coupon(self) -> float:
+        """The pass-through rate the certificates share: what the trust collects less the
+        excess servicing strip."""
+        return self.coupon - self.excess
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,12 @@ class Tranche:
     def is_nas(self) -> bool:
         """Locked out of principal, then paid a growing share (NAS)."""
         return self.has("nas")
+
+    @property
+    def net_wac(self) -> bool:
+        """Its coupon is the collateral's net WAC each period (a WAC class; `coupon` is the
+        WAC at issue)."""
+        return self.has("net_wac")
 
     @property
     def is_principal_only(self) -> bool:
@@ -247,11 +267,27 @@ class Deal:
     source: str = ""
     path: str | None = None
     tapes: dict[str, LoanTape] = field(default_factory=dict)  # pool name -> its loan tape
+    agency: str | None = None  # the agency program named in the header (dates.AGENCIES), if any
+
+    @property
+    def stated_delay(self) -> int:
+        """The delay as the agencies state it: counted from the first day of the accrual month
+        (actual delay + 31: FNMA's 24 days are its 55-day delay)."""
+        return self.delay_days + STATED_DELAY_EXTRA
+
+    @property
+    def payment_day(self) -> int:
+        """The day of the month classes are paid on: the delay's day (delay + 1)."""
+        return payment_day(self.delay_days)
 
     @property
     def periods(self) -> int:
         """Projection periods: to the end of the longest pool's remaining term."""
         return max(p.remaining for p in self.pools)
+
+    @property
+    def has_wac_classes(self) -> bool:
+        return any(c.net_wac for c in self.classes)
 
     @property
     def collateral_balance(self) -> float:

@@ -30,7 +30,7 @@ DATE = "yyyy-mm-dd"
 _MONEY_COLUMNS = {"beginning_balance", "interest", "principal", "cash_flow", "ending_balance",
                   "interest_shortfall", "accrued", "scheduled_principal", "prepayment",
                   "servicing_fee", "original_balance", "total_interest", "total_principal",
-                  "total_accrued"}
+                  "total_accrued", "scheduled_payment"}
 _RATE_COLUMNS = {"coupon", "first_coupon", "smm", "cpr"}
 _YEAR_COLUMNS = {"wal"}
 
@@ -103,6 +103,27 @@ def _write_csv(results: Results, path: Path, size: int) -> None:
                     else:
                         cells.append(list(map(str, values.tolist())))
                 out.write(end.join(map(",".join, zip(*cells, strict=True))) + end)
+
+
+def write_pool_cashflows(results: Results, path: Path) -> Path:
+    """The collateral pool by pool and in total (Results.pool_columns), as CSV or Parquet,
+    a chunk of scenarios at a time."""
+    import pandas as pd
+
+    rows = (len(results.deal.pools) + 1) * results.periods
+    size = max(1, min(EXPORT_CHUNK, CHUNK_ROWS // max(1, rows)))
+    total = len(results.scenario_specs)
+    chunks = (pd.DataFrame(results.pool_columns(a, min(total, a + size))) for a in range(0, total, size))
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            _write_parquet(chunks, path)
+        else:
+            with open(path, "w", newline="", encoding="utf-8") as out:
+                for k, frame in enumerate(chunks):
+                    frame.to_csv(out, index=False, header=k == 0, date_format="%Y-%m-%d")
+    except OSError as exc:
+        raise InputError(f"cannot write the pool cash flows to {path}: {exc.strerror or exc}") from None
+    return path
 
 
 def _csv_field(text: str) -> str:

@@ -93,7 +93,9 @@ def collateral_stats(pools: list | tuple) -> dict[str, float]:
         "pools": len(pools),
         "balance": balance,
         "wac": weighted("wac"),
-        "net_coupon": weighted("coupon"),
+        # What the certificates share: a pool's excess servicing strip is not part of it.
+        "net_coupon": weighted("coupon") - (weighted("excess") if all(hasattr(p, "excess") for p in pools)
+                                            else 0.0),
         "original_term": weighted("term"),
         "wam": weighted("remaining"),
         "wala": weighted("age"),

@@ -210,18 +210,108 @@ class Results:
             "cash_flow": c.cash[s],
             "ending_balance": c.ending_balance[s],
             "servicing_fee": c.servicing_fee[s],
+            "scheduled_payment": self._scheduled_payment()[s],
             "smm": smm,
             "cpr": 1.0 - (1.0 - smm) ** 12,
             **({name: getattr(c, name)[s] for name in CREDIT_COLUMNS} if self.is_credit else {}),
         })
 
+    def _scheduled_payment(self) -> np.ndarray:
+        """The pools' level payments summed [scenario, period]: scheduled principal plus gross
+        interest at each pool's WAC."""
+        c = self.collateral.by_pool
+        wac = np.array([p.wac for p in self.deal.pools])[None, :, None] / 12.0
+        return (c["scheduled_principal"] + c["beginning_balance"] * wac).sum(axis=1)
+
     def _collateral_smm(self) -> np.ndarray:
         # Balance-weighted SMM across pools: the pool-level SMMs as one pass-through would show.
+        # In a month where every pool is in its last month (nothing is left to prepay once the
+        # scheduled principal is paid) the assumed SMMs weighted by balance: the rate assumed
+        # does not fall to 0 because nothing is left to apply it to.
         c = self.collateral.by_pool
         base = c["beginning_balance"] - c["scheduled_principal"]
         total = base.sum(axis=1)
+        assumed = self._pool_smm()
+        begin = c["beginning_balance"]
+        begin_total = begin.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(total > 0, c["prepayment"].sum(axis=1) / np.where(total > 0, total, 1.0), 0.0)
+            last = np.where(begin_total > 0, (assumed * begin).sum(axis=1)
+                            / np.where(begin_total > 0, begin_total, 1.0), 0.0)
+            return np.where(total > 0, c["prepayment"].sum(axis=1) / np.where(total > 0, total, 1.0), last)
+
+    def _pool_smm(self) -> np.ndarray:
+        """Each pool's assumed SMM [scenario, pool, period] while it has a balance (its last
+        month included), 0 once it is paid off."""
+        smm = np.asarray(self.collateral.smm, dtype=float)[:, :, : self.periods]
+        return np.where(self.collateral.by_pool["beginning_balance"] > 0, smm, 0.0)
+
+    POOL_COLUMNS = ("beginning_balance", "scheduled_payment", "interest", "scheduled_principal",
+                    "prepayment", "principal", "cash_flow", "ending_balance", "servicing_fee", "smm", "cpr")
+
+    def pool_arrays(self) -> dict[str, np.ndarray]:
+        """The collateral pool by pool, [scenario, pool, period]: balances, the level payment
+        (scheduled principal and gross interest at the WAC), net interest, scheduled principal,
+        prepayments, servicing and guarantee fees, and the assumed SMM and its CPR."""
+        c = self.collateral.by_pool
+        wac = np.array([p.wac for p in self.deal.pools])[None, :, None] / 12.0
+        trust = np.array([p.coupon for p in self.deal.pools])[None, :, None] / 12.0
+        begin = c["beginning_balance"]
+        principal = c["scheduled_principal"] + c["prepayment"]
+        smm = self._pool_smm()
+        return {
+            "beginning_balance": begin,
+            "scheduled_payment": c["scheduled_principal"] + begin * wac,
+            "interest": c["interest"],
+            "scheduled_principal": c["scheduled_principal"],
+            "prepayment": c["prepayment"],
+            "principal": principal,
+            "cash_flow": c["interest"] + principal,
+            "ending_balance": c["ending_balance"],
+            "servicing_fee": begin * (wac - trust),
+            "smm": smm,
+            "cpr": 1.0 - (1.0 - smm) ** 12,
+        }
+
+    def pool_columns(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """The collateral in long form, for scenarios start..stop-1: one row per scenario, pool
+        and period, the total ('COLLATERAL') first, then each pool by name; columns as
+        `pool_arrays` (the total's SMM as `collateral_cashflows` shows it)."""
+        import pandas as pd
+
+        pools = self.pool_arrays()
+        names = np.array([COLLATERAL] + [p.name for p in self.deal.pools], dtype=object)
+        rows, p, count = len(names), self.periods, max(0, stop - start)
+        sl = slice(start, stop)
+        labels = np.empty(count, dtype=object)
+        labels[:] = self.scenarios[start:stop]
+        columns: dict[str, np.ndarray] = {
+            "scenario": np.repeat(labels, rows * p),
+            "pool": np.tile(np.repeat(names, p), count),
+            "period": np.tile(np.arange(1, p + 1, dtype=np.int64), count * rows),
+            "date": np.tile(pd.to_datetime(self.dates).to_numpy(), count * rows),
+        }
+        total_smm = self._collateral_smm()[sl]
+        for name in self.POOL_COLUMNS:
+            out = np.empty((count, rows, p))
+            out[:, 1:, :] = pools[name][sl]
+            if name == "smm":
+                out[:, 0, :] = total_smm
+            elif name == "cpr":
+                out[:, 0, :] = 1.0 - (1.0 - total_smm) ** 12
+            else:
+                out[:, 0, :] = pools[name][sl].sum(axis=1)
+            columns[name] = out.reshape(-1)
+        return columns
+
+    def pool_cashflows(self, scenario: int | str | None = None) -> pd.DataFrame:
+        """The collateral pool by pool and in total (`pool_columns`), for one scenario or (None)
+        every scenario."""
+        import pandas as pd
+
+        if scenario is None:
+            return pd.DataFrame(self.pool_columns(0, len(self.scenario_specs)))
+        s = self.scenario_index(scenario) % len(self.scenario_specs)
+        return pd.DataFrame(self.pool_columns(s, s + 1))
 
     def cashflows(self) -> pd.DataFrame:
         """Every scenario's cash flows in long form: one row per scenario, class and period.
