@@ -20,6 +20,7 @@ from ..errors import InputError, did_you_mean
 from .classtypes import ClassType, cover_label, types_of
 from .curve import Curve
 from .prepayment import Prepayment
+from .ratespec import RateSpec
 from .rules import Rule, Sequential
 from .scenarios import RatePath, Scenario
 
@@ -199,6 +200,9 @@ class Analytics:
     curves: dict[str, Curve] = field(default_factory=dict)
     quotes: tuple[QuoteSpec, ...] = ()
     tables: tuple[TableSpec, ...] = ()
+    # The rate model, prepayment model, rate shifts and OAS prices (model/ratespec.py); None:
+    # the deal declares none of them.
+    rates: RateSpec | None = None
 
     @property
     def curve(self) -> Curve | None:
