@@ -333,3 +333,4 @@ def with_rates(deal: Deal, **changes: Any) -> Deal:
     """The deal with its rate spec's fields changed (model=, prepay=, shifts_bp=, oas_prices=)."""
     spec = dataclasses.replace(deal.analytics.rates or RateSpec(), **changes)
     return dataclasses.replace(deal, analytics=dataclasses.replace(deal.analytics, rates=spec))
+
