@@ -28,14 +28,17 @@ SPREAD_RANGE = (-0.5, 5.0)
 
 def path_discount(paths: RatePaths, months: np.ndarray) -> np.ndarray:
     """Discount factors [path, date] to fractional months after settlement on each path: the
-    short rate is constant over a month, so the log discount is linear within it."""
+    short rate is constant over a month, so the log discount is linear within it. A date in
+    the month after the paths end (a last payment's delay) holds the last month's rate."""
     months = np.asarray(months, dtype=float)
-    if months.size and months.max() > paths.periods:
-        raise ValueError(f"the paths cover {paths.periods} months; a cash flow is paid at month "
-                         f"{months.max():.2f}")
-    log_d = np.zeros((paths.factor.shape[0], paths.periods + 1))
-    log_d[:, 1:] = -np.cumsum(paths.short, axis=1) / 12.0
-    whole = np.minimum(np.floor(months).astype(int), paths.periods - 1)
+    n = paths.periods
+    if months.size and (months.min() < 0 or months.max() > n + 1):
+        raise ValueError(f"the paths cover {n} months; a cash flow is paid at month {months.max():.2f}")
+    short = paths.short
+    log_d = np.zeros((short.shape[0], n + 2))
+    log_d[:, 1:n + 1] = -np.cumsum(short, axis=1) / 12.0
+    log_d[:, n + 1] = log_d[:, n] - short[:, -1] / 12.0
+    whole = np.minimum(np.floor(months).astype(int), n)
     frac = months - whole
     return np.exp(log_d[:, whole] + frac * (log_d[:, whole + 1] - log_d[:, whole]))
 
