@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import structurer
-from structurer.analysis.oas import ZERO_VOL, bumped_curve, model_run, oas_analysis
+from structurer.analysis.oas import ZERO_VOL, bumped_curve, model_run, mortgage_rates, oas_analysis, refit
 from structurer.cli import main
 from structurer.engine.ratepaths import curve_discount, simulate
 from structurer.errors import DealErrors, InputError
@@ -57,12 +57,12 @@ def test_the_zv_spread_is_the_z_spread_on_a_flat_curve(deal):
     the same cash flows exactly when 2 ln(1 + (y + z)/2) = 2 ln(1 + y/2) + s."""
     y = 0.045
     flat = make_curve("flat", [1, 30], [y, y])
-    run = model_run(deal, [simulate(flat, ZERO_VOL, deal.periods)], OTS, OTS_MORTGAGE_RATE)
-    rows = [deal.tranche(n).index for n in ("PA", "T", "Z", "PO")]
-    cash = run.cash[0, rows]
+    rows = np.array([deal.tranche(n).index for n in ("PA", "T", "Z", "PO")])
+    run = model_run(deal, [simulate(flat, ZERO_VOL, deal.periods)], OTS, OTS_MORTGAGE_RATE, rows=rows)
+    cash = run.cash[:, 0]
     months = discount_months(deal.settle, structurer.load(OAS_DEAL).run().dates)
     full = 0.97 * cash.sum(axis=1) * np.exp(-0.05 * months.mean() / 12)  # some value in range
-    zv = val.solve_spread(val.mean_discounted(run.cash[:, rows], run.discount), months / 12.0, full)
+    zv = val.solve_spread(val.mean_discounted(run.cash, run.discount), months / 12.0, full)
     z = z_spread(cash, months, full, flat)
     want = 2 * np.log1p((y + z) / 2) - 2 * np.log1p(y / 2)
     np.testing.assert_allclose(zv, want, rtol=0, atol=1e-9)
@@ -73,7 +73,7 @@ def test_a_zero_coupon_bond_on_the_paths_reproduces_the_discount_factor(months):
     curve = make_curve("ust", [0.25, 1, 2, 5, 10, 30], [0.043, 0.041, 0.040, 0.041, 0.042, 0.045])
     paths = simulate(curve, HullWhite(0.03, 0.012, 2000, seed=3), 360)
     disc = val.path_discount(paths, np.array([months]))  # [path, 1]
-    cash = np.full((2000, 1, 1), 100.0)
+    cash = np.full((1, 2000, 1), 100.0)
     mean = val.mean_discounted(cash, disc)[0, 0]
     se = val.standard_error(100.0 * disc, antithetic=True)[0]
     want = 100.0 * float(curve_discount(curve, months / 12.0))
@@ -98,7 +98,7 @@ def test_constant_turnover_with_refinancing_off_is_the_cpr_run(deal):
         for tranche in deal.issued_classes:
             a = cpr.arrays(tranche.name)
             want = a["interest"][0] + a["principal"][0]
-            np.testing.assert_allclose(run.cash[p, tranche.index], want, rtol=1e-12, atol=1e-6)
+            np.testing.assert_allclose(run.cash[tranche.index, p], want, rtol=1e-12, atol=1e-6)
 
 
 def test_io_po_pac_and_support_risk_have_the_desks_signs(result):
@@ -230,3 +230,17 @@ def test_report_has_the_oas_table_and_chart(tmp_path):
     html = path.read_text()
     assert "Option-adjusted spread" in html and "WAL and price across rate shifts" in html
     assert "<svg" in html
+
+
+def test_refitting_the_paths_to_a_shifted_curve_is_simulating_it_with_the_same_seed():
+    curve = make_curve("ust", [1, 2, 10, 30], [0.041, 0.040, 0.042, 0.045])
+    moved = bumped_curve(curve, 25.0)
+    model = HullWhite(0.05, 0.012, 40, seed=9)
+    base = simulate(curve, model, 360)
+    again = refit(base, moved)
+    want = simulate(moved, model, 360)
+    np.testing.assert_allclose(again.short, want.short, rtol=0, atol=1e-15)
+    shared: dict = {}
+    mortgage_rates(base, OTS_MORTGAGE_RATE, shared)  # fills the shared random part
+    np.testing.assert_allclose(mortgage_rates(again, OTS_MORTGAGE_RATE, shared), want.mortgage_rate(),
+                               rtol=1e-12, atol=1e-14)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.prepaymodel import deal_smm
-from ..engine.ratepaths import RatePaths, shifted_path, simulate
+from ..engine.ratepaths import DT, RatePaths, curve_discount, shifted_path, simulate
 from ..engine.run import run_smm
 from ..errors import InputError
 from ..model.curve import Curve
@@ -39,29 +39,72 @@ ZERO_VOL = HullWhite(0.0, 0.0, 1, antithetic=False)
 
 @dataclass(frozen=True)
 class ModelRun:
-    """Cash flows of every class on rate paths: cash [path, class, period], the paths' discount
-    factors at the distribution dates [path, period], and the run's class flows."""
+    """Cash flows of classes on rate paths: cash [class, path, period] (the classes asked for, in
+    the engine's layout), the paths' discount factors at the distribution dates [path, period],
+    and the run's class flows."""
 
     cash: np.ndarray
     discount: np.ndarray
     flows: Any
 
 
-def model_run(deal: Deal, paths: list[RatePaths], prepay: PrepayModel, mortgage: MortgageRate) -> ModelRun:
+def model_run(deal: Deal, paths: list[RatePaths], prepay: PrepayModel, mortgage: MortgageRate,
+              shared: dict[int, np.ndarray] | None = None, rows: np.ndarray | None = None) -> ModelRun:
     """Run the deal once on every path of `paths` (several path sets are stacked on the scenario
     axis): the mortgage rate drives the prepayment model's SMM, the short rate is every floater
-    index, and each path's own rates discount its cash."""
+    index, and each path's own rates discount its cash. `shared`: the random part of the bond
+    prices of paths that share one factor (mortgage_rates), kept across calls."""
     periods = deal.periods
-    rates = np.concatenate([p.mortgage_rate(mortgage)[:, :periods] for p in paths])
+    rates = np.concatenate([mortgage_rates(p, mortgage, shared)[:, :periods] for p in paths])
     short = np.concatenate([p.short[:, :periods] for p in paths])
     smm = deal_smm(prepay, rates, deal.pools, deal.first_payment)
     shape = (len(short), len(deal.index_names), periods)
     index = np.ascontiguousarray(np.broadcast_to(short[:, None, :], shape))
     _, flows = run_smm(deal, smm, index)
-    cash = flows.interest + flows.principal
+    rows = np.arange(len(deal.classes)) if rows is None else rows
+    # [class, path, period]: the kernel's own layout, each class's block contiguous.
+    cash = flows.interest.transpose(1, 0, 2)[rows] + flows.principal.transpose(1, 0, 2)[rows]
     months = discount_months(deal.settle, _dates(deal))
     discount = np.concatenate([val.path_discount(p, months) for p in paths])
     return ModelRun(cash, discount, flows)
+
+
+def refit(paths: RatePaths, curve: Curve) -> RatePaths:
+    """The same random paths (the same factor x, so the same random numbers) fitted to another
+    curve: in Hull-White only the fitted drift phi depends on the curve (engine/ratepaths.py
+    `simulate`, whose fit this repeats)."""
+    steps = len(paths.phi)
+    log_p = np.log(curve_discount(curve, np.arange(steps + 1) * DT))
+    phi = (log_p[:-1] - log_p[1:] + 0.5 * (paths.v[1:] - paths.v[:-1])) / DT
+    return RatePaths(paths.model, paths.factor, phi, paths.b, paths.v)
+
+
+def mortgage_rates(paths: RatePaths, formula: MortgageRate,
+                   shared: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    """RatePaths.mortgage_rate, with the random part of each bond price exp(-dt B_n x) kept in
+    `shared` (by maturity in months) for paths refitted to other curves from the same factor:
+    the curve moves only the deterministic part, so a shifted curve's rates cost no exp over
+    every path and period again."""
+    if shared is None:
+        return paths.mortgage_rate(formula)
+    n = paths.periods
+    cum = np.concatenate(([0.0], np.cumsum(paths.phi)))
+    halves = {t: round(t * 2) for t, _ in formula.terms}
+    annuity = np.zeros_like(paths.factor)
+    par: dict[float, np.ndarray] = {}
+    for k in range(1, max(halves.values(), default=0) + 1):
+        m = 6 * k
+        if m not in shared:
+            shared[m] = np.exp(-DT * paths.b[m] * paths.factor)
+        price = shared[m] * np.exp(-DT * (cum[m: m + n] - cum[:n]) + 0.5 * paths.v[m])[None, :]
+        annuity += price
+        for t, h in halves.items():
+            if h == k:
+                par[t] = 2.0 * (1.0 - price) / annuity
+    out = np.full_like(paths.factor, formula.constant)
+    for tenor, weight in formula.terms:
+        out += weight * par[tenor]
+    return out
 
 
 def _dates(deal: Deal) -> list:
@@ -243,17 +286,19 @@ def oas_analysis(deal: Deal, prices: dict[str, float | str] | None = None, price
     rows = np.array([idx[n] for n in names])
 
     # Zero volatility: the forward path. Faces, accrued interest and the ZV spread.
-    zero = model_run(deal, [simulate(curve, ZERO_VOL, periods, tenor)], prepay, mortgage)
+    zero = model_run(deal, [simulate(curve, ZERO_VOL, periods, tenor)], prepay, mortgage, rows=rows)
     face = zero.flows.beginning_balance[0, rows, 0]
     coupon = zero.flows.coupon[0, rows, 0]
     accrued = np.array([float(accrued_interest(deal, deal.tranche(n), coupon[k]))
                         for k, n in enumerate(names)])
     full = (np.array([clean[n] for n in names]) + accrued) * face / 100.0
-    zv = val.solve_spread(val.mean_discounted(zero.cash[:, rows], zero.discount), years, full)
+    zv = val.solve_spread(val.mean_discounted(zero.cash, zero.discount), years, full)
 
     # The Monte Carlo paths: OAS, its standard error.
-    base = model_run(deal, [simulate(curve, model, periods, tenor)], prepay, mortgage)
-    cash = base.cash[:, rows]
+    base_paths = simulate(curve, model, periods, tenor)
+    shared: dict[int, np.ndarray] = {}
+    base = model_run(deal, [base_paths], prepay, mortgage, shared, rows)
+    cash = base.cash
     weights = val.mean_discounted(cash, base.discount)
     oas = val.solve_spread(weights, years, full)
     per_path = 100.0 * val.path_values(cash, base.discount, years, oas) / face[None, :]
@@ -263,13 +308,15 @@ def oas_analysis(deal: Deal, prices: dict[str, float | str] | None = None, price
     slope = 100.0 * (weights * years[None, :] * tilt).sum(axis=1) / face
     with np.errstate(divide="ignore", invalid="ignore"):
         oas_se = price_se / slope
-    mean_wal = np.nanmean(_wal(deal, base.flows, rows), axis=0)
+    # The mean WAL over the paths of the classes with principal (a notional class's paydown
+    # would derive every path's balances: its WAL is the forward path's).
+    mean_wal = _mean_wal(base.flows.principal.transpose(1, 0, 2)[rows])
     zero_wal = _wal(deal, zero.flows, rows)[0]
     del base, cash
 
     def value_on(shifted: Curve) -> np.ndarray:
-        run = model_run(deal, [simulate(shifted, model, periods, tenor)], prepay, mortgage)
-        w = val.mean_discounted(run.cash[:, rows], run.discount)
+        run = model_run(deal, [refit(base_paths, shifted)], prepay, mortgage, shared, rows)
+        w = val.mean_discounted(run.cash, run.discount)
         return 100.0 * val.spread_pv(w, years, np.nan_to_num(oas)) / face
 
     p0 = 100.0 * full / face
@@ -298,6 +345,17 @@ def oas_analysis(deal: Deal, prices: dict[str, float | str] | None = None, price
     return OasResult(deal.name, curve.name, model, prepay_text, classes, table)
 
 
+def _mean_wal(principal: np.ndarray) -> np.ndarray:
+    """The mean over paths of each class's WAL, principal [class, path, period] (a fresh array,
+    clipped in place): results.measures.weighted_average_life, its sums as one matrix product."""
+    paid = np.maximum(principal, 0.0, out=principal)
+    k = np.arange(1, paid.shape[-1] + 1, dtype=float)
+    total = paid.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wal = np.where(total > 0, (paid @ k) / (12.0 * np.where(total > 0, total, 1.0)), np.nan)
+    return wal.mean(axis=1)
+
+
 def _wal(deal: Deal, flows: Any, rows: np.ndarray) -> np.ndarray:
     """WAL [path, class] of the rows: principal paid, or a notional class's notional paydown."""
     notional = np.array([deal.classes[r].is_notional for r in rows])
@@ -317,11 +375,12 @@ def rate_shifts(deal: Deal, curve: Curve, prepay: PrepayModel, mortgage: Mortgag
     tenor = max(120, mortgage.longest_months)
     idx = {c.name: c.index for c in deal.classes}
     rows = np.array([idx[n] for n in names])
-    run = model_run(deal, [shifted_path(curve, s, deal.periods, tenor) for s in shifts], prepay, mortgage)
+    run = model_run(deal, [shifted_path(curve, s, deal.periods, tenor) for s in shifts], prepay, mortgage,
+                    rows=rows)
     years = _years(deal)
     wal = _wal(deal, run.flows, rows)  # [shift, class]
     tilt = np.exp(-np.nan_to_num(spreads)[:, None] * years[None, :])
-    pv = np.einsum("sct,st,ct->sc", run.cash[:, rows], run.discount, tilt)
+    pv = np.einsum("cst,st,ct->sc", run.cash, run.discount, tilt)
     price = 100.0 * pv / face[None, :] - accrued[None, :]
     price = np.where(np.isfinite(spreads)[None, :], price, np.nan)
     return RateShifts(tuple(float(s) for s in shifts),

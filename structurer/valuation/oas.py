@@ -44,9 +44,9 @@ def path_discount(paths: RatePaths, months: np.ndarray) -> np.ndarray:
 
 
 def mean_discounted(cash: np.ndarray, discount: np.ndarray) -> np.ndarray:
-    """W [class, period]: the mean over paths of each class's cash [path, class, period] times the
-    path's discount factors [path, period]."""
-    return np.einsum("pct,pt->ct", cash, discount, optimize=True) / cash.shape[0]
+    """W [class, period]: the mean over paths of each class's cash [class, path, period] (the
+    engine's own layout) times the path's discount factors [path, period]."""
+    return (cash * discount[None]).mean(axis=1)
 
 
 def spread_pv(weights: np.ndarray, years: np.ndarray, spread: np.ndarray | float) -> np.ndarray:
@@ -78,9 +78,10 @@ def solve_spread(weights: np.ndarray, years: np.ndarray, full_value: np.ndarray)
 
 def path_values(cash: np.ndarray, discount: np.ndarray, years: np.ndarray,
                 spread: np.ndarray) -> np.ndarray:
-    """PV [path, class] of each path's cash at each class's spread (NaN spread: NaN)."""
+    """PV [path, class] of each path's cash [class, path, period] at each class's spread (NaN
+    spread: NaN)."""
     tilt = np.exp(-np.nan_to_num(spread)[:, None] * years[None, :])  # [class, period]
-    pv = np.einsum("pct,pt,ct->pc", cash, discount, tilt, optimize=True)
+    pv = np.einsum("cpt,pt,ct->pc", cash, discount, tilt, optimize=True)
     return np.where(np.isfinite(spread)[None, :], pv, np.nan)
 
 
