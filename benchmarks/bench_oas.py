@@ -29,13 +29,16 @@ ROOT = Path(__file__).resolve().parent.parent
 DEAL = ROOT / "deals" / "oas.waterfall"
 
 
-def _best(repeat: int, step) -> tuple[float, object]:
+def _best(repeat: int, step) -> tuple[float, float, object]:
+    """The best wall time, the CPU time (every thread of the process) of that repetition, and
+    the step's result."""
     times, out = [], None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         out = step()
-        times.append(time.perf_counter() - start)
-    return min(times), out
+        times.append((time.perf_counter() - start, time.process_time() - cpu))
+    wall, used = min(times)
+    return wall, used, out
 
 
 def main() -> None:
@@ -55,15 +58,19 @@ def main() -> None:
           f"{os.cpu_count()} cores; best of {args.repeat} after a warm-up")
 
     oas_analysis(deal, model=model, key_rates=False, shifts=())  # warm-up: kernel compiled/loaded
-    t_core, core = _best(args.repeat, lambda: oas_analysis(deal, model=model, key_rates=False, shifts=()))
-    t_keys, _ = _best(args.repeat, lambda: oas_analysis(deal, model=model, key_rates=True, shifts=()))
+    t_core, c_core, core = _best(args.repeat, lambda: oas_analysis(deal, model=model, key_rates=False,
+                                                                   shifts=()))
+    t_keys, c_keys, _ = _best(args.repeat, lambda: oas_analysis(deal, model=model, key_rates=True, shifts=()))
     paths = simulate(deal.analytics.curve, model, deal.periods)
-    t_run, _ = _best(args.repeat, lambda: model_run(deal, [paths], spec.prepay_model, spec.mortgage))
-    print(f"  OAS + ZV + effective duration/convexity (4 engine runs: 1 + 3 x {args.paths:,} paths)"
-          f"  {t_core:7.3f} s")
-    print(f"  ... and key-rate durations at 2, 5, 10, 30y (8 runs more)                 {t_keys:7.3f} s")
-    print(f"  one engine run of {args.paths:,} paths (mortgage rate, SMM, kernel, discounting)     "
-          f"{t_run:7.3f} s")
+    t_run, c_run, _ = _best(args.repeat, lambda: model_run(deal, [paths], spec.prepay_model, spec.mortgage))
+    print(f"{'':78} {'wall s':>7} {'CPU s':>7}")
+    n = f"{args.paths:,}"
+    rows = ((f"OAS + ZV + effective duration/convexity (1 + 3 x {n} paths)", t_core, c_core),
+            ("... and key-rate durations at 2, 5, 10, 30y (8 runs more)", t_keys, c_keys),
+            (f"one engine run of {n} paths (mortgage rate, SMM, kernel, discounting)", t_run, c_run))
+    for what, wall, cpu in rows:
+        print(f"  {what:76} {wall:7.3f} {cpu:7.3f}")
+    print("  (CPU s: every thread's time; wall above CPU / cores means the machine was shared)")
     print()
     print(f"{'class':6} {'OAS bp':>8} {'ZV bp':>8} {'opt bp':>8} {'SE bp':>6} {'eff dur':>8} {'eff conv':>9}")
     for c in core.classes:  # type: ignore[attr-defined]

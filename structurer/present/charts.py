@@ -186,6 +186,6 @@ def rate_shift_chart(shifts_bp: list[float], wal: dict[str, list[float]],
     left.set_ylabel("WAL (years)")
     right.set_xlabel("rate shift (bp)")
     right.set_ylabel("price (per 100)")
-    right.legend(loc="best", fontsize=7, frameon=False, ncol=2)
+    right.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
     fig.tight_layout()
     return _svg(fig)
