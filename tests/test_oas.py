@@ -244,3 +244,16 @@ def test_refitting_the_paths_to_a_shifted_curve_is_simulating_it_with_the_same_s
     mortgage_rates(base, OTS_MORTGAGE_RATE, shared)  # fills the shared random part
     np.testing.assert_allclose(mortgage_rates(again, OTS_MORTGAGE_RATE, shared), want.mortgage_rate(),
                                rtol=1e-12, atol=1e-14)
+
+
+def test_the_benchmark_runs(monkeypatch, capsys):
+    from conftest import script_module
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_oas.py"
+    with script_module(script, "bench_oas") as bench:
+        monkeypatch.setattr("sys.argv", ["bench_oas.py", "--paths", "20", "--repeat", "1",
+                                         "--convergence", "20,40"])
+        bench.main()
+    out = capsys.readouterr().out
+    assert "OAS + ZV + effective duration/convexity (1 + 3 x 20 paths)" in out
+    assert "as the paths grow" in out and out.rstrip().splitlines()[-1].split()[0] == "40"
