@@ -257,3 +257,12 @@ def test_the_benchmark_runs(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "OAS + ZV + effective duration/convexity (1 + 3 x 20 paths)" in out
     assert "as the paths grow" in out and out.rstrip().splitlines()[-1].split()[0] == "40"
+
+
+def test_the_numpy_interpreter_gives_the_kernels_oas(deal, monkeypatch):
+    kernel = oas_analysis(deal, model=HullWhite(0.03, 0.01, 4, seed=2), key_rates=False, shifts=())
+    monkeypatch.setenv("STRUCTURER_ENGINE", "numpy")
+    numpy = oas_analysis(deal, model=HullWhite(0.03, 0.01, 4, seed=2), key_rates=False, shifts=())
+    for a, b in zip(kernel.classes, numpy.classes, strict=True):
+        assert a.oas == pytest.approx(b.oas, abs=1e-12)
+        assert a.effective_duration == pytest.approx(b.effective_duration, abs=1e-9)
