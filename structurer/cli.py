@@ -340,6 +340,10 @@ def _oas_result(ns: argparse.Namespace, deal: Deal, curve: Curve | None) -> OasR
 
     spec = deal.analytics.rates or RateSpec()
     if not ns.oas and not spec.oas_prices:
+        if spec.shifts_bp and curve is not None:  # rate shifts declared: their WAL table alone
+            from .analysis.oas import shift_table
+
+            return shift_table(deal, curve)
         return None
     if curve is None:
         raise _UsageError("--oas needs a curve: --curve FILE, or a curve in the deal's analytics block")
@@ -378,6 +382,29 @@ def _oas_result(ns: argparse.Namespace, deal: Deal, curve: Curve | None) -> OasR
 def _print_oas(console: Console, result: OasResult) -> None:
     from rich.table import Table  # late: only the printing commands draw tables
 
+    if result.classes:
+        _print_oas_table(console, result)
+    if result.shifts is not None:
+        shifts = result.shifts
+        priced = any(math.isfinite(p) for prices in shifts.price.values() for p in prices)
+        title = ("WAL (years) / price across rate shifts (zero volatility, priced at the ZV spread)" if priced
+                 else f"WAL (years) across rate shifts (zero volatility; {_escape(result.prepay)})")
+        t2 = Table(title=title, title_justify="left", header_style="bold")
+        t2.add_column("Class", justify="left")
+        for s in shifts.shifts_bp:
+            t2.add_column(f"{s:+g} bp", justify="right")
+        for name in shifts.wal:
+            cells = []
+            for w, p in zip(shifts.wal[name], shifts.price[name], strict=True):
+                wal = f"{w:.2f}" if math.isfinite(w) else "-"
+                cells.append(f"{wal} / {p:.2f}" if priced and math.isfinite(p) else wal)
+            t2.add_row(_escape(name), *cells)
+        _print_table(console, t2)
+
+
+def _print_oas_table(console: Console, result: OasResult) -> None:
+    from rich.table import Table  # late: only the printing commands draw tables
+
     table = Table(title=f"OAS  ({_escape(result.model_text)}; {_escape(result.prepay)}; curve "
                         f"{_escape(result.curve)})", title_justify="left", header_style="bold")
     rows = result.rows()
@@ -400,18 +427,6 @@ def _print_oas(console: Console, result: OasResult) -> None:
     console.print("spreads: continuously compounded over each path's short rate, with the payment delay; "
                   "durations: +/-25 bp par-curve shifts on the same paths; WAL: on the forward path",
                   style="dim")
-    if result.shifts is not None:
-        shifts = result.shifts
-        t2 = Table(title="WAL (years) / price across rate shifts (zero volatility, priced at the ZV spread)",
-                   title_justify="left", header_style="bold")
-        t2.add_column("Class", justify="left")
-        for s in shifts.shifts_bp:
-            t2.add_column(f"{s:+g} bp", justify="right")
-        for name in shifts.wal:
-            t2.add_row(_escape(name), *[f"{w:.2f} / {p:.2f}" if math.isfinite(w) and math.isfinite(p)
-                                       else "-" for w, p in zip(shifts.wal[name], shifts.price[name],
-                                                                 strict=True)])
-        _print_table(console, t2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

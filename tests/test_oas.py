@@ -266,3 +266,17 @@ def test_the_numpy_interpreter_gives_the_kernels_oas(deal, monkeypatch):
     for a, b in zip(kernel.classes, numpy.classes, strict=True):
         assert a.oas == pytest.approx(b.oas, abs=1e-12)
         assert a.effective_duration == pytest.approx(b.effective_duration, abs=1e-9)
+
+
+def test_declared_rate_shifts_alone_show_each_class_wal(tmp_path, capsys):
+    """`rates -200 bp, ...` without `oas` prices: a plain run shows every class's WAL on the
+    shifted curves (and prices nothing)."""
+    path = tmp_path / "shifts.waterfall"
+    path.write_text("\n".join(line for line in BASE.splitlines() if not line.strip().startswith("oas ")))
+    assert main(["run", str(path), "--json", "--no-report"]) == 0
+    out = json.loads(capsys.readouterr().out)["oas"]
+    assert out["classes"] == {}
+    wal = out["rate_shifts"]["wal"]["Z"]
+    assert out["rate_shifts"]["shifts_bp"] == [-200.0, -100.0, 0.0, 100.0, 300.0]
+    assert wal == sorted(wal)  # Z extends as rates rise
+    assert all(p is None for p in out["rate_shifts"]["price"]["Z"])

@@ -13,7 +13,6 @@ shifted curve at zero volatility, priced at the class's ZV spread.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -388,8 +387,20 @@ def rate_shifts(deal: Deal, curve: Curve, prepay: PrepayModel, mortgage: Mortgag
                       {n: price[:, k].tolist() for k, n in enumerate(names)})
 
 
-def with_rates(deal: Deal, **changes: Any) -> Deal:
-    """The deal with its rate spec's fields changed (model=, prepay=, shifts_bp=, oas_prices=)."""
-    spec = dataclasses.replace(deal.analytics.rates or RateSpec(), **changes)
-    return dataclasses.replace(deal, analytics=dataclasses.replace(deal.analytics, rates=spec))
 
+def shift_table(deal: Deal, curve: Curve | None = None, prepay: PrepayModel | None = None,
+                shifts: tuple[float, ...] | None = None) -> OasResult:
+    """The WAL of every issued class across the deal's rate shifts (`rates -100 bp, +300 bp`),
+    without prices: what a deal that declares shifts but prices nothing on OAS shows."""
+    spec = deal.analytics.rates or RateSpec()
+    curve = curve if curve is not None else deal.analytics.curve
+    if curve is None:
+        raise InputError(f"deal \"{deal.name}\" has no curve to shift: add one to its analytics block")
+    check_horizon(curve, deal.periods)
+    prepay = prepay if prepay is not None else spec.prepay_model
+    names = [c.name for c in deal.issued_classes if not c.is_residual]
+    none = np.full(len(names), np.nan)
+    table = rate_shifts(deal, curve, prepay, spec.mortgage, names, none, np.ones(len(names)), none,
+                        spec.shifts if shifts is None else shifts)
+    prepay_text = describe_prepay(spec.prepay_name if prepay is spec.prepay_model else "custom", prepay)
+    return OasResult(deal.name, curve.name, spec.rate_model, prepay_text, [], table)

@@ -749,7 +749,8 @@ def _oas(plan: ReportPlan) -> dict[str, Any] | None:
         t = result.shifts
         with matplotlib.rc_context({"text.parse_math": False}):
             svg = charts.rate_shift_chart(list(t.shifts_bp), t.wal, t.price)
-        shifts = {"shifts": [f"{s:+g}" for s in t.shifts_bp],
+        priced = any(math.isfinite(p) for prices in t.price.values() for p in prices)
+        shifts = {"shifts": [f"{s:+g}" for s in t.shifts_bp], "priced": priced,
                   "rows": [{"class": n, "cells": list(zip(t.wal[n], t.price[n], strict=True))}
                            for n in t.wal],
                   "svg": inline_svg(svg, "oasfig", "WAL and price across rate shifts")}
