@@ -37,9 +37,10 @@ def check_rates(ck: Checker) -> None:
     curve = ck.analytics.curve
     where = model_decl or (oas_decls[0] if oas_decls else None) or prepay_decl
     span = where.span if where is not None else (scenarios.rate_shifts_span if scenarios else None)
-    if curve is None and not (analytics is not None and analytics.curves):  # a bad curve is reported
-        ck.error("the rate model needs a curve to be fitted to", span,
-                 'add to the analytics block: curve "UST" (1: 4.1%, 2: 4.0%, 5: 4.0%, 10: 4.2%, 30: 4.5%)')
+    if curve is None:
+        if not (analytics is not None and analytics.curves):  # a curve given but bad is reported already
+            ck.error("the rate model needs a curve to be fitted to", span,
+                     'add to the analytics block: curve "UST" (1: 4.1%, 2: 4.0%, 10: 4.2%, 30: 4.5%)')
     elif ck.pools:
         periods = max(p.remaining for p in ck.pools)
         try:

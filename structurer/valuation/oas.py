@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine.ratepaths import RatePaths
+from ..errors import InputError
 
 # The OAS is looked for within these spreads (decimal, continuously compounded): a price that
 # needs more than -50% or +500% is not a price of these cash flows.
@@ -33,7 +34,7 @@ def path_discount(paths: RatePaths, months: np.ndarray) -> np.ndarray:
     months = np.asarray(months, dtype=float)
     n = paths.periods
     if months.size and (months.min() < 0 or months.max() > n + 1):
-        raise ValueError(f"the paths cover {n} months; a cash flow is paid at month {months.max():.2f}")
+        raise InputError(f"the rate paths cover {n} months; a cash flow is paid at month {months.max():.2f}")
     short = paths.short
     log_d = np.zeros((short.shape[0], n + 2))
     log_d[:, 1:n + 1] = -np.cumsum(short, axis=1) / 12.0
