@@ -23,6 +23,7 @@ from .version import __version__
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from .analysis.oas import OasResult
     from .analysis.summary import Summary
     from .model.deal import Deal
     from .model.prepayment import Prepayment
@@ -43,6 +44,7 @@ __all__ = [
     "holder_register",
     "load",
     "loads",
+    "oas",
     "read_register",
     "statement",
     "summarise",
@@ -103,6 +105,29 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
 
 
 # ---- the hooks (dependency inversion: the lower layers call up through structurer.hooks)
+
+def oas(deal: Deal, prices: dict[str, float | str] | None = None, *, price: float | str | None = None,
+        paths: int | None = None, volatility: float | None = None, mean_reversion: float | None = None,
+        seed: int | None = None, key_rates: bool = True,
+        shifts: Sequence[float] | None = None) -> OasResult:
+    """OAS, ZV spread, option cost, effective duration and convexity, key-rate durations and the
+    WAL/price table across rate shifts of the deal's priced classes (analysis/oas.py).
+
+    Prices are clean (decimal or 32nds): `prices` per class, else the deal's `oas A at ...`,
+    else `price` for every class. The rate model is the deal's (`rates hull-white ...`), its
+    fields replaced by those given here (`volatility` a decimal: 0.01 is 100 bp)."""
+    import dataclasses
+
+    from .analysis.oas import oas_analysis
+    from .model.ratespec import RateSpec
+
+    spec = deal.analytics.rates or RateSpec()
+    changes = {k: v for k, v in (("paths", paths), ("volatility", volatility),
+                                 ("mean_reversion", mean_reversion), ("seed", seed)) if v is not None}
+    model = dataclasses.replace(spec.rate_model, **changes) if changes else None
+    return oas_analysis(deal, prices, price, model=model, key_rates=key_rates,
+                        shifts=None if shifts is None else tuple(float(s) for s in shifts))
+
 
 def _run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None,
               progress: Callable[[int, int], None] | None = None) -> Results:

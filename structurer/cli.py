@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
     from rich.table import Table
 
+    from .analysis.oas import OasResult
     from .analysis.summary import Summary
 
 from . import load
@@ -298,6 +299,7 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
                         help="print each class's average life under every convention side by side")
     quotes.add_argument("--tables", action="store_true",
                         help="print the price/yield tables the deal's analytics block asks for")
+    _oas_arguments(p)
     out = p.add_argument_group("outputs")
     out.add_argument("--report", metavar="PATH",
                      help="where to write the HTML report (default: next to the deal; none with --json)")
@@ -319,6 +321,131 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
     out.add_argument("--json", action="store_true",
                      help="print a JSON summary instead of the table (a list of them for several "
                           "deals); writes no report unless --report is given")
+
+
+def _oas_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("OAS on rate paths (the deal's rate and prepayment models; prices from "
+                             "--price, else the deal's 'oas A at ...')")
+    g.add_argument("--oas", action="store_true",
+                   help="value the priced classes on OAS: ZV spread, option cost, effective duration "
+                        "and convexity, key-rate durations, WAL and price across rate shifts")
+    g.add_argument("--paths", type=_positive_int("--paths"), metavar="N",
+                   help="Monte Carlo paths (even: antithetic pairs; default the deal's, or 1000)")
+    g.add_argument("--volatility", type=_finite("BP"), metavar="BP",
+                   help="the short rate's absolute volatility in bp a year (default the deal's, or 100)")
+    g.add_argument("--seed", type=_positive_int("--seed", 0), metavar="N", help="the random seed")
+    g.add_argument("--no-key-rates", action="store_true", help="skip the key-rate durations (8 runs fewer)")
+
+
+def _positive_int(option: str, least: int = 1):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{option} must be at least {least} (got {value})")
+        return value
+
+    return parse
+
+
+def _oas_result(ns: argparse.Namespace, deal: Deal, curve: Curve | None) -> OasResult | None:
+    """The OAS figures asked for by --oas or by the deal's `oas A at ...` lines; None if neither."""
+    import dataclasses
+
+    from .analysis.oas import oas_analysis
+    from .model.ratespec import RateSpec
+
+    spec = deal.analytics.rates or RateSpec()
+    if not ns.oas and not spec.oas_prices:
+        if spec.shifts_bp and curve is not None:  # rate shifts declared: their WAL table alone
+            from .analysis.oas import shift_table
+
+            return shift_table(deal, curve)
+        return None
+    if curve is None:
+        raise _UsageError("--oas needs a curve: --curve FILE, or a curve in the deal's analytics block")
+    priced = [c.name for c in deal.issued_classes if not c.is_residual]
+    prices: dict[str, float | str] = {}
+    price: str | None = None
+    if ns.oas:
+        for item in ns.price:
+            name, text = _split_class(item)
+            if name is not None and name not in priced:
+                raise _UsageError(f"--price: deal \"{deal.name}\" has no issued class '{name}'"
+                                  f" (it has {', '.join(priced)})")
+            if name is None:
+                price = text
+            else:
+                prices[name] = text
+        if not prices and price is None and not spec.oas_prices:
+            raise _UsageError("--oas needs prices: --price 100 (every class), --price A=100-16, or "
+                              "'oas A at 100-16' in the deal's analytics block")
+    model = spec.rate_model
+    changes: dict[str, object] = {}
+    if ns.paths is not None:
+        if model.antithetic and ns.paths % 2:
+            raise _UsageError(f"--paths {ns.paths}: antithetic paths come in pairs; ask for {ns.paths + 1}")
+        changes["paths"] = ns.paths
+    if ns.volatility is not None:
+        if ns.volatility < 0:
+            raise _UsageError(f"--volatility {ns.volatility:g}: a volatility cannot be negative")
+        changes["volatility"] = ns.volatility / 10_000.0
+    if ns.seed is not None:
+        changes["seed"] = ns.seed
+    return oas_analysis(deal, prices, price, model=dataclasses.replace(model, **changes), curve=curve,
+                        key_rates=not ns.no_key_rates)
+
+
+def _print_oas(console: Console, result: OasResult) -> None:
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    if result.classes:
+        _print_oas_table(console, result)
+    if result.shifts is not None:
+        shifts = result.shifts
+        priced = any(math.isfinite(p) for prices in shifts.price.values() for p in prices)
+        title = ("WAL (years) / price across rate shifts (zero volatility, priced at the ZV spread)" if priced
+                 else f"WAL (years) across rate shifts (zero volatility; {_escape(result.prepay)})")
+        t2 = Table(title=title, title_justify="left", header_style="bold")
+        t2.add_column("Class", justify="left")
+        for s in shifts.shifts_bp:
+            t2.add_column(f"{s:+g} bp", justify="right")
+        for name in shifts.wal:
+            cells = []
+            for w, p in zip(shifts.wal[name], shifts.price[name], strict=True):
+                wal = f"{w:.2f}" if math.isfinite(w) else "-"
+                cells.append(f"{wal} / {p:.2f}" if priced and math.isfinite(p) else wal)
+            t2.add_row(_escape(name), *cells)
+        _print_table(console, t2)
+
+
+def _print_oas_table(console: Console, result: OasResult) -> None:
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    table = Table(title=f"OAS  ({_escape(result.model_text)}; {_escape(result.prepay)}; curve "
+                        f"{_escape(result.curve)})", title_justify="left", header_style="bold")
+    rows = result.rows()
+    keys = [k for k in rows[0] if k.startswith("krd_")] if rows else []
+    columns = ["Class", "Price", "OAS bp", "ZV bp", "Opt cost bp", "SE bp", "Eff dur", "Eff conv",
+               *[f"KRD {k[4:]}" for k in keys], "WAL"]
+    for col in columns:
+        table.add_column(col, justify="left" if col == "Class" else "right")
+
+    def f(value: object, fmt: str) -> str:
+        return "-" if value is None else fmt.format(value)
+
+    for r in rows:
+        table.add_row(_escape(str(r["class"])), f(r["price"], "{:.4f}"), f(r["oas"], "{:.1f}"),
+                      f(r["zv_spread"], "{:.1f}"), f(r["option_cost"], "{:.1f}"),
+                      f(r["oas_std_error"], "{:.2f}"),
+                      f(r["effective_duration"], "{:.2f}"), f(r["effective_convexity"], "{:.2f}"),
+                      *[f(r[k], "{:.2f}") for k in keys], f(r["wal"], "{:.2f}"))
+    _print_table(console, table)
+    console.print("spreads: continuously compounded over each path's short rate, with the payment delay; "
+                  "durations: +/-25 bp par-curve shifts on the same paths; WAL: on the forward path",
+                  style="dim")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -493,6 +620,7 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     specs = _quote_specs(ns, deal)
     quotes = valuation.quote_classes(results, specs, curve) if specs else {}
     horizons = _horizons(ns, deal, results, quotes, curve)
+    oas = _oas_result(ns, deal, curve)
     if ns.cashflows:
         exports.write_cashflows(results, Path(ns.cashflows))
     if ns.pools:
@@ -510,7 +638,7 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
     if wants_report:
         report_path = Path(ns.report) if ns.report is not None else Path(path).with_suffix(".html")
         _output_path("--report", str(report_path), inputs)
-        _write_report(results, decrement, report_path, quotes, specs, horizons)
+        _write_report(results, decrement, report_path, quotes, specs, horizons, oas)
 
     if summaries is not None:
         out = results.to_dict()
@@ -527,6 +655,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
         if deal.agency:
             # Only then: a deal's --json is otherwise exactly Results.to_dict(), which scripts compare.
             out["payment"] = payment_terms(deal)
+        if oas is not None:
+            out["oas"] = oas.to_dict()
         summaries.append(out)
     else:
         console = _stdout()
@@ -543,6 +673,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
             _print_average_lives(console, results)
         if ns.tables:
             _print_tables(console, deal)
+        if oas is not None:
+            _print_oas(console, oas)
     if ns.cashflows:
         err.print(f"cash flows written to {ns.cashflows}", markup=False)
     if ns.pools:
@@ -941,13 +1073,18 @@ def _run_with_progress(deal: Deal, scenarios: list[Scenario], err: Console, quie
 
 def _write_report(results: Results, decrement: Results | None, path: Path,
                   quotes: dict[str, valuation.Quote] | None = None,
-                  specs: list[QuoteSpec] | None = None, horizons: list | None = None) -> None:
+                  specs: list[QuoteSpec] | None = None, horizons: list | None = None,
+                  oas: OasResult | None = None) -> None:
     """The HTML report, with the decrement tables and the quotes the run printed (the deal's
-    analytics quotes, replaced class by class by --price/--yield/--spread)."""
+    analytics quotes, replaced class by class by --price/--yield/--spread), and the OAS figures."""
     from .analysis.plan import report_plan
     from .present.report import write
 
     plan = report_plan(results, decrement, quotes, specs, horizons)
+    if oas is not None:
+        import dataclasses
+
+        plan = dataclasses.replace(plan, oas=oas)
     try:
         write(plan, path)
     except OSError as exc:

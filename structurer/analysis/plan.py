@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from ..structuring.tieout import TieOut
     from ..valuation.horizon import HorizonResult
     from ..valuation.quotes import Quote
+    from .oas import OasResult
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,7 @@ class ReportPlan:
     scenarios: ScenarioSummary | None = None    # None: every scenario is shown in full
     yearly: list[YearlyFlows] | None = None     # None: the cash flows are shown month by month
     tapes: dict[str, dict[str, Any]] = field(default_factory=dict)  # each loan tape's statistics, strata
+    oas: OasResult | None = None  # OAS figures and the rate-shift table (analysis/oas.py)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from .indices import check_indices
 from .interest import check_interest
 from .passthrough import check_pass_through
 from .principal import check_principal
+from .rates import check_rates
 from .references import resolve_references
 from .scenarios import check_scenarios
 from .schedules import check_schedules
@@ -45,6 +46,7 @@ PASSES: list[Callable[[Checker], None]] = [
     check_scenarios,     # pricing, decrement and named scenarios
     check_losses,        # the loss order; scenarios with losses need one
     check_analytics,     # curves, quotes, price/yield tables
+    check_rates,         # the rate model, the prepayment model, rate shifts, OAS prices
 ]
 
 

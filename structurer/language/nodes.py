@@ -299,6 +299,20 @@ class ScenariosDecl:
     named_indices: dict[str, list[IndexSetting]] = field(default_factory=dict)
     pricing_defaults: DefaultsDecl | None = None
     named_defaults: dict[str, DefaultsDecl] = field(default_factory=dict)
+    prepay_model: ModelDecl | None = None  # prepay model OTS multiplier 1.2
+    rate_shifts: list[Quantity] = field(default_factory=list)  # rates -100 bp, +300 bp
+    rate_shifts_span: Span | None = None
+
+
+@dataclass
+class ModelDecl:
+    """A model and its options: `rates hull-white mean reversion 0.03 ...` or `prepay model OTS
+    multiplier 1.2`. `options` holds (word, Quantity or bool, span)."""
+
+    name: str
+    name_span: Span | None
+    options: list[tuple[str, object, Span | None]]
+    span: Span | None
 
 
 @dataclass
@@ -345,6 +359,8 @@ class AnalyticsDecl:
     quotes: list[QuoteDecl] = field(default_factory=list)
     tables: list[TableDecl] = field(default_factory=list)
     horizons: list[HorizonDecl] = field(default_factory=list)
+    rates: ModelDecl | None = None  # the short-rate model
+    oas: list[QuoteDecl] = field(default_factory=list)  # oas A, B at 100-16
 
 
 @dataclass

@@ -35,6 +35,7 @@ from .nodes import (
     IndexSetting,
     InterestRule,
     LossesDecl,
+    ModelDecl,
     NotionalDecl,
     NotionalRef,
     PoolDecl,
@@ -63,6 +64,14 @@ def _number(token: Token) -> float:
         raise DealError(f"'{text}' is not a number", Span.of(token),
                         "separate the items of a list with a comma and a space: 0, 100, 165")
     return float(text.replace(",", "").replace("_", ""))
+
+
+def _option(word: str):
+    """A transformer method for a model option: (word, its quantity, span)."""
+    def method(self, meta, children):
+        return (word, children[0], Span.of(meta))
+
+    return method
 
 
 def _word(text: str):
@@ -380,6 +389,38 @@ class _ToAst(Transformer):
             return rest[0], rest[1:]
         return None, rest
 
+    prepay_multiplier = _option("multiplier")
+    prepay_turnover = _option("turnover")
+    mean_reversion = _option("mean reversion")
+    volatility = _option("volatility")
+    paths_option = _option("paths")
+    seed_option = _option("seed")
+
+    def refinancing_off(self, meta, children):
+        return ("refinancing", False, Span.of(meta))
+
+    def refinancing_on(self, meta, children):
+        return ("refinancing", True, Span.of(meta))
+
+    def antithetic_on(self, meta, children):
+        return ("antithetic", True, Span.of(meta))
+
+    def antithetic_off(self, meta, children):
+        return ("antithetic", False, Span.of(meta))
+
+    def prepay_model(self, meta, children):
+        name, *options = children
+        return ("prepay", ModelDecl(str(name), Span.of(name), list(options), Span.of(meta)), Span.of(meta))
+
+    def signed(self, meta, children):
+        q = children[-1]
+        if len(children) == 2 and str(children[0]) == "-":
+            return Quantity(-q.value, q.unit, Span.of(meta), "-" + q.text)
+        return Quantity(q.value, q.unit, Span.of(meta), q.text)
+
+    def rate_shifts(self, meta, children):
+        return ("shifts", list(children), Span.of(meta))
+
     def pricing(self, meta, children):
         defaults, overrides = self._defaults(list(children[1:]))
         return ("pricing", (children[0], overrides, defaults), Span.of(meta))
@@ -404,6 +445,13 @@ class _ToAst(Transformer):
                 decl.decrement_lines.append(value)
             elif kind == "index":
                 decl.indices.append(value)
+            elif kind == "prepay":
+                if decl.prepay_model is not None:
+                    raise DealError("the prepayment model is given twice", span)
+                decl.prepay_model = value
+            elif kind == "shifts":
+                decl.rate_shifts.extend(value)
+                decl.rate_shifts_span = decl.rate_shifts_span or span
             else:
                 name, name_span, speed, overrides, defaults = value
                 decl.named.append((name, name_span, speed))
@@ -459,11 +507,24 @@ class _ToAst(Transformer):
         prices = [c for c in children if isinstance(c, str)]
         return ("table", TableDecl(prices, speeds, Span.of(meta)))
 
+    def rate_model(self, meta, children):
+        name, *options = children
+        return ("rates", ModelDecl(str(name), Span.of(name), list(options), Span.of(meta)))
+
+    def oas_quote(self, meta, children):
+        return ("oas", QuoteDecl("oas", children[0], children[1], Span.of(meta)))
+
     def analytics_block(self, meta, children):
         decl = AnalyticsDecl(Span.of(meta))
         for kind, value in children:
-            {"curve": decl.curves, "quote": decl.quotes, "table": decl.tables,
-             "horizon": decl.horizons}[kind].append(value)
+            if kind == "rates":
+                if decl.rates is not None:
+                    raise DealError("the rate model is given twice", value.span)
+                decl.rates = value
+                continue
+            lists = {"curve": decl.curves, "quote": decl.quotes, "table": decl.tables, "oas": decl.oas,
+                     "horizon": decl.horizons}
+            lists[kind].append(value)
         return ("analytics", decl)
 
     def start(self, meta, children):

@@ -20,6 +20,7 @@ from ..errors import InputError, did_you_mean
 from .classtypes import ClassType, cover_label, types_of
 from .curve import Curve
 from .prepayment import Prepayment
+from .ratespec import RateSpec
 from .rules import Rule, Sequential
 from .scenarios import RatePath, Scenario
 
@@ -234,6 +235,9 @@ class Analytics:
     quotes: tuple[QuoteSpec, ...] = ()
     tables: tuple[TableSpec, ...] = ()
     horizons: tuple[HorizonSpec, ...] = ()
+    # The rate model, prepayment model, rate shifts and OAS prices (model/ratespec.py); None:
+    # the deal declares none of them.
+    rates: RateSpec | None = None
 
     @property
     def curve(self) -> Curve | None:

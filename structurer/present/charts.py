@@ -171,3 +171,21 @@ def wal_by_speed(results: Results) -> str:
     ax.set_ylabel("WAL (years)")
     ax.set_title("WAL across speeds", loc="left")
     return _svg(fig)
+
+
+def rate_shift_chart(shifts_bp: list[float], wal: dict[str, list[float]],
+                     price: dict[str, list[float]]) -> str:
+    """WAL (left) and price (right) of each class across parallel rate shifts: how each class
+    extends and loses value as rates rise, and shortens as they fall."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=_SIZE)
+    for k, name in enumerate(wal):
+        colour = _PALETTE[k % len(_PALETTE)]
+        left.plot(shifts_bp, wal[name], marker="o", markersize=3, color=colour, label=name)
+        right.plot(shifts_bp, price[name], marker="o", markersize=3, color=colour, label=name)
+    left.set_xlabel("rate shift (bp)")
+    left.set_ylabel("WAL (years)")
+    right.set_xlabel("rate shift (bp)")
+    right.set_ylabel("price (per 100)")
+    right.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
+    fig.tight_layout()
+    return _svg(fig)

@@ -766,6 +766,32 @@ def _horizon(h: HorizonResult) -> dict[str, Any]:
             "sold": sold, "rows": rows}
 
 
+def _oas(plan: ReportPlan) -> dict[str, Any] | None:
+    """The OAS table and the rate-shift chart and table, as analysis/oas.py computed them."""
+    result = plan.oas
+    if result is None:
+        return None
+    rows = result.rows()
+    keys = [k for k in rows[0] if k.startswith("krd_")] if rows else []
+    shifts = None
+    if result.shifts is not None:
+        import matplotlib  # late: matplotlib is slow to import, and only charts need it
+
+        from . import charts
+
+        t = result.shifts
+        with matplotlib.rc_context({"text.parse_math": False}):
+            svg = charts.rate_shift_chart(list(t.shifts_bp), t.wal, t.price)
+        priced = any(math.isfinite(p) for prices in t.price.values() for p in prices)
+        shifts = {"shifts": [f"{s:+g}" for s in t.shifts_bp], "priced": priced,
+                  "rows": [{"class": n, "cells": list(zip(t.wal[n], t.price[n], strict=True))}
+                           for n in t.wal],
+                  "svg": inline_svg(svg, "oasfig", "WAL and price across rate shifts")}
+    return {"model": result.model_text, "prepay": result.prepay, "curve": result.curve,
+            "paths": result.model.paths, "rows": rows, "key_rates": [k[4:] for k in keys],
+            "key_columns": keys, "shifts": shifts}
+
+
 def fmt_price32(value: Any) -> str:
     """A price in 32nds: 99.515625 -> '99-16+'."""
     from ..valuation.yields import format_32nds
@@ -832,6 +858,7 @@ def report_context(plan: ReportPlan) -> dict[str, Any]:
         "figures": _figures(plan),
         "schedule_charts_omitted": _schedule_charts(plan)[1],
         "pricing": _pricing(plan, shown),
+        "oas": _oas(plan),
         "tieout": _tieout(plan.tieout),
         "periods": results.periods,
         "source_lines": deal.source.splitlines(),

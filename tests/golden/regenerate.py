@@ -5,7 +5,8 @@
 
 Each file holds what a run of the deal at its decrement speeds (its pricing speed if it has
 none) produces: Results.to_dict() and the formatted decrement table of every class; for a deal
-whose scenarios carry default assumptions, also the to_dict() of a run of those scenarios. Review the
+whose scenarios carry default assumptions, also the to_dict() of a run of those scenarios; for a
+deal with `oas` prices, its OAS figures (structurer.oas). Review the
 diff before committing regenerated files: a changed figure is a changed engine.
 """
 
@@ -53,6 +54,9 @@ def snapshot(deal_path: Path) -> dict[str, Any]:
     credit = [s for s in [deal.pricing, *deal.scenarios.values()] if s is not None and s.defaults is not None]
     if credit:
         record["credit"] = deal.run(*credit).to_dict()
+    # A deal that values classes on OAS (`oas A at ...`): its OAS figures at its own rate model.
+    if deal.analytics.rates is not None and deal.analytics.rates.oas_prices:
+        record["oas"] = structurer.oas(deal).to_dict()
     return record
 
 
