@@ -38,6 +38,7 @@ from .model.defaults import (
     DefaultRate,
     parse_advancing,
     parse_default_rates,
+    parse_delinquency,
     parse_lag,
     parse_severity,
     validate_lag,
@@ -271,6 +272,9 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
                         help="months from default to liquidation (default 0)")
     credit.add_argument("--advance", type=_argument(parse_advancing, "advance"), metavar="on|off",
                         help="whether the servicer advances delinquent principal and interest (default on)")
+    credit.add_argument("--delinquency", type=_argument(parse_delinquency, "delinquency"), metavar="PCT",
+                        help="loans 60+ days delinquent in percent of the balance, for the deal's "
+                             "delinquency trigger: 3 or vector(1, 2, 4%%) (default 0)")
     quotes = p.add_argument_group("pricing (replaces the deal's analytics quotes for the classes named)")
     quotes.add_argument("--price", action="append", default=[], metavar="[CLASS=]PRICE",
                         help="clean price, e.g. 99-16, 99-16+ or 99.5; without CLASS= for every class")
@@ -385,7 +389,8 @@ def _requested_scenarios(ns: argparse.Namespace, deal: Deal) -> list[Scenario]:
 def _with_defaults(ns: argparse.Namespace, deal: Deal, scenarios: list[Scenario]) -> list[Scenario]:
     """Every scenario at every --cdr/--sda rate (speed-major), with --severity, --lag, --advance."""
     rates = [r for group in ns.cdr + ns.sda for r in group]
-    options = {"--severity": ns.severity, "--lag": ns.lag, "--advance": ns.advance}
+    options = {"--severity": ns.severity, "--lag": ns.lag, "--advance": ns.advance,
+               "--delinquency": ns.delinquency}
     if not rates:
         given = [o for o, v in options.items() if v is not None]
         if given:
@@ -397,8 +402,8 @@ def _with_defaults(ns: argparse.Namespace, deal: Deal, scenarios: list[Scenario]
             validate_lag(ns.lag, max(p.term for p in deal.pools))
         except InputError as exc:
             raise _UsageError(f"--lag: {exc}") from None
-    parts = {k: v for k, v in (("severity", ns.severity), ("lag", ns.lag), ("advancing", ns.advance))
-             if v is not None}
+    parts = {k: v for k, v in (("severity", ns.severity), ("lag", ns.lag), ("advancing", ns.advance),
+                               ("delinquency", ns.delinquency)) if v is not None}
     assumptions = [DefaultAssumption(rate, **parts) for rate in rates]  # type: ignore[arg-type]
     return [Scenario(s.prepayment, s.indices, name=f"{s.name}, {d.label}" if s.name else None, defaults=d)
             for s in scenarios for d in assumptions]
