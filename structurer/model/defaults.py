@@ -165,7 +165,8 @@ class DefaultAssumption:
     lag: int = 0
     advancing: bool = True
     name: str | None = field(default=None, compare=False)
-    delinquency: Delinquency | None = None
+    # Not in the repr: an assumption without it prints as it always has (its description says it).
+    delinquency: Delinquency | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         validate_lag(self.lag)

@@ -88,7 +88,7 @@ CONDITIONS: dict[str, Callable[..., Rule | None]] = {
 def compile_principal_rule(ctx: RuleContext, prule: PrincipalRule) -> Rule | None:
     """One `pay ...` line: its allocation, its limit, its condition."""
     if isinstance(prule, ShiftingDecl):
-        return compile_shifting_interest(ctx, prule)
+        return compile_shifting_interest(ctx, prule, compile_alloc)
     rule = compile_alloc(ctx, prule.alloc, {})
     if rule is None:
         return None

@@ -35,6 +35,7 @@ Triggers, tested every period (not sticky); when any fails, the senior prepaymen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -236,11 +237,11 @@ def _schedule(ctx: RuleContext, sched: PctSchedule, what: str, periods: int) -> 
     return path, sched.until or 0
 
 
-def compile_shifting_interest(ctx: RuleContext, decl: ShiftingDecl) -> Rule | None:
+def compile_shifting_interest(ctx: RuleContext, decl: ShiftingDecl,
+                              compile_alloc: Callable[..., Rule | None]) -> Rule | None:
     """`pay principal shifting interest: senior ... subordinate ... senior prepayment percentage
-    ... [trigger ...]*`."""
-    from .compile import compile_alloc  # compile.py imports this module
-
+    ... [trigger ...]*`. `compile_alloc` is compile.py's (passed in: compile.py imports this
+    module)."""
     seen: dict = {}
     senior = compile_alloc(ctx, decl.senior, seen)
     subordinate = compile_alloc(ctx, decl.subordinate, seen)
