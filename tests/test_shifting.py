@@ -293,3 +293,39 @@ def test_a_missing_percentage_and_a_bad_scenario_delinquency():
     assert any(g.startswith(f"{line}:") and "not a share of the balance" in g for g in got), got
     text = TEXT.replace("delinquency 5%", "delinquency 5 bp")
     assert any("a delinquency is a percentage of the balance, not 'bp'" in g for g in _errors(text))
+
+
+# ---- the report's Credit section
+
+
+def test_the_report_has_a_credit_section(deal):
+    import re
+
+    from structurer.analysis.plan import report_plan
+    from structurer.present.report import render
+
+    grid = [deal.scenarios[n] for n in ("300 PSA 0 SDA", "300 PSA 600 SDA", "300 PSA 0 SDA, 5% delinquent")]
+    r = deal.run(*grid)
+    plan = report_plan(r)
+    credit = plan.credit
+    assert credit.classes == ("B3", "B2", "B1", "M3", "M2", "M1", "A")
+    # Loss by class: the write-downs, which add up to the collateral's loss.
+    assert np.allclose(credit.writedown.sum(axis=0), credit.collateral_loss)
+    assert credit.writedown[0, 1] > 0 and credit.writedown[:, 0].sum() == 0
+    # Yields at par: a class that loses principal yields less than in the clean scenario.
+    assert credit.prices["B3"] == 100.0
+    assert credit.yields[0, 1] < credit.yields[0, 0]
+    assert credit.yields[-1, 0] == pytest.approx(credit.yields[-1, 2], abs=5e-4)
+    # The triggers' timeline: the delinquency trigger fails every month of every year.
+    d = credit.triggers.index("delinquency")
+    assert (credit.timeline[2, d, :-1] == 12).all() and credit.first_step_down[2] is None
+    assert credit.first_step_down[0] == 61
+    html = render(plan)
+    section = html[html.index('id="credit"'):html.index('id="decrement"')]
+    assert '<a href="#credit">Credit</a>' in html
+    assert "2,9" in section and "Shifting-interest triggers" in section and "<svg" in section
+    assert re.search(r'data-trigger="delinquency"><th scope="row">delinquency</th>'
+                     r'<td class="num fail">12', section)
+    # A deal without defaults or shifting interest has no Credit section.
+    plain = structurer.load(DEALS_DIR / "sequential.waterfall")
+    assert report_plan(plain.run("165 PSA")).credit is None
