@@ -172,22 +172,3 @@ def wal_by_speed(results: Results) -> str:
     ax.set_title("WAL across speeds", loc="left")
     return _svg(fig)
 
-
-def credit_enhancement(names: list[str] | tuple[str, ...], enhancement: np.ndarray, label: str) -> str:
-    """Each class's credit enhancement [class, period] (analysis/plan.py CreditPlan) in percent
-    against years from settlement; the first-loss class, which has none, is left out."""
-    years = np.arange(1, enhancement.shape[1] + 1) / 12.0
-    fig, ax = plt.subplots(figsize=_SIZE)
-    drawn = 0
-    for k, name in enumerate(names):
-        row = enhancement[k]
-        if not np.any(np.nan_to_num(row) > 0):
-            continue
-        ax.plot(years, 100.0 * row, lw=1.4, color=_PALETTE[drawn % len(_PALETTE)], label=name)
-        drawn += 1
-    ax.set_xlabel("years from settlement")
-    ax.set_ylabel("% of the collateral balance")
-    ax.set_title(f"Credit enhancement, {label}", loc="left")
-    if drawn:
-        ax.legend(loc="upper left", ncols=min(drawn, 6), frameon=False)
-    return _svg(fig)

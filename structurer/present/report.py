@@ -755,7 +755,7 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
     credit = plan.credit
     if credit is None:
         return None
-    from . import charts
+    import numpy as np
 
     results = plan.results
     labels = [results.scenarios[s] for s in credit.scenarios]
@@ -770,12 +770,16 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
                "cells": [fmt_rate(credit.yields[k, j]) for j in range(len(labels))]}
               for k, n in enumerate(credit.classes)]
     years = list(range(1, len(credit.anniversaries) + 1))
+    # Drawn as bars in the table's cells (a bar's length: the cell's share of the largest
+    # enhancement shown): the report's SVG charts are the Charts section's alone.
+    shown = credit.enhancement[:, credit.anniversaries - 1]
+    top = float(np.nanmax(shown)) if np.isfinite(shown).any() else 0.0
     enhancement = [{"name": n,
-                    "cells": [fmt_rate(credit.enhancement[k, p - 1], 2) for p in credit.anniversaries]}
+                    "cells": [(fmt_rate(v, 2),
+                               f"{100.0 * v / top:.1f}" if top > 0 and np.isfinite(v) else "0")
+                              for v in shown[k]]}
                    for k, n in enumerate(credit.classes)]
     at = results.scenarios[credit.scenario]
-    label = f"credit enhancement at {at}"
-    svg = charts.credit_enhancement(credit.classes, credit.enhancement, at)
     timeline = []
     n_years = credit.timeline.shape[2]
     for j, name in enumerate(labels):
@@ -788,7 +792,7 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
     return {
         "labels": labels, "defaults": defaults, "losses": losses, "collateral": collateral,
         "yields": yields, "years": years, "enhancement": enhancement, "at": at,
-        "chart": inline_svg(svg, "credit", label), "triggers": list(credit.triggers),
+        "triggers": list(credit.triggers),
         "timeline": timeline, "timeline_years": list(range(1, n_years + 1)),
         "listed_all": len(labels) == len(results.scenarios),
     }
