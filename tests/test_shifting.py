@@ -79,11 +79,19 @@ def test_schedule_path_without_by_year_holds_its_one_step():
     assert schedule_path(0.3, None, (), False, None, 3).tolist() == [0.3, 0.3, 0.3]
 
 
-def test_the_rule_runs_on_the_interpreter(deal):
-    # No kernel step yet: the deal has no compiled form and runs on the numpy interpreter.
-    assert compiled(deal) is None
-    r = deal.run("300 PSA")
-    assert r.flows.source is None
+def test_the_kernel_agrees_with_the_interpreter(deal, monkeypatch):
+    assert compiled(deal) is not None
+    runs = ["300 PSA", *deal.scenarios.values(), _scenario(8, cdr=4, severity=60, lag=3, delinquency=4.5)]
+    kernel = deal.run(*runs)
+    assert kernel.flows.source is not None  # the kernel's lean flows
+    monkeypatch.setenv("STRUCTURER_ENGINE", "numpy")
+    numpy = deal.run(*runs)
+    assert numpy.flows.source is None
+    for name in ("principal", "interest", "ending_balance", "writedown", "shortfall"):
+        got, want = getattr(kernel.flows, name), getattr(numpy.flows, name)
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-6), name
+    for name, values in kernel.trigger_arrays().items():
+        assert np.array_equal(values, numpy.trigger_arrays()[name]), name
 
 
 # ---- the allocation

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .base import Book, Rule, RunInputs
+from .program import SHIFTING, Program
 
 if TYPE_CHECKING:
     from ...language.nodes import PctSchedule, ShiftingDecl
@@ -194,10 +195,44 @@ class ShiftingInterest(Rule):
         out["senior prepayment percentage"] = spp
         return out
 
+    def encode(self, program: Program) -> int:
+        # a: the first of its four rows of program.shift [period]: the senior prepayment
+        # percentage, the cumulative loss limit, the delinquency limit (inf: no such trigger) and
+        # the subordinates' original balance (held in every column); b: the step-down period x 2,
+        # + 1 with the credit-support trigger.
+        row = len(program.shift)
+        periods = len(self.percentage)
+        for limit in (self.percentage, self.loss_limit, self.delinquency_limit):
+            row_values = limit if limit is not None else np.full(periods, np.inf)
+            program.shift.append(np.asarray(row_values, dtype=float))
+        program.shift.append(np.full(periods, self.subordinate_original))
+        return program.node(self, SHIFTING, row, 2 * self.stepdown + int("support" in self.triggers))
+
     def describe(self, names: list[str]) -> str:
         triggers = "".join(f", trigger {TRIGGER_NAMES[k]}" for k in self.triggers)
         return (f"principal shifting interest: senior {self.senior.describe(names)} "
                 f"subordinate {self.subordinate.describe(names)}{triggers}")
+
+
+def kernel_senior_amount(amount: float, unscheduled: float, senior: float, subordinate: float,
+                         collateral: float, collateral0: float, loss_before: float, delinquency: float,
+                         t: int, percentage: float, loss_limit: float, delinquency_limit: float,
+                         subordinate0: float, stepdown: int, support: bool) -> float:
+    """The compiled step (engine/kernel.py): what the seniors are due of `amount` this period, as
+    `ShiftingInterest.allocate` computes it for one scenario: the senior percentage of scheduled
+    principal and the senior prepayment percentage (100% before the step-down or while a trigger
+    fails) of prepayments and recoveries."""
+    unscheduled = min(unscheduled, amount)
+    scheduled = amount - unscheduled
+    senior_pct = min(senior / collateral, 1.0) if collateral > 0 else 1.0
+    loss = loss_before / collateral0 if collateral0 > 0 else 0.0
+    failing = loss > loss_limit or delinquency > delinquency_limit
+    if support:
+        level = subordinate / collateral if collateral > 0 else 0.0
+        original = subordinate0 / collateral0 if collateral0 > 0 else 0.0
+        failing = failing or level < original * (1.0 - MARGIN)
+    spp = 1.0 if t < stepdown or failing else percentage
+    return senior_pct * scheduled + spp * unscheduled
 
 
 def prior_cumulative(losses: np.ndarray) -> np.ndarray:
