@@ -337,3 +337,42 @@ def test_the_report_has_a_credit_section(deal):
     # A deal without defaults or shifting interest has no Credit section.
     plain = structurer.load(DEALS_DIR / "sequential.waterfall")
     assert report_plan(plain.run("165 PSA")).credit is None
+
+
+# ---- the break default rate (structuring/credit.py)
+
+
+def test_break_rate_is_the_first_dollar_of_loss(deal):
+    from structurer.structuring.credit import GRID, break_default
+
+    got = break_default(deal, "M1", "SDA", severity=40, lag=12)
+    assert got.converged and got.iterations == 4
+    lo, hi = got.details["holds_at"], got.value
+    assert 0 < hi - lo <= 5000 / (GRID - 1) ** 4 * 1.0001
+    speed = deal.pricing.prepayment
+
+    def m1_loss(rate: float) -> float:
+        assumption = DefaultAssumption(DefaultRate.constant(rate, "SDA"), Severity.constant(40), lag=12)
+        s = Scenario(speed, defaults=assumption)
+        return float(deal.run(s).writedowns()[0, deal.tranche("M1").index].sum())
+
+    assert m1_loss(lo) < 1.0 <= m1_loss(hi)
+    # The senior breaks later than the mezzanine; the first-loss class at almost any defaults.
+    assert break_default(deal, "A", "SDA", severity=40, lag=12).value > hi
+    assert break_default(deal, "B3", "SDA", severity=40, lag=12).value < 0.01
+    # A zero yield needs more defaults than a first dollar of loss.
+    assert break_default(deal, "M1", "SDA", severity=40, lag=12, criterion="yield").value > hi
+
+
+def test_break_rate_errors_and_cli(deal, capsys):
+    from structurer.structuring.credit import break_default
+
+    with pytest.raises(InputError, match="needs a loss severity"):
+        break_default(deal, "M1")
+    with pytest.raises(InputError, match="no principal to lose"):
+        break_default(deal, "R", severity=40)
+    assert not break_default(deal, "A", "SDA", severity=1, upper=200).converged
+    assert main(["solve", str(PRIVATE_LABEL), "--break", "M1", "--severity", "40", "--lag", "12",
+                 "--unit", "CDR"]) == 0
+    assert "class M1 breaks at" in capsys.readouterr().out
+    assert main(["solve", str(PRIVATE_LABEL), "--break", "M9", "--severity", "40"]) == 2
