@@ -220,6 +220,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     n_pool = pool_balance.shape[0]
     n_nodes = kind.shape[0]
     n_trig = thresholds.shape[0]
+    has_shift = shift.shape[0] > 0  # a shifting-interest rule: its per-period inputs are summed
     n_acc = acc_z.shape[0]
     n_kid = kid_k.shape[0]
     n_ntl = ntl_k.shape[0]
@@ -302,15 +303,17 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             principal_in = sched_tot + prep_tot
             unscheduled = prep_tot  # prepayments and recoveries (shifting interest)
             coll_begin = 0.0
-            for p in range(n_pool):
-                coll_begin += pbeg[p]
-            if t == 0:
-                coll0 = coll_begin
             delinq_t = 0.0
+            if has_shift:
+                for p in range(n_pool):
+                    coll_begin += pbeg[p]
+                if t == 0:
+                    coll0 = coll_begin
+                if ext:
+                    unscheduled = unscheduled + ext_recov[s, t]
+                    delinq_t = ext_delinq[s, t]
             if ext:
                 principal_in = principal_in + ext_recov[s, t]
-                unscheduled = unscheduled + ext_recov[s, t]
-                delinq_t = ext_delinq[s, t]
             cash_in = principal_in + int_tot
             for g in range(n_trig):
                 above = _above(prep_tot, at_speed[g])
