@@ -201,6 +201,28 @@ def test_invariants(deal, scenarios):
     assert (senior >= owed - ATOL - 1e-9 * owed).all()
 
 
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(shifting_scenarios, min_size=1, max_size=3))
+def test_kernel_and_interpreter_agree_on_random_scenarios(deal, scenarios):
+    import os
+
+    kernel = deal.run(*scenarios)
+    before = os.environ.get("STRUCTURER_ENGINE")
+    os.environ["STRUCTURER_ENGINE"] = "numpy"
+    try:
+        numpy = deal.run(*scenarios)
+    finally:
+        if before is None:
+            del os.environ["STRUCTURER_ENGINE"]
+        else:
+            os.environ["STRUCTURER_ENGINE"] = before
+    for name in ("principal", "writedown", "ending_balance"):
+        got, want = getattr(kernel.flows, name), getattr(numpy.flows, name)
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-6), name
+    for name, values in kernel.trigger_arrays().items():
+        assert np.array_equal(values, numpy.trigger_arrays()[name]), name
+
+
 # ---- results
 
 
