@@ -39,6 +39,7 @@ from .model.defaults import (
     DefaultRate,
     parse_advancing,
     parse_default_rates,
+    parse_delinquency,
     parse_lag,
     parse_severity,
     validate_lag,
@@ -273,6 +274,9 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
                         help="months from default to liquidation (default 0)")
     credit.add_argument("--advance", type=_argument(parse_advancing, "advance"), metavar="on|off",
                         help="whether the servicer advances delinquent principal and interest (default on)")
+    credit.add_argument("--delinquency", type=_argument(parse_delinquency, "delinquency"), metavar="PCT",
+                        help="loans 60+ days delinquent in percent of the balance, for the deal's "
+                             "delinquency trigger: 3 or vector(1, 2, 4%%) (default 0)")
     quotes = p.add_argument_group("pricing (replaces the deal's analytics quotes for the classes named)")
     quotes.add_argument("--price", action="append", default=[], metavar="[CLASS=]PRICE",
                         help="clean price, e.g. 99-16, 99-16+ or 99.5; without CLASS= for every class")
@@ -531,7 +535,8 @@ def _requested_scenarios(ns: argparse.Namespace, deal: Deal) -> list[Scenario]:
 def _with_defaults(ns: argparse.Namespace, deal: Deal, scenarios: list[Scenario]) -> list[Scenario]:
     """Every scenario at every --cdr/--sda rate (speed-major), with --severity, --lag, --advance."""
     rates = [r for group in ns.cdr + ns.sda for r in group]
-    options = {"--severity": ns.severity, "--lag": ns.lag, "--advance": ns.advance}
+    options = {"--severity": ns.severity, "--lag": ns.lag, "--advance": ns.advance,
+               "--delinquency": ns.delinquency}
     if not rates:
         given = [o for o, v in options.items() if v is not None]
         if given:
@@ -543,8 +548,8 @@ def _with_defaults(ns: argparse.Namespace, deal: Deal, scenarios: list[Scenario]
             validate_lag(ns.lag, max(p.term for p in deal.pools))
         except InputError as exc:
             raise _UsageError(f"--lag: {exc}") from None
-    parts = {k: v for k, v in (("severity", ns.severity), ("lag", ns.lag), ("advancing", ns.advance))
-             if v is not None}
+    parts = {k: v for k, v in (("severity", ns.severity), ("lag", ns.lag), ("advancing", ns.advance),
+                               ("delinquency", ns.delinquency)) if v is not None}
     assumptions = [DefaultAssumption(rate, **parts) for rate in rates]  # type: ignore[arg-type]
     return [Scenario(s.prepayment, s.indices, name=f"{s.name}, {d.label}" if s.name else None, defaults=d)
             for s in scenarios for d in assumptions]
@@ -1287,6 +1292,9 @@ def _solve_arguments(p: argparse.ArgumentParser) -> None:
     goal.add_argument("--par-coupon", metavar="CLASS", help="the coupon that prices CLASS at par at --spread")
     goal.add_argument("--effective-band", metavar="P",
                       help="the band P's schedule still holds --after periods --at a speed")
+    goal.add_argument("--break", dest="break_class", metavar="CLASS",
+                      help="the default rate at which CLASS takes its first dollar of loss (or, with "
+                           "--criterion yield, its yield at par falls to 0)")
     p.add_argument("--wal", type=_finite("YEARS"), metavar="YEARS", help="target WAL for --size")
     p.add_argument("--spread", type=_finite("BP"), metavar="BP",
                    help="spread to the curve at the WAL, for --par-coupon")
@@ -1294,8 +1302,18 @@ def _solve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--after", type=int, metavar="PERIODS", help="periods run before the band is measured")
     p.add_argument("--at", type=_one_speed, metavar="PSA", help="the PSA speed of those periods")
     p.add_argument("--psa", type=_one_speed, metavar="PSA",
-                   help="the speed for --size and --par-coupon (default: the deal's pricing speed)")
+                   help="the speed for --size, --par-coupon and --break (default: the deal's pricing speed)")
     p.add_argument("--json", action="store_true", help="print the solver's answer as JSON")
+    brk = p.add_argument_group("--break: the default assumption searched (default: the pricing scenario's)")
+    brk.add_argument("--unit", choices=("SDA", "CDR"), default="SDA", help="the rate searched (default SDA)")
+    brk.add_argument("--criterion", choices=("loss", "yield"), default="loss",
+                     help="the first dollar of loss (default) or a zero yield at par")
+    brk.add_argument("--severity", type=_argument(parse_severity, "severity"), metavar="PCT",
+                     help="loss severity in percent of the defaulted balance")
+    brk.add_argument("--lag", type=_argument(parse_lag, "lag"), metavar="N",
+                     help="months from default to liquidation")
+    brk.add_argument("--advance", type=_argument(parse_advancing, "advance"), metavar="on|off",
+                     help="whether the servicer advances delinquent principal and interest")
     p.set_defaults(handler=_solve)
 
 
@@ -1405,6 +1423,19 @@ def _solve(ns: argparse.Namespace, err: Console) -> int:
             raise _UsageError("--par-coupon needs --spread BP")
         curve = read_curve_csv(Path(ns.curve)) if ns.curve else None
         result = solve.par_coupon(deal, ns.par_coupon, ns.spread, curve, speed)
+    elif ns.break_class:
+        from .structuring.credit import break_default
+
+        if ns.break_class not in [c.name for c in deal.classes]:
+            hint = did_you_mean(ns.break_class, [c.name for c in deal.classes])
+            raise _UsageError(f"--break: deal \"{deal.name}\" has no class '{ns.break_class}'"
+                              + (f"; {hint}" if hint else ""))
+        constant = ns.severity is not None and ns.severity.kind == "constant"
+        severity = ns.severity.values[0] if constant else None
+        if ns.severity is not None and severity is None:
+            raise _UsageError("--severity: a break rate is searched at one constant severity")
+        result = break_default(deal, ns.break_class, ns.unit, speed, severity, ns.lag, ns.advance,
+                               ns.criterion)
     else:
         if ns.after is None or ns.at is None:
             raise _UsageError("--effective-band needs --after PERIODS and --at PSA")

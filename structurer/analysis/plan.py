@@ -11,6 +11,9 @@ the engine, the valuation or the tie-out is computed here, in one place and in o
   block's price/yield tables, and the yield tables of quoted IO, PO and inverse floater classes
   by speed (and index level),
 - the REMIC tie-out,
+- for a credit run (default scenarios, or a shifting-interest deal), the Credit section: loss by
+  class across the scenarios, each class's yield under them, credit enhancement over time and
+  the shifting-interest triggers' timeline (CreditPlan),
 - the collateral's statistics,
 - for a large run, what the report summarises (analysis.budget): a run of more scenarios than
   budget.SCENARIOS_LISTED gets each class's measures by scenario and their distribution over
@@ -181,6 +184,33 @@ class YearlyFlows:
 
 
 @dataclass(frozen=True)
+class CreditPlan:
+    """The report's Credit section, computed: for the scenarios listed (run columns), each class's
+    write-down (in the loss order, the most junior first) in dollars and in percent of its
+    original balance, and its yield (BEY, decimal; NaN where it has none) at `prices` (its quoted
+    price at the chart scenario, else par); the collateral's realized loss; each class's credit
+    enhancement (Results.credit_enhancement) at `scenario` by period and at each anniversary;
+    and for a shifting-interest deal the triggers' timeline: the months each trigger fails in
+    each year [scenario, trigger, year] and the first period the seniors' share of prepayments
+    stepped below 100% (None: never)."""
+
+    scenarios: tuple[int, ...]
+    classes: tuple[str, ...]
+    writedown: np.ndarray  # [class, scenario]
+    loss_pct: np.ndarray  # [class, scenario]
+    collateral_loss: np.ndarray  # [scenario]
+    collateral_loss_pct: np.ndarray  # [scenario]
+    prices: dict[str, float]
+    yields: np.ndarray  # [class, scenario]
+    scenario: int
+    enhancement: np.ndarray  # [class, period] at `scenario`
+    anniversaries: np.ndarray  # periods (from 1) of the anniversaries shown
+    triggers: tuple[str, ...]
+    timeline: np.ndarray  # [scenario, trigger, year]: months failing
+    first_step_down: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
 class ReportPlan:
     """Everything the report shows, computed: the run itself and the runs derived from it."""
 
@@ -199,6 +229,7 @@ class ReportPlan:
     yearly: list[YearlyFlows] | None = None     # None: the cash flows are shown month by month
     tapes: dict[str, dict[str, Any]] = field(default_factory=dict)  # each loan tape's statistics, strata
     oas: OasResult | None = None  # OAS figures and the rate-shift table (analysis/oas.py)
+    credit: CreditPlan | None = None  # None: no defaults and no shifting interest
 
 
 @dataclass(frozen=True)
@@ -398,6 +429,7 @@ def report_plan(results: Results, decrement: Results | None = None,
                          f"not \"{deal.name}\"")
     s, is_pricing = chart_scenario(results)
     wal = notional_wal(results)
+    priced = pricing_plan(results, quotes, specs, horizons)
     return ReportPlan(
         results=results,
         decrement=decrement,
@@ -408,12 +440,71 @@ def report_plan(results: Results, decrement: Results | None = None,
         ranges=structuring_ranges(deal),
         notional_wal=wal,
         decrement_notional_wal=notional_wal(decrement),
-        pricing=pricing_plan(results, quotes, specs, horizons),
+        pricing=priced,
         tieout=tieout(deal),
         scenarios=scenario_summary(results, wal),
         yearly=(yearly_flows(results, 0) if class_periods(results) > budget.CASHFLOW_CELLS_MONTHLY
                 else None),
         tapes=tape_summaries(deal),
+        credit=credit_plan(results, priced.quotes if priced is not None else None, s),
+    )
+
+
+def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int) -> CreditPlan | None:
+    """The Credit section's tables (see CreditPlan), or None for a run without defaults of a deal
+    without shifting interest."""
+    from ..valuation import quotes as valuation
+    from ..valuation import yields
+
+    deal = results.deal
+    shifting = results.shifting_rules()
+    if not results.is_credit and not shifting:
+        return None
+    listed = tuple(range(min(len(results.scenarios), budget.SCENARIOS_LISTED)))
+    order = [i for tier in (deal.losses or ()) for i in tier]
+    order += [c.index for c in deal.issued_classes if c.index not in order and not c.is_residual
+              and not c.is_notional]
+    names = tuple(deal.classes[i].name for i in order)
+    wd = results.writedowns()[list(listed)].sum(axis=2)[:, order].T  # [class, scenario]
+    original = np.array([results.original_balance(n) for n in names], dtype=float)
+    loss_pct = np.divide(100.0 * wd, original[:, None], out=np.zeros_like(wd), where=original[:, None] > 0)
+    coll_losses = getattr(results.collateral, "losses", None)
+    coll_loss = (coll_losses[list(listed)].sum(axis=1) if coll_losses is not None
+                 else np.zeros(len(listed)))
+    coll_original = float(sum(p.balance for p in deal.pools))
+    months = yields.discount_months(deal.settle, results.dates)
+    prices: dict[str, float] = {}
+    ylds = np.full((len(names), len(listed)), np.nan)
+    for k, name in enumerate(names):
+        q = (quotes or {}).get(name)
+        price = float(q.price[chart]) if q is not None and math.isfinite(float(q.price[chart])) else 100.0
+        prices[name] = price
+        face = results.original_balance(name)
+        cash = valuation.class_cash(results, name)[list(listed)]
+        accrued = valuation.accrued_per_100(results, name)[list(listed)]
+        if face > 0:
+            with np.errstate(all="ignore"):
+                ylds[k] = yields.yield_from_price(cash, months, (price + accrued) * face / 100.0)
+    enhancement = results.credit_enhancement()[chart][order]
+    anniversaries = np.minimum(np.array(measures.anniversary_periods(results.periods)), results.periods)
+    triggers: tuple[str, ...] = ()
+    years = math.ceil(results.periods / 12)
+    timeline = np.zeros((len(listed), 0, years), dtype=int)
+    first: list[int | None] = [None] * len(listed)
+    if shifting:
+        arrays = results.trigger_arrays()
+        triggers = tuple(k for k, v in arrays.items() if v.dtype == bool)
+        fails = np.stack([arrays[k][list(listed)] for k in triggers], axis=1)  # [scenario, trigger, period]
+        pad = years * 12 - results.periods
+        padded = np.concatenate([fails, np.zeros(fails.shape[:2] + (pad,), dtype=bool)], axis=2)
+        timeline = padded.reshape(len(listed), len(triggers), years, 12).sum(axis=3)
+        spp = arrays["senior prepayment percentage"][list(listed)]
+        first = [int(np.argmax(row < 1.0)) + 1 if (row < 1.0).any() else None for row in spp]
+    return CreditPlan(
+        scenarios=listed, classes=names, writedown=wd, loss_pct=loss_pct, collateral_loss=coll_loss,
+        collateral_loss_pct=100.0 * coll_loss / coll_original if coll_original > 0 else coll_loss * 0.0,
+        prices=prices, yields=ylds, scenario=chart, enhancement=enhancement, anniversaries=anniversaries,
+        triggers=triggers, timeline=timeline, first_step_down=tuple(first),
     )
 
 

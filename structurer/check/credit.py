@@ -15,7 +15,9 @@ from ..model.defaults import (
     RATE_UNITS,
     DefaultAssumption,
     DefaultRate,
+    Delinquency,
     Severity,
+    validate_delinquency,
     validate_lag,
     validate_rate,
     validate_severity,
@@ -71,6 +73,17 @@ def default_assumption(ck: Checker, decl: DefaultsDecl) -> DefaultAssumption | N
                 continue
             values = [q.value for q in quantities]
             parts[key] = Severity.constant(values[0]) if len(values) == 1 else Severity.vector(values)
+        elif word == "delinquency":
+            quantities = value  # type: ignore[assignment]
+            bad = [q for q in quantities if q.unit not in (None, "%")]
+            for q in bad:
+                ck.error(f"a delinquency is a percentage of the balance, not '{q.unit}'", q.span,
+                         "write it like 3%")
+            if bad or not all(_valid(ck, validate_delinquency, q.span, q.value) for q in quantities):
+                ok = False
+                continue
+            values = [q.value for q in quantities]
+            parts[key] = Delinquency.constant(values[0]) if len(values) == 1 else Delinquency.vector(values)
         elif word == "lag":
             q: Quantity = value  # type: ignore[no-redef]
             months = ck.months(q, "a recovery lag")

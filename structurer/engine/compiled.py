@@ -156,6 +156,7 @@ def _build(deal: Deal) -> CompiledDeal:
         arrays["kind"], arrays["a"], arrays["b"], arrays["first_child"], arrays["n_children"],
         arrays["first_member"], arrays["n_members"], arrays["children"], arrays["members"],
         arrays["weights"], arrays["schedules"], arrays["nas"], arrays["thresholds"], sticky,
+        arrays["shift"],
     )
     # Rows the waterfall can never fill are not written: the output buffers are fresh zeroed
     # memory, so the pages of a residual's or a notional class's principal are never touched.
@@ -273,7 +274,7 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
 def _no_credit() -> tuple:
     """The kernel's credit arguments of a run without defaults."""
     p3, p2, i1 = np.zeros((0, 0, 0)), np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
-    return (False, p3, p3, p3, p3, p3, p2, p2, i1, i1, i1, p3, p2)
+    return (False, p3, p3, p3, p3, p3, p2, p2, p2, i1, i1, i1, p3, p2)
 
 
 def _credit_args(deal: Deal, credit: CreditCollateral, writedown: np.ndarray,
@@ -289,7 +290,9 @@ def _credit_args(deal: Deal, credit: CreditCollateral, writedown: np.ndarray,
     first = np.cumsum([0, *(len(t) for t in tiers)])[:-1]
     return (True, pools("beginning_balance"), pools("ending_balance"), pools("scheduled_principal"),
             pools("prepayment"), pools("interest"), np.ascontiguousarray(credit.recoveries, dtype=float),
-            np.ascontiguousarray(credit.losses, dtype=float), _ints(list(first)),
+            np.ascontiguousarray(credit.losses, dtype=float),
+            np.ascontiguousarray(credit.delinquency if credit.delinquency is not None
+                                 else np.zeros_like(credit.losses), dtype=float), _ints(list(first)),
             _ints([len(t) for t in tiers]), _ints([c for t in tiers for c in t]), writedown, unallocated)
 
 

@@ -50,6 +50,9 @@ class CreditCollateral(CollateralFlows):
     delinquent_balance: np.ndarray = None  # type: ignore[assignment]
     advanced_principal: np.ndarray = None  # type: ignore[assignment]
     advanced_interest: np.ndarray = None  # type: ignore[assignment]
+    # The 60+ day delinquent share of the balance each scenario assumes [scenario, period]
+    # (a trigger's input, not projected: model/defaults.py Delinquency).
+    delinquency: np.ndarray = None  # type: ignore[assignment]
 
     @property
     def principal(self) -> np.ndarray:
@@ -125,6 +128,8 @@ def credit_collateral(pools: Sequence[Pool], smm: np.ndarray,
         smm=smm,
         by_pool=by_pool,
         **{name: total(extra[name]) for name in CREDIT_FIELDS},
+        delinquency=np.array([d.delinquency.fractions(periods) if d is not None and d.delinquency is not None
+                              else np.zeros(periods) for d in defaults]).reshape(n_scen, periods),
     )
 
 

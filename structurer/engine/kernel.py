@@ -87,8 +87,17 @@ njit, prange = numba.njit, numba.prange
 from ..model.rules.nas_share import kernel_nas_share  # noqa: E402
 from ..model.rules.pay import kernel_pay  # noqa: E402
 from ..model.rules.pro_rata import ROUNDING  # noqa: E402
-from ..model.rules.program import NAS_SHARE, PAY, PRO_RATA, SEQUENTIAL, TO_SCHEDULE, TRIGGER  # noqa: E402
+from ..model.rules.program import (  # noqa: E402
+    NAS_SHARE,
+    PAY,
+    PRO_RATA,
+    SEQUENTIAL,
+    SHIFTING,
+    TO_SCHEDULE,
+    TRIGGER,
+)
 from ..model.rules.sequential import kernel_flat_sequential  # noqa: E402
+from ..model.rules.shifting import kernel_senior_amount  # noqa: E402
 from ..model.rules.to_schedule import kernel_over_schedule  # noqa: E402
 from ..model.rules.trigger import kernel_above  # noqa: E402
 from .audit import CONSERVATION_RTOL  # noqa: E402
@@ -115,6 +124,7 @@ _flat_seq = njit(cache=CACHE, error_model="numpy")(kernel_flat_sequential)
 _over = njit(cache=CACHE, error_model="numpy")(kernel_over_schedule)
 _nas = njit(cache=CACHE, error_model="numpy")(kernel_nas_share)
 _above = njit(cache=CACHE, error_model="numpy")(kernel_above)
+_senior_amount = njit(cache=CACHE, error_model="numpy")(kernel_senior_amount)
 
 BLOCK = 8  # scenarios per task: a task's call pays the arrays' reference counts once for all
 
@@ -150,6 +160,8 @@ def run_kernel(
     # the program
     kind, pa, pb, first_child, n_children, first_member, n_members, children, members, weights,
     schedules, nas, thresholds, sticky_rows,
+    # shifting interest: each rule's four rows [period] (model/rules/shifting.py `encode`)
+    shift,
     store_paid, store_int,
     deal_scale,
     # summaries only (keep_rows False): fee rates, discount factors [rate, period], the residual
@@ -158,8 +170,9 @@ def run_kernel(
     # a credit run (`ext`): the collateral as engine/credit.py computed it under defaults,
     # [scenario, pool, period] (beginning and ending balance, scheduled principal, prepayments,
     # interest) and [scenario, period] (recoveries, realized losses); the loss order as tiers of
-    # classes; the write-downs [class, scenario, period] and the loss no class absorbed
-    ext, ext_b, ext_e, ext_sched, ext_prep, ext_int, ext_recov, ext_loss,
+    # classes; the write-downs [class, scenario, period] and the loss no class absorbed; the 60+ day
+    # delinquent share each scenario assumes [scenario, period] (for shifting-interest triggers)
+    ext, ext_b, ext_e, ext_sched, ext_prep, ext_int, ext_recov, ext_loss, ext_delinq,
     tier_first, tier_n, tier_members, wd_out, unalloc_out,
     # outputs
     paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
@@ -180,9 +193,9 @@ def run_kernel(
                    ntl_all, acc_z, acc_root, acc_first_target, acc_n_target, acc_targets, acc_slot,
                    has_nas, principal_root, kind, pa, pb, first_child, n_children, first_member,
                    n_members, children, members, weights, schedules, nas, thresholds, sticky_rows,
-                   store_paid, store_int, deal_scale, keep_rows, fee_m, disc, resid_class, dust, sums,
-                   ext, ext_b, ext_e, ext_sched, ext_prep, ext_int, ext_recov, ext_loss, tier_first,
-                   tier_n, tier_members, wd_out, unalloc_out,
+                   shift, store_paid, store_int, deal_scale, keep_rows, fee_m, disc, resid_class, dust,
+                   sums, ext, ext_b, ext_e, ext_sched, ext_prep, ext_int, ext_recov, ext_loss,
+                   ext_delinq, tier_first, tier_n, tier_members, wd_out, unalloc_out,
                    paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code)
 
 
@@ -194,9 +207,10 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                ntl_first_pool, ntl_n_pool, ntl_pools, ntl_all, acc_z, acc_root, acc_first_target,
                acc_n_target, acc_targets, acc_slot, has_nas, principal_root, kind, pa, pb,
                first_child, n_children, first_member, n_members, children, members, weights,
-               schedules, nas, thresholds, sticky_rows, store_paid, store_int, deal_scale, keep_rows,
-               fee_m, disc, resid_class, dust, sums, ext, ext_b, ext_e, ext_sched, ext_prep, ext_int,
-               ext_recov, ext_loss, tier_first, tier_n, tier_members, wd_out, unalloc_out,
+               schedules, nas, thresholds, sticky_rows, shift, store_paid, store_int, deal_scale,
+               keep_rows, fee_m, disc, resid_class, dust, sums, ext, ext_b, ext_e, ext_sched, ext_prep,
+               ext_int, ext_recov, ext_loss, ext_delinq, tier_first, tier_n, tier_members, wd_out,
+               unalloc_out,
                paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code):
     """Scenarios s0..s1-1, every period: collateral, waterfall, audit."""
     n_cls = init_balance.shape[0]
@@ -206,6 +220,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     n_pool = pool_balance.shape[0]
     n_nodes = kind.shape[0]
     n_trig = thresholds.shape[0]
+    has_shift = shift.shape[0] > 0  # a shifting-interest rule: its per-period inputs are summed
     n_acc = acc_z.shape[0]
     n_kid = kid_k.shape[0]
     n_ntl = ntl_k.shape[0]
@@ -247,6 +262,8 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             factor[p] = 1.0
         for g in range(n_trig):
             tripped[g] = False
+        loss_before = 0.0  # realized losses before the period (shifting-interest triggers)
+        coll0 = 0.0  # the collateral's balance at the start of period 1
         for t in range(periods):
             # ---- collateral: SIFMA formulas, pool by pool
             tc = min(t, last)
@@ -284,6 +301,17 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     at_speed[g] += (b - sched) * thresholds[g, p, t]
             available = int_tot
             principal_in = sched_tot + prep_tot
+            unscheduled = prep_tot  # prepayments and recoveries (shifting interest)
+            coll_begin = 0.0
+            delinq_t = 0.0
+            if has_shift:
+                for p in range(n_pool):
+                    coll_begin += pbeg[p]
+                if t == 0:
+                    coll0 = coll_begin
+                if ext:
+                    unscheduled = unscheduled + ext_recov[s, t]
+                    delinq_t = ext_delinq[s, t]
             if ext:
                 principal_in = principal_in + ext_recov[s, t]
             cash_in = principal_in + int_tot
@@ -423,6 +451,42 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                             st_pos[f] = pos + 1
                             st_node[sp] = children[first_child[n] + pos]
                             st_amount[sp] = st_amount[f] - st_used[f]
+                            st_used[sp] = 0.0
+                            st_pos[sp] = 0
+                            st_pass[sp] = 0
+                            sp += 1
+                        else:
+                            ret = st_used[f]
+                            sp -= 1
+                        continue
+                    if k == SHIFTING:
+                        # ShiftingInterest.allocate: the seniors' amount, then the rest to the
+                        # subordinates, then what they could not take back to the seniors.
+                        pos = st_pos[f]
+                        c0 = first_child[n]
+                        if pos == 0:
+                            st_amount[f] = max(st_amount[f], 0.0)
+                            st_used[f] = 0.0
+                            x = children[c0]
+                            senior = 0.0
+                            for m in range(first_member[x], first_member[x] + n_members[x]):
+                                senior += begin[members[m]]
+                            x = children[c0 + 1]
+                            sub = 0.0
+                            for m in range(first_member[x], first_member[x] + n_members[x]):
+                                sub += begin[members[m]]
+                            r0 = pa[n]
+                            give = _senior_amount(st_amount[f], unscheduled, senior, sub, coll_begin,
+                                                  coll0, loss_before, delinq_t, t, shift[r0, t],
+                                                  shift[r0 + 1, t], shift[r0 + 2, t], shift[r0 + 3, t],
+                                                  pb[n] // 2, pb[n] % 2 == 1)
+                        else:
+                            st_used[f] += ret
+                            give = st_amount[f] - st_used[f]
+                        if pos < 3:
+                            st_pos[f] = pos + 1
+                            st_node[sp] = children[c0 + (1 if pos == 1 else 0)]
+                            st_amount[sp] = give
                             st_used[sp] = 0.0
                             st_pos[sp] = 0
                             st_pass[sp] = 0
@@ -575,6 +639,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     left -= take
                     left = max(left, 0.0)
                 unalloc = left
+                loss_before += ext_loss[s, t]
             for j in range(n_kid):
                 paid[kid_k[j]] = paid[kid_parent[j]] * kid_share[j]
                 bal[kid_k[j]] = bal[kid_parent[j]] * kid_share[j]

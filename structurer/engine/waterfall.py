@@ -338,4 +338,8 @@ def _run_inputs(deal: Deal, coll: CollateralFlows) -> RunInputs:
         pool_amortized=by_pool["beginning_balance"] - by_pool["scheduled_principal"],
         prepayment=coll.prepayment,
         smm_of=lambda speed: smm_matrix([speed], ages, periods)[0],
+        balance=coll.beginning_balance,
+        recoveries=getattr(coll, "recoveries", None),
+        losses=getattr(coll, "losses", None),
+        delinquency=getattr(coll, "delinquency", None),
     )

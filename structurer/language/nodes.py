@@ -202,6 +202,44 @@ class PrincipalRule:
 
 
 @dataclass
+class PctSchedule:
+    """A percentage by month: `100% until month 60, then 70% 60% 40% 20% by year, then 0%`, or
+    one percentage throughout (`until` None). Without `by year` the list after `then` is one
+    percentage, held to the end."""
+
+    first: Quantity
+    until: int | None
+    until_span: Span | None
+    steps: list[Quantity]
+    by_year: bool
+    last: Quantity | None
+    span: Span | None
+
+
+@dataclass
+class ShiftTrigger:
+    """A shifting-interest trigger: 'loss' (cumulative loss above a schedule), 'delinquency'
+    (60+ day delinquency above a schedule) or 'support' (credit support below its original)."""
+
+    kind: str
+    schedule: PctSchedule | None
+    span: Span | None
+
+
+@dataclass
+class ShiftingDecl:
+    """`pay principal shifting interest: senior ... subordinate ...` with its senior prepayment
+    percentage and triggers."""
+
+    senior: Alloc
+    subordinate: Alloc
+    percentage: PctSchedule | None
+    triggers: list[ShiftTrigger]
+    span: Span | None
+    percentage_spans: list[Span | None] = field(default_factory=list)
+
+
+@dataclass
 class InterestRule:
     kind: str
     span: Span | None
@@ -272,7 +310,7 @@ class IndexSetting:
 class DefaultsDecl:
     """A scenario's loan defaults: `defaults 100 SDA severity 35% lag 12 advance on`. `options`
     holds (word, value, span): ('severity', [Quantity], span) (several for a vector),
-    ('lag', Quantity, span), ('advance', bool, span)."""
+    ('lag', Quantity, span), ('advance', bool, span), ('delinquency', [Quantity], span)."""
 
     rate: Speed
     options: list[tuple[str, object, Span | None]]

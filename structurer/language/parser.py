@@ -38,6 +38,7 @@ from .nodes import (
     ModelDecl,
     NotionalDecl,
     NotionalRef,
+    PctSchedule,
     PoolDecl,
     PrincipalRule,
     ProAlloc,
@@ -49,6 +50,8 @@ from .nodes import (
     RateTerm,
     ScenariosDecl,
     ScheduleDecl,
+    ShiftingDecl,
+    ShiftTrigger,
     StripDecl,
     TableDecl,
     TypeWord,
@@ -286,6 +289,46 @@ class _ToAst(Transformer):
         condition = next((c for c in children[1:] if isinstance(c, Condition)), None)
         return PrincipalRule(alloc, limit, Span.of(meta), condition)
 
+    def shifting_rule(self, meta, children):
+        senior, subordinate, *clauses = children
+        percentage, spans, triggers = None, [], []
+        for c in clauses:
+            if isinstance(c, ShiftTrigger):
+                triggers.append(c)
+            else:
+                percentage = c
+                spans.append(c.span)
+        return ShiftingDecl(senior, subordinate, percentage, triggers, Span.of(meta), spans)
+
+    def shift_percentage(self, meta, children):
+        return children[0]
+
+    def shift_loss_trigger(self, meta, children):
+        return ShiftTrigger("loss", children[0], Span.of(meta))
+
+    def shift_delinquency_trigger(self, meta, children):
+        return ShiftTrigger("delinquency", children[0], Span.of(meta))
+
+    def shift_support_trigger(self, meta, children):
+        return ShiftTrigger("support", None, Span.of(meta))
+
+    def by_year(self, meta, children):
+        return ("by_year", children[-1])
+
+    def pct_schedule(self, meta, children):
+        first, rest = children[0], list(children[1:])
+        if not rest:
+            return PctSchedule(first, None, None, [], False, None, Span.of(meta))
+        month_tok = rest[0]
+        month = _number(month_tok)
+        if month != int(month) or month < 1:
+            raise DealError("a month is a whole number from 1", Span.of(month_tok))
+        tail = [c for c in rest[1:] if not (isinstance(c, Token) and c.type == "THEN")]
+        last = next((c[1] for c in tail if isinstance(c, tuple)), None)
+        steps = [c for c in tail if not isinstance(c, tuple)]
+        return PctSchedule(first, int(month), Span.of(month_tok), steps, last is not None, last,
+                           Span.of(meta))
+
     def condition(self, meta, children):
         return Condition("prepayments", children[0], len(children) > 1, Span.of(meta))
 
@@ -382,6 +425,12 @@ class _ToAst(Transformer):
 
     def advance_off(self, meta, children):
         return ("advance", False, Span.of(meta))
+
+    def delinquency_constant(self, meta, children):
+        return ("delinquency", [children[0]], Span.of(meta))
+
+    def delinquency_vector(self, meta, children):
+        return ("delinquency", list(children), Span.of(meta))
 
     @staticmethod
     def _defaults(rest: list) -> tuple[DefaultsDecl | None, list]:

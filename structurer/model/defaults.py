@@ -122,6 +122,40 @@ class Severity:
 
 
 @dataclass(frozen=True)
+class Delinquency:
+    """Loans 60 or more days delinquent, as a percent of the collateral balance, constant or by
+    projection month (a vector's last value held). An assumption, not projected: the standard
+    default formulas move loans from performing to defaulted directly, so the delinquency a
+    trigger tests is given with the scenario, as a desk gives it."""
+
+    kind: str  # "constant" | "vector"
+    values: tuple[float, ...]  # percent, 0-100
+
+    @classmethod
+    def constant(cls, percent: float) -> Delinquency:
+        validate_delinquency(percent)
+        return cls("constant", (float(percent),))
+
+    @classmethod
+    def vector(cls, percents: list[float] | tuple[float, ...]) -> Delinquency:
+        if not percents:
+            raise InputError("a vector of delinquencies needs at least one percentage")
+        for p in percents:
+            validate_delinquency(p)
+        return cls("vector", tuple(float(p) for p in percents))
+
+    @property
+    def description(self) -> str:
+        if self.kind == "constant":
+            return f"delinquency {_fmt(self.values[0])}%"
+        return "delinquency vector(" + ", ".join(_fmt(v) for v in self.values) + "%)"
+
+    def fractions(self, periods: int) -> np.ndarray:
+        """The delinquent share as a decimal for projection months 1..periods."""
+        return Prepayment("CPR", self.kind, self.values).path(periods) / 100.0
+
+
+@dataclass(frozen=True)
 class DefaultAssumption:
     """A whole default scenario: the rate, the loss severity, the recovery lag in months, and
     whether the servicer advances delinquent principal and interest."""
@@ -131,6 +165,8 @@ class DefaultAssumption:
     lag: int = 0
     advancing: bool = True
     name: str | None = field(default=None, compare=False)
+    # Not in the repr: an assumption without it prints as it always has (its description says it).
+    delinquency: Delinquency | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         validate_lag(self.lag)
@@ -148,7 +184,8 @@ class DefaultAssumption:
     @property
     def description(self) -> str:
         advance = "advance on" if self.advancing else "advance off"
-        return f"{self.rate.description} {self.severity.description} lag {self.lag} {advance}"
+        text = f"{self.rate.description} {self.severity.description} lag {self.lag} {advance}"
+        return f"{text} {self.delinquency.description}" if self.delinquency is not None else text
 
 
 # ---- validation in the domain's words (the deal checker reuses these and adds the position)
@@ -180,6 +217,13 @@ def validate_severity(percent: float) -> None:
                          "lose more than the defaulted balance")
 
 
+def validate_delinquency(percent: float) -> None:
+    """Raise InputError for a delinquent share outside 0-100% of the balance."""
+    if not math.isfinite(percent) or percent < 0 or percent > 100:
+        raise InputError(f"a delinquency of {_fmt(percent)}% is not a share of the balance: give a "
+                         "percentage from 0% to 100%")
+
+
 def validate_lag(months: int, term: int | None = None) -> None:
     """Raise InputError for a recovery lag that is not a whole number of months within the term."""
     if isinstance(months, bool) or not isinstance(months, (int, np.integer)):
@@ -203,6 +247,8 @@ def validate_defaults(assumption: DefaultAssumption, term: int | None = None) ->
         validate_rate(value, assumption.rate.unit)
     for percent in assumption.severity.values:
         validate_severity(percent)
+    for percent in (assumption.delinquency.values if assumption.delinquency is not None else ()):
+        validate_delinquency(percent)
     validate_lag(assumption.lag, term)
     return assumption
 
@@ -214,7 +260,7 @@ _TOKEN = re.compile(r"\s*(?:(?P<num>[+-]?(?:[0-9][0-9_]*(?:\.[0-9]*)?|\.[0-9]+)(
                     r"|(?P<word>[A-Za-z]+)|(?P<sym>[%(),])|(?P<bad>\S))", re.IGNORECASE)
 
 
-_KEYWORDS = ("ramp", "severity", "lag", "advance", "advancing")
+_KEYWORDS = ("ramp", "severity", "lag", "advance", "advancing", "delinquency")
 
 
 @dataclass(frozen=True)
@@ -376,6 +422,20 @@ class _Reader:
         self.checked(validate_severity, value, start=tok, end=tok)
         return Severity.constant(value)
 
+    def delinquency(self) -> Delinquency:
+        if self.word("vector"):
+            self.expect_sym("(", "after 'vector': write it like 'delinquency vector(2, 3, 4%)'")
+            found = [self.percent("a delinquency")]
+            while not self.sym(")"):
+                self.expect_sym(",", "between the percentages of a vector")
+                found.append(self.percent("a delinquency"))
+            for value, tok in found:
+                self.checked(validate_delinquency, value, start=tok, end=tok)
+            return Delinquency.vector([v for v, _ in found])
+        value, tok = self.percent("a delinquency")
+        self.checked(validate_delinquency, value, start=tok, end=tok)
+        return Delinquency.constant(value)
+
     def lag(self, term: int | None) -> int:
         value, tok = self.number("the recovery lag in months")
         self.word("months", "month")
@@ -419,6 +479,18 @@ def parse_severity(text: str | float | Severity) -> Severity:
     return got
 
 
+def parse_delinquency(text: str | float | Delinquency) -> Delinquency:
+    """'3%', '3', 'delinquency 3%', 'vector(1, 2, 4%)' -> the 60+ day delinquent share of the
+    balance (a number is a percentage)."""
+    if isinstance(text, Delinquency):
+        return text
+    reader = _Reader(str(text))
+    reader.word("delinquency")
+    got = reader.delinquency()
+    reader.finish()
+    return got
+
+
 def parse_lag(text: str | int, term: int | None = None) -> int:
     """'12', '12 months', 'lag 12' -> months from default to liquidation; no longer than `term`."""
     reader = _Reader(str(text))
@@ -456,6 +528,8 @@ def parse_defaults(text: str | DefaultAssumption, term: int | None = None) -> De
             key, value = "lag", reader.lag(term)
         elif reader.word("advance", "advancing"):
             key, value = "advancing", reader.advancing()
+        elif reader.word("delinquency"):
+            key, value = "delinquency", reader.delinquency()
         else:
             raise reader.fail(f"unexpected '{tok.text}': after the default rate come 'severity 35%', "
                               "'lag 12' and 'advance on|off'")

@@ -807,6 +807,56 @@ def _tieout(result: TieOut) -> dict[str, Any]:
             "failures": len(result.failures)}
 
 
+def _credit(plan: ReportPlan) -> dict[str, Any] | None:
+    """The Credit section from the plan's CreditPlan, formatted: loss and yield by class across
+    the default scenarios, credit enhancement at the anniversaries and its chart, the triggers'
+    timeline by year."""
+    credit = plan.credit
+    if credit is None:
+        return None
+    import numpy as np
+
+    results = plan.results
+    labels = [results.scenarios[s] for s in credit.scenarios]
+    specs = [results.scenario_specs[s] for s in credit.scenarios]
+    defaults = [sp.defaults.description if sp.defaults is not None else "no defaults" for sp in specs]
+    losses = [{"name": n, "cells": [f"{fmt_money(credit.writedown[k, j])} ({credit.loss_pct[k, j]:.2f}%)"
+                                    for j in range(len(labels))]}
+              for k, n in enumerate(credit.classes)]
+    collateral = [f"{fmt_money(v)} ({p:.2f}%)"
+                  for v, p in zip(credit.collateral_loss, credit.collateral_loss_pct, strict=True)]
+    yields = [{"name": n, "price": f"{credit.prices[n]:.3f}",
+               "cells": [fmt_rate(credit.yields[k, j]) for j in range(len(labels))]}
+              for k, n in enumerate(credit.classes)]
+    years = list(range(1, len(credit.anniversaries) + 1))
+    # Drawn as bars in the table's cells (a bar's length: the cell's share of the largest
+    # enhancement shown): the report's SVG charts are the Charts section's alone.
+    shown = credit.enhancement[:, credit.anniversaries - 1]
+    top = float(np.nanmax(shown)) if np.isfinite(shown).any() else 0.0
+    enhancement = [{"name": n,
+                    "cells": [(fmt_rate(v, 2),
+                               f"{100.0 * v / top:.1f}" if top > 0 and np.isfinite(v) else "0")
+                              for v in shown[k]]}
+                   for k, n in enumerate(credit.classes)]
+    at = results.scenarios[credit.scenario]
+    timeline = []
+    n_years = credit.timeline.shape[2]
+    for j, name in enumerate(labels):
+        rows = [{"trigger": t, "cells": [int(v) for v in credit.timeline[j, i]]}
+                for i, t in enumerate(credit.triggers)]
+        step = credit.first_step_down[j]
+        timeline.append({"scenario": name, "rows": rows,
+                         "step_down": results.date_of(step).strftime("%b %Y") + f" (month {step})"
+                         if step is not None else "never"})
+    return {
+        "labels": labels, "defaults": defaults, "losses": losses, "collateral": collateral,
+        "yields": yields, "years": years, "enhancement": enhancement, "at": at,
+        "triggers": list(credit.triggers),
+        "timeline": timeline, "timeline_years": list(range(1, n_years + 1)),
+        "listed_all": len(labels) == len(results.scenarios),
+    }
+
+
 def shown_scenarios(plan: ReportPlan) -> list[int]:
     """The scenarios shown each in full (cover and quote tables, floaters' first coupons): every
     scenario of the run, or for a run the plan summarises only the chart (pricing) scenario."""
@@ -860,6 +910,7 @@ def report_context(plan: ReportPlan) -> dict[str, Any]:
         "pricing": _pricing(plan, shown),
         "oas": _oas(plan),
         "tieout": _tieout(plan.tieout),
+        "credit": _credit(plan),
         "periods": results.periods,
         "source_lines": deal.source.splitlines(),
         "version": __version__,

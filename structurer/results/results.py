@@ -214,6 +214,7 @@ class Results:
             "smm": smm,
             "cpr": 1.0 - (1.0 - smm) ** 12,
             **({name: getattr(c, name)[s] for name in CREDIT_COLUMNS} if self.is_credit else {}),
+            **self._trigger_columns(s),
         })
 
     def _scheduled_payment(self) -> np.ndarray:
@@ -222,6 +223,18 @@ class Results:
         c = self.collateral.by_pool
         wac = np.array([p.wac for p in self.deal.pools])[None, :, None] / 12.0
         return (c["scheduled_principal"] + c["beginning_balance"] * wac).sum(axis=1)
+
+    def _trigger_columns(self, s: int | slice) -> dict[str, np.ndarray]:
+        """A shifting-interest deal's trigger status ('pass'/'fail') and senior prepayment
+        percentage (in percent) by period, for scenario(s) `s`, named as the cash flow columns."""
+        out = {}
+        for name, values in self.trigger_arrays().items():
+            key = name.replace(" ", "_")
+            if values.dtype == bool:
+                out["trigger_" + key] = np.where(values[s], "fail", "pass").astype(object)
+            else:
+                out[key.replace("_percentage", "_pct")] = values[s] * 100.0
+        return out
 
     def _collateral_smm(self) -> np.ndarray:
         # Balance-weighted SMM across pools: the pool-level SMMs as one pass-through would show.
@@ -392,6 +405,12 @@ class Results:
                 col = np.full((count, rows, p), np.nan)
                 col[:, 0, :] = getattr(c, name)[sl]
                 columns[name] = col.reshape(-1)
+        # Shifting interest: the triggers' status on the collateral's rows ('' on the classes').
+        for name, values in self._trigger_columns(sl).items():
+            text = values.dtype == object
+            col = np.full((count, rows, p), "" if text else np.nan, dtype=object if text else float)
+            col[:, 0, :] = values
+            columns[name] = col.reshape(-1)
         return columns
 
     def summary(self, scenario: int | str = 0) -> pd.DataFrame:
@@ -496,6 +515,7 @@ class Results:
         coll_principal = self.collateral.principal.sum(axis=-1)
         coll_interest = self.collateral.interest.sum(axis=-1)
         credit = self._credit_totals()
+        triggers = self.trigger_arrays()
         for s, label in enumerate(self.scenarios):
             classes = {}
             for tranche in self.deal.issued_classes:
@@ -525,11 +545,18 @@ class Results:
             if credit is not None:
                 collateral["cumulative_loss"] = float(credit["loss"][s])
                 collateral["cumulative_default"] = float(credit["default"][s])
-            out["scenarios"].append({
-                "name": label,
-                "collateral": collateral,
-                "classes": classes,
-            })
+            entry = {"name": label, "collateral": collateral, "classes": classes}
+            if triggers:
+                # Shifting interest: the periods each trigger fails, and when the seniors' share of
+                # prepayments first stepped below 100%.
+                spp = triggers["senior prepayment percentage"][s]
+                below = np.flatnonzero(spp < 1.0)
+                entry["triggers"] = {
+                    "failing_periods": {k: _fail_ranges(v[s]) for k, v in triggers.items()
+                                        if v.dtype == bool},
+                    "first_step_down_period": int(below[0]) + 1 if below.size else None,
+                }
+            out["scenarios"].append(entry)
         return out
 
     @property
@@ -558,6 +585,78 @@ class Results:
             "loss": coll.losses.sum(axis=1),  # type: ignore[attr-defined]
             "default": coll.new_defaults.sum(axis=1),  # type: ignore[attr-defined]
         }
+
+
+    # ---- shifting interest: trigger status and credit enhancement by period
+
+    def shifting_rules(self) -> list[Any]:
+        """The deal's shifting-interest rules (model/rules/shifting.py), in the waterfall's order."""
+        from ..model.rules.shifting import ShiftingInterest
+
+        return [n for n in self.deal.principal.walk() if isinstance(n, ShiftingInterest)]
+
+    def trigger_arrays(self) -> dict[str, np.ndarray]:
+        """Each shifting-interest trigger's status [scenario, period] (True: failing, so the step-down
+        is stopped that period) and, under "senior prepayment percentage", the percentage the seniors
+        were due of prepayments and recoveries: computed by the rule's own arithmetic from the run's
+        balances, losses and delinquency. Empty when the deal has no shifting-interest rule."""
+        cache = self.__dict__.setdefault("_triggers", None)
+        if cache is not None:
+            return cache
+        rules = self.shifting_rules()
+        out: dict[str, np.ndarray] = {}
+        if rules:
+            rule = rules[0]  # a deal has one shifting-interest split of its principal
+            begin = self.flows.beginning_balance
+            coll = self.collateral
+            zeros = np.zeros_like(coll.beginning_balance)
+            losses = getattr(coll, "losses", None)
+            delinquency = getattr(coll, "delinquency", None)
+            out = rule.trigger_table(begin[:, rule.senior.members, :].sum(axis=1),
+                                     begin[:, rule.subordinate.members, :].sum(axis=1),
+                                     coll.beginning_balance, zeros if losses is None else losses,
+                                     zeros if delinquency is None else delinquency)
+        self.__dict__["_triggers"] = out
+        return out
+
+    def triggers(self, scenario: int | str = 0) -> pd.DataFrame:
+        """By period for one scenario: each trigger's status ('pass'/'fail') and the senior
+        prepayment percentage applied (in percent). Empty without a shifting-interest rule."""
+        import pandas as pd
+
+        s = self.scenario_index(scenario)
+        arrays = self.trigger_arrays()
+        frame = pd.DataFrame({"period": np.arange(1, self.periods + 1), "date": pd.to_datetime(self.dates)})
+        for name, values in arrays.items():
+            if values.dtype == bool:
+                frame[name] = np.where(values[s], "fail", "pass")
+            else:
+                frame[name] = values[s] * 100.0
+        return frame if arrays else frame.iloc[:0]
+
+    def credit_enhancement(self) -> np.ndarray:
+        """Each class's credit enhancement [scenario, class, period]: the ending balance of the
+        classes that take losses before it (earlier in the deal's loss order) over the collateral's
+        ending balance; NaN for a class outside the loss order (or once the collateral is paid off)."""
+        tiers = self.deal.losses or ()
+        end = self.flows.ending_balance
+        coll_end = self.collateral.ending_balance
+        out = np.full(end.shape, np.nan)
+        below = np.zeros(coll_end.shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for tier in tiers:
+                ce = np.where(coll_end > 0, below / np.where(coll_end > 0, coll_end, 1.0), np.nan)
+                for c in tier:
+                    out[:, c, :] = ce
+                below = below + end[:, list(tier), :].sum(axis=1)
+        return out
+
+
+def _fail_ranges(failing: np.ndarray) -> list[list[int]]:
+    """Periods (from 1) where a trigger fails, as [first, last] ranges."""
+    padded = np.concatenate([[False], failing, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [[int(a) + 1, int(b)] for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 # The collateral's credit columns in a run with default assumptions (engine/credit.py).

@@ -5,6 +5,7 @@ from .nas_share import NasShare
 from .pay import Pay
 from .pro_rata import ProRata
 from .sequential import Sequential
+from .shifting import ShiftingInterest
 from .to_schedule import ToSchedule
 from .trigger import PrepaymentTrigger
 
@@ -16,5 +17,5 @@ def rule_classes(rule: Rule) -> list[int]:
 
 __all__ = [
     "Book", "NasShare", "Pay", "PrepaymentTrigger", "ProRata", "Rule", "RunInputs", "Sequential",
-    "ToSchedule", "initial_states", "rule_classes",
+    "ShiftingInterest", "ToSchedule", "initial_states", "rule_classes",
 ]

@@ -43,6 +43,12 @@ class RunInputs:
     pool_amortized: np.ndarray  # [scenario, pool, period]: balance less scheduled principal
     prepayment: np.ndarray  # [scenario, period]: the collateral's prepayments
     smm_of: Callable[[Prepayment], np.ndarray]  # a speed -> SMM [pool, period]
+    # The collateral's beginning balance and, in a credit run, its recoveries, realized losses
+    # and the 60+ day delinquent share assumed [scenario, period] (None: not known / none).
+    balance: np.ndarray | None = None
+    recoveries: np.ndarray | None = None
+    losses: np.ndarray | None = None
+    delinquency: np.ndarray | None = None
 
 
 class Rule:

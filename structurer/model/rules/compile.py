@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from ...errors import did_you_mean
-from ...language.nodes import Group
+from ...language.nodes import Group, ShiftingDecl
 from .base import Rule
 from .nas_share import compile_its_share
 from .pay import Pay
 from .pro_rata import compile_pro_rata
 from .sequential import Sequential
+from .shifting import compile_shifting_interest
 from .to_schedule import compile_to_schedule
 from .trigger import compile_prepayment_trigger
 
@@ -86,6 +87,8 @@ CONDITIONS: dict[str, Callable[..., Rule | None]] = {
 
 def compile_principal_rule(ctx: RuleContext, prule: PrincipalRule) -> Rule | None:
     """One `pay ...` line: its allocation, its limit, its condition."""
+    if isinstance(prule, ShiftingDecl):
+        return compile_shifting_interest(ctx, prule, compile_alloc)
     rule = compile_alloc(ctx, prule.alloc, {})
     if rule is None:
         return None

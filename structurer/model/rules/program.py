@@ -21,6 +21,7 @@ from .base import Rule
 
 # One code per rule kind (the kernel's dispatch reads these).
 PAY, SEQUENTIAL, PRO_RATA, TO_SCHEDULE, NAS_SHARE, TRIGGER = range(6)
+SHIFTING = 6  # shifting interest (model/rules/shifting.py)
 
 
 class NotCompiled(Exception):
@@ -51,6 +52,7 @@ class Program:
     schedules: list[np.ndarray] = field(default_factory=list)  # rows [period]
     nas: list[np.ndarray] = field(default_factory=list)  # rows [period]
     thresholds: list[np.ndarray] = field(default_factory=list)  # trigger SMM rows [pool, period]
+    shift: list[np.ndarray] = field(default_factory=list)  # shifting-interest rows [period]
     smm_of: Callable[[Prepayment], np.ndarray] | None = None  # a speed -> SMM [pool, period]
 
     def node(self, rule: Rule, kind: int, a: int = 0, b: int = 0) -> int:
@@ -85,6 +87,7 @@ class Program:
             "schedules": np.array(self.schedules).reshape(len(self.schedules), t),
             "nas": np.array(self.nas).reshape(len(self.nas), t),
             "thresholds": np.array(self.thresholds).reshape(len(self.thresholds), p, t),
+            "shift": np.array(self.shift).reshape(len(self.shift), t),
         }
 
 

@@ -1,0 +1,330 @@
+"""`pay principal shifting interest: senior A subordinate M1, M2, B1 sequentially ...`: the
+private-label senior/subordinate allocation of principal (shifting interest).
+
+Each period the principal the rule distributes is split in two parts:
+
+- scheduled principal (everything that is not a prepayment or a recovery) goes to the seniors in
+  the *senior percentage*: the seniors' balance over the collateral balance, both at the start of
+  the period, capped at 100%. This is the standard private-label definition (e.g. the
+  "Senior Percentage" of a prime jumbo pooling and servicing agreement: "the aggregate class
+  principal balance of the senior certificates immediately before the distribution date divided
+  by the aggregate stated principal balance of the mortgage loans");
+- voluntary prepayments and recoveries of defaulted loans go to the seniors in the *senior
+  prepayment percentage*, written in the deal by month (100% for the first years, then stepping
+  down: `100% until month 60, then 70% 60% 40% 20% by year, then 0%`). The month of `until` is
+  the step-down date: before it the percentage is what the schedule starts with, which must be
+  100%. (The standard agreements give the seniors min(senior percentage x the liquidated loans'
+  balance, senior prepayment percentage x the net liquidation proceeds) of a liquidation; here
+  recoveries are simply shared like prepayments.)
+
+What the seniors do not take goes to the subordinates; what the subordinates cannot take (they
+are retired) goes back to the seniors, so once the seniors are retired all principal goes to
+the subordinates and no principal is left over while a class has a balance. The seniors among
+themselves and the subordinates among themselves are paid as their lists say (`A1, A2
+sequentially`, `M1, M2 pro rata`, or any nesting the `pay` lines allow).
+
+Triggers, tested every period (not sticky); when any fails, the senior prepayment percentage is
+100% that period (the step-down stops):
+- `trigger cumulative loss above SCHEDULE`: realized losses to the end of the previous period,
+  as a share of the collateral's original balance, above the schedule's percentage for the month;
+- `trigger delinquency above SCHEDULE`: loans 60+ days delinquent as a share of the collateral
+  balance (the scenario's `delinquency` assumption) above the schedule's percentage;
+- `trigger credit support below original`: the senior enhancement (subordinates' balance over
+  the collateral balance, at the start of the period) below its level at closing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .base import Book, Rule, RunInputs
+from .program import SHIFTING, Program
+
+if TYPE_CHECKING:
+    from ...language.nodes import PctSchedule, ShiftingDecl
+    from .compile import RuleContext
+
+MARGIN = 1e-9  # relative: credit support equal to its original (to rounding) is not below it
+
+TRIGGER_NAMES = {"loss": "cumulative loss", "delinquency": "delinquency", "support": "credit support"}
+
+
+def schedule_path(first: float, until: int | None, steps: tuple[float, ...], by_year: bool,
+                  last: float | None, periods: int) -> np.ndarray:
+    """A percentage schedule as fractions by period: `first` to month `until`, then each of
+    `steps` for twelve months (`by_year`) and `last` after, or the one step held to the end."""
+    out = np.full(periods, first, dtype=float)
+    if until is None:
+        return out
+    t = min(until, periods)
+    if by_year:
+        for v in steps:
+            out[t:t + 12] = v
+            t = min(t + 12, periods)
+        out[t:] = last if last is not None else (steps[-1] if steps else first)
+    else:
+        out[t:] = steps[0] if steps else first
+    return out
+
+
+def trigger_fails(kinds: tuple[str, ...], loss: np.ndarray, delinquency: np.ndarray,
+                  support: np.ndarray, original_support: np.ndarray | float,
+                  loss_limit: np.ndarray | float,
+                  delinquency_limit: np.ndarray | float) -> dict[str, np.ndarray]:
+    """Each trigger's failure (True: failing) from the cumulative loss fraction, the delinquent
+    share and the credit support, elementwise (a period's [scenario] or a whole run's
+    [scenario, period] with the limits broadcast over periods). One function for the run and for
+    the results' trigger table, so the two cannot disagree."""
+    out: dict[str, np.ndarray] = {}
+    for kind in kinds:
+        if kind == "loss":
+            out[kind] = loss > loss_limit
+        elif kind == "delinquency":
+            out[kind] = delinquency > delinquency_limit
+        else:
+            out[kind] = support < original_support * (1.0 - MARGIN)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class ShiftingInterest(Rule):
+    """The senior/subordinate split of principal (see the module's docstring).
+
+    `percentage`, `loss_limit`, `delinquency_limit`: fractions by period (the limits None when the
+    deal has no such trigger); `stepdown`: the first period (0-based) at which the schedule may
+    step down; `senior_original`/`subordinate_original`: the classes' balances at closing."""
+
+    senior: Rule
+    subordinate: Rule
+    percentage: np.ndarray
+    stepdown: int
+    triggers: tuple[str, ...] = ()
+    loss_limit: np.ndarray | None = None
+    delinquency_limit: np.ndarray | None = None
+    senior_original: float = 0.0
+    subordinate_original: float = 0.0
+
+    @property
+    def children(self) -> tuple[Rule, ...]:  # type: ignore[override]
+        return (self.senior, self.subordinate)
+
+    def with_children(self, children: tuple[Rule, ...]) -> Rule:
+        return replace(self, senior=children[0], subordinate=children[1])
+
+    def retiring(self) -> set[int]:
+        # All principal goes to one side once the other is retired: both sides retire.
+        return self.senior.retiring() | self.subordinate.retiring()
+
+    # ---- state: what the period's split reads of the collateral, [row, period, scenario]
+    def initial_state(self, inputs: RunInputs) -> np.ndarray:
+        n, periods = inputs.n_scen, inputs.periods
+        zeros = np.zeros((n, periods))
+        balance = inputs.balance if inputs.balance is not None else zeros
+        recoveries = inputs.recoveries if inputs.recoveries is not None else zeros
+        losses = inputs.losses if inputs.losses is not None else zeros
+        delinquent = inputs.delinquency if inputs.delinquency is not None else zeros
+        original = balance[:, :1]
+        loss = np.divide(prior_cumulative(losses), original, out=np.zeros_like(losses), where=original > 0)
+        fails = trigger_fails(tuple(k for k in self.triggers if k != "support"), loss, delinquent,
+                              zeros, 0.0, self._limit(self.loss_limit), self._limit(self.delinquency_limit))
+        static = np.zeros((n, periods), dtype=bool)
+        for f in fails.values():
+            static |= f
+        support0 = np.divide(self.subordinate_original, original[:, 0], out=np.zeros(n),
+                             where=original[:, 0] > 0)
+        rows = [inputs.prepayment + recoveries, balance, static.astype(float),
+                np.broadcast_to(support0[:, None], (n, periods))]
+        return np.ascontiguousarray(np.stack(rows).transpose(0, 2, 1))
+
+    @staticmethod
+    def _limit(limit: np.ndarray | None) -> np.ndarray | float:
+        return limit[None, :] if limit is not None else np.inf
+
+    def senior_prepayment_percentage(self, t: int, failing: np.ndarray) -> np.ndarray:
+        """The percentage of prepayments and recoveries the seniors are due in period t [scenario]."""
+        if t < self.stepdown:
+            return np.ones_like(failing, dtype=float)
+        return np.where(failing, 1.0, self.percentage[t])
+
+    def allocate(self, amount: np.ndarray, book: Book) -> np.ndarray:
+        st = book.state[id(self)]
+        t = book.t
+        amount = np.maximum(amount, 0.0)
+        unscheduled = np.minimum(st[0, t], amount)
+        scheduled = amount - unscheduled
+        coll = st[1, t]
+        senior = book.owners_begin[self.senior.members].sum(axis=0)
+        subordinate = book.owners_begin[self.subordinate.members].sum(axis=0)
+        senior_pct = np.minimum(np.divide(senior, coll, out=np.ones_like(coll), where=coll > 0), 1.0)
+        failing = st[2, t] > 0
+        if "support" in self.triggers:
+            support = np.divide(subordinate, coll, out=np.zeros_like(coll), where=coll > 0)
+            failing = failing | (support < st[3, t] * (1.0 - MARGIN))
+        spp = self.senior_prepayment_percentage(t, failing)
+        used = self.senior.allocate(senior_pct * scheduled + spp * unscheduled, book)
+        used = used + self.subordinate.allocate(amount - used, book)
+        # The subordinates retired: the rest is the seniors' (and none is left while one holds a balance).
+        return used + self.senior.allocate(amount - used, book)
+
+    def trigger_table(self, senior_begin: np.ndarray, subordinate_begin: np.ndarray,
+                      collateral_begin: np.ndarray, losses: np.ndarray,
+                      delinquency: np.ndarray) -> dict[str, np.ndarray]:
+        """After a run: each trigger's failure [scenario, period] (True: failing), and under
+        "senior prepayment percentage" the percentage applied, from the classes' and the
+        collateral's beginning balances, the realized losses and the delinquent share
+        [scenario, period]. The arithmetic of the run (`trigger_fails`)."""
+        original = collateral_begin[:, :1]
+        loss = np.divide(prior_cumulative(losses), original, out=np.zeros_like(losses), where=original > 0)
+        support = np.divide(subordinate_begin, collateral_begin, out=np.zeros_like(collateral_begin),
+                            where=collateral_begin > 0)
+        support0 = np.divide(self.subordinate_original, original, out=np.zeros_like(original),
+                             where=original > 0)
+        fails = trigger_fails(self.triggers, loss, delinquency, support, support0,
+                              self._limit(self.loss_limit), self._limit(self.delinquency_limit))
+        failing = np.zeros(collateral_begin.shape, dtype=bool)
+        for f in fails.values():
+            failing |= f
+        periods = collateral_begin.shape[1]
+        spp = np.where(failing, 1.0, self.percentage[None, :periods])
+        spp[:, :self.stepdown] = 1.0
+        out = {TRIGGER_NAMES[k]: v for k, v in fails.items()}
+        out["senior prepayment percentage"] = spp
+        return out
+
+    def encode(self, program: Program) -> int:
+        # a: the first of its four rows of program.shift [period]: the senior prepayment
+        # percentage, the cumulative loss limit, the delinquency limit (inf: no such trigger) and
+        # the subordinates' original balance (held in every column); b: the step-down period x 2,
+        # + 1 with the credit-support trigger.
+        row = len(program.shift)
+        periods = len(self.percentage)
+        for limit in (self.percentage, self.loss_limit, self.delinquency_limit):
+            row_values = limit if limit is not None else np.full(periods, np.inf)
+            program.shift.append(np.asarray(row_values, dtype=float))
+        program.shift.append(np.full(periods, self.subordinate_original))
+        return program.node(self, SHIFTING, row, 2 * self.stepdown + int("support" in self.triggers))
+
+    def describe(self, names: list[str]) -> str:
+        triggers = "".join(f", trigger {TRIGGER_NAMES[k]}" for k in self.triggers)
+        return (f"principal shifting interest: senior {self.senior.describe(names)} "
+                f"subordinate {self.subordinate.describe(names)}{triggers}")
+
+
+def kernel_senior_amount(amount: float, unscheduled: float, senior: float, subordinate: float,
+                         collateral: float, collateral0: float, loss_before: float, delinquency: float,
+                         t: int, percentage: float, loss_limit: float, delinquency_limit: float,
+                         subordinate0: float, stepdown: int, support: bool) -> float:
+    """The compiled step (engine/kernel.py): what the seniors are due of `amount` this period, as
+    `ShiftingInterest.allocate` computes it for one scenario: the senior percentage of scheduled
+    principal and the senior prepayment percentage (100% before the step-down or while a trigger
+    fails) of prepayments and recoveries."""
+    unscheduled = min(unscheduled, amount)
+    scheduled = amount - unscheduled
+    senior_pct = min(senior / collateral, 1.0) if collateral > 0 else 1.0
+    loss = loss_before / collateral0 if collateral0 > 0 else 0.0
+    failing = loss > loss_limit or delinquency > delinquency_limit
+    if support:
+        level = subordinate / collateral if collateral > 0 else 0.0
+        original = subordinate0 / collateral0 if collateral0 > 0 else 0.0
+        failing = failing or level < original * (1.0 - MARGIN)
+    spp = 1.0 if t < stepdown or failing else percentage
+    return senior_pct * scheduled + spp * unscheduled
+
+
+def prior_cumulative(losses: np.ndarray) -> np.ndarray:
+    """Losses realized before each period [scenario, period]: a trigger is tested on what is
+    known at the start of the period."""
+    out = np.zeros_like(losses)
+    np.cumsum(losses[:, :-1], axis=1, out=out[:, 1:])
+    return out
+
+
+def _schedule(ctx: RuleContext, sched: PctSchedule, what: str, periods: int) -> tuple[np.ndarray, int] | None:
+    """A written percentage schedule as fractions by period, and its step-down month (0: none)."""
+    quantities = [sched.first, *sched.steps, *([sched.last] if sched.last is not None else [])]
+    ok = True
+    for q in quantities:
+        if q.unit != "%":
+            what_unit = f"'{q.unit}'" if q.unit else "a bare number"
+            ctx.checks.error(f"{what} is a percentage, not {what_unit}", q.span,
+                             f"write it like {q.value:g}%")
+            ok = False
+        elif not 0.0 <= q.value <= 100.0:
+            ctx.checks.error(f"{what} of {q.value:g}% is not between 0% and 100%", q.span)
+            ok = False
+    if sched.until is not None and len(sched.steps) > 1 and not sched.by_year:
+        ctx.checks.error(f"{what} lists {len(sched.steps)} percentages after month {sched.until}: say how "
+                         "they step", sched.steps[1].span,
+                         "add 'by year' and the last percentage: ... 40% 20% by year, then 0%")
+        ok = False
+    if sched.until is not None and sched.until >= periods:
+        ctx.checks.error(f"month {sched.until} is after the deal's last payment (month {periods})",
+                         sched.until_span)
+        ok = False
+    if not ok:
+        return None
+    path = schedule_path(sched.first.value / 100.0, sched.until, tuple(q.value / 100.0 for q in sched.steps),
+                         sched.by_year, sched.last.value / 100.0 if sched.last is not None else None, periods)
+    return path, sched.until or 0
+
+
+def compile_shifting_interest(ctx: RuleContext, decl: ShiftingDecl,
+                              compile_alloc: Callable[..., Rule | None]) -> Rule | None:
+    """`pay principal shifting interest: senior ... subordinate ... senior prepayment percentage
+    ... [trigger ...]*`. `compile_alloc` is compile.py's (passed in: compile.py imports this
+    module)."""
+    seen: dict = {}
+    senior = compile_alloc(ctx, decl.senior, seen)
+    subordinate = compile_alloc(ctx, decl.subordinate, seen)
+    ok = senior is not None and subordinate is not None
+    if len(decl.percentage_spans) > 1:
+        ctx.checks.error("the senior prepayment percentage is given twice", decl.percentage_spans[1])
+        ok = False
+    percentage = None
+    stepdown = 0
+    if decl.percentage is None:
+        ctx.checks.error("a shifting-interest rule needs its senior prepayment percentage", decl.span,
+                         "add: senior prepayment percentage 100% until month 60, then 70% 60% 40% 20% "
+                         "by year, then 0%")
+        ok = False
+    else:
+        got = _schedule(ctx, decl.percentage, "a senior prepayment percentage", ctx.periods)
+        if got is None:
+            ok = False
+        else:
+            percentage, stepdown = got
+            if stepdown and decl.percentage.first.value != 100.0:
+                ctx.checks.error("before the step-down date the seniors take every prepayment",
+                                 decl.percentage.first.span,
+                                 f"write: 100% until month {stepdown}, then ...")
+                ok = False
+    kinds: list[str] = []
+    limits: dict[str, np.ndarray] = {}
+    for trig in decl.triggers:
+        if trig.kind in kinds:
+            ctx.checks.error(f"the {TRIGGER_NAMES[trig.kind]} trigger is given twice", trig.span)
+            ok = False
+            continue
+        kinds.append(trig.kind)
+        if trig.schedule is not None:
+            what = ("a cumulative loss limit" if trig.kind == "loss" else "a delinquency limit")
+            got = _schedule(ctx, trig.schedule, what, ctx.periods)
+            if got is None:
+                ok = False
+            else:
+                limits[trig.kind] = got[0]
+    if not ok or senior is None or subordinate is None or percentage is None:
+        return None
+    if not senior.classes() or not subordinate.classes():
+        ctx.checks.error("a shifting-interest rule needs senior and subordinate classes", decl.span)
+        return None
+
+    def original(rule: Rule) -> float:
+        return float(sum(ctx.tranche(i).balance for i in rule.classes()))
+
+    return ShiftingInterest(senior, subordinate, percentage, stepdown, tuple(kinds), limits.get("loss"),
+                            limits.get("delinquency"), original(senior), original(subordinate))
