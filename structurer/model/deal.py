@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..analysis.summary import Summary
     from ..engine.schedules import Tier
     from ..results.results import Results
+    from .groups import CollateralGroup
     from .tape import LoanTape
 
 
@@ -232,6 +233,12 @@ class Deal:
     source: str = ""
     path: str | None = None
     tapes: dict[str, LoanTape] = field(default_factory=dict)  # pool name -> its loan tape
+    # Collateral groups (model/groups.py), each paying its own classes; () for one collateral.
+    groups: tuple[CollateralGroup, ...] = ()
+
+    def group_of(self, class_index: int) -> CollateralGroup | None:
+        """The group a class belongs to (None: an ungrouped deal, or the residual)."""
+        return next((g for g in self.groups if class_index in g.classes), None)
 
     @property
     def periods(self) -> int:
