@@ -292,6 +292,10 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         # 5. the residual takes what is left
         resid_int[t] = available - cash_int_f @ interest - accrued_total
         resid_prin[t] = principal_in + accrued_total - owner_f @ paid
+        if grouped is not None:
+            # A donor's excess interest may pay another group's classes as principal: the deal's
+            # residual is what every group left, of each kind.
+            resid_int[t], resid_prin[t] = grouped.residuals(t)
 
         end_out[t] = balance
         if notionals:
@@ -347,7 +351,8 @@ class _Groups:
         if getattr(coll, "losses", None) is not None:
             raise InputError("credit runs of a deal with collateral groups are not supported yet")
         self.groups = deal.groups
-        self.order = serving_order(deal.groups)
+        self.interest_order = serving_order(deal.groups, "interest")
+        self.principal_order = serving_order(deal.groups, "principal")
         n_scen, periods = coll.interest.shape
         n_grp = len(self.groups)
         n_cls = len(classes)
@@ -370,7 +375,7 @@ class _Groups:
         self.kids = [[(k, p) for k, p, _ in children if self.group_of[p] == i] for i in range(n_grp)]
         self.split = [sorted({p for _, p in kids}) for kids in self.kids]
         self.ratio = np.ones((n_cls, n_scen))
-        self.extra = np.zeros((n_grp, n_scen))
+        self.extra = np.zeros((n_grp, n_scen))  # principal of each group this period beyond its pools
         self.resid_int = np.zeros((periods, n_grp, n_scen))
         self.resid_prin = np.zeros((periods, n_grp, n_scen))
         self.cross_int = np.zeros((periods, n_grp, n_scen))
@@ -378,11 +383,14 @@ class _Groups:
 
     def interest_ratio(self, t: int, due: np.ndarray) -> np.ndarray:
         """The share of what is due [class, scenario] each class is paid: its group's interest
-        (and any donor's excess) over what the group's classes are due, at most 1."""
+        (and any donor's excess) over what the group's classes are due, at most 1. A donor's
+        excess interest first makes up what the group's own interest leaves short; the rest
+        is principal for the group's rules this period."""
         incoming = np.zeros_like(self.extra)
-        for i in self.order:
+        for i in self.interest_order:
             g = self.groups[i]
-            available = self.interest_in[i][t] + incoming[i]
+            own = self.interest_in[i][t]
+            available = own + incoming[i]
             owed = self.direct_f[i] @ due
             r = np.minimum(np.divide(available, owed, out=np.ones_like(available), where=owed > 0), 1.0)
             self.ratio[list(g.classes)] = r
@@ -392,7 +400,8 @@ class _Groups:
                 kids = [k for k, p in self.kids[i] if p == parent]
                 need = due[kids].sum(axis=0)
                 paid -= np.maximum(r * due[parent] - need, 0.0)
-            left = available - paid
+            left = np.maximum(own - paid, 0.0)  # its own interest beyond its classes' needs
+            self.extra[i] += incoming[i] - np.maximum(paid - own, 0.0)  # a donor's, not needed
             if g.interest_to is not None:
                 self.cross_int[t, i] = left
                 incoming[g.interest_to] += left
@@ -408,7 +417,7 @@ class _Groups:
         """Each group's principal through its own rules, donors first; its excess on."""
         incoming = self.extra.copy()
         self.extra[:] = 0.0
-        for i in self.order:
+        for i in self.principal_order:
             g = self.groups[i]
             amount = self.principal_in[i][t] + incoming[i]
             for k, pool, _ in self.strips[i]:
@@ -420,6 +429,10 @@ class _Groups:
                 incoming[g.principal_to] += left
             else:
                 self.resid_prin[t, i] = left
+
+    def residuals(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """What the groups left to the residual in period t: (interest, principal) [scenario]."""
+        return self.resid_int[t].sum(axis=0), self.resid_prin[t].sum(axis=0)
 
     def outputs(self) -> dict[str, np.ndarray]:
         return {"group_residual_interest": self.resid_int.transpose(2, 1, 0),

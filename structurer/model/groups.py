@@ -32,14 +32,16 @@ class CollateralGroup:
         return f"group {self.name}"
 
 
-def serving_order(groups: tuple[CollateralGroup, ...] | list[CollateralGroup]) -> list[int]:
-    """Group indices with every group after the groups whose excess pays it (the check rejects
-    cycles), otherwise in declaration order: a donor's excess is known before its target pays."""
+def serving_order(groups: tuple[CollateralGroup, ...] | list[CollateralGroup], kind: str) -> list[int]:
+    """Group indices with every group after the groups whose excess of `kind` ("principal" or
+    "interest") pays it (the check rejects cycles), otherwise in declaration order: a donor's
+    excess is known before its target pays. Interest is paid before principal in a period, so
+    each kind has its own order."""
     incoming: dict[int, set[int]] = {i: set() for i in range(len(groups))}
     for i, g in enumerate(groups):
-        for target in (g.principal_to, g.interest_to):
-            if target is not None:
-                incoming[target].add(i)
+        target = g.principal_to if kind == "principal" else g.interest_to
+        if target is not None:
+            incoming[target].add(i)
     order: list[int] = []
     done: set[int] = set()
     while len(order) < len(groups):
