@@ -43,7 +43,8 @@ def prepare_groups(ck: Checker) -> None:
         wf = g.waterfall
         if wf is None:
             ck.error(f"group {g.name} has no waterfall", g.span,
-                     "add to the group: waterfall { interest: pay each class its coupon  principal: pay ... }")
+                     "add to the group: waterfall { interest: pay each class its coupon  "
+                     "principal: pay ... }")
             continue
         if not wf.principal:
             ck.error(f"group {g.name}'s waterfall has no principal rules", wf.principal_span or wf.span,
@@ -163,8 +164,8 @@ def check_group_members(ck: Checker) -> None:
             refs += [(f"class {ck.classes[k].name}", span, group_of_class.get(k)) for k in c.notional.classes]
             refs += [(f"pool \"{ck.pools[p].name}\"", span, group_of_pool.get(p)) for p in c.notional.pools]
         if c.strip is not None:
-            refs.append((f"pool \"{ck.pools[c.strip[0]].name}\"", decl.strip.span if decl.strip else decl.span,
-                         group_of_pool.get(c.strip[0])))
+            span = decl.strip.span if decl.strip else decl.span
+            refs.append((f"pool \"{ck.pools[c.strip[0]].name}\"", span, group_of_pool.get(c.strip[0])))
         for what, span, j in refs:
             if j != i:
                 where = f"group {file.groups[j].name}" if j is not None else "no group"

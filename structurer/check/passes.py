@@ -19,8 +19,8 @@ from .balances import check_balances
 from .classes import check_classes
 from .collateral import check_collateral
 from .context import Checker
-from .groups import check_group_members, check_groups, prepare_groups
 from .credit import check_losses
+from .groups import check_group_members, check_groups, prepare_groups
 from .header import check_header
 from .indices import check_indices
 from .interest import check_interest

@@ -365,7 +365,8 @@ class _Groups:
                             for g in self.groups]
         self.principal_in = [np.ascontiguousarray(pool_principal[:, list(g.pools)].sum(axis=1).T)
                              for g in self.groups]
-        self.strips = [[(k, pool, share) for k, pool, share in strips if pool in g.pools] for g in self.groups]
+        # Each group's PO strip classes (on its own pools).
+        self.strips = [[k for k, pool, _ in strips if pool in g.pools] for g in self.groups]
         self.pool_principal = pool_principal
         self.group_of = np.full(n_cls, -1)
         for i, g in enumerate(self.groups):
@@ -420,7 +421,7 @@ class _Groups:
         for i in self.principal_order:
             g = self.groups[i]
             amount = self.principal_in[i][t] + incoming[i]
-            for k, pool, _ in self.strips[i]:
+            for k in self.strips[i]:
                 amount -= book.paid[k]  # the strip took its share of its pool's principal
             book.principal_total = amount
             left = amount - g.principal.allocate(amount, book)

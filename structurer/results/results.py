@@ -483,7 +483,8 @@ class Results:
                 "class_principal": float(f.principal[s, cash].sum()),
                 "excess_interest_to": None if g.interest_to is None else groups[g.interest_to].name,
                 "excess_interest_out": float(x_int[i]),
-                "excess_interest_in": float(sum(x_int[j] for j, d in enumerate(groups) if d.interest_to == i)),
+                "excess_interest_in": float(sum(x_int[j] for j, d in enumerate(groups)
+                                                if d.interest_to == i)),
                 "excess_principal_to": None if g.principal_to is None else groups[g.principal_to].name,
                 "excess_principal_out": float(x_prin[i]),
                 "excess_principal_in": float(sum(x_prin[j] for j, d in enumerate(groups)
