@@ -299,3 +299,21 @@ def test_a_credit_run_of_a_grouped_deal_is_refused():
     deal = build_deal(grouped())
     with pytest.raises(structurer.InputError, match="collateral groups"):
         deal.run("150 PSA defaults 1 CDR")
+
+
+def test_the_tieout_checks_each_group():
+    from structurer.structuring.tieout import check_groups, tieout
+
+    deal = structurer.load(DEALS_DIR / "two_groups.waterfall")
+    result = tieout(deal)
+    names = [c.name for c in result.checks]
+    assert "group 1: cash in = cash out" in names and "group 2: cash in = cash out" in names
+    assert result.passed
+    # A dollar of group 1's interest paid to group 2's class instead: each group's check fails.
+    results = deal.run("200 PSA")
+    f = results.flows
+    f.interest[0, deal.tranche("A1").index, 3] -= 1.0
+    f.interest[0, deal.tranche("P").index, 3] += 1.0
+    failed = [c for c in check_groups(results) if not c.passed]
+    assert [c.name for c in failed] == ["group 1: cash in = cash out", "group 2: cash in = cash out"]
+    assert "period 4" in failed[0].detail
