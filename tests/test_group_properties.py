@@ -45,8 +45,8 @@ def grouped_deals(draw) -> tuple[str, list[str]]:
             classes.append(f"  class {name} SEQ balance {b - a:,} coupon {coupon}%")
         rule = draw(st.sampled_from(["then", "pro rata"]))
         alloc = " then ".join(names) if rule == "then" or n_cls == 1 else ", ".join(names) + " pro rata"
-        text.append(f"group {g} {{\n" + "\n".join(pools + classes)
-                    + f"\n  waterfall {{ interest: pay each class its coupon  principal: pay {alloc} }}\n}}\n")
+        waterfall = f"  waterfall {{ interest: pay each class its coupon  principal: pay {alloc} }}"
+        text.append(f"group {g} {{\n" + "\n".join([*pools, *classes, waterfall]) + "\n}\n")
     text.append("class R R\n")
     # Crosses without cycles: each kind follows its own random order of the groups, a group's
     # excess going to a later one.

@@ -224,7 +224,8 @@ def check_groups(results: Results) -> list[Check]:
     for i, g in enumerate(deal.groups):
         brought = np.zeros_like(tol)  # the excess donor groups directed to this one
         for j, d in enumerate(deal.groups):
-            brought += (x_int[:, j] if d.interest_to == i else 0.0) + (x_prin[:, j] if d.principal_to == i else 0.0)
+            brought += ((x_int[:, j] if d.interest_to == i else 0.0)
+                        + (x_prin[:, j] if d.principal_to == i else 0.0))
         cash_in = pool_cash[:, list(g.pools)].sum(axis=1) + brought
         cash = [k for k in g.classes if deal.classes[k].holds_cash]
         paid = (f.interest + f.principal)[:, cash].sum(axis=1)
