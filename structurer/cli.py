@@ -500,6 +500,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
         if len(ns.deals) > 1:
             console.print(f"{path}", style="dim", markup=False)
         _print_summary(console, results)
+        if deal.groups:
+            _print_groups(console, results)
         if deal.tapes:
             _print_collateral(console, deal)
         if quotes:
@@ -791,6 +793,37 @@ def _print_summary(console: Console, results: Results) -> None:
         _print_cover(console, results, s, bands, notional, coll_wal)
     if count > SCENARIOS_LISTED:
         _print_wal_table(console, results, SCENARIOS_LISTED)
+
+
+def _print_groups(console: Console, results: Results) -> None:
+    """A deal with collateral groups: each group's pools and classes, and its cash over the life
+    at the pricing scenario (or the first): its pools', its classes', the excess it received and
+    passed on, what it left to the residual."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    from .analysis.plan import chart_scenario
+
+    s = chart_scenario(results)[0]
+    table = Table(title=f"Collateral groups at {_escape(results.scenarios[s])} (cash over the life)",
+                  title_justify="left", header_style="bold")
+    for col, justify in (("Group", "left"), ("Pools", "left"), ("Classes", "left"),
+                         ("Pools' cash", "right"), ("Classes' cash", "right"), ("Excess in", "right"),
+                         ("Excess out", "right"), ("Residual", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+
+    def out(g: dict, kind: str) -> list[str]:
+        target = g[f"excess_{kind}_to"]
+        return [f"{g[f'excess_{kind}_out']:,.0f} {kind} to group {_escape(target)}"] if target else []
+
+    for g in results.group_figures(s):
+        cash_in = g["collateral_interest"] + g["collateral_principal"]
+        received = g["excess_interest_in"] + g["excess_principal_in"]
+        table.add_row(
+            _escape(g["group"]), _escape(", ".join(g["pools"])), _escape(", ".join(g["classes"])),
+            f"{cash_in:,.0f}", f"{g['class_interest'] + g['class_principal']:,.0f}",
+            f"{received:,.0f}", "\n".join(out(g, "interest") + out(g, "principal")) or "-",
+            f"{g['residual_interest'] + g['residual_principal']:,.0f}")
+    _print_table(console, table)
 
 
 def _print_cover(console: Console, results: Results, s: int, bands: dict[str, str],
