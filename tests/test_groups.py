@@ -317,3 +317,27 @@ def test_the_tieout_checks_each_group():
     failed = [c for c in check_groups(results) if not c.passed]
     assert [c.name for c in failed] == ["group 1: cash in = cash out", "group 2: cash in = cash out"]
     assert "period 4" in failed[0].detail
+
+
+def test_the_terminal_and_the_report_show_the_groups(tmp_path, capsys):
+    from structurer.cli import main
+
+    report = tmp_path / "tg.html"
+    assert main([str(DEALS_DIR / "two_groups.waterfall"), "--report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "Collateral groups at 200 PSA" in out
+    line = next(x for x in out.splitlines() if "FN 5.5 15yr" in x)
+    assert "P, S" in line and "principal to group 1" in line
+    html = report.read_text(encoding="utf-8")
+    assert '<a href="#groups">Collateral groups</a>' in html
+    assert "<td>FN 6.0 30yr A, FN 6.0 30yr B</td><td>A1, A2, A3</td><td>250,000,000</td>" in html
+    assert "group 1: cash in = cash out" in html  # the tie-out section, per group
+
+
+def test_a_deal_without_groups_shows_no_group_table(tmp_path, capsys):
+    from structurer.cli import main
+
+    report = tmp_path / "seq.html"
+    assert main([str(DEALS_DIR / "sequential.waterfall"), "--report", str(report)]) == 0
+    assert "Collateral groups" not in capsys.readouterr().out
+    assert 'id="groups"' not in report.read_text(encoding="utf-8")
