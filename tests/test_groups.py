@@ -341,3 +341,22 @@ def test_a_deal_without_groups_shows_no_group_table(tmp_path, capsys):
     assert main([str(DEALS_DIR / "sequential.waterfall"), "--report", str(report)]) == 0
     assert "Collateral groups" not in capsys.readouterr().out
     assert 'id="groups"' not in report.read_text(encoding="utf-8")
+
+
+def test_a_nas_share_is_of_its_own_groups_balances():
+    # The NAS example deal as group 2 next to a sequential group 1: N's share is of group 2's
+    # classes and principal, so group 2 pays exactly as the NAS deal alone does.
+    nas = (DEALS_DIR / "nas.waterfall").read_text()
+    pool = nas[nas.index("  pool "):nas.index("}\n\nclass N")].rstrip()
+    classes = nas[nas.index("class N"):nas.index("class R")]
+    waterfall = nas[nas.index("waterfall {"):nas.index("scenarios")]
+    group1 = GROUP1.replace("A1", "X1").replace("A2", "X2")
+    text = (nas[:nas.index("collateral {")] + group1 + "group 2 {\n" + pool + "\n" + classes + waterfall
+            + "}\nclass R R\nscenarios { pricing 250 PSA }\n")
+    speeds = ["0 PSA", "250 PSA", "600 PSA"]
+    together = build_deal(text).run(*speeds)
+    alone = structurer.load(DEALS_DIR / "nas.waterfall").run(*speeds)
+    _group_books(together)
+    for name in ("N", "A1", "A2", "A3"):
+        got = together.arrays(name)["principal"][:, : alone.periods]
+        assert np.allclose(got, alone.arrays(name)["principal"], rtol=1e-12, atol=1e-7), name

@@ -373,6 +373,10 @@ class _Groups:
             self.group_of[list(g.classes)] = i
         self.direct_f = [np.isin(np.arange(n_cls), g.classes) & direct for g in self.groups]
         self.direct_f = [m.astype(float) for m in self.direct_f]
+        # A NAS class's share is of its own group's balances and principal (book.owners_begin
+        # masked to the group while the group's rules pay).
+        self.nas = any(isinstance(r, NasShare) for g in self.groups for r in g.principal.walk())
+        self.member_f = [np.isin(np.arange(n_cls), g.classes).astype(float)[:, None] for g in self.groups]
         self.kids = [[(k, p) for k, p, _ in children if self.group_of[p] == i] for i in range(n_grp)]
         self.split = [sorted({p for _, p in kids}) for kids in self.kids]
         self.ratio = np.ones((n_cls, n_scen))
@@ -418,8 +422,11 @@ class _Groups:
         """Each group's principal through its own rules, donors first; its excess on."""
         incoming = self.extra.copy()
         self.extra[:] = 0.0
+        owners_begin = book.owners_begin
         for i in self.principal_order:
             g = self.groups[i]
+            if self.nas:
+                book.owners_begin = owners_begin * self.member_f[i]
             amount = self.principal_in[i][t] + incoming[i]
             for k in self.strips[i]:
                 amount -= book.paid[k]  # the strip took its share of its pool's principal
@@ -430,6 +437,7 @@ class _Groups:
                 incoming[g.principal_to] += left
             else:
                 self.resid_prin[t, i] = left
+        book.owners_begin = owners_begin
 
     def residuals(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """What the groups left to the residual in period t: (interest, principal) [scenario]."""
