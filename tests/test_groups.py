@@ -360,3 +360,23 @@ def test_a_nas_share_is_of_its_own_groups_balances():
     for name in ("N", "A1", "A2", "A3"):
         got = together.arrays(name)["principal"][:, : alone.periods]
         assert np.allclose(got, alone.arrays(name)["principal"], rtol=1e-12, atol=1e-7), name
+
+
+def test_a_trigger_reads_its_own_groups_prepayments():
+    # The jump-Z deal as group 2 next to a large seasoned group 1. At 8 CPR the young jump-Z
+    # pool prepays above 300 PSA in its first months, the seasoned pool (300 PSA: 18 CPR) never:
+    # the trigger must read group 2's pool alone, as the jump-Z deal alone does.
+    jz = (DEALS_DIR / "jump_z.waterfall").read_text()
+    pool = jz[jz.index("  pool "):jz.index("}\n\nclass A")].rstrip()
+    classes = jz[jz.index("class A"):jz.index("class R")]
+    waterfall = jz[jz.index("waterfall {"):jz.index("scenarios")]
+    seasoned = ('group 1 {\n  pool "OLD" { balance 3,000,000,000  wac 7%  coupon 6.5%  term 360  age 60 }\n'
+                "  class X SEQ balance 3,000,000,000 coupon 6.5%\n"
+                "  waterfall { interest: pay each class its coupon  principal: pay X }\n}\n")
+    text = (jz[:jz.index("collateral {")] + seasoned + "group 2 {\n" + pool + "\n" + classes + waterfall
+            + "}\nclass R R\nscenarios { pricing 8 CPR }\n")
+    together = build_deal(text).run("8 CPR")
+    alone = structurer.load(DEALS_DIR / "jump_z.waterfall").run("8 CPR")
+    z = alone.arrays("Z")["principal"]
+    assert z[0, 0] > 0  # the trigger trips in period 1
+    assert np.allclose(together.arrays("Z")["principal"][:, : alone.periods], z, rtol=1e-12, atol=1e-7)

@@ -200,6 +200,10 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
     nas = any(isinstance(r, NasShare) for root in roots for r in root.walk())
     # Rules that keep state across periods (triggers, ...) start from the run's inputs.
     state = initial_states(roots, _run_inputs(deal, coll)) if _stateful(roots) else {}
+    for g in deal.groups if state else ():
+        # A group's stateful rules (a trigger) read its own pools' prepayments, not the deal's.
+        own = [g.principal, *(deal.accretion[k] for k in g.classes if k in deal.accretion)]
+        state.update(initial_states(own, _run_inputs(deal, coll, g.pools)))
     stateful = [n for root in roots for n in root.walk() if type(n).begin_period is not Rule.begin_period]
     grouped = _Groups(deal, coll, classes, direct, children, strips) if deal.groups else None
 
@@ -328,16 +332,25 @@ def _stateful(roots: list[Rule]) -> bool:
     return any(type(n).initial_state is not Rule.initial_state for root in roots for n in root.walk())
 
 
-def _run_inputs(deal: Deal, coll: CollateralFlows) -> RunInputs:
-    """What stateful rules may read before the run: the collateral's own flows and speeds."""
+def _run_inputs(deal: Deal, coll: CollateralFlows, pools: tuple[int, ...] | None = None) -> RunInputs:
+    """What stateful rules may read before the run: the collateral's own flows and speeds (of
+    the pools `pools` only, for a collateral group's rules)."""
     n_scen, periods = coll.interest.shape
     by_pool = coll.by_pool
     ages = np.array([p.age for p in deal.pools], dtype=float)
+    if pools is None:
+        return RunInputs(
+            n_scen=n_scen, periods=periods,
+            pool_amortized=by_pool["beginning_balance"] - by_pool["scheduled_principal"],
+            prepayment=coll.prepayment,
+            smm_of=lambda speed: smm_matrix([speed], ages, periods)[0],
+        )
+    own = list(pools)
     return RunInputs(
         n_scen=n_scen, periods=periods,
-        pool_amortized=by_pool["beginning_balance"] - by_pool["scheduled_principal"],
-        prepayment=coll.prepayment,
-        smm_of=lambda speed: smm_matrix([speed], ages, periods)[0],
+        pool_amortized=(by_pool["beginning_balance"] - by_pool["scheduled_principal"])[:, own],
+        prepayment=by_pool["prepayment"][:, own].sum(axis=1),
+        smm_of=lambda speed: smm_matrix([speed], ages[own], periods)[0],
     )
 
 
