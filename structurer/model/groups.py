@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import InputError
 from .rules import Sequential
 
 
@@ -47,7 +48,7 @@ def serving_order(groups: tuple[CollateralGroup, ...] | list[CollateralGroup], k
     while len(order) < len(groups):
         ready = [i for i in range(len(groups)) if i not in done and incoming[i] <= done]
         if not ready:
-            raise ValueError("the groups' excess goes round in a cycle")
+            raise InputError(f"the groups' excess {kind} goes round in a cycle")
         order.append(ready[0])
         done.add(ready[0])
     return order
