@@ -381,6 +381,7 @@ class _Groups:
         # Each group's PO strip classes (on its own pools).
         self.strips = [[k for k, pool, _ in strips if pool in g.pools] for g in self.groups]
         self.pool_principal = pool_principal
+        self.members = [np.array(g.classes, dtype=int) for g in self.groups]
         self.group_of = np.full(n_cls, -1)
         for i, g in enumerate(self.groups):
             self.group_of[list(g.classes)] = i
@@ -411,7 +412,7 @@ class _Groups:
             available = own + incoming[i]
             owed = self.direct_f[i] @ due
             r = np.minimum(np.divide(available, owed, out=np.ones_like(available), where=owed > 0), 1.0)
-            self.ratio[list(g.classes)] = r
+            self.ratio[self.members[i]] = r
             paid = r * owed
             # Classes split from a parent share its interest: what they cannot take stays over.
             for parent in self.split[i]:
