@@ -380,3 +380,23 @@ def test_a_trigger_reads_its_own_groups_prepayments():
     z = alone.arrays("Z")["principal"]
     assert z[0, 0] > 0  # the trigger trips in period 1
     assert np.allclose(together.arrays("Z")["principal"][:, : alone.periods], z, rtol=1e-12, atol=1e-7)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--max-pac", "P"], "has collateral groups"),
+    (["--effective-band", "P", "--after", "12", "--at", "400"], "has collateral groups"),
+    (["--size", "P,S", "--wal", "4"], "has collateral groups"),
+    (["--size", "A1,S", "--wal", "3"], "A1 and S are in different collateral groups"),
+])
+def test_the_cli_refuses_solves_it_would_answer_on_the_whole_collateral(capsys, args, words):
+    from structurer.cli import main
+
+    assert main(["solve", str(DEALS_DIR / "two_groups.waterfall"), *args]) == 1
+    assert words in capsys.readouterr().err
+
+
+def test_a_resize_within_a_group_is_solved(capsys):
+    from structurer.cli import main
+
+    assert main(["solve", str(DEALS_DIR / "two_groups.waterfall"), "--size", "A1,A2", "--wal", "2.5"]) == 0
+    assert "give A1 a WAL of 2.50000000 years" in capsys.readouterr().out
