@@ -426,7 +426,8 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
     # Collateral groups: the deal's pools and classes, paid group by group; without groups, one
     # group of everything, its excess to the residual.
     everything = (list(range(len(deal.pools))), set(range(n)), deal.principal, None, None)
-    groups = [(list(g.pools), set(g.classes), g.principal, g.interest_to, g.principal_to)
+    groups = [(list(g.pools), set(g.classes), Sequential(deal.principal.children[slice(*g.rules)]),
+               g.interest_to, g.principal_to)
               for g in deal.groups] or [everything]
     interest_order = _donors_first([g[3] for g in groups])
     principal_order = _donors_first([g[4] for g in groups])
@@ -590,6 +591,13 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
         else:
             out[c.name] = {k: [row[c.index] for row in rows[k]] for k in keys}
     return out
+
+
+@dataclass(frozen=True)
+class Sequential:
+    """A group's principal rules (a slice of the deal's), paid in turn as a sequential node is."""
+
+    children: tuple[Any, ...]
 
 
 def _donors_first(targets: list[int | None]) -> list[int]:

@@ -65,7 +65,8 @@ def test_a_grouped_deal_checks_into_groups():
     assert (g2.principal_to, g2.interest_to, g1.principal_to, g1.interest_to) == (0, 0, None, None)
     assert deal.group_of(names.index("R")) is None
     # Each group's rules pay its own classes only; the deal's rules are the groups' end to end.
-    assert g1.principal.classes() == [0, 1] and g2.principal.classes() == [2, 3]
+    assert g1.principal(deal.principal).classes() == [0, 1]
+    assert g2.principal(deal.principal).classes() == [2, 3]
     assert deal.principal.classes() == [0, 1, 2, 3]
 
 
@@ -400,3 +401,17 @@ def test_a_resize_within_a_group_is_solved(capsys):
 
     assert main(["solve", str(DEALS_DIR / "two_groups.waterfall"), "--size", "A1,A2", "--wal", "2.5"]) == 0
     assert "give A1 a WAL of 2.50000000 years" in capsys.readouterr().out
+
+
+def test_a_groups_rules_are_the_deals_so_a_rebuilt_deal_keeps_them():
+    import dataclasses
+
+    from structurer.model.rules import Pay, Sequential
+
+    deal = build_deal(grouped())
+    # Group 2's rules replaced in the deal's (as a solver's rebuild re-points rules): B2 first.
+    rules = deal.principal.children
+    swapped = dataclasses.replace(deal, principal=Sequential((*rules[:1], Sequential((Pay(3), Pay(2))))))
+    assert swapped.groups[1].principal(swapped.principal).classes() == [3, 2]
+    results = swapped.run("150 PSA")
+    assert results.arrays("B2")["principal"][0, 0] > 0 and results.arrays("B1")["principal"][0, 0] == 0

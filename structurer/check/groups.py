@@ -17,7 +17,6 @@ from ..errors import Span, did_you_mean
 from ..language.nodes import Alloc, ClassRef, WaterfallDecl
 from ..model.deal import Notional, Pool, Tranche
 from ..model.groups import CollateralGroup, find_cycle
-from ..model.rules import Sequential
 from .context import MONEY_TOLERANCE, Checker
 
 KINDS = ("principal", "interest")
@@ -248,7 +247,7 @@ def check_groups(ck: Checker) -> None:
         count = len(g.waterfall.principal) if g.waterfall else 0
         pools, cls = ck.group_members[i]
         groups.append(CollateralGroup(
-            g.name, tuple(pools), tuple(cls), Sequential(tuple(rules[start:start + count])),
+            g.name, tuple(pools), tuple(cls), (start, start + count),
             principal_to=ck.cross_to.get((i, "principal")), interest_to=ck.cross_to.get((i, "interest"))))
         start += count
     ck.groups = groups

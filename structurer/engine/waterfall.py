@@ -202,7 +202,7 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
     state = initial_states(roots, _run_inputs(deal, coll)) if _stateful(roots) else {}
     for g in deal.groups if state else ():
         # A group's stateful rules (a trigger) read its own pools' prepayments, not the deal's.
-        own = [g.principal, *(deal.accretion[k] for k in g.classes if k in deal.accretion)]
+        own = [g.principal(deal.principal), *(deal.accretion[k] for k in g.classes if k in deal.accretion)]
         state.update(initial_states(own, _run_inputs(deal, coll, g.pools)))
     stateful = [n for root in roots for n in root.walk() if type(n).begin_period is not Rule.begin_period]
     grouped = _Groups(deal, coll, classes, direct, children, strips) if deal.groups else None
@@ -389,7 +389,8 @@ class _Groups:
         self.direct_f = [m.astype(float) for m in self.direct_f]
         # A NAS class's share is of its own group's balances and principal (book.owners_begin
         # masked to the group while the group's rules pay).
-        self.nas = any(isinstance(r, NasShare) for g in self.groups for r in g.principal.walk())
+        self.rules = [g.principal(deal.principal) for g in self.groups]
+        self.nas = any(isinstance(r, NasShare) for rules in self.rules for r in rules.walk())
         self.member_f = [np.isin(np.arange(n_cls), g.classes).astype(float)[:, None] for g in self.groups]
         self.kids = [[(k, p) for k, p, _ in children if self.group_of[p] == i] for i in range(n_grp)]
         self.split = [sorted({p for _, p in kids}) for kids in self.kids]
@@ -445,7 +446,7 @@ class _Groups:
             for k in self.strips[i]:
                 amount -= book.paid[k]  # the strip took its share of its pool's principal
             book.principal_total = amount
-            left = amount - g.principal.allocate(amount, book)
+            left = amount - self.rules[i].allocate(amount, book)
             if g.principal_to is not None:
                 self.cross_prin[t, i] = left
                 incoming[g.principal_to] += left

@@ -3,7 +3,8 @@ the declared cross-collateralization between groups.
 
 A grouped deal is still one Deal (its pools and classes in the usual tuples, `Deal.principal`
 the groups' rules end to end, for the checks and the report); `Deal.groups` says which pools and
-classes belong to which group, each group's own principal rules, and where a group's excess goes.
+classes belong to which group, which of `Deal.principal`'s rules are each group's (a slice, so a
+deal rebuilt with rescheduled rules keeps its groups), and where a group's excess goes.
 The interpreter (engine/waterfall.py) pays each group from its own pools; the residual class is
 the deal's, outside every group.
 """
@@ -18,15 +19,20 @@ from .rules import Sequential
 
 @dataclass(frozen=True)
 class CollateralGroup:
-    """One group: its pools and classes (indices into the deal's), its principal rules, and the
-    group (index into `Deal.groups`) its excess principal / excess interest pays, if any."""
+    """One group: its pools and classes (indices into the deal's), its principal rules (the
+    rules `rules[0]` to `rules[1]` - 1 of `Deal.principal`), and the group (index into
+    `Deal.groups`) its excess principal / excess interest pays, if any."""
 
     name: str
     pools: tuple[int, ...]
     classes: tuple[int, ...]
-    principal: Sequential
+    rules: tuple[int, int]
     principal_to: int | None = None
     interest_to: int | None = None
+
+    def principal(self, deal_principal: Sequential) -> Sequential:
+        """The group's principal rules, out of the deal's (`Deal.principal`)."""
+        return Sequential(deal_principal.children[self.rules[0]:self.rules[1]])
 
     @property
     def label(self) -> str:
