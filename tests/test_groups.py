@@ -415,3 +415,19 @@ def test_a_groups_rules_are_the_deals_so_a_rebuilt_deal_keeps_them():
     assert swapped.groups[1].principal(swapped.principal).classes() == [3, 2]
     results = swapped.run("150 PSA")
     assert results.arrays("B2")["principal"][0, 0] > 0 and results.arrays("B1")["principal"][0, 0] == 0
+
+
+def test_a_loan_tape_may_be_a_groups_collateral():
+    # The tape example's pool and classes as group 2: its rep-lines are all group 2's pools.
+    tape = (DEALS_DIR / "tape.waterfall").read_text()
+    pool = tape[tape.index("  pool "):tape.index("}\n\nclass A")].rstrip()
+    classes = tape[tape.index("class A"):tape.index("class R")].replace("class A ", "class TA ")
+    classes = classes.replace("class B ", "class TB ").replace("class C ", "class TC ")
+    text = (HEADER + GROUP1 + "group 2 {\n" + pool + "\n" + classes
+            + "waterfall { interest: pay each class its coupon  principal: pay TA then TB then TC }\n}\n"
+            + "class R R\nscenarios { pricing 165 PSA }\n")
+    deal = structurer.loads(text, DEALS_DIR / "grouped_tape.waterfall")  # the tape is beside it
+    g2 = deal.groups[1]
+    assert len(g2.pools) > 1 and all(deal.pools[p].name.startswith("Tape #") for p in g2.pools)
+    assert len(deal.pools) == len(g2.pools) + 1
+    _group_books(deal.run("0 PSA", "165 PSA", "100 CPR"))
