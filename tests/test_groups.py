@@ -431,3 +431,50 @@ def test_a_loan_tape_may_be_a_groups_collateral():
     assert len(g2.pools) > 1 and all(deal.pools[p].name.startswith("Tape #") for p in g2.pools)
     assert len(deal.pools) == len(g2.pools) + 1
     _group_books(deal.run("0 PSA", "165 PSA", "100 CPR"))
+
+
+def _as_group_two(path: str) -> tuple[str, structurer.Deal]:
+    """An example deal as group 2 of a deal whose group 1 is a small sequential of its own."""
+    text = (DEALS_DIR / path).read_text()
+    body = text[text.index("collateral {"):]
+    collateral = _braced(body, 0)
+    pools = collateral[collateral.index("{") + 1:collateral.rindex("}")]
+    waterfall = _braced(text, text.index("waterfall {"))
+    classes = "\n".join(line for line in text.splitlines()
+                        if line.startswith("class ") and line.split()[2] != "R")  # R: the deal's
+    scenarios = _braced(text, text.index("scenarios {")) if "scenarios {" in text else ""
+    group1 = ('group 1 {\n  pool "GX" { balance 2,000,000  wac 7%  coupon 6.5%  term 240  age 10 }\n'
+              "  class X1 SEQ balance 1,200,000 coupon 6.5%\n  class X2 SEQ balance 800,000 coupon 6.5%\n"
+              "  waterfall { interest: pay each class its coupon  principal: pay X1 then X2 }\n}\n")
+    head = text[:text.index("collateral {")]
+    grouped_text = (head + group1 + "group 2 {\n" + pools + "\n" + classes + "\n" + waterfall + "\n}\n"
+                    + "class R R\n" + scenarios + "\n")
+    return grouped_text, structurer.load(DEALS_DIR / path)
+
+
+def _braced(text: str, start: int) -> str:
+    """The block that opens at the first '{' from `start`, braces balanced."""
+    depth, i = 0, text.index("{", start)
+    while True:
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        i += 1
+        if depth == 0:
+            return text[start:i]
+
+
+@pytest.mark.parametrize("path", ["sequential.waterfall", "pac.waterfall", "pac_tiers.waterfall",
+                                  "accrual.waterfall", "jump_z.waterfall", "nas.waterfall",
+                                  "io_po.waterfall", "prorata.waterfall", "floater.waterfall",
+                                  "two_pool.waterfall"])
+def test_every_kind_of_example_pays_in_a_group_as_it_does_alone(path: str):
+    text, alone_deal = _as_group_two(path)
+    deal = structurer.loads(text, DEALS_DIR / f"group_{path}")
+    speeds = ["0 PSA", "165 PSA", "450 PSA", "100 CPR"]
+    together, alone = deal.run(*speeds), alone_deal.run(*speeds)
+    _group_books(together)
+    for c in alone_deal.classes:
+        if c.is_residual:
+            continue
+        for key in ("interest", "principal", "accrued"):
+            got = together.arrays(c.name)[key][:, : alone.periods]
+            assert np.allclose(got, alone.arrays(c.name)[key], rtol=1e-12, atol=1e-7), (c.name, key)
