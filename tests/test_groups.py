@@ -478,3 +478,10 @@ def test_every_kind_of_example_pays_in_a_group_as_it_does_alone(path: str):
         for key in ("interest", "principal", "accrued"):
             got = together.arrays(c.name)[key][:, : alone.periods]
             assert np.allclose(got, alone.arrays(c.name)[key], rtol=1e-12, atol=1e-7), (c.name, key)
+
+
+def test_a_bad_pool_in_a_group_is_reported_once():
+    text = grouped(group2=GROUP2.replace("coupon 5%  term 180", "coupon 5%  term 900"))
+    msgs = messages(text)
+    assert any("900 months is longer than any mortgage" in m for m in msgs)
+    assert not any("class balances add up" in m for m in msgs)

@@ -170,8 +170,8 @@ def check_group_members(ck: Checker) -> None:
                 where = f"group {file.groups[j].name}" if j is not None else "no group"
                 ck.error(f"class {c.name} of group {file.groups[i].name} refers to {what}, of {where}",
                          span, "a group's classes refer only to its own classes and pools")
-    if len(ck.errors) > bad:
-        return
+    if len(ck.errors) > bad or ck.pools_declared_ok != len(file.pools):
+        return  # (a pool that did not check would show as a group's balances not tying)
     for i, (pools, cls) in enumerate(members):
         coll = sum(ck.pools[p].balance for p in pools)
         owned = sum(ck.classes[k].balance for k in cls if ck.classes[k].on_books)
