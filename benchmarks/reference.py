@@ -29,7 +29,12 @@ What it covers, each from the section of docs/language.md that defines it:
   pays it through its accretion rules; what they cannot use joins the principal;
 - principal rules: pay, sequential, pro rata by balance, pro rata by fixed shares (water-filling
   when a class retires), to schedule, NAS share, prepayment triggers (sticky or not);
-- the residual: what is left of interest and principal.
+- the residual: what is left of interest and principal;
+- collateral groups (docs/language.md, "Collateral groups"): each group's pools pay its own
+  classes' interest and principal (its schedules from its own pools, its triggers on its own
+  pools' prepayments, a NAS share of its own classes' balances); a group's excess interest
+  first makes up the receiving group's interest shortfall, then is principal for its rules; its
+  excess principal is principal for the receiving group's rules; the rest goes to the residual.
 """
 
 from __future__ import annotations
@@ -173,6 +178,17 @@ def derive_schedules(deal: Deal) -> dict[int, list[float]]:
     speeds, the collateral's principal net of strips less the higher tiers' scheduled payments
     (never below 0); its payment is the least of those; its scheduled balance is its balance
     less the payments so far (never below 0); its classes take it in declaration order."""
+    if deal.groups:
+        # Each group's tiers on its own pools alone, as if the group were a deal of its own.
+        out: dict[int, list[float]] = {}
+        for g in deal.groups:
+            tiers = [t for t in deal.tiers if t.classes[0] in g.classes]
+            out.update(_derive_schedules(deal, tiers, g.pools))
+        return out
+    return _derive_schedules(deal, list(deal.tiers), tuple(range(len(deal.pools))))
+
+
+def _derive_schedules(deal: Deal, tiers: list[Any], pool_set: tuple[int, ...]) -> dict[int, list[float]]:
     periods = deal.periods
     strips = [(c.strip[0], c.strip[1]) for c in deal.classes if c.strip is not None]
     cache: dict[Prepayment, list[float]] = {}
@@ -181,6 +197,8 @@ def derive_schedules(deal: Deal) -> dict[int, list[float]]:
         if speed not in cache:
             total = [0.0] * periods
             for j, pool in enumerate(deal.pools):
+                if j not in pool_set:
+                    continue
                 f = pool_flows(pool, speed, periods)
                 off = sum(share for pool_j, share in strips if pool_j == j)
                 for t in range(periods):
@@ -189,11 +207,11 @@ def derive_schedules(deal: Deal) -> dict[int, list[float]]:
             cache[speed] = total
         return cache[speed]
 
-    order = sorted(range(len(deal.tiers)), key=lambda i: (TIER_ORDER.get(deal.tiers[i].kind, 9), i))
+    order = sorted(range(len(tiers)), key=lambda i: (TIER_ORDER.get(tiers[i].kind, 9), i))
     taken = [0.0] * periods
     out: dict[int, list[float]] = {}
     for i in order:
-        tier = deal.tiers[i]
+        tier = tiers[i]
         total_balance = sum(tier.balances)
         if tier.explicit is not None:
             balance = [float(x) for x in tier.explicit]
@@ -410,6 +428,17 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
     wac_rate = sum(p.balance * r for p, r in zip(deal.pools, pool_net, strict=True)) / deal.collateral_balance
     z_targets = [(z, rule, _classes_of(rule)) for z, rule in zs]
     pieces_of = {parent: [k for k, p, _ in kids if p == parent] for parent in split_parents}
+    # Collateral groups: the deal's pools and classes, paid group by group; without groups, one
+    # group of everything, its excess to the residual.
+    everything = (list(range(len(deal.pools))), set(range(n)), deal.principal, None, None)
+    groups = [(list(g.pools), set(g.classes), Sequential(deal.principal.children[slice(*g.rules)]),
+               g.interest_to, g.principal_to)
+              for g in deal.groups] or [everything]
+    interest_order = _donors_first([g[3] for g in groups])
+    principal_order = _donors_first([g[4] for g in groups])
+    trigger_pools = {id(node): g[0] for g in groups
+                     for root in [g[2], *(deal.accretion[z] for z in g[1] if z in deal.accretion)]
+                     for node in _walk(root)}
 
     keys = ("beginning_balance", "interest", "accrued", "principal", "ending_balance", "shortfall", "coupon")
     rows: dict[str, list[list[float]]] = {k: [] for k in keys}  # per period: a value per class
@@ -451,10 +480,12 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
         # Triggers: the collateral's prepayment this period against what every pool would
         # prepay at the trigger speed on its balance after scheduled principal, at its own age.
         for tr in triggers:
-            at_speed = sum((f.begin[t] - f.scheduled[t]) * smm_for(tr.speed, t + 1, p.age)
-                           for f, p in zip(pools, deal.pools, strict=True)
-                           if p.remaining - t >= 1)
-            above = prepaid_now > at_speed * (1.0 + TRIGGER_MARGIN) + TRIGGER_MARGIN
+            mine = trigger_pools[id(tr)]  # a group's trigger reads its own pools
+            at_speed = sum((pools[j].begin[t] - pools[j].scheduled[t])
+                           * smm_for(tr.speed, t + 1, deal.pools[j].age)
+                           for j in mine if deal.pools[j].remaining - t >= 1)
+            prepaid = sum(pools[j].prepaid[t] for j in mine)
+            above = prepaid > at_speed * (1.0 + TRIGGER_MARGIN) + TRIGGER_MARGIN
             latched[id(tr)] = above or (tr.sticky and latched[id(tr)])
             st.tripped[id(tr)] = latched[id(tr)]
 
@@ -476,16 +507,34 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
         due = [begin[i] * coupon[i] / 12.0 + carried[i] for i in range(n)]
         for i, _ in floaters:
             due[i] = begin[i] * coupon[i] * months[t] / 12.0 + carried[i]  # type: ignore[index]
-        direct_due = sum(due[i] for i in direct)
-        ratio = min(available / direct_due, 1.0) if direct_due > 0 else 1.0
+        # Group by group (donors first): its pools' interest, then a donor's excess.
         interest = [0.0] * n
-        for i in direct:
-            interest[i] = due[i] * ratio
-        for parent, pieces in pieces_of.items():
-            need = sum(due[k] for k in pieces)
-            scale = min(interest[parent] / need, 1.0) if need > 0 else 1.0
-            for k in pieces:
-                interest[k] = due[k] * scale
+        incoming = [0.0] * len(groups)
+        extra = [0.0] * len(groups)  # principal a group has this period beyond its pools'
+        left_int = [0.0] * len(groups)
+        for gi in interest_order:
+            g_pools, members, _, int_to, _ = groups[gi]
+            own = sum(pools[j].interest[t] for j in g_pools)
+            have = own + incoming[gi]
+            direct_due = sum(due[i] for i in direct if i in members)
+            ratio = min(have / direct_due, 1.0) if direct_due > 0 else 1.0
+            for i in direct:
+                if i in members:
+                    interest[i] = due[i] * ratio
+            for parent, pieces in pieces_of.items():
+                if parent not in members:
+                    continue
+                need = sum(due[k] for k in pieces)
+                scale = min(interest[parent] / need, 1.0) if need > 0 else 1.0
+                for k in pieces:
+                    interest[k] = due[k] * scale
+            used = sum(interest[i] for i in cash_paid if i in members)
+            if deal.groups:
+                extra[gi] = incoming[gi] - max(used - own, 0.0)  # a donor's interest it did not need
+            if int_to is None:
+                left_int[gi] = max(own - used, 0.0)
+            else:
+                incoming[int_to] += max(own - used, 0.0)
 
         # 3. accrual: a Z whose accretion-directed classes are outstanding accretes its interest
         # and pays it as principal through its accretion rules
@@ -498,19 +547,37 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
                 accrued[z] = amount
                 interest[z] = 0.0
                 balance[z] += amount
-                unused += amount - _pay(rule, amount, st)
+                left = amount - _pay(rule, amount, st)
+                unused += left
+                extra[next(gi for gi, g in enumerate(groups) if z in g[1])] += left
 
-        # 4. principal through the rules
-        st.principal_total = principal_in + unused
-        _pay(deal.principal, principal_in + unused, st)
+        # 4. principal through the rules, group by group (donors first)
+        left_prin = [0.0] * len(groups)
+        for gi in principal_order:
+            g_pools, members, rules, _, prin_to = groups[gi]
+            amount = sum(pool_principal[j] for j in g_pools) + extra[gi]
+            amount -= sum(paid[i] for i, _, _ in strips if i in members)  # what its strips took
+            if nas and deal.groups:
+                st.total_begin_owned = sum(st.begin_owned[i] for i in members)
+            st.principal_total = amount
+            left = amount - _pay(rules, amount, st)
+            if prin_to is None:
+                left_prin[gi] = left
+            else:
+                extra[prin_to] += left
         for k, parent, share in kids:
             paid[k] = paid[parent] * share
             balance[k] = balance[parent] * share
 
         # 5. the residual: what the classes were not paid
         total_accrued = sum(accrued)
-        resid_rows["interest"].append(available - sum(interest[i] for i in cash_paid) - total_accrued)
-        resid_rows["principal"].append(principal_in + total_accrued - sum(paid[i] for i in owners))
+        if deal.groups:
+            # What each group left: a donor's interest may have paid another group's principal.
+            resid_rows["interest"].append(sum(left_int))
+            resid_rows["principal"].append(sum(left_prin))
+        else:
+            resid_rows["interest"].append(available - sum(interest[i] for i in cash_paid) - total_accrued)
+            resid_rows["principal"].append(principal_in + total_accrued - sum(paid[i] for i in owners))
 
         end = list(balance)
         for i, which in notionals:
@@ -533,6 +600,22 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
         else:
             out[c.name] = {k: [row[c.index] for row in rows[k]] for k in keys}
     return out
+
+
+@dataclass(frozen=True)
+class Sequential:
+    """A group's principal rules (a slice of the deal's), paid in turn as a sequential node is."""
+
+    children: tuple[Any, ...]
+
+
+def _donors_first(targets: list[int | None]) -> list[int]:
+    """Group positions, each after every group whose excess (of one kind) it receives."""
+    order: list[int] = []
+    while len(order) < len(targets):
+        order.append(next(i for i in range(len(targets)) if i not in order
+                          and all(j in order for j, to in enumerate(targets) if to == i)))
+    return order
 
 
 def wal(principal: list[float]) -> float:

@@ -506,7 +506,8 @@ def _check_one(path: str) -> int:
     residual = deal.residual.name if deal.residual else "none"
     _stdout().print(
         f"{path}: deal \"{deal.name}\" checks: {len(deal.pools)} pool(s), "
-        f"{len(offered)} classes and residual {residual}, collateral {deal.collateral_balance:,.0f}",
+        f"{len(offered)} classes and residual {residual}, collateral {deal.collateral_balance:,.0f}"
+        + (f", in {len(deal.groups)} collateral groups" if deal.groups else ""),
         markup=False)
     return EXIT_OK
 
@@ -668,6 +669,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
         if len(ns.deals) > 1:
             console.print(f"{path}", style="dim", markup=False)
         _print_summary(console, results)
+        if deal.groups:
+            _print_groups(console, results)
         if deal.tapes:
             _print_collateral(console, deal)
         if quotes:
@@ -1123,6 +1126,37 @@ def _print_summary(console: Console, results: Results) -> None:
                   "the other conventions", style="dim")
 
 
+def _print_groups(console: Console, results: Results) -> None:
+    """A deal with collateral groups: each group's pools and classes, and its cash over the life
+    at the pricing scenario (or the first): its pools', its classes', the excess it received and
+    passed on, what it left to the residual."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    from .analysis.plan import chart_scenario
+
+    s = chart_scenario(results)[0]
+    table = Table(title=f"Collateral groups at {_escape(results.scenarios[s])} (cash over the life)",
+                  title_justify="left", header_style="bold")
+    for col, justify in (("Group", "left"), ("Pools", "left"), ("Classes", "left"),
+                         ("Pools' cash", "right"), ("Classes' cash", "right"), ("Excess in", "right"),
+                         ("Excess out", "right"), ("Residual", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+
+    def out(g: dict, kind: str) -> list[str]:
+        target = g[f"excess_{kind}_to"]
+        return [f"{g[f'excess_{kind}_out']:,.0f} {kind} to group {_escape(target)}"] if target else []
+
+    for g in results.group_figures(s):
+        cash_in = g["collateral_interest"] + g["collateral_principal"]
+        received = g["excess_interest_in"] + g["excess_principal_in"]
+        table.add_row(
+            _escape(g["group"]), _escape(", ".join(g["pools"])), _escape(", ".join(g["classes"])),
+            f"{cash_in:,.0f}", f"{g['class_interest'] + g['class_principal']:,.0f}",
+            f"{received:,.0f}", "\n".join(out(g, "interest") + out(g, "principal")) or "-",
+            f"{g['residual_interest'] + g['residual_principal']:,.0f}")
+    _print_table(console, table)
+
+
 def _print_cover(console: Console, results: Results, s: int, bands: dict[str, str],
                  notional: dict[str, np.ndarray], coll_wal: np.ndarray) -> None:
     """One scenario's cover table: each class's types, balance, coupon, WAL, window and final date."""
@@ -1395,6 +1429,21 @@ def _tieout(ns: argparse.Namespace, err: Console) -> int:
     return EXIT_OK if result.passed else EXIT_BAD_INPUT
 
 
+def _grouped_solve(ns: argparse.Namespace, deal: Deal) -> None:
+    """A deal with collateral groups: the solvers derive band capacities and schedules on the
+    whole collateral, where a group's come from its own pools, so the solves that touch a
+    schedule are refused rather than answered wrongly; a resize stays within one group."""
+    names = [n.strip() for n in ns.size.split(",")] if ns.size else []
+    scheduled = [n for n in names if deal.tranche(n).index in deal.schedules]
+    if ns.max_pac or ns.effective_band or scheduled:
+        raise InputError(f"deal \"{deal.name}\" has collateral groups: the solvers for band capacities "
+                         "and schedules take deals with one collateral so far")
+    groups = {n: deal.group_of(deal.tranche(n).index) for n in names}
+    if len({id(g) for g in groups.values()}) > 1:
+        raise InputError(f"{' and '.join(names)} are in different collateral groups; a resize keeps "
+                         "each group's classes equal to its pools")
+
+
 def _solve(ns: argparse.Namespace, err: Console) -> int:
     from rich.table import Table  # late: only the printing commands draw tables
 
@@ -1403,6 +1452,8 @@ def _solve(ns: argparse.Namespace, err: Console) -> int:
     console = _stdout()
     speed = Prepayment.constant(ns.psa, "PSA") if ns.psa is not None else None
     deal = load(ns.deal)
+    if deal.groups:
+        _grouped_solve(ns, deal)
     if ns.size:
         names = [n.strip() for n in ns.size.split(",")]
         if len(names) != 2 or not all(names) or ns.wal is None:

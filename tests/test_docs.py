@@ -291,7 +291,7 @@ def test_the_deal_example_checks(tmp_path, line, body, files):
     for name, content in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(content, encoding="utf-8")
-    whole = re.search(r"(?m)^deal ", body) and re.search(r"(?m)^waterfall", body)
+    whole = re.search(r"(?m)^deal ", body) and re.search(r"(?m)^(waterfall|group )", body)
     text = body if whole else minimal_deal(body)
     structurer.loads(text, path=tmp_path / "doc.waterfall")
 

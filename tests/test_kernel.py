@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,9 @@ from structurer.model.prepayment import Prepayment
 from structurer.model.rules import Rule
 
 ROOT = Path(__file__).resolve().parent.parent
-DEALS = sorted((ROOT / "deals").glob("*.waterfall"))
+# Deals with collateral groups run on the interpreter (the kernel declines them: test_groups.py).
+DEALS = sorted(p for p in (ROOT / "deals").glob("*.waterfall")
+               if not re.search(r"(?m)^group ", p.read_text(encoding="utf-8")))
 SPEEDS = ["0 PSA", "25 PSA", "50 PSA", "100 PSA", "165 PSA", "250 PSA", "300 PSA", "400 PSA", "600 PSA",
           "1000 PSA", "3000 PSA", "0 CPR", "6 CPR", "20 CPR", "100 CPR", "0.5 SMM"]
 FLOWS = ("beginning_balance", "interest", "accrued", "principal", "ending_balance", "shortfall", "coupon",

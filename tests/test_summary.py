@@ -94,6 +94,10 @@ def test_classes_are_retired_and_cash_ties(deal_and_runs) -> None:
     deal, summary, _ = deal_and_runs
     assert np.all(np.abs(summary.final_balance) < 1e-6)
     classes = ~summary.notional
+    if deal.groups:
+        # A donor group's excess interest may pay another group's classes as principal; that
+        # group's pools' principal then reaches the residual: the classes with balances tie out.
+        classes &= np.array([not t.is_residual for t in deal.issued_classes])
     paid = (summary.total_principal[:, classes] - summary.total_accrued[:, classes]).sum(axis=1)
     np.testing.assert_allclose(paid, summary.collateral["total_principal"], rtol=1e-9)
 

@@ -22,15 +22,18 @@ def check_collateral(ck: Checker) -> None:
         if decl.name in pool_names:
             ck.error(f"two pools are named \"{decl.name}\"", decl.span)
         pool_names[decl.name] = decl.span
+        first = len(ck.pools)
         if decl.tape is not None:
             lines = _tape_pools(ck, decl)  # a tape's rep-lines: one declaration, many pools
             ck.pools.extend(lines)
             ck.pools_declared_ok += bool(lines)
+            ck.pool_lines[decl.name] = list(range(first, len(ck.pools)))
             continue
         pool = _pool(ck, decl)
         if pool is not None:
             ck.pools.append(pool)
             ck.pools_declared_ok += 1
+            ck.pool_lines[decl.name] = [first]
     ck.periods = max((p.remaining for p in ck.pools), default=0)  # the Deal's `periods`, before there is one
 
 

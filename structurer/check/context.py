@@ -63,6 +63,13 @@ class Checker:
         self.scenarios: dict[str, Scenario] = {}
         self.losses: tuple[tuple[int, ...], ...] | None = None  # the loss order (check/credit.py)
         self.analytics = Analytics()
+        # Collateral groups (check/groups.py): pool declaration -> its pools' indices (a tape has
+        # several rep-lines), each group's (pools, classes), where excess goes, the model groups.
+        self.pool_lines: dict[str, list[int]] = {}
+        self.group_members: list[tuple[list[int], list[int]]] = []
+        self.groups_ok = False
+        self.cross_to: dict[tuple[int, str], int] = {}
+        self.groups: list = []
 
     def error(self, message: str, span: Span | None, hint: str | None = None) -> None:
         self.errors.append(DealError(message, span, hint))

@@ -13,6 +13,7 @@ from ..language.nodes import ClassDecl
 from ..model.deal import CouponFormula, Pool, Tranche
 from ..model.scenarios import RatePath
 from .context import MONEY_TOLERANCE, Checker
+from .groups import group_view
 from .references import split_children
 
 
@@ -21,6 +22,12 @@ def check_interest(ck: Checker) -> None:
         return
     basis = ck.basis
     first_month = basis.accrual_months(ck.first_payment, 1)[0] if ck.first_payment else 1.0
+    if ck.file.groups:
+        # Collateral groups: each group's pools pay its own classes' interest (check/groups.py).
+        for i in range(len(ck.group_members) if ck.groups_ok else 0):
+            classes, pools, _ = group_view(ck, i)
+            interest_covered(ck, ck.decls, classes, pools, ck.indices, basis, first_month)
+        return
     interest_covered(ck, ck.decls, ck.classes, ck.pools, ck.indices, basis, first_month)
 
 

@@ -21,6 +21,7 @@ from .collateral import check_collateral
 from .context import Checker
 from .credit import check_losses
 from .fees import check_fee_strips
+from .groups import check_group_members, check_groups, prepare_groups
 from .header import check_header
 from .indices import check_indices
 from .interest import check_interest
@@ -33,16 +34,19 @@ from .schedules import check_schedules
 
 PASSES: list[Callable[[Checker], None]] = [
     check_header,        # settlement, first payment, delay, agency
+    prepare_groups,      # collateral groups as written; their waterfalls read as the deal's
     check_collateral,    # pools, each on its own (fees: gross WAC -> net coupon)
     check_pass_through,  # collateral and no classes: the pass-through certificate
     check_fee_strips,    # excess servicing classes: IOs on their pools at the excess
     check_classes,       # each class on its own, by the class-type registry; the residual
     resolve_references,  # floaters' parents, notionals, PO strips
+    check_group_members,  # each pool and class in one group, its references too; group balances
     check_indices,       # index rates for the floaters
     check_balances,      # class balances tie to the collateral
     check_interest,      # collateral interest covers class interest, every period
     check_schedules,     # PAC/TAC schedules and their bands
     check_principal,     # principal rules and accretion; every class can be retired
+    check_groups,        # a group's rules pay only its classes; each group's rules
     check_scenarios,     # pricing, decrement and named scenarios
     check_losses,        # the loss order; scenarios with losses need one
     check_analytics,     # curves, quotes, price/yield tables
@@ -80,4 +84,5 @@ def check(file: DealFile) -> Deal:
         path=file.path,
         tapes=ck.tapes,
         agency=ck.agency,
+        groups=tuple(ck.groups),
     )

@@ -16,10 +16,24 @@ from ..model.classtypes import REGISTRY
 from ..model.deal import Pool, Tranche
 from ..model.prepayment import Prepayment
 from .context import MONEY_TOLERANCE, Checker
+from .groups import group_view
 
 
 def check_schedules(ck: Checker) -> None:
     if not ck.clean:
+        return
+    if ck.file.groups:
+        # Collateral groups: each group's schedules come from its own pools (check/groups.py).
+        if not ck.groups_ok:
+            return
+        for i in range(len(ck.group_members)):
+            classes, pools, deal_index = group_view(ck, i)
+            schedules, tiers = _schedules(ck, ck.decls, classes, pools, ck.periods, ck.file.path)
+            ck.schedules.update({deal_index[k]: s for k, s in schedules.items()})
+            for tier in tiers:
+                tier.classes = [deal_index[k] for k in tier.classes]
+            ck.tiers.extend(tiers)
+        ck.schedules_known = True
         return
     ck.schedules, ck.tiers = _schedules(ck, ck.decls, ck.classes, ck.pools, ck.periods, ck.file.path)
     ck.schedules_known = True

@@ -71,6 +71,9 @@ def _floats(values: list[float] | tuple[float, ...]) -> np.ndarray:
 
 
 def _build(deal: Deal) -> CompiledDeal:
+    if deal.groups:
+        # Collateral groups run on the numpy interpreter (engine/waterfall.py `_Groups`).
+        raise NotCompiled("collateral groups")
     periods = deal.periods
     classes = deal.classes
     pools = deal.pools

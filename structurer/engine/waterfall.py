@@ -35,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
 from ..model.deal import Deal
+from ..model.groups import serving_order
 from ..model.rules import Book, NasShare, Rule, RunInputs, initial_states
 from .audit import audit
 from .collateral import CollateralFlows
@@ -72,6 +74,12 @@ class ClassFlows:
     # [scenario, period].
     writedown: np.ndarray | None = field(default=None, compare=False)
     unallocated_loss: np.ndarray | None = field(default=None, compare=False)
+    # Deals with collateral groups only (None otherwise), [scenario, group, period]: what each
+    # group left to the residual, and what its excess paid the group the deal directs it to.
+    group_residual_interest: np.ndarray | None = field(default=None, compare=False)
+    group_residual_principal: np.ndarray | None = field(default=None, compare=False)
+    cross_interest: np.ndarray | None = field(default=None, compare=False)
+    cross_principal: np.ndarray | None = field(default=None, compare=False)
 
     def __getattribute__(self, name: str) -> Any:
         value = object.__getattribute__(self, name)
@@ -215,7 +223,12 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
     nas = any(isinstance(r, NasShare) for root in roots for r in root.walk())
     # Rules that keep state across periods (triggers, ...) start from the run's inputs.
     state = initial_states(roots, _run_inputs(deal, coll)) if _stateful(roots) else {}
+    for g in deal.groups if state else ():
+        # A group's stateful rules (a trigger) read its own pools' prepayments, not the deal's.
+        own = [g.principal(deal.principal), *(deal.accretion[k] for k in g.classes if k in deal.accretion)]
+        state.update(initial_states(own, _run_inputs(deal, coll, g.pools)))
     stateful = [n for root in roots for n in root.walk() if type(n).begin_period is not Rule.begin_period]
+    grouped = _Groups(deal, coll, classes, direct, children, strips) if deal.groups else None
 
     def notional_balance(bal: np.ndarray, pools: np.ndarray | None, out: np.ndarray) -> None:
         for k, n in notionals:
@@ -245,11 +258,15 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         np.multiply(begin, accrue[t], out=due)
         due *= 1.0 / 12.0  # 30/360: a month is a twelfth of a year
         due += carried
-        total_due = direct_f @ due
-        ratio = np.minimum(np.divide(available, total_due, out=np.ones_like(available),
-                                     where=total_due > 0), 1.0)
         interest = int_out[t]
-        np.multiply(due, ratio, out=interest)
+        if grouped is not None:
+            # Each group's pools pay its own classes, plus what a donor group's excess adds.
+            np.multiply(due, grouped.interest_ratio(t, due), out=interest)
+        else:
+            total_due = direct_f @ due
+            ratio = np.minimum(np.divide(available, total_due, out=np.ones_like(available),
+                                         where=total_due > 0), 1.0)
+            np.multiply(due, ratio, out=interest)
         if children:
             interest *= direct_f[:, None]
             for parent in np.nonzero(split_parent)[0]:
@@ -276,11 +293,16 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
                 balance[z] += amount
                 used = rule.allocate(amount, book)
                 extra += amount - used
+                if grouped is not None:
+                    grouped.accretion_left(z, amount - used)
             principal_total = principal_in + extra
             accrued_total = accrued.sum(axis=0)
         # 4. principal through the rules
         book.principal_total = principal_total
-        deal.principal.allocate(principal_total, book)
+        if grouped is not None:
+            grouped.pay_principal(t, book)
+        else:
+            deal.principal.allocate(principal_total, book)
         # 4b. realized losses: written down in the deal's loss order, without cash
         if losses is not None:
             unalloc[t] = write_down(balance, losses[t], loss_tiers, wd_out[t])
@@ -297,6 +319,10 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         # 5. the residual takes what is left
         resid_int[t] = available - cash_int_f @ interest - accrued_total
         resid_prin[t] = principal_in + accrued_total - owner_f @ paid
+        if grouped is not None:
+            # A donor's excess interest may pay another group's classes as principal: the deal's
+            # residual is what every group left, of each kind.
+            resid_int[t], resid_prin[t] = grouped.residuals(t)
 
         end_out[t] = balance
         if notionals:
@@ -319,6 +345,7 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         residual_principal=resid_prin.T,
         writedown=scenario_major(wd_out) if wd_out is not None else None,
         unallocated_loss=unalloc.T if unalloc is not None else None,
+        **(grouped.outputs() if grouped is not None else {}),
     )
     audit(deal, coll, flows)
     return flows
@@ -328,18 +355,138 @@ def _stateful(roots: list[Rule]) -> bool:
     return any(type(n).initial_state is not Rule.initial_state for root in roots for n in root.walk())
 
 
-def _run_inputs(deal: Deal, coll: CollateralFlows) -> RunInputs:
-    """What stateful rules may read before the run: the collateral's own flows and speeds."""
+def _run_inputs(deal: Deal, coll: CollateralFlows, pools: tuple[int, ...] | None = None) -> RunInputs:
+    """What stateful rules may read before the run: the collateral's own flows and speeds (of
+    the pools `pools` only, for a collateral group's rules)."""
     n_scen, periods = coll.interest.shape
     by_pool = coll.by_pool
     ages = np.array([p.age for p in deal.pools], dtype=float)
+    if pools is None:
+        return RunInputs(
+            n_scen=n_scen, periods=periods,
+            pool_amortized=by_pool["beginning_balance"] - by_pool["scheduled_principal"],
+            prepayment=coll.prepayment,
+            smm_of=lambda speed: smm_matrix([speed], ages, periods)[0],
+            balance=coll.beginning_balance,
+            recoveries=getattr(coll, "recoveries", None),
+            losses=getattr(coll, "losses", None),
+            delinquency=getattr(coll, "delinquency", None),
+        )
+    own = list(pools)
     return RunInputs(
         n_scen=n_scen, periods=periods,
-        pool_amortized=by_pool["beginning_balance"] - by_pool["scheduled_principal"],
-        prepayment=coll.prepayment,
-        smm_of=lambda speed: smm_matrix([speed], ages, periods)[0],
-        balance=coll.beginning_balance,
-        recoveries=getattr(coll, "recoveries", None),
-        losses=getattr(coll, "losses", None),
-        delinquency=getattr(coll, "delinquency", None),
+        pool_amortized=(by_pool["beginning_balance"] - by_pool["scheduled_principal"])[:, own],
+        prepayment=by_pool["prepayment"][:, own].sum(axis=1),
+        smm_of=lambda speed: smm_matrix([speed], ages[own], periods)[0],
     )
+
+
+class _Groups:
+    """A grouped deal's period steps (model/groups.py): each group's pools pay its own classes'
+    interest and principal; what a group has left pays the group the deal directs its excess to
+    (`excess of group 1 pays group 2`), donors first, or else goes to the residual."""
+
+    def __init__(self, deal: Deal, coll: CollateralFlows, classes: tuple, direct: np.ndarray,
+                 children: list[tuple[int, int, float]], strips: list[tuple[int, int, float]]):
+        if getattr(coll, "losses", None) is not None:
+            raise InputError("credit runs of a deal with collateral groups are not supported yet")
+        self.groups = deal.groups
+        self.interest_order = serving_order(deal.groups, "interest")
+        self.principal_order = serving_order(deal.groups, "principal")
+        n_scen, periods = coll.interest.shape
+        n_grp = len(self.groups)
+        n_cls = len(classes)
+        by_pool = coll.by_pool
+        pool_interest = by_pool["interest"]
+        pool_principal = by_pool["scheduled_principal"] + by_pool["prepayment"]
+        # Per group, period-major [period, scenario]: its pools' interest and principal, the
+        # principal less what its PO strips take off the top (strips of its own pools).
+        self.interest_in = [np.ascontiguousarray(pool_interest[:, list(g.pools)].sum(axis=1).T)
+                            for g in self.groups]
+        self.principal_in = [np.ascontiguousarray(pool_principal[:, list(g.pools)].sum(axis=1).T)
+                             for g in self.groups]
+        # Each group's PO strip classes (on its own pools).
+        self.strips = [[k for k, pool, _ in strips if pool in g.pools] for g in self.groups]
+        self.pool_principal = pool_principal
+        self.members = [np.array(g.classes, dtype=int) for g in self.groups]
+        self.group_of = np.full(n_cls, -1)
+        for i, g in enumerate(self.groups):
+            self.group_of[list(g.classes)] = i
+        self.direct_f = [np.isin(np.arange(n_cls), g.classes) & direct for g in self.groups]
+        self.direct_f = [m.astype(float) for m in self.direct_f]
+        # A NAS class's share is of its own group's balances and principal (book.owners_begin
+        # masked to the group while the group's rules pay).
+        self.rules = [g.principal(deal.principal) for g in self.groups]
+        self.nas = any(isinstance(r, NasShare) for rules in self.rules for r in rules.walk())
+        self.member_f = [np.isin(np.arange(n_cls), g.classes).astype(float)[:, None] for g in self.groups]
+        self.kids = [[(k, p) for k, p, _ in children if self.group_of[p] == i] for i in range(n_grp)]
+        self.split = [sorted({p for _, p in kids}) for kids in self.kids]
+        self.ratio = np.ones((n_cls, n_scen))
+        self.extra = np.zeros((n_grp, n_scen))  # principal of each group this period beyond its pools
+        self.resid_int = np.zeros((periods, n_grp, n_scen))
+        self.resid_prin = np.zeros((periods, n_grp, n_scen))
+        self.cross_int = np.zeros((periods, n_grp, n_scen))
+        self.cross_prin = np.zeros((periods, n_grp, n_scen))
+
+    def interest_ratio(self, t: int, due: np.ndarray) -> np.ndarray:
+        """The share of what is due [class, scenario] each class is paid: its group's interest
+        (and any donor's excess) over what the group's classes are due, at most 1. A donor's
+        excess interest first makes up what the group's own interest leaves short; the rest
+        is principal for the group's rules this period."""
+        incoming = np.zeros_like(self.extra)
+        for i in self.interest_order:
+            g = self.groups[i]
+            own = self.interest_in[i][t]
+            available = own + incoming[i]
+            owed = self.direct_f[i] @ due
+            r = np.minimum(np.divide(available, owed, out=np.ones_like(available), where=owed > 0), 1.0)
+            self.ratio[self.members[i]] = r
+            paid = r * owed
+            # Classes split from a parent share its interest: what they cannot take stays over.
+            for parent in self.split[i]:
+                kids = [k for k, p in self.kids[i] if p == parent]
+                need = due[kids].sum(axis=0)
+                paid -= np.maximum(r * due[parent] - need, 0.0)
+            left = np.maximum(own - paid, 0.0)  # its own interest beyond its classes' needs
+            self.extra[i] += incoming[i] - np.maximum(paid - own, 0.0)  # a donor's, not needed
+            if g.interest_to is not None:
+                self.cross_int[t, i] = left
+                incoming[g.interest_to] += left
+            else:
+                self.resid_int[t, i] = left
+        return self.ratio
+
+    def accretion_left(self, z: int, left: np.ndarray) -> None:
+        """What an accrual class's accretion rule could not take: principal of its group."""
+        self.extra[self.group_of[z]] += left
+
+    def pay_principal(self, t: int, book: Book) -> None:
+        """Each group's principal through its own rules, donors first; its excess on."""
+        incoming = self.extra.copy()
+        self.extra[:] = 0.0
+        owners_begin = book.owners_begin
+        for i in self.principal_order:
+            g = self.groups[i]
+            if self.nas:
+                book.owners_begin = owners_begin * self.member_f[i]
+            amount = self.principal_in[i][t] + incoming[i]
+            for k in self.strips[i]:
+                amount -= book.paid[k]  # the strip took its share of its pool's principal
+            book.principal_total = amount
+            left = amount - self.rules[i].allocate(amount, book)
+            if g.principal_to is not None:
+                self.cross_prin[t, i] = left
+                incoming[g.principal_to] += left
+            else:
+                self.resid_prin[t, i] = left
+        book.owners_begin = owners_begin
+
+    def residuals(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """What the groups left to the residual in period t: (interest, principal) [scenario]."""
+        return self.resid_int[t].sum(axis=0), self.resid_prin[t].sum(axis=0)
+
+    def outputs(self) -> dict[str, np.ndarray]:
+        return {"group_residual_interest": self.resid_int.transpose(2, 1, 0),
+                "group_residual_principal": self.resid_prin.transpose(2, 1, 0),
+                "cross_interest": self.cross_int.transpose(2, 1, 0),
+                "cross_principal": self.cross_prin.transpose(2, 1, 0)}

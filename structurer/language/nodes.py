@@ -402,6 +402,34 @@ class AnalyticsDecl:
 
 
 @dataclass
+class GroupDecl:
+    """`group 1 { pools; classes; waterfall }`: collateral that pays only its own classes.
+
+    `pools` are declared in the group (they are also in DealFile.pools); `pool_refs` name pools
+    of the collateral block (`pools "A", "B"`); `classes` are also in DealFile.classes."""
+
+    name: str
+    span: Span | None
+    pools: list[PoolDecl] = field(default_factory=list)
+    pool_refs: list[tuple[str, Span | None]] = field(default_factory=list)
+    classes: list[ClassDecl] = field(default_factory=list)
+    waterfall: WaterfallDecl | None = None
+
+
+@dataclass
+class CrossDecl:
+    """`excess [principal|interest] of group 1 pays group 2`: cross-collateralization. `kind` is
+    "principal", "interest" or None (both)."""
+
+    source: str
+    source_span: Span | None
+    target: str
+    target_span: Span | None
+    kind: str | None
+    span: Span | None
+
+
+@dataclass
 class DealFile:
     """The whole deal file as written."""
 
@@ -413,5 +441,7 @@ class DealFile:
     source: str
     path: str | None
     analytics: AnalyticsDecl | None = None
+    groups: list[GroupDecl] = field(default_factory=list)
+    crosses: list[CrossDecl] = field(default_factory=list)
 
 

@@ -25,6 +25,7 @@ from .nodes import (
     ClassRef,
     Condition,
     ConstantSpeed,
+    CrossDecl,
     CurveDecl,
     DealFile,
     DealHeader,
@@ -32,6 +33,7 @@ from .nodes import (
     ExcessDecl,
     Group,
     HorizonDecl,
+    GroupDecl,
     IndexSetting,
     InterestRule,
     LossesDecl,
@@ -576,6 +578,40 @@ class _ToAst(Transformer):
             lists[kind].append(value)
         return ("analytics", decl)
 
+    # -- collateral groups
+    def group_name(self, meta, children):
+        return (str(children[0]), Span.of(children[0]))
+
+    def group_pools(self, meta, children):
+        return ("pool_refs", [(_unquote(t), Span.of(t)) for t in children])
+
+    def group_block(self, meta, children):
+        (name, span), *items = children
+        group = GroupDecl(name, span)
+        for item in items:
+            if isinstance(item, PoolDecl):
+                group.pools.append(item)
+            elif isinstance(item, ClassDecl):
+                group.classes.append(item)
+            elif item[0] == "collateral":
+                group.pools.extend(item[1])
+            elif item[0] == "pool_refs":
+                group.pool_refs.extend(item[1])
+            else:  # ("waterfall", decl)
+                if group.waterfall is not None:
+                    raise DealError(f"group {name} has two waterfall blocks; merge them into one",
+                                    item[1].span)
+                group.waterfall = item[1]
+        return ("group", group)
+
+    def excess_kind(self, meta, children):
+        return str(children[0])
+
+    def cross_decl(self, meta, children):
+        kind = children[0] if isinstance(children[0], str) else None
+        (source, source_span), (target, target_span) = children[-2], children[-1]
+        return ("cross", CrossDecl(source, source_span, target, target_span, kind, Span.of(meta)))
+
     def start(self, meta, children):
         return children
 
@@ -632,12 +668,21 @@ def _parse(source: str, path: str | None) -> DealFile:
     waterfall: WaterfallDecl | None = None
     scenarios: ScenariosDecl | None = None
     analytics: AnalyticsDecl | None = None
+    groups: list[GroupDecl] = []
+    crosses: list[CrossDecl] = []
     for section in sections:
         if isinstance(section, ClassDecl):
             classes.append(section)
             continue
         kind, value = section
-        if kind == "collateral":
+        if kind == "group":
+            # A group's pools and classes are the deal's too; the group says whose they are.
+            groups.append(value)
+            pools.extend(value.pools)
+            classes.extend(value.classes)
+        elif kind == "cross":
+            crosses.append(value)
+        elif kind == "collateral":
             pools.extend(value)
         elif kind == "waterfall":
             if waterfall is not None:
@@ -651,6 +696,7 @@ def _parse(source: str, path: str | None) -> DealFile:
             if analytics is not None:
                 raise DealError("the deal has two analytics blocks", value.span).attach(source, path)
             analytics = value
-    return DealFile(header, pools, classes, waterfall, scenarios, source, path, analytics)
+    return DealFile(header, pools, classes, waterfall, scenarios, source, path, analytics,
+                    groups, crosses)
 
 

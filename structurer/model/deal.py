@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..analysis.summary import Summary
     from ..engine.schedules import Tier
     from ..results.results import Results
+    from .groups import CollateralGroup
     from .tape import LoanTape
 
 
@@ -283,6 +284,13 @@ class Deal:
     def payment_day(self) -> int:
         """The day of the month classes are paid on: the delay's day (delay + 1)."""
         return payment_day(self.delay_days)
+
+    # Collateral groups (model/groups.py), each paying its own classes; () for one collateral.
+    groups: tuple[CollateralGroup, ...] = ()
+
+    def group_of(self, class_index: int) -> CollateralGroup | None:
+        """The group a class belongs to (None: an ungrouped deal, or the residual)."""
+        return next((g for g in self.groups if class_index in g.classes), None)
 
     @property
     def periods(self) -> int:

@@ -865,6 +865,27 @@ def shown_scenarios(plan: ReportPlan) -> list[int]:
     return list(range(len(plan.results.scenarios)))
 
 
+def _groups(results: Results, s: int) -> dict[str, Any] | None:
+    """A deal with collateral groups: each group's pools, classes and cash over the life at the
+    chart (pricing) scenario, as Results.group_figures gives them; None without groups."""
+    if not results.deal.groups:
+        return None
+    rows = []
+    for g in results.group_figures(s):
+        passed = [f"{fmt_money(g[f'excess_{k}_out'])} {k} to group {g[f'excess_{k}_to']}"
+                  for k in ("interest", "principal") if g[f"excess_{k}_to"]]
+        rows.append({
+            "group": g["group"], "pools": ", ".join(g["pools"]), "classes": ", ".join(g["classes"]),
+            "balance": g["collateral_balance"],
+            "pools_cash": g["collateral_interest"] + g["collateral_principal"],
+            "classes_cash": g["class_interest"] + g["class_principal"],
+            "excess_in": g["excess_interest_in"] + g["excess_principal_in"],
+            "excess_out": "; ".join(passed) or "-",
+            "residual": g["residual_interest"] + g["residual_principal"],
+        })
+    return {"scenario": results.scenarios[s], "rows": rows}
+
+
 def report_context(plan: ReportPlan) -> dict[str, Any]:
     """Everything the templates show, selected and formatted from a computed plan."""
     results, decrement = plan.results, plan.decrement
@@ -881,6 +902,7 @@ def report_context(plan: ReportPlan) -> dict[str, Any]:
         "stats": stats,
         "pools": deal.pools,
         "tapes": plan.tapes,  # loan tapes' statistics and strata (analysis/plan.py)
+        "groups": _groups(results, plan.chart_scenario),
         "issued": issued,
         "split_parents": [c for c in deal.classes if not c.issued],
         "has_notional": any(c.is_notional for c in issued),

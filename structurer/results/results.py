@@ -556,7 +556,59 @@ class Results:
                                         if v.dtype == bool},
                     "first_step_down_period": int(below[0]) + 1 if below.size else None,
                 }
+            if self.deal.groups:
+                entry["groups"] = {
+                    g["group"]: {k: (_num(v) if isinstance(v, float) else v)
+                                 for k, v in g.items() if k != "group"}
+                    for g in self.group_figures(s)}
             out["scenarios"].append(entry)
+        return out
+
+    # ---- collateral groups (model/groups.py)
+
+    def group_of(self, name: str) -> str | None:
+        """The name of the collateral group class `name` belongs to (None: no groups, the residual)."""
+        group = self.deal.group_of(self.deal.tranche(name).index)
+        return group.name if group is not None else None
+
+    def group_figures(self, scenario: int | str = 0) -> list[dict[str, Any]]:
+        """One record per collateral group for one scenario ([] for a deal without groups): its
+        pools and classes, its pools' cash, what its classes were paid, what its excess paid the
+        group the deal directs it to (`excess_*_out`) or brought from a donor (`excess_*_in`),
+        and what it left to the residual. Per group, cash in (pools + excess in) equals cash out
+        (classes + excess out + residual): the engine's audit holds it, this reports it."""
+        groups = self.deal.groups
+        if not groups:
+            return []
+        s = self.scenario_index(scenario)
+        f, by_pool, classes = self.flows, self.collateral.by_pool, self.deal.classes
+        x_int = f.cross_interest[s].sum(axis=-1)  # type: ignore[index]
+        x_prin = f.cross_principal[s].sum(axis=-1)  # type: ignore[index]
+        out = []
+        for i, g in enumerate(groups):
+            pools = list(g.pools)
+            cash = [k for k in g.classes if classes[k].holds_cash]
+            out.append({
+                "group": g.name,
+                "pools": [self.deal.pools[p].name for p in pools],
+                "classes": [classes[k].name for k in g.classes if classes[k].issued],
+                "collateral_balance": float(sum(self.deal.pools[p].balance for p in pools)),
+                "collateral_interest": float(by_pool["interest"][s, pools].sum()),
+                "collateral_principal": float((by_pool["scheduled_principal"][s, pools]
+                                               + by_pool["prepayment"][s, pools]).sum()),
+                "class_interest": float(f.interest[s, cash].sum()),
+                "class_principal": float(f.principal[s, cash].sum()),
+                "excess_interest_to": None if g.interest_to is None else groups[g.interest_to].name,
+                "excess_interest_out": float(x_int[i]),
+                "excess_interest_in": float(sum(x_int[j] for j, d in enumerate(groups)
+                                                if d.interest_to == i)),
+                "excess_principal_to": None if g.principal_to is None else groups[g.principal_to].name,
+                "excess_principal_out": float(x_prin[i]),
+                "excess_principal_in": float(sum(x_prin[j] for j, d in enumerate(groups)
+                                                 if d.principal_to == i)),
+                "residual_interest": float(f.group_residual_interest[s, i].sum()),  # type: ignore[index]
+                "residual_principal": float(f.group_residual_principal[s, i].sum()),  # type: ignore[index]
+            })
         return out
 
     @property

@@ -18,6 +18,10 @@ engine reports, so a broken run shows here as a failed check rather than a wrong
 - balances: no class balance, payment or residual amount is negative.
 - residual: the cash the residual class receives, reported per scenario (a REMIC's residual
   is normally little or nothing); it fails only if that cash is negative.
+- groups (a deal with collateral groups): per group, in every period, its pools' cash plus the
+  excess other groups directed to it equals its classes' cash plus the excess it passed on
+  plus what it left to the residual, nothing it passed on is negative, and over the life its
+  classes were paid their balances in principal.
 """
 
 from __future__ import annotations
@@ -206,10 +210,63 @@ def check_retirement(results: Results, zero: int, fast: list[int]) -> list[Check
     return out
 
 
+def check_groups(results: Results) -> list[Check]:
+    """One check per collateral group: its books balance on their own (see the module notes)."""
+    deal, f = results.deal, results.flows
+    if not deal.groups:
+        return []
+    by_pool = results.collateral.by_pool
+    pool_cash = by_pool["interest"] + by_pool["scheduled_principal"] + by_pool["prepayment"]
+    tol = CASH_TOL + CASH_RTOL * np.abs(results.collateral.cash)  # [scenario, period]
+    x_int, x_prin = f.cross_interest, f.cross_principal  # [scenario, group, period]
+    r_int, r_prin = f.group_residual_interest, f.group_residual_principal
+    out = []
+    for i, g in enumerate(deal.groups):
+        brought = np.zeros_like(tol)  # the excess donor groups directed to this one
+        for j, d in enumerate(deal.groups):
+            brought += ((x_int[:, j] if d.interest_to == i else 0.0)
+                        + (x_prin[:, j] if d.principal_to == i else 0.0))
+        cash_in = pool_cash[:, list(g.pools)].sum(axis=1) + brought
+        cash = [k for k in g.classes if deal.classes[k].holds_cash]
+        paid = (f.interest + f.principal)[:, cash].sum(axis=1)
+        passed_on = x_int[:, i] + x_prin[:, i]
+        left = r_int[:, i] + r_prin[:, i]
+        gap = np.abs(cash_in - paid - passed_on - left)
+        name = f"group {g.name}: cash in = cash out"
+        problems = []
+        if (gap > tol).any():
+            s, t = np.argwhere(gap > tol)[0]
+            problems.append(f"{_where(results, s, t)}: in {cash_in[s, t]:,.2f}, out "
+                            f"{paid[s, t] + passed_on[s, t] + left[s, t]:,.2f}")
+        negative = np.minimum(np.minimum(x_int[:, i], x_prin[:, i]), np.minimum(r_int[:, i], r_prin[:, i]))
+        if (negative < -tol).any():
+            s, t = np.argwhere(negative < -tol)[0]
+            problems.append(f"{_where(results, s, t)}: a negative amount passed on or left")
+        owed = sum(deal.classes[k].balance for k in g.classes if deal.classes[k].on_books)
+        book = [k for k in g.classes if deal.classes[k].on_books]
+        principal = (f.principal[:, book] - f.accrued[:, book]).sum(axis=(1, 2))
+        rel = np.abs(principal - owed) / max(owed, 1.0)
+        if (rel > PRINCIPAL_RTOL).any():
+            s = int(np.argmax(rel))
+            problems.append(f"{_where(results, s)}: classes paid {principal[s]:,.2f} of principal, "
+                            f"their balances are {owed:,.2f}")
+        if problems:
+            out.append(Check(name, False, "; ".join(problems)))
+            continue
+        s = 0
+        out.append(Check(name, True, (
+            f"every period of {len(results.scenarios)} scenario(s); {_where(results, s)}: pools "
+            f"{_money(pool_cash[s, list(g.pools)].sum())} + excess in {_money(brought[s].sum())}"
+            f" = classes {_money(paid[s].sum())} + excess out {_money(passed_on[s].sum())}"
+            f" + residual {_money(left[s].sum())}")))
+    return out
+
+
 def check_results(results: Results) -> list[Check]:
-    """The checks that read the cash of one run: principal, interest, balances, residual."""
+    """The checks that read the cash of one run: principal, interest, balances, residual, and
+    each collateral group's books."""
     return [check_principal(results), check_interest(results), check_balances(results),
-            check_residual(results)]
+            check_residual(results), *check_groups(results)]
 
 
 def tieout(deal: Deal, scenarios: list[Scenario | Prepayment | str] | None = None) -> TieOut:
