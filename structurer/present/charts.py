@@ -171,4 +171,3 @@ def wal_by_speed(results: Results) -> str:
     ax.set_ylabel("WAL (years)")
     ax.set_title("WAL across speeds", loc="left")
     return _svg(fig)
-
