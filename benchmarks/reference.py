@@ -8,7 +8,9 @@ level-pay collateral, the PAC/PAC II/TAC schedules from their bands, the interes
 the accrual, every principal rule, the triggers and the residual. It never calls
 `structurer.engine` nor a rule's own `allocate`/`capacity`. Rule nodes are read as data, by
 their kind's name and fields: Pay.index, Sequential.children, ProRata.children and .weights,
-ToSchedule.child, NasShare.index, PrepaymentTrigger.child, .speed and .sticky. The schedule a
+ToSchedule.child, NasShare.index, PrepaymentTrigger.child, .speed and .sticky,
+ShiftingInterest.senior, .subordinate, .percentage, .stepdown, .triggers and
+.subordinate_original. The schedule a
 ToSchedule carries and the percentages a NasShare carries are not read: both are derived here.
 
     from reference import reference_cashflows, reference_wals
@@ -28,7 +30,9 @@ What it covers, each from the section of docs/language.md that defines it:
 - accrual: a Z with outstanding accretion-directed classes adds its interest to its balance and
   pays it through its accretion rules; what they cannot use joins the principal;
 - principal rules: pay, sequential, pro rata by balance, pro rata by fixed shares (water-filling
-  when a class retires), to schedule, NAS share, prepayment triggers (sticky or not);
+  when a class retires), to schedule, NAS share, prepayment triggers (sticky or not), shifting
+  interest (the reference knows no defaults: its cumulative-loss and delinquency triggers never
+  fail; its credit-support trigger is computed);
 - the residual: what is left of interest and principal;
 - collateral groups (docs/language.md, "Collateral groups"): each group's pools pay its own
   classes' interest and principal (its schedules from its own pools, its triggers on its own
@@ -248,6 +252,12 @@ class _Period:
         self.total_begin_owned = 0.0
         self.tripped: dict[int, bool] = {}
         self.nas_percent: dict[int, float] = {}
+        # Shifting interest: class balances and the collateral's at the start of the period (and
+        # of period 1), and this period's prepayments.
+        self.begin: list[float] = []
+        self.coll_begin = 0.0
+        self.coll0 = 0.0
+        self.unscheduled = 0.0
 
 
 def _classes_of(node: Any) -> list[int]:
@@ -310,7 +320,30 @@ def _pay(node: Any, amount: float, st: _Period) -> float:
         return take
     if kind == "PrepaymentTrigger":
         return _pay(node.child, amount, st) if st.tripped[id(node)] else 0.0
+    if kind == "ShiftingInterest":
+        return _shifting_interest(node, amount, st)
     raise TypeError(f"the reference does not know the rule {kind}")
+
+
+def _shifting_interest(node: Any, amount: float, st: _Period) -> float:
+    """docs/language.md, shifting interest: the seniors take the senior percentage (their balance
+    over the collateral's, at most 100%) of scheduled principal and the senior prepayment
+    percentage (100% before the step-down or while the credit-support trigger fails) of
+    prepayments; the subordinates the rest; what the subordinates cannot take, the seniors."""
+    amount = max(amount, 0.0)
+    unscheduled = min(st.unscheduled, amount)
+    scheduled = amount - unscheduled
+    senior = sum(st.begin[i] for i in _classes_of(node.senior))
+    sub = sum(st.begin[i] for i in _classes_of(node.subordinate))
+    pct = min(senior / st.coll_begin, 1.0) if st.coll_begin > 0 else 1.0
+    failing = False  # no losses and no delinquency without defaults
+    if "support" in node.triggers:
+        level = sub / st.coll_begin if st.coll_begin > 0 else 0.0
+        failing = level < node.subordinate_original / st.coll0 * (1.0 - 1e-9)
+    spp = 1.0 if st.t < node.stepdown or failing else float(node.percentage[st.t])
+    used = _pay(node.senior, pct * scheduled + spp * unscheduled, st)
+    used += _pay(node.subordinate, amount - used, st)
+    return used + _pay(node.senior, amount - used, st)
 
 
 def _pro_rata_by_balance(node: Any, amount: float, st: _Period) -> float:
@@ -472,6 +505,10 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
         paid = [0.0] * n
         st = _Period(balance, paid, schedules)
         st.t = t
+        st.begin = begin
+        st.coll_begin = coll["beginning_balance"][t]
+        st.coll0 = coll["beginning_balance"][0]
+        st.unscheduled = prepaid_now
         if nas:
             st.begin_owned = [begin[i] if owned[i] else 0.0 for i in range(n)]
             st.total_begin_owned = sum(st.begin_owned)
