@@ -337,6 +337,8 @@ def _oas_arguments(p: argparse.ArgumentParser) -> None:
                    help="Monte Carlo paths (even: antithetic pairs; default the deal's, or 1000)")
     g.add_argument("--volatility", type=_finite("BP"), metavar="BP",
                    help="the short rate's absolute volatility in bp a year (default the deal's, or 100)")
+    g.add_argument("--mean-reversion", type=_finite("A"), metavar="A",
+                   help="the short rate's mean reversion per year (default the deal's, or 0.03)")
     g.add_argument("--seed", type=_positive_int("--seed", 0), metavar="N", help="the random seed")
     g.add_argument("--no-key-rates", action="store_true", help="skip the key-rate durations (8 runs fewer)")
 
@@ -396,6 +398,10 @@ def _oas_result(ns: argparse.Namespace, deal: Deal, curve: Curve | None) -> OasR
         if ns.volatility < 0:
             raise _UsageError(f"--volatility {ns.volatility:g}: a volatility cannot be negative")
         changes["volatility"] = ns.volatility / 10_000.0
+    if ns.mean_reversion is not None:
+        if ns.mean_reversion < 0:
+            raise _UsageError(f"--mean-reversion {ns.mean_reversion:g}: a mean reversion cannot be negative")
+        changes["mean_reversion"] = ns.mean_reversion
     if ns.seed is not None:
         changes["seed"] = ns.seed
     return oas_analysis(deal, prices, price, model=dataclasses.replace(model, **changes), curve=curve,

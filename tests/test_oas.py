@@ -280,3 +280,20 @@ def test_declared_rate_shifts_alone_show_each_class_wal(tmp_path, capsys):
     assert out["rate_shifts"]["shifts_bp"] == [-200.0, -100.0, 0.0, 100.0, 300.0]
     assert wal == sorted(wal)  # Z extends as rates rise
     assert all(p is None for p in out["rate_shifts"]["price"]["Z"])
+
+
+def test_a_richer_price_is_a_lower_oas_and_the_cli_model_options(deal, capsys):
+    model = HullWhite(0.03, 0.01, 20, seed=4)
+    cheap = oas_analysis(deal, {"T": 97, "PO": 70}, model=model, key_rates=False, shifts=())
+    rich = oas_analysis(deal, {"T": 99, "PO": 74}, model=model, key_rates=False, shifts=())
+    by_cheap, by_rich = ({c.name: c for c in r.classes} for r in (cheap, rich))
+    for name in ("T", "PO"):
+        assert by_rich[name].oas < by_cheap[name].oas
+        assert by_rich[name].zv_spread < by_cheap[name].zv_spread
+    args = ["run", str(OAS_DEAL), "--oas", "--paths", "10", "--volatility", "150", "--mean-reversion", "0.1",
+            "--seed", "3", "--no-key-rates", "--json"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["oas"]["rate_model"] == (
+        "hull-white mean reversion 0.1 volatility 1.5% paths 10 seed 3")
+    assert main(["run", str(OAS_DEAL), "--oas", "--volatility", "-5", "--no-report"]) != 0
+    assert "cannot be negative" in capsys.readouterr().err
