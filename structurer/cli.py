@@ -1435,21 +1435,6 @@ def _tieout(ns: argparse.Namespace, err: Console) -> int:
     return EXIT_OK if result.passed else EXIT_BAD_INPUT
 
 
-def _grouped_solve(ns: argparse.Namespace, deal: Deal) -> None:
-    """A deal with collateral groups: the solvers derive band capacities and schedules on the
-    whole collateral, where a group's come from its own pools, so the solves that touch a
-    schedule are refused rather than answered wrongly; a resize stays within one group."""
-    names = [n.strip() for n in ns.size.split(",")] if ns.size else []
-    scheduled = [n for n in names if deal.tranche(n).index in deal.schedules]
-    if ns.max_pac or ns.effective_band or scheduled:
-        raise InputError(f"deal \"{deal.name}\" has collateral groups: the solvers for band capacities "
-                         "and schedules take deals with one collateral so far")
-    groups = {n: deal.group_of(deal.tranche(n).index) for n in names}
-    if len({id(g) for g in groups.values()}) > 1:
-        raise InputError(f"{' and '.join(names)} are in different collateral groups; a resize keeps "
-                         "each group's classes equal to its pools")
-
-
 def _solve(ns: argparse.Namespace, err: Console) -> int:
     from rich.table import Table  # late: only the printing commands draw tables
 
@@ -1458,8 +1443,6 @@ def _solve(ns: argparse.Namespace, err: Console) -> int:
     console = _stdout()
     speed = Prepayment.constant(ns.psa, "PSA") if ns.psa is not None else None
     deal = load(ns.deal)
-    if deal.groups:
-        _grouped_solve(ns, deal)
     if ns.size:
         names = [n.strip() for n in ns.size.split(",")]
         if len(names) != 2 or not all(names) or ns.wal is None:

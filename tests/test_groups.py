@@ -485,3 +485,19 @@ def test_a_bad_pool_in_a_group_is_reported_once():
     msgs = messages(text)
     assert any("900 months is longer than any mortgage" in m for m in msgs)
     assert not any("class balances add up" in m for m in msgs)
+
+
+def test_the_solvers_refuse_what_they_would_answer_on_the_whole_collateral():
+    """From the API as from the command line: a band capacity or an effective band of a grouped
+    deal would be the whole collateral's, so the solver refuses it; a resize across groups too."""
+    from structurer.structuring import solve
+
+    deal = structurer.load(DEALS_DIR / "two_groups.waterfall")
+    with pytest.raises(structurer.InputError, match="has collateral groups"):
+        solve.max_pac_balance(deal, "P")
+    with pytest.raises(structurer.InputError, match="has collateral groups"):
+        solve.effective_band(deal, "P", 12, 400.0)
+    with pytest.raises(structurer.InputError, match="has collateral groups"):
+        solve.size_for_wal(deal, "P", "S", 4.0)
+    with pytest.raises(structurer.InputError, match="A1 and S are in different collateral groups"):
+        solve.size_for_wal(deal, "A1", "S", 3.0)

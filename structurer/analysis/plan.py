@@ -331,6 +331,11 @@ def structuring_ranges(deal: Deal) -> list[StructuringRange]:
     issued, and its classes' effective bands at the pricing speed (none without one)."""
     from ..structuring import solve
 
+    if deal.groups:
+        # A band's capacity and effective band are derived on the whole collateral, where a
+        # group's come from its own pools: the solvers refuse grouped deals, and the report
+        # leaves the section out (docs/language.md, "Collateral groups", says so).
+        return []
     at = deal.pricing.prepayment if deal.pricing is not None else None
     tiers = []
     budget = EFFECTIVE_CLASSES

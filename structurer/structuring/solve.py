@@ -316,6 +316,14 @@ class _Runs:
 # ---------------------------------------------------------------------------- a. size for WAL
 
 
+def _one_collateral(deal: Deal, what: str) -> None:
+    """Band capacities and schedules are derived on the whole collateral, where a collateral
+    group's come from its own pools: refuse a grouped deal rather than answer wrongly."""
+    if getattr(deal, "groups", ()):
+        raise InputError(f"deal \"{deal.name}\" has collateral groups: {what} takes deals with one "
+                         "collateral so far")
+
+
 def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
                  scenario: Scenario | Prepayment | str | None = None) -> SolveResult:
     """Split the combined balance of `first` and `second` so `first` has the target WAL.
@@ -333,6 +341,13 @@ def size_for_wal(deal: Deal, first: str, second: str, target_wal: float,
     which that truncated stream has the target WAL is run; where it meets the target (1e-8
     years) the search ends there, and where it does not it still narrows Brent's bracket.
     """
+    if getattr(deal, "groups", ()):
+        pair = [deal.tranche(first), deal.tranche(second)]
+        if any(c.index in deal.schedules for c in pair):
+            _one_collateral(deal, "resizing a scheduled class")
+        if deal.group_of(pair[0].index) is not deal.group_of(pair[1].index):
+            raise InputError(f"{first} and {second} are in different collateral groups; a resize keeps "
+                             "each group's classes equal to its pools")
     a, b = deal.tranche(first), deal.tranche(second)
     if a.name == b.name:
         raise InputError("give two different classes to split a balance between")
@@ -515,6 +530,7 @@ def max_pac_balance(deal: Deal, pac_class: str | None = None,
     taking up the difference) and running it at the band speeds: `error` is the largest
     distance, in dollars, between the tier's balance and its schedule in those runs.
     """
+    _one_collateral(deal, "the largest PAC balance")
     if (pac_class is None) == (band is None):
         raise InputError("give a PAC class or a band, not both")
     strips = _strips(deal.classes)
@@ -720,6 +736,7 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
     then, or whose schedule holds at no speed, gets the InputError effective_band raises.
 
     `iterations` of each result counts the engine runs of the batch."""
+    _one_collateral(deal, "the effective band")
     searched = [deal.tranche(name) for name in classes]
     for c in searched:
         if c.index not in deal.schedules:
