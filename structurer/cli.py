@@ -365,7 +365,7 @@ def _oas_result(ns: argparse.Namespace, deal: Deal, curve: Curve | None) -> OasR
 
     spec = deal.analytics.rates or RateSpec()
     if not ns.oas and not spec.oas_prices:
-        if spec.shifts_bp and curve is not None:  # rate shifts declared: their WAL table alone
+        if (spec.shifts_bp or spec.shift_curves) and curve is not None:  # rate scenarios alone: their WALs
             from .analysis.oas import shift_table
 
             return shift_table(deal, curve)
@@ -420,8 +420,8 @@ def _print_oas(console: Console, result: OasResult) -> None:
                  else f"WAL (years) across rate shifts (zero volatility; {_escape(result.prepay)})")
         t2 = Table(title=title, title_justify="left", header_style="bold")
         t2.add_column("Class", justify="left")
-        for s in shifts.shifts_bp:
-            t2.add_column(f"{s:+g} bp", justify="right")
+        for label in shifts.labels:
+            t2.add_column(_escape(label), justify="right")
         for name in shifts.wal:
             cells = []
             for w, p in zip(shifts.wal[name], shifts.price[name], strict=True):

@@ -297,3 +297,59 @@ def test_a_richer_price_is_a_lower_oas_and_the_cli_model_options(deal, capsys):
         "hull-white mean reversion 0.1 volatility 1.5% paths 10 seed 3")
     assert main(["run", str(OAS_DEAL), "--oas", "--volatility", "-5", "--no-report"]) != 0
     assert "cannot be negative" in capsys.readouterr().err
+
+
+# ---- a named curve as a rate scenario (rates curve "X")
+
+UST = 'curve "UST" (1: 4.10%, 2: 4.00%, 3: 3.95%, 5: 4.00%, 7: 4.10%, 10: 4.25%, 20: 4.50%, 30: 4.55%)'
+# The same curve 100 bp higher, written out: as a named scenario it must be the +100 bp shift.
+UP100 = 'curve "UP100" (1: 5.10%, 2: 5.00%, 3: 4.95%, 5: 5.00%, 7: 5.10%, 10: 5.25%, 20: 5.50%, 30: 5.55%)'
+SHIFTS = "rates -200 bp, -100 bp, 0 bp, +100 bp, +300 bp"
+
+
+def _with_curves(shift_line: str, *curves: str) -> str:
+    assert UST in BASE and SHIFTS in BASE
+    return BASE.replace(UST, "\n  ".join([UST, *curves]), 1).replace(SHIFTS, shift_line, 1)
+
+
+def test_a_named_curve_is_a_rate_scenario_like_the_shift_it_equals():
+    deal = structurer.loads(_with_curves(SHIFTS + ', curve "UP100"', UP100), str(OAS_DEAL))
+    assert deal.analytics.rates.shift_curves == ("UP100",)
+    got = oas_analysis(deal, {"PA": "99-16", "Z": "88-00"}, model=HullWhite(0.03, 0.01, 4, seed=2),
+                       key_rates=False)
+    t = got.shifts
+    assert t.labels == ["-200 bp", "-100 bp", "+0 bp", "+100 bp", "+300 bp", 'curve "UP100"']
+    for name in t.wal:
+        assert len(t.wal[name]) == 6
+        assert t.wal[name][5] == pytest.approx(t.wal[name][3], rel=1e-12)
+        if math.isfinite(t.price[name][3]):
+            assert t.price[name][5] == pytest.approx(t.price[name][3], rel=1e-12)
+    record = t.to_dict()
+    assert record["curves"] == ["UP100"] and len(record["wal"]["Z"]) == 6
+
+
+def test_named_curves_alone_show_their_wal_in_the_terminal_and_the_report(tmp_path, capsys):
+    steep = 'curve "STEEP" (1: 3.00%, 2: 3.20%, 5: 4.00%, 10: 5.00%, 30: 6.00%)'
+    text = "\n".join(line for line in _with_curves('rates curve "STEEP"', steep).splitlines()
+                     if not line.strip().startswith("oas "))
+    path = tmp_path / "steep.waterfall"
+    path.write_text(text)
+    report = tmp_path / "steep.html"
+    assert main(["run", str(path), "--report", str(report)]) == 0
+    printed = capsys.readouterr().out
+    assert 'curve "STEEP"' in printed and "-300 bp" not in printed  # only the named curve
+    html = report.read_text()
+    assert "curve &#34;STEEP&#34;" in html or 'curve "STEEP"' in html or "curve &quot;STEEP&quot;" in html
+
+
+@pytest.mark.parametrize("line, curves, words", [
+    ('rates curve "STEP"', ('curve "STEEP" (1: 3%, 30: 6%)',), 'no curve "STEP" in the analytics block'),
+    ('rates curve "UP100", curve "UP100"', (UP100,), 'named twice as a rate scenario'),
+    ('rates curve "SHORT"', ('curve "SHORT" (1: 3%, 10: 4%)',), "reaches 10 years"),
+])
+def test_a_bad_scenario_curve_is_reported_where_it_is_named(line, curves, words):
+    with pytest.raises(DealErrors) as exc:
+        structurer.loads(_with_curves(line, *curves), str(OAS_DEAL))
+    text = str(exc.value)
+    assert words in text, text
+    assert "oas.waterfall:50:" in text  # on the scenarios line that names it

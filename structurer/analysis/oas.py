@@ -14,6 +14,7 @@ shifted curve at zero volatility, priced at the class's ZV spread.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,14 +189,20 @@ class RateShifts:
     (zero volatility, prepayments from the model), priced at its ZV spread."""
 
     shifts_bp: tuple[float, ...]
-    wal: dict[str, list[float]]
+    wal: dict[str, list[float]]  # per class: one figure per shift, then one per named curve
     price: dict[str, list[float]]
+    curves: tuple[str, ...] = ()  # analytics curves run as scenarios (rates curve "STEEP"), after the shifts
+
+    @property
+    def labels(self) -> list[str]:
+        """Each scenario's heading: the shift in bp, or the curve's name."""
+        return [f"{s:+g} bp" for s in self.shifts_bp] + [f'curve "{c}"' for c in self.curves]
 
     def to_dict(self) -> dict[str, Any]:
         def nums(xs: list[float]) -> list[float | None]:
             return [round(float(x), 8) if math.isfinite(x) else None for x in xs]
 
-        return {"shifts_bp": list(self.shifts_bp),
+        return {"shifts_bp": list(self.shifts_bp), "curves": list(self.curves),
                 "wal": {k: nums(v) for k, v in self.wal.items()},
                 "price": {k: nums(v) for k, v in self.price.items()}}
 
@@ -329,8 +336,11 @@ def oas_analysis(deal: Deal, prices: dict[str, float | str] | None = None, price
             k_down = value_on(bumped_curve(curve, -EFFECTIVE_SHIFT * 1e4, key))
             krd[key] = val.effective(k_down, k_up, p0, EFFECTIVE_SHIFT)[0]
 
-    table = rate_shifts(deal, curve, prepay, mortgage, names, zv, face, accrued,
-                        spec.shifts if shifts is None else shifts) if (shifts is None or shifts) else None
+    table = None
+    if shifts is None or shifts:
+        table = rate_shifts(deal, curve, prepay, mortgage, names, zv, face, accrued,
+                            spec.shifts if shifts is None else shifts,
+                            _shift_curves(deal, spec) if shifts is None else ())
     classes = []
     for k, n in enumerate(names):
         ok = math.isfinite(oas[k])
@@ -368,14 +378,16 @@ def _wal(deal: Deal, flows: Any, rows: np.ndarray) -> np.ndarray:
 
 def rate_shifts(deal: Deal, curve: Curve, prepay: PrepayModel, mortgage: MortgageRate, names: list[str],
                 spreads: np.ndarray, face: np.ndarray, accrued: np.ndarray,
-                shifts: tuple[float, ...]) -> RateShifts:
-    """Each class's WAL and clean price on the curve shifted by each of `shifts` (bp): one engine
-    run, the shifts its scenarios."""
+                shifts: tuple[float, ...], curves: Sequence[Curve] = ()) -> RateShifts:
+    """Each class's WAL and clean price on the curve shifted by each of `shifts` (bp), then on
+    each of `curves` (other curves of the analytics block, each on its own forward path): one
+    engine run, these its scenarios."""
     tenor = max(120, mortgage.longest_months)
     idx = {c.name: c.index for c in deal.classes}
     rows = np.array([idx[n] for n in names])
-    run = model_run(deal, [shifted_path(curve, s, deal.periods, tenor) for s in shifts], prepay, mortgage,
-                    rows=rows)
+    paths = [shifted_path(curve, s, deal.periods, tenor) for s in shifts]
+    paths += [shifted_path(other, 0.0, deal.periods, tenor) for other in curves]
+    run = model_run(deal, paths, prepay, mortgage, rows=rows)
     years = _years(deal)
     wal = _wal(deal, run.flows, rows)  # [shift, class]
     tilt = np.exp(-np.nan_to_num(spreads)[:, None] * years[None, :])
@@ -384,8 +396,14 @@ def rate_shifts(deal: Deal, curve: Curve, prepay: PrepayModel, mortgage: Mortgag
     price = np.where(np.isfinite(spreads)[None, :], price, np.nan)
     return RateShifts(tuple(float(s) for s in shifts),
                       {n: wal[:, k].tolist() for k, n in enumerate(names)},
-                      {n: price[:, k].tolist() for k, n in enumerate(names)})
+                      {n: price[:, k].tolist() for k, n in enumerate(names)},
+                      tuple(c.name for c in curves))
 
+
+
+def _shift_curves(deal: Deal, spec: RateSpec) -> list[Curve]:
+    """The analytics curves the deal runs as rate scenarios (`rates curve "STEEP"`)."""
+    return [deal.analytics.curves[name] for name in spec.shift_curves]
 
 
 def shift_table(deal: Deal, curve: Curve | None = None, prepay: PrepayModel | None = None,
@@ -401,6 +419,7 @@ def shift_table(deal: Deal, curve: Curve | None = None, prepay: PrepayModel | No
     names = [c.name for c in deal.issued_classes if not c.is_residual]
     none = np.full(len(names), np.nan)
     table = rate_shifts(deal, curve, prepay, spec.mortgage, names, none, np.ones(len(names)), none,
-                        spec.shifts if shifts is None else shifts)
+                        spec.shifts if shifts is None else shifts,
+                        _shift_curves(deal, spec) if shifts is None else ())
     prepay_text = describe_prepay(spec.prepay_name if prepay is spec.prepay_model else "custom", prepay)
     return OasResult(deal.name, curve.name, spec.rate_model, prepay_text, [], table)

@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from ..errors import InputError, Span, did_you_mean
-from ..language.nodes import ModelDecl, Quantity
+from ..language.nodes import CurveRef, ModelDecl, Quantity
 from ..model.prepaymodel import OTS, PrepayModel
 from ..model.ratemodel import MAX_PATHS, HullWhite, check_horizon
 from ..model.ratespec import DEFAULT_RATE_MODEL, RateSpec
@@ -32,7 +32,8 @@ def check_rates(ck: Checker) -> None:
         return
     model = _rate_model(ck, model_decl) if model_decl is not None else None
     prepay = _prepay_model(ck, prepay_decl) if prepay_decl is not None else None
-    shift_bp = tuple(v for v in (_shift(ck, q) for q in shifts) if v is not None)
+    shift_bp = tuple(v for v in (_shift(ck, q) for q in shifts if isinstance(q, Quantity)) if v is not None)
+    shift_curves = _shift_curves(ck, [q for q in shifts if isinstance(q, CurveRef)])
     prices = _oas_prices(ck, oas_decls)
     curve = ck.analytics.curve
     where = model_decl or (oas_decls[0] if oas_decls else None) or prepay_decl
@@ -49,7 +50,8 @@ def check_rates(ck: Checker) -> None:
             decl = next((c for c in analytics.curves if c.name == curve.name), None) if analytics else None
             ck.error(str(exc), decl.span if decl is not None else span)
     name = prepay_decl.name.upper() if prepay_decl else "OTS"
-    spec = RateSpec(model=model, prepay=prepay, prepay_name=name, shifts_bp=shift_bp, oas_prices=prices)
+    spec = RateSpec(model=model, prepay=prepay, prepay_name=name, shifts_bp=shift_bp, oas_prices=prices,
+                    shift_curves=shift_curves)
     ck.analytics = dataclasses.replace(ck.analytics, rates=spec)
 
 
@@ -190,6 +192,32 @@ def _shift(ck: Checker, q: Quantity) -> float | None:
         ck.error(f"a shift of {q.text} is beyond any rate scenario (at most {MAX_SHIFT_BP:g} bp)", q.span)
         return None
     return bp
+
+
+def _shift_curves(ck: Checker, refs: list[CurveRef]) -> tuple[str, ...]:
+    """The analytics block's curves named as rate scenarios (`rates curve "STEEP"`), each once, each
+    reaching the deal's last payment."""
+    out: list[str] = []
+    curves = ck.analytics.curves
+    periods = max((p.remaining for p in ck.pools), default=0)
+    for ref in refs:
+        if ref.name in out:
+            ck.error(f'curve "{ref.name}" is named twice as a rate scenario', ref.span)
+            continue
+        curve = curves.get(ref.name)
+        if curve is None:
+            known = ", ".join(f'"{n}"' for n in curves) or "none"
+            hint = did_you_mean(ref.name, curves) or f'declare it there: curve "{ref.name}" (1: 4%, 30: 4.5%)'
+            ck.error(f'no curve "{ref.name}" in the analytics block (its curves: {known})', ref.span, hint)
+            continue
+        if periods:
+            try:
+                check_horizon(curve, periods)
+            except InputError as exc:
+                ck.error(str(exc), ref.span)
+                continue
+        out.append(ref.name)
+    return tuple(out)
 
 
 def _oas_prices(ck: Checker, decls: list) -> tuple[tuple[str, float], ...]:

@@ -21,6 +21,14 @@ class Quantity:
 
 
 @dataclass
+class CurveRef:
+    """A curve of the analytics block named as a rate scenario: `rates curve "STEEP"`."""
+
+    name: str
+    span: Span | None
+
+
+@dataclass
 class DealHeader:
     name: str
     span: Span | None
@@ -338,7 +346,7 @@ class ScenariosDecl:
     pricing_defaults: DefaultsDecl | None = None
     named_defaults: dict[str, DefaultsDecl] = field(default_factory=dict)
     prepay_model: ModelDecl | None = None  # prepay model OTS multiplier 1.2
-    rate_shifts: list[Quantity] = field(default_factory=list)  # rates -100 bp, +300 bp
+    rate_shifts: list[Quantity | CurveRef] = field(default_factory=list)  # rates -100 bp, curve "X"
     rate_shifts_span: Span | None = None
 
 

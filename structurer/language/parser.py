@@ -27,6 +27,7 @@ from .nodes import (
     ConstantSpeed,
     CrossDecl,
     CurveDecl,
+    CurveRef,
     DealFile,
     DealHeader,
     DefaultsDecl,
@@ -468,6 +469,9 @@ class _ToAst(Transformer):
         if len(children) == 2 and str(children[0]) == "-":
             return Quantity(-q.value, q.unit, Span.of(meta), "-" + q.text)
         return Quantity(q.value, q.unit, Span.of(meta), q.text)
+
+    def shift_curve(self, meta, children):
+        return CurveRef(_unquote(children[0]), Span.of(children[0]))
 
     def rate_shifts(self, meta, children):
         return ("shifts", list(children), Span.of(meta))

@@ -27,6 +27,7 @@ class RateSpec:
     prepay_name: str = "OTS"
     shifts_bp: tuple[float, ...] = ()
     oas_prices: tuple[tuple[str, float], ...] = ()  # class name -> clean price
+    shift_curves: tuple[str, ...] = ()  # analytics curves run as rate scenarios (rates curve "X")
     mortgage: MortgageRate = OTS_MORTGAGE_RATE
 
     @property
@@ -39,7 +40,9 @@ class RateSpec:
 
     @property
     def shifts(self) -> tuple[float, ...]:
-        return self.shifts_bp or DEFAULT_SHIFTS
+        """The parallel shifts shown: those declared; the desk's usual ones when the deal names no
+        rate scenario at all (a deal naming only curves shows those)."""
+        return self.shifts_bp or (() if self.shift_curves else DEFAULT_SHIFTS)
 
 
 def describe_model(model: HullWhite) -> str:

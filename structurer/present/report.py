@@ -780,13 +780,17 @@ def _oas(plan: ReportPlan) -> dict[str, Any] | None:
         from . import charts
 
         t = result.shifts
-        with matplotlib.rc_context({"text.parse_math": False}):
-            svg = charts.rate_shift_chart(list(t.shifts_bp), t.wal, t.price)
+        svg = None
+        k = len(t.shifts_bp)  # the chart's axis is the parallel shift; named curves are in the table
+        if k:
+            with matplotlib.rc_context({"text.parse_math": False}):
+                svg = charts.rate_shift_chart(list(t.shifts_bp), {n: w[:k] for n, w in t.wal.items()},
+                                              {n: p[:k] for n, p in t.price.items()})
         priced = any(math.isfinite(p) for prices in t.price.values() for p in prices)
-        shifts = {"shifts": [f"{s:+g}" for s in t.shifts_bp], "priced": priced,
+        shifts = {"shifts": t.labels, "priced": priced, "curves": list(t.curves),
                   "rows": [{"class": n, "cells": list(zip(t.wal[n], t.price[n], strict=True))}
                            for n in t.wal],
-                  "svg": inline_svg(svg, "oasfig", "WAL and price across rate shifts")}
+                  "svg": inline_svg(svg, "oasfig", "WAL and price across rate shifts") if svg else None}
     return {"model": result.model_text, "prepay": result.prepay, "curve": result.curve,
             "paths": result.model.paths, "rows": rows, "key_rates": [k[4:] for k in keys],
             "key_columns": keys, "shifts": shifts}
