@@ -46,7 +46,8 @@ def main() -> None:
         quote = valuation.quote(results, "FL", price="99-16")
         full = quote.full_price * quote.face / 100.0
         t_quote = best(lambda r=results: valuation.quote(r, "FL", price="99-16"), ns.repeat)
-        t_measures = best(lambda r=results, f=full: q.floater_measures(r, "FL", f), ns.repeat)
+        t_measures = best(lambda r=results, f=full, y=quote.yield_: q.floater_measures(r, "FL", f, y),
+                          ns.repeat)
         t_horizon = best(lambda r=results, x=quote: valuation.horizon_return(r, x, 12, 0.04, "yield", 0.06),
                          ns.repeat)
         print(f"{len(scenarios):>10,} {t_quote:>13.3f} {t_measures:>13.3f} {t_measures / t_quote:>6.0%} "

@@ -659,9 +659,11 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
                 scenario["classes"][name].update(q.row(s))
             for h in horizons:
                 scenario["classes"][h.name].setdefault("total_return", []).append(h.row(s))
-            for name, lives in average_life.rows(results, s).items():
-                scenario["classes"][name]["average_life"] = lives
-        out["average_life_conventions"] = dict(average_life.LABELS)
+            if ns.average_lives:
+                for name, lives in average_life.rows(results, s).items():
+                    scenario["classes"][name]["average_life"] = lives
+        if ns.average_lives:  # asked for: --json's object is otherwise Results.to_dict()'s own
+            out["average_life_conventions"] = dict(average_life.LABELS)
         if deal.tapes:
             out["collateral"] = _tape_summaries(deal)
         if deal.agency:

@@ -63,6 +63,8 @@ def test_cli_says_which_convention(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "WAL: years by period count from settlement, principal paid (SIFMA)" in out
     assert "average life (years) by convention" in out and "GPM/ARM net" in out
     assert main([deal, "--json", "--psa", "165"]) == 0
+    assert "average_life_conventions" not in json.loads(capsys.readouterr().out)
+    assert main([deal, "--json", "--psa", "165", "--average-lives"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data["average_life_conventions"]) == {"wal", "to_receipt", "z_bond", "net_principal"}
     z = data["scenarios"][0]["classes"]["Z"]["average_life"]

@@ -109,7 +109,7 @@ def _factors(rates: np.ndarray, tau_mm: np.ndarray, t_be: np.ndarray,
 Valuer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def _solve(pv: Valuer, target: np.ndarray, start: float = 0.05) -> np.ndarray:
+def _solve(pv: Valuer, target: np.ndarray, start: float | np.ndarray = 0.05) -> np.ndarray:
     """The x [cell] in _BRACKET with pv(x)[0] = target [cell], pv decreasing in x, pv(x)[1] its
     slope: Newton's method kept inside a bracket that shrinks each step (a step that leaves it
     bisects instead), vectorised over cells, to 1e-13 in x."""
@@ -118,7 +118,7 @@ def _solve(pv: Valuer, target: np.ndarray, start: float = 0.05) -> np.ndarray:
     hi = np.full(target.shape, _BRACKET[1])
     f_lo, f_hi = pv(lo)[0] - target, pv(hi)[0] - target
     ok = np.isfinite(f_lo) & np.isfinite(f_hi) & (f_lo >= 0) & (f_hi <= 0) & (target > 0)
-    x = np.full(target.shape, start)
+    x = np.clip(np.broadcast_to(np.asarray(start, dtype=float), target.shape), lo, hi)
     for _ in range(_STEPS):
         value, slope = pv(x)
         f = value - target
@@ -171,10 +171,12 @@ class FloatingMeasures:
 
 def floating_measures(cash: np.ndarray, index_path: np.ndarray, full_value: np.ndarray,
                       settle: dt.date, dates: list[dt.date], basis: DayCount | str = THIRTY_360,
-                      pay_frequency: int | str = 12) -> FloatingMeasures:
+                      pay_frequency: int | str = 12, bey: np.ndarray | None = None) -> FloatingMeasures:
     """Index yield, yield spread to the index and discount margin on both bases (SF-52 to
     SF-54, module docstring) of cash [scenario, period] paid on `dates`, whose coupon resets to
-    index_path [scenario, period], priced at full_value [scenario] (same units as the cash)."""
+    index_path [scenario, period], priced at full_value [scenario] (same units as the cash).
+    `bey`: the bond-equivalent yield at that value when already solved (a quote's), which is
+    the bond-equivalent yield here too; it also starts the other solves near their roots."""
     cash = np.atleast_2d(np.asarray(cash, dtype=float))
     index_path = np.broadcast_to(np.asarray(index_path, dtype=float), cash.shape)
     target = np.broadcast_to(np.asarray(full_value, dtype=float), cash.shape[:1]).copy()
@@ -196,11 +198,17 @@ def floating_measures(cash: np.ndarray, index_path: np.ndarray, full_value: np.n
     def flat(x: np.ndarray) -> np.ndarray:  # a constant rate every period
         return np.broadcast_to(x[:, None], cash.shape)
 
-    yield_be = _solve(pv(flat, "bond-equivalent"), target)
-    yield_mm = _solve(pv(flat, "money-market"), target)
-    margin_be = _solve(pv(lambda m: index_be + m[:, None], "bond-equivalent"), target)
-    margin_mm = _solve(pv(lambda m: index_path + m[:, None], "money-market"), target)
     first_mm, first_be = index_path[:, 0], index_be[:, 0]
+    if bey is None:
+        yield_be = _solve(pv(flat, "bond-equivalent"), target)
+    else:
+        yield_be = np.broadcast_to(np.asarray(bey, dtype=float), target.shape).copy()
+    # Each solve starts where the last one's answer says its root is (NaN: the default start).
+    near = np.where(np.isfinite(yield_be), yield_be, 0.05)
+    yield_mm = _solve(pv(flat, "money-market"), target, near)
+    near_mm = np.where(np.isfinite(yield_mm), yield_mm, 0.05)
+    margin_be = _solve(pv(lambda m: index_be + m[:, None], "bond-equivalent"), target, near - first_be)
+    margin_mm = _solve(pv(lambda m: index_path + m[:, None], "money-market"), target, near_mm - first_mm)
     return FloatingMeasures(first_be, first_mm.copy(), yield_be, yield_mm, yield_be - first_be,
                             yield_mm - first_mm, margin_be, margin_mm, conv.name, f)
 

@@ -164,7 +164,7 @@ def quote(results: Results, name: str, price: float | str | None = None,
     if curve is not None:
         out_spread = pricing.spread_to_curve(bey, wal, curve)
         out_z = pricing.z_spread(cash, months, (clean + accrued) * face / 100.0, curve)
-    floating = floater_measures(results, name, (clean + accrued) * face / 100.0)
+    floating = floater_measures(results, name, (clean + accrued) * face / 100.0, bey)
     return Quote(name, results.scenarios, face, clean, accrued, bey, wal, risk.modified_duration,
                  risk.macaulay_duration, risk.convexity, eff_d, eff_c, static, out_spread, out_z,
                  floating)
@@ -180,14 +180,16 @@ def index_path(results: Results, name: str) -> np.ndarray:
                      for spec in results.scenario_specs])
 
 
-def floater_measures(results: Results, name: str, full_value: np.ndarray) -> FloatingMeasures | None:
+def floater_measures(results: Results, name: str, full_value: np.ndarray,
+                     bey: np.ndarray | None = None) -> FloatingMeasures | None:
     """The floating-rate measures (valuation.floating: index yield, yield spread to the index,
     discount margin; both bases) of a floater or inverse floater at a full value [scenario] in
-    dollars; None for a class with a fixed coupon. Monthly pay, the deal's accrual basis."""
+    dollars (`bey`: its BEY there, if solved); None for a class with a fixed coupon. Monthly pay,
+    the deal's accrual basis."""
     if results.deal.tranche(name).formula is None:
         return None
     return floating_measures(class_cash(results, name), index_path(results, name), full_value,
-                             results.deal.settle, results.dates, results.deal.day_count, 12)
+                             results.deal.settle, results.dates, results.deal.day_count, 12, bey)
 
 
 def average_life(results: Results, name: str) -> np.ndarray:
