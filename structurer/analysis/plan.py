@@ -110,6 +110,7 @@ class PriceYieldTable:
     name: str
     prices: int
     frame: pd.DataFrame
+    mortgage: pd.DataFrame | None = None  # the price rows' yields as mortgage yields
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class IndexTable:
     index: str | None
     levels: list[float] | None
     frame: pd.DataFrame
+    mortgage: pd.DataFrame | None = None  # the same yields as mortgage yields
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,13 @@ class CreditPlan:
     triggers: tuple[str, ...]
     timeline: np.ndarray  # [scenario, trigger, year]: months failing
     first_step_down: tuple[int | None, ...]
+
+    @property
+    def mortgage_yields(self) -> np.ndarray:
+        """The same yields as mortgage (monthly-compounded) yields [class, scenario]."""
+        from ..valuation.yields import mortgage_from_bey
+
+        return mortgage_from_bey(self.yields)
 
 
 @dataclass(frozen=True)
@@ -392,10 +401,16 @@ def pricing_plan(results: Results, quotes: Mapping[str, Quote] | None,
             if tranche.is_residual:
                 continue
             frame = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds))
-            tables.append(PriceYieldTable(tranche.name, len(spec.prices), frame))
+            mortgage = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds),
+                                                   mortgage=True).iloc[:len(spec.prices)]
+            tables.append(PriceYieldTable(tranche.name, len(spec.prices), frame, mortgage))
 
     s, _ = chart_scenario(results)
     speeds = list(deal.decrement) or list(dict.fromkeys(results.prepayments))
+    import pandas as pd  # late: pandas is slow to import, and only priced runs need it
+
+    from ..valuation.yields import mortgage_from_bey
+
     index_tables = []
     for name, q in quotes.items():
         tranche = deal.tranche(name)
@@ -408,10 +423,14 @@ def pricing_plan(results: Results, quotes: Mapping[str, Quote] | None,
         if index is not None:
             levels = index_levels(deal, index)
             frame = valuation.index_yield_table(deal, name, price, speeds, index, levels)
-            index_tables.append(IndexTable(name, kind, price, index, levels, frame))
+            mortgage = pd.DataFrame(100.0 * mortgage_from_bey(frame.to_numpy(dtype=float) / 100.0),
+                                    index=frame.index, columns=frame.columns)
+            mortgage.index.name = frame.index.name
+            index_tables.append(IndexTable(name, kind, price, index, levels, frame, mortgage))
         else:
             frame = valuation.price_yield_table(deal, name, [price], speeds)
-            index_tables.append(IndexTable(name, kind, price, None, None, frame))
+            mortgage = valuation.price_yield_table(deal, name, [price], speeds, mortgage=True).iloc[:1]
+            index_tables.append(IndexTable(name, kind, price, None, None, frame, mortgage))
     if horizons is None:
         horizons = horizon_results(results, quotes, deal.analytics.horizons, deal.analytics.curve)
     return Pricing(quotes, list(specs or ()), tables, index_tables, list(horizons))
