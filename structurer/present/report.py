@@ -823,7 +823,8 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
         return None
     import numpy as np
 
-    results = plan.results
+    # The report's run, or the run of the deal's default scenarios when the report's has none.
+    results = credit.run if credit.run is not None else plan.results
     labels = [results.scenarios[s] for s in credit.scenarios]
     specs = [results.scenario_specs[s] for s in credit.scenarios]
     defaults = [sp.defaults.description if sp.defaults is not None else "no defaults" for sp in specs]
@@ -863,6 +864,7 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
         "triggers": list(credit.triggers),
         "timeline": timeline, "timeline_years": list(range(1, n_years + 1)),
         "listed_all": len(labels) == len(results.scenarios),
+        "own_run": results is plan.results,
     }
 
 
