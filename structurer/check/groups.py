@@ -52,9 +52,6 @@ def prepare_groups(ck: Checker) -> None:
                                    for c in g.classes):
             ck.error(f"group {g.name}'s waterfall has no interest section, but its classes bear coupons",
                      wf.span, "add: interest: pay each class its coupon")
-        if wf.losses is not None:
-            ck.error("a loss section in a collateral group is not supported yet", wf.losses.span,
-                     "credit runs take deals with one collateral")
     ck.cross_to = {}
     for cross in file.crosses:
         ends = []
