@@ -167,6 +167,18 @@ def test_losses_stay_in_their_group_while_excess_crosses():
     assert np.allclose(f.unallocated_loss, f.group_unallocated_loss.sum(axis=1), atol=ATOL)
 
 
+def test_credit_enhancement_is_of_a_classs_own_group():
+    results = build_deal(credit_deal()).run(SCENARIOS[0])
+    deal, f, by_pool = results.deal, results.flows, results.collateral.by_pool
+    ce = results.credit_enhancement()
+    a2, b2 = deal.tranche("A2").index, deal.tranche("B2").index
+    p2_end = by_pool["ending_balance"][:, list(deal.groups[1].pools)].sum(axis=1)
+    # A2's support is B2 alone, over group 2's pool (not group 1's classes over the deal's).
+    assert np.allclose(ce[0, a2, :12], f.ending_balance[0, b2, :12] / p2_end[0, :12])
+    assert ce[0, a2, 0] == pytest.approx(100_000 / 500_000, rel=0.05)
+    assert np.all(ce[0, b2, :12] == 0.0)
+
+
 def test_the_audit_catches_a_loss_written_down_in_the_wrong_group():
     results = build_deal(credit_deal()).run(SCENARIOS[0])
     deal, f = results.deal, results.flows

@@ -689,11 +689,21 @@ class Results:
     def credit_enhancement(self) -> np.ndarray:
         """Each class's credit enhancement [scenario, class, period]: the ending balance of the
         classes that take losses before it (earlier in the deal's loss order) over the collateral's
-        ending balance; NaN for a class outside the loss order (or once the collateral is paid off)."""
-        tiers = self.deal.losses or ()
+        ending balance; NaN for a class outside the loss order (or once the collateral is paid off).
+        In a deal with collateral groups: the classes of its group below it over its group's
+        pools' ending balance (a group's pools' losses are written down against its classes only)."""
         end = self.flows.ending_balance
-        coll_end = self.collateral.ending_balance
         out = np.full(end.shape, np.nan)
+        if self.deal.groups:
+            by_pool = self.collateral.by_pool["ending_balance"]
+            for g in self.deal.groups:
+                self._enhancement(g.losses, by_pool[:, list(g.pools)].sum(axis=1), out)
+        else:
+            self._enhancement(self.deal.losses or (), self.collateral.ending_balance, out)
+        return out
+
+    def _enhancement(self, tiers: tuple[tuple[int, ...], ...], coll_end: np.ndarray, out: np.ndarray) -> None:
+        end = self.flows.ending_balance
         below = np.zeros(coll_end.shape)
         with np.errstate(invalid="ignore", divide="ignore"):
             for tier in tiers:
@@ -701,7 +711,6 @@ class Results:
                 for c in tier:
                     out[:, c, :] = ce
                 below = below + end[:, list(tier), :].sum(axis=1)
-        return out
 
 
 def _fail_ranges(failing: np.ndarray) -> list[list[int]]:
