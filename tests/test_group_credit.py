@@ -286,3 +286,41 @@ def assert_group_credit_invariants(results: structurer.Results, crossed: bool) -
 def test_group_credit_invariants(case: tuple[str, list[Scenario], bool]):
     text, scenarios, crossed = case
     assert_group_credit_invariants(build_deal(text).run(*scenarios), crossed)
+
+
+def test_the_tieout_and_group_figures_hold_in_a_credit_run():
+    from structurer.structuring.tieout import check_groups
+
+    results = build_deal(credit_deal(crosses="excess of group 2 pays group 1")).run(*SCENARIOS)
+    checks = check_groups(results)
+    assert [c.name for c in checks] == ["group 1: cash in = cash out", "group 2: cash in = cash out"]
+    assert all(c.passed for c in checks), [c.detail for c in checks]
+    for s in range(len(SCENARIOS) - 1):
+        for g in results.group_figures(s):
+            cash_in = g["collateral_interest"] + g["collateral_principal"] + g["excess_interest_in"] \
+                + g["excess_principal_in"]
+            cash_out = g["class_interest"] + g["class_principal"] + g["excess_interest_out"] \
+                + g["excess_principal_out"] + g["residual_interest"] + g["residual_principal"]
+            assert cash_in == pytest.approx(cash_out, rel=1e-9)
+            assert g["collateral_losses"] > 0.0
+            absorbed = g["class_writedown"] + g["unallocated_loss"]
+            assert absorbed == pytest.approx(g["collateral_losses"], rel=1e-9)
+    # Half a write-down dropped from group 2's books fails its check (its balances are not retired).
+    b2 = results.deal.tranche("B2").index
+    results.flows.writedown[0, b2] *= 0.5
+    failed = [c for c in check_groups(results) if not c.passed]
+    assert [c.name for c in failed] == ["group 2: cash in = cash out"] and "written down" in failed[0].detail
+
+
+def test_the_command_line_runs_a_grouped_deal_with_defaults(tmp_path, capsys):
+    from structurer.cli import main
+
+    path = tmp_path / "g.waterfall"
+    path.write_text(credit_deal())
+    assert main(["run", str(path), "--cdr", "5", "--severity", "40", "--json"]) == 0
+    import json
+
+    record = json.loads(capsys.readouterr().out)["scenarios"][0]
+    groups = record["groups"]
+    assert groups["1"]["class_writedown"] == pytest.approx(groups["1"]["collateral_losses"], rel=1e-9)
+    assert groups["2"]["collateral_losses"] > 0.0

@@ -582,6 +582,9 @@ class Results:
             return []
         s = self.scenario_index(scenario)
         f, by_pool, classes = self.flows, self.collateral.by_pool, self.deal.classes
+        principal = by_pool["scheduled_principal"] + by_pool["prepayment"]
+        if "recoveries" in by_pool:
+            principal = principal + by_pool["recoveries"]  # a credit run: a group's principal too
         x_int = f.cross_interest[s].sum(axis=-1)  # type: ignore[index]
         x_prin = f.cross_principal[s].sum(axis=-1)  # type: ignore[index]
         out = []
@@ -594,8 +597,7 @@ class Results:
                 "classes": [classes[k].name for k in g.classes if classes[k].issued],
                 "collateral_balance": float(sum(self.deal.pools[p].balance for p in pools)),
                 "collateral_interest": float(by_pool["interest"][s, pools].sum()),
-                "collateral_principal": float((by_pool["scheduled_principal"][s, pools]
-                                               + by_pool["prepayment"][s, pools]).sum()),
+                "collateral_principal": float(principal[s, pools].sum()),
                 "class_interest": float(f.interest[s, cash].sum()),
                 "class_principal": float(f.principal[s, cash].sum()),
                 "excess_interest_to": None if g.interest_to is None else groups[g.interest_to].name,
@@ -609,6 +611,14 @@ class Results:
                 "residual_interest": float(f.group_residual_interest[s, i].sum()),  # type: ignore[index]
                 "residual_principal": float(f.group_residual_principal[s, i].sum()),  # type: ignore[index]
             })
+            if self.is_credit and f.group_unallocated_loss is not None:
+                # A credit run: its pools' realized losses = its classes' write-downs + what none
+                # of its classes was left to absorb.
+                out[-1].update({
+                    "collateral_losses": float(by_pool["losses"][s, pools].sum()),
+                    "class_writedown": float(self.writedowns()[s, list(g.classes)].sum()),
+                    "unallocated_loss": float(f.group_unallocated_loss[s, i].sum()),
+                })
         return out
 
     @property
