@@ -514,10 +514,10 @@ class _Groups:
         (`balance` [class, scenario] in place, `out` the write-downs), in its loss order. What a
         group's classes cannot absorb stays that group's (not passed to another group: the
         deal's cross lines direct cash, not losses). Returns the deal's unabsorbed loss."""
-        assert self.losses is not None and self.unallocated is not None
+        losses, unallocated = self.losses or [], self.unallocated
         for i, g in enumerate(self.groups):
-            self.unallocated[t, i] = write_down(balance, self.losses[i][t], g.losses, out)
-        return self.unallocated[t].sum(axis=0)
+            unallocated[t, i] = write_down(balance, losses[i][t], g.losses, out)  # type: ignore[index]
+        return unallocated[t].sum(axis=0)  # type: ignore[index]
 
     def residuals(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """What the groups left to the residual in period t: (interest, principal) [scenario]."""
