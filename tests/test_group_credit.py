@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import build_deal, deal_errors
+from conftest import DEALS_DIR, build_deal, deal_errors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_groups import HEADER, _group_books, _standalone, at
+from test_groups import HEADER, _as_group_two, _group_books, _standalone, at
 
 import structurer
 from structurer.engine.audit import EngineError, audit
@@ -324,3 +324,37 @@ def test_the_command_line_runs_a_grouped_deal_with_defaults(tmp_path, capsys):
     groups = record["groups"]
     assert groups["1"]["class_writedown"] == pytest.approx(groups["1"]["collateral_losses"], rel=1e-9)
     assert groups["2"]["collateral_losses"] > 0.0
+
+
+@pytest.mark.parametrize("path", ["senior_sub.waterfall", "private_label.waterfall"])
+def test_a_credit_example_pays_in_a_group_as_it_does_alone(path: str):
+    # The private-label examples as group 2 next to a small sequential group 1 that takes its own
+    # losses: under their own default scenarios, group 2's classes are paid and written down as
+    # the deal alone's are. (Shifting interest and its cumulative-loss, delinquency and
+    # credit-support triggers read group 2's own pools' balance and losses.)
+    text, alone_deal = _as_group_two(path)
+    text = text.replace("principal: pay X1 then X2 }",
+                        "principal: pay X1 then X2  losses: write down X2, X1 }")
+    deal = structurer.loads(text, DEALS_DIR / f"group_{path}")
+    names = [n for n, s in alone_deal.scenarios.items() if s.defaults is not None]
+    assert len(names) >= 4
+    scenarios = [alone_deal.scenarios[n] for n in names]
+    together, alone = deal.run(*scenarios), alone_deal.run(*scenarios)
+    _group_books(together)
+    assert together.flows.writedown[:, [deal.tranche("X1").index, deal.tranche("X2").index]].sum() > 0.0
+    for c in alone_deal.classes:
+        if c.is_residual:
+            continue
+        k = deal.tranche(c.name).index
+        for key in ("interest", "principal", "writedown", "shortfall"):
+            got = getattr(together.flows, key)[:, k, : alone.periods]
+            want = getattr(alone.flows, key)[:, c.index]
+            assert np.allclose(got, want, rtol=1e-9, atol=1e-5), (c.name, key)
+
+
+def test_a_shifting_interest_rule_paying_another_groups_class_is_pointed_at():
+    text, _ = _as_group_two("private_label.waterfall")
+    text = text.replace("      senior A\n", "      senior A, X1 pro rata\n")
+    errors = [e for e in deal_errors(text) if "X1" in e.message]
+    assert errors and errors[0].message == "group 2's waterfall pays X1, a class of group 1"
+    assert at(errors[0], text, "X1", within="senior A, X1")
