@@ -1148,23 +1148,31 @@ def _print_groups(console: Console, results: Results) -> None:
     s = chart_scenario(results)[0]
     table = Table(title=f"Collateral groups at {_escape(results.scenarios[s])} (cash over the life)",
                   title_justify="left", header_style="bold")
-    for col, justify in (("Group", "left"), ("Pools", "left"), ("Classes", "left"),
-                         ("Pools' cash", "right"), ("Classes' cash", "right"), ("Excess in", "right"),
-                         ("Excess out", "right"), ("Residual", "right")):
+    figures = results.group_figures(s)
+    credit = any("collateral_losses" in g for g in figures)  # a credit run: losses per group too
+    columns = [("Group", "left"), ("Pools", "left"), ("Classes", "left"), ("Pools' cash", "right"),
+               ("Classes' cash", "right"), ("Excess in", "right"), ("Excess out", "right"),
+               ("Residual", "right")]
+    if credit:
+        # One word each, so that a narrow terminal does not break the headings.
+        columns += [("Losses", "right"), ("Write-downs", "right"), ("Unabsorbed", "right")]
+    for col, justify in columns:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
 
     def out(g: dict, kind: str) -> list[str]:
         target = g[f"excess_{kind}_to"]
         return [f"{g[f'excess_{kind}_out']:,.0f} {kind} to group {_escape(target)}"] if target else []
 
-    for g in results.group_figures(s):
+    for g in figures:
         cash_in = g["collateral_interest"] + g["collateral_principal"]
         received = g["excess_interest_in"] + g["excess_principal_in"]
+        losses = ([f"{g['collateral_losses']:,.0f}", f"{g['class_writedown']:,.0f}",
+                   f"{g['unallocated_loss']:,.0f}"] if credit else [])
         table.add_row(
             _escape(g["group"]), _escape(", ".join(g["pools"])), _escape(", ".join(g["classes"])),
             f"{cash_in:,.0f}", f"{g['class_interest'] + g['class_principal']:,.0f}",
             f"{received:,.0f}", "\n".join(out(g, "interest") + out(g, "principal")) or "-",
-            f"{g['residual_interest'] + g['residual_principal']:,.0f}")
+            f"{g['residual_interest'] + g['residual_principal']:,.0f}", *losses)
     _print_table(console, table)
 
 

@@ -358,3 +358,20 @@ def test_a_shifting_interest_rule_paying_another_groups_class_is_pointed_at():
     errors = [e for e in deal_errors(text) if "X1" in e.message]
     assert errors and errors[0].message == "group 2's waterfall pays X1, a class of group 1"
     assert at(errors[0], text, "X1", within="senior A, X1")
+
+
+def test_the_terminal_and_the_report_show_each_groups_losses(tmp_path, capsys):
+    from structurer.cli import main
+
+    path = tmp_path / "g.waterfall"
+    path.write_text(credit_deal())
+    report = tmp_path / "g.html"
+    assert main(["run", str(path), "--cdr", "5", "--severity", "40", "--report", str(report)]) == 0
+    printed = capsys.readouterr().out
+    heading = next(line for line in printed.splitlines() if "Group" in line and "Pools" in line)
+    assert all(w in heading for w in ("Losses", "Write-downs", "Unabsorbed"))
+    section = report.read_text().split('id="groups"')[1].split("</section>")[0]
+    assert "Pools&rsquo; losses" in section and "<th>Write-downs</th>" in section
+    # A run without defaults shows no loss columns.
+    assert main(["run", str(path), "--no-report"]) == 0
+    assert "Unabsorbed" not in capsys.readouterr().out

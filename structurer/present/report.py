@@ -893,8 +893,13 @@ def _groups(results: Results, s: int) -> dict[str, Any] | None:
             "excess_in": g["excess_interest_in"] + g["excess_principal_in"],
             "excess_out": "; ".join(passed) or "-",
             "residual": g["residual_interest"] + g["residual_principal"],
+            # A credit run: the group's pools' realized losses, its classes' write-downs and what
+            # they could not absorb (Results.group_figures has them only then).
+            "losses": g.get("collateral_losses"), "writedown": g.get("class_writedown"),
+            "unallocated": g.get("unallocated_loss"),
         })
-    return {"scenario": results.scenarios[s], "rows": rows}
+    credit = any(r["losses"] is not None for r in rows)
+    return {"scenario": results.scenarios[s], "rows": rows, "credit": credit}
 
 
 def report_context(plan: ReportPlan) -> dict[str, Any]:
