@@ -143,8 +143,18 @@ def check_losses(ck: Checker) -> None:
             tiers.append(tuple(members))
         else:
             tiers.extend((i,) for i in members)
+    if ok and decl.reimburse is not None:
+        # A split parent's cash belongs to its floaters: a reimbursement to it would have no
+        # holder (write down the parent and its floaters follow, but they are not reimbursed).
+        split = {c.parent for c in ck.classes if c.parent is not None}
+        for k in (k for t in tiers for k in t if k in split):
+            ck.error(f"class {ck.classes[k].name} is split into other classes: its write-downs cannot be "
+                     "reimbursed", decl.reimburse, "drop '; reimburse from excess interest', or write down "
+                     "classes that are not split")
+            ok = False
     if ok:
         ck.losses = tuple(t for t in tiers if t)
+        ck.reimburse_losses = decl.reimburse is not None
 
 
 def _loss_class(ck: Checker, ref: ClassRef) -> int | None:
