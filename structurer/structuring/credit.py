@@ -209,7 +209,7 @@ def subordination(deal: Deal, name: str, stress: Scenario | str, criterion: str 
     now = original / collateral
     lo, hi = THIN, pool / collateral - THIN
     broke, measure, sized = probe(lo)
-    details = {"subordinates": [c.name for c in below], "original": 100.0 * now,
+    details = {"subordinates": ", ".join(c.name for c in below), "original_subordination": 100.0 * now,
                "stress": scenario.description, "criterion": criterion}
     if not broke:
         return SolveResult(goal, variable, 0.0, measure, None, 0.0, runs, True,
@@ -231,7 +231,7 @@ def subordination(deal: Deal, name: str, stress: Scenario | str, criterion: str 
             best = (hi, measure, sized)
     share, measure, sized = best
     details["fails_at"] = 100.0 * lo
-    details["balances"] = {c.name: sized.tranche(c.name).balance for c in (tranche, *below)}
+    # The sized balances are the rebuilt deal's (result.deal; --json prints them).
     change = "more than" if share > now else "less than" if share < now else "the same as"
     return SolveResult(
         goal, variable, 100.0 * share, measure, FIRST_DOLLAR if criterion == "loss" else 0.0,
