@@ -1184,6 +1184,12 @@ def _print_cover(console: Console, results: Results, s: int, bands: dict[str, st
         table.add_column("Loss", justify="right")
     else:
         losses = None
+    # A deal that reimburses losses out of excess interest: what each class was paid back.
+    paid_back = results.reimbursements()[s].sum(axis=1) if results.reimburses else None
+    if paid_back is not None and paid_back.sum() > 0:
+        table.add_column("Reimbursed", justify="right")
+    else:
+        paid_back = None
     summary = results.summary(s)
     for name, row in summary.iterrows():
         residual = row["principal_type"] == "R"
@@ -1212,6 +1218,8 @@ def _print_cover(console: Console, results: Results, s: int, bands: dict[str, st
             dates,
             row["final_date"].isoformat() if row["final_date"] else "-",
             *([_loss_cell(results, str(name), losses, residual)] if losses is not None else []),
+            *([("-" if residual else f"{paid_back[results.deal.tranche(str(name)).index]:,.0f}")]
+              if paid_back is not None else []),
         )
     _print_table(console, table)
 
