@@ -143,3 +143,17 @@ def test_reimbursement_invariants(prepay, sda, severity, lag, pro_rata):
             continue
         paid_here = rb[list(tier)].sum(axis=0) > 0
         assert np.all(owed[senior][:, paid_here].sum(axis=0) <= 1e-6)
+
+
+def test_the_cover_table_shows_what_was_reimbursed(tmp_path, capsys, monkeypatch):
+    from structurer.cli import main
+
+    monkeypatch.setenv("COLUMNS", "200")
+    path = tmp_path / "ss.waterfall"
+    path.write_text(REIMBURSING)
+    assert main(["run", str(path), "--no-report", "--scenario", "200 SDA"]) == 0
+    out = capsys.readouterr().out
+    assert "Reimbursed" in out
+    b_row = next(line for line in out.splitlines() if line.startswith("│ B "))
+    paid_back = DEAL.run("200 SDA").reimbursements()[0, DEAL.tranche("B").index].sum()
+    assert f"{paid_back:,.0f}" in b_row.split("│")[-2]
