@@ -157,3 +157,18 @@ def test_the_cover_table_shows_what_was_reimbursed(tmp_path, capsys, monkeypatch
     b_row = next(line for line in out.splitlines() if line.startswith("│ B "))
     paid_back = DEAL.run("200 SDA").reimbursements()[0, DEAL.tranche("B").index].sum()
     assert f"{paid_back:,.0f}" in b_row.split("│")[-2]
+
+
+def test_the_kernel_and_the_interpreter_reimburse_alike(monkeypatch):
+    scenarios = [_scenario(cpr, sda, sev, 12) for cpr in (5, 15) for sda in (300, 900) for sev in (30, 60)]
+    for deal in (DEAL, PRO_RATA_DEAL):
+        kernel = deal.run(*scenarios)
+        assert type(kernel.flows.source).__name__ == "LeanClassFlows"  # the compiled kernel ran
+        with monkeypatch.context() as m:
+            m.setenv("STRUCTURER_ENGINE", "numpy")
+            numpy = deal.run(*scenarios)
+        assert numpy.flows.source is None
+        assert kernel.reimbursements().sum() > 1e6
+        assert np.allclose(kernel.reimbursements(), numpy.reimbursements(), rtol=1e-12, atol=1e-6)
+        assert np.allclose(kernel.flows.residual_interest, numpy.flows.residual_interest, rtol=1e-12,
+                           atol=1e-6)

@@ -74,9 +74,7 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
             if s.defaults is not None:
                 validate_defaults(s.defaults, term)
         credit = credit_collateral(deal.pools, smm, [s.defaults for s in scenarios])
-        # The kernel does not reimburse losses: such a deal's credit runs are the interpreter's
-        # (its runs without defaults have nothing to reimburse and stay on the kernel).
-        cd = None if deal.reimburse_losses else _compiled(deal)
+        cd = _compiled(deal)
         if cd is not None:
             # The kernel pays out the collateral engine/credit.py computed.
             _, flows = run_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates, credit)

@@ -76,7 +76,8 @@ class ClassFlows:
     # [scenario, period].
     writedown: np.ndarray | None = field(default=None, compare=False)
     unallocated_loss: np.ndarray | None = field(default=None, compare=False)
-    # Credit runs of a deal that reimburses losses only (`; reimburse from excess interest`):
+    # Credit runs of a deal that reimburses losses only (`; reimburse from excess interest`;
+    # the kernel's step 5b pays the same):
     # cash [scenario, class, period] paid out of excess interest against unreimbursed
     # write-downs. It does not reinstate the balance.
     reimbursed: np.ndarray | None = field(default=None, compare=False)
