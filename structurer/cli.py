@@ -1018,14 +1018,17 @@ def _print_tables(console: Console, deal: Deal) -> None:
             if tranche.is_residual:
                 continue
             frame = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds))
-            table = Table(title=f"{_escape(tranche.name)}: yield (BEY %) by price and speed",
-                          title_justify="left", header_style="bold")
-            table.add_column("Price", justify="left")
-            for col in frame.columns:
-                table.add_column(_escape(str(col)), justify="right")
-            for idx, row in frame.iterrows():
-                table.add_row(_escape(str(idx)), *[_cell(v) for v in row])
-            _print_table(console, table)
+            mortgage = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds),
+                                                   mortgage=True).iloc[:len(spec.prices)]
+            for title, shown in ((f"{tranche.name}: yield (BEY %) by price and speed", frame),
+                                 (f"{tranche.name}: the same as mortgage yields (%, monthly)", mortgage)):
+                table = Table(title=_escape(title), title_justify="left", header_style="bold")
+                table.add_column("Price", justify="left")
+                for col in shown.columns:
+                    table.add_column(_escape(str(col)), justify="right")
+                for idx, row in shown.iterrows():
+                    table.add_row(_escape(str(idx)), *[_cell(v) for v in row])
+                _print_table(console, table)
 
 
 # A grid this large gets a progress bar (scenarios x periods of waterfall work).

@@ -195,6 +195,8 @@ def _group_books(results: structurer.Results) -> None:
     it left to the residual, every period and scenario; nothing passed on is negative."""
     deal, f, by_pool = results.deal, results.flows, results.collateral.by_pool
     pool_cash = by_pool["interest"] + by_pool["scheduled_principal"] + by_pool["prepayment"]
+    if "recoveries" in by_pool:
+        pool_cash = pool_cash + by_pool["recoveries"]  # a credit run: recoveries are principal
     for i, g in enumerate(deal.groups):
         cash_in = pool_cash[:, list(g.pools)].sum(axis=1)
         for j, donor in enumerate(deal.groups):
@@ -296,10 +298,13 @@ def test_results_say_whose_classes_and_pools_are_whose():
     assert record["1"]["excess_interest_to"] == "2"
 
 
-def test_a_credit_run_of_a_grouped_deal_is_refused():
+def test_a_lossy_credit_run_of_a_grouped_deal_without_loss_orders_is_refused():
+    # Defaults that lose money need the groups to say who takes the losses (tests/
+    # test_group_credit.py runs grouped deals that do); defaults without losses run.
     deal = build_deal(grouped())
-    with pytest.raises(structurer.InputError, match="collateral groups"):
-        deal.run("150 PSA defaults 1 CDR")
+    with pytest.raises(structurer.InputError, match="says nowhere which classes take losses"):
+        deal.run("150 PSA defaults 1 CDR severity 40%")
+    assert deal.run("150 PSA defaults 1 CDR").flows.writedown.max() == 0.0
 
 
 def test_the_tieout_checks_each_group():

@@ -398,3 +398,23 @@ def test_break_rate_errors_and_cli(deal, capsys):
                  "--unit", "CDR"]) == 0
     assert "class M1 breaks at" in capsys.readouterr().out
     assert main(["solve", str(PRIVATE_LABEL), "--break", "M9", "--severity", "40"]) == 2
+
+
+def test_a_plain_report_shows_the_deals_default_scenarios(deal):
+    """`structure DEAL` runs the pricing speed, which has no defaults: the Credit section then runs
+    the scenarios the deal names with a default assumption, and says so."""
+    from structurer.analysis.plan import report_plan
+    from structurer.present.report import render
+
+    r = deal.run(deal.pricing)
+    assert not r.is_credit
+    plan = report_plan(r)
+    credit = plan.credit
+    named = [n for n, sc in deal.scenarios.items() if sc.defaults is not None]
+    assert credit.run is not r and credit.run.scenarios == named
+    stressed = deal.run(*[deal.scenarios[n] for n in named])
+    assert np.allclose(credit.writedown.sum(axis=0), stressed.writedowns().sum(axis=(1, 2)))
+    assert credit.writedown.sum() > 0
+    section = render(plan).split('id="credit"')[1].split("</section>")[0]
+    assert "the report&rsquo;s own run has no defaults" in section
+    assert all(n.replace("%", "") in section.replace("%", "") for n in named)

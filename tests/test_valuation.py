@@ -421,3 +421,23 @@ def test_bench_pricing_runs(capsys: pytest.CaptureFixture[str]) -> None:
     for name in ("P", "S", "PI"):
         assert f"\n  {name} " in out
     assert "best" in out and "median" in out
+
+
+def test_price_yield_tables_show_mortgage_yields_too(tmp_path: Path) -> None:
+    """Beside every grid of bond-equivalent yields, the same yields compounded monthly: converted
+    from the unrounded BEY (valuation), shown in the terminal (--tables) and the report."""
+    deal = load("pac.waterfall")
+    results = deal.run(*TABLE_SPEEDS)
+    frame = valuation.price_yield_table(deal, "P", PRICES, TABLE_SPEEDS, mortgage=True)
+    assert frame.index.name == "P: price / mortgage yield"
+    for price, label in zip(PRICES, [pricing.format_32nds(p) for p in PRICES], strict=True):
+        q = valuation.quote(results, "P", price=price)
+        expected = np.round(pricing.mortgage_from_bey(q.yield_) * 100, 3)
+        assert np.allclose(frame.loc[label].to_numpy(dtype=float), expected, rtol=0, atol=1e-12)
+        # monthly compounding of the same yield: a little below the semiannual BEY
+        assert np.all(frame.loc[label].to_numpy(dtype=float) < np.round(q.yield_ * 100, 3) + 1e-12)
+    priced = DEALS_DIR / "trust_io_po.waterfall"  # an example deal whose analytics ask for tables
+    report = tmp_path / "priced.html"
+    assert cli.main([str(priced), "--tables", "--report", str(report)]) == 0
+    html = report.read_text()
+    assert '<table class="grid price-yield-mortgage"' in html

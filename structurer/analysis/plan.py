@@ -110,6 +110,7 @@ class PriceYieldTable:
     name: str
     prices: int
     frame: pd.DataFrame
+    mortgage: pd.DataFrame | None = None  # the price rows' yields as mortgage yields
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class IndexTable:
     index: str | None
     levels: list[float] | None
     frame: pd.DataFrame
+    mortgage: pd.DataFrame | None = None  # the same yields as mortgage yields
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,14 @@ class CreditPlan:
     triggers: tuple[str, ...]
     timeline: np.ndarray  # [scenario, trigger, year]: months failing
     first_step_down: tuple[int | None, ...]
+    run: Results | None = None  # the run of these figures: the report's own, or its deal's stresses
+
+    @property
+    def mortgage_yields(self) -> np.ndarray:
+        """The same yields as mortgage (monthly-compounded) yields [class, scenario]."""
+        from ..valuation.yields import mortgage_from_bey
+
+        return mortgage_from_bey(self.yields)
 
 
 @dataclass(frozen=True)
@@ -392,10 +402,16 @@ def pricing_plan(results: Results, quotes: Mapping[str, Quote] | None,
             if tranche.is_residual:
                 continue
             frame = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds))
-            tables.append(PriceYieldTable(tranche.name, len(spec.prices), frame))
+            mortgage = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds),
+                                                   mortgage=True).iloc[:len(spec.prices)]
+            tables.append(PriceYieldTable(tranche.name, len(spec.prices), frame, mortgage))
 
     s, _ = chart_scenario(results)
     speeds = list(deal.decrement) or list(dict.fromkeys(results.prepayments))
+    import pandas as pd  # late: pandas is slow to import, and only priced runs need it
+
+    from ..valuation.yields import mortgage_from_bey
+
     index_tables = []
     for name, q in quotes.items():
         tranche = deal.tranche(name)
@@ -408,10 +424,14 @@ def pricing_plan(results: Results, quotes: Mapping[str, Quote] | None,
         if index is not None:
             levels = index_levels(deal, index)
             frame = valuation.index_yield_table(deal, name, price, speeds, index, levels)
-            index_tables.append(IndexTable(name, kind, price, index, levels, frame))
+            mortgage = pd.DataFrame(100.0 * mortgage_from_bey(frame.to_numpy(dtype=float) / 100.0),
+                                    index=frame.index, columns=frame.columns)
+            mortgage.index.name = frame.index.name
+            index_tables.append(IndexTable(name, kind, price, index, levels, frame, mortgage))
         else:
             frame = valuation.price_yield_table(deal, name, [price], speeds)
-            index_tables.append(IndexTable(name, kind, price, None, None, frame))
+            mortgage = valuation.price_yield_table(deal, name, [price], speeds, mortgage=True).iloc[:1]
+            index_tables.append(IndexTable(name, kind, price, None, None, frame, mortgage))
     if horizons is None:
         horizons = horizon_results(results, quotes, deal.analytics.horizons, deal.analytics.curve)
     return Pricing(quotes, list(specs or ()), tables, index_tables, list(horizons))
@@ -451,13 +471,28 @@ def report_plan(results: Results, decrement: Results | None = None,
         yearly=(yearly_flows(results, 0) if class_periods(results) > budget.CASHFLOW_CELLS_MONTHLY
                 else None),
         tapes=tape_summaries(deal),
-        credit=credit_plan(results, priced.quotes if priced is not None else None, s),
+        credit=_credit_section(results, priced.quotes if priced is not None else None, s),
     )
 
 
-def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int) -> CreditPlan | None:
+def _credit_section(results: Results, quotes: Mapping[str, Quote] | None, chart: int) -> CreditPlan | None:
+    """The Credit section of the run; for a run without defaults of a deal whose named scenarios
+    carry default assumptions (the report of a plain `structure DEAL`, at its pricing speed), of
+    a run of those scenarios, each class priced as the run quoted it at the charts' scenario."""
+    deal = results.deal
+    stressed = [sc for sc in deal.scenarios.values() if sc.defaults is not None]
+    if results.is_credit or not stressed:
+        return credit_plan(results, quotes, chart)
+    prices = {name: float(q.price[chart]) for name, q in (quotes or {}).items()
+              if math.isfinite(float(q.price[chart]))}
+    return credit_plan(deal.run(*stressed), None, 0, prices)
+
+
+def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int,
+                prices: Mapping[str, float] | None = None) -> CreditPlan | None:
     """The Credit section's tables (see CreditPlan), or None for a run without defaults of a deal
-    without shifting interest."""
+    without shifting interest. `prices`: each class's clean price for its yields, in place of its
+    quote at scenario `chart` (par for a class with neither)."""
     from ..valuation import quotes as valuation
     from ..valuation import yields
 
@@ -483,6 +518,8 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
     for k, name in enumerate(names):
         q = (quotes or {}).get(name)
         price = float(q.price[chart]) if q is not None and math.isfinite(float(q.price[chart])) else 100.0
+        if prices is not None:
+            price = prices.get(name, 100.0)
         prices[name] = price
         face = results.original_balance(name)
         cash = valuation.class_cash(results, name)[list(listed)]
@@ -509,7 +546,7 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
         scenarios=listed, classes=names, writedown=wd, loss_pct=loss_pct, collateral_loss=coll_loss,
         collateral_loss_pct=100.0 * coll_loss / coll_original if coll_original > 0 else coll_loss * 0.0,
         prices=prices, yields=ylds, scenario=chart, enhancement=enhancement, anniversaries=anniversaries,
-        triggers=triggers, timeline=timeline, first_step_down=tuple(first),
+        triggers=triggers, timeline=timeline, first_step_down=tuple(first), run=results,
     )
 
 

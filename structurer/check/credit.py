@@ -7,10 +7,11 @@ line's agree; here they gain the position of what was written.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from ..errors import InputError, Span
-from ..language.nodes import ClassRef, DefaultsDecl, Quantity
+from ..language.nodes import ClassRef, DefaultsDecl, LossesDecl, Quantity
 from ..model.defaults import (
     RATE_UNITS,
     DefaultAssumption,
@@ -99,23 +100,89 @@ def default_assumption(ck: Checker, decl: DefaultsDecl) -> DefaultAssumption | N
 
 
 def check_losses(ck: Checker) -> None:
-    """The loss order (tiers of classes), and no scenario with losses in a deal without one."""
+    """The loss order (tiers of classes), and no scenario with losses in a deal without one.
+
+    A grouped deal has no deal-wide waterfall: each group's waterfall carries its own loss
+    section, naming only its own classes, since a group's pools' losses are written down
+    against its classes alone. Either every group has one or none has (a deal-wide default
+    assumption makes every group's pools lose)."""
+    if ck.file.groups:
+        _check_group_losses(ck)
+        return
     wf = ck.file.waterfall
     decl = wf.losses if wf is not None else None
     if decl is None:
-        sc = ck.file.scenarios
-        if sc is None:
-            return
-        lossy = [(name, span) for name, span, _ in sc.named
-                 if name in ck.scenarios and ck.scenarios[name].has_losses]
-        if ck.pricing is not None and ck.pricing.has_losses and sc.pricing_defaults is not None:
-            lossy.insert(0, ("pricing", sc.pricing_defaults.span))
-        for name, span in lossy:
-            what = "the pricing scenario" if name == "pricing" else f"scenario \"{name}\""
-            ck.error(f"{what} has defaults but the waterfall says nowhere which classes take losses",
-                     span, "add a loss section to the waterfall, e.g. 'losses: write down D, C, B, A' "
-                     "(the most junior class first)")
+        _no_loss_order(ck, "the waterfall says nowhere which classes take losses",
+                       "add a loss section to the waterfall, e.g. 'losses: write down D, C, B, A' "
+                       "(the most junior class first)")
         return
+    tiers = _loss_tiers(ck, decl)
+    if tiers is not None:
+        ck.losses = tiers
+        ck.reimburse_losses = decl.reimburse is not None
+
+
+def _no_loss_order(ck: Checker, what_is_missing: str, hint: str) -> None:
+    """Report each scenario (the pricing one first) whose defaults lose money."""
+    sc = ck.file.scenarios
+    if sc is None:
+        return
+    lossy = [(name, span) for name, span, _ in sc.named
+             if name in ck.scenarios and ck.scenarios[name].has_losses]
+    if ck.pricing is not None and ck.pricing.has_losses and sc.pricing_defaults is not None:
+        lossy.insert(0, ("pricing", sc.pricing_defaults.span))
+    for name, span in lossy:
+        what = "the pricing scenario" if name == "pricing" else f"scenario \"{name}\""
+        ck.error(f"{what} has defaults but {what_is_missing}", span, hint)
+
+
+def _check_group_losses(ck: Checker) -> None:
+    """Each group's loss section names only its own classes; all groups have one or none."""
+    file = ck.file
+    decls = [g.waterfall.losses if g.waterfall is not None else None for g in file.groups]
+    if all(d is None for d in decls):
+        _no_loss_order(ck, "no group's waterfall says which classes take losses",
+                       "add a loss section to each group's waterfall, e.g. 'losses: write down "
+                       "B1, A1' (the group's most junior class first)")
+        return
+    with_one = next(g.name for g, d in zip(file.groups, decls, strict=True) if d is not None)
+    bad = len(ck.errors)
+    found: list[tuple[tuple[int, ...], ...] | None] = []
+    for i, (g, decl) in enumerate(zip(file.groups, decls, strict=True)):
+        if decl is None:
+            ck.error(f"group {g.name}'s waterfall has no loss section, while group {with_one}'s has",
+                     g.waterfall.span if g.waterfall is not None else g.span,
+                     "each group says who takes its own pools' losses: add to its waterfall "
+                     "'losses: write down ...' naming its classes, the most junior first")
+            found.append(None)
+            continue
+        if decl.reimburse is not None:
+            # Which excess would pay whom across groups is not modelled yet: say so.
+            ck.error("reimbursing losses from excess interest is not supported in a deal with "
+                     "collateral groups yet", decl.reimburse, "drop '; reimburse from excess interest'")
+        tiers = _loss_tiers(ck, decl)
+        found.append(tiers)
+        if tiers is None or not ck.groups_ok:
+            continue
+        own = set(ck.group_members[i][1])
+        for m in (m for part in decl.alloc.parts for m in part.members if isinstance(m, ClassRef)):
+            c = ck.names.get(m.name)
+            if c is None or c.index in own:
+                continue
+            j = next((j for j, (_, cls) in enumerate(ck.group_members) if c.index in cls), None)
+            where = f"a class of group {file.groups[j].name}" if j is not None else "a class of no group"
+            ck.error(f"group {g.name}'s loss order names {m.name}, {where}", m.span,
+                     "a group's pools' losses are written down against its own classes only")
+    if len(ck.errors) > bad or not ck.groups_ok or len(ck.groups) != len(found):
+        return
+    # The deal's loss order is the groups' end to end (a class is in one group's at most): what
+    # asks whether a class takes losses at all reads it; the engine writes down group by group.
+    ck.groups = [dataclasses.replace(g, losses=t or ()) for g, t in zip(ck.groups, found, strict=True)]
+    ck.losses = tuple(tier for t in found if t for tier in t)
+
+
+def _loss_tiers(ck: Checker, decl: LossesDecl) -> tuple[tuple[int, ...], ...] | None:
+    """A loss section's tiers of class indices, or None after reporting what is wrong."""
     tiers: list[tuple[int, ...]] = []
     seen: set[str] = set()
     ok = True
@@ -152,9 +219,7 @@ def check_losses(ck: Checker) -> None:
                      "reimbursed", decl.reimburse, "drop '; reimburse from excess interest', or write down "
                      "classes that are not split")
             ok = False
-    if ok:
-        ck.losses = tuple(t for t in tiers if t)
-        ck.reimburse_losses = decl.reimburse is not None
+    return tuple(t for t in tiers if t) if ok else None
 
 
 def _loss_class(ck: Checker, ref: ClassRef) -> int | None:

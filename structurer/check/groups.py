@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import Span, did_you_mean
-from ..language.nodes import Alloc, ClassRef, WaterfallDecl
+from ..language.nodes import Alloc, ClassRef, PrincipalRule, ShiftingDecl, WaterfallDecl
 from ..model.deal import Notional, Pool, Tranche
 from ..model.groups import CollateralGroup, find_cycle
 from .context import MONEY_TOLERANCE, Checker
@@ -52,9 +52,6 @@ def prepare_groups(ck: Checker) -> None:
                                    for c in g.classes):
             ck.error(f"group {g.name}'s waterfall has no interest section, but its classes bear coupons",
                      wf.span, "add: interest: pay each class its coupon")
-        if wf.losses is not None:
-            ck.error("a loss section in a collateral group is not supported yet", wf.losses.span,
-                     "credit runs take deals with one collateral")
     ck.cross_to = {}
     for cross in file.crosses:
         ends = []
@@ -213,6 +210,13 @@ def _class_refs(alloc: Alloc) -> list[ClassRef]:
     return out
 
 
+def _rule_refs(rule: PrincipalRule | ShiftingDecl) -> list[ClassRef]:
+    """The classes a principal rule pays: a shifting-interest rule its seniors and subordinates."""
+    if isinstance(rule, ShiftingDecl):
+        return _class_refs(rule.senior) + _class_refs(rule.subordinate)
+    return _class_refs(rule.alloc)
+
+
 def check_groups(ck: Checker) -> None:
     """A group's rules pay only its own classes; each group's share of the compiled rules."""
     file = ck.file
@@ -224,7 +228,7 @@ def check_groups(ck: Checker) -> None:
         wf = g.waterfall
         if wf is None:
             continue
-        refs = [r for rule in wf.principal for r in _class_refs(rule.alloc)]
+        refs = [r for rule in wf.principal for r in _rule_refs(rule)]
         for acc in wf.accretion:
             refs.append(ClassRef(acc.name, acc.name_span))
             refs += [r for rule in acc.rules for r in _class_refs(rule.alloc)]

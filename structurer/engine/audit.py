@@ -122,11 +122,20 @@ def _group_checks(deal: Deal, coll: CollateralFlows, flows: ClassFlows, cash_f: 
     the residual, plus what its own excess paid on; nothing it passes on is negative; and no
     principal leaves a group while one of its classes still has a balance."""
     by_pool = coll.by_pool
-    pool_cash = by_pool["interest"] + by_pool["scheduled_principal"] + by_pool["prepayment"]
+    pool_principal = by_pool["scheduled_principal"] + by_pool["prepayment"]
+    credit = flows.group_unallocated_loss is not None
+    if credit:
+        # A group's pools' recoveries are its principal.
+        pool_principal = pool_principal + by_pool["recoveries"]
+    pool_cash = by_pool["interest"] + pool_principal
     paid = flows.interest + flows.principal  # [scenario, class, period]
     r_int, r_prin = flows.group_residual_interest, flows.group_residual_principal
     x_int, x_prin = flows.cross_interest, flows.cross_principal  # [scenario, group, period]
     end = flows.ending_balance
+    book_f = np.array([c.on_books for c in deal.classes], dtype=float)
+    # What each class's balance fell by: its principal and write-down, less what accrued onto
+    # it (an accrual class's interest, which its group's rules paid on as principal).
+    fell = flows.beginning_balance - end  # [scenario, class, period]
     # Measured against the deal's cash in the period, as the deal's own books are: a donor's
     # excess is a difference of its large flows and carries their rounding (~1e-9 dollars) to
     # a target group whose own cash may be nil.
@@ -144,6 +153,30 @@ def _group_checks(deal: Deal, coll: CollateralFlows, flows: ClassFlows, cash_f: 
         out += r_int[:, i] + r_prin[:, i] + x_int[:, i] + x_prin[:, i]
         label = f"group {g.name}"
         checks.append((~(np.abs(out - cash_in) <= tol).T, f"{label}: cash in differs from cash out"))
+        # Principal: the group's pools' balance falls by their principal and realized losses;
+        # that is what its classes' balances fell by (principal paid, written down), plus what
+        # it passed on or left as principal, less what donor groups' excess brought it as
+        # principal, plus any loss its classes were not left to absorb.
+        pools = list(g.pools)
+        coll_fell = pool_principal[:, pools].sum(axis=1)
+        classes_fell = np.einsum("c,scp->sp", book_f[members], fell[:, members])
+        moved = classes_fell + r_prin[:, i] + x_prin[:, i]
+        for j, donor in enumerate(deal.groups):
+            if donor.principal_to == i:
+                moved -= x_prin[:, j]
+        if flows.cross_interest_principal is not None:
+            moved -= flows.cross_interest_principal[:, i]
+        if credit:
+            lost = by_pool["losses"][:, pools].sum(axis=1)
+            coll_fell = coll_fell + lost
+            unabsorbed = flows.group_unallocated_loss[:, i]  # type: ignore[index]
+            moved += unabsorbed
+            written = np.einsum("c,scp->sp", book_f[members], flows.writedown[:, members])  # type: ignore[index]
+            checks.append((~(np.abs(written + unabsorbed - lost) <= tol).T,
+                           f"{label}: its pools' losses differ from its classes' write-downs"))
+            checks.append((~(unabsorbed >= -tol).T, f"{label}: a negative loss was left unabsorbed"))
+        checks.append((~(np.abs(moved - coll_fell) <= tol).T,
+                       f"{label}: its pools' principal differs from the fall in its classes' balances"))
         passed = np.stack([r_int[:, i], r_prin[:, i], x_int[:, i], x_prin[:, i]]).min(axis=0)
         checks.append((~(passed >= -tol).T, f"{label}: classes were paid more than the group provided"))
         owners = [k for k in members if deal.classes[k].in_waterfall]

@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
 from ..model.deal import Deal
 from ..model.groups import serving_order
 from ..model.rules import Book, NasShare, Rule, RunInputs, initial_states
@@ -87,6 +86,10 @@ class ClassFlows:
     group_residual_principal: np.ndarray | None = field(default=None, compare=False)
     cross_interest: np.ndarray | None = field(default=None, compare=False)
     cross_principal: np.ndarray | None = field(default=None, compare=False)
+    # ... of which the part of a donor's excess interest a group paid as principal, and in a
+    # credit run, the losses of each group's pools none of its classes was left to absorb.
+    cross_interest_principal: np.ndarray | None = field(default=None, compare=False)
+    group_unallocated_loss: np.ndarray | None = field(default=None, compare=False)
 
     def __getattribute__(self, name: str) -> Any:
         value = object.__getattribute__(self, name)
@@ -314,9 +317,13 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
             grouped.pay_principal(t, book)
         else:
             deal.principal.allocate(principal_total, book)
-        # 4b. realized losses: written down in the deal's loss order, without cash
+        # 4b. realized losses: written down in the deal's loss order, without cash (a grouped
+        # deal's: each group's pools' losses in that group's own loss order)
         if losses is not None:
-            unalloc[t] = write_down(balance, losses[t], loss_tiers, wd_out[t])
+            if grouped is not None:
+                unalloc[t] = grouped.write_down(t, balance, wd_out[t])
+            else:
+                unalloc[t] = write_down(balance, losses[t], loss_tiers, wd_out[t])
         # Split classes follow their parent's principal in proportion to their balances.
         for k, parent, share in children:
             paid[k] = paid[parent] * share
@@ -411,11 +418,21 @@ def _run_inputs(deal: Deal, coll: CollateralFlows, pools: tuple[int, ...] | None
             delinquency=getattr(coll, "delinquency", None),
         )
     own = list(pools)
+
+    def group_sum(name: str) -> np.ndarray | None:
+        return by_pool[name][:, own].sum(axis=1) if name in by_pool else None
+
     return RunInputs(
         n_scen=n_scen, periods=periods,
         pool_amortized=(by_pool["beginning_balance"] - by_pool["scheduled_principal"])[:, own],
-        prepayment=by_pool["prepayment"][:, own].sum(axis=1),
+        prepayment=group_sum("prepayment"),  # type: ignore[arg-type]
         smm_of=lambda speed: smm_matrix([speed], ages[own], periods)[0],
+        # A group's credit tests (a shifting-interest trigger) read its own pools' balance and
+        # losses; the delinquent share is an assumption of the scenario, the same for all.
+        balance=group_sum("beginning_balance"),
+        recoveries=group_sum("recoveries"),
+        losses=group_sum("losses"),
+        delinquency=getattr(coll, "delinquency", None),
     )
 
 
@@ -426,8 +443,6 @@ class _Groups:
 
     def __init__(self, deal: Deal, coll: CollateralFlows, classes: tuple, direct: np.ndarray,
                  children: list[tuple[int, int, float]], strips: list[tuple[int, int, float]]):
-        if getattr(coll, "losses", None) is not None:
-            raise InputError("credit runs of a deal with collateral groups are not supported yet")
         self.groups = deal.groups
         self.interest_order = serving_order(deal.groups, "interest")
         self.principal_order = serving_order(deal.groups, "principal")
@@ -437,12 +452,22 @@ class _Groups:
         by_pool = coll.by_pool
         pool_interest = by_pool["interest"]
         pool_principal = by_pool["scheduled_principal"] + by_pool["prepayment"]
+        # A credit run: a group's pools' recoveries are its principal, their realized losses
+        # are written down against its classes in its own loss order (write_down).
+        credit = "losses" in by_pool and getattr(coll, "losses", None) is not None
+        recoveries = by_pool["recoveries"] if credit else None
         # Per group, period-major [period, scenario]: its pools' interest and principal, the
         # principal less what its PO strips take off the top (strips of its own pools).
         self.interest_in = [np.ascontiguousarray(pool_interest[:, list(g.pools)].sum(axis=1).T)
                             for g in self.groups]
         self.principal_in = [np.ascontiguousarray(pool_principal[:, list(g.pools)].sum(axis=1).T)
                              for g in self.groups]
+        if recoveries is not None:
+            for i, g in enumerate(self.groups):
+                self.principal_in[i] += recoveries[:, list(g.pools)].sum(axis=1).T
+        self.losses = ([np.ascontiguousarray(by_pool["losses"][:, list(g.pools)].sum(axis=1).T)
+                        for g in self.groups] if credit else None)
+        self.unallocated = np.zeros((periods, n_grp, n_scen)) if credit else None
         # Each group's PO strip classes (on its own pools).
         self.strips = [[k for k, pool, _ in strips if pool in g.pools] for g in self.groups]
         self.pool_principal = pool_principal
@@ -465,6 +490,7 @@ class _Groups:
         self.resid_prin = np.zeros((periods, n_grp, n_scen))
         self.cross_int = np.zeros((periods, n_grp, n_scen))
         self.cross_prin = np.zeros((periods, n_grp, n_scen))
+        self.int_as_prin = np.zeros((periods, n_grp, n_scen))
 
     def interest_ratio(self, t: int, due: np.ndarray) -> np.ndarray:
         """The share of what is due [class, scenario] each class is paid: its group's interest
@@ -486,7 +512,9 @@ class _Groups:
                 need = due[kids].sum(axis=0)
                 paid -= np.maximum(r * due[parent] - need, 0.0)
             left = np.maximum(own - paid, 0.0)  # its own interest beyond its classes' needs
-            self.extra[i] += incoming[i] - np.maximum(paid - own, 0.0)  # a donor's, not needed
+            spare = incoming[i] - np.maximum(paid - own, 0.0)  # a donor's, not needed for interest
+            self.extra[i] += spare
+            self.int_as_prin[t, i] = spare
             if g.interest_to is not None:
                 self.cross_int[t, i] = left
                 incoming[g.interest_to] += left
@@ -519,12 +547,25 @@ class _Groups:
                 self.resid_prin[t, i] = left
         book.owners_begin = owners_begin
 
+    def write_down(self, t: int, balance: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Each group's pools' realized losses of period t written down against its own classes
+        (`balance` [class, scenario] in place, `out` the write-downs), in its loss order. What a
+        group's classes cannot absorb stays that group's (not passed to another group: the
+        deal's cross lines direct cash, not losses). Returns the deal's unabsorbed loss."""
+        losses, unallocated = self.losses or [], self.unallocated
+        for i, g in enumerate(self.groups):
+            unallocated[t, i] = write_down(balance, losses[i][t], g.losses, out)  # type: ignore[index]
+        return unallocated[t].sum(axis=0)  # type: ignore[index]
+
     def residuals(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """What the groups left to the residual in period t: (interest, principal) [scenario]."""
         return self.resid_int[t].sum(axis=0), self.resid_prin[t].sum(axis=0)
 
-    def outputs(self) -> dict[str, np.ndarray]:
+    def outputs(self) -> dict[str, np.ndarray | None]:
         return {"group_residual_interest": self.resid_int.transpose(2, 1, 0),
                 "group_residual_principal": self.resid_prin.transpose(2, 1, 0),
                 "cross_interest": self.cross_int.transpose(2, 1, 0),
-                "cross_principal": self.cross_prin.transpose(2, 1, 0)}
+                "cross_principal": self.cross_prin.transpose(2, 1, 0),
+                "cross_interest_principal": self.int_as_prin.transpose(2, 1, 0),
+                "group_unallocated_loss": (self.unallocated.transpose(2, 1, 0)
+                                           if self.unallocated is not None else None)}

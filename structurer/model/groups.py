@@ -20,8 +20,8 @@ from .rules import Sequential
 @dataclass(frozen=True)
 class CollateralGroup:
     """One group: its pools and classes (indices into the deal's), its principal rules (the
-    rules `rules[0]` to `rules[1]` - 1 of `Deal.principal`), and the group (index into
-    `Deal.groups`) its excess principal / excess interest pays, if any."""
+    rules `rules[0]` to `rules[1]` - 1 of `Deal.principal`), the group (index into
+    `Deal.groups`) its excess principal / excess interest pays, if any, and its loss order."""
 
     name: str
     pools: tuple[int, ...]
@@ -29,6 +29,9 @@ class CollateralGroup:
     rules: tuple[int, int]
     principal_to: int | None = None
     interest_to: int | None = None
+    # Who takes the realized losses of its pools (its waterfall's `losses: write down ...`):
+    # tiers of its own class indices, as Deal.losses; () without a loss section.
+    losses: tuple[tuple[int, ...], ...] = ()
 
     def principal(self, deal_principal: Sequential) -> Sequential:
         """The group's principal rules, out of the deal's (`Deal.principal`)."""

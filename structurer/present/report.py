@@ -723,7 +723,9 @@ def _pricing(plan: ReportPlan, shown: Sequence[int]) -> dict[str, Any] | None:
     for table in priced.tables:
         tranche = deal.tranche(table.name)
         tables.append({"class": tranche.name, "type": tranche.cover_type,
-                       **_price_yield(table.frame, table.prices)})
+                       **_price_yield(table.frame, table.prices),
+                       "mortgage": _grid(table.mortgage, ["pct3"] * table.prices)
+                       if table.mortgage is not None else None})
 
     s, pricing = plan.chart_scenario, plan.chart_is_pricing
     index_tables = []
@@ -736,6 +738,7 @@ def _pricing(plan: ReportPlan, shown: Sequence[int]) -> dict[str, Any] | None:
             entry.update(_grid(t.frame, ["pct3"] * len(t.levels)), levels=t.levels)
         else:
             entry.update(_price_yield(t.frame, 1), levels=None)
+        entry["mortgage"] = _grid(t.mortgage, ["pct3"] * len(t.mortgage)) if t.mortgage is not None else None
         index_tables.append(entry)
 
     horizons = [_horizon(h) for h in priced.horizons]
@@ -820,7 +823,8 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
         return None
     import numpy as np
 
-    results = plan.results
+    # The report's run, or the run of the deal's default scenarios when the report's has none.
+    results = credit.run if credit.run is not None else plan.results
     labels = [results.scenarios[s] for s in credit.scenarios]
     specs = [results.scenario_specs[s] for s in credit.scenarios]
     defaults = [sp.defaults.description if sp.defaults is not None else "no defaults" for sp in specs]
@@ -829,8 +833,10 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
               for k, n in enumerate(credit.classes)]
     collateral = [f"{fmt_money(v)} ({p:.2f}%)"
                   for v, p in zip(credit.collateral_loss, credit.collateral_loss_pct, strict=True)]
+    mortgage = credit.mortgage_yields
     yields = [{"name": n, "price": f"{credit.prices[n]:.3f}",
-               "cells": [fmt_rate(credit.yields[k, j]) for j in range(len(labels))]}
+               "cells": [fmt_rate(credit.yields[k, j]) for j in range(len(labels))],
+               "mortgage": [fmt_rate(mortgage[k, j]) for j in range(len(labels))]}
               for k, n in enumerate(credit.classes)]
     years = list(range(1, len(credit.anniversaries) + 1))
     # Drawn as bars in the table's cells (a bar's length: the cell's share of the largest
@@ -858,6 +864,7 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
         "triggers": list(credit.triggers),
         "timeline": timeline, "timeline_years": list(range(1, n_years + 1)),
         "listed_all": len(labels) == len(results.scenarios),
+        "own_run": results is plan.results,
     }
 
 

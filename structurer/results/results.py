@@ -600,6 +600,9 @@ class Results:
             return []
         s = self.scenario_index(scenario)
         f, by_pool, classes = self.flows, self.collateral.by_pool, self.deal.classes
+        principal = by_pool["scheduled_principal"] + by_pool["prepayment"]
+        if "recoveries" in by_pool:
+            principal = principal + by_pool["recoveries"]  # a credit run: a group's principal too
         x_int = f.cross_interest[s].sum(axis=-1)  # type: ignore[index]
         x_prin = f.cross_principal[s].sum(axis=-1)  # type: ignore[index]
         out = []
@@ -612,8 +615,7 @@ class Results:
                 "classes": [classes[k].name for k in g.classes if classes[k].issued],
                 "collateral_balance": float(sum(self.deal.pools[p].balance for p in pools)),
                 "collateral_interest": float(by_pool["interest"][s, pools].sum()),
-                "collateral_principal": float((by_pool["scheduled_principal"][s, pools]
-                                               + by_pool["prepayment"][s, pools]).sum()),
+                "collateral_principal": float(principal[s, pools].sum()),
                 "class_interest": float(f.interest[s, cash].sum()),
                 "class_principal": float(f.principal[s, cash].sum()),
                 "excess_interest_to": None if g.interest_to is None else groups[g.interest_to].name,
@@ -627,6 +629,14 @@ class Results:
                 "residual_interest": float(f.group_residual_interest[s, i].sum()),  # type: ignore[index]
                 "residual_principal": float(f.group_residual_principal[s, i].sum()),  # type: ignore[index]
             })
+            if self.is_credit and f.group_unallocated_loss is not None:
+                # A credit run: its pools' realized losses = its classes' write-downs + what none
+                # of its classes was left to absorb.
+                out[-1].update({
+                    "collateral_losses": float(by_pool["losses"][s, pools].sum()),
+                    "class_writedown": float(self.writedowns()[s, list(g.classes)].sum()),
+                    "unallocated_loss": float(f.group_unallocated_loss[s, i].sum()),
+                })
         return out
 
     @property
@@ -720,11 +730,21 @@ class Results:
     def credit_enhancement(self) -> np.ndarray:
         """Each class's credit enhancement [scenario, class, period]: the ending balance of the
         classes that take losses before it (earlier in the deal's loss order) over the collateral's
-        ending balance; NaN for a class outside the loss order (or once the collateral is paid off)."""
-        tiers = self.deal.losses or ()
+        ending balance; NaN for a class outside the loss order (or once the collateral is paid off).
+        In a deal with collateral groups: the classes of its group below it over its group's
+        pools' ending balance (a group's pools' losses are written down against its classes only)."""
         end = self.flows.ending_balance
-        coll_end = self.collateral.ending_balance
         out = np.full(end.shape, np.nan)
+        if self.deal.groups:
+            by_pool = self.collateral.by_pool["ending_balance"]
+            for g in self.deal.groups:
+                self._enhancement(g.losses, by_pool[:, list(g.pools)].sum(axis=1), out)
+        else:
+            self._enhancement(self.deal.losses or (), self.collateral.ending_balance, out)
+        return out
+
+    def _enhancement(self, tiers: tuple[tuple[int, ...], ...], coll_end: np.ndarray, out: np.ndarray) -> None:
+        end = self.flows.ending_balance
         below = np.zeros(coll_end.shape)
         with np.errstate(invalid="ignore", divide="ignore"):
             for tier in tiers:
@@ -732,7 +752,6 @@ class Results:
                 for c in tier:
                     out[:, c, :] = ce
                 below = below + end[:, list(tier), :].sum(axis=1)
-        return out
 
 
 def _fail_ranges(failing: np.ndarray) -> list[list[int]]:

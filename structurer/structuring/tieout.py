@@ -217,6 +217,8 @@ def check_groups(results: Results) -> list[Check]:
         return []
     by_pool = results.collateral.by_pool
     pool_cash = by_pool["interest"] + by_pool["scheduled_principal"] + by_pool["prepayment"]
+    if "recoveries" in by_pool:
+        pool_cash = pool_cash + by_pool["recoveries"]  # a credit run: recoveries are principal
     tol = CASH_TOL + CASH_RTOL * np.abs(results.collateral.cash)  # [scenario, period]
     x_int, x_prin = f.cross_interest, f.cross_principal  # [scenario, group, period]
     r_int, r_prin = f.group_residual_interest, f.group_residual_principal
@@ -245,11 +247,14 @@ def check_groups(results: Results) -> list[Check]:
         owed = sum(deal.classes[k].balance for k in g.classes if deal.classes[k].on_books)
         book = [k for k in g.classes if deal.classes[k].on_books]
         principal = (f.principal[:, book] - f.accrued[:, book]).sum(axis=(1, 2))
-        rel = np.abs(principal - owed) / max(owed, 1.0)
+        # A credit run: a balance is retired by principal or written down by a loss.
+        written = results.writedowns()[:, book].sum(axis=(1, 2))
+        rel = np.abs(principal + written - owed) / max(owed, 1.0)
         if (rel > PRINCIPAL_RTOL).any():
             s = int(np.argmax(rel))
-            problems.append(f"{_where(results, s)}: classes paid {principal[s]:,.2f} of principal, "
-                            f"their balances are {owed:,.2f}")
+            problems.append(f"{_where(results, s)}: classes paid {principal[s]:,.2f} of principal"
+                            + (f" and were written down {written[s]:,.2f}" if written[s] else "")
+                            + f", their balances are {owed:,.2f}")
         if problems:
             out.append(Check(name, False, "; ".join(problems)))
             continue

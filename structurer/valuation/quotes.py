@@ -261,10 +261,11 @@ def quote_classes(results: Results, specs: list[QuoteSpec], curve: Curve | None)
 
 
 def price_yield_table(deal: Deal, name: str, prices: list[float | str],
-                      scenarios: list[Scenario | Prepayment | str]) -> pd.DataFrame:
+                      scenarios: list[Scenario | Prepayment | str], mortgage: bool = False) -> pd.DataFrame:
     """A dealer's price/yield table for one class: rows are prices (cells: BEY in percent), columns
     the scenarios; then rows for WAL, modified duration at the middle price, and the principal
-    window. One run of the deal serves every cell."""
+    window. One run of the deal serves every cell. `mortgage`: the price rows' cells are the same
+    yields as mortgage (monthly-compounded) yields, converted before rounding."""
     import pandas as pd
 
     results = deal.run(*scenarios)
@@ -280,13 +281,14 @@ def price_yield_table(deal: Deal, name: str, prices: list[float | str],
     risk = pricing.risk(cash, months, mid_yield, face)
     first, last = results.principal_window(name)
     wal = average_life(results, name)
-    rows: dict[str, list[object]] = {pricing.format_32nds(p): list(np.round(yields[i] * 100, 3))
+    shown = pricing.mortgage_from_bey(yields) if mortgage else yields
+    rows: dict[str, list[object]] = {pricing.format_32nds(p): list(np.round(shown[i] * 100, 3))
                                      for i, p in enumerate(grid)}
     rows["WAL (years)"] = [round(float(w), 2) if np.isfinite(w) else None for w in wal]
     rows[f"Mod. duration at {pricing.format_32nds(mid)}"] = list(np.round(risk.modified_duration, 2))
     rows["Principal window"] = [f"{a}-{b}" if a else "-" for a, b in zip(first, last, strict=True)]
     frame = pd.DataFrame(rows, index=results.scenarios).T
-    frame.index.name = f"{name}: price / yield"
+    frame.index.name = f"{name}: price / {'mortgage yield' if mortgage else 'yield'}"
     return frame
 
 
