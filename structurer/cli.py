@@ -1195,6 +1195,12 @@ def _print_cover(console: Console, results: Results, s: int, bands: dict[str, st
         table.add_column("Loss", justify="right")
     else:
         losses = None
+    # A deal that reimburses losses out of excess interest: what each class was paid back.
+    paid_back = results.reimbursements()[s].sum(axis=1) if results.reimburses else None
+    if paid_back is not None and paid_back.sum() > 0:
+        table.add_column("Reimbursed", justify="right")
+    else:
+        paid_back = None
     summary = results.summary(s)
     for name, row in summary.iterrows():
         residual = row["principal_type"] == "R"
@@ -1223,6 +1229,8 @@ def _print_cover(console: Console, results: Results, s: int, bands: dict[str, st
             dates,
             row["final_date"].isoformat() if row["final_date"] else "-",
             *([_loss_cell(results, str(name), losses, residual)] if losses is not None else []),
+            *([("-" if residual else f"{paid_back[results.deal.tranche(str(name)).index]:,.0f}")]
+              if paid_back is not None else []),
         )
     _print_table(console, table)
 
@@ -1348,6 +1356,10 @@ def _solve_arguments(p: argparse.ArgumentParser) -> None:
     goal.add_argument("--break", dest="break_class", metavar="CLASS",
                       help="the default rate at which CLASS takes its first dollar of loss (or, with "
                            "--criterion yield, its yield at par falls to 0)")
+    goal.add_argument("--subordination", metavar="CLASS",
+                      help="the least subordination (classes below CLASS in the loss order, as a share "
+                           "of the collateral) at which CLASS takes no loss under --stress (or, with "
+                           "--criterion yield, keeps a yield at par above 0)")
     p.add_argument("--wal", type=_finite("YEARS"), metavar="YEARS", help="target WAL for --size")
     p.add_argument("--spread", type=_finite("BP"), metavar="BP",
                    help="spread to the curve at the WAL, for --par-coupon")
@@ -1357,6 +1369,9 @@ def _solve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--psa", type=_one_speed, metavar="PSA",
                    help="the speed for --size, --par-coupon and --break (default: the deal's pricing speed)")
     p.add_argument("--json", action="store_true", help="print the solver's answer as JSON")
+    p.add_argument("--stress", metavar="SCENARIO",
+                   help="the stress for --subordination: one of the deal's scenarios by name, or "
+                        "'300 PSA 600 SDA severity 40%% lag 12'")
     brk = p.add_argument_group("--break: the default assumption searched (default: the pricing scenario's)")
     brk.add_argument("--unit", choices=("SDA", "CDR"), default="SDA", help="the rate searched (default SDA)")
     brk.add_argument("--criterion", choices=("loss", "yield"), default="loss",
@@ -1393,7 +1408,8 @@ def solve_json(result: Any, ns: argparse.Namespace, deal: Deal) -> dict[str, Any
     which solver ran and on what, and the solved deal's class balances and coupons where the
     solver rebuilt the deal."""
     solver = ("size" if ns.size else "max_pac" if ns.max_pac else "par_coupon" if ns.par_coupon
-              else "effective_band")
+              else "break" if getattr(ns, "break_class", None)
+              else "subordination" if getattr(ns, "subordination", None) else "effective_band")
     out: dict[str, Any] = {"deal": deal.name, "deal_file": ns.deal, "solver": solver}
     for key in ("goal", "variable", "value", "achieved", "target", "error", "iterations", "converged",
                 "message", "details"):
@@ -1489,6 +1505,17 @@ def _solve(ns: argparse.Namespace, err: Console) -> int:
             raise _UsageError("--severity: a break rate is searched at one constant severity")
         result = break_default(deal, ns.break_class, ns.unit, speed, severity, ns.lag, ns.advance,
                                ns.criterion)
+    elif ns.subordination:
+        from .structuring.credit import subordination
+
+        if ns.subordination not in [c.name for c in deal.classes]:
+            hint = did_you_mean(ns.subordination, [c.name for c in deal.classes])
+            raise _UsageError(f"--subordination: deal \"{deal.name}\" has no class '{ns.subordination}'"
+                              + (f"; {hint}" if hint else ""))
+        if not ns.stress:
+            raise _UsageError("--subordination needs --stress: a scenario of the deal's by name, or "
+                              "'300 PSA 600 SDA severity 40% lag 12'")
+        result = subordination(deal, ns.subordination, ns.stress, ns.criterion)
     else:
         if ns.after is None or ns.at is None:
             raise _UsageError("--effective-band needs --after PERIODS and --at PSA")

@@ -62,6 +62,7 @@ class Checker:
         self.decrement: list[Prepayment] = []
         self.scenarios: dict[str, Scenario] = {}
         self.losses: tuple[tuple[int, ...], ...] | None = None  # the loss order (check/credit.py)
+        self.reimburse_losses = False  # `; reimburse from excess interest` (check/credit.py)
         self.analytics = Analytics()
         # Collateral groups (check/groups.py): pool declaration -> its pools' indices (a tape has
         # several rep-lines), each group's (pools, classes), where excess goes, the model groups.

@@ -119,6 +119,7 @@ def check_losses(ck: Checker) -> None:
     tiers = _loss_tiers(ck, decl)
     if tiers is not None:
         ck.losses = tiers
+        ck.reimburse_losses = decl.reimburse is not None
 
 
 def _no_loss_order(ck: Checker, what_is_missing: str, hint: str) -> None:
@@ -155,6 +156,10 @@ def _check_group_losses(ck: Checker) -> None:
                      "'losses: write down ...' naming its classes, the most junior first")
             found.append(None)
             continue
+        if decl.reimburse is not None:
+            # Which excess would pay whom across groups is not modelled yet: say so.
+            ck.error("reimbursing losses from excess interest is not supported in a deal with "
+                     "collateral groups yet", decl.reimburse, "drop '; reimburse from excess interest'")
         tiers = _loss_tiers(ck, decl)
         found.append(tiers)
         if tiers is None or not ck.groups_ok:
@@ -205,6 +210,15 @@ def _loss_tiers(ck: Checker, decl: LossesDecl) -> tuple[tuple[int, ...], ...] | 
             tiers.append(tuple(members))
         else:
             tiers.extend((i,) for i in members)
+    if ok and decl.reimburse is not None:
+        # A split parent's cash belongs to its floaters: a reimbursement to it would have no
+        # holder (write down the parent and its floaters follow, but they are not reimbursed).
+        split = {c.parent for c in ck.classes if c.parent is not None}
+        for k in (k for t in tiers for k in t if k in split):
+            ck.error(f"class {ck.classes[k].name} is split into other classes: its write-downs cannot be "
+                     "reimbursed", decl.reimburse, "drop '; reimburse from excess interest', or write down "
+                     "classes that are not split")
+            ok = False
     return tuple(t for t in tiers if t) if ok else None
 
 

@@ -80,6 +80,7 @@ def check(file: DealFile) -> Deal:
         analytics=ck.analytics,
         day_count=ck.basis,
         losses=ck.losses,
+        reimburse_losses=ck.reimburse_losses,
         source=file.source,
         path=file.path,
         tapes=ck.tapes,

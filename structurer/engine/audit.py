@@ -38,6 +38,10 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
     gap += cash_f @ principal
     gap += resid_int
     gap += resid_prin
+    reimbursed = flows.reimbursed
+    if reimbursed is not None:
+        # Reimbursed losses are class cash, out of the interest the residual would have had.
+        gap += cash_f @ reimbursed.transpose(2, 1, 0)
     gap -= cash_in
     # Principal as the balances see it: what they fell by, plus what accrued onto them.
     moved = book_f @ begin
@@ -82,6 +86,13 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
             absorbed = book_f @ writedown.transpose(2, 1, 0) + unallocated.T
         checks.append((~(np.abs(absorbed - lost) <= CONSERVATION_RTOL * np.maximum(lost, 1.0)),
                        "the collateral's losses differ from the classes' write-downs"))
+        if reimbursed is not None and writedown is not None:
+            # Never negative, and never more than the class has lost so far.
+            paid_back = reimbursed.transpose(2, 1, 0)
+            checks.append((~(paid_back.min(axis=1) >= -tol), "a class was reimbursed a negative amount"))
+            written = np.cumsum(writedown.transpose(2, 1, 0), axis=0)
+            over = (np.cumsum(paid_back, axis=0) - written).max(axis=1)
+            checks.append((~(over <= tol), "a class was reimbursed more than its write-downs"))
         if writedown is not None and not writedown.min() >= -CONSERVATION_RTOL:
             checks.append((~(writedown.transpose(2, 1, 0).min(axis=1) >= -tol),
                            "a class was written down by a negative amount"))

@@ -265,23 +265,26 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
         return coll, flows
     writedown = np.zeros((c, n, t))
     unallocated = np.zeros((n, t))
-    _launch(cd, tuple(smm), index_rates, summary, _credit_args(deal, credit, writedown, unallocated),
-            outputs, n)
+    # A deal that reimburses losses: what each class is paid back (empty: the kernel pays none).
+    reimbursed = np.zeros((c, n, t) if deal.reimburse_losses else (0, 0, 0))
+    _launch(cd, tuple(smm), index_rates, summary,
+            _credit_args(deal, credit, writedown, unallocated, reimbursed), outputs, n)
     source = LeanClassFlows(deal, cd, credit, paid, interest, accretion, short, index_rates, writedown)
     flows = ClassFlows(interest=interest.transpose(1, 0, 2), principal=paid.transpose(1, 0, 2),
                        residual_interest=resid_int, residual_principal=resid_prin, source=source,
-                       writedown=writedown.transpose(1, 0, 2), unallocated_loss=unallocated)
+                       writedown=writedown.transpose(1, 0, 2), unallocated_loss=unallocated,
+                       reimbursed=reimbursed.transpose(1, 0, 2) if deal.reimburse_losses else None)
     return credit, flows
 
 
 def _no_credit() -> tuple:
     """The kernel's credit arguments of a run without defaults."""
     p3, p2, i1 = np.zeros((0, 0, 0)), np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
-    return (False, p3, p3, p3, p3, p3, p2, p2, p2, i1, i1, i1, p3, p2)
+    return (False, p3, p3, p3, p3, p3, p2, p2, p2, i1, i1, i1, p3, p2, p3)
 
 
 def _credit_args(deal: Deal, credit: CreditCollateral, writedown: np.ndarray,
-                 unallocated: np.ndarray) -> tuple:
+                 unallocated: np.ndarray, reimbursed: np.ndarray) -> tuple:
     """The kernel's credit arguments: the collateral engine/credit.py computed, the loss order's
     tiers, and the outputs."""
     by_pool = credit.by_pool
@@ -296,7 +299,8 @@ def _credit_args(deal: Deal, credit: CreditCollateral, writedown: np.ndarray,
             np.ascontiguousarray(credit.losses, dtype=float),
             np.ascontiguousarray(credit.delinquency if credit.delinquency is not None
                                  else np.zeros_like(credit.losses), dtype=float), _ints(list(first)),
-            _ints([len(t) for t in tiers]), _ints([c for t in tiers for c in t]), writedown, unallocated)
+            _ints([len(t) for t in tiers]), _ints([c for t in tiers for c in t]), writedown, unallocated,
+            reimbursed)
 
 
 

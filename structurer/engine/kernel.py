@@ -171,9 +171,11 @@ def run_kernel(
     # [scenario, pool, period] (beginning and ending balance, scheduled principal, prepayments,
     # interest) and [scenario, period] (recoveries, realized losses); the loss order as tiers of
     # classes; the write-downs [class, scenario, period] and the loss no class absorbed; the 60+ day
-    # delinquent share each scenario assumes [scenario, period] (for shifting-interest triggers)
+    # delinquent share each scenario assumes [scenario, period] (for shifting-interest triggers);
+    # a deal that reimburses losses out of excess interest: the reimbursements [class, scenario,
+    # period] (empty otherwise)
     ext, ext_b, ext_e, ext_sched, ext_prep, ext_int, ext_recov, ext_loss, ext_delinq,
-    tier_first, tier_n, tier_members, wd_out, unalloc_out,
+    tier_first, tier_n, tier_members, wd_out, unalloc_out, rb_out,
     # outputs
     paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
 ):
@@ -195,7 +197,7 @@ def run_kernel(
                    n_members, children, members, weights, schedules, nas, thresholds, sticky_rows,
                    shift, store_paid, store_int, deal_scale, keep_rows, fee_m, disc, resid_class, dust,
                    sums, ext, ext_b, ext_e, ext_sched, ext_prep, ext_int, ext_recov, ext_loss,
-                   ext_delinq, tier_first, tier_n, tier_members, wd_out, unalloc_out,
+                   ext_delinq, tier_first, tier_n, tier_members, wd_out, unalloc_out, rb_out,
                    paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code)
 
 
@@ -210,7 +212,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                schedules, nas, thresholds, sticky_rows, shift, store_paid, store_int, deal_scale,
                keep_rows, fee_m, disc, resid_class, dust, sums, ext, ext_b, ext_e, ext_sched, ext_prep,
                ext_int, ext_recov, ext_loss, ext_delinq, tier_first, tier_n, tier_members, wd_out,
-               unalloc_out,
+               unalloc_out, rb_out,
                paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code):
     """Scenarios s0..s1-1, every period: collateral, waterfall, audit."""
     n_cls = init_balance.shape[0]
@@ -251,6 +253,9 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     scratch = np.zeros(children.shape[0] + 1)
     chain = np.zeros(n_nodes + 1, dtype=np.int64)
     wd = np.zeros(n_cls)  # this period's write-downs (a credit run's)
+    reimb = ext and rb_out.shape[0] > 0  # losses reimbursed out of excess interest
+    owed = np.zeros(n_cls)  # write-downs not yet reimbursed
+    rb = np.zeros(n_cls)  # this period's reimbursements
     for s in range(s0, s1):
         row = path_row[s]
         any_short = False
@@ -258,6 +263,8 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             bal[c] = init_balance[c]
             begin[c] = begin0[c]
             carried[c] = 0.0
+            owed[c] = 0.0
+            rb[c] = 0.0
         for p in range(n_pool):
             factor[p] = 1.0
         for g in range(n_trig):
@@ -709,6 +716,35 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     begin[c] = e
             r_int = available - cash_int_paid - accrued_total
             r_prin = principal_in + accrued_total - owner_paid
+            if reimb:
+                # 5b. excess interest pays back unreimbursed write-downs, the loss order read
+                # backwards (engine/waterfall.py `reimburse`); rounding's dust stays residual.
+                for c in range(n_cls):
+                    owed[c] += wd[c]
+                    rb[c] = 0.0
+                left = r_int if r_int > DUST else 0.0
+                cash_rb = left
+                for g in range(tier_first.shape[0] - 1, -1, -1):
+                    total = 0.0
+                    for q in range(tier_first[g], tier_first[g] + tier_n[g]):
+                        total += owed[tier_members[q]]
+                    take = min(left, total)
+                    whole = take >= total
+                    share = take / total if total > 0 else 0.0
+                    for q in range(tier_first[g], tier_first[g] + tier_n[g]):
+                        m = tier_members[q]
+                        held = owed[m]
+                        w = held if whole else held * share
+                        rb[m] = w
+                        owed[m] = 0.0 if whole else held - w
+                        if cash[m]:
+                            gap += w
+                        if not w >= -tol:
+                            code |= NEGATIVE_AMOUNT
+                        if keep_rows and w != 0.0:
+                            rb_out[m, s, t] = w
+                    left = max(left - take, 0.0)
+                r_int -= cash_rb - left
             if keep_rows:
                 if ext:
                     unalloc_out[s, t] = unalloc

@@ -20,7 +20,9 @@ Each period:
    their scheduled balance, a NAS share no more than its share, and a rule with a condition
    (`when prepayments above 300 PSA`) only in periods when it holds. Rules that keep state
    across periods (a sticky trigger) hold it in arrays over scenarios (model.rules.Book.state).
-5. What is left of interest or principal goes to the residual.
+5. What is left of interest or principal goes to the residual; in a credit run of a deal that
+   reimburses losses, the interest left first pays each class its write-downs not yet
+   reimbursed, most senior first (`reimburse`).
 After the last period the books are audited over every period at once: cash in must equal
 cash out, class balances must move by exactly what was paid and accrued, nothing may go
 negative, and no principal may reach the residual while a class still has a balance. A
@@ -29,7 +31,7 @@ violation is a bug in the engine and raises EngineError.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +75,11 @@ class ClassFlows:
     # [scenario, period].
     writedown: np.ndarray | None = field(default=None, compare=False)
     unallocated_loss: np.ndarray | None = field(default=None, compare=False)
+    # Credit runs of a deal that reimburses losses only (`; reimburse from excess interest`;
+    # the kernel's step 5b pays the same):
+    # cash [scenario, class, period] paid out of excess interest against unreimbursed
+    # write-downs. It does not reinstate the balance.
+    reimbursed: np.ndarray | None = field(default=None, compare=False)
     # Deals with collateral groups only (None otherwise), [scenario, group, period]: what each
     # group left to the residual, and what its excess paid the group the deal directs it to.
     group_residual_interest: np.ndarray | None = field(default=None, compare=False)
@@ -218,6 +225,10 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         losses = np.ascontiguousarray(coll_losses.T)
         wd_out = np.zeros(shape)
         unalloc = np.zeros((periods, n_scen))
+    rb_out = owed = None
+    if losses is not None and deal.reimburse_losses:
+        rb_out = np.zeros(shape)
+        owed = np.zeros((n_cls, n_scen))  # write-downs not yet reimbursed
     # Class masks as float vectors: a sum over some classes is one vector-matrix product.
     direct_f = direct.astype(float)
     cash_int_f = (~split_parent).astype(float)
@@ -325,6 +336,11 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
             carried -= acc_out[t]
         # 5. the residual takes what is left
         resid_int[t] = available - cash_int_f @ interest - accrued_total
+        if owed is not None:
+            owed += wd_out[t]  # type: ignore[index]
+            # Rounding's dust of excess interest (~1e-9 dollars) stays with the residual.
+            excess = np.where(resid_int[t] > DUST, resid_int[t], 0.0)
+            resid_int[t] -= reimburse(excess, owed, loss_tiers, rb_out[t])  # type: ignore[index]
         resid_prin[t] = principal_in + accrued_total - owner_f @ paid
         if grouped is not None:
             # A donor's excess interest may pay another group's classes as principal: the deal's
@@ -351,11 +367,33 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         residual_interest=resid_int.T,
         residual_principal=resid_prin.T,
         writedown=scenario_major(wd_out) if wd_out is not None else None,
+        reimbursed=scenario_major(rb_out) if rb_out is not None else None,
         unallocated_loss=unalloc.T if unalloc is not None else None,
         **(grouped.outputs() if grouped is not None else {}),
     )
     audit(deal, coll, flows)
     return flows
+
+
+def reimburse(cash: np.ndarray, owed: np.ndarray, tiers: Sequence[Sequence[int]],
+              out: np.ndarray) -> np.ndarray:
+    """Pay `cash` [scenario] against `owed` [class, scenario] (write-downs not yet reimbursed),
+    in place: the loss order read backwards, so the most senior class first (a pro rata tier
+    shares in proportion to what each is owed), recording each class's payment in `out`
+    [class, scenario]. Returns what was paid in all [scenario]."""
+    left = cash.copy()
+    for tier in reversed(tiers):
+        idx = list(tier)
+        held = owed[idx]  # a copy
+        total = held.sum(axis=0)
+        take = np.minimum(left, total)
+        whole = take >= total  # everything owed is paid: pay each exactly, leave no dust owed
+        share = np.divide(take, total, out=np.zeros_like(take), where=total > 0)
+        paid = np.where(whole[None, :], held, held * share[None, :])
+        out[idx] = paid
+        owed[idx] = np.where(whole[None, :], 0.0, held - paid)
+        left = np.maximum(left - take, 0.0)
+    return cash - left
 
 
 def _stateful(roots: list[Rule]) -> bool:

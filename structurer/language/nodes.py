@@ -331,6 +331,8 @@ class LossesDecl:
 
     alloc: Alloc
     span: Span | None
+    # `; reimburse from excess interest`: its span, or None when the deal does not reimburse.
+    reimburse: Span | None = None
 
 
 @dataclass

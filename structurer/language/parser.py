@@ -357,7 +357,11 @@ class _ToAst(Transformer):
         return Group(children[0], Span.of(meta), share)
 
     def losses_section(self, meta, children):
-        return ("losses", LossesDecl(children[0], Span.of(meta)), Span.of(meta))
+        reimburse = children[1] if len(children) > 1 else None
+        return ("losses", LossesDecl(children[0], Span.of(meta), reimburse), Span.of(meta))
+
+    def loss_reimburse(self, meta, children):
+        return Span.of(meta)
 
     def waterfall_block(self, meta, children):
         decl = WaterfallDecl(Span.of(meta))

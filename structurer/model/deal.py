@@ -269,6 +269,9 @@ class Deal:
     # Who takes realized losses, in order: tiers of class indices, a tier of several sharing pro
     # rata to balance (`losses: write down D, C, then A and B pro rata`); None: no loss section.
     losses: tuple[tuple[int, ...], ...] | None = None
+    # `losses: write down ...; reimburse from excess interest`: interest that would go to the
+    # residual pays the classes' unreimbursed write-downs, most senior first (engine/waterfall.py).
+    reimburse_losses: bool = False
     source: str = ""
     path: str | None = None
     tapes: dict[str, LoanTape] = field(default_factory=dict)  # pool name -> its loan tape

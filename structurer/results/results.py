@@ -50,6 +50,9 @@ class ClassArrays(Mapping[str, np.ndarray]):
         wd = getattr(self._flows, "writedown", None)
         if key == "writedown" and wd is not None:
             return wd[:, self._index, :]
+        rb = getattr(self._flows, "reimbursed", None)
+        if key == "reimbursed" and rb is not None:
+            return rb[:, self._index, :]
         return _READ[key](self._flows)[:, self._index, :]  # an unknown key: KeyError, as a dict
 
     def __iter__(self) -> Iterator[str]:
@@ -190,6 +193,11 @@ class Results:
                   else self.writedowns()[s, tranche.index])
             frame["writedown"] = wd
             frame["cumulative_loss"] = np.cumsum(wd)
+            if self.reimburses:
+                # Cash out of excess interest against earlier write-downs: part of the cash flow.
+                rb = self.reimbursements()[s, tranche.index]
+                frame["reimbursed"] = rb
+                frame["cash_flow"] += rb
         return frame
 
     def collateral_cashflows(self, scenario: int | str = 0) -> pd.DataFrame:
@@ -401,6 +409,14 @@ class Results:
                 wd[:, j, :] = 0.0 if tranche.is_residual else all_wd[sl, tranche.index]
             columns["writedown"] = wd.reshape(-1)
             columns["cumulative_loss"] = np.cumsum(wd, axis=2).reshape(-1)
+            if self.reimburses:
+                # Class cash out of excess interest (none on the collateral's row).
+                rb = np.zeros((count, rows, p))
+                all_rb = self.reimbursements()
+                for j, tranche in enumerate(classes, start=1):
+                    rb[:, j, :] = all_rb[sl, tranche.index]
+                columns["reimbursed"] = rb.reshape(-1)
+                columns["cash_flow"] = columns["cash_flow"] + columns["reimbursed"]
             for name in CREDIT_COLUMNS:
                 col = np.full((count, rows, p), np.nan)
                 col[:, 0, :] = getattr(c, name)[sl]
@@ -537,6 +553,8 @@ class Results:
                 if credit is not None:
                     classes[tranche.name]["writedown"] = float(credit["writedown"][s, tranche.index])
                     classes[tranche.name]["interest_shortfall"] = float(credit["shortfall"][s, tranche.index])
+                    if "reimbursed" in credit:
+                        classes[tranche.name]["reimbursed"] = float(credit["reimbursed"][s, tranche.index])
             collateral = {
                 "wal": _num(coll_wal[s]),
                 "total_principal": float(coll_principal[s]),
@@ -632,6 +650,17 @@ class Results:
         wd = getattr(self.flows, "writedown", None)
         return wd if wd is not None else np.zeros_like(self.flows.principal)
 
+    @property
+    def reimburses(self) -> bool:
+        """Whether the run reimbursed write-downs (a credit run of a deal that says so)."""
+        return getattr(self.flows, "reimbursed", None) is not None
+
+    def reimbursements(self) -> np.ndarray:
+        """Cash paid to each class against its earlier write-downs, out of excess interest
+        [scenario, class, period]: zero unless the deal reimburses losses."""
+        rb = getattr(self.flows, "reimbursed", None)
+        return rb if rb is not None else np.zeros_like(self.flows.principal)
+
     def cumulative_loss(self, name: str) -> np.ndarray:
         """A class's losses written down so far [scenario, period]."""
         return np.cumsum(self.writedowns()[:, self.deal.tranche(name).index, :], axis=1)
@@ -640,7 +669,9 @@ class Results:
         if not self.is_credit:
             return None
         coll = self.collateral
+        extra = {"reimbursed": self.reimbursements().sum(axis=2)} if self.reimburses else {}
         return {
+            **extra,
             "writedown": self.writedowns().sum(axis=2),
             # The shortfall is carried: what is still owed after the last period.
             "shortfall": self.flows.shortfall[:, :, -1],

@@ -86,7 +86,10 @@ class Quote:
 
 def class_cash(results: Results, name: str) -> np.ndarray:
     a = results.arrays(name)
-    return a["interest"] + a["principal"]
+    cash = a["interest"] + a["principal"]
+    if results.reimburses:
+        cash = cash + a["reimbursed"]  # reimbursed losses are the class's cash too
+    return cash
 
 
 def accrued_interest(deal: Deal, tranche: Tranche, coupon: np.ndarray | float) -> np.ndarray:
