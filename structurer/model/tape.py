@@ -126,17 +126,25 @@ def _columns_from_csv(path: Path) -> tuple[list[str], list[tuple[int, list[str]]
     return [h.strip().lower() for h in header], rows
 
 
-def _columns_from_parquet(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    _open_text(path).close()  # the same file checks as a CSV tape
+def _parquet_table(path: Path, strict: bool):  # type: ignore[no-untyped-def]
+    """The Parquet file as an Arrow table, after the same file checks as a CSV tape. A file that
+    is not Parquet: an InputError when `strict`, else None."""
+    _open_text(path).close()
     try:
         import pyarrow.parquet as pq
     except ImportError:
         raise InputError(f"{path}: reading a Parquet tape needs pyarrow (pip install pyarrow), "
                          "or give the tape as CSV") from None
     try:
-        table = pq.read_table(path)
+        return pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
-        raise InputError(f"{path}: not a Parquet file ({exc})") from None
+        if strict:
+            raise InputError(f"{path}: not a Parquet file ({exc})") from None
+        return None
+
+
+def _columns_from_parquet(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    table = _parquet_table(path, strict=True)
     header = [str(name).strip().lower() for name in table.column_names]
     columns = [["" if v is None else str(v) for v in table.column(i).to_pylist()]
                for i in range(table.num_columns)]
@@ -318,17 +326,11 @@ def _read_csv_fast(path: Path) -> LoanTape | None:
 def _read_parquet_fast(path: Path) -> LoanTape | None:
     """A Parquet tape read column by column: numeric columns are taken as numbers, never printed
     and parsed again."""
-    _open_text(path).close()
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise InputError(f"{path}: reading a Parquet tape needs pyarrow (pip install pyarrow), "
-                         "or give the tape as CSV") from None
-    try:
-        table = pq.read_table(path)
-    except Exception:  # the row-by-row reader gives the message
+    table = _parquet_table(path, strict=False)
+    if table is None:  # not Parquet: the row-by-row reader gives the message
         return None
+    import pyarrow as pa
+
     header = [str(name).strip().lower() for name in table.column_names]
     columns: list[np.ndarray] = []
     for j in range(table.num_columns):
