@@ -182,3 +182,16 @@ def test_a_grouped_deal_cannot_reimburse_yet():
     with pytest.raises(DealErrors, match="not supported in a deal with collateral groups") as err:
         build_deal(text)
     assert err.value.errors[0].span is not None  # positioned on the clause
+
+
+def test_the_reports_credit_section_shows_what_was_reimbursed(deal):
+    from structurer.analysis.plan import report_plan
+    from structurer.present.report import render
+
+    got = deal.run(_scenario(15, 300, 40, 12))
+    credit = report_plan(got).credit
+    b = credit.classes.index("B")
+    assert credit.reimbursed is not None
+    assert credit.reimbursed[b, 0] == pytest.approx(got.reimbursements()[0, deal.tranche("B").index].sum())
+    section = render(report_plan(got)).split('id="credit"')[1].split("</section>")[0]
+    assert "reimbursed" in section

@@ -211,6 +211,7 @@ class CreditPlan:
     timeline: np.ndarray  # [scenario, trigger, year]: months failing
     first_step_down: tuple[int | None, ...]
     run: Results | None = None  # the run of these figures: the report's own, or its deal's stresses
+    reimbursed: np.ndarray | None = None  # [class, scenario]: write-downs paid back (None: the deal does not)
 
     @property
     def mortgage_yields(self) -> np.ndarray:
@@ -506,6 +507,8 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
               and not c.is_notional]
     names = tuple(deal.classes[i].name for i in order)
     wd = results.writedowns()[list(listed)].sum(axis=2)[:, order].T  # [class, scenario]
+    reimbursed = (results.reimbursements()[list(listed)].sum(axis=2)[:, order].T
+                  if deal.reimburse_losses else None)
     original = np.array([results.original_balance(n) for n in names], dtype=float)
     loss_pct = np.divide(100.0 * wd, original[:, None], out=np.zeros_like(wd), where=original[:, None] > 0)
     coll_losses = getattr(results.collateral, "losses", None)
@@ -547,6 +550,7 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
         collateral_loss_pct=100.0 * coll_loss / coll_original if coll_original > 0 else coll_loss * 0.0,
         prices=prices, yields=ylds, scenario=chart, enhancement=enhancement, anniversaries=anniversaries,
         triggers=triggers, timeline=timeline, first_step_down=tuple(first), run=results,
+        reimbursed=reimbursed,
     )
 
 

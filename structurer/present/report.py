@@ -828,8 +828,13 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
     labels = [results.scenarios[s] for s in credit.scenarios]
     specs = [results.scenario_specs[s] for s in credit.scenarios]
     defaults = [sp.defaults.description if sp.defaults is not None else "no defaults" for sp in specs]
-    losses = [{"name": n, "cells": [f"{fmt_money(credit.writedown[k, j])} ({credit.loss_pct[k, j]:.2f}%)"
-                                    for j in range(len(labels))]}
+    def loss_cell(k: int, j: int) -> str:
+        text = f"{fmt_money(credit.writedown[k, j])} ({credit.loss_pct[k, j]:.2f}%)"
+        if credit.reimbursed is not None and credit.reimbursed[k, j] > 0:
+            text += f", {fmt_money(credit.reimbursed[k, j])} reimbursed"
+        return text
+
+    losses = [{"name": n, "cells": [loss_cell(k, j) for j in range(len(labels))]}
               for k, n in enumerate(credit.classes)]
     collateral = [f"{fmt_money(v)} ({p:.2f}%)"
                   for v, p in zip(credit.collateral_loss, credit.collateral_loss_pct, strict=True)]
@@ -865,6 +870,7 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
         "timeline": timeline, "timeline_years": list(range(1, n_years + 1)),
         "listed_all": len(labels) == len(results.scenarios),
         "own_run": results is plan.results,
+        "any_reimbursed": credit.reimbursed is not None and bool((credit.reimbursed > 0).any()),
     }
 
 
