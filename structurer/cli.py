@@ -268,12 +268,7 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
                         help="constant default rates in CDR: 0,1,2 or 0..10/2")
     credit.add_argument("--sda", type=_default_rate_list("SDA"), action="append", default=[], metavar="LIST",
                         help="multiples of the SDA default curve: 0,100,200")
-    credit.add_argument("--severity", type=_argument(parse_severity, "severity"), metavar="PCT",
-                        help="loss severity in percent of the defaulted balance (default 0)")
-    credit.add_argument("--lag", type=_argument(parse_lag, "lag"), metavar="N",
-                        help="months from default to liquidation (default 0)")
-    credit.add_argument("--advance", type=_argument(parse_advancing, "advance"), metavar="on|off",
-                        help="whether the servicer advances delinquent principal and interest (default on)")
+    _loss_terms(credit, defaults=True)
     credit.add_argument("--delinquency", type=_argument(parse_delinquency, "delinquency"), metavar="PCT",
                         help="loans 60+ days delinquent in percent of the balance, for the deal's "
                              "delinquency trigger: 3 or vector(1, 2, 4%%) (default 0)")
@@ -1014,14 +1009,14 @@ def _print_tables(console: Console, deal: Deal) -> None:
     if not deal.analytics.tables:
         console.print("the deal's analytics block asks for no price/yield table", style="dim")
     for spec in deal.analytics.tables:
+        run = deal.run(*spec.speeds)  # one run for every class's table, both ways
         for tranche in deal.issued_classes:
             if tranche.is_residual:
                 continue
-            frame = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds))
-            mortgage = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds),
-                                                   mortgage=True).iloc[:len(spec.prices)]
+            frame, mortgage = valuation.price_yield_frames(run, tranche.name, list(spec.prices))
             for title, shown in ((f"{tranche.name}: yield (BEY %) by price and speed", frame),
-                                 (f"{tranche.name}: the same as mortgage yields (%, monthly)", mortgage)):
+                                 (f"{tranche.name}: the same as mortgage yields (%, monthly)",
+                                  mortgage.iloc[:len(spec.prices)])):
                 table = Table(title=_escape(title), title_justify="left", header_style="bold")
                 table.add_column("Price", justify="left")
                 for col in shown.columns:
@@ -1376,13 +1371,22 @@ def _solve_arguments(p: argparse.ArgumentParser) -> None:
     brk.add_argument("--unit", choices=("SDA", "CDR"), default="SDA", help="the rate searched (default SDA)")
     brk.add_argument("--criterion", choices=("loss", "yield"), default="loss",
                      help="the first dollar of loss (default) or a zero yield at par")
-    brk.add_argument("--severity", type=_argument(parse_severity, "severity"), metavar="PCT",
-                     help="loss severity in percent of the defaulted balance")
-    brk.add_argument("--lag", type=_argument(parse_lag, "lag"), metavar="N",
-                     help="months from default to liquidation")
-    brk.add_argument("--advance", type=_argument(parse_advancing, "advance"), metavar="on|off",
-                     help="whether the servicer advances delinquent principal and interest")
+    _loss_terms(brk, defaults=False)
     p.set_defaults(handler=_solve)
+
+
+def _loss_terms(group: argparse._ArgumentGroup, defaults: bool) -> None:
+    """--severity, --lag and --advance: the terms of a default assumption, for a run's grid and
+    for the credit solvers (`defaults`: say the values taken when the flag is left out)."""
+    def note(text: str) -> str:
+        return f" (default {text})" if defaults else ""
+
+    group.add_argument("--severity", type=_argument(parse_severity, "severity"), metavar="PCT",
+                       help="loss severity in percent of the defaulted balance" + note("0"))
+    group.add_argument("--lag", type=_argument(parse_lag, "lag"), metavar="N",
+                       help="months from default to liquidation" + note("0"))
+    group.add_argument("--advance", type=_argument(parse_advancing, "advance"), metavar="on|off",
+                       help="whether the servicer advances delinquent principal and interest" + note("on"))
 
 
 def _plain(value: object) -> object:

@@ -136,6 +136,14 @@ def parse_cell_number(cell: str, where: str, what: str = "a number") -> float:
     return value
 
 
+def parse_whole_cell(cell: str, where: str) -> int:
+    """A whole number from a CSV cell (a period, a month); InputError naming `where` otherwise."""
+    try:
+        return int(cell.strip())
+    except ValueError:
+        raise InputError(f"{where}: '{cell}' is not a whole number") from None
+
+
 def _clip(cell: str) -> str:
     return cell if len(cell) <= 40 else f"{cell[:20]}...{cell[-8:]} ({len(cell):,} characters)"
 
@@ -149,11 +157,7 @@ def read_schedule_csv(path: Path) -> list[float]:
         if len([cell for cell in row if cell.strip()]) > 2:
             raise InputError(f"{path}, row {row_no}: more cells than period and balance; write the balance "
                              'without thousands separators, or quote it: "2,000,000"')
-        try:
-            period = int(row[0].strip())
-        except ValueError:
-            raise InputError(f"{path}, row {row_no}, column 'period': '{row[0]}' is not a whole "
-                             "number") from None
+        period = parse_whole_cell(row[0], f"{path}, row {row_no}, column 'period'")
         balance = parse_cell_number(row[1], f"{path}, row {row_no}, column 'balance'", "an amount")
         if balance < 0:
             raise InputError(f"{path}, row {row_no}, column 'balance': a scheduled balance cannot be "

@@ -399,13 +399,13 @@ def pricing_plan(results: Results, quotes: Mapping[str, Quote] | None,
 
     tables = []
     for spec in deal.analytics.tables:
+        run = deal.run(*spec.speeds)  # one run for every class's table, both ways
         for tranche in deal.issued_classes:
             if tranche.is_residual:
                 continue
-            frame = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds))
-            mortgage = valuation.price_yield_table(deal, tranche.name, list(spec.prices), list(spec.speeds),
-                                                   mortgage=True).iloc[:len(spec.prices)]
-            tables.append(PriceYieldTable(tranche.name, len(spec.prices), frame, mortgage))
+            frame, mortgage = valuation.price_yield_frames(run, tranche.name, list(spec.prices))
+            tables.append(PriceYieldTable(tranche.name, len(spec.prices), frame,
+                                          mortgage.iloc[:len(spec.prices)]))
 
     s, _ = chart_scenario(results)
     speeds = list(deal.decrement) or list(dict.fromkeys(results.prepayments))
@@ -430,8 +430,8 @@ def pricing_plan(results: Results, quotes: Mapping[str, Quote] | None,
             mortgage.index.name = frame.index.name
             index_tables.append(IndexTable(name, kind, price, index, levels, frame, mortgage))
         else:
-            frame = valuation.price_yield_table(deal, name, [price], speeds)
-            mortgage = valuation.price_yield_table(deal, name, [price], speeds, mortgage=True).iloc[:1]
+            frame, mortgage = valuation.price_yield_frames(deal.run(*speeds), name, [price])
+            mortgage = mortgage.iloc[:1]
             index_tables.append(IndexTable(name, kind, price, None, None, frame, mortgage))
     if horizons is None:
         horizons = horizon_results(results, quotes, deal.analytics.horizons, deal.analytics.curve)

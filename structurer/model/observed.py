@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..inputs import parse_cell_number, read_rows
+from ..inputs import parse_cell_number, parse_whole_cell, read_rows
 
 MAX_PSA = 100_000.0  # the bisection's upper end; beyond this no pool has paid
 
@@ -105,11 +105,7 @@ def read_factors(path: Path) -> list[tuple[int, float]]:
     for row_no, row in read_rows(path, ("month", "factor"), "factor"):
         if len(row) < 2:
             raise InputError(f"{path}, row {row_no}: needs a month and a factor")
-        try:
-            month = int(row[0].strip())
-        except ValueError:
-            raise InputError(f"{path}, row {row_no}, column 'month': '{row[0]}' is not a whole "
-                             "number") from None
+        month = parse_whole_cell(row[0], f"{path}, row {row_no}, column 'month'")
         factor = parse_cell_number(row[1], f"{path}, row {row_no}, column 'factor'", "a factor")
         if not 0 <= factor <= 1:
             raise InputError(f"{path}, row {row_no}, column 'factor': '{row[1]}' is not a factor "

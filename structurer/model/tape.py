@@ -355,10 +355,8 @@ def _numbers(col: np.ndarray) -> np.ndarray:
     """A column as floats, NaN where a cell is not a plain number (blank, '1,234', '4.5%', text).
     float() of each cell is the row-by-row reader's own parse (it ignores padding, as the
     reader's strip does)."""
-    if col.dtype != object:
-        return col.astype(float)
     try:
-        return col.astype(float)
+        return col.astype(float)  # a numeric (Parquet) column, or cells that are all numbers
     except (ValueError, TypeError):
         out = np.empty(col.size)
         for k, text in enumerate(col):

@@ -16,7 +16,8 @@ from typing import Any
 
 _PUBLIC = {
     "quote": "quotes", "quote_classes": "quotes", "price_yield_table": "quotes",
-    "index_yield_table": "quotes", "average_life": "quotes", "accrued_interest": "quotes",
+    "price_yield_frames": "quotes", "index_yield_table": "quotes", "average_life": "quotes",
+    "accrued_interest": "quotes",
     "Quote": "quotes",
     "floating_measures": "floating", "price_from_margin": "floating", "bullet_floater": "floating",
     "index_bey": "floating", "FloatingMeasures": "floating",

@@ -266,12 +266,19 @@ def price_yield_table(deal: Deal, name: str, prices: list[float | str],
     the scenarios; then rows for WAL, modified duration at the middle price, and the principal
     window. One run of the deal serves every cell. `mortgage`: the price rows' cells are the same
     yields as mortgage (monthly-compounded) yields, converted before rounding."""
+    bey, monthly = price_yield_frames(deal.run(*scenarios), name, prices)
+    return monthly if mortgage else bey
+
+
+def price_yield_frames(results: Results, name: str,
+                       prices: list[float | str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """price_yield_table of a run already made, both ways at once: (BEY, mortgage yield), so that
+    a caller showing both (and every class) runs the deal once."""
     import pandas as pd
 
-    results = deal.run(*scenarios)
     face = results.original_balance(name)
     cash = class_cash(results, name)
-    months = pricing.discount_months(deal.settle, results.dates)
+    months = pricing.discount_months(results.deal.settle, results.dates)
     accrued = accrued_per_100(results, name)
     grid = np.array([pricing.parse_price(p) for p in prices], dtype=float)  # 99-16 or 99.5
     full = (grid[:, None] + accrued[None, :]) * face / 100.0  # [price, scenario]
@@ -281,15 +288,19 @@ def price_yield_table(deal: Deal, name: str, prices: list[float | str],
     risk = pricing.risk(cash, months, mid_yield, face)
     first, last = results.principal_window(name)
     wal = average_life(results, name)
-    shown = pricing.mortgage_from_bey(yields) if mortgage else yields
-    rows: dict[str, list[object]] = {pricing.format_32nds(p): list(np.round(shown[i] * 100, 3))
-                                     for i, p in enumerate(grid)}
-    rows["WAL (years)"] = [round(float(w), 2) if np.isfinite(w) else None for w in wal]
-    rows[f"Mod. duration at {pricing.format_32nds(mid)}"] = list(np.round(risk.modified_duration, 2))
-    rows["Principal window"] = [f"{a}-{b}" if a else "-" for a, b in zip(first, last, strict=True)]
-    frame = pd.DataFrame(rows, index=results.scenarios).T
-    frame.index.name = f"{name}: price / {'mortgage yield' if mortgage else 'yield'}"
-    return frame
+    rest: dict[str, list[object]] = {
+        "WAL (years)": [round(float(w), 2) if np.isfinite(w) else None for w in wal],
+        f"Mod. duration at {pricing.format_32nds(mid)}": list(np.round(risk.modified_duration, 2)),
+        "Principal window": [f"{a}-{b}" if a else "-" for a, b in zip(first, last, strict=True)],
+    }
+    frames = []
+    for shown, what in ((yields, "yield"), (pricing.mortgage_from_bey(yields), "mortgage yield")):
+        rows: dict[str, list[object]] = {pricing.format_32nds(p): list(np.round(shown[i] * 100, 3))
+                                         for i, p in enumerate(grid)}
+        frame = pd.DataFrame({**rows, **rest}, index=results.scenarios).T
+        frame.index.name = f"{name}: price / {what}"
+        frames.append(frame)
+    return frames[0], frames[1]
 
 
 def _rate(level: object) -> float:
