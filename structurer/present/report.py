@@ -333,7 +333,9 @@ def _cover(results: Results, stats: dict[str, float], s: int,
     from ..results.average_life import rows as average_lives
 
     return {**_scenario_heading(deal, results, s), "rows": rows, "collateral": collateral,
-            "average_lives": average_lives(results, s)}
+            "average_lives": average_lives(results, s),
+            # The Z-bond and GPM/ARM columns only where a class accretes: elsewhere they are blank.
+            "accrual": any(c.accrual for c in deal.classes)}
 
 
 def _records(frame: Any, periods: int) -> list[dict[str, Any]]:
