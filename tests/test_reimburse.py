@@ -174,16 +174,6 @@ def test_the_kernel_and_the_interpreter_reimburse_alike(monkeypatch):
                            atol=1e-6)
 
 
-def test_a_grouped_deal_cannot_reimburse_yet():
-    from test_group_credit import GROUP1, credit_deal
-
-    text = credit_deal(group1=GROUP1.replace("losses: write down B1, M1, A1",
-                                             "losses: write down B1, M1, A1; reimburse from excess interest"))
-    with pytest.raises(DealErrors, match="not supported in a deal with collateral groups") as err:
-        build_deal(text)
-    assert err.value.errors[0].span is not None  # positioned on the clause
-
-
 def test_the_reports_credit_section_shows_what_was_reimbursed(deal):
     from structurer.analysis.plan import report_plan
     from structurer.present.report import render

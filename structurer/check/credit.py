@@ -156,10 +156,6 @@ def _check_group_losses(ck: Checker) -> None:
                      "'losses: write down ...' naming its classes, the most junior first")
             found.append(None)
             continue
-        if decl.reimburse is not None:
-            # Which excess would pay whom across groups is not modelled yet: say so.
-            ck.error("reimbursing losses from excess interest is not supported in a deal with "
-                     "collateral groups yet", decl.reimburse, "drop '; reimburse from excess interest'")
         tiers = _loss_tiers(ck, decl)
         found.append(tiers)
         if tiers is None or not ck.groups_ok:
@@ -177,8 +173,12 @@ def _check_group_losses(ck: Checker) -> None:
         return
     # The deal's loss order is the groups' end to end (a class is in one group's at most): what
     # asks whether a class takes losses at all reads it; the engine writes down group by group.
-    ck.groups = [dataclasses.replace(g, losses=t or ()) for g, t in zip(ck.groups, found, strict=True)]
+    # A group whose loss section says so pays its own classes' write-downs back out of its own
+    # excess interest (engine/waterfall.py `_Groups.reimburse`).
+    ck.groups = [dataclasses.replace(g, losses=t or (), reimburse=d is not None and d.reimburse is not None)
+                 for g, t, d in zip(ck.groups, found, decls, strict=True)]
     ck.losses = tuple(tier for t in found if t for tier in t)
+    ck.reimburse_losses = any(g.reimburse for g in ck.groups)
 
 
 def _loss_tiers(ck: Checker, decl: LossesDecl) -> tuple[tuple[int, ...], ...] | None:

@@ -17,6 +17,7 @@ from ..errors import Span, did_you_mean
 from ..language.nodes import Alloc, ClassRef, PrincipalRule, ShiftingDecl, WaterfallDecl
 from ..model.deal import Notional, Pool, Tranche
 from ..model.groups import CollateralGroup, find_cycle
+from .classes import net_wac_at_issue
 from .context import MONEY_TOLERANCE, Checker
 
 KINDS = ("principal", "interest")
@@ -179,6 +180,12 @@ def check_group_members(ck: Checker) -> None:
                      file.groups[i].span, "a group's classes account for every dollar of its pools")
     if len(ck.errors) > bad:
         return
+    for pools, cls in members:
+        # A WAC class's coupon is the net WAC of its own group's pools (at issue here; the
+        # engine's by period), not of the whole collateral.
+        for k in (k for k in cls if ck.classes[k].net_wac):
+            c = dataclasses.replace(ck.classes[k], coupon=net_wac_at_issue([ck.pools[p] for p in pools]))
+            ck.classes[k] = ck.names[c.name] = c
     ck.group_members = members
     ck.groups_ok = True
 

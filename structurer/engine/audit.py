@@ -129,6 +129,8 @@ def _group_checks(deal: Deal, coll: CollateralFlows, flows: ClassFlows, cash_f: 
         pool_principal = pool_principal + by_pool["recoveries"]
     pool_cash = by_pool["interest"] + pool_principal
     paid = flows.interest + flows.principal  # [scenario, class, period]
+    if flows.reimbursed is not None:
+        paid = paid + flows.reimbursed  # class cash, out of its group's excess interest
     r_int, r_prin = flows.group_residual_interest, flows.group_residual_principal
     x_int, x_prin = flows.cross_interest, flows.cross_principal  # [scenario, group, period]
     end = flows.ending_balance

@@ -139,20 +139,29 @@ def coupon_rates(deal: Deal, index_rates: np.ndarray, periods: int,
     names = deal.index_names
     for c in floaters:
         rates[:, c.index, :] = c.formula.rate(index_rates[:, names.index(c.formula.index), :].T)
-    if wac:
-        rates[:, wac, :] = net_wac(deal, coll).T[:, None, :]  # type: ignore[arg-type]
+    # A WAC class of a collateral group is paid the net WAC of its group's pools.
+    sources = ([(g.pools, [k for k in wac if k in g.classes]) for g in deal.groups] if deal.groups
+               else [(None, wac)])
+    for pools, members in sources:
+        if members:
+            rates[:, members, :] = net_wac(deal, coll, pools).T[:, None, :]  # type: ignore[arg-type]
     return rates
 
 
-def net_wac(deal: Deal, coll: CollateralFlows) -> np.ndarray:
-    """The collateral's net WAC [scenario, period]: the pools' net coupons (excess servicing
-    stripped) weighted by their balances at the start of each period. Once every pool is paid
-    off the last rate is carried (there is no balance left to pay it on)."""
+def net_wac(deal: Deal, coll: CollateralFlows, pools: tuple[int, ...] | None = None) -> np.ndarray:
+    """The collateral's net WAC [scenario, period] (of the pools `pools` only, a collateral
+    group's): the pools' net coupons (excess servicing stripped) weighted by their balances at the
+    start of each period. Once every pool is paid off the last rate is carried (there is no
+    balance left to pay it on)."""
     begin = coll.by_pool["beginning_balance"]
-    net = np.array([p.net_coupon for p in deal.pools])
+    chosen = deal.pools
+    if pools is not None:
+        begin = begin[:, list(pools)]
+        chosen = tuple(deal.pools[p] for p in pools)
+    net = np.array([p.net_coupon for p in chosen])
     total = begin.sum(axis=1)
     weighted = np.einsum("spt,p->st", begin, net)
-    last = np.full(total.shape[0], float(net @ [p.balance for p in deal.pools]) / deal.collateral_balance)
+    last = np.full(total.shape[0], float(net @ [p.balance for p in chosen]) / sum(p.balance for p in chosen))
     rate = np.empty_like(total)
     for t in range(total.shape[1]):
         live = total[:, t] > 0
@@ -242,7 +251,7 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         own = [g.principal(deal.principal), *(deal.accretion[k] for k in g.classes if k in deal.accretion)]
         state.update(initial_states(own, _run_inputs(deal, coll, g.pools)))
     stateful = [n for root in roots for n in root.walk() if type(n).begin_period is not Rule.begin_period]
-    grouped = _Groups(deal, coll, classes, direct, children, strips) if deal.groups else None
+    grouped = _Groups(deal, coll, classes, direct, children, strips, owed) if deal.groups else None
 
     def notional_balance(bal: np.ndarray, pools: np.ndarray | None, out: np.ndarray) -> None:
         for k, n in notionals:
@@ -336,13 +345,16 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
             carried -= acc_out[t]
         # 5. the residual takes what is left
         resid_int[t] = available - cash_int_f @ interest - accrued_total
-        if owed is not None:
+        if owed is not None and grouped is None:
             owed += wd_out[t]  # type: ignore[index]
             # Rounding's dust of excess interest (~1e-9 dollars) stays with the residual.
             excess = np.where(resid_int[t] > DUST, resid_int[t], 0.0)
             resid_int[t] -= reimburse(excess, owed, loss_tiers, rb_out[t])  # type: ignore[index]
         resid_prin[t] = principal_in + accrued_total - owner_f @ paid
         if grouped is not None:
+            if owed is not None:
+                owed += wd_out[t]  # type: ignore[index]
+                grouped.reimburse(t, owed, rb_out[t])  # type: ignore[index]
             # A donor's excess interest may pay another group's classes as principal: the deal's
             # residual is what every group left, of each kind.
             resid_int[t], resid_prin[t] = grouped.residuals(t)
@@ -442,8 +454,15 @@ class _Groups:
     (`excess of group 1 pays group 2`), donors first, or else goes to the residual."""
 
     def __init__(self, deal: Deal, coll: CollateralFlows, classes: tuple, direct: np.ndarray,
-                 children: list[tuple[int, int, float]], strips: list[tuple[int, int, float]]):
+                 children: list[tuple[int, int, float]], strips: list[tuple[int, int, float]],
+                 owed: np.ndarray | None = None):
         self.groups = deal.groups
+        # A credit run of a deal whose groups reimburse losses: the write-downs not yet paid back
+        # [class, scenario] (the waterfall's own array), and what each group holds back of its
+        # excess interest for them this period before the rest goes on to another group.
+        self.owed = owed
+        self.hold = np.zeros((len(deal.groups), coll.interest.shape[0]))
+        self.owed_members = [[k for tier in g.losses for k in tier] for g in deal.groups]
         self.interest_order = serving_order(deal.groups, "interest")
         self.principal_order = serving_order(deal.groups, "principal")
         n_scen, periods = coll.interest.shape
@@ -515,6 +534,12 @@ class _Groups:
             spare = incoming[i] - np.maximum(paid - own, 0.0)  # a donor's, not needed for interest
             self.extra[i] += spare
             self.int_as_prin[t, i] = spare
+            if g.interest_to is not None and g.reimburse and self.owed is not None:
+                # Its own classes' write-downs come first: it holds back what they are owed (as
+                # the period starts; this period's losses are written down after principal) and
+                # passes on the rest.
+                self.hold[i] = np.minimum(left, self.owed[self.owed_members[i]].sum(axis=0))
+                left = left - self.hold[i]
             if g.interest_to is not None:
                 self.cross_int[t, i] = left
                 incoming[g.interest_to] += left
@@ -556,6 +581,20 @@ class _Groups:
         for i, g in enumerate(self.groups):
             unallocated[t, i] = write_down(balance, losses[i][t], g.losses, out)  # type: ignore[index]
         return unallocated[t].sum(axis=0)  # type: ignore[index]
+
+    def reimburse(self, t: int, owed: np.ndarray, out: np.ndarray) -> None:
+        """After the period's write-downs: each reimbursing group's excess interest it kept (what
+        it leaves to the residual, or holds back from the group it passes its excess to) pays back
+        its own classes' write-downs, in its loss order read backwards (`reimburse`); `owed`
+        [class, scenario] in place, each class's payment in `out` [class, scenario]."""
+        for i, g in enumerate(self.groups):
+            if not g.reimburse:
+                continue
+            keep = self.resid_int[t, i] + self.hold[i]
+            # Rounding's dust of excess interest (~1e-9 dollars) stays with the residual.
+            excess = np.where(keep > DUST, keep, 0.0)
+            self.resid_int[t, i] = keep - reimburse(excess, owed, g.losses, out)
+            self.hold[i] = 0.0
 
     def residuals(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """What the groups left to the residual in period t: (interest, principal) [scenario]."""

@@ -32,6 +32,9 @@ class CollateralGroup:
     # Who takes the realized losses of its pools (its waterfall's `losses: write down ...`):
     # tiers of its own class indices, as Deal.losses; () without a loss section.
     losses: tuple[tuple[int, ...], ...] = ()
+    # Its loss section ends '; reimburse from excess interest': its excess interest pays back its
+    # classes' write-downs before it goes on (to another group, or the residual).
+    reimburse: bool = False
 
     def principal(self, deal_principal: Sequential) -> Sequential:
         """The group's principal rules, out of the deal's (`Deal.principal`)."""
