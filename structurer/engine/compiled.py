@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..model.deal import Deal
+from ..model.groups import serving_order
 from ..model.rules.program import NAS_SHARE, TRIGGER, NotCompiled, Program, encode
 from .audit import CONSERVATION_RTOL
 from .collateral import pool_amortization
@@ -46,6 +47,8 @@ class CompiledDeal:
     program_args: tuple
     store_args: tuple  # ([class] paid rows, [class] interest rows) that can be other than zero
     deal_scale: float
+    group_args: tuple = ()  # collateral groups and WAC classes (`_group_arrays`)
+    group_labels: tuple[str, ...] = ()  # "group 1", ... (the audit's words)
 
 
 def compiled(deal: Deal) -> CompiledDeal | None:
@@ -71,18 +74,27 @@ def _floats(values: list[float] | tuple[float, ...]) -> np.ndarray:
 
 
 def _build(deal: Deal) -> CompiledDeal:
-    if deal.groups:
-        # Collateral groups run on the numpy interpreter (engine/waterfall.py `_Groups`).
-        raise NotCompiled("collateral groups")
     periods = deal.periods
     classes = deal.classes
     pools = deal.pools
     ages = np.array([p.age for p in pools], dtype=float)
     program = Program(periods, len(pools),
                       smm_of=lambda speed: smm_matrix([speed], ages, periods)[0])
-    principal_root = encode(deal.principal, program)
-    acc = [(c.index, encode(deal.accretion[c.index], program), list(deal.accretion[c.index].members))
-           for c in classes if c.accrual]
+    trig_grp: list[int] = []  # each trigger's group (-1: the deal's)
+
+    def encode_for(rule, group: int) -> int:
+        first = len(program.thresholds)
+        root = encode(rule, program)
+        trig_grp.extend([group] * (len(program.thresholds) - first))
+        return root
+
+    # A grouped deal: each group's principal rules are a program of their own (their root in
+    # `g_root`), paid from its own pools (engine/waterfall.py `_Groups`).
+    group_of = {k: i for i, g in enumerate(deal.groups) for k in g.classes}
+    g_roots = [encode_for(g.principal(deal.principal), i) for i, g in enumerate(deal.groups)]
+    principal_root = g_roots[0] if g_roots else encode_for(deal.principal, -1)
+    acc = [(c.index, encode_for(deal.accretion[c.index], group_of.get(c.index, -1)),
+            list(deal.accretion[c.index].members)) for c in classes if c.accrual]
     arrays = program.arrays()
 
     amort = np.ascontiguousarray(pool_amortization(pools, periods))
@@ -177,7 +189,42 @@ def _build(deal: Deal) -> CompiledDeal:
         begin0=begin0, class_args=class_args, flag_args=flags, program_args=program_args,
         store_args=(store_paid, store_int),
         deal_scale=CONSERVATION_RTOL * max(sum(p.balance for p in pools), 1.0),
+        group_args=_group_arrays(deal, g_roots, trig_grp),
+        group_labels=tuple(g.label for g in deal.groups),
     )
+
+
+def _group_arrays(deal: Deal, g_roots: list[int], trig_grp: list[int]) -> tuple:
+    """The kernel's arguments for collateral groups and WAC classes (see engine/kernel.py
+    `run_kernel`): -1 rows and empty arrays for a deal without groups."""
+    groups = deal.groups
+    pool_grp = np.full(len(deal.pools), -1, dtype=np.int64)
+    class_grp = np.full(len(deal.classes), -1, dtype=np.int64)
+    for i, g in enumerate(groups):
+        pool_grp[list(g.pools)] = i
+        class_grp[list(g.classes)] = i
+    tier_n = [len(g.losses) for g in groups]  # Deal.losses is the groups' tiers end to end
+    # WAC classes: 0, the net WAC of every pool; 1 + g, of group g's pools.
+    wac_src = np.array([-1 if not c.net_wac else (0 if not groups else 1 + group_of)
+                        for c, group_of in zip(deal.classes, class_grp, strict=True)], dtype=np.int64)
+    sets = [tuple(range(len(deal.pools))), *(g.pools for g in groups)] if deal.has_wac_classes else []
+    net = np.array([p.net_coupon for p in deal.pools])
+    # At issue, as engine/waterfall.py `net_wac` starts (the rate carried if no balance is left).
+    wac_init = _floats([float(net[list(ps)] @ [deal.pools[p].balance for p in ps])
+                        / sum(deal.pools[p].balance for p in ps) for ps in sets])
+    return (
+        pool_grp, class_grp, _ints(serving_order(groups, "interest")), _ints(serving_order(groups, "principal")),
+        _ints([-1 if g.interest_to is None else g.interest_to for g in groups]),
+        _ints([-1 if g.principal_to is None else g.principal_to for g in groups]), _ints(g_roots),
+        _ints(list(np.cumsum([0, *tier_n])[:-1])), _ints(tier_n),
+        np.array([g.reimburse for g in groups], dtype=np.bool_), _ints(trig_grp), wac_src, _floats(list(net)),
+        wac_init,
+    )
+
+
+# The kernel's group outputs [what, group, scenario, period], in this order, as ClassFlows names them.
+G_OUTPUTS = ("group_residual_interest", "group_residual_principal", "cross_interest", "cross_principal",
+             "cross_interest_principal", "group_unallocated_loss")
 
 
 def smm_arrays(prepayments: list, ages: np.ndarray,
@@ -215,7 +262,7 @@ def _smm_inputs(cd: CompiledDeal, prepayments: list | np.ndarray) -> tuple[int, 
 
 
 def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tuple, credit: tuple,
-            outputs: tuple, n: int) -> None:
+            outputs: tuple, n: int, grouped: tuple | None = None) -> None:
     """Run the kernel; raise EngineError naming the first failing scenario and period of each
     audit check."""
     from . import kernel  # numba: only once a deal runs
@@ -223,12 +270,17 @@ def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tupl
 
     fail_t = np.full(n, -1, dtype=np.int64)
     fail_code = np.zeros(n, dtype=np.int64)
+    fail_grp = np.full(n, -1, dtype=np.int64)
+    if grouped is None:  # (a grouped credit run's recoveries and losses by pool; the group outputs)
+        p3 = np.zeros((0, 0, 0))
+        grouped = (p3, p3, np.zeros((6, 0, 0, 0)))
     kernel.run(*smm, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
                *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
-               *cd.program_args, *cd.store_args, cd.deal_scale, *summary, *credit, *outputs, fail_t,
-               fail_code)
+               *cd.program_args, *cd.store_args, cd.deal_scale, *summary, *credit, *cd.group_args, *grouped,
+               *outputs, fail_t, fail_code, fail_grp)
     if (fail_t >= 0).any():
-        raise EngineError("the waterfall does not balance: " + audit_message(fail_t, fail_code))
+        raise EngineError("the waterfall does not balance: "
+                          + audit_message(fail_t, fail_code, fail_grp, cd.group_labels))
 
 
 def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, index_rates: np.ndarray,
@@ -256,24 +308,35 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     short = np.zeros(n, dtype=np.bool_)
     summary = (True, cd.fee_m, np.zeros((0, t)), -1, 0.0, np.zeros((0, 0, 0)))
     outputs = (paid, interest, accretion, resid_int, resid_prin, short)
+    # A grouped deal: what each group left and passed on [what, group, scenario, period]
+    # (G_OUTPUTS); in a credit run, its pools' recoveries and losses [scenario, pool, period].
+    n_grp = len(deal.groups)
+    g_out = np.zeros((len(G_OUTPUTS), n_grp, n, t) if n_grp else (len(G_OUTPUTS), 0, 0, 0))
+    p3 = np.zeros((0, 0, 0))
+    groups = {name: g_out[k].transpose(1, 0, 2) for k, name in enumerate(G_OUTPUTS)} if n_grp else {}
     if credit is None:
-        _launch(cd, tuple(smm), index_rates, summary, _no_credit(), outputs, n)
+        groups.pop("group_unallocated_loss", None)
+        _launch(cd, tuple(smm), index_rates, summary, _no_credit(), outputs, n, (p3, p3, g_out))
         coll = LeanCollateralFlows(deal, prepayments)
         source = LeanClassFlows(deal, cd, coll, paid, interest, accretion, short, index_rates)
         flows = ClassFlows(interest=interest.transpose(1, 0, 2), principal=paid.transpose(1, 0, 2),
-                           residual_interest=resid_int, residual_principal=resid_prin, source=source)
+                           residual_interest=resid_int, residual_principal=resid_prin, source=source,
+                           **groups)
         return coll, flows
     writedown = np.zeros((c, n, t))
     unallocated = np.zeros((n, t))
     # A deal that reimburses losses: what each class is paid back (empty: the kernel pays none).
     reimbursed = np.zeros((c, n, t) if deal.reimburse_losses else (0, 0, 0))
+    by_pool = credit.by_pool
+    grouped = ((np.ascontiguousarray(by_pool["recoveries"], dtype=float),
+                np.ascontiguousarray(by_pool["losses"], dtype=float), g_out) if n_grp else (p3, p3, g_out))
     _launch(cd, tuple(smm), index_rates, summary,
-            _credit_args(deal, credit, writedown, unallocated, reimbursed), outputs, n)
+            _credit_args(deal, credit, writedown, unallocated, reimbursed), outputs, n, grouped)
     source = LeanClassFlows(deal, cd, credit, paid, interest, accretion, short, index_rates, writedown)
     flows = ClassFlows(interest=interest.transpose(1, 0, 2), principal=paid.transpose(1, 0, 2),
                        residual_interest=resid_int, residual_principal=resid_prin, source=source,
                        writedown=writedown.transpose(1, 0, 2), unallocated_loss=unallocated,
-                       reimbursed=reimbursed.transpose(1, 0, 2) if deal.reimburse_losses else None)
+                       reimbursed=reimbursed.transpose(1, 0, 2) if deal.reimburse_losses else None, **groups)
     return credit, flows
 
 
@@ -331,17 +394,27 @@ AUDIT_WORDS = (
     (32, "a class was paid a negative amount"),
     (64, "the collateral's losses differ from the classes' write-downs"),
     (128, "a class was written down by a negative amount"),
+    # a collateral group's own books (engine/audit.py `_group_checks`), prefixed "group NAME: "
+    (256, "cash in differs from cash out"),
+    (512, "its pools' principal differs from the fall in its classes' balances"),
+    (1024, "its pools' losses differ from its classes' write-downs"),
+    (2048, "a negative loss was left unabsorbed"),
+    (4096, "classes were paid more than the group provided"),
+    (8192, "principal left the group while one of its classes had a balance"),
 )
 
 
-def audit_message(fail_t: np.ndarray, fail_code: np.ndarray) -> str:
+def audit_message(fail_t: np.ndarray, fail_code: np.ndarray, fail_grp: np.ndarray | None = None,
+                  groups: tuple[str, ...] = ()) -> str:
     """engine/audit.py's words for the kernel's failures: each check at the first period (and
-    the first scenario there) that fails it."""
+    the first scenario there) that fails it; a group's, with the first group that fails it."""
     bad = np.nonzero(fail_t >= 0)[0]
     problems = []
     for bit, what in AUDIT_WORDS:
         hit = [s for s in bad if fail_code[s] & bit]
         if hit:
             s = min(hit, key=lambda s: (fail_t[s], s))
+            if bit >= 256 and fail_grp is not None and 0 <= fail_grp[s] < len(groups):
+                what = f"{groups[fail_grp[s]]}: {what}"
             problems.append(f"{what} (scenario {s + 1}, period {fail_t[s] + 1})")
     return "; ".join(problems)

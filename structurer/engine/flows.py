@@ -135,7 +135,9 @@ class LeanClassFlows:
     def _rates(self) -> np.ndarray:
         from .waterfall import coupon_rates
 
-        return coupon_rates(self._deal, self._index_rates, self._paid.shape[2])  # [period, class, scenario]
+        # [period, class, scenario]; a WAC class's from the collateral's balances
+        return coupon_rates(self._deal, self._index_rates, self._paid.shape[2],
+                            self._collateral if self._deal.has_wac_classes else None)
 
     @property
     def coupon(self) -> np.ndarray:

@@ -131,6 +131,8 @@ BLOCK = 8  # scenarios per task: a task's call pays the arrays' reference counts
 # Audit failures, as bits (engine/compiled.py turns them into audit.py's words).
 GAP, MOVED, OVERPAID, LEAKED, NEGATIVE_BALANCE, NEGATIVE_AMOUNT, LOSSES, NEGATIVE_WRITEDOWN = (
     1, 2, 4, 8, 16, 32, 64, 128)
+# ... and a collateral group's own books (the group: `fail_grp`)
+G_GAP, G_MOVED, G_LOSSES, G_UNABSORBED, G_OVERPAID, G_LEAKED = 256, 512, 1024, 2048, 4096, 8192
 
 # Why the hot loop is one function: numba increments and decrements the reference count of
 # every array handed to a function (or bound to a new name, as inlining does), with an atomic
@@ -176,8 +178,18 @@ def run_kernel(
     # period] (empty otherwise)
     ext, ext_b, ext_e, ext_sched, ext_prep, ext_int, ext_recov, ext_loss, ext_delinq,
     tier_first, tier_n, tier_members, wd_out, unalloc_out, rb_out,
+    # collateral groups (engine/compiled.py `_group_arrays`; no groups: -1 rows and empty arrays):
+    # each pool's and class's group, the groups' serving orders for interest and principal, where
+    # each group's excess interest / principal goes (-1: the residual), its principal rules' root,
+    # its loss order's tiers, whether it reimburses losses, each trigger's group; WAC classes: each
+    # class's net WAC (-1: none, 0: of all pools, 1 + g: of group g's pools), the pools' net
+    # coupons, each net WAC at issue; a grouped credit run's recoveries and losses by pool
+    # [scenario, pool, period]; the group outputs [what, group, scenario, period] (see
+    # `G_OUTPUTS` in engine/compiled.py)
+    pool_grp, class_grp, g_int_order, g_prin_order, g_int_to, g_prin_to, g_root, g_tier_first, g_tier_n,
+    g_reimb, trig_grp, wac_src, pool_netc, wac_init, ext_precov, ext_ploss, g_out,
     # outputs
-    paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
+    paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code, fail_grp,
 ):
     # Outputs are [class, scenario, period] (the residual's [scenario, period]): a scenario
     # writes each class's periods one after another, and a class whose rows are never written
@@ -198,7 +210,11 @@ def run_kernel(
                    shift, store_paid, store_int, deal_scale, keep_rows, fee_m, disc, resid_class, dust,
                    sums, ext, ext_b, ext_e, ext_sched, ext_prep, ext_int, ext_recov, ext_loss,
                    ext_delinq, tier_first, tier_n, tier_members, wd_out, unalloc_out, rb_out,
-                   paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code)
+                   pool_grp, class_grp, g_int_order, g_prin_order, g_int_to, g_prin_to, g_root,
+                   g_tier_first, g_tier_n, g_reimb, trig_grp, wac_src, pool_netc, wac_init, ext_precov,
+                   ext_ploss, g_out,
+                   paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
+                   fail_grp)
 
 
 @njit(cache=CACHE, error_model="numpy")
@@ -212,8 +228,11 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                schedules, nas, thresholds, sticky_rows, shift, store_paid, store_int, deal_scale,
                keep_rows, fee_m, disc, resid_class, dust, sums, ext, ext_b, ext_e, ext_sched, ext_prep,
                ext_int, ext_recov, ext_loss, ext_delinq, tier_first, tier_n, tier_members, wd_out,
-               unalloc_out, rb_out,
-               paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code):
+               unalloc_out, rb_out, pool_grp, class_grp, g_int_order, g_prin_order, g_int_to, g_prin_to,
+               g_root, g_tier_first, g_tier_n, g_reimb, trig_grp, wac_src, pool_netc, wac_init,
+               ext_precov, ext_ploss, g_out,
+               paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
+               fail_grp):
     """Scenarios s0..s1-1, every period: collateral, waterfall, audit."""
     n_cls = init_balance.shape[0]
     periods = disc.shape[1]
@@ -256,6 +275,35 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     reimb = ext and rb_out.shape[0] > 0  # losses reimbursed out of excess interest
     owed = np.zeros(n_cls)  # write-downs not yet reimbursed
     rb = np.zeros(n_cls)  # this period's reimbursements
+    # Collateral groups: per group, this period's figures (engine/waterfall.py `_Groups`).
+    n_grp = g_int_to.shape[0]
+    ng = max(n_grp, 1)
+    g_int = np.zeros(ng)  # its pools' interest
+    g_prin = np.zeros(ng)  # its pools' principal (scheduled and prepaid)
+    g_rec = np.zeros(ng)  # its pools' recoveries
+    g_loss = np.zeros(ng)  # its pools' realized losses
+    g_beg = np.zeros(ng)  # its pools' beginning balance
+    g_prep = np.zeros(ng)  # its pools' prepayments
+    g_coll0 = np.zeros(ng)  # its pools' balance at the start of period 1
+    g_lossb = np.zeros(ng)  # its pools' losses before the period
+    g_inc = np.zeros(ng)  # excess interest donors passed it
+    g_pin = np.zeros(ng)  # principal beyond its pools': donors' excess, accretion left over
+    g_extra = np.zeros(ng)
+    g_ratio = np.ones(ng)  # the share of what its classes are due that they are paid
+    g_hold = np.zeros(ng)  # excess interest held back for its classes' write-downs
+    g_rint = np.zeros(ng)
+    g_rprin = np.zeros(ng)
+    g_xint = np.zeros(ng)
+    g_xprin = np.zeros(ng)
+    g_iap = np.zeros(ng)  # donors' excess interest it paid as principal
+    g_unal = np.zeros(ng)
+    g_tb = np.zeros(ng)  # its classes' beginning balances (a NAS share's total)
+    g_cash = np.zeros(ng)  # cash its classes were paid
+    g_fell = np.zeros(ng)  # what its classes' balances fell by
+    g_wd = np.zeros(ng)
+    g_oend = np.zeros(ng)  # its principal classes' ending balance
+    n_ws = wac_init.shape[0]
+    wac_rate = np.zeros(max(n_ws, 1))
     for s in range(s0, s1):
         row = path_row[s]
         any_short = False
@@ -269,6 +317,10 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             factor[p] = 1.0
         for g in range(n_trig):
             tripped[g] = False
+        for g in range(n_grp):
+            g_lossb[g] = 0.0
+        for w in range(n_ws):
+            wac_rate[w] = wac_init[w]
         loss_before = 0.0  # realized losses before the period (shifting-interest triggers)
         coll0 = 0.0  # the collateral's balance at the start of period 1
         for t in range(periods):
@@ -280,6 +332,13 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             fee_tot = 0.0
             for g in range(n_trig):
                 at_speed[g] = 0.0
+            for g in range(n_grp):
+                g_int[g] = 0.0
+                g_prin[g] = 0.0
+                g_rec[g] = 0.0
+                g_loss[g] = 0.0
+                g_beg[g] = 0.0
+                g_prep[g] = 0.0
             for p in range(n_pool):
                 if ext:
                     b = ext_b[s, p, t]
@@ -287,6 +346,11 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     prepay = ext_prep[s, p, t]
                     e = ext_e[s, p, t]
                     int_tot += ext_int[s, p, t]
+                    if n_grp > 0:
+                        gp = pool_grp[p]
+                        g_int[gp] += ext_int[s, p, t]
+                        g_rec[gp] += ext_precov[s, p, t]
+                        g_loss[gp] += ext_ploss[s, p, t]
                 else:
                     smm = smm_const[s, p, tc] if row < 0 else paths[row, p, t]
                     # As engine/collateral.py computes it (the balance as a running product of
@@ -298,14 +362,34 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     prepay = smm * (b - sched)
                     e = b - sched - prepay
                     int_tot += b * net_m[p]
+                    if n_grp > 0:
+                        g_int[pool_grp[p]] += b * net_m[p]
                 pbeg[p] = b
                 pend[p] = e
                 pprin[p] = sched + prepay
                 sched_tot += sched
                 prep_tot += prepay
                 fee_tot += b * fee_m[p]
+                if n_grp > 0:
+                    gp = pool_grp[p]
+                    g_prin[gp] += pprin[p]
+                    g_beg[gp] += b
+                    g_prep[gp] += prepay
                 for g in range(n_trig):
-                    at_speed[g] += (b - sched) * thresholds[g, p, t]
+                    # a group's trigger reads its own pools only
+                    if trig_grp[g] < 0 or trig_grp[g] == pool_grp[p]:
+                        at_speed[g] += (b - sched) * thresholds[g, p, t]
+            # WAC classes' coupons: the net WAC of their pools at the start of the period (the
+            # last one carried once the pools are paid off)
+            for w in range(n_ws):
+                num = 0.0
+                den = 0.0
+                for p in range(n_pool):
+                    if w == 0 or pool_grp[p] == w - 1:
+                        num += pbeg[p] * pool_netc[p]
+                        den += pbeg[p]
+                if den > 0:
+                    wac_rate[w] = num / den
             available = int_tot
             principal_in = sched_tot + prep_tot
             unscheduled = prep_tot  # prepayments and recoveries (shifting interest)
@@ -322,8 +406,11 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             if ext:
                 principal_in = principal_in + ext_recov[s, t]
             cash_in = principal_in + int_tot
+            if t == 0:
+                for g in range(n_grp):
+                    g_coll0[g] = g_beg[g]
             for g in range(n_trig):
-                above = _above(prep_tot, at_speed[g])
+                above = _above(prep_tot if trig_grp[g] < 0 else g_prep[trig_grp[g]], at_speed[g])
                 tripped[g] = (tripped[g] or above) if sticky_rows[g] else above
             # ---- notional balances at the start of the period (on the pools' beginning)
             for j in range(n_ntl):
@@ -355,7 +442,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             for c in range(n_cls):
                 fi = f_index[c]
                 if fi < 0:
-                    rate = fixed_coupon[c]
+                    rate = fixed_coupon[c] if wac_src[c] < 0 else wac_rate[wac_src[c]]
                 else:
                     rate = min(max(f_const[c] + f_mult[c] * index_rates[s, fi, t], f_floor[c]), f_cap[c])
                     rate = rate * days[t]
@@ -363,8 +450,59 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 if direct[c]:
                     total_due += due[c]
             ratio = min(available / total_due, 1.0) if total_due > 0 else 1.0
-            for c in range(n_cls):
-                intr[c] = due[c] * ratio if direct[c] else 0.0
+            if n_grp > 0:
+                # Each group's pools pay its own classes, with what donors' excess interest adds;
+                # what a donor's excess does not make up of interest is principal for the group
+                # (engine/waterfall.py `_Groups.interest_ratio`).
+                for i in range(n_grp):
+                    g_inc[i] = 0.0
+                    g_extra[i] = 0.0
+                    g_hold[i] = 0.0
+                for q in range(n_grp):
+                    i = g_int_order[q]
+                    own = g_int[i]
+                    avail_g = own + g_inc[i]
+                    owed_g = 0.0
+                    for c in range(n_cls):
+                        if direct[c] and class_grp[c] == i:
+                            owed_g += due[c]
+                    r = min(avail_g / owed_g, 1.0) if owed_g > 0 else 1.0
+                    g_ratio[i] = r
+                    paid_g = r * owed_g
+                    for c in range(n_cls):
+                        if not cash_int[c] and class_grp[c] == i:
+                            # a split parent: what its classes cannot take stays over
+                            need = 0.0
+                            for jk in range(n_kid):
+                                if kid_parent[jk] == c:
+                                    need += due[kid_k[jk]]
+                            paid_g -= max(r * due[c] - need, 0.0)
+                    left_g = max(own - paid_g, 0.0)
+                    spare = g_inc[i] - max(paid_g - own, 0.0)
+                    g_extra[i] += spare
+                    g_iap[i] = spare
+                    to = g_int_to[i]
+                    if to >= 0 and reimb and g_reimb[i]:
+                        # its own classes' write-downs first (as owed when the period starts)
+                        ow = 0.0
+                        for g in range(g_tier_first[i], g_tier_first[i] + g_tier_n[i]):
+                            for qq in range(tier_first[g], tier_first[g] + tier_n[g]):
+                                ow += owed[tier_members[qq]]
+                        g_hold[i] = min(left_g, ow)
+                        left_g = left_g - g_hold[i]
+                    if to >= 0:
+                        g_xint[i] = left_g
+                        g_rint[i] = 0.0
+                        g_inc[to] += left_g
+                    else:
+                        g_rint[i] = left_g
+                        g_xint[i] = 0.0
+                for c in range(n_cls):
+                    gc = class_grp[c]
+                    intr[c] = (due[c] * (g_ratio[gc] if gc >= 0 else 1.0)) if direct[c] else 0.0
+            else:
+                for c in range(n_cls):
+                    intr[c] = due[c] * ratio if direct[c] else 0.0
             for j in range(n_kid):
                 parent = kid_parent[j]
                 need = 0.0
@@ -376,15 +514,36 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             # ---- 3. accrual, 4. principal through the rules
             total_begin = 0.0
             if has_nas:
+                for g in range(n_grp):
+                    g_tb[g] = 0.0
                 for c in range(n_cls):
                     own_begin[c] = begin[c] if owner[c] else 0.0
                     total_begin += own_begin[c]
+                    if n_grp > 0 and class_grp[c] >= 0:
+                        g_tb[class_grp[c]] += own_begin[c]
             principal_total = principal_in
             accrued_total = 0.0
             extra = 0.0
             # Allocation j < n_acc: accrual class j's accretion through its own rules; the last
             # one: the principal (with what the accrual rules could not place).
-            for j in range(n_acc + 1):
+            n_alloc = n_acc + (n_grp if n_grp > 0 else 1)
+            gi = -1  # the group whose principal is being paid
+            for j in range(n_alloc):
+                # What a NAS share and a shifting-interest split read: the deal's figures, or in
+                # a grouped deal those of the group paying (an accrual class's own group).
+                tb_now = total_begin
+                sh_unsch = unscheduled
+                sh_coll = coll_begin
+                sh_coll0 = coll0
+                sh_lossb = loss_before
+                if n_grp > 0:
+                    gs = class_grp[acc_z[j]] if j < n_acc else g_prin_order[j - n_acc]
+                    if j >= n_acc:
+                        tb_now = g_tb[gs]
+                    sh_unsch = g_prep[gs] + g_rec[gs]
+                    sh_coll = g_beg[gs]
+                    sh_coll0 = g_coll0[gs]
+                    sh_lossb = g_lossb[gs]
                 if j < n_acc:
                     z = acc_z[j]
                     live = 0.0
@@ -396,6 +555,22 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     bal[z] += amount
                     root = acc_root[j]
                     ptotal = principal_in
+                elif n_grp > 0:
+                    # Each group's principal through its own rules, donors first
+                    # (`_Groups.pay_principal`).
+                    if j == n_acc:
+                        for c in range(n_cls):
+                            accrued_total += acc[c]
+                        for g in range(n_grp):
+                            g_pin[g] = g_extra[g]
+                            g_extra[g] = 0.0
+                    gi = g_prin_order[j - n_acc]
+                    amount = (g_prin[gi] + g_rec[gi]) + g_pin[gi]
+                    for jj in range(n_strip):
+                        if pool_grp[strip_pool[jj]] == gi:
+                            amount -= paid[strip_k[jj]]  # the strip took its share first
+                    root = g_root[gi]
+                    ptotal = amount
                 else:
                     if n_acc > 0:
                         principal_total = principal_in + extra
@@ -428,7 +603,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         continue
                     if k == NAS_SHARE:
                         i = pa[n]
-                        share = _nas(nas[pb[n], t], own_begin[i], total_begin, ptotal)
+                        share = _nas(nas[pb[n], t], own_begin[i], tb_now, ptotal)
                         got = min(max(min(st_amount[f], share), 0.0), bal[i])
                         bal[i] -= got
                         paid[i] += got
@@ -483,8 +658,8 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                             for m in range(first_member[x], first_member[x] + n_members[x]):
                                 sub += begin[members[m]]
                             r0 = pa[n]
-                            give = _senior_amount(st_amount[f], unscheduled, senior, sub, coll_begin,
-                                                  coll0, loss_before, delinq_t, t, shift[r0, t],
+                            give = _senior_amount(st_amount[f], sh_unsch, senior, sub, sh_coll,
+                                                  sh_coll0, sh_lossb, delinq_t, t, shift[r0, t],
                                                   shift[r0 + 1, t], shift[r0 + 2, t], shift[r0 + 3, t],
                                                   pb[n] // 2, pb[n] % 2 == 1)
                         else:
@@ -548,7 +723,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                                 v = bal[pa[x]]
                             elif kx == NAS_SHARE:
                                 i = pa[x]
-                                v = min(_nas(nas[pb[x], t], own_begin[i], total_begin, ptotal), bal[i])
+                                v = min(_nas(nas[pb[x], t], own_begin[i], tb_now, ptotal), bal[i])
                             else:
                                 v = 0.0
                                 for m in range(first_member[x], first_member[x] + n_members[x]):
@@ -621,7 +796,20 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     st_pass[sp] = 0
                     sp += 1
                 if j < n_acc:
-                    extra += amount - ret
+                    if n_grp > 0:
+                        g_extra[class_grp[acc_z[j]]] += amount - ret  # its group's principal
+                    else:
+                        extra += amount - ret
+                elif n_grp > 0:
+                    left_g = amount - ret
+                    to = g_prin_to[gi]
+                    if to >= 0:
+                        g_xprin[gi] = left_g
+                        g_rprin[gi] = 0.0
+                        g_pin[to] += left_g
+                    else:
+                        g_rprin[gi] = left_g
+                        g_xprin[gi] = 0.0
             # ---- 4b. realized losses written down in the deal's loss order, without cash
             # (engine/credit.py `write_down`: a tier shares pro rata to balance; a tier wiped
             # out is written off exactly)
@@ -629,23 +817,37 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             if ext:
                 for c in range(n_cls):
                     wd[c] = 0.0
-                left = ext_loss[s, t]
-                for g in range(tier_first.shape[0]):
-                    total = 0.0
-                    for q in range(tier_first[g], tier_first[g] + tier_n[g]):
-                        total += bal[tier_members[q]]
-                    take = min(left, total)
-                    whole = take >= total
-                    share = take / total if total > 0 else 0.0
-                    for q in range(tier_first[g], tier_first[g] + tier_n[g]):
-                        m = tier_members[q]
-                        held = bal[m]
-                        w = held if whole else held * share
-                        wd[m] = w
-                        bal[m] = 0.0 if whole else held - w
-                    left -= take
-                    left = max(left, 0.0)
-                unalloc = left
+                # A grouped deal: each group's pools' losses in its own loss order (its tiers).
+                for gg in range(n_grp if n_grp > 0 else 1):
+                    if n_grp > 0:
+                        left = g_loss[gg]
+                        t0 = g_tier_first[gg]
+                        t1 = t0 + g_tier_n[gg]
+                    else:
+                        left = ext_loss[s, t]
+                        t0 = 0
+                        t1 = tier_first.shape[0]
+                    for g in range(t0, t1):
+                        total = 0.0
+                        for q in range(tier_first[g], tier_first[g] + tier_n[g]):
+                            total += bal[tier_members[q]]
+                        take = min(left, total)
+                        whole = take >= total
+                        share = take / total if total > 0 else 0.0
+                        for q in range(tier_first[g], tier_first[g] + tier_n[g]):
+                            m = tier_members[q]
+                            held = bal[m]
+                            w = held if whole else held * share
+                            wd[m] = w
+                            bal[m] = 0.0 if whole else held - w
+                        left -= take
+                        left = max(left, 0.0)
+                    if n_grp > 0:
+                        g_unal[gg] = left
+                        unalloc += left
+                        g_lossb[gg] += g_loss[gg]
+                    else:
+                        unalloc = left
                 loss_before += ext_loss[s, t]
             for j in range(n_kid):
                 paid[kid_k[j]] = paid[kid_parent[j]] * kid_share[j]
@@ -663,10 +865,24 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             owner_end = 0.0
             absorbed = unalloc
             code = 0
+            for g in range(n_grp):
+                g_cash[g] = 0.0
+                g_fell[g] = 0.0
+                g_wd[g] = 0.0
+                g_oend[g] = 0.0
             for c in range(n_cls):
                 pc = paid[c]
                 ic = intr[c]
                 e = bal[c]
+                if n_grp > 0 and class_grp[c] >= 0:
+                    gc = class_grp[c]
+                    if cash[c]:
+                        g_cash[gc] += ic + pc
+                    if book[c]:
+                        g_fell[gc] += begin[c] - e
+                        g_wd[gc] += wd[c]
+                    if owner[c]:
+                        g_oend[gc] += e
                 short = due[c] - ic - acc[c]
                 carried[c] = short
                 if short != 0.0:
@@ -718,33 +934,66 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             r_prin = principal_in + accrued_total - owner_paid
             if reimb:
                 # 5b. excess interest pays back unreimbursed write-downs, the loss order read
-                # backwards (engine/waterfall.py `reimburse`); rounding's dust stays residual.
+                # backwards (engine/waterfall.py `reimburse`); rounding's dust stays residual. A
+                # grouped deal: each reimbursing group out of the excess interest it kept, its
+                # own classes (`_Groups.reimburse`).
                 for c in range(n_cls):
                     owed[c] += wd[c]
                     rb[c] = 0.0
-                left = r_int if r_int > DUST else 0.0
-                cash_rb = left
-                for g in range(tier_first.shape[0] - 1, -1, -1):
-                    total = 0.0
-                    for q in range(tier_first[g], tier_first[g] + tier_n[g]):
-                        total += owed[tier_members[q]]
-                    take = min(left, total)
-                    whole = take >= total
-                    share = take / total if total > 0 else 0.0
-                    for q in range(tier_first[g], tier_first[g] + tier_n[g]):
-                        m = tier_members[q]
-                        held = owed[m]
-                        w = held if whole else held * share
-                        rb[m] = w
-                        owed[m] = 0.0 if whole else held - w
-                        if cash[m]:
-                            gap += w
-                        if not w >= -tol:
-                            code |= NEGATIVE_AMOUNT
-                        if keep_rows and w != 0.0:
-                            rb_out[m, s, t] = w
-                    left = max(left - take, 0.0)
-                r_int -= cash_rb - left
+                for gg in range(n_grp if n_grp > 0 else 1):
+                    if n_grp > 0:
+                        if not g_reimb[gg]:
+                            continue
+                        keep = g_rint[gg] + g_hold[gg]
+                        t0 = g_tier_first[gg]
+                        t1 = t0 + g_tier_n[gg]
+                    else:
+                        keep = r_int
+                        t0 = 0
+                        t1 = tier_first.shape[0]
+                    left = keep if keep > DUST else 0.0
+                    cash_rb = left
+                    for g in range(t1 - 1, t0 - 1, -1):
+                        total = 0.0
+                        for q in range(tier_first[g], tier_first[g] + tier_n[g]):
+                            total += owed[tier_members[q]]
+                        take = min(left, total)
+                        whole = take >= total
+                        share = take / total if total > 0 else 0.0
+                        for q in range(tier_first[g], tier_first[g] + tier_n[g]):
+                            m = tier_members[q]
+                            held = owed[m]
+                            w = held if whole else held * share
+                            rb[m] = w
+                            owed[m] = 0.0 if whole else held - w
+                            if cash[m]:
+                                gap += w
+                                if n_grp > 0:
+                                    g_cash[gg] += w
+                            if not w >= -tol:
+                                code |= NEGATIVE_AMOUNT
+                            if keep_rows and w != 0.0:
+                                rb_out[m, s, t] = w
+                        left = max(left - take, 0.0)
+                    if n_grp > 0:
+                        g_rint[gg] = keep - (cash_rb - left)
+                        g_hold[gg] = 0.0
+                    else:
+                        r_int -= cash_rb - left
+            if n_grp > 0:
+                # the deal's residual: what every group left, of each kind
+                r_int = 0.0
+                r_prin = 0.0
+                for g in range(n_grp):
+                    r_int += g_rint[g]
+                    r_prin += g_rprin[g]
+                    if keep_rows and g_out.shape[1] > 0:
+                        g_out[0, g, s, t] = g_rint[g]
+                        g_out[1, g, s, t] = g_rprin[g]
+                        g_out[2, g, s, t] = g_xint[g]
+                        g_out[3, g, s, t] = g_xprin[g]
+                        g_out[4, g, s, t] = g_iap[g]
+                        g_out[5, g, s, t] = g_unal[g]
             if keep_rows:
                 if ext:
                     unalloc_out[s, t] = unalloc
@@ -821,12 +1070,42 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     code |= MOVED
                 if not (r_int >= -tol and r_prin >= -tol):
                     code |= OVERPAID
-                if r_prin > deal_scale and owner_end > deal_scale:
-                    code |= LEAKED
+                if r_prin > deal_scale and owner_end > deal_scale and n_grp == 0:
+                    code |= LEAKED  # (a grouped deal's leaks are judged group by group)
                 if ext:
                     lost = ext_loss[s, t]
                     if not abs(absorbed - lost) <= CONSERVATION_RTOL * max(lost, 1.0):
                         code |= LOSSES
+                for i in range(n_grp):
+                    # Each group's books on their own (engine/audit.py `_group_checks`).
+                    g_in = g_int[i] + (g_prin[i] + g_rec[i])
+                    g_mv = g_fell[i] + g_rprin[i] + g_xprin[i] - g_iap[i]
+                    for q in range(n_grp):
+                        if g_int_to[q] == i:
+                            g_in += g_xint[q]
+                        if g_prin_to[q] == i:
+                            g_in += g_xprin[q]
+                            g_mv -= g_xprin[q]
+                    g_code = 0
+                    if not abs(g_cash[i] + g_rint[i] + g_rprin[i] + g_xint[i] + g_xprin[i] - g_in) <= tol:
+                        g_code |= G_GAP
+                    c_fell = g_prin[i] + g_rec[i]
+                    if ext:
+                        c_fell += g_loss[i]
+                        g_mv += g_unal[i]
+                        if not abs(g_wd[i] + g_unal[i] - g_loss[i]) <= tol:
+                            g_code |= G_LOSSES
+                        if not g_unal[i] >= -tol:
+                            g_code |= G_UNABSORBED
+                    if not abs(g_mv - c_fell) <= tol:
+                        g_code |= G_MOVED
+                    if not min(min(g_rint[i], g_rprin[i]), min(g_xint[i], g_xprin[i])) >= -tol:
+                        g_code |= G_OVERPAID
+                    if g_rprin[i] + g_xprin[i] > deal_scale and g_oend[i] > deal_scale:
+                        g_code |= G_LEAKED
+                    if g_code and fail_grp[s] < 0:
+                        fail_grp[s] = i  # the first group that fails
+                    code |= g_code
                 if code:
                     fail_t[s] = t
                     fail_code[s] = code

@@ -126,9 +126,7 @@ def _compiled(deal: Deal) -> CompiledDeal | None:
     or STRUCTURER_ENGINE=numpy, the cross-check of the kernel)."""
     if os.environ.get("STRUCTURER_ENGINE", "compiled") == "numpy":
         return None
-    # A WAC class's coupon follows the collateral's balances period by period; the kernel takes
-    # coupons as fixed or indexed, so such deals run on the interpreter.
-    return None if deal.has_wac_classes else compiled(deal)
+    return compiled(deal)
 
 
 def run_smm(deal: Deal, smm: np.ndarray, index_rates: np.ndarray,
