@@ -196,6 +196,8 @@ def assert_conserves_cash(results: structurer.Results) -> None:
     cash_in = coll.interest + coll.principal
     cash_out = ((f.interest + f.principal)[:, paid_cash, :].sum(axis=1)
                 + f.residual_interest + f.residual_principal)
+    if f.reimbursed is not None:
+        cash_out = cash_out + f.reimbursed[:, paid_cash, :].sum(axis=1)  # losses paid back: class cash
     tol = CONSERVATION_RTOL * np.abs(cash_in) + CONSERVATION_ATOL
     gap = np.abs(cash_in - cash_out)
     assert np.all(gap <= tol), f"cash not conserved: worst gap {gap.max():.3e}"
