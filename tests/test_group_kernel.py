@@ -14,7 +14,7 @@ import pytest
 from conftest import DEALS_DIR, assert_conserves_cash, build_deal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_group_credit import GROUP1, GROUP2, SCENARIOS, credit_deal
+from test_group_credit import GROUP1, SCENARIOS, credit_deal
 from test_group_properties import grouped_deals
 from test_groups import _group_books, _standalone
 from test_kernel import _numpy_run, assert_same

@@ -213,7 +213,8 @@ def _group_arrays(deal: Deal, g_roots: list[int], trig_grp: list[int]) -> tuple:
     wac_init = _floats([float(net[list(ps)] @ [deal.pools[p].balance for p in ps])
                         / sum(deal.pools[p].balance for p in ps) for ps in sets])
     return (
-        pool_grp, class_grp, _ints(serving_order(groups, "interest")), _ints(serving_order(groups, "principal")),
+        pool_grp, class_grp, _ints(serving_order(groups, "interest")),
+        _ints(serving_order(groups, "principal")),
         _ints([-1 if g.interest_to is None else g.interest_to for g in groups]),
         _ints([-1 if g.principal_to is None else g.principal_to for g in groups]), _ints(g_roots),
         _ints(list(np.cumsum([0, *tier_n])[:-1])), _ints(tier_n),
