@@ -1160,12 +1160,14 @@ def _print_groups(console: Console, results: Results) -> None:
 
     for g in figures:
         cash_in = g["collateral_interest"] + g["collateral_principal"]
+        # (write-downs paid back out of the group's excess interest are its classes' cash too)
+        classes_cash = g["class_interest"] + g["class_principal"] + g.get("class_reimbursed", 0.0)
         received = g["excess_interest_in"] + g["excess_principal_in"]
         losses = ([f"{g['collateral_losses']:,.0f}", f"{g['class_writedown']:,.0f}",
                    f"{g['unallocated_loss']:,.0f}"] if credit else [])
         table.add_row(
             _escape(g["group"]), _escape(", ".join(g["pools"])), _escape(", ".join(g["classes"])),
-            f"{cash_in:,.0f}", f"{g['class_interest'] + g['class_principal']:,.0f}",
+            f"{cash_in:,.0f}", f"{classes_cash:,.0f}",
             f"{received:,.0f}", "\n".join(out(g, "interest") + out(g, "principal")) or "-",
             f"{g['residual_interest'] + g['residual_principal']:,.0f}", *losses)
     _print_table(console, table)

@@ -231,6 +231,17 @@ def assert_classes_retire(results: structurer.Results) -> None:
         end = f.ending_balance[s, :, last]
         late = ~residual & (end > CONSERVATION_RTOL * original)
         assert not late.any(), f"scenario {s}: balances {end[late]} left at period {last + 1}"
+        if results.deal.groups:
+            # A grouped deal's rule is per group: a group whose classes another group's excess
+            # retired early leaves its pools' principal while other groups' classes are out.
+            for i, g in enumerate(results.deal.groups):
+                mine = [k for k in g.classes if own_balance[k]]
+                outstanding = (f.ending_balance[s, mine, :].sum(axis=0)
+                               > CONSERVATION_RTOL * original[mine].sum())
+                left = f.group_residual_principal[s, i] + f.cross_principal[s, i]
+                leak = left > (CONSERVATION_RTOL * coll.principal[s] + CONSERVATION_ATOL)
+                assert not np.any(outstanding & leak), f"principal left group {g.name} too early"
+            continue
         owners = f.ending_balance[s, own_balance, :].sum(axis=0)
         outstanding = owners > CONSERVATION_RTOL * original[own_balance].sum()
         leak = f.residual_principal[s] > (CONSERVATION_RTOL * coll.principal[s] + CONSERVATION_ATOL)

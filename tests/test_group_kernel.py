@@ -190,3 +190,39 @@ def test_a_group_whose_books_do_not_balance_is_named_by_the_kernel():
     with pytest.raises(EngineError, match=r"group 1: cash in differs from cash out \(scenario 1, period 1\)"):
         compiled_mod.run_compiled(deal, broken, [Prepayment.constant(200, "PSA")],
                                   np.zeros((1, 0, deal.periods)))
+
+
+# ---------------------------------------------------------------------------- the example, the report
+
+
+def test_the_grouped_credit_example_ties_out_per_group_and_its_report_shows_each_groups_loss():
+    from structurer.analysis.plan import report_plan
+    from structurer.present.report import render
+
+    deal = structurer.load(DEALS_DIR / "two_groups_credit.waterfall")
+    stresses = [name for name, s in deal.scenarios.items() if s.defaults is not None]
+    results = deal.run(*stresses)
+    assert_same(deal, *stresses)
+    _group_books(results)
+    for s in range(len(stresses)):
+        figures = results.group_figures(s)
+        for g in figures:
+            cash_in = g["collateral_interest"] + g["collateral_principal"] + g["excess_interest_in"] \
+                + g["excess_principal_in"]
+            cash_out = g["class_interest"] + g["class_principal"] + g.get("class_reimbursed", 0.0) \
+                + g["excess_interest_out"] + g["excess_principal_out"] + g["residual_interest"] \
+                + g["residual_principal"]
+            assert cash_out == pytest.approx(cash_in, rel=1e-9)
+            written = g["class_writedown"] + g["unallocated_loss"]
+            assert written == pytest.approx(g["collateral_losses"], rel=1e-9)
+        # Group 1 does not reimburse; group 2 pays its own classes back.
+        assert "class_reimbursed" in figures[0] and figures[0]["class_reimbursed"] == 0.0
+    assert results.reimbursements()[:, [deal.tranche(n).index for n in ("B2", "M2")]].sum() > 1e6
+    credit = report_plan(results).credit
+    assert credit.groups == ("1", "2")
+    np.testing.assert_allclose(credit.group_loss.sum(axis=0), credit.collateral_loss, rtol=1e-12)
+    for i, g in enumerate(deal.groups):
+        written = results.writedowns()[:, list(g.classes)].sum(axis=(1, 2))
+        np.testing.assert_allclose(credit.group_loss[i], written + credit.group_unabsorbed[i], rtol=1e-9)
+    page = render(report_plan(results))
+    assert "Group 1&#39;s pools" in page or "Group 1's pools" in page

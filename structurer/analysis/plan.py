@@ -212,6 +212,12 @@ class CreditPlan:
     first_step_down: tuple[int | None, ...]
     run: Results | None = None  # the run of these figures: the report's own, or its deal's stresses
     reimbursed: np.ndarray | None = None  # [class, scenario]: write-downs paid back (None: the deal does not)
+    # A grouped deal: each group's name, its pools' realized loss [group, scenario] in dollars and
+    # in percent of its pools' original balance, and what none of its classes was left to absorb.
+    groups: tuple[str, ...] = ()
+    group_loss: np.ndarray | None = None
+    group_loss_pct: np.ndarray | None = None
+    group_unabsorbed: np.ndarray | None = None
 
     @property
     def mortgage_yields(self) -> np.ndarray:
@@ -545,7 +551,19 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
         timeline = padded.reshape(len(listed), len(triggers), years, 12).sum(axis=3)
         spp = arrays["senior prepayment percentage"][list(listed)]
         first = [int(np.argmax(row < 1.0)) + 1 if (row < 1.0).any() else None for row in spp]
+    group_figures: dict[str, Any] = {}
+    unabsorbed = getattr(results.flows, "group_unallocated_loss", None)
+    if deal.groups and coll_losses is not None and unabsorbed is not None:
+        pool_loss = results.collateral.by_pool["losses"][list(listed)]  # [scenario, pool, period]
+        g_loss = np.array([pool_loss[:, list(g.pools)].sum(axis=(1, 2)) for g in deal.groups])
+        g_original = np.array([sum(deal.pools[p].balance for p in g.pools) for g in deal.groups])
+        group_figures = {
+            "groups": tuple(g.name for g in deal.groups), "group_loss": g_loss,
+            "group_loss_pct": 100.0 * g_loss / np.maximum(g_original, 1.0)[:, None],
+            "group_unabsorbed": unabsorbed[list(listed)].sum(axis=2).T,
+        }
     return CreditPlan(
+        **group_figures,
         scenarios=listed, classes=names, writedown=wd, loss_pct=loss_pct, collateral_loss=coll_loss,
         collateral_loss_pct=100.0 * coll_loss / coll_original if coll_original > 0 else coll_loss * 0.0,
         prices=prices, yields=ylds, scenario=chart, enhancement=enhancement, anniversaries=anniversaries,

@@ -840,6 +840,15 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
               for k, n in enumerate(credit.classes)]
     collateral = [f"{fmt_money(v)} ({p:.2f}%)"
                   for v, p in zip(credit.collateral_loss, credit.collateral_loss_pct, strict=True)]
+
+    def group_cell(i: int, j: int) -> str:
+        text = f"{fmt_money(credit.group_loss[i, j])} ({credit.group_loss_pct[i, j]:.2f}%)"  # type: ignore[index]
+        left = credit.group_unabsorbed[i, j]  # type: ignore[index]
+        return text + (f", {fmt_money(left)} unabsorbed" if left > 0.5 else "")
+
+    # A grouped deal: each group's pools' loss, written down against that group's classes only.
+    group_losses = [{"name": f"Group {name}'s pools", "cells": [group_cell(i, j) for j in range(len(labels))]}
+                    for i, name in enumerate(credit.groups)]
     mortgage = credit.mortgage_yields
     yields = [{"name": n, "price": f"{credit.prices[n]:.3f}",
                "cells": [fmt_rate(credit.yields[k, j]) for j in range(len(labels))],
@@ -867,6 +876,7 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
                          if step is not None else "never"})
     return {
         "labels": labels, "defaults": defaults, "losses": losses, "collateral": collateral,
+        "group_losses": group_losses,
         "yields": yields, "years": years, "enhancement": enhancement, "at": at,
         "triggers": list(credit.triggers),
         "timeline": timeline, "timeline_years": list(range(1, n_years + 1)),
@@ -897,7 +907,8 @@ def _groups(results: Results, s: int) -> dict[str, Any] | None:
             "group": g["group"], "pools": ", ".join(g["pools"]), "classes": ", ".join(g["classes"]),
             "balance": g["collateral_balance"],
             "pools_cash": g["collateral_interest"] + g["collateral_principal"],
-            "classes_cash": g["class_interest"] + g["class_principal"],
+            # (with the write-downs paid back out of the group's excess interest)
+            "classes_cash": g["class_interest"] + g["class_principal"] + g.get("class_reimbursed", 0.0),
             "excess_in": g["excess_interest_in"] + g["excess_principal_in"],
             "excess_out": "; ".join(passed) or "-",
             "residual": g["residual_interest"] + g["residual_principal"],

@@ -637,6 +637,9 @@ class Results:
                     "class_writedown": float(self.writedowns()[s, list(g.classes)].sum()),
                     "unallocated_loss": float(f.group_unallocated_loss[s, i].sum()),
                 })
+            if f.reimbursed is not None:
+                # Write-downs paid back out of the group's excess interest: its classes' cash too.
+                out[-1]["class_reimbursed"] = float(f.reimbursed[s, cash].sum())
         return out
 
     @property

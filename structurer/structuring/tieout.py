@@ -231,6 +231,8 @@ def check_groups(results: Results) -> list[Check]:
         cash_in = pool_cash[:, list(g.pools)].sum(axis=1) + brought
         cash = [k for k in g.classes if deal.classes[k].holds_cash]
         paid = (f.interest + f.principal)[:, cash].sum(axis=1)
+        if f.reimbursed is not None:
+            paid = paid + f.reimbursed[:, cash].sum(axis=1)  # write-downs paid back: class cash
         passed_on = x_int[:, i] + x_prin[:, i]
         left = r_int[:, i] + r_prin[:, i]
         gap = np.abs(cash_in - paid - passed_on - left)
