@@ -226,3 +226,39 @@ def test_the_grouped_credit_example_ties_out_per_group_and_its_report_shows_each
         np.testing.assert_allclose(credit.group_loss[i], written + credit.group_unabsorbed[i], rtol=1e-9)
     page = render(report_plan(results))
     assert "Group 1&#39;s pools" in page or "Group 1's pools" in page
+
+
+# ---------------------------------------------------------------------------- rule kinds in a group
+
+
+@pytest.mark.parametrize("path", ["senior_sub.waterfall", "private_label.waterfall"])
+def test_shifting_interest_and_its_triggers_in_a_group_agree_with_the_interpreter(path: str):
+    from test_group_credit import _as_group_two
+
+    text, alone = _as_group_two(path)
+    text = text.replace("principal: pay X1 then X2 }",
+                        "principal: pay X1 then X2  losses: write down X2, X1 }")
+    deal = build_deal(text)
+    stresses = [alone.scenarios[name] for name, s in alone.scenarios.items() if s.defaults is not None]
+    assert_same(deal, *stresses)
+    assert_same(deal, "0 PSA", "300 PSA")
+
+
+def _example_as_group_two(stem: str, first: str, speed: str) -> str:
+    """An example deal's pool, classes and waterfall as group 2, next to a large seasoned group 1."""
+    src = (DEALS_DIR / f"{stem}.waterfall").read_text()
+    pool = src[src.index("  pool "):src.index(f"}}\n\nclass {first}")].rstrip()
+    classes = src[src.index(f"class {first}"):src.index("class R")]
+    waterfall = src[src.index("waterfall {"):src.index("scenarios")]
+    seasoned = ('group 1 {\n  pool "OLD" { balance 3,000,000,000  wac 7%  coupon 6.5%  term 360  age 60 }\n'
+                "  class X SEQ balance 3,000,000,000 coupon 6.5%\n"
+                "  waterfall { interest: pay each class its coupon  principal: pay X }\n}\n")
+    return (src[:src.index("collateral {")] + seasoned + "group 2 {\n" + pool + "\n" + classes + waterfall
+            + f"}}\nclass R R\nscenarios {{ pricing {speed} }}\n")
+
+
+@pytest.mark.parametrize(("stem", "first"), [("nas", "N"), ("jump_z", "A"), ("accrual", "A")])
+def test_nas_shares_triggers_and_accretion_in_a_group_agree_with_the_interpreter(stem: str, first: str):
+    deal = build_deal(_example_as_group_two(stem, first, "8 CPR"))
+    assert_same(deal, "0 PSA", "8 CPR", "250 PSA", "600 PSA", "100 CPR")
+    _group_books(deal.run("8 CPR", "600 PSA"))
