@@ -120,6 +120,12 @@ def test_a_wac_class_of_a_group_is_paid_its_groups_net_wac():
     np.testing.assert_allclose(coupon[live], want[live], rtol=1e-12)
     np.testing.assert_allclose(results.arrays("B2")["coupon"], 0.05, rtol=1e-12)
     _group_books(results)
+    # Under defaults too (the net WAC of the pools' balances as defaults leave them).
+    credit = build_deal(HEADER + WAC_GROUPS.replace(
+        "principal: pay A1 }", "principal: pay A1  losses: write down A1 }").replace(
+        "principal: pay B1 then B2 }", "principal: pay B1 then B2  losses: write down B2, B1 }"))
+    assert_same(credit, "100 PSA defaults 10 CDR severity 40% lag 6",
+                "0 CPR defaults 30 CDR severity 100% lag 0 advance off")
 
 
 # ---------------------------------------------------------------------------- reimbursement

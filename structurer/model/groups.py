@@ -5,8 +5,8 @@ A grouped deal is still one Deal (its pools and classes in the usual tuples, `De
 the groups' rules end to end, for the checks and the report); `Deal.groups` says which pools and
 classes belong to which group, which of `Deal.principal`'s rules are each group's (a slice, so a
 deal rebuilt with rescheduled rules keeps its groups), and where a group's excess goes.
-The interpreter (engine/waterfall.py) pays each group from its own pools; the residual class is
-the deal's, outside every group.
+Both engines pay each group from its own pools (engine/waterfall.py `_Groups`, engine/kernel.py
+with engine/compiled.py `_group_arrays`); the residual class is the deal's, outside every group.
 """
 
 from __future__ import annotations
