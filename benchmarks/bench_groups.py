@@ -11,8 +11,11 @@ Deals compared, each at N constant PSA speeds spread evenly from 0 to 1,000 PSA:
 - two_groups_credit: deals/two_groups_credit.waterfall at the same speeds under 500 SDA defaults
   (severity 40%, lag 12), kernel and interpreter.
 
-Each figure is the best of --repeat runs (the machine is shared: figures are noisy), after a
-warm-up run, in milliseconds, with the kernel's ns per scenario-month. The interpreter is run
+Each figure is the best of --repeat runs after a warm-up run, in milliseconds: wall time, then
+(after a slash) the process's CPU time over all threads, which a shared machine disturbs less
+(the kernel runs on every core: under load its wall time suffers most); and the kernel's wall ns
+per scenario-month. A credit run's time includes the collateral under defaults
+(engine/credit.py), which both engines share. The interpreter is run
 up to --numpy-max scenarios (it holds [period, class, scenario] buffers). It prints figures only.
 """
 
@@ -43,7 +46,7 @@ def flat_text() -> str:
 
 
 def best(deal: structurer.Deal, speeds: list[str], repeat: int, engine: str,
-         summaries: bool = False) -> float:
+         summaries: bool = False) -> tuple[float, float]:
     os.environ["STRUCTURER_ENGINE"] = engine
     try:
         def once(which: list[str]) -> None:
@@ -53,12 +56,13 @@ def best(deal: structurer.Deal, speeds: list[str], repeat: int, engine: str,
                 deal.run(*which)
 
         once(speeds[:1])  # warm: imports, compilation, caches
-        times = []
+        wall, cpu = [], []
         for _ in range(repeat):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             once(speeds)
-            times.append(time.perf_counter() - start)
-        return min(times)
+            wall.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+        return min(wall), min(cpu)
     finally:
         os.environ.pop("STRUCTURER_ENGINE", None)
 
@@ -77,19 +81,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"two_groups.waterfall: {len(grouped.groups)} groups, {len(grouped.classes)} classes, "
           f"{periods} periods; best of {ns.repeat}; os.cpu_count() {os.cpu_count()}, "
           f"load {os.getloadavg()[0]:.2f}")
-    print(f"{'scenarios':>9}  {'kernel ms':>10}  {'numpy ms':>10}  {'x':>6}  {'sums ms':>9}  "
-          f"{'flat kern ms':>12}  {'ns/s-m':>7}  {'credit kern ms':>14}  {'credit numpy ms':>15}")
+    print(f"{'scenarios':>9}  {'kernel ms':>13}  {'numpy ms':>13}  {'x cpu':>5}  {'sums ms':>13}  "
+          f"{'flat kernel ms':>14}  {'ns/s-m':>6}  {'credit kernel ms':>16}  {'credit numpy ms':>16}")
+    nan = (float("nan"), float("nan"))
+
+    def ms(t: tuple[float, float]) -> str:
+        return f"{t[0] * 1e3:,.0f}/{t[1] * 1e3:,.0f}"
+
     for n in sizes:
         speeds = [f"{1000.0 * i / max(1, n - 1):.6g} PSA" for i in range(n)]
         stressed = [f"{s} defaults 500 SDA severity 40% lag 12" for s in speeds]
         k = best(grouped, speeds, ns.repeat, "compiled")
-        g = best(grouped, speeds, ns.repeat, "numpy") if n <= ns.numpy_max else float("nan")
+        g = best(grouped, speeds, ns.repeat, "numpy") if n <= ns.numpy_max else nan
         m = best(grouped, speeds, ns.repeat, "compiled", summaries=True)
         f = best(flat, speeds, ns.repeat, "compiled")
         ck = best(credit, stressed, ns.repeat, "compiled")
-        cn = best(credit, stressed, ns.repeat, "numpy") if n <= ns.numpy_max else float("nan")
-        print(f"{n:>9,}  {k * 1e3:>10,.1f}  {g * 1e3:>10,.1f}  {g / k:>6.1f}  {m * 1e3:>9,.1f}  "
-              f"{f * 1e3:>12,.1f}  {k * 1e9 / (n * periods):>7,.0f}  {ck * 1e3:>14,.1f}  {cn * 1e3:>15,.1f}")
+        cn = best(credit, stressed, ns.repeat, "numpy") if n <= ns.numpy_max else nan
+        print(f"{n:>9,}  {ms(k):>13}  {ms(g):>13}  {g[1] / k[1]:>5.1f}  {ms(m):>13}  {ms(f):>14}  "
+              f"{k[0] * 1e9 / (n * periods):>6,.0f}  {ms(ck):>16}  {ms(cn):>16}")
     return 0
 
 
