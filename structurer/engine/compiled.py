@@ -274,7 +274,7 @@ def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tupl
     fail_grp = np.full(n, -1, dtype=np.int64)
     if grouped is None:  # (a grouped credit run's recoveries and losses by pool; the group outputs)
         p3 = np.zeros((0, 0, 0))
-        grouped = (p3, p3, np.zeros((6, 0, 0, 0)))
+        grouped = (p3, p3, np.zeros((6, 0, 0, 0)), np.zeros((6, 0), dtype=np.bool_))
     kernel.run(*smm, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
                *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
                *cd.program_args, *cd.store_args, cd.deal_scale, *summary, *credit, *cd.group_args, *grouped,
@@ -315,9 +315,10 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     g_out = np.zeros((len(G_OUTPUTS), n_grp, n, t) if n_grp else (len(G_OUTPUTS), 0, 0, 0))
     p3 = np.zeros((0, 0, 0))
     groups = {name: g_out[k].transpose(1, 0, 2) for k, name in enumerate(G_OUTPUTS)} if n_grp else {}
+    store = _group_rows(deal, credit is not None)
     if credit is None:
         groups.pop("group_unallocated_loss", None)
-        _launch(cd, tuple(smm), index_rates, summary, _no_credit(), outputs, n, (p3, p3, g_out))
+        _launch(cd, tuple(smm), index_rates, summary, _no_credit(), outputs, n, (p3, p3, g_out, store))
         coll = LeanCollateralFlows(deal, prepayments)
         source = LeanClassFlows(deal, cd, coll, paid, interest, accretion, short, index_rates)
         flows = ClassFlows(interest=interest.transpose(1, 0, 2), principal=paid.transpose(1, 0, 2),
@@ -330,7 +331,8 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     reimbursed = np.zeros((c, n, t) if deal.reimburse_losses else (0, 0, 0))
     by_pool = credit.by_pool
     grouped = ((np.ascontiguousarray(by_pool["recoveries"], dtype=float),
-                np.ascontiguousarray(by_pool["losses"], dtype=float), g_out) if n_grp else (p3, p3, g_out))
+                np.ascontiguousarray(by_pool["losses"], dtype=float), g_out, store) if n_grp
+               else (p3, p3, g_out, store))
     _launch(cd, tuple(smm), index_rates, summary,
             _credit_args(deal, credit, writedown, unallocated, reimbursed), outputs, n, grouped)
     source = LeanClassFlows(deal, cd, credit, paid, interest, accretion, short, index_rates, writedown)
@@ -339,6 +341,22 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
                        writedown=writedown.transpose(1, 0, 2), unallocated_loss=unallocated,
                        reimbursed=reimbursed.transpose(1, 0, 2) if deal.reimburse_losses else None, **groups)
     return credit, flows
+
+
+def _group_rows(deal: Deal, credit: bool) -> np.ndarray:
+    """Which group outputs (G_OUTPUTS) [what, group] can be other than zero: what a group leaves
+    to the residual of a kind it does not pass on, what it passes on, a donor's excess interest
+    it pays as principal (when one directs it there), a credit run's unabsorbed loss."""
+    groups = deal.groups
+    rows = np.zeros((len(G_OUTPUTS), len(groups)), dtype=np.bool_)
+    for i, g in enumerate(groups):
+        rows[0, i] = g.interest_to is None or (credit and g.reimburse)  # (a reimbursing donor: its dust)
+        rows[1, i] = g.principal_to is None
+        rows[2, i] = g.interest_to is not None
+        rows[3, i] = g.principal_to is not None
+        rows[4, i] = any(d.interest_to == i for d in groups)
+        rows[5, i] = credit
+    return rows
 
 
 def _no_credit() -> tuple:

@@ -185,9 +185,9 @@ def run_kernel(
     # class's net WAC (-1: none, 0: of all pools, 1 + g: of group g's pools), the pools' net
     # coupons, each net WAC at issue; a grouped credit run's recoveries and losses by pool
     # [scenario, pool, period]; the group outputs [what, group, scenario, period] (see
-    # `G_OUTPUTS` in engine/compiled.py)
+    # `G_OUTPUTS` in engine/compiled.py) and which of them can be other than zero [what, group]
     pool_grp, class_grp, g_int_order, g_prin_order, g_int_to, g_prin_to, g_root, g_tier_first, g_tier_n,
-    g_reimb, trig_grp, wac_src, pool_netc, wac_init, ext_precov, ext_ploss, g_out,
+    g_reimb, trig_grp, wac_src, pool_netc, wac_init, ext_precov, ext_ploss, g_out, g_store,
     # outputs
     paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code, fail_grp,
 ):
@@ -212,7 +212,7 @@ def run_kernel(
                    ext_delinq, tier_first, tier_n, tier_members, wd_out, unalloc_out, rb_out,
                    pool_grp, class_grp, g_int_order, g_prin_order, g_int_to, g_prin_to, g_root,
                    g_tier_first, g_tier_n, g_reimb, trig_grp, wac_src, pool_netc, wac_init, ext_precov,
-                   ext_ploss, g_out,
+                   ext_ploss, g_out, g_store,
                    paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
                    fail_grp)
 
@@ -230,7 +230,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                ext_int, ext_recov, ext_loss, ext_delinq, tier_first, tier_n, tier_members, wd_out,
                unalloc_out, rb_out, pool_grp, class_grp, g_int_order, g_prin_order, g_int_to, g_prin_to,
                g_root, g_tier_first, g_tier_n, g_reimb, trig_grp, wac_src, pool_netc, wac_init,
-               ext_precov, ext_ploss, g_out,
+               ext_precov, ext_ploss, g_out, g_store,
                paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
                fail_grp):
     """Scenarios s0..s1-1, every period: collateral, waterfall, audit."""
@@ -988,12 +988,19 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     r_int += g_rint[g]
                     r_prin += g_rprin[g]
                     if keep_rows and g_out.shape[1] > 0:
-                        g_out[0, g, s, t] = g_rint[g]
-                        g_out[1, g, s, t] = g_rprin[g]
-                        g_out[2, g, s, t] = g_xint[g]
-                        g_out[3, g, s, t] = g_xprin[g]
-                        g_out[4, g, s, t] = g_iap[g]
-                        g_out[5, g, s, t] = g_unal[g]
+                        # (a row that is always zero is not written: its pages stay untouched)
+                        if g_store[0, g]:
+                            g_out[0, g, s, t] = g_rint[g]
+                        if g_store[1, g]:
+                            g_out[1, g, s, t] = g_rprin[g]
+                        if g_store[2, g]:
+                            g_out[2, g, s, t] = g_xint[g]
+                        if g_store[3, g]:
+                            g_out[3, g, s, t] = g_xprin[g]
+                        if g_store[4, g]:
+                            g_out[4, g, s, t] = g_iap[g]
+                        if g_store[5, g]:
+                            g_out[5, g, s, t] = g_unal[g]
             if keep_rows:
                 if ext:
                     unalloc_out[s, t] = unalloc
