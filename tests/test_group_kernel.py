@@ -268,3 +268,20 @@ def test_nas_shares_triggers_and_accretion_in_a_group_agree_with_the_interpreter
     deal = build_deal(_example_as_group_two(stem, first, "8 CPR"))
     assert_same(deal, "0 PSA", "8 CPR", "250 PSA", "600 PSA", "100 CPR")
     _group_books(deal.run("8 CPR", "600 PSA"))
+
+
+def test_the_json_gives_each_groups_reimbursements(capsys):
+    import json
+
+    from structurer.cli import main
+
+    assert main(["run", str(DEALS_DIR / "two_groups_credit.waterfall"), "--scenario", "500 SDA", "--json",
+                 "--no-report"]) == 0
+    groups = json.loads(capsys.readouterr().out)["scenarios"][0]["groups"]
+    assert groups["1"]["class_reimbursed"] == 0.0  # group 1 does not reimburse
+    g = groups["2"]
+    assert g["class_reimbursed"] > 1e6
+    cash_in = g["collateral_interest"] + g["collateral_principal"]
+    cash_out = (g["class_interest"] + g["class_principal"] + g["class_reimbursed"] + g["excess_interest_out"]
+                + g["residual_interest"] + g["residual_principal"])
+    assert cash_out == pytest.approx(cash_in, rel=1e-9)
