@@ -67,7 +67,7 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
     # gets principal at all, so the balances are looked at only where it does.
     scale = CONSERVATION_RTOL * max(sum(p.balance for p in deal.pools), 1.0)
     # An OC release is principal the residual is due while classes are outstanding.
-    leaked = (resid_prin - enh["oc_release"].T if enh is not None else resid_prin) > scale  # [period, scenario]
+    leaked = (resid_prin - enh["oc_release"].T if enh is not None else resid_prin) > scale  # [period, scen]
     if deal.groups:
         # A group whose classes are retired leaves principal while another group's classes are
         # outstanding: the leak is judged group by group (_group_checks).

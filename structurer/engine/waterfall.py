@@ -342,7 +342,8 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
             if grouped is not None:
                 unalloc[t] = grouped.write_down(t, balance, wd_out[t])
             elif enh is not None:
-                unalloc[t] = write_down(balance, enh.to_write_down(t, balance, losses[t]), loss_tiers, wd_out[t])
+                owing = enh.to_write_down(t, balance, losses[t])
+                unalloc[t] = write_down(balance, owing, loss_tiers, wd_out[t])
                 enh.written(t, losses[t], wd_out[t], unalloc[t])
             else:
                 unalloc[t] = write_down(balance, losses[t], loss_tiers, wd_out[t])
