@@ -849,12 +849,11 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 if has_res:
                     rb_now = res_bal - draw_i - draw_l
                     rt = _res_target(c_end, res_p[0], res_p[1], res_p[2], res_p[3])
-                    cash_x = r_int if r_int > DUST else 0.0
+                    done = t == periods - 1 or book_end <= DUST
+                    cash_x = r_int if r_int > DUST and not done else 0.0
                     dep = min(cash_x, max(rt - rb_now, 0.0))
                     rb_now = rb_now + dep
-                    over = max(rb_now - rt, 0.0)
-                    if t == periods - 1 or book_end <= DUST:
-                        over = rb_now
+                    over = rb_now if done else max(rb_now - rt, 0.0)
                     rb_now = rb_now - over
                     r_int = r_int - dep + over
                     res_bal = rb_now

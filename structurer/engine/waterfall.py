@@ -510,14 +510,12 @@ class _Enhancement:
         r = self.reserve
         bal = self.balance - self.draw_i - self.draw_l
         target = reserve_targets(r, c_end, self.original)
-        cash = np.where(residual_interest > DUST, residual_interest, 0.0)
+        # The classes retired (or the run's last period): nothing more to hold it for.
+        done = np.full(held.shape, t == self.last) | (held <= DUST)
+        cash = np.where((residual_interest > DUST) & ~done, residual_interest, 0.0)
         deposit = np.minimum(cash, np.maximum(target - bal, 0.0))
         bal = bal + deposit
-        over = np.maximum(bal - target, 0.0)
-        if t == self.last:
-            over = bal
-        else:
-            over = np.where(held <= DUST, bal, over)
+        over = np.where(done, bal, np.maximum(bal - target, 0.0))
         bal = bal - over
         self.balance = bal
         f["reserve_balance"][t] = bal
