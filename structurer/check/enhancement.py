@@ -41,7 +41,7 @@ def _pct(ck: Checker, p: OcPct, what: str, default: str) -> Percentage | None:
                  f"write it like {abs(q.value):g}% of original balance")
         return None
     if q.value < 0:
-        ck.error(f"{what} of {q.text}% is negative", q.span)
+        ck.error(f"{what} of {q.text} is negative", q.span)
         return None
     if q.value > 100:
         ck.error(f"{what} of {q.text} is over 100% of the collateral", q.span)
