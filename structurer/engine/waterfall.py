@@ -235,8 +235,8 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         rb_out = np.zeros(shape)
         owed = np.zeros((n_cls, n_scen))  # write-downs not yet reimbursed
     # Overcollateralization and a reserve account (model/enhancement.py), [field, period, scenario].
-    enh = _Enhancement(deal, coll, losses) if (deal.overcollateralization is not None
-                                               or deal.reserve is not None) else None
+    enh = _Enhancement(deal, coll) if (deal.overcollateralization is not None
+                                       or deal.reserve is not None) else None
     # Class masks as float vectors: a sum over some classes is one vector-matrix product.
     direct_f = direct.astype(float)
     cash_int_f = (~split_parent).astype(float)
@@ -411,7 +411,7 @@ class _Enhancement:
     over scenarios (model/enhancement.py says what each figure is; engine/kernel.py computes the
     same for one scenario at a time). Each period's figures are kept [field, period, scenario]."""
 
-    def __init__(self, deal: Deal, coll: CollateralFlows, losses: np.ndarray | None):
+    def __init__(self, deal: Deal, coll: CollateralFlows):
         self.oc = deal.overcollateralization
         self.reserve = deal.reserve
         n_scen, periods = coll.interest.shape
