@@ -221,6 +221,10 @@ def test_a_trigger_failing_holds_the_step_down(deal):
     stress = deal.run(_scenario("200 PSA", "0 SDA delinquency 12%"))  # the delinquency trigger fails
     assert calm.enhancement()["oc_target"][0, 150] < 15_500_000
     assert np.allclose(stress.enhancement()["oc_target"][0], 15_500_000)
+    assert stress.enhancement()["oc_trigger_failing"][0].min() == 1.0
+    assert calm.enhancement()["oc_trigger_failing"][0].max() == 0.0
+    entry = stress.to_dict()["scenarios"][0]["collateral"]["overcollateralization"]
+    assert entry["trigger_failing_periods"] == [[1, stress.periods]]
 
 
 # ---- results ---------------------------------------------------------------------------------

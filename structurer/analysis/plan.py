@@ -563,7 +563,8 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
 _ENHANCEMENT_ROWS = (
     ("OC amount", "oc_amount", True), ("OC target", "oc_target", True),
     ("Turbo (excess interest paid as principal)", "turbo", False), ("OC released", "oc_release", False),
-    ("Losses OC took", "oc_absorbed", False), ("Reserve balance", "reserve_balance", True),
+    ("Losses OC took", "oc_absorbed", False), ("Months a trigger failed", "oc_trigger_failing", False),
+    ("Reserve balance", "reserve_balance", True),
     ("Reserve deposits", "reserve_deposit", False),
     ("Reserve drawn for interest", "reserve_interest_draw", False),
     ("Reserve drawn for losses", "reserve_loss_draw", False), ("Reserve released", "reserve_release", False),

@@ -101,7 +101,7 @@ from ..model.rules.sequential import kernel_flat_sequential  # noqa: E402
 from ..model.rules.shifting import MARGIN, kernel_senior_amount  # noqa: E402
 from ..model.rules.to_schedule import kernel_over_schedule  # noqa: E402
 from ..model.rules.trigger import kernel_above  # noqa: E402
-from .audit import CONSERVATION_RTOL  # noqa: E402
+from .audit import BALANCE_DUST, CONSERVATION_RTOL  # noqa: E402
 from .sums import (  # noqa: E402
     F_ACCRUED,
     F_FEE,
@@ -301,6 +301,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             release = 0.0
             oc_tgt = 0.0
             oc_abs = 0.0
+            oc_failing = 0.0
             for p in range(n_pool):
                 if ext:
                     b = ext_b[s, p, t]
@@ -456,6 +457,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                             if oc_p[9] > 0.5:
                                 level = (c_beg - held_b) / c_beg if c_beg > 0 else 0.0
                                 failing = failing or level < oc_p[10] * (1.0 - MARGIN)
+                            oc_failing = 1.0 if failing else 0.0
                             oc_tgt = _oc_target(t, c_end, failing, oc_p[0], oc_p[1], oc_p[2], oc_p[3],
                                                 oc_p[4], oc_p[5], oc_p[6], oc_p[8])
                             release = min(max(prelim - oc_tgt, 0.0), principal_total)
@@ -869,6 +871,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     enh_out[7, s, t] = draw_i
                     enh_out[8, s, t] = draw_l
                     enh_out[9, s, t] = over
+                    enh_out[10, s, t] = oc_failing
             if keep_rows:
                 if ext:
                     unalloc_out[s, t] = unalloc
@@ -957,7 +960,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         for c in range(n_cls):
                             if book[c]:
                                 seen += wd[c]
-                        if not abs(seen - lost) <= tol:
+                        if not abs(seen - lost) <= tol + BALANCE_DUST:
                             code |= LOSSES
                     if not abs(absorbed - lost) <= CONSERVATION_RTOL * max(lost, 1.0):
                         code |= LOSSES

@@ -456,6 +456,7 @@ class _Enhancement:
             failing = self.fail[t] | oc.support_fails(self.coll_begin[t] - self.books_f @ begin,
                                                       self.coll_begin[t])
             target = oc_targets(oc, t, c_end, failing)
+            f["oc_trigger_failing"][t] = failing
             f["oc_target"][t] = target
             release = np.minimum(np.maximum(prelim - target, 0.0), principal)
             if oc.turbo:

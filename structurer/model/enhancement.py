@@ -38,7 +38,8 @@ ORIGINAL, CURRENT = "original", "current"
 # The per-period figures a run reports, in the order of the kernel's output rows
 # (engine/kernel.py `enh_out`, engine/waterfall.py), [scenario, period] each.
 ENHANCEMENT_FIELDS = ("oc_amount", "oc_target", "turbo", "oc_release", "oc_absorbed", "reserve_balance",
-                      "reserve_deposit", "reserve_interest_draw", "reserve_loss_draw", "reserve_release")
+                      "reserve_deposit", "reserve_interest_draw", "reserve_loss_draw", "reserve_release",
+                      "oc_trigger_failing")
 
 
 @dataclass(frozen=True)

@@ -251,7 +251,8 @@ class Results:
         """The deal's OC and reserve figures by period [scenario, period], each named as in
         model/enhancement.py's ENHANCEMENT_FIELDS: those of the OC (`oc_amount` at the period's
         end, `oc_target`, `turbo` paid out of excess interest, `oc_release` to the residual,
-        `oc_absorbed`: realized losses not written down against a class) when the deal has an OC
+        `oc_absorbed`: realized losses not written down against a class, `oc_trigger_failing`: 1.0
+        in a period a trigger failed, so the target did not step down) when the deal has an OC
         section, those of the reserve (`reserve_balance` at the period's end, `reserve_deposit`,
         `reserve_interest_draw`, `reserve_loss_draw`, `reserve_release`) when it has a reserve
         account. Empty for a deal with neither."""
@@ -296,6 +297,8 @@ class Results:
                 "losses_absorbed": float(figures["oc_absorbed"][s].sum()),
                 "first_release_period": int(below[0]) + 1 if below.size else None,
                 "target_reached_period": _first(amount >= figures["oc_target"][s] * (1.0 - 1e-9)),
+                # periods a trigger failed, holding the target at its step-down's start
+                "trigger_failing_periods": _fail_ranges(figures["oc_trigger_failing"][s] > 0.5),
             }
         if deal.reserve is not None and figures:
             bal = figures["reserve_balance"][s]
