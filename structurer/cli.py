@@ -674,6 +674,8 @@ def _run_one(ns: argparse.Namespace, path: str, err: Console, summaries: list[di
         _print_summary(console, results)
         if deal.groups:
             _print_groups(console, results)
+        if results.enhancement():
+            _print_enhancement(console, results)
         if deal.tapes:
             _print_collateral(console, deal)
         if quotes:
@@ -1130,6 +1132,38 @@ def _print_summary(console: Console, results: Results) -> None:
         _print_wal_table(console, results, SCENARIOS_LISTED)
     console.print("WAL: years by period count from settlement, principal paid (SIFMA); --average-lives: "
                   "the other conventions", style="dim")
+
+
+def _print_enhancement(console: Console, results: Results) -> None:
+    """A deal with overcollateralization or a reserve account: per scenario (the first few), the
+    OC at closing, its least and its end, turbo, release and the losses it took; the reserve's
+    deposits, draws and release."""
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    count = min(len(results.scenarios), 12)  # the first scenarios: one row each
+    totals = [results.enhancement_totals(s) for s in range(count)]
+    oc = results.deal.overcollateralization is not None
+    res = results.deal.reserve is not None
+    table = Table(title="Credit enhancement over the life (overcollateralization and reserve account)",
+                  title_justify="left", header_style="bold")
+    columns = ["Scenario"]
+    if oc:
+        columns += ["OC at closing", "OC least", "OC at end", "Turbo", "Released", "Losses taken"]
+    if res:
+        columns += ["Reserve deposits", "Drawn (interest)", "Drawn (losses)", "Reserve released"]
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="left" if i == 0 else "right")
+    for s, got in enumerate(totals):
+        cells = [_escape(results.scenarios[s])]
+        if oc:
+            o = got["overcollateralization"]
+            cells += [f"{o[k]:,.0f}" for k in ("initial", "minimum", "final", "turbo", "release",
+                                               "losses_absorbed")]
+        if res:
+            r = got["reserve"]
+            cells += [f"{r[k]:,.0f}" for k in ("deposits", "interest_draws", "loss_draws", "released")]
+        table.add_row(*cells)
+    _print_table(console, table)
 
 
 def _print_groups(console: Console, results: Results) -> None:

@@ -218,6 +218,10 @@ class CreditPlan:
     group_loss: np.ndarray | None = None
     group_loss_pct: np.ndarray | None = None
     group_unabsorbed: np.ndarray | None = None
+    # Overcollateralization and the reserve account at `scenario`, by year (the anniversaries):
+    # each row's name and values [year] (balances at the anniversary, flows summed over the year);
+    # empty for a deal with neither.
+    enhancement_years: tuple[tuple[str, np.ndarray], ...] = ()
 
     @property
     def mortgage_yields(self) -> np.ndarray:
@@ -505,7 +509,7 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
 
     deal = results.deal
     shifting = results.shifting_rules()
-    if not results.is_credit and not shifting:
+    if not results.is_credit and not shifting and not results.enhancement():
         return None
     listed = tuple(range(min(len(results.scenarios), budget.SCENARIOS_LISTED)))
     order = [i for tier in (deal.losses or ()) for i in tier]
@@ -568,8 +572,44 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
         collateral_loss_pct=100.0 * coll_loss / coll_original if coll_original > 0 else coll_loss * 0.0,
         prices=prices, yields=ylds, scenario=chart, enhancement=enhancement, anniversaries=anniversaries,
         triggers=triggers, timeline=timeline, first_step_down=tuple(first), run=results,
-        reimbursed=reimbursed,
+        reimbursed=reimbursed, enhancement_years=enhancement_years(results, chart, anniversaries),
     )
+
+
+# The OC and reserve rows of the report's Credit section: (title, field, a balance at the
+# anniversary (True) or a flow summed over the year).
+_ENHANCEMENT_ROWS = (
+    ("OC amount", "oc_amount", True), ("OC target", "oc_target", True),
+    ("Turbo (excess interest paid as principal)", "turbo", False), ("OC released", "oc_release", False),
+    ("Losses OC took", "oc_absorbed", False), ("Months a trigger failed", "oc_trigger_failing", False),
+    ("Reserve balance", "reserve_balance", True),
+    ("Reserve deposits", "reserve_deposit", False),
+    ("Reserve drawn for interest", "reserve_interest_draw", False),
+    ("Reserve drawn for losses", "reserve_loss_draw", False), ("Reserve released", "reserve_release", False),
+)
+
+
+def enhancement_years(results: Results, s: int,
+                      anniversaries: np.ndarray) -> tuple[tuple[str, np.ndarray], ...]:
+    """The OC and reserve figures of scenario `s` by year: balances at each anniversary period,
+    flows summed over the twelve months to it, and the OC as a percent of the collateral."""
+    figures = results.enhancement()
+    if not figures:
+        return ()
+    ends = np.asarray(anniversaries, dtype=int)
+    starts = np.concatenate([[0], ends[:-1]])
+    rows: list[tuple[str, np.ndarray]] = []
+    for title, key, balance in _ENHANCEMENT_ROWS:
+        if key not in figures:
+            continue
+        v = figures[key][s]
+        got = v[ends - 1] if balance else np.array([v[a:b].sum() for a, b in zip(starts, ends, strict=True)])
+        rows.append((title, got))
+        if key == "oc_amount":
+            coll = results.collateral.ending_balance[s][ends - 1]
+            pct = np.divide(100.0 * got, coll, out=np.full(got.shape, np.nan), where=coll > 0)
+            rows.append(("OC, % of the collateral", pct))
+    return tuple(rows)
 
 
 def tape_summaries(deal: Deal) -> dict[str, dict[str, Any]]:

@@ -63,6 +63,9 @@ class Checker:
         self.scenarios: dict[str, Scenario] = {}
         self.losses: tuple[tuple[int, ...], ...] | None = None  # the loss order (check/credit.py)
         self.reimburse_losses = False  # `; reimburse from excess interest` (check/credit.py)
+        # The waterfall's overcollateralization and reserve account (check/enhancement.py).
+        self.overcollateralization = None
+        self.reserve = None
         self.analytics = Analytics()
         # Collateral groups (check/groups.py): pool declaration -> its pools' indices (a tape has
         # several rep-lines), each group's (pools, classes), where excess goes, the model groups.

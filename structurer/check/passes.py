@@ -20,6 +20,7 @@ from .classes import check_classes
 from .collateral import check_collateral
 from .context import Checker
 from .credit import check_losses
+from .enhancement import check_enhancement
 from .fees import check_fee_strips
 from .groups import check_group_members, check_groups, prepare_groups
 from .header import check_header
@@ -49,6 +50,7 @@ PASSES: list[Callable[[Checker], None]] = [
     check_groups,        # a group's rules pay only its classes; each group's rules
     check_scenarios,     # pricing, decrement and named scenarios
     check_losses,        # the loss order; scenarios with losses need one
+    check_enhancement,   # overcollateralization and the reserve account
     check_analytics,     # curves, quotes, price/yield tables
     check_rates,         # the rate model, the prepayment model, rate shifts, OAS prices
 ]
@@ -81,6 +83,8 @@ def check(file: DealFile) -> Deal:
         day_count=ck.basis,
         losses=ck.losses,
         reimburse_losses=ck.reimburse_losses,
+        overcollateralization=ck.overcollateralization,
+        reserve=ck.reserve,
         source=file.source,
         path=file.path,
         tapes=ck.tapes,

@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from .waterfall import ClassFlows
 
 CONSERVATION_RTOL = 1e-9  # relative to the period's collateral cash; the test standard is 1e-6
+# Dollars: the OC loss identity reads the collateral's balances, which under defaults agree with
+# its principal and losses to ~1e-9 dollars only (engine/defaults.py's rounding once the balance
+# is dust), so it is held to a millionth of a dollar beside the relative tolerance.
+BALANCE_DUST = 1e-6
 
 
 class EngineError(AssertionError):
@@ -43,6 +47,14 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
         # Reimbursed losses are class cash, out of the interest the residual would have had.
         gap += cash_f @ reimbursed.transpose(2, 1, 0)
     gap -= cash_in
+    enh = flows.enhancement
+    if enh is not None and deal.reserve is not None:
+        # The reserve's deposit at closing is cash in of period 1; what it gains or loses in a
+        # period is cash out (in) of the waterfall's.
+        held = enh["reserve_balance"].T  # [period, scenario]
+        gap += held
+        gap[1:] -= held[:-1]
+        gap[0] -= deal.reserve.initial
     # Principal as the balances see it: what they fell by, plus what accrued onto them.
     moved = book_f @ begin
     moved -= book_f @ end
@@ -58,7 +70,8 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
     # on a 400mm deal in late periods, where the period's own cash is small. The residual rarely
     # gets principal at all, so the balances are looked at only where it does.
     scale = CONSERVATION_RTOL * max(sum(p.balance for p in deal.pools), 1.0)
-    leaked = resid_prin > scale  # [period, scenario]
+    # An OC release is principal the residual is due while classes are outstanding.
+    leaked = (resid_prin - enh["oc_release"].T if enh is not None else resid_prin) > scale  # [period, scen]
     if deal.groups:
         # A group whose classes are retired leaves principal while another group's classes are
         # outstanding: the leak is judged group by group (_group_checks).
@@ -84,6 +97,13 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
             absorbed = np.zeros_like(lost)
         else:
             absorbed = book_f @ writedown.transpose(2, 1, 0) + unallocated.T
+            if enh is not None:
+                # ... plus what overcollateralization (or the reserve) took.
+                absorbed = absorbed + enh["oc_absorbed"].T
+                checks.append((~(np.abs(_oc_identity(deal, coll, flows, enh, writedown) - lost)
+                                 <= CONSERVATION_RTOL * np.maximum(cash_in, 1.0) + BALANCE_DUST),
+                               "the collateral's losses differ from what the write-downs, the "
+                               "overcollateralization and the reserve took"))
         checks.append((~(np.abs(absorbed - lost) <= CONSERVATION_RTOL * np.maximum(lost, 1.0)),
                        "the collateral's losses differ from the classes' write-downs"))
         if reimbursed is not None and writedown is not None:
@@ -113,6 +133,21 @@ def audit(deal: Deal, coll: CollateralFlows, flows: ClassFlows) -> None:
             problems.append(f"{what} (scenario {s + 1}, period {t + 1})")
     if problems:
         raise EngineError("the waterfall does not balance: " + "; ".join(problems))
+
+
+def _oc_identity(deal: Deal, coll: CollateralFlows, flows: ClassFlows, enh: dict[str, np.ndarray],
+                 writedown: np.ndarray) -> np.ndarray:
+    """The losses [period, scenario] as the books see them, from balances and cash alone: the fall
+    in overcollateralization (collateral less the classes on the books) plus the write-downs,
+    the turbo and the reserve's draw for losses paid as principal, less the principal the residual
+    took (its release). Equal to the collateral's losses when every dollar is accounted for."""
+    book = np.array([c.on_books for c in deal.classes], dtype=float)
+    held_begin = np.einsum("c,scp->sp", book, flows.beginning_balance)
+    held_end = np.einsum("c,scp->sp", book, flows.ending_balance)
+    oc_fall = (coll.beginning_balance - held_begin) - (coll.ending_balance - held_end)
+    written = np.einsum("c,scp->sp", book, writedown)
+    covered = enh["turbo"] + enh["reserve_loss_draw"]
+    return (oc_fall + written + covered - flows.residual_principal).T
 
 
 def _group_checks(deal: Deal, coll: CollateralFlows, flows: ClassFlows, cash_f: np.ndarray,

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..model.deal import Deal
 from ..model.groups import serving_order
+from ..model.enhancement import ENHANCEMENT_FIELDS
 from ..model.rules.program import NAS_SHARE, TRIGGER, NotCompiled, Program, encode
 from .audit import CONSERVATION_RTOL
 from .collateral import pool_amortization
@@ -263,7 +264,8 @@ def _smm_inputs(cd: CompiledDeal, prepayments: list | np.ndarray) -> tuple[int, 
 
 
 def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tuple, credit: tuple,
-            outputs: tuple, n: int, grouped: tuple | None = None) -> None:
+            outputs: tuple, n: int, grouped: tuple | None = None,
+            enhancement: tuple | None = None) -> None:
     """Run the kernel; raise EngineError naming the first failing scenario and period of each
     audit check."""
     from . import kernel  # numba: only once a deal runs
@@ -278,7 +280,7 @@ def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tupl
     kernel.run(*smm, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
                *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
                *cd.program_args, *cd.store_args, cd.deal_scale, *summary, *credit, *cd.group_args, *grouped,
-               *outputs, fail_t, fail_code, fail_grp)
+               *(enhancement or _no_enhancement()), *outputs, fail_t, fail_code, fail_grp)
     if (fail_t >= 0).any():
         raise EngineError("the waterfall does not balance: "
                           + audit_message(fail_t, fail_code, fail_grp, cd.group_labels))
@@ -309,6 +311,10 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     short = np.zeros(n, dtype=np.bool_)
     summary = (True, cd.fee_m, np.zeros((0, t)), -1, 0.0, np.zeros((0, 0, 0)))
     outputs = (paid, interest, accretion, resid_int, resid_prin, short)
+    enh_out = np.zeros((len(ENHANCEMENT_FIELDS), n, t))
+    enhancement = _enhancement_args(deal, credit, enh_out)
+    figures = ({name: enh_out[i] for i, name in enumerate(ENHANCEMENT_FIELDS)}
+               if enhancement is not None else None)
     # A grouped deal: what each group left and passed on [what, group, scenario, period]
     # (G_OUTPUTS); in a credit run, its pools' recoveries and losses [scenario, pool, period].
     n_grp = len(deal.groups)
@@ -318,12 +324,13 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     store = _group_rows(deal, credit is not None)
     if credit is None:
         groups.pop("group_unallocated_loss", None)
-        _launch(cd, tuple(smm), index_rates, summary, _no_credit(), outputs, n, (p3, p3, g_out, store))
+        _launch(cd, tuple(smm), index_rates, summary, _no_credit(), outputs, n, (p3, p3, g_out, store),
+                enhancement)
         coll = LeanCollateralFlows(deal, prepayments)
         source = LeanClassFlows(deal, cd, coll, paid, interest, accretion, short, index_rates)
         flows = ClassFlows(interest=interest.transpose(1, 0, 2), principal=paid.transpose(1, 0, 2),
                            residual_interest=resid_int, residual_principal=resid_prin, source=source,
-                           **groups)
+                           enhancement=figures, **groups)
         return coll, flows
     writedown = np.zeros((c, n, t))
     unallocated = np.zeros((n, t))
@@ -334,12 +341,13 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
                 np.ascontiguousarray(by_pool["losses"], dtype=float), g_out, store) if n_grp
                else (p3, p3, g_out, store))
     _launch(cd, tuple(smm), index_rates, summary,
-            _credit_args(deal, credit, writedown, unallocated, reimbursed), outputs, n, grouped)
+            _credit_args(deal, credit, writedown, unallocated, reimbursed), outputs, n, grouped, enhancement)
     source = LeanClassFlows(deal, cd, credit, paid, interest, accretion, short, index_rates, writedown)
     flows = ClassFlows(interest=interest.transpose(1, 0, 2), principal=paid.transpose(1, 0, 2),
                        residual_interest=resid_int, residual_principal=resid_prin, source=source,
                        writedown=writedown.transpose(1, 0, 2), unallocated_loss=unallocated,
-                       reimbursed=reimbursed.transpose(1, 0, 2) if deal.reimburse_losses else None, **groups)
+                       reimbursed=reimbursed.transpose(1, 0, 2) if deal.reimburse_losses else None,
+                       enhancement=figures, **groups)
     return credit, flows
 
 
@@ -363,6 +371,27 @@ def _no_credit() -> tuple:
     """The kernel's credit arguments of a run without defaults."""
     p3, p2, i1 = np.zeros((0, 0, 0)), np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
     return (False, p3, p3, p3, p3, p3, p2, p2, p2, i1, i1, i1, p3, p2, p3)
+
+
+def _no_enhancement() -> tuple:
+    """The kernel's enhancement arguments of a deal with no OC and no reserve account."""
+    return (False, np.zeros(0), np.zeros(0), np.zeros((0, 0)), np.zeros((0, 0, 0)))
+
+
+def _enhancement_args(deal: Deal, credit: CreditCollateral | None, out: np.ndarray) -> tuple | None:
+    """The kernel's OC and reserve arguments (model/enhancement.py), None for a deal with
+    neither: the OC's scalars, the reserve's, the triggers the collateral decides, the outputs."""
+    oc, reserve = deal.overcollateralization, deal.reserve
+    if oc is None and reserve is None:
+        return None
+    fail = np.zeros((0, 0))
+    if oc is not None and oc.triggers and credit is not None:
+        # Without defaults no loss or delinquency trigger can fail: nothing to pass.
+        fail = np.ascontiguousarray(oc.static_fails(credit.beginning_balance, credit.losses,
+                                                    credit.delinquency if credit.delinquency is not None
+                                                    else np.zeros_like(credit.losses)), dtype=float)
+    return (True, oc.params() if oc is not None else np.zeros(0),
+            reserve.params(deal.collateral_balance) if reserve is not None else np.zeros(0), fail, out)
 
 
 def _credit_args(deal: Deal, credit: CreditCollateral, writedown: np.ndarray,

@@ -84,6 +84,7 @@ with _without_scipy():
 
 njit, prange = numba.njit, numba.prange
 
+from ..model.enhancement import oc_target, reserve_target  # noqa: E402
 from ..model.rules.nas_share import kernel_nas_share  # noqa: E402
 from ..model.rules.pay import kernel_pay  # noqa: E402
 from ..model.rules.pro_rata import ROUNDING  # noqa: E402
@@ -97,10 +98,10 @@ from ..model.rules.program import (  # noqa: E402
     TRIGGER,
 )
 from ..model.rules.sequential import kernel_flat_sequential  # noqa: E402
-from ..model.rules.shifting import kernel_senior_amount  # noqa: E402
+from ..model.rules.shifting import MARGIN, kernel_senior_amount  # noqa: E402
 from ..model.rules.to_schedule import kernel_over_schedule  # noqa: E402
 from ..model.rules.trigger import kernel_above  # noqa: E402
-from .audit import CONSERVATION_RTOL  # noqa: E402
+from .audit import BALANCE_DUST, CONSERVATION_RTOL  # noqa: E402
 from .sums import (  # noqa: E402
     F_ACCRUED,
     F_FEE,
@@ -125,6 +126,8 @@ _over = njit(cache=CACHE, error_model="numpy")(kernel_over_schedule)
 _nas = njit(cache=CACHE, error_model="numpy")(kernel_nas_share)
 _above = njit(cache=CACHE, error_model="numpy")(kernel_above)
 _senior_amount = njit(cache=CACHE, error_model="numpy")(kernel_senior_amount)
+_oc_target = njit(cache=CACHE, error_model="numpy")(oc_target)
+_res_target = njit(cache=CACHE, error_model="numpy")(reserve_target)
 
 BLOCK = 8  # scenarios per task: a task's call pays the arrays' reference counts once for all
 
@@ -188,6 +191,11 @@ def run_kernel(
     # `G_OUTPUTS` in engine/compiled.py) and which of them can be other than zero [what, group]
     pool_grp, class_grp, g_int_order, g_prin_order, g_int_to, g_prin_to, g_root, g_tier_first, g_tier_n,
     g_reimb, trig_grp, wac_src, pool_netc, wac_init, ext_precov, ext_ploss, g_out, g_store,
+    # overcollateralization and a reserve account (model/enhancement.py): whether the deal has
+    # either, the OC's scalars (empty: none; `Overcollateralization.params`), the reserve's
+    # (`ReserveAccount.params`), the OC triggers the collateral decides failing [scenario, period]
+    # (empty: none), the figures [field, scenario, period] (ENHANCEMENT_FIELDS)
+    enh, oc_p, res_p, oc_fail, enh_out,
     # outputs
     paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code, fail_grp,
 ):
@@ -212,7 +220,7 @@ def run_kernel(
                    ext_delinq, tier_first, tier_n, tier_members, wd_out, unalloc_out, rb_out,
                    pool_grp, class_grp, g_int_order, g_prin_order, g_int_to, g_prin_to, g_root,
                    g_tier_first, g_tier_n, g_reimb, trig_grp, wac_src, pool_netc, wac_init, ext_precov,
-                   ext_ploss, g_out, g_store,
+                   ext_ploss, g_out, g_store, enh, oc_p, res_p, oc_fail, enh_out,
                    paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
                    fail_grp)
 
@@ -230,7 +238,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                ext_int, ext_recov, ext_loss, ext_delinq, tier_first, tier_n, tier_members, wd_out,
                unalloc_out, rb_out, pool_grp, class_grp, g_int_order, g_prin_order, g_int_to, g_prin_to,
                g_root, g_tier_first, g_tier_n, g_reimb, trig_grp, wac_src, pool_netc, wac_init,
-               ext_precov, ext_ploss, g_out, g_store,
+               ext_precov, ext_ploss, g_out, g_store, enh, oc_p, res_p, oc_fail, enh_out,
                paid_out, int_out, acc_out, resid_int, resid_prin, short_flag, fail_t, fail_code,
                fail_grp):
     """Scenarios s0..s1-1, every period: collateral, waterfall, audit."""
@@ -274,6 +282,9 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     wd = np.zeros(n_cls)  # this period's write-downs (a credit run's)
     reimb = ext and rb_out.shape[0] > 0  # losses reimbursed out of excess interest
     owed = np.zeros(n_cls)  # write-downs not yet reimbursed
+    has_oc = oc_p.shape[0] > 0
+    has_res = res_p.shape[0] > 0
+    has_oc_fail = oc_fail.shape[0] > 0
     rb = np.zeros(n_cls)  # this period's reimbursements
     # Collateral groups: per group, this period's figures (engine/waterfall.py `_Groups`).
     n_grp = g_int_to.shape[0]
@@ -322,6 +333,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
         for w in range(n_ws):
             wac_rate[w] = wac_init[w]
         loss_before = 0.0  # realized losses before the period (shifting-interest triggers)
+        res_bal = res_p[4] if has_res else 0.0  # the reserve: its deposit at closing
         coll0 = 0.0  # the collateral's balance at the start of period 1
         for t in range(periods):
             # ---- collateral: SIFMA formulas, pool by pool
@@ -339,6 +351,15 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 g_loss[g] = 0.0
                 g_beg[g] = 0.0
                 g_prep[g] = 0.0
+            c_end = 0.0
+            c_beg = 0.0
+            held_b = 0.0
+            turbo = 0.0
+            draw_l = 0.0
+            release = 0.0
+            oc_tgt = 0.0
+            oc_abs = 0.0
+            oc_failing = 0.0
             for p in range(n_pool):
                 if ext:
                     b = ext_b[s, p, t]
@@ -449,6 +470,10 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 due[c] = begin[c] * rate * (1.0 / 12.0) + carried[c]
                 if direct[c]:
                     total_due += due[c]
+            draw_i = 0.0  # the reserve's draw for interest shortfalls
+            if has_res and res_p[5] > 0.5:
+                draw_i = min(res_bal, max(total_due - available, 0.0))
+                available = available + draw_i
             ratio = min(available / total_due, 1.0) if total_due > 0 else 1.0
             if n_grp > 0:
                 # Each group's pools pay its own classes, with what donors' excess interest adds;
@@ -578,7 +603,49 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                             accrued_total += acc[c]
                     root = principal_root
                     amount = principal_total
-                    ptotal = principal_total
+                    if enh:
+                        # OC (engine/waterfall.py `_Enhancement.principal_amount`): the release
+                        # held back, turbo out of excess interest, the reserve's draw for losses.
+                        c_end = 0.0
+                        c_beg = 0.0
+                        for p in range(n_pool):
+                            c_end += pend[p]
+                            c_beg += pbeg[p]
+                        held = 0.0
+                        held_b = 0.0
+                        cip = 0.0
+                        for c in range(n_cls):
+                            if book[c]:
+                                held += bal[c]
+                                held_b += begin[c]
+                            if cash_int[c]:
+                                cip += intr[c]
+                        excess = available - cip - accrued_total
+                        prelim = c_end - (held - principal_total)
+                        release = 0.0
+                        turbo = 0.0
+                        need = 0.0
+                        oc_tgt = 0.0
+                        if has_oc:
+                            failing = has_oc_fail and oc_fail[s, t] > 0.5
+                            if oc_p[9] > 0.5:
+                                level = (c_beg - held_b) / c_beg if c_beg > 0 else 0.0
+                                failing = failing or level < oc_p[10] * (1.0 - MARGIN)
+                            oc_failing = 1.0 if failing else 0.0
+                            oc_tgt = _oc_target(t, c_end, failing, oc_p[0], oc_p[1], oc_p[2], oc_p[3],
+                                                oc_p[4], oc_p[5], oc_p[6], oc_p[8])
+                            release = min(max(prelim - oc_tgt, 0.0), principal_total)
+                            if oc_p[7] > 0.5:
+                                cash_x = excess if excess > DUST else 0.0
+                                turbo = min(cash_x, max(oc_tgt - prelim, 0.0))
+                            need = max(-(prelim + turbo), 0.0)
+                        draw_l = 0.0
+                        if has_res and res_p[6] > 0.5:
+                            if not has_oc:
+                                need = need + (ext_loss[s, t] if ext else 0.0)
+                            draw_l = min(res_bal - draw_i, need)
+                        amount = principal_total - release + turbo + draw_l
+                    ptotal = amount
                 # ---- pay up to `amount` through node `root` (Rule.allocate): a stack machine;
                 # each frame is a node being allocated, `st_pos` how far through its children
                 # it is; a child's result comes back in `ret`.
@@ -810,6 +877,13 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     else:
                         g_rprin[gi] = left_g
                         g_xprin[gi] = 0.0
+                elif enh:
+                    # what the rules could not place goes back: to the reserve, then to interest
+                    unused = max(amount - ret, 0.0)
+                    back = min(unused, draw_l)
+                    draw_l -= back
+                    unused -= back
+                    turbo -= min(unused, turbo)
             # ---- 4b. realized losses written down in the deal's loss order, without cash
             # (engine/credit.py `write_down`: a tier shares pro rata to balance; a tier wiped
             # out is written off exactly)
@@ -825,6 +899,16 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         t1 = t0 + g_tier_n[gg]
                     else:
                         left = ext_loss[s, t]
+                        if enh:
+                            if has_oc:
+                                # the classes are written down by what they exceed the collateral
+                                held = 0.0
+                                for c in range(n_cls):
+                                    if book[c]:
+                                        held += bal[c]
+                                left = max(held - c_end, 0.0)
+                            else:
+                                left = max(left - draw_l, 0.0)
                         t0 = 0
                         t1 = tier_first.shape[0]
                     for g in range(t0, t1):
@@ -848,6 +932,11 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         g_lossb[gg] += g_loss[gg]
                     else:
                         unalloc = left
+                if enh:
+                    oc_abs = ext_loss[s, t] - unalloc
+                    for c in range(n_cls):
+                        if book[c]:
+                            oc_abs -= wd[c]
                 loss_before += ext_loss[s, t]
             for j in range(n_kid):
                 paid[kid_k[j]] = paid[kid_parent[j]] * kid_share[j]
@@ -864,6 +953,8 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             moved = 0.0
             owner_end = 0.0
             absorbed = unalloc
+            book_end = 0.0
+            absorbed += oc_abs
             code = 0
             for g in range(n_grp):
                 g_cash[g] = 0.0
@@ -896,6 +987,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     gap += ic + pc
                 if book[c]:
                     moved += begin[c] - e + acc[c] - pc - wd[c]
+                    book_end += e
                     absorbed += wd[c]
                 if not wd[c] >= -tol:
                     code |= NEGATIVE_WRITEDOWN
@@ -932,6 +1024,9 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     begin[c] = e
             r_int = available - cash_int_paid - accrued_total
             r_prin = principal_in + accrued_total - owner_paid
+            if enh:
+                r_int -= turbo
+                r_prin += turbo + draw_l
             if reimb:
                 # 5b. excess interest pays back unreimbursed write-downs, the loss order read
                 # backwards (engine/waterfall.py `reimburse`); rounding's dust stays residual. A
@@ -1001,6 +1096,37 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                             g_out[4, g, s, t] = g_iap[g]
                         if g_store[5, g]:
                             g_out[5, g, s, t] = g_unal[g]
+            if enh:
+                # 5c. the reserve topped up out of the residual's interest, its excess over target
+                # (all of it once the classes are retired or the run ends) released to it
+                # (engine/waterfall.py `_Enhancement.settle`); the books count its change as cash out.
+                dep = 0.0
+                over = 0.0
+                res_begin = res_bal
+                if has_res:
+                    rb_now = res_bal - draw_i - draw_l
+                    rt = _res_target(c_end, res_p[0], res_p[1], res_p[2], res_p[3])
+                    done = t == periods - 1 or book_end <= DUST
+                    cash_x = r_int if r_int > DUST and not done else 0.0
+                    dep = min(cash_x, max(rt - rb_now, 0.0))
+                    rb_now = rb_now + dep
+                    over = rb_now if done else max(rb_now - rt, 0.0)
+                    rb_now = rb_now - over
+                    r_int = r_int - dep + over
+                    res_bal = rb_now
+                    gap += res_bal - res_begin
+                if keep_rows:
+                    enh_out[0, s, t] = c_end - book_end if has_oc else 0.0
+                    enh_out[1, s, t] = oc_tgt
+                    enh_out[2, s, t] = turbo
+                    enh_out[3, s, t] = release
+                    enh_out[4, s, t] = oc_abs
+                    enh_out[5, s, t] = res_bal
+                    enh_out[6, s, t] = dep
+                    enh_out[7, s, t] = draw_i
+                    enh_out[8, s, t] = draw_l
+                    enh_out[9, s, t] = over
+                    enh_out[10, s, t] = oc_failing
             if keep_rows:
                 if ext:
                     unalloc_out[s, t] = unalloc
@@ -1077,10 +1203,20 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     code |= MOVED
                 if not (r_int >= -tol and r_prin >= -tol):
                     code |= OVERPAID
-                if r_prin > deal_scale and owner_end > deal_scale and n_grp == 0:
+                if r_prin - release > deal_scale and owner_end > deal_scale and n_grp == 0:
                     code |= LEAKED  # (a grouped deal's leaks are judged group by group)
                 if ext:
                     lost = ext_loss[s, t]
+                    if enh:
+                        # the losses as the books see them (audit.py `_oc_identity`): the fall in
+                        # overcollateralization, the write-downs, the turbo and the reserve's draw
+                        # for losses, less the residual's principal
+                        seen = (c_beg - held_b) - (c_end - book_end) + turbo + draw_l - r_prin
+                        for c in range(n_cls):
+                            if book[c]:
+                                seen += wd[c]
+                        if not abs(seen - lost) <= tol + BALANCE_DUST:
+                            code |= LOSSES
                     if not abs(absorbed - lost) <= CONSERVATION_RTOL * max(lost, 1.0):
                         code |= LOSSES
                 for i in range(n_grp):

@@ -115,7 +115,9 @@ def sum_deal(deal: Deal, scenarios: list[Scenario], discount: np.ndarray, dust: 
     no compiled form, or STRUCTURER_ENGINE=numpy) or a scenario carries defaults: the caller then
     runs it in full."""
     cd = _compiled(deal)
-    if cd is None or carries_defaults(scenarios):
+    if cd is None or carries_defaults(scenarios) or deal.overcollateralization is not None \
+            or deal.reserve is not None:
+        # (nor OC or reserve figures: such a deal runs in full as well)
         return None  # the kernel's sums count no recoveries or write-downs: a credit grid runs in full
     index_rates = scenario_index_rates(deal, scenarios)
     return sum_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates, discount, dust)

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..model.deal import Deal
+from ..model.enhancement import ENHANCEMENT_FIELDS, oc_targets, reserve_targets
 from ..model.groups import serving_order
 from ..model.rules import Book, NasShare, Rule, RunInputs, initial_states
 from .audit import audit
@@ -90,6 +91,10 @@ class ClassFlows:
     # credit run, the losses of each group's pools none of its classes was left to absorb.
     cross_interest_principal: np.ndarray | None = field(default=None, compare=False)
     group_unallocated_loss: np.ndarray | None = field(default=None, compare=False)
+    # Deals with overcollateralization or a reserve account only (None otherwise): each of
+    # model/enhancement.py's ENHANCEMENT_FIELDS [scenario, period] (OC amount and target, turbo,
+    # release, losses the OC absorbed; the reserve's balance, deposits, draws, release).
+    enhancement: dict[str, np.ndarray] | None = field(default=None, compare=False)
 
     def __getattribute__(self, name: str) -> Any:
         value = object.__getattribute__(self, name)
@@ -238,6 +243,9 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
     if losses is not None and deal.reimburse_losses:
         rb_out = np.zeros(shape)
         owed = np.zeros((n_cls, n_scen))  # write-downs not yet reimbursed
+    # Overcollateralization and a reserve account (model/enhancement.py), [field, period, scenario].
+    enh = _Enhancement(deal, coll) if (deal.overcollateralization is not None
+                                       or deal.reserve is not None) else None
     # Class masks as float vectors: a sum over some classes is one vector-matrix product.
     direct_f = direct.astype(float)
     cash_int_f = (~split_parent).astype(float)
@@ -287,6 +295,9 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
             np.multiply(due, grouped.interest_ratio(t, due), out=interest)
         else:
             total_due = direct_f @ due
+            if enh is not None:
+                # The reserve pays what the collateral's interest leaves short, when it covers that.
+                available = enh.draw_for_interest(t, available, total_due)
             ratio = np.minimum(np.divide(available, total_due, out=np.ones_like(available),
                                          where=total_due > 0), 1.0)
             np.multiply(due, ratio, out=interest)
@@ -324,6 +335,14 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         book.principal_total = principal_total
         if grouped is not None:
             grouped.pay_principal(t, book)
+        elif enh is not None:
+            # OC: the release held back, turbo out of excess interest and the reserve's draw for
+            # losses added; what the rules cannot place is given back in that order.
+            excess = available - cash_int_f @ interest - accrued_total
+            amount = enh.principal_amount(t, balance, begin, principal_total, excess,
+                                          losses[t] if losses is not None else 0.0)
+            book.principal_total = amount
+            enh.placed(t, amount, deal.principal.allocate(amount, book))
         else:
             deal.principal.allocate(principal_total, book)
         # 4b. realized losses: written down in the deal's loss order, without cash (a grouped
@@ -331,6 +350,10 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         if losses is not None:
             if grouped is not None:
                 unalloc[t] = grouped.write_down(t, balance, wd_out[t])
+            elif enh is not None:
+                owing = enh.to_write_down(t, balance, losses[t])
+                unalloc[t] = write_down(balance, owing, loss_tiers, wd_out[t])
+                enh.written(t, losses[t], wd_out[t], unalloc[t])
             else:
                 unalloc[t] = write_down(balance, losses[t], loss_tiers, wd_out[t])
         # Split classes follow their parent's principal in proportion to their balances.
@@ -345,12 +368,19 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
             carried -= acc_out[t]
         # 5. the residual takes what is left
         resid_int[t] = available - cash_int_f @ interest - accrued_total
+        if enh is not None:
+            resid_int[t] -= enh.turbo_paid(t)
         if owed is not None and grouped is None:
             owed += wd_out[t]  # type: ignore[index]
             # Rounding's dust of excess interest (~1e-9 dollars) stays with the residual.
             excess = np.where(resid_int[t] > DUST, resid_int[t], 0.0)
             resid_int[t] -= reimburse(excess, owed, loss_tiers, rb_out[t])  # type: ignore[index]
         resid_prin[t] = principal_in + accrued_total - owner_f @ paid
+        if enh is not None:
+            # Turbo and the reserve's draw for losses are principal paid out of other cash; the
+            # reserve is topped up out of, and releases its excess to, the residual's interest.
+            resid_prin[t] += enh.turbo_paid(t) + enh.loss_draw(t)
+            resid_int[t] = enh.settle(t, resid_int[t], balance)
         if grouped is not None:
             if owed is not None:
                 owed += wd_out[t]  # type: ignore[index]
@@ -382,9 +412,134 @@ def run_waterfall(deal: Deal, coll: CollateralFlows, index_rates: np.ndarray | N
         reimbursed=scenario_major(rb_out) if rb_out is not None else None,
         unallocated_loss=unalloc.T if unalloc is not None else None,
         **(grouped.outputs() if grouped is not None else {}),
+        enhancement=enh.outputs() if enh is not None else None,
     )
     audit(deal, coll, flows)
     return flows
+
+
+class _Enhancement:
+    """Overcollateralization and the reserve account in the interpreter's period loop, vectorised
+    over scenarios (model/enhancement.py says what each figure is; engine/kernel.py computes the
+    same for one scenario at a time). Each period's figures are kept [field, period, scenario]."""
+
+    def __init__(self, deal: Deal, coll: CollateralFlows):
+        self.oc = deal.overcollateralization
+        self.reserve = deal.reserve
+        n_scen, periods = coll.interest.shape
+        self.books_f = np.array([c.on_books for c in deal.classes], dtype=float)
+        self.coll_begin = np.ascontiguousarray(coll.beginning_balance.T)
+        self.coll_end = np.ascontiguousarray(coll.ending_balance.T)
+        self.original = float(deal.collateral_balance)
+        self.out = np.zeros((len(ENHANCEMENT_FIELDS), periods, n_scen))
+        self.fields = {name: self.out[i] for i, name in enumerate(ENHANCEMENT_FIELDS)}
+        self.fail = np.zeros((periods, n_scen), dtype=bool)
+        if self.oc is not None and self.oc.triggers:
+            zeros = np.zeros((n_scen, periods))
+            lost = getattr(coll, "losses", None)
+            delinquent = getattr(coll, "delinquency", None)
+            self.fail = np.ascontiguousarray(self.oc.static_fails(
+                coll.beginning_balance, lost if lost is not None else zeros,
+                delinquent if delinquent is not None else zeros).T)
+        self.balance = np.full(n_scen, self.reserve.initial if self.reserve is not None else 0.0)
+        self.draw_i = np.zeros(n_scen)
+        self.draw_l = np.zeros(n_scen)
+        self.turbo = np.zeros(n_scen)
+        self.last = periods - 1
+
+    def draw_for_interest(self, t: int, available: np.ndarray, total_due: np.ndarray) -> np.ndarray:
+        self.draw_i = np.zeros_like(available)
+        if self.reserve is not None and self.reserve.covers_interest:
+            self.draw_i = np.minimum(self.balance, np.maximum(total_due - available, 0.0))
+            return available + self.draw_i
+        return available
+
+    def principal_amount(self, t: int, balance: np.ndarray, begin: np.ndarray, principal: np.ndarray,
+                         excess: np.ndarray, lost: np.ndarray | float) -> np.ndarray:
+        """What the principal rules are offered: the principal, less the OC release, plus turbo
+        and the reserve's draw for losses."""
+        oc, f = self.oc, self.fields
+        c_end = self.coll_end[t]
+        release = np.zeros_like(principal)
+        turbo = np.zeros_like(principal)
+        need = np.zeros_like(principal)
+        if oc is not None:
+            prelim = c_end - (self.books_f @ balance - principal)  # OC if all principal is paid
+            failing = self.fail[t] | oc.support_fails(self.coll_begin[t] - self.books_f @ begin,
+                                                      self.coll_begin[t])
+            target = oc_targets(oc, t, c_end, failing)
+            f["oc_trigger_failing"][t] = failing
+            f["oc_target"][t] = target
+            release = np.minimum(np.maximum(prelim - target, 0.0), principal)
+            if oc.turbo:
+                cash = np.where(excess > DUST, excess, 0.0)
+                turbo = np.minimum(cash, np.maximum(target - prelim, 0.0))
+            need = np.maximum(-(prelim + turbo), 0.0)  # what the classes would be written down
+        self.draw_l = np.zeros_like(principal)
+        if self.reserve is not None and self.reserve.covers_losses:
+            if oc is None:
+                need = need + lost
+            self.draw_l = np.minimum(self.balance - self.draw_i, need)
+        f["oc_release"][t] = release
+        self.turbo = turbo
+        return principal - release + turbo + self.draw_l
+
+    def placed(self, t: int, amount: np.ndarray, used: np.ndarray) -> None:
+        """What the rules could not place goes back: to the reserve first, then to excess interest."""
+        unused = np.maximum(amount - used, 0.0)
+        back = np.minimum(unused, self.draw_l)
+        self.draw_l = self.draw_l - back
+        unused = unused - back
+        self.turbo = self.turbo - np.minimum(unused, self.turbo)
+        self.fields["turbo"][t] = self.turbo
+
+    def turbo_paid(self, t: int) -> np.ndarray:
+        return self.turbo
+
+    def loss_draw(self, t: int) -> np.ndarray:
+        return self.draw_l
+
+    def to_write_down(self, t: int, balance: np.ndarray, lost: np.ndarray) -> np.ndarray:
+        """The loss to write down against the classes: with OC, what their balances exceed the
+        collateral's; without, the period's loss less what the reserve paid against it."""
+        if self.oc is not None:
+            return np.maximum(self.books_f @ balance - self.coll_end[t], 0.0)
+        return np.maximum(lost - self.draw_l, 0.0)
+
+    def written(self, t: int, lost: np.ndarray, wd: np.ndarray, unallocated: np.ndarray) -> None:
+        self.fields["oc_absorbed"][t] = lost - self.books_f @ wd - unallocated
+
+    def settle(self, t: int, residual_interest: np.ndarray, balance: np.ndarray) -> np.ndarray:
+        """The period's end: the OC amount; the reserve topped up to its target out of the
+        residual's interest, its excess (all of it once the classes are retired or the deal
+        ends) released to it. Returns the residual's interest."""
+        f = self.fields
+        held = self.books_f @ balance
+        c_end = self.coll_end[t]
+        if self.oc is not None:
+            f["oc_amount"][t] = c_end - held
+        if self.reserve is None:
+            return residual_interest
+        r = self.reserve
+        bal = self.balance - self.draw_i - self.draw_l
+        target = reserve_targets(r, c_end, self.original)
+        # The classes retired (or the run's last period): nothing more to hold it for.
+        done = np.full(held.shape, t == self.last) | (held <= DUST)
+        cash = np.where((residual_interest > DUST) & ~done, residual_interest, 0.0)
+        deposit = np.minimum(cash, np.maximum(target - bal, 0.0))
+        bal = bal + deposit
+        over = np.where(done, bal, np.maximum(bal - target, 0.0))
+        bal = bal - over
+        self.balance = bal
+        f["reserve_balance"][t] = bal
+        f["reserve_deposit"][t] = deposit
+        f["reserve_interest_draw"][t] = self.draw_i
+        f["reserve_loss_draw"][t] = self.draw_l
+        f["reserve_release"][t] = over
+        return residual_interest - deposit + over
+
+    def outputs(self) -> dict[str, np.ndarray]:
+        return {name: self.out[i].T for i, name in enumerate(ENHANCEMENT_FIELDS)}
 
 
 def reimburse(cash: np.ndarray, owed: np.ndarray, tiers: Sequence[Sequence[int]],

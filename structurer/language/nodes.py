@@ -272,6 +272,8 @@ class WaterfallDecl:
     principal_span: Span | None = None
     accretion: list[AccretionDecl] = field(default_factory=list)
     losses: LossesDecl | None = None
+    overcollateralization: OcDecl | None = None
+    reserve: ReserveDecl | None = None
 
 
 @dataclass
@@ -333,6 +335,34 @@ class LossesDecl:
     span: Span | None
     # `; reimburse from excess interest`: its span, or None when the deal does not reimburse.
     reimburse: Span | None = None
+
+
+@dataclass
+class OcPct:
+    """`3.1% of original balance` (basis None: not said)."""
+
+    value: Quantity
+    basis: str | None
+    span: Span | None
+
+
+@dataclass
+class OcDecl:
+    """`overcollateralization: target 3.1% of original balance, after month 36 6.2% of current
+    balance, floor 0.5% of original balance; turbo from excess interest; release to R` and its
+    triggers. Each clause as written, with its span (checked by check/enhancement.py)."""
+
+    span: Span | None
+    clauses: list[tuple[str, object, Span | None]] = field(default_factory=list)
+
+
+@dataclass
+class ReserveDecl:
+    """`reserve account: initial 1,000,000; target 0.5% of current balance; covers interest
+    shortfalls and losses`: each clause as written."""
+
+    span: Span | None
+    clauses: list[tuple[str, object, Span | None]] = field(default_factory=list)
 
 
 @dataclass

@@ -7,6 +7,7 @@ classes, balances that do not add up): that is check.py's job.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import lark
@@ -41,6 +42,8 @@ from .nodes import (
     ModelDecl,
     NotionalDecl,
     NotionalRef,
+    OcDecl,
+    OcPct,
     PctSchedule,
     PoolDecl,
     PrincipalRule,
@@ -51,6 +54,7 @@ from .nodes import (
     RateFormula,
     RatePathDecl,
     RateTerm,
+    ReserveDecl,
     ScenariosDecl,
     ScheduleDecl,
     ShiftingDecl,
@@ -363,9 +367,68 @@ class _ToAst(Transformer):
     def loss_reimburse(self, meta, children):
         return Span.of(meta)
 
+    # overcollateralization and the reserve account: clauses as written (check/enhancement.py)
+    def oc_section(self, meta, children):
+        return ("overcollateralization", OcDecl(Span.of(meta), list(children)), Span.of(meta))
+
+    def reserve_section(self, meta, children):
+        return ("reserve", ReserveDecl(Span.of(meta), list(children)), Span.of(meta))
+
+    def oc_pct(self, meta, children):
+        negative = False
+        if isinstance(children[0], Token):
+            sign, children = children[0], children[1:]
+            negative = sign == "-"
+        q = children[0]
+        if negative:
+            q = dataclasses.replace(q, value=-q.value, text="-" + q.text)
+        return OcPct(q, children[1] if len(children) > 1 else None, Span.of(meta))
+
+    def basis_original(self, meta, children):
+        return "original"
+
+    def basis_current(self, meta, children):
+        return "current"
+
+    def oc_target(self, meta, children):
+        return ("target", children[0], Span.of(meta))
+
+    def oc_stepdown(self, meta, children):
+        return ("after", (children[0], children[1]), Span.of(meta))
+
+    def oc_floor(self, meta, children):
+        return ("floor", children[0], Span.of(meta))
+
+    def oc_turbo(self, meta, children):
+        return ("turbo", True, Span.of(meta))
+
+    def oc_release(self, meta, children):
+        return ("release", children[0], Span.of(meta))
+
+    def reserve_initial(self, meta, children):
+        return ("initial", children[0], Span.of(meta))
+
+    def reserve_target(self, meta, children):
+        return ("target", children[0], Span.of(meta))
+
+    def reserve_covers(self, meta, children):
+        return ("covers", list(children), Span.of(meta))
+
+    def cover_interest(self, meta, children):
+        return ("interest", Span.of(meta))
+
+    def cover_losses(self, meta, children):
+        return ("losses", Span.of(meta))
+
     def waterfall_block(self, meta, children):
         decl = WaterfallDecl(Span.of(meta))
         for kind, rules, span in children:
+            if kind in ("overcollateralization", "reserve"):
+                if getattr(decl, kind) is not None:
+                    what = "overcollateralization" if kind == "overcollateralization" else "reserve account"
+                    raise DealError(f"the waterfall has two {what} sections; merge them into one", span)
+                setattr(decl, kind, rules)
+                continue
             if kind == "losses":
                 if decl.losses is not None:
                     raise DealError("the waterfall has two loss sections; merge them into one", span)

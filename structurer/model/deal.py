@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..analysis.summary import Summary
     from ..engine.schedules import Tier
     from ..results.results import Results
+    from .enhancement import Overcollateralization, ReserveAccount
     from .groups import CollateralGroup
     from .tape import LoanTape
 
@@ -272,6 +273,10 @@ class Deal:
     # `losses: write down ...; reimburse from excess interest`: interest that would go to the
     # residual pays the classes' unreimbursed write-downs, most senior first (engine/waterfall.py).
     reimburse_losses: bool = False
+    # Credit enhancement beyond subordination (model/enhancement.py): overcollateralization with
+    # turbo and release, a reserve account; None: the deal has none.
+    overcollateralization: Overcollateralization | None = None
+    reserve: ReserveAccount | None = None
     source: str = ""
     path: str | None = None
     tapes: dict[str, LoanTape] = field(default_factory=dict)  # pool name -> its loan tape

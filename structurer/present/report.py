@@ -883,6 +883,10 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
         "listed_all": len(labels) == len(results.scenarios),
         "own_run": results is plan.results,
         "any_reimbursed": credit.reimbursed is not None and bool((credit.reimbursed > 0).any()),
+        # the OC's share of the collateral in percent, the rest in dollars
+        "oc_years": [{"name": name, "cells": [(f"{v:.2f}%" if "%" in name else fmt_money(v))
+                                             if np.isfinite(v) else "-" for v in values]}
+                     for name, values in credit.enhancement_years],
     }
 
 

@@ -223,6 +223,7 @@ class Results:
             "cpr": 1.0 - (1.0 - smm) ** 12,
             **({name: getattr(c, name)[s] for name in CREDIT_COLUMNS} if self.is_credit else {}),
             **self._trigger_columns(s),
+            **self._enhancement_columns(s),
         })
 
     def _scheduled_payment(self) -> np.ndarray:
@@ -243,6 +244,78 @@ class Results:
             else:
                 out[key.replace("_percentage", "_pct")] = values[s] * 100.0
         return out
+
+    # ---- overcollateralization and the reserve account (model/enhancement.py)
+
+    def enhancement(self) -> dict[str, np.ndarray]:
+        """The deal's OC and reserve figures by period [scenario, period], each named as in
+        model/enhancement.py's ENHANCEMENT_FIELDS: those of the OC (`oc_amount` at the period's
+        end, `oc_target`, `turbo` paid out of excess interest, `oc_release` to the residual,
+        `oc_absorbed`: realized losses not written down against a class, `oc_trigger_failing`: 1.0
+        in a period a trigger failed, so the target did not step down) when the deal has an OC
+        section, those of the reserve (`reserve_balance` at the period's end, `reserve_deposit`,
+        `reserve_interest_draw`, `reserve_loss_draw`, `reserve_release`) when it has a reserve
+        account. Empty for a deal with neither."""
+        figures = getattr(self.flows, "enhancement", None)
+        if figures is None:
+            return {}
+        deal = self.deal
+        keep = [k for k in figures if (k.startswith("reserve") and deal.reserve is not None)
+                or (not k.startswith("reserve") and deal.overcollateralization is not None)]
+        return {k: figures[k] for k in keep}
+
+    def enhancement_frame(self, scenario: int | str = 0):  # -> pd.DataFrame
+        """By period for one scenario: the OC and reserve figures (`enhancement`)."""
+        import pandas as pd
+
+        s = self.scenario_index(scenario)
+        frame = pd.DataFrame({"period": np.arange(1, self.periods + 1), "date": pd.to_datetime(self.dates)})
+        for name, values in self.enhancement().items():
+            frame[name] = values[s]
+        return frame
+
+    def enhancement_totals(self, s: int) -> dict[str, dict[str, float | int | None]]:
+        """One scenario's OC and reserve summary: the JSON's `"overcollateralization"` and
+        `"reserve"` (amounts at closing and at the end, the least, totals of the flows)."""
+        figures = self.enhancement()
+        out: dict[str, dict[str, float | int | None]] = {}
+        deal = self.deal
+        if deal.overcollateralization is not None and figures:
+            oc = deal.overcollateralization
+            amount = figures["oc_amount"][s]
+            # While classes are outstanding (after, OC is all the collateral there is); a release
+            # counts from half a cent (below it is rounding's dust of a target met exactly).
+            live = self.collateral.ending_balance[s] - amount > HALF_CENT
+            below = np.flatnonzero(figures["oc_release"][s] > HALF_CENT)
+            out["overcollateralization"] = {
+                "initial": float(oc.initial_amount),
+                "initial_target": float(figures["oc_target"][s, 0]),
+                "minimum": float(amount[live].min() if live.any() else amount.min()),
+                "final": float(amount[-1]),
+                "turbo": float(figures["turbo"][s].sum()),
+                "release": float(figures["oc_release"][s].sum()),
+                "losses_absorbed": float(figures["oc_absorbed"][s].sum()),
+                "first_release_period": int(below[0]) + 1 if below.size else None,
+                "target_reached_period": _first(amount >= figures["oc_target"][s] * (1.0 - 1e-9)),
+                # periods a trigger failed, holding the target at its step-down's start
+                "trigger_failing_periods": _fail_ranges(figures["oc_trigger_failing"][s] > 0.5),
+            }
+        if deal.reserve is not None and figures:
+            bal = figures["reserve_balance"][s]
+            out["reserve"] = {
+                "initial": float(deal.reserve.initial),
+                "maximum": float(bal.max()),
+                "final": float(bal[-1]),
+                "deposits": float(figures["reserve_deposit"][s].sum()),
+                "interest_draws": float(figures["reserve_interest_draw"][s].sum()),
+                "loss_draws": float(figures["reserve_loss_draw"][s].sum()),
+                "released": float(figures["reserve_release"][s].sum()),
+            }
+        return out
+
+    def _enhancement_columns(self, s: int | slice) -> dict[str, np.ndarray]:
+        """The OC and reserve figures by period for scenario(s) `s`, as cash flow file columns."""
+        return {name: values[s] for name, values in self.enhancement().items()}
 
     def _collateral_smm(self) -> np.ndarray:
         # Balance-weighted SMM across pools: the pool-level SMMs as one pass-through would show.
@@ -422,7 +495,7 @@ class Results:
                 col[:, 0, :] = getattr(c, name)[sl]
                 columns[name] = col.reshape(-1)
         # Shifting interest: the triggers' status on the collateral's rows ('' on the classes').
-        for name, values in self._trigger_columns(sl).items():
+        for name, values in {**self._trigger_columns(sl), **self._enhancement_columns(sl)}.items():
             text = values.dtype == object
             col = np.full((count, rows, p), "" if text else np.nan, dtype=object if text else float)
             col[:, 0, :] = values
@@ -563,6 +636,7 @@ class Results:
             if credit is not None:
                 collateral["cumulative_loss"] = float(credit["loss"][s])
                 collateral["cumulative_default"] = float(credit["default"][s])
+            collateral.update(self.enhancement_totals(s))
             entry = {"name": label, "collateral": collateral, "classes": classes}
             if triggers:
                 # Shifting interest: the periods each trigger fails, and when the seniors' share of
@@ -743,18 +817,30 @@ class Results:
             for g in self.deal.groups:
                 self._enhancement(g.losses, by_pool[:, list(g.pools)].sum(axis=1), out)
         else:
-            self._enhancement(self.deal.losses or (), self.collateral.ending_balance, out)
+            # Overcollateralization is below every class: losses reach it first.
+            oc = self.enhancement().get("oc_amount")
+            self._enhancement(self.deal.losses or (), self.collateral.ending_balance, out, oc)
         return out
 
-    def _enhancement(self, tiers: tuple[tuple[int, ...], ...], coll_end: np.ndarray, out: np.ndarray) -> None:
+    def _enhancement(self, tiers: tuple[tuple[int, ...], ...], coll_end: np.ndarray, out: np.ndarray,
+                     oc: np.ndarray | None = None) -> None:
         end = self.flows.ending_balance
-        below = np.zeros(coll_end.shape)
+        below = np.zeros(coll_end.shape) if oc is None else np.maximum(oc, 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             for tier in tiers:
                 ce = np.where(coll_end > 0, below / np.where(coll_end > 0, coll_end, 1.0), np.nan)
                 for c in tier:
                     out[:, c, :] = ce
                 below = below + end[:, list(tier), :].sum(axis=1)
+
+
+HALF_CENT = 0.005
+
+
+def _first(flags: np.ndarray) -> int | None:
+    """The first period (from 1) where `flags` holds, or None."""
+    hit = np.flatnonzero(flags)
+    return int(hit[0]) + 1 if hit.size else None
 
 
 def _fail_ranges(failing: np.ndarray) -> list[list[int]]:

@@ -9,7 +9,9 @@ engine reports, so a broken run shows here as a failed check rather than a wrong
 
 - principal: over the life, the principal paid to the classes (less accretion, which is
   interest turned into principal) equals the collateral's principal, in every scenario, to
-  one part in a million; so no principal is left to the residual or paid twice.
+  one part in a million; so no principal is left to the residual or paid twice. With
+  overcollateralization or a reserve account: plus the turbo and the reserve's draws for
+  losses, less what the residual was paid as principal (the OC release).
 - interest: in every period, the interest the classes are paid (IO classes included) plus the
   interest accreted to accrual classes never exceeds the collateral's net interest.
 - retirement: every class retires (principal or notional balance to zero) by its final
@@ -105,12 +107,22 @@ def check_principal(results: Results) -> Check:
     book = _book(deal)
     paid = f.principal[:, book, :].sum(axis=(1, 2)) - f.accrued[:, book, :].sum(axis=(1, 2))
     coll = results.collateral.principal.sum(axis=1)
+    name = "total class principal = collateral principal"
+    figures = results.enhancement()
+    if figures:
+        # Overcollateralization or a reserve: the classes are also paid excess interest (turbo) and
+        # the reserve's draws for losses as principal, and the residual principal released.
+        coll = coll - f.residual_principal.sum(axis=1)
+        for key in ("turbo", "reserve_loss_draw"):
+            if key in figures:
+                coll = coll + figures[key].sum(axis=1)
+        name = "total class principal = collateral principal + turbo + reserve draws - release"
     rel = np.abs(paid - coll) / np.maximum(coll, 1.0)
     worst = int(np.argmax(rel))
     passed = bool((rel <= PRINCIPAL_RTOL).all())
     detail = (f"worst {_where(results, worst)}: classes {paid[worst]:,.2f}, collateral {coll[worst]:,.2f} "
               f"(relative difference {rel[worst]:.1e})")
-    return Check("total class principal = collateral principal", passed, detail)
+    return Check(name, passed, detail)
 
 
 def check_interest(results: Results) -> Check:
@@ -119,6 +131,9 @@ def check_interest(results: Results) -> Check:
     cash = _cash(deal)
     used = f.interest[:, cash, :].sum(axis=1) + f.accrued.sum(axis=1)
     avail = results.collateral.interest
+    draws = results.enhancement().get("reserve_interest_draw")
+    if draws is not None:
+        avail = avail + draws  # the reserve pays interest shortfalls
     over = used - avail
     tol = CASH_TOL + CASH_RTOL * np.abs(avail)
     bad = over > tol

@@ -45,7 +45,7 @@ from .base import Book, Rule, RunInputs
 from .program import SHIFTING, Program
 
 if TYPE_CHECKING:
-    from ...language.nodes import PctSchedule, ShiftingDecl
+    from ...language.nodes import PctSchedule, ShiftingDecl, ShiftTrigger
     from .compile import RuleContext
 
 MARGIN = 1e-9  # relative: credit support equal to its original (to rounding) is not below it
@@ -90,6 +90,28 @@ def trigger_fails(kinds: tuple[str, ...], loss: np.ndarray, delinquency: np.ndar
     return out
 
 
+def collateral_trigger_fails(kinds: tuple[str, ...], balance: np.ndarray, losses: np.ndarray,
+                             delinquency: np.ndarray, loss_limit: np.ndarray | None,
+                             delinquency_limit: np.ndarray | None) -> np.ndarray:
+    """[scenario, period] True where a trigger the collateral alone decides fails: the cumulative
+    loss (realized losses before the period over the original balance, `balance[:, 0]`) or the
+    delinquent share above its limit by period. The credit-support test needs the classes'
+    balances and is made as the run goes. Shared by shifting interest and the
+    overcollateralization step-down (model/enhancement.py)."""
+    original = balance[:, :1]
+    loss = np.divide(prior_cumulative(losses), original, out=np.zeros_like(losses), where=original > 0)
+    fails = trigger_fails(tuple(k for k in kinds if k != "support"), loss, delinquency,
+                          np.zeros_like(losses), 0.0, _limit(loss_limit), _limit(delinquency_limit))
+    out = np.zeros(losses.shape, dtype=bool)
+    for f in fails.values():
+        out |= f
+    return out
+
+
+def _limit(limit: np.ndarray | None) -> np.ndarray | float:
+    return limit[None, :] if limit is not None else np.inf
+
+
 @dataclass(frozen=True, eq=False)
 class ShiftingInterest(Rule):
     """The senior/subordinate split of principal (see the module's docstring).
@@ -128,21 +150,13 @@ class ShiftingInterest(Rule):
         losses = inputs.losses if inputs.losses is not None else zeros
         delinquent = inputs.delinquency if inputs.delinquency is not None else zeros
         original = balance[:, :1]
-        loss = np.divide(prior_cumulative(losses), original, out=np.zeros_like(losses), where=original > 0)
-        fails = trigger_fails(tuple(k for k in self.triggers if k != "support"), loss, delinquent,
-                              zeros, 0.0, self._limit(self.loss_limit), self._limit(self.delinquency_limit))
-        static = np.zeros((n, periods), dtype=bool)
-        for f in fails.values():
-            static |= f
+        static = collateral_trigger_fails(self.triggers, balance, losses, delinquent, self.loss_limit,
+                                          self.delinquency_limit)
         support0 = np.divide(self.subordinate_original, original[:, 0], out=np.zeros(n),
                              where=original[:, 0] > 0)
         rows = [inputs.prepayment + recoveries, balance, static.astype(float),
                 np.broadcast_to(support0[:, None], (n, periods))]
         return np.ascontiguousarray(np.stack(rows).transpose(0, 2, 1))
-
-    @staticmethod
-    def _limit(limit: np.ndarray | None) -> np.ndarray | float:
-        return limit[None, :] if limit is not None else np.inf
 
     def senior_prepayment_percentage(self, t: int, failing: np.ndarray) -> np.ndarray:
         """The percentage of prepayments and recoveries the seniors are due in period t [scenario]."""
@@ -184,7 +198,7 @@ class ShiftingInterest(Rule):
         support0 = np.divide(self.subordinate_original, original, out=np.zeros_like(original),
                              where=original > 0)
         fails = trigger_fails(self.triggers, loss, delinquency, support, support0,
-                              self._limit(self.loss_limit), self._limit(self.delinquency_limit))
+                              _limit(self.loss_limit), _limit(self.delinquency_limit))
         failing = np.zeros(collateral_begin.shape, dtype=bool)
         for f in fails.values():
             failing |= f
@@ -272,6 +286,31 @@ def _schedule(ctx: RuleContext, sched: PctSchedule, what: str, periods: int) -> 
     return path, sched.until or 0
 
 
+def compile_triggers(ctx: RuleContext, decls: list[ShiftTrigger]
+                     ) -> tuple[tuple[str, ...], dict[str, np.ndarray]] | None:
+    """Written triggers (`trigger cumulative loss above SCHEDULE`, `trigger delinquency above
+    SCHEDULE`, `trigger credit support below original`) as their kinds and their limits by period
+    (fractions), or None after reporting what is wrong. Shared by shifting interest and the
+    overcollateralization step-down."""
+    kinds: list[str] = []
+    limits: dict[str, np.ndarray] = {}
+    ok = True
+    for trig in decls:
+        if trig.kind in kinds:
+            ctx.checks.error(f"the {TRIGGER_NAMES[trig.kind]} trigger is given twice", trig.span)
+            ok = False
+            continue
+        kinds.append(trig.kind)
+        if trig.schedule is not None:
+            what = ("a cumulative loss limit" if trig.kind == "loss" else "a delinquency limit")
+            got = _schedule(ctx, trig.schedule, what, ctx.periods)
+            if got is None:
+                ok = False
+            else:
+                limits[trig.kind] = got[0]
+    return (tuple(kinds), limits) if ok else None
+
+
 def compile_shifting_interest(ctx: RuleContext, decl: ShiftingDecl,
                               compile_alloc: Callable[..., Rule | None]) -> Rule | None:
     """`pay principal shifting interest: senior ... subordinate ... senior prepayment percentage
@@ -302,21 +341,10 @@ def compile_shifting_interest(ctx: RuleContext, decl: ShiftingDecl,
                                  decl.percentage.first.span,
                                  f"write: 100% until month {stepdown}, then ...")
                 ok = False
-    kinds: list[str] = []
-    limits: dict[str, np.ndarray] = {}
-    for trig in decl.triggers:
-        if trig.kind in kinds:
-            ctx.checks.error(f"the {TRIGGER_NAMES[trig.kind]} trigger is given twice", trig.span)
-            ok = False
-            continue
-        kinds.append(trig.kind)
-        if trig.schedule is not None:
-            what = ("a cumulative loss limit" if trig.kind == "loss" else "a delinquency limit")
-            got = _schedule(ctx, trig.schedule, what, ctx.periods)
-            if got is None:
-                ok = False
-            else:
-                limits[trig.kind] = got[0]
+    triggers = compile_triggers(ctx, decl.triggers)
+    if triggers is None:
+        ok = False
+    kinds, limits = triggers or ((), {})
     if not ok or senior is None or subordinate is None or percentage is None:
         return None
     if not senior.classes() or not subordinate.classes():
