@@ -192,9 +192,10 @@ class CreditPlan:
     original balance, and its yield (BEY, decimal; NaN where it has none) at `prices` (its quoted
     price at the chart scenario, else par); the collateral's realized loss; each class's credit
     enhancement (Results.credit_enhancement) at `scenario` by period and at each anniversary;
-    and for a shifting-interest deal the triggers' timeline: the months each trigger fails in
-    each year [scenario, trigger, year] and the first period the seniors' share of prepayments
-    stepped below 100% (None: never)."""
+    and for a deal with triggers (shifting interest, named triggers) their timeline: the months
+    each trigger fails in each year [scenario, trigger, year], and for a shifting-interest deal the
+    first period the seniors' share of prepayments stepped below 100% (None: never, or no such
+    rule: `shifting`)."""
 
     scenarios: tuple[int, ...]
     classes: tuple[str, ...]
@@ -212,6 +213,7 @@ class CreditPlan:
     first_step_down: tuple[int | None, ...]
     run: Results | None = None  # the run of these figures: the report's own, or its deal's stresses
     reimbursed: np.ndarray | None = None  # [class, scenario]: write-downs paid back (None: the deal does not)
+    shifting: bool = False  # a shifting-interest deal: `first_step_down` means something
 
     @property
     def mortgage_yields(self) -> np.ndarray:
@@ -499,7 +501,7 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
 
     deal = results.deal
     shifting = results.shifting_rules()
-    if not results.is_credit and not shifting:
+    if not results.is_credit and not shifting and not deal.triggers:
         return None
     listed = tuple(range(min(len(results.scenarios), budget.SCENARIOS_LISTED)))
     order = [i for tier in (deal.losses or ()) for i in tier]
@@ -536,21 +538,22 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
     years = math.ceil(results.periods / 12)
     timeline = np.zeros((len(listed), 0, years), dtype=int)
     first: list[int | None] = [None] * len(listed)
-    if shifting:
-        arrays = results.trigger_arrays()
+    arrays = results.trigger_arrays()
+    if arrays:
         triggers = tuple(k for k, v in arrays.items() if v.dtype == bool)
         fails = np.stack([arrays[k][list(listed)] for k in triggers], axis=1)  # [scenario, trigger, period]
         pad = years * 12 - results.periods
         padded = np.concatenate([fails, np.zeros(fails.shape[:2] + (pad,), dtype=bool)], axis=2)
         timeline = padded.reshape(len(listed), len(triggers), years, 12).sum(axis=3)
-        spp = arrays["senior prepayment percentage"][list(listed)]
-        first = [int(np.argmax(row < 1.0)) + 1 if (row < 1.0).any() else None for row in spp]
+        if shifting:
+            spp = arrays["senior prepayment percentage"][list(listed)]
+            first = [int(np.argmax(row < 1.0)) + 1 if (row < 1.0).any() else None for row in spp]
     return CreditPlan(
         scenarios=listed, classes=names, writedown=wd, loss_pct=loss_pct, collateral_loss=coll_loss,
         collateral_loss_pct=100.0 * coll_loss / coll_original if coll_original > 0 else coll_loss * 0.0,
         prices=prices, yields=ylds, scenario=chart, enhancement=enhancement, anniversaries=anniversaries,
         triggers=triggers, timeline=timeline, first_step_down=tuple(first), run=results,
-        reimbursed=reimbursed,
+        reimbursed=reimbursed, shifting=bool(shifting),
     )
 
 

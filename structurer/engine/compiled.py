@@ -159,7 +159,7 @@ def _build(deal: Deal) -> CompiledDeal:
         arrays["kind"], arrays["a"], arrays["b"], arrays["first_child"], arrays["n_children"],
         arrays["first_member"], arrays["n_members"], arrays["children"], arrays["members"],
         arrays["weights"], arrays["schedules"], arrays["nas"], arrays["thresholds"], sticky,
-        arrays["shift"],
+        arrays["shift"], arrays["trig"], arrays["cond_ops"], arrays["cond_num"], arrays["node_cond"],
     )
     # Rows the waterfall can never fill are not written: the output buffers are fresh zeroed
     # memory, so the pages of a residual's or a notional class's principal are never touched.

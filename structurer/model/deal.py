@@ -272,6 +272,8 @@ class Deal:
     # `losses: write down ...; reimburse from excess interest`: interest that would go to the
     # residual pays the classes' unreimbursed write-downs, most senior first (engine/waterfall.py).
     reimburse_losses: bool = False
+    # The waterfall's named triggers (`triggers { ... }`, model/rules/triggers.py), in order.
+    triggers: tuple = ()
     source: str = ""
     path: str | None = None
     tapes: dict[str, LoanTape] = field(default_factory=dict)  # pool name -> its loan tape
