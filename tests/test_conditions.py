@@ -369,3 +369,22 @@ def test_a_bad_deal_exits_1_without_a_traceback(tmp_path, capsys):
     assert main(["check", str(path)]) == 1
     err = capsys.readouterr().err
     assert 'unknown trigger "x"' in err and "Traceback" not in err
+
+
+def test_conditions_in_a_collateral_group_and_named_triggers_refused_there():
+    text = (DEALS_DIR / "two_groups.waterfall").read_text()
+    old = "    principal: pay A1 then A2 then A3\n"
+    assert old in text
+    deal = build_deal(text.replace(old, "    principal {\n      pay A3 in months 1-12\n"
+                                        "      pay A1 then A2 then A3\n    }\n"))
+    r = deal.run("200 PSA")
+    p, coll = r.flows.principal[0], r.collateral.by_pool["scheduled_principal"] + r.collateral.by_pool[
+        "prepayment"]
+    group1 = coll[0, :2].sum(axis=0)
+    assert np.allclose(p[_i(deal, "A3"), :12], group1[:12]) and p[_i(deal, "A1"), :12].sum() == 0
+    assert p[_i(deal, "A3"), 12:24].sum() == 0
+    bad = text.replace(old, '    triggers { "d": delinquency above 4% }\n'
+                            '    principal {\n      pay A3 when trigger "d" passes\n'
+                            "      pay A1 then A2 then A3\n    }\n")
+    got = _errors(bad)
+    assert len(got) == 1 and "named triggers are not available in a deal with collateral groups" in got[0]
