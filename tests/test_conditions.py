@@ -10,10 +10,11 @@ import os
 
 import numpy as np
 import pytest
-from conftest import DEALS_DIR, build_deal
+from conftest import DEALS_DIR, build_deal, script_module
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_credit import assert_credit_invariants
+from test_reference import REFERENCE, disagreements
 
 import structurer
 from structurer.errors import DealErrors
@@ -414,3 +415,26 @@ def test_random_conditions_and_targets_conserve_cash_and_retire(first, length, w
                        atol=ATOL)
     assert f.ending_balance.min() >= -ATOL and f.principal.min() >= -ATOL
     assert np.abs(f.ending_balance[:, :, -1]).max() <= ATOL
+
+
+@pytest.fixture(scope="module")
+def ref():
+    if not REFERENCE.exists():
+        pytest.skip("the benchmarks are not shipped with an installed package")
+    with script_module(REFERENCE, "reference") as module:
+        yield module
+
+
+def test_the_independent_reference_agrees(ref):
+    """benchmarks/reference.py, written from the docs, on conditions, targets and the step-down
+    test with a sticky trigger."""
+    deals = [
+        small("pay C in months 1-12\n    pay A down to min(balance of B, 5% of collateral balance)\n"
+              "    pay C when A retired or not B outstanding\n    pay A then B then C"),
+        small("pay B down to original balance of C / balance of C\n    pay A then B then C"),
+        build_deal(PL.replace("      trigger credit support below original\n",
+                              "      step-down after month 60 when credit support at least 3 x original\n"
+                              "      trigger credit support below original sticky\n")),
+    ]
+    for deal in deals:
+        assert disagreements(ref, deal, [Prepayment.constant(v, "PSA") for v in (100, 300, 700)]) == []
