@@ -84,16 +84,7 @@ with _without_scipy():
 
 njit, prange = numba.njit, numba.prange
 
-from ..model.rules.down_to import (  # noqa: E402
-    E_ADD,
-    E_BAL,
-    E_COLL,
-    E_DIV,
-    E_MIN,
-    E_MUL,
-    E_NUM,
-    E_SUB,
-)
+from ..model.rules.down_to import E_BAL, E_COLL, E_NUM, kernel_combine  # noqa: E402
 from ..model.rules.nas_share import kernel_nas_share  # noqa: E402
 from ..model.rules.pay import kernel_pay  # noqa: E402
 from ..model.rules.pro_rata import ROUNDING  # noqa: E402
@@ -152,6 +143,7 @@ _nas = njit(cache=CACHE, error_model="numpy")(kernel_nas_share)
 _above = njit(cache=CACHE, error_model="numpy")(kernel_above)
 _senior_amount = njit(cache=CACHE, error_model="numpy")(kernel_senior_amount)
 _trigger_fails = njit(cache=CACHE, error_model="numpy")(kernel_trigger_fails)
+_combine = njit(cache=CACHE, error_model="numpy")(kernel_combine)
 
 BLOCK = 8  # scenarios per task: a task's call pays the arrays' reference counts once for all
 
@@ -399,22 +391,8 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                                     fstack[top] = coll_begin
                                     top += 1
                                 else:
-                                    x = fstack[top - 2]
-                                    y = fstack[top - 1]
+                                    fstack[top - 2] = _combine(op, fstack[top - 2], fstack[top - 1])
                                     top -= 1
-                                    if op == E_ADD:
-                                        v = x + y
-                                    elif op == E_SUB:
-                                        v = x - y
-                                    elif op == E_MUL:
-                                        v = x * y
-                                    elif op == E_DIV:
-                                        v = x / y if y != 0 else 0.0
-                                    elif op == E_MIN:
-                                        v = min(x, y)
-                                    else:
-                                        v = max(x, y)
-                                    fstack[top - 1] = v
                             node_val[n] = fstack[0] if top > 0 else 0.0
                             continue
                         top = 0

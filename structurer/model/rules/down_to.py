@@ -46,6 +46,21 @@ def combine(op: int, left: Any, right: Any) -> Any:
     return np.maximum(left, right)
 
 
+def kernel_combine(op: int, left: float, right: float) -> float:
+    """The compiled step (engine/kernel.py): one binary op of a target, on scalars."""
+    if op == E_ADD:
+        return left + right
+    if op == E_SUB:
+        return left - right
+    if op == E_MUL:
+        return left * right
+    if op == E_DIV:
+        return left / right if right != 0 else 0.0
+    if op == E_MIN:
+        return min(left, right)
+    return max(left, right)
+
+
 def evaluate(ops: tuple[tuple[int, int, float], ...], begin: np.ndarray,
              collateral: np.ndarray) -> np.ndarray:
     """The target [scenario] from the classes' [class, scenario] and the collateral's [scenario]
