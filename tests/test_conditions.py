@@ -438,3 +438,16 @@ def test_the_independent_reference_agrees(ref):
     ]
     for deal in deals:
         assert disagreements(ref, deal, [Prepayment.constant(v, "PSA") for v in (100, 300, 700)]) == []
+
+
+def test_a_named_support_trigger_reads_the_shifting_seniors_by_default():
+    text = PL.replace("waterfall {\n",
+                      'waterfall {\n  triggers { "support": credit support below original }\n', 1)
+    deal = build_deal(text)
+    assert deal.triggers[0].classes == (_i(deal, "A"),) and deal.triggers[0].senior
+    r = both(deal, *deal.scenarios.values())
+    table = r.trigger_arrays()
+    # The seniors' enhancement (collateral less A) is the subordinates' share while the classes
+    # add up to the collateral: the named trigger and the rule's own agree.
+    assert table["support"].any()
+    assert np.array_equal(table["support"], table["credit support"])
