@@ -451,3 +451,14 @@ def test_a_named_support_trigger_reads_the_shifting_seniors_by_default():
     # add up to the collateral: the named trigger and the rule's own agree.
     assert table["support"].any()
     assert np.array_equal(table["support"], table["credit support"])
+
+
+def test_a_condition_on_a_class_split_from_a_parent_is_refused():
+    text = (DEALS_DIR / "floater.waterfall").read_text()
+    old = "principal: pay A then B then C then D"
+    assert old in text
+    text = text.replace(old, "principal {\n    pay D when FL retired\n    pay A down to balance of IF\n"
+                             "    pay A then B then C then D\n  }")
+    got = _errors(text)
+    assert any("class FL is split from C: test the class the rules pay instead" in g for g in got), got
+    assert any("class IF is split from C" in g for g in got), got

@@ -156,7 +156,7 @@ def _support_classes(ctx: RuleContext, d: TriggerDecl, seniors: list[int] | None
         return seniors
     found: list[int] = []
     for name, span in d.classes:
-        tranche = _principal_class(ctx, name, span)
+        tranche = principal_class(ctx, name, span)
         if tranche is None:
             return None
         if tranche in found:
@@ -166,8 +166,10 @@ def _support_classes(ctx: RuleContext, d: TriggerDecl, seniors: list[int] | None
     return found
 
 
-def _principal_class(ctx: RuleContext, name: str, span: Any) -> int | None:
-    """A class a condition or an expression may read: declared, with a principal balance."""
+def principal_class(ctx: RuleContext, name: str, span: Any) -> int | None:
+    """A class a condition or a target may read: declared, and paid by the principal rules (the
+    residual and notional classes have no principal; a class split from a parent and a PO strip
+    follow their parent or pool)."""
     tranche = ctx.names.get(name)
     if tranche is None:
         ctx.checks.error(f"unknown class '{name}'", span,
@@ -176,6 +178,11 @@ def _principal_class(ctx: RuleContext, name: str, span: Any) -> int | None:
     if tranche.is_residual or tranche.is_notional:
         what = "the residual" if tranche.is_residual else "notional"
         ctx.checks.error(f"class {name} is {what}: it has no principal balance to test", span)
+        return None
+    if not tranche.in_waterfall:
+        follows = (f"split from {ctx.tranche(tranche.parent).name}" if tranche.parent is not None
+                   else "paid off its pool's principal")
+        ctx.checks.error(f"class {name} is {follows}: test the class the rules pay instead", span)
         return None
     return tranche.index
 
@@ -201,7 +208,7 @@ def _ops(ctx: RuleContext, expr: CondExpr, out: list) -> bool:
         out.append((OP_TRIGGER, trig, int(expr.failing)))
         return True
     if isinstance(expr, CondClass):
-        index = _principal_class(ctx, expr.name, expr.span)
+        index = principal_class(ctx, expr.name, expr.span)
         if index is None:
             return False
         out.append((OP_RETIRED, index, int(expr.retired)))

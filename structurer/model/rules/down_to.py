@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...errors import did_you_mean
 from ...language.nodes import ExprBalance, ExprCollateral, ExprNum
 from .base import Book, Rule, RunInputs
+from .conditions import principal_class
 from .program import DOWN_TO, Program
 
 if TYPE_CHECKING:
@@ -144,18 +144,13 @@ def _ops(ctx: RuleContext, expr: Expr, out: list) -> bool:
         out.append((E_NUM, 0, q.value * scale))
         return True
     if isinstance(expr, ExprBalance):
-        tranche = ctx.names.get(expr.name)
-        if tranche is None:
-            ctx.checks.error(f"unknown class '{expr.name}'", expr.span,
-                             did_you_mean(expr.name, ctx.names) or "declare it: class NAME TYPE balance ...")
-            return False
-        if tranche.is_residual:
-            ctx.checks.error(f"class {expr.name} is the residual: it has no balance", expr.span)
+        index = principal_class(ctx, expr.name, expr.span)
+        if index is None:
             return False
         if expr.original:
-            out.append((E_NUM, 0, float(tranche.balance)))
+            out.append((E_NUM, 0, float(ctx.tranche(index).balance)))
         else:
-            out.append((E_BAL, tranche.index, 0.0))
+            out.append((E_BAL, index, 0.0))
         return True
     if isinstance(expr, ExprCollateral):
         if expr.original:
