@@ -9,8 +9,10 @@ the accrual, every principal rule, the triggers and the residual. It never calls
 `structurer.engine` nor a rule's own `allocate`/`capacity`. Rule nodes are read as data, by
 their kind's name and fields: Pay.index, Sequential.children, ProRata.children and .weights,
 ToSchedule.child, NasShare.index, PrepaymentTrigger.child, .speed and .sticky,
-ShiftingInterest.senior, .subordinate, .percentage, .stepdown, .triggers and
-.subordinate_original. The schedule a
+ShiftingInterest.senior, .subordinate, .percentage, .stepdown, .triggers,
+.subordinate_original, .named and .step_test, When.child and .ops (a postfix condition: its op
+codes and operands), DownTo.child and .ops (a postfix target), a named trigger's kind, limit,
+sticky, classes, senior and original. The schedule a
 ToSchedule carries and the percentages a NasShare carries are not read: both are derived here.
 
     from reference import reference_cashflows, reference_wals
@@ -53,6 +55,13 @@ from structurer.model.scenarios import RatePath, Scenario
 
 COLLATERAL = "COLLATERAL"
 RETIRED = 1e-9  # dollars: a balance below this is a rounding remainder, not a class outstanding
+CONDITION_RETIRED = 1e-6  # dollars: `when A retired` (docs/language.md, Conditions)
+# The op codes of a condition or a target as the rule nodes carry them (data, not code):
+# conditions: true, false, trigger (fails = 1), months [a, b), class retired (1) / outstanding (0),
+# not, and, or; targets: number, balance of a class, collateral balance, + - x / min max.
+OP_TRUE, OP_FALSE, OP_TRIGGER, OP_RANGE, OP_RETIRED, OP_NOT, OP_AND, OP_OR = range(8)
+E_NUM, E_BAL, E_COLL, E_ADD, E_SUB, E_MUL, E_DIV, E_MIN, E_MAX = range(20, 29)
+T_LOSS, T_DELINQUENCY, T_SUPPORT_BELOW, T_SUPPORT_AT_LEAST = range(4)
 TRIGGER_MARGIN = 1e-9  # relative: a run at exactly the trigger speed is not "above" it
 Speed = Prepayment | Scenario | str | float
 TIER_ORDER = {"PAC": 0, "PAC II": 1, "TAC": 2}  # docs: tiers are served PAC, then PAC II, then TAC
@@ -258,15 +267,83 @@ class _Period:
         self.coll_begin = 0.0
         self.coll0 = 0.0
         self.unscheduled = 0.0
+        self.fails: dict[int, bool] = {}  # id(named trigger) -> failing this period
 
 
 def _classes_of(node: Any) -> list[int]:
     kind = type(node).__name__
     if kind in ("Pay", "NasShare"):
         return [node.index]
-    if kind in ("ToSchedule", "PrepaymentTrigger"):
+    if kind in ("ToSchedule", "PrepaymentTrigger", "When", "DownTo"):
         return _classes_of(node.child)
     return [i for child in node.children for i in _classes_of(child)]
+
+
+def _holds(node: Any, st: _Period) -> bool:
+    """A When's condition at the start of the period (docs/language.md, Conditions)."""
+    stack: list[bool] = []
+    for op, a, b in node.ops:
+        if op in (OP_TRUE, OP_FALSE):
+            stack.append(op == OP_TRUE)
+        elif op == OP_TRIGGER:
+            stack.append(st.fails[id(a)] == bool(b))
+        elif op == OP_RANGE:
+            stack.append(a <= st.t < b)
+        elif op == OP_RETIRED:
+            stack.append((st.begin[a] <= CONDITION_RETIRED) == bool(b))
+        elif op == OP_NOT:
+            stack.append(not stack.pop())
+        else:
+            right, left = stack.pop(), stack.pop()
+            stack.append(left and right if op == OP_AND else left or right)
+    return stack[-1] if stack else True
+
+
+def _target(node: Any, st: _Period) -> float:
+    """A DownTo's target at the start of the period (docs/language.md, Targets)."""
+    stack: list[float] = []
+    for op, a, x in node.ops:
+        if op == E_NUM:
+            stack.append(x)
+        elif op == E_BAL:
+            stack.append(st.begin[a])
+        elif op == E_COLL:
+            stack.append(st.coll_begin)
+        else:
+            right, left = stack.pop(), stack.pop()
+            stack.append({E_ADD: left + right, E_SUB: left - right, E_MUL: left * right,
+                          E_DIV: left / right if right != 0 else 0.0, E_MIN: min(left, right),
+                          E_MAX: max(left, right)}[op])
+    return stack[-1]
+
+
+def _named_triggers(roots: list[Any]) -> list[Any]:
+    """Every named trigger the rules read, once."""
+    found: list[Any] = []
+    for root in roots:
+        for node in _walk(root):
+            kind = type(node).__name__
+            mine = ([a for op, a, _ in node.ops if op == OP_TRIGGER] if kind == "When" else
+                    [*node.named, *([node.step_test] if node.step_test is not None else [])]
+                    if kind == "ShiftingInterest" else [])
+            found.extend(t for t in mine if all(t is not f for f in found))
+    return found
+
+
+def _trigger_fails(trig: Any, st: _Period) -> bool:
+    """docs/language.md, named triggers (no defaults here: no losses, no delinquency)."""
+    limit = float(trig.limit[st.t])
+    if trig.kind in (T_LOSS, T_DELINQUENCY):
+        return 0.0 > limit
+    held = sum(st.begin[i] for i in trig.classes)
+    if trig.senior:
+        level = (st.coll_begin - held) / st.coll_begin if st.coll_begin > 0 else 0.0
+        original = (st.coll0 - trig.original) / st.coll0 if st.coll0 > 0 else 0.0
+    else:
+        level = held / st.coll_begin if st.coll_begin > 0 else 0.0
+        original = trig.original / st.coll0 if st.coll0 > 0 else 0.0
+    threshold = original * limit * (1.0 - 1e-9)
+    return level < threshold if trig.kind == T_SUPPORT_BELOW else level >= threshold
 
 
 def _nas_due(node: Any, st: _Period) -> float:
@@ -291,6 +368,10 @@ def _room(node: Any, st: _Period) -> float:
         return min(_nas_due(node, st), st.balance[node.index])
     if kind == "PrepaymentTrigger":
         return _room(node.child, st) if st.tripped[id(node)] else 0.0
+    if kind == "When":
+        return _room(node.child, st) if _holds(node, st) else 0.0
+    if kind == "DownTo":
+        return max(_room(node.child, st) - _target(node, st), 0.0)
     return sum(st.balance[i] for i in _classes_of(node))
 
 
@@ -322,6 +403,10 @@ def _pay(node: Any, amount: float, st: _Period) -> float:
         return _pay(node.child, amount, st) if st.tripped[id(node)] else 0.0
     if kind == "ShiftingInterest":
         return _shifting_interest(node, amount, st)
+    if kind == "When":
+        return _pay(node.child, amount, st) if _holds(node, st) else 0.0
+    if kind == "DownTo":
+        return _pay(node.child, min(amount, _room(node, st)), st)
     raise TypeError(f"the reference does not know the rule {kind}")
 
 
@@ -340,7 +425,9 @@ def _shifting_interest(node: Any, amount: float, st: _Period) -> float:
     if "support" in node.triggers:
         level = sub / st.coll_begin if st.coll_begin > 0 else 0.0
         failing = level < node.subordinate_original / st.coll0 * (1.0 - 1e-9)
-    spp = 1.0 if st.t < node.stepdown or failing else float(node.percentage[st.t])
+    failing = failing or any(st.fails[id(t)] for t in node.named)
+    waiting = node.step_test is not None and not st.fails[id(node.step_test)]  # test not passed yet
+    spp = 1.0 if st.t < node.stepdown or failing or waiting else float(node.percentage[st.t])
     used = _pay(node.senior, pct * scheduled + spp * unscheduled, st)
     used += _pay(node.subordinate, amount - used, st)
     return used + _pay(node.senior, amount - used, st)
@@ -382,7 +469,7 @@ def _walk(node: Any) -> list[Any]:
     kind = type(node).__name__
     if kind in ("Pay", "NasShare"):
         return [node]
-    if kind in ("ToSchedule", "PrepaymentTrigger"):
+    if kind in ("ToSchedule", "PrepaymentTrigger", "When", "DownTo"):
         return [node, *_walk(node.child)]
     return [node] + [n for child in node.children for n in _walk(child)]
 
@@ -445,6 +532,8 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
     roots = [deal.principal, *deal.accretion.values()]
     triggers = [node for root in roots for node in _walk(root) if type(node).__name__ == "PrepaymentTrigger"]
     latched = {id(tr): False for tr in triggers}
+    named = _named_triggers(roots)
+    failed = {id(tr): False for tr in named}
 
     # The deal's facts, looked up once (the period loop below runs T times).
     notionals = [(c.index, c.notional) for c in classes if c.notional is not None]
@@ -525,6 +614,10 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
             above = prepaid > at_speed * (1.0 + TRIGGER_MARGIN) + TRIGGER_MARGIN
             latched[id(tr)] = above or (tr.sticky and latched[id(tr)])
             st.tripped[id(tr)] = latched[id(tr)]
+        # Named triggers, tested at the start of the period; a sticky one stays failed.
+        for tr in named:
+            failed[id(tr)] = _trigger_fails(tr, st) or (tr.sticky and failed[id(tr)])
+            st.fails[id(tr)] = failed[id(tr)]
 
         # 1. strips: a discount PO takes its share of its pool's principal off the top
         for i, pool, share in strips:

@@ -192,9 +192,10 @@ class CreditPlan:
     original balance, and its yield (BEY, decimal; NaN where it has none) at `prices` (its quoted
     price at the chart scenario, else par); the collateral's realized loss; each class's credit
     enhancement (Results.credit_enhancement) at `scenario` by period and at each anniversary;
-    and for a shifting-interest deal the triggers' timeline: the months each trigger fails in
-    each year [scenario, trigger, year] and the first period the seniors' share of prepayments
-    stepped below 100% (None: never)."""
+    and for a deal with triggers (shifting interest, named triggers) their timeline: the months
+    each trigger fails in each year [scenario, trigger, year], and for a shifting-interest deal the
+    first period the seniors' share of prepayments stepped below 100% (None: never, or no such
+    rule: `shifting`)."""
 
     scenarios: tuple[int, ...]
     classes: tuple[str, ...]
@@ -222,6 +223,7 @@ class CreditPlan:
     # each row's name and values [year] (balances at the anniversary, flows summed over the year);
     # empty for a deal with neither.
     enhancement_years: tuple[tuple[str, np.ndarray], ...] = ()
+    shifting: bool = False  # a shifting-interest deal: `first_step_down` means something
 
     @property
     def mortgage_yields(self) -> np.ndarray:
@@ -509,7 +511,7 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
 
     deal = results.deal
     shifting = results.shifting_rules()
-    if not results.is_credit and not shifting and not results.enhancement():
+    if not results.is_credit and not shifting and not results.enhancement() and not deal.triggers:
         return None
     listed = tuple(range(min(len(results.scenarios), budget.SCENARIOS_LISTED)))
     order = [i for tier in (deal.losses or ()) for i in tier]
@@ -546,15 +548,16 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
     years = math.ceil(results.periods / 12)
     timeline = np.zeros((len(listed), 0, years), dtype=int)
     first: list[int | None] = [None] * len(listed)
-    if shifting:
-        arrays = results.trigger_arrays()
+    arrays = results.trigger_arrays()
+    if arrays:
         triggers = tuple(k for k, v in arrays.items() if v.dtype == bool)
         fails = np.stack([arrays[k][list(listed)] for k in triggers], axis=1)  # [scenario, trigger, period]
         pad = years * 12 - results.periods
         padded = np.concatenate([fails, np.zeros(fails.shape[:2] + (pad,), dtype=bool)], axis=2)
         timeline = padded.reshape(len(listed), len(triggers), years, 12).sum(axis=3)
-        spp = arrays["senior prepayment percentage"][list(listed)]
-        first = [int(np.argmax(row < 1.0)) + 1 if (row < 1.0).any() else None for row in spp]
+        if shifting:
+            spp = arrays["senior prepayment percentage"][list(listed)]
+            first = [int(np.argmax(row < 1.0)) + 1 if (row < 1.0).any() else None for row in spp]
     group_figures: dict[str, Any] = {}
     unabsorbed = getattr(results.flows, "group_unallocated_loss", None)
     if deal.groups and coll_losses is not None and unabsorbed is not None:
@@ -573,6 +576,7 @@ def credit_plan(results: Results, quotes: Mapping[str, Quote] | None, chart: int
         prices=prices, yields=ylds, scenario=chart, enhancement=enhancement, anniversaries=anniversaries,
         triggers=triggers, timeline=timeline, first_step_down=tuple(first), run=results,
         reimbursed=reimbursed, enhancement_years=enhancement_years(results, chart, anniversaries),
+        shifting=bool(shifting),
     )
 
 

@@ -58,6 +58,7 @@ class Checker:
         self.tiers: list[Tier] = []
         self.principal: Sequential = Sequential(())
         self.accretion: dict[int, Rule] = {}
+        self.triggers: dict = {}  # the waterfall's named triggers (model/rules/triggers.py)
         self.pricing: Scenario | None = None
         self.decrement: list[Prepayment] = []
         self.scenarios: dict[str, Scenario] = {}

@@ -82,6 +82,12 @@ def prepare_groups(ck: Checker) -> None:
                      + " pays group ".join(names), last.span, "a group's excess must end in the residual")
     # The deal-wide passes read the groups' waterfalls as one (each group's rules in turn).
     walls = [g.waterfall for g in file.groups if g.waterfall is not None]
+    for w in walls:
+        # A group's trigger would read its own pools in the run but the results test it on the
+        # whole collateral: refused until both read the group's.
+        for t in w.triggers[:1]:
+            ck.error("named triggers are not available in a deal with collateral groups yet", t.span,
+                     "test the months or the classes instead: pay A in months 1-36, pay B when A retired")
     if walls and file.waterfall is None:
         combined = WaterfallDecl(
             walls[0].span,
@@ -90,6 +96,7 @@ def prepare_groups(ck: Checker) -> None:
             principal=[r for w in walls for r in w.principal],
             principal_span=next((w.principal_span for w in walls if w.principal_span), None),
             accretion=[a for w in walls for a in w.accretion],
+            triggers=[t for w in walls for t in w.triggers],
         )
         ck.file = dataclasses.replace(file, waterfall=combined)
 

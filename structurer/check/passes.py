@@ -72,6 +72,7 @@ def check(file: DealFile) -> Deal:
         pools=tuple(ck.pools),
         classes=tuple(ck.classes),
         principal=ck.principal,
+        triggers=tuple(ck.triggers.values()),
         pricing=ck.pricing,
         decrement=tuple(ck.decrement),
         scenarios=ck.scenarios,

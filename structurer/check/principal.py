@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..errors import did_you_mean
 from ..model.rules import Sequential, rule_classes
 from ..model.rules.compile import RuleContext, compile_principal_rule
+from ..model.rules.conditions import compile_triggers, shifting_seniors
 from .context import Checker
 
 
@@ -28,6 +29,11 @@ def check_principal(ck: Checker) -> None:
         ck.error("the waterfall has no interest section, but classes bear coupons",
                  wf.span, "add: interest: pay each class its coupon")
     ctx = RuleContext(ck, names, schedules, periods)  # built once per deal: it indexes every class
+    ctx.collateral_balance = float(sum(p.balance for p in ck.pools))
+    if file.groups:  # refused by check/groups.py: no "unknown trigger" for the rules naming one
+        ctx.failed_triggers.update(t.name for t in wf.triggers)
+    else:
+        ctx.triggers = ck.triggers = compile_triggers(ctx, wf.triggers, shifting_seniors(ctx, wf.principal))
     rules = [compile_principal_rule(ctx, r) for r in wf.principal]
     principal = Sequential(tuple(r for r in rules if r is not None))
     ck.principal = principal

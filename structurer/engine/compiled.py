@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..model.deal import Deal
-from ..model.groups import serving_order
 from ..model.enhancement import ENHANCEMENT_FIELDS
+from ..model.groups import serving_order
 from ..model.rules.program import NAS_SHARE, TRIGGER, NotCompiled, Program, encode
 from .audit import CONSERVATION_RTOL
 from .collateral import pool_amortization
@@ -172,7 +172,7 @@ def _build(deal: Deal) -> CompiledDeal:
         arrays["kind"], arrays["a"], arrays["b"], arrays["first_child"], arrays["n_children"],
         arrays["first_member"], arrays["n_members"], arrays["children"], arrays["members"],
         arrays["weights"], arrays["schedules"], arrays["nas"], arrays["thresholds"], sticky,
-        arrays["shift"],
+        arrays["shift"], arrays["trig"], arrays["cond_ops"], arrays["cond_num"], arrays["node_cond"],
     )
     # Rows the waterfall can never fill are not written: the output buffers are fresh zeroed
     # memory, so the pages of a residual's or a notional class's principal are never touched.

@@ -85,10 +85,12 @@ with _without_scipy():
 njit, prange = numba.njit, numba.prange
 
 from ..model.enhancement import oc_target, reserve_target  # noqa: E402
+from ..model.rules.down_to import E_BAL, E_COLL, E_NUM, kernel_combine  # noqa: E402
 from ..model.rules.nas_share import kernel_nas_share  # noqa: E402
 from ..model.rules.pay import kernel_pay  # noqa: E402
 from ..model.rules.pro_rata import ROUNDING  # noqa: E402
 from ..model.rules.program import (  # noqa: E402
+    DOWN_TO,
     NAS_SHARE,
     PAY,
     PRO_RATA,
@@ -96,11 +98,26 @@ from ..model.rules.program import (  # noqa: E402
     SHIFTING,
     TO_SCHEDULE,
     TRIGGER,
+    WHEN,
 )
 from ..model.rules.sequential import kernel_flat_sequential  # noqa: E402
 from ..model.rules.shifting import MARGIN, kernel_senior_amount  # noqa: E402
 from ..model.rules.to_schedule import kernel_over_schedule  # noqa: E402
 from ..model.rules.trigger import kernel_above  # noqa: E402
+from ..model.rules.triggers import (  # noqa: E402
+    DUST as RETIRED_DUST,
+)
+from ..model.rules.triggers import (  # noqa: E402
+    OP_AND,
+    OP_FALSE,
+    OP_NOT,
+    OP_OR,
+    OP_RANGE,
+    OP_RETIRED,
+    OP_TRIGGER,
+    OP_TRUE,
+    kernel_trigger_fails,
+)
 from .audit import BALANCE_DUST, CONSERVATION_RTOL  # noqa: E402
 from .sums import (  # noqa: E402
     F_ACCRUED,
@@ -128,6 +145,8 @@ _above = njit(cache=CACHE, error_model="numpy")(kernel_above)
 _senior_amount = njit(cache=CACHE, error_model="numpy")(kernel_senior_amount)
 _oc_target = njit(cache=CACHE, error_model="numpy")(oc_target)
 _res_target = njit(cache=CACHE, error_model="numpy")(reserve_target)
+_trigger_fails = njit(cache=CACHE, error_model="numpy")(kernel_trigger_fails)
+_combine = njit(cache=CACHE, error_model="numpy")(kernel_combine)
 
 BLOCK = 8  # scenarios per task: a task's call pays the arrays' reference counts once for all
 
@@ -165,8 +184,10 @@ def run_kernel(
     # the program
     kind, pa, pb, first_child, n_children, first_member, n_members, children, members, weights,
     schedules, nas, thresholds, sticky_rows,
-    # shifting interest: each rule's four rows [period] (model/rules/shifting.py `encode`)
-    shift,
+    # shifting interest: each rule's four rows [period] (model/rules/shifting.py `encode`), then
+    # the named triggers' limit rows; the named triggers (model/rules/program.py `trig`); the
+    # postfix programs of conditions and targets, and each node's two programs
+    shift, trig, cond_ops, cond_num, node_cond,
     store_paid, store_int,
     deal_scale,
     # summaries only (keep_rows False): fee rates, discount factors [rate, period], the residual
@@ -215,7 +236,8 @@ def run_kernel(
                    ntl_all, acc_z, acc_root, acc_first_target, acc_n_target, acc_targets, acc_slot,
                    has_nas, principal_root, kind, pa, pb, first_child, n_children, first_member,
                    n_members, children, members, weights, schedules, nas, thresholds, sticky_rows,
-                   shift, store_paid, store_int, deal_scale, keep_rows, fee_m, disc, resid_class, dust,
+                   shift, trig, cond_ops, cond_num, node_cond, store_paid, store_int, deal_scale,
+                   keep_rows, fee_m, disc, resid_class, dust,
                    sums, ext, ext_b, ext_e, ext_sched, ext_prep, ext_int, ext_recov, ext_loss,
                    ext_delinq, tier_first, tier_n, tier_members, wd_out, unalloc_out, rb_out,
                    pool_grp, class_grp, g_int_order, g_prin_order, g_int_to, g_prin_to, g_root,
@@ -233,7 +255,8 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                ntl_first_pool, ntl_n_pool, ntl_pools, ntl_all, acc_z, acc_root, acc_first_target,
                acc_n_target, acc_targets, acc_slot, has_nas, principal_root, kind, pa, pb,
                first_child, n_children, first_member, n_members, children, members, weights,
-               schedules, nas, thresholds, sticky_rows, shift, store_paid, store_int, deal_scale,
+               schedules, nas, thresholds, sticky_rows, shift, trig, cond_ops, cond_num, node_cond,
+               store_paid, store_int, deal_scale,
                keep_rows, fee_m, disc, resid_class, dust, sums, ext, ext_b, ext_e, ext_sched, ext_prep,
                ext_int, ext_recov, ext_loss, ext_delinq, tier_first, tier_n, tier_members, wd_out,
                unalloc_out, rb_out, pool_grp, class_grp, g_int_order, g_prin_order, g_int_to, g_prin_to,
@@ -250,6 +273,8 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     n_nodes = kind.shape[0]
     n_trig = thresholds.shape[0]
     has_shift = shift.shape[0] > 0  # a shifting-interest rule: its per-period inputs are summed
+    n_named = trig.shape[0]  # named triggers, tested at the start of each period
+    has_cond = cond_ops.shape[0] > 0  # conditions or targets, computed at the start of each period
     n_acc = acc_z.shape[0]
     n_kid = kid_k.shape[0]
     n_ntl = ntl_k.shape[0]
@@ -269,6 +294,12 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     pend = np.empty(n_pool)
     pprin = np.empty(n_pool)
     tripped = np.zeros(max(n_trig, 1), dtype=np.bool_)
+    tfail = np.zeros(max(n_named, 1), dtype=np.bool_)
+    flag_a = np.ones(n_nodes + 1, dtype=np.bool_)  # each node's first program: a condition
+    flag_b = np.ones(n_nodes + 1, dtype=np.bool_)  # ... its second (an empty program holds)
+    node_val = np.zeros(n_nodes + 1)  # a DOWN_TO node's target this period
+    bstack = np.zeros(cond_ops.shape[0] + 1, dtype=np.bool_)
+    fstack = np.zeros(cond_ops.shape[0] + 1)
     at_speed = np.zeros(max(n_trig, 1))
     st_node = np.zeros(n_nodes + 1, dtype=np.int64)
     st_pos = np.zeros(n_nodes + 1, dtype=np.int64)
@@ -332,6 +363,8 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             g_lossb[g] = 0.0
         for w in range(n_ws):
             wac_rate[w] = wac_init[w]
+        for g in range(n_named):
+            tfail[g] = False
         loss_before = 0.0  # realized losses before the period (shifting-interest triggers)
         res_bal = res_p[4] if has_res else 0.0  # the reserve: its deposit at closing
         coll0 = 0.0  # the collateral's balance at the start of period 1
@@ -416,7 +449,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             unscheduled = prep_tot  # prepayments and recoveries (shifting interest)
             coll_begin = 0.0
             delinq_t = 0.0
-            if has_shift:
+            if has_shift or has_cond:
                 for p in range(n_pool):
                     coll_begin += pbeg[p]
                 if t == 0:
@@ -433,6 +466,71 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             for g in range(n_trig):
                 above = _above(prep_tot if trig_grp[g] < 0 else g_prep[trig_grp[g]], at_speed[g])
                 tripped[g] = (tripped[g] or above) if sticky_rows[g] else above
+            # ---- named triggers, then each node's conditions and targets, on what is known at
+            # the start of the period (model/rules/triggers.py, conditions.py, down_to.py)
+            for g in range(n_named):
+                held = 0.0
+                held0 = shift[trig[g, 2] + 1, 0]
+                for m in range(trig[g, 3], trig[g, 3] + trig[g, 4]):
+                    held += begin[members[m]]
+                now = _trigger_fails(trig[g, 0], loss_before, coll0, delinq_t, held, coll_begin, held0,
+                                     trig[g, 5] == 1, shift[trig[g, 2], t])
+                tfail[g] = (tfail[g] or now) if trig[g, 1] == 1 else now
+            if has_cond:
+                for n in range(n_nodes):
+                    if node_cond[n, 1] == 0 and node_cond[n, 3] == 0:
+                        continue
+                    for half in range(2):
+                        q0 = node_cond[n, 2 * half]
+                        q1 = q0 + node_cond[n, 2 * half + 1]
+                        if kind[n] == DOWN_TO:
+                            if half == 1:
+                                continue
+                            top = 0
+                            for q in range(q0, q1):
+                                op = cond_ops[q, 0]
+                                if op == E_NUM:
+                                    fstack[top] = cond_num[q]
+                                    top += 1
+                                elif op == E_BAL:
+                                    fstack[top] = begin[cond_ops[q, 1]]
+                                    top += 1
+                                elif op == E_COLL:
+                                    fstack[top] = coll_begin
+                                    top += 1
+                                else:
+                                    fstack[top - 2] = _combine(op, fstack[top - 2], fstack[top - 1])
+                                    top -= 1
+                            node_val[n] = fstack[0] if top > 0 else 0.0
+                            continue
+                        top = 0
+                        for q in range(q0, q1):
+                            op = cond_ops[q, 0]
+                            if op == OP_TRUE or op == OP_FALSE:
+                                bstack[top] = op == OP_TRUE
+                                top += 1
+                            elif op == OP_TRIGGER:
+                                bstack[top] = tfail[cond_ops[q, 1]] == (cond_ops[q, 2] == 1)
+                                top += 1
+                            elif op == OP_RANGE:
+                                bstack[top] = cond_ops[q, 1] <= t < cond_ops[q, 2]
+                                top += 1
+                            elif op == OP_RETIRED:
+                                bstack[top] = (begin[cond_ops[q, 1]] <= RETIRED_DUST) == (cond_ops[q, 2] == 1)
+                                top += 1
+                            elif op == OP_NOT:
+                                bstack[top - 1] = not bstack[top - 1]
+                            elif op == OP_AND:
+                                bstack[top - 2] = bstack[top - 2] and bstack[top - 1]
+                                top -= 1
+                            elif op == OP_OR:
+                                bstack[top - 2] = bstack[top - 2] or bstack[top - 1]
+                                top -= 1
+                        value = bstack[0] if top > 0 else True
+                        if half == 0:
+                            flag_a[n] = value
+                        else:
+                            flag_b[n] = value
             # ---- notional balances at the start of the period (on the pools' beginning)
             for j in range(n_ntl):
                 base = 0.0
@@ -728,7 +826,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                             give = _senior_amount(st_amount[f], sh_unsch, senior, sub, sh_coll,
                                                   sh_coll0, sh_lossb, delinq_t, t, shift[r0, t],
                                                   shift[r0 + 1, t], shift[r0 + 2, t], shift[r0 + 3, t],
-                                                  pb[n] // 2, pb[n] % 2 == 1)
+                                                  pb[n] // 2, pb[n] % 2 == 1, not flag_a[n], flag_b[n])
                         else:
                             st_used[f] += ret
                             give = st_amount[f] - st_used[f]
@@ -744,11 +842,12 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                             ret = st_used[f]
                             sp -= 1
                         continue
-                    if k == TRIGGER:
+                    if k == TRIGGER or k == WHEN:
                         if st_pos[f] == 0:
                             st_pos[f] = 1
+                            on = tripped[pa[n]] if k == TRIGGER else flag_a[n]
                             st_node[sp] = children[first_child[n]]
-                            st_amount[sp] = st_amount[f] if tripped[pa[n]] else 0.0
+                            st_amount[sp] = st_amount[f] if on else 0.0
                             st_used[sp] = 0.0
                             st_pos[sp] = 0
                             st_pass[sp] = 0
@@ -781,7 +880,8 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         for q in range(c0, c0 + nc):
                             x = children[q]
                             depth = 0
-                            while kind[x] == TO_SCHEDULE or kind[x] == TRIGGER:
+                            while (kind[x] == TO_SCHEDULE or kind[x] == TRIGGER or kind[x] == WHEN
+                                   or kind[x] == DOWN_TO):
                                 chain[depth] = x
                                 depth += 1
                                 x = children[first_child[x]]
@@ -799,13 +899,19 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                                 w = chain[d]
                                 if kind[w] == TO_SCHEDULE:
                                     v = _over(v, schedules[pa[w], t])
+                                elif kind[w] == DOWN_TO:
+                                    v = _over(v, node_val[w])
+                                elif kind[w] == WHEN:
+                                    if not flag_a[w]:
+                                        v = 0.0
                                 elif not tripped[pa[w]]:
                                     v = 0.0
                             scratch[q] = v
-                    if k == TO_SCHEDULE:
+                    if k == TO_SCHEDULE or k == DOWN_TO:
                         if pos == 0:
                             st_pos[f] = 1
-                            give = min(st_amount[f], _over(scratch[c0], schedules[pa[n], t]))
+                            target = schedules[pa[n], t] if k == TO_SCHEDULE else node_val[n]
+                            give = min(st_amount[f], _over(scratch[c0], target))
                             st_node[sp] = children[c0]
                             st_amount[sp] = give
                             st_used[sp] = 0.0

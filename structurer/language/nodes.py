@@ -202,11 +202,99 @@ class Condition:
 
 
 @dataclass
+class CondTrigger:
+    """`trigger "NAME" fails` / `passes` in a `when` condition."""
+
+    name: str
+    failing: bool
+    span: Span | None
+
+
+@dataclass
+class CondClass:
+    """`A retired` / `A outstanding` in a `when` condition."""
+
+    name: str
+    retired: bool
+    span: Span | None
+
+
+@dataclass
+class CondOp:
+    """`not X`, `X and Y`, `X or Y` in a `when` condition."""
+
+    op: str  # "not", "and", "or"
+    items: list[CondExpr]
+    span: Span | None
+
+
+CondExpr = CondTrigger | CondClass | CondOp
+
+
+@dataclass
+class WhenCondition:
+    """`when trigger "X" fails and A retired`: a rule that applies while the condition holds."""
+
+    expr: CondExpr
+    span: Span | None
+    kind: str = "when"
+
+
+@dataclass
+class PeriodCondition:
+    """`in months 1-36`, `in month 12`, `from month 37`: a rule that applies in those months."""
+
+    first: int
+    last: int | None  # None: to the end
+    span: Span | None
+    kind: str = "period"
+
+
+@dataclass
+class ExprNum:
+    quantity: Quantity  # %, bp, mm or a plain number of dollars
+    span: Span | None
+
+
+@dataclass
+class ExprBalance:
+    """`balance of A` (original: `original balance of A`)."""
+
+    name: str
+    original: bool
+    span: Span | None
+
+
+@dataclass
+class ExprCollateral:
+    """`collateral balance` / `original collateral balance`."""
+
+    original: bool
+    span: Span | None
+
+
+@dataclass
+class ExprOp:
+    """+ - x / of two operands, or min()/max() of two or more."""
+
+    op: str  # "+", "-", "x", "/", "min", "max"
+    args: list[Expr]
+    span: Span | None
+
+
+Expr = ExprNum | ExprBalance | ExprCollateral | ExprOp
+
+
+@dataclass
 class PrincipalRule:
     alloc: Alloc
     limit: str | None
     span: Span | None
     condition: Condition | None = None
+    # Further conditions (`when ...`, `in months ...`), all of which must hold; and the target of
+    # a `down to EXPR` limit.
+    conditions: list[WhenCondition | PeriodCondition] = field(default_factory=list)
+    target: Expr | None = None
 
 
 @dataclass
@@ -232,6 +320,32 @@ class ShiftTrigger:
     kind: str
     schedule: PctSchedule | None
     span: Span | None
+    sticky: bool = False
+    name: str | None = None  # kind "named": `trigger "NAME"`, a trigger of the waterfall's triggers
+
+
+@dataclass
+class StepDownTest:
+    """`step-down after month 36 when credit support at least 2 x original`."""
+
+    month: int
+    month_span: Span | None
+    multiple: float
+    multiple_span: Span | None
+    span: Span | None
+
+
+@dataclass
+class TriggerDecl:
+    """A named trigger of the waterfall's `triggers { ... }` section."""
+
+    name: str
+    name_span: Span | None
+    kind: str  # "loss", "delinquency", "support"
+    schedule: PctSchedule | None
+    classes: list[tuple[str, Span | None]]  # `credit support of A1, A2`: the seniors (empty: not said)
+    sticky: bool
+    span: Span | None
 
 
 @dataclass
@@ -245,6 +359,7 @@ class ShiftingDecl:
     triggers: list[ShiftTrigger]
     span: Span | None
     percentage_spans: list[Span | None] = field(default_factory=list)
+    stepdown_tests: list[StepDownTest] = field(default_factory=list)
 
 
 @dataclass
@@ -274,6 +389,7 @@ class WaterfallDecl:
     losses: LossesDecl | None = None
     overcollateralization: OcDecl | None = None
     reserve: ReserveDecl | None = None
+    triggers: list[TriggerDecl] = field(default_factory=list)
 
 
 @dataclass

@@ -24,7 +24,10 @@ from .nodes import (
     AnalyticsDecl,
     ClassDecl,
     ClassRef,
+    CondClass,
     Condition,
+    CondOp,
+    CondTrigger,
     ConstantSpeed,
     CrossDecl,
     CurveDecl,
@@ -33,6 +36,10 @@ from .nodes import (
     DealHeader,
     DefaultsDecl,
     ExcessDecl,
+    ExprBalance,
+    ExprCollateral,
+    ExprNum,
+    ExprOp,
     Group,
     GroupDecl,
     HorizonDecl,
@@ -45,6 +52,7 @@ from .nodes import (
     OcDecl,
     OcPct,
     PctSchedule,
+    PeriodCondition,
     PoolDecl,
     PrincipalRule,
     ProAlloc,
@@ -59,11 +67,14 @@ from .nodes import (
     ScheduleDecl,
     ShiftingDecl,
     ShiftTrigger,
+    StepDownTest,
     StripDecl,
     TableDecl,
+    TriggerDecl,
     TypeWord,
     VectorSpeed,
     WaterfallDecl,
+    WhenCondition,
 )
 
 
@@ -293,31 +304,144 @@ class _ToAst(Transformer):
     def principal_rule(self, meta, children):
         alloc = children[0]
         limit = next((c for c in children[1:] if isinstance(c, str)), None)
+        target = next((c[1] for c in children[1:] if isinstance(c, tuple) and c[0] == "down to"), None)
+        if target is not None:
+            limit = "down to"
         condition = next((c for c in children[1:] if isinstance(c, Condition)), None)
-        return PrincipalRule(alloc, limit, Span.of(meta), condition)
+        more = [c for c in children[1:] if isinstance(c, WhenCondition | PeriodCondition)]
+        return PrincipalRule(alloc, limit, Span.of(meta), condition, more, target)
+
+    # -- conditions on a rule (model/rules/conditions.py)
+    def when_condition(self, meta, children):
+        return WhenCondition(children[0], Span.of(meta))
+
+    def _month(self, token):
+        month = _number(token)
+        if month != int(month) or month < 1:
+            raise DealError("a month is a whole number from 1", Span.of(token))
+        return int(month)
+
+    def in_months(self, meta, children):
+        return PeriodCondition(self._month(children[0]), self._month(children[1]), Span.of(meta))
+
+    def in_month(self, meta, children):
+        month = self._month(children[0])
+        return PeriodCondition(month, month, Span.of(meta))
+
+    def from_month(self, meta, children):
+        return PeriodCondition(self._month(children[0]), None, Span.of(meta))
+
+    def cond_or(self, meta, children):
+        return CondOp("or", list(children), Span.of(meta))
+
+    def cond_and(self, meta, children):
+        return CondOp("and", list(children), Span.of(meta))
+
+    def cond_not(self, meta, children):
+        return CondOp("not", [children[0]], Span.of(meta))
+
+    def cond_trigger(self, meta, children):
+        return CondTrigger(_unquote(children[0]), children[1] == "fails", Span.of(meta))
+
+    def trigger_state(self, meta, children):
+        return str(children[0])
+
+    def cond_retired(self, meta, children):
+        return CondClass(str(children[0]), True, Span.of(children[0]))
+
+    def cond_outstanding(self, meta, children):
+        return CondClass(str(children[0]), False, Span.of(children[0]))
+
+    # -- `down to EXPR` (model/rules/down_to.py)
+    def down_to(self, meta, children):
+        return ("down to", children[0])
+
+    def expr_num(self, meta, children):
+        return ExprNum(children[0], Span.of(meta))
+
+    def expr_of(self, meta, children):
+        return ExprOp("x", [ExprNum(children[0], children[0].span), children[1]], Span.of(meta))
+
+    def expr_add(self, meta, children):
+        return ExprOp(str(children[1]), [children[0], children[2]], Span.of(meta))
+
+    def expr_mul(self, meta, children):
+        return ExprOp("x", [children[0], children[1]], Span.of(meta))
+
+    def expr_div(self, meta, children):
+        return ExprOp("/", [children[0], children[1]], Span.of(meta))
+
+    def expr_balance(self, meta, children):
+        return ExprBalance(str(children[0]), False, Span.of(children[0]))
+
+    def expr_original(self, meta, children):
+        return ExprBalance(str(children[0]), True, Span.of(children[0]))
+
+    def expr_collateral(self, meta, children):
+        return ExprCollateral(False, Span.of(meta))
+
+    def expr_original_collateral(self, meta, children):
+        return ExprCollateral(True, Span.of(meta))
+
+    def expr_min(self, meta, children):
+        return ExprOp("min", list(children), Span.of(meta))
+
+    def expr_max(self, meta, children):
+        return ExprOp("max", list(children), Span.of(meta))
+
+    # -- named triggers: `triggers { "NAME": TEST [sticky] ... }`
+    def triggers_section(self, meta, children):
+        return ("triggers", list(children), Span.of(meta))
+
+    def trigger_decl(self, meta, children):
+        name_tok, (kind, schedule, classes), *rest = children
+        return TriggerDecl(_unquote(name_tok), Span.of(name_tok), kind, schedule, classes, bool(rest),
+                           Span.of(meta))
+
+    def test_loss(self, meta, children):
+        return ("loss", children[0], [])
+
+    def test_delinquency(self, meta, children):
+        return ("delinquency", children[0], [])
+
+    def test_support(self, meta, children):
+        return ("support", None, children[0] if children else [])
+
+    def support_of(self, meta, children):
+        return [(str(c), Span.of(c)) for c in children]
 
     def shifting_rule(self, meta, children):
         senior, subordinate, *clauses = children
-        percentage, spans, triggers = None, [], []
+        percentage, spans, triggers, tests = None, [], [], []
         for c in clauses:
             if isinstance(c, ShiftTrigger):
                 triggers.append(c)
+            elif isinstance(c, StepDownTest):
+                tests.append(c)
             else:
                 percentage = c
                 spans.append(c.span)
-        return ShiftingDecl(senior, subordinate, percentage, triggers, Span.of(meta), spans)
+        return ShiftingDecl(senior, subordinate, percentage, triggers, Span.of(meta), spans, tests)
 
     def shift_percentage(self, meta, children):
         return children[0]
 
     def shift_loss_trigger(self, meta, children):
-        return ShiftTrigger("loss", children[0], Span.of(meta))
+        return ShiftTrigger("loss", children[0], Span.of(meta), len(children) > 1)
 
     def shift_delinquency_trigger(self, meta, children):
-        return ShiftTrigger("delinquency", children[0], Span.of(meta))
+        return ShiftTrigger("delinquency", children[0], Span.of(meta), len(children) > 1)
 
     def shift_support_trigger(self, meta, children):
-        return ShiftTrigger("support", None, Span.of(meta))
+        return ShiftTrigger("support", None, Span.of(meta), bool(children))
+
+    def shift_named_trigger(self, meta, children):
+        return ShiftTrigger("named", None, Span.of(meta), False, _unquote(children[0]))
+
+    def shift_stepdown_test(self, meta, children):
+        month_tok, multiple_tok = children
+        return StepDownTest(self._month(month_tok), Span.of(month_tok), _number(multiple_tok),
+                            Span.of(multiple_tok), Span.of(meta))
 
     def by_year(self, meta, children):
         return ("by_year", children[-1])
@@ -428,6 +552,9 @@ class _ToAst(Transformer):
                     what = "overcollateralization" if kind == "overcollateralization" else "reserve account"
                     raise DealError(f"the waterfall has two {what} sections; merge them into one", span)
                 setattr(decl, kind, rules)
+                continue
+            if kind == "triggers":
+                decl.triggers.extend(rules)
                 continue
             if kind == "losses":
                 if decl.losses is not None:

@@ -277,6 +277,8 @@ class Deal:
     # turbo and release, a reserve account; None: the deal has none.
     overcollateralization: Overcollateralization | None = None
     reserve: ReserveAccount | None = None
+    # The waterfall's named triggers (`triggers { ... }`, model/rules/triggers.py), in order.
+    triggers: tuple = ()
     source: str = ""
     path: str | None = None
     tapes: dict[str, LoanTape] = field(default_factory=dict)  # pool name -> its loan tape

@@ -874,11 +874,13 @@ def _credit(plan: ReportPlan) -> dict[str, Any] | None:
         timeline.append({"scenario": name, "rows": rows,
                          "step_down": results.date_of(step).strftime("%b %Y") + f" (month {step})"
                          if step is not None else "never"})
+        if not credit.shifting:
+            timeline[-1]["step_down"] = None
     return {
         "labels": labels, "defaults": defaults, "losses": losses, "collateral": collateral,
         "group_losses": group_losses,
         "yields": yields, "years": years, "enhancement": enhancement, "at": at,
-        "triggers": list(credit.triggers),
+        "triggers": list(credit.triggers), "shifting": credit.shifting,
         "timeline": timeline, "timeline_years": list(range(1, n_years + 1)),
         "listed_all": len(labels) == len(results.scenarios),
         "own_run": results is plan.results,

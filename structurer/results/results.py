@@ -234,7 +234,7 @@ class Results:
         return (c["scheduled_principal"] + c["beginning_balance"] * wac).sum(axis=1)
 
     def _trigger_columns(self, s: int | slice) -> dict[str, np.ndarray]:
-        """A shifting-interest deal's trigger status ('pass'/'fail') and senior prepayment
+        """The triggers' status ('pass'/'fail') and a shifting-interest deal's senior prepayment
         percentage (in percent) by period, for scenario(s) `s`, named as the cash flow columns."""
         out = {}
         for name, values in self.trigger_arrays().items():
@@ -639,15 +639,15 @@ class Results:
             collateral.update(self.enhancement_totals(s))
             entry = {"name": label, "collateral": collateral, "classes": classes}
             if triggers:
-                # Shifting interest: the periods each trigger fails, and when the seniors' share of
-                # prepayments first stepped below 100%.
-                spp = triggers["senior prepayment percentage"][s]
-                below = np.flatnonzero(spp < 1.0)
+                # The periods each trigger fails, and (shifting interest) when the seniors' share
+                # of prepayments first stepped below 100%.
                 entry["triggers"] = {
                     "failing_periods": {k: _fail_ranges(v[s]) for k, v in triggers.items()
                                         if v.dtype == bool},
-                    "first_step_down_period": int(below[0]) + 1 if below.size else None,
                 }
+                if "senior prepayment percentage" in triggers:
+                    below = np.flatnonzero(triggers["senior prepayment percentage"][s] < 1.0)
+                    entry["triggers"]["first_step_down_period"] = int(below[0]) + 1 if below.size else None
             if self.deal.groups:
                 entry["groups"] = {
                     g["group"]: {k: (_num(v) if isinstance(v, float) else v)
@@ -766,32 +766,41 @@ class Results:
         return [n for n in self.deal.principal.walk() if isinstance(n, ShiftingInterest)]
 
     def trigger_arrays(self) -> dict[str, np.ndarray]:
-        """Each shifting-interest trigger's status [scenario, period] (True: failing, so the step-down
-        is stopped that period) and, under "senior prepayment percentage", the percentage the seniors
-        were due of prepayments and recoveries: computed by the rule's own arithmetic from the run's
-        balances, losses and delinquency. Empty when the deal has no shifting-interest rule."""
+        """Each trigger's status [scenario, period] (True: failing): a shifting-interest rule's
+        (failing stops the step-down) and the waterfall's named triggers (`triggers { ... }`), by
+        name; and, for a shifting-interest deal, under "senior prepayment percentage" the percentage
+        the seniors were due of prepayments and recoveries. Computed by the rules' own arithmetic
+        from the run's balances, losses and delinquency. Empty when the deal has neither."""
         cache = self.__dict__.setdefault("_triggers", None)
         if cache is not None:
             return cache
         rules = self.shifting_rules()
         out: dict[str, np.ndarray] = {}
-        if rules:
-            rule = rules[0]  # a deal has one shifting-interest split of its principal
+        if rules or self.deal.triggers:
+            from ..model.rules.triggers import history
+
             begin = self.flows.beginning_balance
             coll = self.collateral
             zeros = np.zeros_like(coll.beginning_balance)
             losses = getattr(coll, "losses", None)
+            losses = zeros if losses is None else losses
             delinquency = getattr(coll, "delinquency", None)
-            out = rule.trigger_table(begin[:, rule.senior.members, :].sum(axis=1),
-                                     begin[:, rule.subordinate.members, :].sum(axis=1),
-                                     coll.beginning_balance, zeros if losses is None else losses,
-                                     zeros if delinquency is None else delinquency)
+            delinquency = zeros if delinquency is None else delinquency
+            if rules:
+                rule = rules[0]  # a deal has one shifting-interest split of its principal
+                out = rule.trigger_table(begin[:, rule.senior.members, :].sum(axis=1),
+                                         begin[:, rule.subordinate.members, :].sum(axis=1),
+                                         coll.beginning_balance, losses, delinquency, begin)
+            for trig in self.deal.triggers:
+                if trig.name not in out:
+                    out[trig.name] = history(trig, begin, coll.beginning_balance, losses, delinquency)
         self.__dict__["_triggers"] = out
         return out
 
     def triggers(self, scenario: int | str = 0) -> pd.DataFrame:
         """By period for one scenario: each trigger's status ('pass'/'fail') and the senior
-        prepayment percentage applied (in percent). Empty without a shifting-interest rule."""
+        prepayment percentage applied (in percent). Empty without a shifting-interest rule or
+        named triggers."""
         import pandas as pd
 
         s = self.scenario_index(scenario)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ class Book:
     paid: np.ndarray  # [class, scenario], principal paid this period
     principal_total: np.ndarray  # [scenario], the principal the rules distribute this period
     owners_begin: np.ndarray  # [class, scenario], balances at the start of the period
-    state: dict[int, np.ndarray] = field(default_factory=dict)  # id(rule) -> its state
+    state: dict[int, Any] = field(default_factory=dict)  # id(rule) -> its state (arrays)
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,9 @@ class Rule:
         return self.with_children(tuple(c.reschedule(schedules) for c in self.children))
 
     # ---- state (most rules keep none)
-    def initial_state(self, inputs: RunInputs) -> np.ndarray | None:
-        """Arrays over scenarios this rule keeps across periods, or None."""
+    def initial_state(self, inputs: RunInputs) -> Any:
+        """Arrays over scenarios this rule keeps across periods (or an object holding them), or
+        None."""
         return None
 
     def begin_period(self, book: Book) -> None:
@@ -115,9 +117,9 @@ class Rule:
         raise NotImplementedError(type(self).__name__)
 
 
-def initial_states(roots: list[Rule], inputs: RunInputs) -> dict[int, np.ndarray]:
+def initial_states(roots: list[Rule], inputs: RunInputs) -> dict[int, Any]:
     """The starting state of every stateful node under `roots`."""
-    state: dict[int, np.ndarray] = {}
+    state: dict[int, Any] = {}
     for root in roots:
         for node in root.walk():
             got = node.initial_state(inputs)

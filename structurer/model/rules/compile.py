@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ...errors import did_you_mean
 from ...language.nodes import Group, ShiftingDecl
 from .base import Rule
+from .conditions import compile_period, compile_when
+from .down_to import compile_down_to
 from .nas_share import compile_its_share
 from .pay import Pay
 from .pro_rata import compile_pro_rata
@@ -50,6 +52,11 @@ class RuleContext:
     names: dict[str, Tranche]
     schedules: dict[int, np.ndarray]
     periods: int
+    # The waterfall's named triggers (model/rules/triggers.py) and the names whose declaration
+    # failed (so a rule naming one is not reported again).
+    triggers: dict[str, Any] = field(default_factory=dict)
+    failed_triggers: set[str] = field(default_factory=set)
+    collateral_balance: float = 0.0  # at closing (`original collateral balance`)
     _by_index: dict[int, Tranche] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -78,10 +85,14 @@ LIMITS: dict[str, Callable[..., Rule | None] | None] = {
     "until retired": None,
     "to schedule": compile_to_schedule,
     "its share": compile_its_share,
+    "down to": compile_down_to,
 }
-# When a `pay` line applies: `when prepayments above SPEED [sticky]`.
+# When a `pay` line applies: `when prepayments above SPEED [sticky]`, `when trigger "X" fails`
+# (and/or/not, `A retired`), `in months 1-36`.
 CONDITIONS: dict[str, Callable[..., Rule | None]] = {
     "prepayments": compile_prepayment_trigger,
+    "when": compile_when,
+    "period": compile_period,
 }
 
 
@@ -100,6 +111,10 @@ def compile_principal_rule(ctx: RuleContext, prule: PrincipalRule) -> Rule | Non
     condition = getattr(prule, "condition", None)
     if condition is not None:
         rule = CONDITIONS[condition.kind](ctx, condition, rule)
+    for more in getattr(prule, "conditions", ()):
+        if rule is None:
+            return None
+        rule = CONDITIONS[more.kind](ctx, more, rule)
     return rule
 
 

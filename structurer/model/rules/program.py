@@ -22,6 +22,8 @@ from .base import Rule
 # One code per rule kind (the kernel's dispatch reads these).
 PAY, SEQUENTIAL, PRO_RATA, TO_SCHEDULE, NAS_SHARE, TRIGGER = range(6)
 SHIFTING = 6  # shifting interest (model/rules/shifting.py)
+WHEN = 7  # a rule under a condition (model/rules/conditions.py)
+DOWN_TO = 8  # a rule paying down to a target balance (model/rules/down_to.py)
 
 
 class NotCompiled(Exception):
@@ -54,6 +56,16 @@ class Program:
     thresholds: list[np.ndarray] = field(default_factory=list)  # trigger SMM rows [pool, period]
     shift: list[np.ndarray] = field(default_factory=list)  # shifting-interest rows [period]
     smm_of: Callable[[Prepayment], np.ndarray] | None = None  # a speed -> SMM [pool, period]
+    # Named triggers (model/rules/triggers.py), tested by the kernel at the start of each period:
+    # per trigger (kind, sticky, its limit row of `shift`, first member, member count, senior); the
+    # row after its limit holds the classes' original balance.
+    named: list = field(default_factory=list)
+    trig: list[tuple[int, int, int, int, int, int]] = field(default_factory=list)
+    # Postfix programs of (op, a, b) (conditions, target expressions; `cond_num`: an op's number)
+    # and each node's two programs: (start, length, start, length).
+    cond_ops: list[tuple[int, int, int]] = field(default_factory=list)
+    cond_num: list[float] = field(default_factory=list)
+    node_cond: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def node(self, rule: Rule, kind: int, a: int = 0, b: int = 0) -> int:
         """Add a node for `rule` and its children (encoded first); return its id."""
@@ -69,7 +81,32 @@ class Program:
         members = rule.classes()
         self.n_members.append(len(members))
         self.members.extend(members)
+        self.node_cond.append((0, 0, 0, 0))
         return n
+
+    def trigger_id(self, trig) -> int:
+        """The kernel's index of a named trigger (model/rules/triggers.py), added once."""
+        for g, known in enumerate(self.named):
+            if known is trig:
+                return g
+        row = self.table_row(self.shift, trig.limit)
+        self.table_row(self.shift, np.full(self.periods, trig.original))
+        self.trig.append((trig.kind, int(trig.sticky), row, len(self.members), len(trig.classes),
+                          int(trig.senior)))
+        self.members.extend(trig.classes)
+        self.named.append(trig)
+        return len(self.named) - 1
+
+    def program(self, ops: list[tuple[int, int, int, float]]) -> tuple[int, int]:
+        """Add a postfix program of (op, a, b, number); return (start, length)."""
+        start = len(self.cond_ops)
+        for op, a, b, x in ops:
+            self.cond_ops.append((op, a, b))
+            self.cond_num.append(x)
+        return start, len(ops)
+
+    def set_programs(self, n: int, first: tuple[int, int], second: tuple[int, int] = (0, 0)) -> None:
+        self.node_cond[n] = (*first, *second)
 
     def table_row(self, table: list[np.ndarray], row: np.ndarray) -> int:
         table.append(np.asarray(row, dtype=float))
@@ -88,6 +125,10 @@ class Program:
             "nas": np.array(self.nas).reshape(len(self.nas), t),
             "thresholds": np.array(self.thresholds).reshape(len(self.thresholds), p, t),
             "shift": np.array(self.shift).reshape(len(self.shift), t),
+            "trig": np.asarray(self.trig, dtype=np.int64).reshape(len(self.trig), 6),
+            "cond_ops": np.asarray(self.cond_ops, dtype=np.int64).reshape(len(self.cond_ops), 3),
+            "cond_num": np.asarray(self.cond_num, dtype=float),
+            "node_cond": np.asarray(self.node_cond, dtype=np.int64).reshape(len(self.node_cond), 4),
         }
 
 

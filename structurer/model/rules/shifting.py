@@ -23,8 +23,12 @@ the subordinates and no principal is left over while a class has a balance. The 
 themselves and the subordinates among themselves are paid as their lists say (`A1, A2
 sequentially`, `M1, M2 pro rata`, or any nesting the `pay` lines allow).
 
-Triggers, tested every period (not sticky); when any fails, the senior prepayment percentage is
-100% that period (the step-down stops):
+Triggers, tested every period (a `sticky` one stays failed once it fails, and `trigger "NAME"`
+reads one of the waterfall's named triggers: both through model/rules/triggers.py); when any
+fails, the senior prepayment percentage is 100% that period (the step-down stops). A step-down
+test (`step-down after month 36 when credit support at least 2 x original`) delays the step-down
+to the first period after the month when the senior enhancement is at least that multiple of its
+original (a sticky test of triggers.py: once passed, stepped down):
 - `trigger cumulative loss above SCHEDULE`: realized losses to the end of the previous period,
   as a share of the collateral's original balance, above the schedule's percentage for the month;
 - `trigger delinquency above SCHEDULE`: loans 60+ days delinquent as a share of the collateral
@@ -37,12 +41,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...errors import did_you_mean
 from .base import Book, Rule, RunInputs
 from .program import SHIFTING, Program
+from .triggers import (
+    DELINQUENCY,
+    LOSS,
+    OP_AND,
+    OP_TRIGGER,
+    SUPPORT_AT_LEAST,
+    SUPPORT_BELOW,
+    NamedTrigger,
+    TriggerTrack,
+    history,
+    prior_cumulative,
+)
 
 if TYPE_CHECKING:
     from ...language.nodes import PctSchedule, ShiftingDecl, ShiftTrigger
@@ -129,6 +146,10 @@ class ShiftingInterest(Rule):
     delinquency_limit: np.ndarray | None = None
     senior_original: float = 0.0
     subordinate_original: float = 0.0
+    # Triggers read through triggers.py: the sticky ones written here and the waterfall's named
+    # ones the rule refers to (`trigger "NAME"`), and the step-down test (None: none).
+    named: tuple[NamedTrigger, ...] = ()
+    step_test: NamedTrigger | None = None
 
     @property
     def children(self) -> tuple[Rule, ...]:  # type: ignore[override]
@@ -141,8 +162,21 @@ class ShiftingInterest(Rule):
         # All principal goes to one side once the other is retired: both sides retire.
         return self.senior.retiring() | self.subordinate.retiring()
 
+    @property
+    def tracked(self) -> tuple[NamedTrigger, ...]:
+        return self.named + ((self.step_test,) if self.step_test is not None else ())
+
+    def initial_state(self, inputs: RunInputs) -> Any:
+        track = TriggerTrack(self.tracked, inputs) if self.tracked else None
+        return [self._collateral_state(inputs), track]
+
+    def begin_period(self, book: Book) -> None:
+        track = book.state[id(self)][1]
+        if track is not None:
+            track.update(book.t, book.owners_begin)
+
     # ---- state: what the period's split reads of the collateral, [row, period, scenario]
-    def initial_state(self, inputs: RunInputs) -> np.ndarray:
+    def _collateral_state(self, inputs: RunInputs) -> np.ndarray:
         n, periods = inputs.n_scen, inputs.periods
         zeros = np.zeros((n, periods))
         balance = inputs.balance if inputs.balance is not None else zeros
@@ -158,14 +192,15 @@ class ShiftingInterest(Rule):
                 np.broadcast_to(support0[:, None], (n, periods))]
         return np.ascontiguousarray(np.stack(rows).transpose(0, 2, 1))
 
-    def senior_prepayment_percentage(self, t: int, failing: np.ndarray) -> np.ndarray:
+    def senior_prepayment_percentage(self, t: int, failing: np.ndarray,
+                                     stepped: np.ndarray | bool = True) -> np.ndarray:
         """The percentage of prepayments and recoveries the seniors are due in period t [scenario]."""
         if t < self.stepdown:
             return np.ones_like(failing, dtype=float)
-        return np.where(failing, 1.0, self.percentage[t])
+        return np.where(failing | ~np.asarray(stepped), 1.0, self.percentage[t])
 
     def allocate(self, amount: np.ndarray, book: Book) -> np.ndarray:
-        st = book.state[id(self)]
+        st, track = book.state[id(self)]
         t = book.t
         amount = np.maximum(amount, 0.0)
         unscheduled = np.minimum(st[0, t], amount)
@@ -178,7 +213,13 @@ class ShiftingInterest(Rule):
         if "support" in self.triggers:
             support = np.divide(subordinate, coll, out=np.zeros_like(coll), where=coll > 0)
             failing = failing | (support < st[3, t] * (1.0 - MARGIN))
-        spp = self.senior_prepayment_percentage(t, failing)
+        stepped: np.ndarray | bool = True
+        if track is not None:
+            for j, _ in enumerate(self.named):
+                failing = failing | track.failed[j]
+            if self.step_test is not None:
+                stepped = track.failed[len(self.named)]
+        spp = self.senior_prepayment_percentage(t, failing, stepped)
         used = self.senior.allocate(senior_pct * scheduled + spp * unscheduled, book)
         used = used + self.subordinate.allocate(amount - used, book)
         # The subordinates retired: the rest is the seniors' (and none is left while one holds a balance).
@@ -186,11 +227,12 @@ class ShiftingInterest(Rule):
 
     def trigger_table(self, senior_begin: np.ndarray, subordinate_begin: np.ndarray,
                       collateral_begin: np.ndarray, losses: np.ndarray,
-                      delinquency: np.ndarray) -> dict[str, np.ndarray]:
+                      delinquency: np.ndarray, begin: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """After a run: each trigger's failure [scenario, period] (True: failing), and under
         "senior prepayment percentage" the percentage applied, from the classes' and the
         collateral's beginning balances, the realized losses and the delinquent share
-        [scenario, period]. The arithmetic of the run (`trigger_fails`)."""
+        [scenario, period] (and every class's beginning balance [scenario, class, period], for the
+        triggers of triggers.py). The arithmetic of the run (`trigger_fails`, `history`)."""
         original = collateral_begin[:, :1]
         loss = np.divide(prior_cumulative(losses), original, out=np.zeros_like(losses), where=original > 0)
         support = np.divide(subordinate_begin, collateral_begin, out=np.zeros_like(collateral_begin),
@@ -202,10 +244,18 @@ class ShiftingInterest(Rule):
         failing = np.zeros(collateral_begin.shape, dtype=bool)
         for f in fails.values():
             failing |= f
+        out = {TRIGGER_NAMES[k]: v for k, v in fails.items()}
+        if self.tracked:
+            for trig in self.tracked:
+                status = history(trig, begin, collateral_begin, losses, delinquency)
+                if trig is self.step_test:
+                    failing |= ~status  # not stepped down yet
+                else:
+                    failing |= status
+                    out[trig.name] = status
         periods = collateral_begin.shape[1]
         spp = np.where(failing, 1.0, self.percentage[None, :periods])
         spp[:, :self.stepdown] = 1.0
-        out = {TRIGGER_NAMES[k]: v for k, v in fails.items()}
         out["senior prepayment percentage"] = spp
         return out
 
@@ -220,10 +270,21 @@ class ShiftingInterest(Rule):
             row_values = limit if limit is not None else np.full(periods, np.inf)
             program.shift.append(np.asarray(row_values, dtype=float))
         program.shift.append(np.full(periods, self.subordinate_original))
-        return program.node(self, SHIFTING, row, 2 * self.stepdown + int("support" in self.triggers))
+        n = program.node(self, SHIFTING, row, 2 * self.stepdown + int("support" in self.triggers))
+        # Its first program: whether every tracked trigger passes; its second: whether the
+        # step-down test has passed. The kernel runs both at the start of each period (an empty
+        # program holds: no trigger fails, no test to wait for).
+        if self.tracked:
+            passing = [(OP_TRIGGER, program.trigger_id(t), 0, 0.0) for t in self.named]
+            passing += [(OP_AND, 0, 0, 0.0)] * max(len(self.named) - 1, 0)
+            test = ([] if self.step_test is None else
+                    [(OP_TRIGGER, program.trigger_id(self.step_test), 1, 0.0)])
+            program.set_programs(n, program.program(passing), program.program(test))
+        return n
 
     def describe(self, names: list[str]) -> str:
         triggers = "".join(f", trigger {TRIGGER_NAMES[k]}" for k in self.triggers)
+        triggers += "".join(f', trigger "{t.name}"' for t in self.named)
         return (f"principal shifting interest: senior {self.senior.describe(names)} "
                 f"subordinate {self.subordinate.describe(names)}{triggers}")
 
@@ -231,11 +292,13 @@ class ShiftingInterest(Rule):
 def kernel_senior_amount(amount: float, unscheduled: float, senior: float, subordinate: float,
                          collateral: float, collateral0: float, loss_before: float, delinquency: float,
                          t: int, percentage: float, loss_limit: float, delinquency_limit: float,
-                         subordinate0: float, stepdown: int, support: bool) -> float:
+                         subordinate0: float, stepdown: int, support: bool, extra_failing: bool = False,
+                         stepped: bool = True) -> float:
     """The compiled step (engine/kernel.py): what the seniors are due of `amount` this period, as
     `ShiftingInterest.allocate` computes it for one scenario: the senior percentage of scheduled
     principal and the senior prepayment percentage (100% before the step-down or while a trigger
-    fails) of prepayments and recoveries."""
+    fails) of prepayments and recoveries. `extra_failing`: a trigger of triggers.py fails;
+    `stepped`: the step-down test has passed (True without one)."""
     unscheduled = min(unscheduled, amount)
     scheduled = amount - unscheduled
     senior_pct = min(senior / collateral, 1.0) if collateral > 0 else 1.0
@@ -245,16 +308,8 @@ def kernel_senior_amount(amount: float, unscheduled: float, senior: float, subor
         level = subordinate / collateral if collateral > 0 else 0.0
         original = subordinate0 / collateral0 if collateral0 > 0 else 0.0
         failing = failing or level < original * (1.0 - MARGIN)
-    spp = 1.0 if t < stepdown or failing else percentage
+    spp = 1.0 if t < stepdown or failing or extra_failing or not stepped else percentage
     return senior_pct * scheduled + spp * unscheduled
-
-
-def prior_cumulative(losses: np.ndarray) -> np.ndarray:
-    """Losses realized before each period [scenario, period]: a trigger is tested on what is
-    known at the start of the period."""
-    out = np.zeros_like(losses)
-    np.cumsum(losses[:, :-1], axis=1, out=out[:, 1:])
-    return out
 
 
 def _schedule(ctx: RuleContext, sched: PctSchedule, what: str, periods: int) -> tuple[np.ndarray, int] | None:
@@ -341,10 +396,64 @@ def compile_shifting_interest(ctx: RuleContext, decl: ShiftingDecl,
                                  decl.percentage.first.span,
                                  f"write: 100% until month {stepdown}, then ...")
                 ok = False
-    triggers = compile_triggers(ctx, decl.triggers)
-    if triggers is None:
-        ok = False
-    kinds, limits = triggers or ((), {})
+    kinds: list[str] = []
+    limits: dict[str, np.ndarray] = {}
+    sticky: list[tuple[str, np.ndarray | None]] = []  # inline sticky triggers: kind, limit
+    named: list[NamedTrigger] = []
+    for trig in decl.triggers:
+        if trig.kind == "named":
+            found = ctx.triggers.get(trig.name or "")
+            if found is None:
+                if trig.name not in ctx.failed_triggers:
+                    ctx.checks.error(f'unknown trigger "{trig.name}"', trig.span,
+                                     did_you_mean(trig.name or "", ctx.triggers) or
+                                     'declare it in the waterfall: triggers { "NAME": delinquency above 4% }')
+                ok = False
+            elif any(t is found for t in named):
+                ctx.checks.error(f'the trigger "{trig.name}" is given twice', trig.span)
+                ok = False
+            else:
+                named.append(found)
+            continue
+        if trig.kind in kinds or trig.kind in (k for k, _ in sticky):
+            ctx.checks.error(f"the {TRIGGER_NAMES[trig.kind]} trigger is given twice", trig.span)
+            ok = False
+            continue
+        if TRIGGER_NAMES[trig.kind] in ctx.triggers:
+            ctx.checks.error(f'a named trigger is called "{TRIGGER_NAMES[trig.kind]}" too: the results '
+                             "would show both under one name", trig.span,
+                             f'rename the named trigger, or write: trigger "{TRIGGER_NAMES[trig.kind]}"')
+            ok = False
+            continue
+        limit = None
+        if trig.schedule is not None:
+            what = ("a cumulative loss limit" if trig.kind == "loss" else "a delinquency limit")
+            got = _schedule(ctx, trig.schedule, what, ctx.periods)
+            if got is None:
+                ok = False
+                continue
+            limit = got[0]
+        if trig.sticky:
+            sticky.append((trig.kind, limit))
+            continue
+        kinds.append(trig.kind)
+        if limit is not None:
+            limits[trig.kind] = limit
+    step_month, multiple = None, None
+    for i, test in enumerate(decl.stepdown_tests):
+        if i:
+            ctx.checks.error("the step-down test is given twice", test.span)
+            ok = False
+        elif test.month >= ctx.periods:
+            ctx.checks.error(f"month {test.month} is after the deal's last payment (month {ctx.periods})",
+                             test.month_span)
+            ok = False
+        elif test.multiple <= 0:
+            ctx.checks.error("the step-down test needs a multiple above 0", test.multiple_span,
+                             "write e.g.: credit support at least 2 x original")
+            ok = False
+        else:
+            step_month, multiple = test.month, test.multiple
     if not ok or senior is None or subordinate is None or percentage is None:
         return None
     if not senior.classes() or not subordinate.classes():
@@ -354,5 +463,21 @@ def compile_shifting_interest(ctx: RuleContext, decl: ShiftingDecl,
     def original(rule: Rule) -> float:
         return float(sum(ctx.tranche(i).balance for i in rule.classes()))
 
+    # Sticky inline triggers and the step-down test measure the subordinates, as the rule's own
+    # support trigger does.
+    subs = tuple(subordinate.classes())
+    codes = {"loss": LOSS, "delinquency": DELINQUENCY, "support": SUPPORT_BELOW}
+    for kind, limit in sticky:
+        named.append(NamedTrigger(TRIGGER_NAMES[kind], codes[kind],
+                                  limit if limit is not None else np.ones(ctx.periods), True, subs, False,
+                                  original(subordinate)))
+    step_test = None
+    if step_month is not None:
+        limit = np.full(ctx.periods, np.inf)
+        limit[step_month:] = multiple
+        step_test = NamedTrigger("step-down test", SUPPORT_AT_LEAST, limit, True, subs, False,
+                                 original(subordinate))
+        stepdown = max(stepdown, step_month)
     return ShiftingInterest(senior, subordinate, percentage, stepdown, tuple(kinds), limits.get("loss"),
-                            limits.get("delinquency"), original(senior), original(subordinate))
+                            limits.get("delinquency"), original(senior), original(subordinate),
+                            tuple(named), step_test)
