@@ -562,6 +562,17 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
                      for root in [g[2], *(deal.accretion[z] for z in g[1] if z in deal.accretion)]
                      for node in _walk(root)}
 
+    # Overcollateralization and a reserve account (no defaults here: no losses, no trigger on losses
+    # or delinquency can fail; the credit-support trigger can).
+    oc, reserve_spec = deal.overcollateralization, deal.reserve
+    original = deal.collateral_balance
+    on_books = [i for i in range(n) if classes[i].on_books]
+    oc_at_closing = original - sum(classes[i].balance for i in on_books)
+    reserve = reserve_spec.initial if reserve_spec is not None else 0.0
+
+    def share(p: Any, current: float) -> float:
+        return p.fraction * (current if p.basis == "current" else original)
+
     keys = ("beginning_balance", "interest", "accrued", "principal", "ending_balance", "shortfall", "coupon")
     rows: dict[str, list[list[float]]] = {k: [] for k in keys}  # per period: a value per class
     coll: dict[str, list[float]] = {k: [] for k in ("beginning_balance", "interest", "scheduled_principal",
@@ -647,6 +658,12 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
             own = sum(pools[j].interest[t] for j in g_pools)
             have = own + incoming[gi]
             direct_due = sum(due[i] for i in direct if i in members)
+            drawn = 0.0
+            if reserve_spec is not None and reserve_spec.covers_interest:
+                drawn = min(reserve, max(direct_due - have, 0.0))  # the reserve pays a shortfall
+                have += drawn
+                available += drawn
+                reserve -= drawn
             ratio = min(have / direct_due, 1.0) if direct_due > 0 else 1.0
             for i in direct:
                 if i in members:
@@ -689,8 +706,27 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
             amount -= sum(paid[i] for i, _, _ in strips if i in members)  # what its strips took
             if nas and deal.groups:
                 st.total_begin_owned = sum(st.begin_owned[i] for i in members)
+            turbo = 0.0
+            if oc is not None:
+                # OC: the target; turbo out of excess interest up to what OC falls short of it,
+                # or the excess over it released (principal held back from the classes).
+                c_end, c_begin = sum(pool_end), sum(pool_begin)
+                held = sum(balance[i] for i in on_books)
+                prelim = c_end - (held - amount)
+                target = share(oc.target, c_end)
+                if oc.step is not None and t >= oc.stepdown:
+                    support = (c_begin - sum(begin[i] for i in on_books)) / c_begin if c_begin > 0 else 0.0
+                    failing = "support" in oc.triggers and support < oc_at_closing / original * (1 - 1e-9)
+                    if not failing:
+                        floor = share(oc.floor, c_end) if oc.floor is not None else 0.0
+                        target = max(min(target, share(oc.step, c_end)), floor)
+                excess = available - sum(interest[i] for i in cash_paid) - sum(accrued)
+                if oc.turbo and excess > 1e-9:
+                    turbo = min(excess, max(target - prelim, 0.0))
+                amount = amount - min(max(prelim - target, 0.0), amount) + turbo
             st.principal_total = amount
             left = amount - _pay(rules, amount, st)
+            turbo -= min(left, turbo)  # what the classes could not take goes back
             if prin_to is None:
                 left_prin[gi] = left
             else:
@@ -706,8 +742,23 @@ def reference_cashflows(deal: Deal, speed: Speed, indices: dict[str, RatePath] |
             resid_rows["interest"].append(sum(left_int))
             resid_rows["principal"].append(sum(left_prin))
         else:
-            resid_rows["interest"].append(available - sum(interest[i] for i in cash_paid) - total_accrued)
-            resid_rows["principal"].append(principal_in + total_accrued - sum(paid[i] for i in owners))
+            r_int = available - sum(interest[i] for i in cash_paid) - total_accrued - turbo
+            if reserve_spec is not None:
+                # Topped up to its target out of what is left; the excess released, all of it
+                # once the classes are retired or in the last period.
+                if reserve_spec.target is not None:
+                    wanted = share(reserve_spec.target, sum(pool_end))
+                else:
+                    wanted = reserve_spec.target_amount
+                done = t == periods - 1 or sum(balance[i] for i in on_books) <= 1e-9
+                deposit = 0.0 if done or r_int <= 1e-9 else min(r_int, max(wanted - reserve, 0.0))
+                reserve += deposit
+                released = reserve if done else max(reserve - wanted, 0.0)
+                reserve -= released
+                r_int += released - deposit
+            resid_rows["interest"].append(r_int)
+            resid_rows["principal"].append(principal_in + total_accrued - sum(paid[i] for i in owners)
+                                           + turbo)
 
         end = list(balance)
         for i, which in notionals:

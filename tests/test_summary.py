@@ -98,6 +98,14 @@ def test_classes_are_retired_and_cash_ties(deal_and_runs) -> None:
         # A donor group's excess interest may pay another group's classes as principal; that
         # group's pools' principal then reaches the residual: the classes with balances tie out.
         classes &= np.array([not t.is_residual for t in deal.issued_classes])
+    if deal.overcollateralization is not None:
+        # Overcollateralized: the classes are paid their balances (the collateral's principal and
+        # turbo out of excess interest, less the OC released to the residual), all of them.
+        classes &= np.array([not t.is_residual for t in deal.issued_classes])
+        owed = sum(t.balance for t in deal.issued_classes if t.on_books)
+        paid = (summary.total_principal[:, classes] - summary.total_accrued[:, classes]).sum(axis=1)
+        np.testing.assert_allclose(paid, owed, rtol=1e-9)
+        return
     paid = (summary.total_principal[:, classes] - summary.total_accrued[:, classes]).sum(axis=1)
     np.testing.assert_allclose(paid, summary.collateral["total_principal"], rtol=1e-9)
 
