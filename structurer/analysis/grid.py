@@ -1,0 +1,667 @@
+"""A portfolio run: every deal under every scenario (and on OAS), on several processes.
+
+`run_grid(deals, speeds, ...)` loads and checks the deals here, then splits the work into
+tasks: by deal, and within a deal by chunks of scenarios (each chunk a summaries-only run,
+analysis/summary.py) and, on OAS, by the parts of the analysis (analysis/oas.py: the Monte Carlo
+run at the curve, one run per bumped curve, the rate-shift table). The tasks run on
+
+- a local process pool (the default: no server), `workers` processes; or
+- a Dask cluster (`scheduler`: its address, or a `distributed.Client`), analysis/grid_dask.py.
+
+Each worker process is sent the checked deals, their scenarios and their compiled programs once
+(the pool's initializer; a Dask worker plugin, which a restarted worker also gets) and keeps them
+for the run; a task names a deal by its number. Each worker runs numba on one thread: the
+processes are the parallelism, and two single-threaded workers scale on two cores where two
+multi-threaded ones would fight for them.
+
+The figures are the single-process run's, bit for bit: every scenario of a summaries-only run is
+computed alone (a chunk's figures do not depend on the chunk), and the OAS parts are the
+functions oas_analysis itself joins, on the same paths (the same seed). The driver only copies
+and joins what the tasks return.
+
+A deal that fails (it does not check, a scenario does not fit it, the engine's audit refuses a
+run) is reported with its error; the other deals carry on.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..engine.audit import EngineError
+from ..engine.compiled import adopt, compiled
+from ..engine.run import resolve_scenarios
+from ..errors import DealError, DealErrors, InputError, StructurerError
+from ..model.deal import Deal
+from ..model.defaults import DefaultAssumption, parse_defaults, validate_lag
+from ..model.scenarios import Scenario, check_indices
+from .oas import (
+    OasBase,
+    OasResult,
+    OasSetup,
+    RateShifts,
+    bump_curves,
+    curve_weights,
+    oas_assemble,
+    oas_base,
+    oas_setup,
+    oas_shifts,
+)
+from .summary import (
+    CLASS_MEASURES,
+    COLLATERAL,
+    COLLATERAL_MEASURES,
+    Summary,
+    _rate_label,
+    default_chunk,
+    summarise,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from ..model.curve import Curve
+    from ..model.prepayment import Prepayment
+    from ..model.ratemodel import HullWhite
+
+# Where the scheduler's address may be given instead of --scheduler / scheduler=: ours first,
+# then Dask's own variable (Client() reads it too).
+SCHEDULER_VARIABLES = ("STRUCTURER_SCHEDULER", "DASK_SCHEDULER_ADDRESS")
+# How often a local pool that lost a worker process is started again before the tasks it still
+# owes are reported failed (Dask's own default for a task whose worker dies: 3).
+POOL_RESTARTS = 3
+# Tasks per worker the default chunk aims at: enough for the last ones to even out the load.
+TASKS_PER_WORKER = 4
+GRID_COLUMNS = ("deal", "scenario", "class", "measure", "value")
+OAS_SCENARIO = "OAS"
+
+
+@dataclass(frozen=True)
+class OasRequest:
+    """What an OAS run of every deal takes (analysis/oas.py oas_analysis's arguments): clean
+    prices per class or one for every class (else each deal's `oas A at ...`), the rate model
+    (None: the deal's, its fields replaced by those given here by dataclasses.replace), the curve
+    (None: the deal's analytics curve), key rates."""
+
+    prices: tuple[tuple[str, float | str], ...] = ()
+    price: float | str | None = None
+    model_changes: tuple[tuple[str, Any], ...] = ()
+    curve: Curve | None = None
+    key_rates: bool = True
+
+    def model(self, deal: Deal) -> HullWhite | None:
+        import dataclasses
+
+        from ..model.ratespec import RateSpec
+
+        if not self.model_changes:
+            return None
+        spec = deal.analytics.rates or RateSpec()
+        return dataclasses.replace(spec.rate_model, **dict(self.model_changes))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A deal that did not run: its label, where it came from and the error, as printed."""
+
+    deal: str
+    source: str
+    message: str
+
+
+@dataclass
+class Grid:
+    """What a grid run gives: per deal that ran, its Summary (the scenarios, in the order given)
+    and its OasResult (on OAS); the deals that failed, with their errors; and how it ran."""
+
+    deals: list[str]
+    summaries: dict[str, Summary]
+    oas: dict[str, OasResult]
+    failures: list[Failure]
+    backend: str  # 'local' (this process), 'pool' or 'dask'
+    workers: int
+    tasks: int
+    retried: int = 0  # tasks run again after their worker died
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def table(self) -> pa.Table:
+        """The long-form table (deal, scenario, class, measure, value), one row per figure: each
+        scenario's class measures (summary.CLASS_MEASURES, then `pv_<rate>` per discount yield)
+        and the collateral's (class 'COLLATERAL'); on OAS, scenario 'OAS' with each priced
+        class's figures (spreads in bp) and the rate-shift table's WAL and price per shift. The
+        text columns are dictionary-encoded."""
+        import pyarrow as pa
+
+        parts = [part for name in self.deals for part in _deal_rows(name, self.summaries.get(name),
+                                                                    self.oas.get(name))]
+        labels: dict[str, list[str]] = {c: [] for c in GRID_COLUMNS[:4]}
+        codes: dict[str, list[np.ndarray]] = {c: [] for c in GRID_COLUMNS[:4]}
+        values: list[np.ndarray] = []
+        for columns, value in parts:
+            for c in GRID_COLUMNS[:4]:
+                names, index = columns[c]
+                codes[c].append(index + len(labels[c]))
+                labels[c].extend(names)
+            values.append(value)
+        arrays = []
+        for c in GRID_COLUMNS[:4]:
+            index = np.concatenate(codes[c]) if codes[c] else np.zeros(0, dtype=np.int64)
+            unique, inverse = np.unique(np.array(labels[c], dtype=object), return_inverse=True) \
+                if labels[c] else (np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64))
+            arrays.append(pa.DictionaryArray.from_arrays(pa.array(inverse[index].astype(np.int32)),
+                                                         pa.array(unique.tolist(), type=pa.string())))
+        arrays.append(pa.array(np.concatenate(values) if values else np.zeros(0), type=pa.float64()))
+        return pa.Table.from_arrays(arrays, names=list(GRID_COLUMNS))
+
+    def frame(self) -> pd.DataFrame:
+        """The long-form table as a DataFrame (text columns categorical)."""
+        return self.table().to_pandas()
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write the long-form table: Parquet (.parquet, .pq) or CSV (.csv)."""
+        out = Path(path)
+        suffix = out.suffix.lower()
+        if suffix not in (".parquet", ".pq", ".csv"):
+            raise InputError(f"a grid is written as .parquet (or .csv), not '{out.name}'")
+        try:
+            if suffix == ".csv":
+                self.frame().to_csv(out, index=False)
+            else:
+                import pyarrow.parquet as pq
+
+                pq.write_table(self.table(), out)
+        except OSError as exc:
+            raise InputError(f"cannot write the grid to {out}: {exc.strerror or exc}") from None
+        return out
+
+
+def _coded(names: Sequence[str], index: np.ndarray) -> tuple[list[str], np.ndarray]:
+    return list(names), index
+
+
+def _deal_rows(name: str, summary: Summary | None,
+               oas: OasResult | None) -> Iterator[tuple[dict[str, tuple[list[str], np.ndarray]], np.ndarray]]:
+    """The deal's rows as code arrays into small label lists (no string per row)."""
+    if summary is not None:
+        measures = [*CLASS_MEASURES, *(f"pv_{_rate_label(r)}" for r in summary.rates)]
+        blocks = [getattr(summary, m) for m in CLASS_MEASURES] + [summary.pv[:, :, r]
+                                                                  for r in range(len(summary.rates))]
+        # [scenario, class, measure] in that order, then the collateral's [scenario, measure]
+        cube = np.stack([np.asarray(b, dtype=float) for b in blocks], axis=-1)
+        s, c, m = np.indices(cube.shape).reshape(3, -1)
+        yield ({"deal": _coded([name], np.zeros(s.size, dtype=np.int64)),
+                "scenario": _coded(summary.scenarios, s), "class": _coded(summary.classes, c),
+                "measure": _coded(measures, m)}, cube.reshape(-1))
+        coll = np.stack([np.asarray(summary.collateral[m], dtype=float) for m in COLLATERAL_MEASURES],
+                        axis=-1)
+        s, m = np.indices(coll.shape).reshape(2, -1)
+        yield ({"deal": _coded([name], np.zeros(s.size, dtype=np.int64)),
+                "scenario": _coded(summary.scenarios, s), "class": _coded([COLLATERAL], np.zeros_like(s)),
+                "measure": _coded(list(COLLATERAL_MEASURES), m)}, coll.reshape(-1))
+    if oas is not None:
+        scen, cls, meas, vals = [], [], [], []
+        for c in oas.classes:
+            for measure, value in oas_figures(c).items():
+                scen.append(OAS_SCENARIO)
+                cls.append(c.name)
+                meas.append(measure)
+                vals.append(value)
+        if oas.shifts is not None:
+            for kind, table in (("wal", oas.shifts.wal), ("price", oas.shifts.price)):
+                for cname, row in table.items():
+                    for label, value in zip(oas.shifts.labels, row, strict=True):
+                        scen.append(f"rates {label}")
+                        cls.append(cname)
+                        meas.append(kind)
+                        vals.append(value)
+        if vals:
+            idx = np.arange(len(vals))
+            yield ({"deal": _coded([name], np.zeros(len(vals), dtype=np.int64)),
+                    "scenario": _coded(scen, idx), "class": _coded(cls, idx), "measure": _coded(meas, idx)},
+                   np.array(vals, dtype=float))
+
+
+def oas_figures(c: Any) -> dict[str, float]:
+    """One class's OAS figures for the long-form table, unrounded: spreads in bp, prices per 100."""
+    out = {"price": c.price, "accrued": c.accrued, "oas": c.oas * 1e4, "zv_spread": c.zv_spread * 1e4,
+           "option_cost": c.option_cost * 1e4, "oas_std_error": c.oas_std_error * 1e4,
+           "price_std_error": c.price_std_error, "effective_duration": c.effective_duration,
+           "effective_convexity": c.effective_convexity}
+    out.update({f"krd_{k:g}y": v for k, v in c.key_rates.items()})
+    out.update({"wal": c.wal, "mean_wal": c.mean_wal})
+    return {k: float(v) for k, v in out.items()}
+
+
+# ---- tasks: what a worker is sent once, and what it is asked to do
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One deal as a worker keeps it."""
+
+    deal: Deal
+    program: Any  # engine.compiled.CompiledDeal | None: shipped so that no worker builds it again
+    scenarios: list[Scenario]
+    rates: np.ndarray
+    oas: OasRequest | None
+
+
+@dataclass(frozen=True)
+class _Task:
+    key: int          # the deal's number
+    kind: str         # 'summary', 'oas base', 'oas curve', 'oas shifts'
+    start: int = 0    # summary: the scenarios start..stop-1
+    stop: int = 0
+    label: str = ""   # oas curve: bump_curves' label
+    weight: int = 1   # for the progress bar: scenarios, or 1
+
+
+@dataclass(frozen=True)
+class _Done:
+    task: _Task
+    value: Any = None
+    error: str | None = None
+
+
+# What this process was sent, by run: {run token: {deal number: _Entry}}.
+_INSTALLED: dict[str, dict[int, _Entry]] = {}
+# Per run and deal, what the OAS parts share in one worker (the setup, the simulated paths).
+_OAS_CACHE: dict[tuple[str, int], dict[str, Any]] = {}
+
+
+def single_threaded_numba() -> None:
+    """Numba on one thread in this process (and this thread: numba's setting is per thread).
+    Before numba is imported, its variable; after, its setter."""
+    import sys
+
+    if "numba" not in sys.modules:
+        os.environ["NUMBA_NUM_THREADS"] = "1"
+        return
+    import numba
+
+    if numba.get_num_threads() != 1:
+        numba.set_num_threads(1)
+
+
+def install(token: str, blob: bytes) -> None:
+    """Keep a run's deals in this process (a pool's initializer, a Dask worker plugin's setup);
+    their compiled programs go in the engine's cache, so no task builds them."""
+    single_threaded_numba()
+    entries: dict[int, _Entry] = pickle.loads(blob)
+    for entry in entries.values():
+        if entry.program is not None:
+            adopt(entry.deal, entry.program)
+    _INSTALLED[token] = entries
+
+
+def uninstall(token: str) -> None:
+    _INSTALLED.pop(token, None)
+    for key in [k for k in _OAS_CACHE if k[0] == token]:
+        del _OAS_CACHE[key]
+
+
+def run_task(token: str, task: _Task) -> _Done:
+    """Run one task in a worker process (numba on one thread)."""
+    single_threaded_numba()
+    return attempt(token, task)
+
+
+def attempt(token: str, task: _Task) -> _Done:
+    """Run one task; a deal's own failure comes back as its message, not raised."""
+    entry = _INSTALLED[token][task.key]
+    try:
+        return _Done(task, _compute(token, entry, task))
+    except (DealError, DealErrors) as exc:
+        return _Done(task, error=exc.render())
+    except StructurerError as exc:
+        return _Done(task, error=f"error: {exc}")
+    except EngineError as exc:
+        return _Done(task, error=f"error: the engine's audit refused a run: {exc}")
+
+
+def _compute(token: str, entry: _Entry, task: _Task) -> Any:
+    deal = entry.deal
+    if task.kind == "summary":
+        scenarios = entry.scenarios[task.start:task.stop]
+        return summarise(deal, scenarios, rates=entry.rates, chunk=max(1, len(scenarios)))
+    request = entry.oas
+    if request is None:  # never: OAS tasks are made only for an OAS run
+        raise InputError("this grid was not asked for OAS")
+    cache = _OAS_CACHE.setdefault((token, task.key), {})
+    setup = cache.get("setup")
+    if setup is None:
+        setup = cache["setup"] = _oas_setup(deal, request)
+    if task.kind == "oas base":
+        return setup, oas_base(deal, setup, cache)
+    if task.kind == "oas curve":
+        curve = dict(bump_curves(setup))[task.label]
+        return curve_weights(deal, setup, curve, cache)
+    if task.kind == "oas shifts":
+        return oas_shifts(deal, setup)
+    raise InputError(f"no grid task '{task.kind}'")
+
+
+def _oas_setup(deal: Deal, request: OasRequest) -> OasSetup:
+    return oas_setup(deal, dict(request.prices) or None, request.price, model=request.model(deal),
+                     curve=request.curve, key_rates=request.key_rates)
+
+
+# ---- the driver
+
+
+@dataclass
+class _Plan:
+    """The deals that loaded, their tasks, and what the tasks return, joined per deal."""
+
+    labels: dict[int, str]
+    sources: dict[int, str]
+    entries: dict[int, _Entry]
+    tasks: list[_Task]
+    failures: dict[int, str] = field(default_factory=dict)
+    chunks: dict[int, list[tuple[int, Summary]]] = field(default_factory=dict)
+    oas_parts: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def take(self, done: _Done) -> None:
+        key = done.task.key
+        if key in self.failures:
+            return
+        if done.error is not None:
+            self.failures[key] = done.error
+            self.chunks.pop(key, None)
+            self.oas_parts.pop(key, None)
+            return
+        kind = done.task.kind
+        if kind == "summary":
+            self.chunks.setdefault(key, []).append((done.task.start, done.value))
+        elif kind == "oas base":
+            self.oas_parts.setdefault(key, {})["setup"], self.oas_parts[key]["base"] = done.value
+        elif kind == "oas curve":
+            self.oas_parts.setdefault(key, {}).setdefault("weights", {})[done.task.label] = done.value
+        else:
+            self.oas_parts.setdefault(key, {})["shifts"] = done.value
+
+
+def run_grid(deals: Sequence[str | os.PathLike[str] | Deal],
+             speeds: Sequence[Scenario | Prepayment | str] | None = None, *,
+             defaults: Sequence[DefaultAssumption | str] | None = None,
+             rates: Sequence[float | str] | float | str | None = None,
+             oas: OasRequest | bool | None = None, summaries: bool = True,
+             workers: int | None = None, scheduler: Any = None, chunk: int | None = None,
+             progress: Callable[[int, int], None] | None = None) -> Grid:
+    """Every deal under every scenario (see the module's docstring).
+
+    `deals`: deal files or checked Deals. `speeds` as Deal.run takes them (default: each deal's
+    pricing scenario), each run at every default assumption of `defaults` (speed-major, as the
+    command line's --sda grid). `rates`: flat yields for the PVs (analysis/summary.py). `oas`:
+    an OasRequest (True: each deal's declared prices) to value every deal on OAS as well;
+    `summaries=False` runs only that. `workers`: processes of the local pool (default: the
+    cores; 0 runs every task in this process). `scheduler`: a Dask scheduler's address or a
+    distributed.Client (default: the variables SCHEDULER_VARIABLES, else the local pool).
+    `chunk`: scenarios per task (default: a few tasks per worker, within summary's memory
+    budget). `progress(done, total)` hears of each task done, in scenarios and OAS parts."""
+    from .summary import validate_rates
+
+    bey = validate_rates(rates)
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise InputError(f"chunk {chunk!r} is not a number of scenarios; give a whole number, 1 or more")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise InputError(f"workers {workers!r} is not a number of processes; give a whole number, 0 or more")
+    if isinstance(speeds, str | Scenario):
+        speeds = [speeds]
+    if isinstance(defaults, str | DefaultAssumption):
+        defaults = [defaults]
+    request = OasRequest() if oas is True else (oas or None)
+    if not summaries and request is None:
+        raise InputError("a grid with no summaries and no OAS has nothing to run")
+    if scheduler is None:
+        scheduler = next((os.environ[v] for v in SCHEDULER_VARIABLES if os.environ.get(v, "").strip()), None)
+    if isinstance(scheduler, str) and scheduler.strip().lower() == "local":
+        scheduler = None  # the local pool, whatever the environment says
+    if scheduler is None:
+        size = _cores() if workers is None else workers
+    else:
+        size = max(1, workers or 0)  # refined from the cluster by the Dask runner
+    plan = _plan(deals, speeds, defaults, bey, request, summaries, chunk, max(1, size))
+    if plan.entries:
+        if scheduler is not None:
+            from .grid_dask import run_on_dask
+
+            backend, size, retried = "dask", *run_on_dask(scheduler, plan, progress)
+        elif size == 0:
+            backend, retried = "local", _run_here(plan, progress)
+        else:
+            backend, retried = "pool", _run_on_pool(plan, size, progress)
+    else:
+        backend, retried = ("dask" if scheduler is not None else "local" if size == 0 else "pool"), 0
+    return _join(plan, backend, size, retried)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _load(path: str | os.PathLike[str]) -> Deal:
+    """Read, parse and check a deal file (structurer.load, which sits above this layer)."""
+    from ..check import check
+    from ..inputs import read_deal_text
+    from ..language.parser import parse
+
+    return check(parse(read_deal_text(path), str(path)))
+
+
+def _label(deal: Deal, source: str, seen: dict[str, int]) -> str:
+    """The deal's name; a second deal of the same name is told apart by its source."""
+    seen[deal.name] = seen.get(deal.name, 0) + 1
+    return deal.name if seen[deal.name] == 1 else f"{deal.name} ({source})"
+
+
+def _plan(deals: Sequence[str | os.PathLike[str] | Deal], speeds: Sequence[Any] | None,
+          defaults: Sequence[DefaultAssumption | str] | None, bey: np.ndarray, request: OasRequest | None,
+          summaries: bool, chunk: int | None, workers: int) -> _Plan:
+    """Load and check every deal and resolve its scenarios here (a deal that fails is recorded
+    with its error and left out), then cut the tasks."""
+    plan = _Plan({}, {}, {}, [])
+    seen: dict[str, int] = {}
+    loaded: list[tuple[int, Deal, list[Scenario]]] = []
+    for key, item in enumerate(deals):
+        source = item.name if isinstance(item, Deal) else str(item)
+        plan.sources[key] = source
+        plan.labels[key] = source
+        try:
+            deal = item if isinstance(item, Deal) else _load(item)
+            plan.labels[key] = _label(deal, source, seen)
+            scenarios = _scenarios(deal, speeds, defaults) if summaries else []
+            if request is not None:
+                _check_oas(deal, request)
+        except (DealError, DealErrors) as exc:
+            plan.failures[key] = exc.render()
+            continue
+        except StructurerError as exc:
+            plan.failures[key] = f"error: {exc}"
+            continue
+        loaded.append((key, deal, scenarios))
+    # A few tasks per worker over the whole grid: many deals need no split, few deals do.
+    split = max(1, math.ceil(TASKS_PER_WORKER * workers / max(1, len(loaded))))
+    for key, deal, scenarios in loaded:
+        plan.entries[key] = _Entry(deal, compiled(deal), scenarios, bey, request)
+        n = len(scenarios)
+        size = chunk if chunk is not None else min(default_chunk(deal), max(1, math.ceil(n / split)))
+        # OAS first: its parts are the longest tasks, and long tasks last would leave a worker idle.
+        if request is not None:
+            plan.tasks.append(_Task(key, "oas base"))
+            plan.tasks.append(_Task(key, "oas shifts"))
+            labels = ["up", "down"] + ([f"{d} {k:g}y" for k in _key_rates() for d in ("up", "down")]
+                                       if request.key_rates else [])
+            plan.tasks.extend(_Task(key, "oas curve", label=label) for label in labels)
+        for start in range(0, n, size):
+            stop = min(n, start + size)
+            plan.tasks.append(_Task(key, "summary", start, stop, weight=stop - start))
+    return plan
+
+
+def _check_oas(deal: Deal, request: OasRequest) -> None:
+    """What an OAS run of the deal would refuse at once (no curve, nothing priced, a bad model),
+    found here so that the deal's failure costs no task."""
+    from ..model.ratemodel import check_horizon
+    from ..model.ratespec import RateSpec
+    from .oas import _prices
+
+    request.model(deal)  # HullWhite checks its fields (paths in pairs, ...)
+    curve = request.curve if request.curve is not None else deal.analytics.curve
+    if curve is None:
+        raise InputError(f"deal \"{deal.name}\" has no curve for OAS: give one (--curve FILE) or add it "
+                         "to its analytics block")
+    check_horizon(curve, deal.periods)
+    _prices(deal, deal.analytics.rates or RateSpec(), dict(request.prices) or None, request.price)
+
+
+def _key_rates() -> tuple[float, ...]:
+    from ..model.ratespec import KEY_RATES
+
+    return KEY_RATES
+
+
+def _scenarios(deal: Deal, speeds: Sequence[Any] | None,
+               defaults: Sequence[DefaultAssumption | str] | None) -> list[Scenario]:
+    """The deal's scenarios, each at every default assumption (the command line's grid)."""
+    scenarios = resolve_scenarios(deal, list(speeds) if speeds else None)
+    check_indices(deal.name, deal.index_names, (i for s in scenarios for i, _ in s.indices))
+    if not defaults:
+        return scenarios
+    term = max(p.term for p in deal.pools)
+    assumptions = [parse_defaults(d, term) for d in defaults]
+    for d in assumptions:
+        validate_lag(d.lag, term)
+    return [Scenario(s.prepayment, s.indices, name=f"{s.name}, {d.label}" if s.name else None, defaults=d)
+            for s in scenarios for d in assumptions]
+
+
+def _run_here(plan: _Plan, progress: Callable[[int, int], None] | None) -> int:
+    """Every task in this process, in order (workers=0): the reference the pools are held to."""
+    token = uuid.uuid4().hex
+    _INSTALLED[token] = plan.entries  # this process's own objects: nothing to ship
+    total, done = sum(t.weight for t in plan.tasks), 0
+    try:
+        for task in plan.tasks:
+            if task.key in plan.failures:
+                continue
+            plan.take(attempt(token, task))  # this process keeps its numba threads
+            done += task.weight
+            if progress is not None:
+                progress(done, total)
+    finally:
+        uninstall(token)
+    return 0
+
+
+def internal_error(task: _Task, exc: BaseException) -> _Done:
+    """A task that failed other than by its deal's input: a bug, reported for that deal alone
+    (a nightly grid of hundreds of deals does not stop for it)."""
+    return _Done(task, error=f"error: structurer failed on this deal ({type(exc).__name__}: {exc}); "
+                             "please report it")
+
+
+def shipment(plan: _Plan) -> bytes:
+    """The deals, scenarios and compiled programs as one pickle, made once for every worker."""
+    return pickle.dumps(plan.entries, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _run_on_pool(plan: _Plan, workers: int, progress: Callable[[int, int], None] | None) -> int:
+    """The tasks on a local process pool. A pool that loses a worker process breaks as a whole:
+    the tasks not yet back are run again on a new pool, up to POOL_RESTARTS times; returns how
+    many tasks were run again."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    token = uuid.uuid4().hex
+    blob = shipment(plan)
+    # spawn: a fork would copy this process's numba threads, which are not safe to fork.
+    context = multiprocessing.get_context("spawn")
+    pending = list(plan.tasks)
+    total, done, retried, restarts = sum(t.weight for t in plan.tasks), 0, 0, 0
+    while pending:
+        broken = False
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=install,
+                                 initargs=(token, blob)) as pool:
+            futures = {pool.submit(run_task, token, task): task for task in pending
+                       if task.key not in plan.failures}
+            pending = []
+            waiting = set(futures)
+            while waiting:
+                finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    task = futures[future]
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        pending.append(task)
+                        continue
+                    except Exception as exc:  # a bug on one deal: the others carry on
+                        result = internal_error(task, exc)
+                    plan.take(result)
+                    done += task.weight
+                    if progress is not None:
+                        progress(done, total)
+            if broken:
+                pool.shutdown(wait=False, cancel_futures=True)
+        if broken:
+            restarts += 1
+            retried += len(pending)
+            if restarts > POOL_RESTARTS:
+                for task in pending:
+                    plan.failures.setdefault(task.key, f"error: a worker process died running deal "
+                                                       f"\"{plan.labels[task.key]}\" {restarts} times")
+                break
+    return retried
+
+
+def _join(plan: _Plan, backend: str, workers: int, retried: int) -> Grid:
+    """Each deal's chunks joined in scenario order and its OAS parts assembled."""
+    names, summaries, oas = [], {}, {}
+    for key, entry in plan.entries.items():
+        if key in plan.failures:
+            continue
+        label = plan.labels[key]
+        names.append(label)
+        chunks = sorted(plan.chunks.get(key, []), key=lambda c: c[0])
+        if entry.scenarios:
+            summaries[label] = join_summaries([s for _, s in chunks])
+        if entry.oas is not None:
+            parts = plan.oas_parts[key]
+            setup: OasSetup = parts["setup"]
+            base: OasBase = parts["base"]
+            table: RateShifts | None = parts.get("shifts")
+            oas[label] = oas_assemble(entry.deal, setup, base, parts.get("weights", {}), table)
+    failures = [Failure(plan.labels[k], plan.sources[k], plan.failures[k]) for k in sorted(plan.failures)]
+    return Grid(names, summaries, oas, failures, backend, workers, len(plan.tasks), retried)
+
+
+def join_summaries(parts: list[Summary]) -> Summary:
+    """Summaries of consecutive chunks of one deal's scenarios as one (copies, no arithmetic)."""
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    arrays = {m: np.concatenate([getattr(p, m) for p in parts]) for m in CLASS_MEASURES}
+    return Summary(
+        deal=first.deal, scenarios=[s for p in parts for s in p.scenarios], classes=first.classes,
+        notional=first.notional, original_balance=first.original_balance, rates=first.rates,
+        pv=np.concatenate([p.pv for p in parts]),
+        collateral={m: np.concatenate([p.collateral[m] for p in parts]) for m in first.collateral},
+        **arrays)
