@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,42 +35,33 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..engine.audit import EngineError
-from ..engine.compiled import adopt, compiled
+from ..engine.compiled import compiled
 from ..engine.run import resolve_scenarios
 from ..errors import DealError, DealErrors, InputError, StructurerError
 from ..model.deal import Deal
 from ..model.defaults import DefaultAssumption, parse_defaults, validate_lag
 from ..model.scenarios import Scenario, check_indices
-from .oas import (
-    OasBase,
-    OasResult,
-    OasSetup,
-    RateShifts,
-    bump_curves,
-    curve_weights,
-    oas_assemble,
-    oas_base,
-    oas_setup,
-    oas_shifts,
+from .grid_tasks import (
+    Done,
+    Entry,
+    OasRequest,
+    Task,
+    attempt,
+    install,
+    internal_error,
+    keep,
+    run_task,
+    shipment,
+    uninstall,
 )
-from .summary import (
-    CLASS_MEASURES,
-    COLLATERAL,
-    COLLATERAL_MEASURES,
-    Summary,
-    _rate_label,
-    default_chunk,
-    summarise,
-)
+from .oas import OasBase, OasResult, OasSetup, RateShifts, oas_assemble
+from .summary import CLASS_MEASURES, COLLATERAL, COLLATERAL_MEASURES, Summary, _rate_label, default_chunk
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from ..model.curve import Curve
     from ..model.prepayment import Prepayment
-    from ..model.ratemodel import HullWhite
 
 # Where the scheduler's address may be given instead of --scheduler / scheduler=: ours first,
 # then Dask's own variable (Client() reads it too).
@@ -83,30 +73,6 @@ POOL_RESTARTS = 3
 TASKS_PER_WORKER = 4
 GRID_COLUMNS = ("deal", "scenario", "class", "measure", "value")
 OAS_SCENARIO = "OAS"
-
-
-@dataclass(frozen=True)
-class OasRequest:
-    """What an OAS run of every deal takes (analysis/oas.py oas_analysis's arguments): clean
-    prices per class or one for every class (else each deal's `oas A at ...`), the rate model
-    (None: the deal's, its fields replaced by those given here by dataclasses.replace), the curve
-    (None: the deal's analytics curve), key rates."""
-
-    prices: tuple[tuple[str, float | str], ...] = ()
-    price: float | str | None = None
-    model_changes: tuple[tuple[str, Any], ...] = ()
-    curve: Curve | None = None
-    key_rates: bool = True
-
-    def model(self, deal: Deal) -> HullWhite | None:
-        import dataclasses
-
-        from ..model.ratespec import RateSpec
-
-        if not self.model_changes:
-            return None
-        spec = deal.analytics.rates or RateSpec()
-        return dataclasses.replace(spec.rate_model, **dict(self.model_changes))
 
 
 @dataclass(frozen=True)
@@ -244,120 +210,6 @@ def oas_figures(c: Any) -> dict[str, float]:
     return {k: float(v) for k, v in out.items()}
 
 
-# ---- tasks: what a worker is sent once, and what it is asked to do
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """One deal as a worker keeps it."""
-
-    deal: Deal
-    program: Any  # engine.compiled.CompiledDeal | None: shipped so that no worker builds it again
-    scenarios: list[Scenario]
-    rates: np.ndarray
-    oas: OasRequest | None
-
-
-@dataclass(frozen=True)
-class _Task:
-    key: int          # the deal's number
-    kind: str         # 'summary', 'oas base', 'oas curve', 'oas shifts'
-    start: int = 0    # summary: the scenarios start..stop-1
-    stop: int = 0
-    label: str = ""   # oas curve: bump_curves' label
-    weight: int = 1   # for the progress bar: scenarios, or 1
-
-
-@dataclass(frozen=True)
-class _Done:
-    task: _Task
-    value: Any = None
-    error: str | None = None
-
-
-# What this process was sent, by run: {run token: {deal number: _Entry}}.
-_INSTALLED: dict[str, dict[int, _Entry]] = {}
-# Per run and deal, what the OAS parts share in one worker (the setup, the simulated paths).
-_OAS_CACHE: dict[tuple[str, int], dict[str, Any]] = {}
-
-
-def single_threaded_numba() -> None:
-    """Numba on one thread in this process (and this thread: numba's setting is per thread).
-    Before numba is imported, its variable; after, its setter."""
-    import sys
-
-    if "numba" not in sys.modules:
-        os.environ["NUMBA_NUM_THREADS"] = "1"
-        return
-    import numba
-
-    if numba.get_num_threads() != 1:
-        numba.set_num_threads(1)
-
-
-def install(token: str, blob: bytes) -> None:
-    """Keep a run's deals in this process (a pool's initializer, a Dask worker plugin's setup);
-    their compiled programs go in the engine's cache, so no task builds them."""
-    single_threaded_numba()
-    entries: dict[int, _Entry] = pickle.loads(blob)
-    for entry in entries.values():
-        if entry.program is not None:
-            adopt(entry.deal, entry.program)
-    _INSTALLED[token] = entries
-
-
-def uninstall(token: str) -> None:
-    _INSTALLED.pop(token, None)
-    for key in [k for k in _OAS_CACHE if k[0] == token]:
-        del _OAS_CACHE[key]
-
-
-def run_task(token: str, task: _Task) -> _Done:
-    """Run one task in a worker process (numba on one thread)."""
-    single_threaded_numba()
-    return attempt(token, task)
-
-
-def attempt(token: str, task: _Task) -> _Done:
-    """Run one task; a deal's own failure comes back as its message, not raised."""
-    entry = _INSTALLED[token][task.key]
-    try:
-        return _Done(task, _compute(token, entry, task))
-    except (DealError, DealErrors) as exc:
-        return _Done(task, error=exc.render())
-    except StructurerError as exc:
-        return _Done(task, error=f"error: {exc}")
-    except EngineError as exc:
-        return _Done(task, error=f"error: the engine's audit refused a run: {exc}")
-
-
-def _compute(token: str, entry: _Entry, task: _Task) -> Any:
-    deal = entry.deal
-    if task.kind == "summary":
-        scenarios = entry.scenarios[task.start:task.stop]
-        return summarise(deal, scenarios, rates=entry.rates, chunk=max(1, len(scenarios)))
-    request = entry.oas
-    if request is None:  # never: OAS tasks are made only for an OAS run
-        raise InputError("this grid was not asked for OAS")
-    cache = _OAS_CACHE.setdefault((token, task.key), {})
-    setup = cache.get("setup")
-    if setup is None:
-        setup = cache["setup"] = _oas_setup(deal, request)
-    if task.kind == "oas base":
-        return setup, oas_base(deal, setup, cache)
-    if task.kind == "oas curve":
-        curve = dict(bump_curves(setup))[task.label]
-        return curve_weights(deal, setup, curve, cache)
-    if task.kind == "oas shifts":
-        return oas_shifts(deal, setup)
-    raise InputError(f"no grid task '{task.kind}'")
-
-
-def _oas_setup(deal: Deal, request: OasRequest) -> OasSetup:
-    return oas_setup(deal, dict(request.prices) or None, request.price, model=request.model(deal),
-                     curve=request.curve, key_rates=request.key_rates)
-
-
 # ---- the driver
 
 
@@ -367,13 +219,13 @@ class _Plan:
 
     labels: dict[int, str]
     sources: dict[int, str]
-    entries: dict[int, _Entry]
-    tasks: list[_Task]
+    entries: dict[int, Entry]
+    tasks: list[Task]
     failures: dict[int, str] = field(default_factory=dict)
     chunks: dict[int, list[tuple[int, Summary]]] = field(default_factory=dict)
     oas_parts: dict[int, dict[str, Any]] = field(default_factory=dict)
 
-    def take(self, done: _Done) -> None:
+    def take(self, done: Done) -> None:
         key = done.task.key
         if key in self.failures:
             return
@@ -498,19 +350,19 @@ def _plan(deals: Sequence[str | os.PathLike[str] | Deal], speeds: Sequence[Any] 
     # A few tasks per worker over the whole grid: many deals need no split, few deals do.
     split = max(1, math.ceil(TASKS_PER_WORKER * workers / max(1, len(loaded))))
     for key, deal, scenarios in loaded:
-        plan.entries[key] = _Entry(deal, compiled(deal), scenarios, bey, request)
+        plan.entries[key] = Entry(deal, compiled(deal), scenarios, bey, request)
         n = len(scenarios)
         size = chunk if chunk is not None else min(default_chunk(deal), max(1, math.ceil(n / split)))
         # OAS first: its parts are the longest tasks, and long tasks last would leave a worker idle.
         if request is not None:
-            plan.tasks.append(_Task(key, "oas base"))
-            plan.tasks.append(_Task(key, "oas shifts"))
+            plan.tasks.append(Task(key, "oas base"))
+            plan.tasks.append(Task(key, "oas shifts"))
             labels = ["up", "down"] + ([f"{d} {k:g}y" for k in _key_rates() for d in ("up", "down")]
                                        if request.key_rates else [])
-            plan.tasks.extend(_Task(key, "oas curve", label=label) for label in labels)
+            plan.tasks.extend(Task(key, "oas curve", label=label) for label in labels)
         for start in range(0, n, size):
             stop = min(n, start + size)
-            plan.tasks.append(_Task(key, "summary", start, stop, weight=stop - start))
+            plan.tasks.append(Task(key, "summary", start, stop, weight=stop - start))
     return plan
 
 
@@ -554,7 +406,7 @@ def _scenarios(deal: Deal, speeds: Sequence[Any] | None,
 def _run_here(plan: _Plan, progress: Callable[[int, int], None] | None) -> int:
     """Every task in this process, in order (workers=0): the reference the pools are held to."""
     token = uuid.uuid4().hex
-    _INSTALLED[token] = plan.entries  # this process's own objects: nothing to ship
+    keep(token, plan.entries)
     total, done = sum(t.weight for t in plan.tasks), 0
     try:
         for task in plan.tasks:
@@ -569,18 +421,6 @@ def _run_here(plan: _Plan, progress: Callable[[int, int], None] | None) -> int:
     return 0
 
 
-def internal_error(task: _Task, exc: BaseException) -> _Done:
-    """A task that failed other than by its deal's input: a bug, reported for that deal alone
-    (a nightly grid of hundreds of deals does not stop for it)."""
-    return _Done(task, error=f"error: structurer failed on this deal ({type(exc).__name__}: {exc}); "
-                             "please report it")
-
-
-def shipment(plan: _Plan) -> bytes:
-    """The deals, scenarios and compiled programs as one pickle, made once for every worker."""
-    return pickle.dumps(plan.entries, protocol=pickle.HIGHEST_PROTOCOL)
-
-
 def _run_on_pool(plan: _Plan, workers: int, progress: Callable[[int, int], None] | None) -> int:
     """The tasks on a local process pool. A pool that loses a worker process breaks as a whole:
     the tasks not yet back are run again on a new pool, up to POOL_RESTARTS times; returns how
@@ -590,7 +430,7 @@ def _run_on_pool(plan: _Plan, workers: int, progress: Callable[[int, int], None]
     from concurrent.futures.process import BrokenProcessPool
 
     token = uuid.uuid4().hex
-    blob = shipment(plan)
+    blob = shipment(plan.entries)
     # spawn: a fork would copy this process's numba threads, which are not safe to fork.
     context = multiprocessing.get_context("spawn")
     pending = list(plan.tasks)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
-from . import grid
+from . import grid_tasks as grid
 
 try:
     from distributed import Client, as_completed
@@ -67,7 +67,7 @@ def run_on_dask(scheduler: str | Client, plan: Any,
     token = uuid.uuid4().hex
     name = f"structurer-grid-{token}"
     try:
-        client.register_plugin(ShipDeals(token, grid.shipment(plan)), name=name)
+        client.register_plugin(ShipDeals(token, grid.shipment(plan.entries)), name=name)
         workers = len(client.scheduler_info().get("workers", {}))
         tasks = [t for t in plan.tasks if t.key not in plan.failures]
         # pure=False: two runs of the same grid are two runs, never one cached result.
@@ -79,10 +79,10 @@ def run_on_dask(scheduler: str | Client, plan: Any,
             try:
                 result = future.result()
             except KilledWorker as exc:
-                result = grid._Done(task, error=f"error: Dask workers died running deal "
+                result = grid.Done(task, error=f"error: Dask workers died running deal "
                                                 f"\"{plan.labels[task.key]}\" ({exc})")
             except FutureCancelledError as exc:
-                result = grid._Done(task, error=f"error: the Dask cluster cancelled a task ({exc})")
+                result = grid.Done(task, error=f"error: the Dask cluster cancelled a task ({exc})")
             except Exception as exc:  # a bug on one deal: the others carry on
                 result = grid.internal_error(task, exc)
             future.release()
