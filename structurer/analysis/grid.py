@@ -47,11 +47,12 @@ from .grid_tasks import (
     OasRequest,
     Task,
     attempt,
-    install,
     internal_error,
     keep,
+    ready,
     run_task,
     shipment,
+    start_worker,
     uninstall,
 )
 from .oas import OasBase, OasResult, OasSetup, RateShifts, oas_assemble
@@ -96,7 +97,8 @@ class Grid:
     backend: str  # 'local' (this process), 'pool' or 'dask'
     workers: int
     tasks: int
-    retried: int = 0  # tasks run again after their worker died
+    retried: int = 0  # tasks run again after their worker died (the local pool; Dask's are not told)
+    busy: float = 0.0  # CPU seconds the tasks took in the workers, summed: the work without the transport
 
     @property
     def ok(self) -> bool:
@@ -224,9 +226,11 @@ class _Plan:
     failures: dict[int, str] = field(default_factory=dict)
     chunks: dict[int, list[tuple[int, Summary]]] = field(default_factory=dict)
     oas_parts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    busy: float = 0.0
 
     def take(self, done: Done) -> None:
         key = done.task.key
+        self.busy += done.seconds
         if key in self.failures:
             return
         if done.error is not None:
@@ -285,18 +289,27 @@ def run_grid(deals: Sequence[str | os.PathLike[str] | Deal],
         size = _cores() if workers is None else workers
     else:
         size = max(1, workers or 0)  # refined from the cluster by the Dask runner
-    plan = _plan(deals, speeds, defaults, bey, request, summaries, chunk, max(1, size))
-    if plan.entries:
+    # The local pool starts before the deals are loaded: its start-up and the loading overlap.
+    pool = _LocalPool(size) if scheduler is None and size > 0 else None
+    try:
+        plan = _plan(deals, speeds, defaults, bey, request, summaries, chunk, max(1, size))
+        retried = 0
         if scheduler is not None:
-            from .grid_dask import run_on_dask
+            backend = "dask"
+            if plan.entries:
+                from .grid_dask import run_on_dask
 
-            backend, size, retried = "dask", *run_on_dask(scheduler, plan, progress)
-        elif size == 0:
-            backend, retried = "local", _run_here(plan, progress)
+                size, retried = run_on_dask(scheduler, plan, progress)
+        elif pool is None:
+            backend = "local"
+            _run_here(plan, progress)
         else:
-            backend, retried = "pool", _run_on_pool(plan, size, progress)
-    else:
-        backend, retried = ("dask" if scheduler is not None else "local" if size == 0 else "pool"), 0
+            backend = "pool"
+            if plan.entries:
+                retried = pool.run(plan, progress)
+    finally:
+        if pool is not None:
+            pool.close()
     return _join(plan, backend, size, retried)
 
 
@@ -330,6 +343,7 @@ def _plan(deals: Sequence[str | os.PathLike[str] | Deal], speeds: Sequence[Any] 
     plan = _Plan({}, {}, {}, [])
     seen: dict[str, int] = {}
     loaded: list[tuple[int, Deal, list[Scenario]]] = []
+    read: dict[str, Scenario] = {}
     for key, item in enumerate(deals):
         source = item.name if isinstance(item, Deal) else str(item)
         plan.sources[key] = source
@@ -337,7 +351,7 @@ def _plan(deals: Sequence[str | os.PathLike[str] | Deal], speeds: Sequence[Any] 
         try:
             deal = item if isinstance(item, Deal) else _load(item)
             plan.labels[key] = _label(deal, source, seen)
-            scenarios = _scenarios(deal, speeds, defaults) if summaries else []
+            scenarios = _scenarios(deal, speeds, defaults, read) if summaries else []
             if request is not None:
                 _check_oas(deal, request)
         except (DealError, DealErrors) as exc:
@@ -389,9 +403,25 @@ def _key_rates() -> tuple[float, ...]:
 
 
 def _scenarios(deal: Deal, speeds: Sequence[Any] | None,
-               defaults: Sequence[DefaultAssumption | str] | None) -> list[Scenario]:
-    """The deal's scenarios, each at every default assumption (the command line's grid)."""
-    scenarios = resolve_scenarios(deal, list(speeds) if speeds else None)
+               defaults: Sequence[DefaultAssumption | str] | None,
+               read: dict[str, Scenario] | None = None) -> list[Scenario]:
+    """The deal's scenarios, each at every default assumption (the command line's grid). `read`:
+    speeds already read from text, by their text, shared by every deal (a speed that is not one
+    of the deal's scenario names reads the same for every deal: the same objects, read and sent
+    once)."""
+    if speeds and read is not None:
+        out: list[Scenario] = []
+        for speed in speeds:
+            if isinstance(speed, str) and speed not in deal.scenarios and "defaults" not in speed.lower():
+                got = read.get(speed)
+                if got is None:
+                    got = read[speed] = resolve_scenarios(deal, [speed])[0]
+                out.append(got)
+            else:
+                out.extend(resolve_scenarios(deal, [speed]))
+        scenarios = out
+    else:
+        scenarios = resolve_scenarios(deal, list(speeds) if speeds else None)
     check_indices(deal.name, deal.index_names, (i for s in scenarios for i, _ in s.indices))
     if not defaults:
         return scenarios
@@ -421,25 +451,57 @@ def _run_here(plan: _Plan, progress: Callable[[int, int], None] | None) -> int:
     return 0
 
 
-def _run_on_pool(plan: _Plan, workers: int, progress: Callable[[int, int], None] | None) -> int:
-    """The tasks on a local process pool. A pool that loses a worker process breaks as a whole:
-    the tasks not yet back are run again on a new pool, up to POOL_RESTARTS times; returns how
-    many tasks were run again."""
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
+class _LocalPool:
+    """A local process pool, started before the deals are planned: its processes start up (import
+    structurer and numba) while this process loads and checks the deals, then each takes the
+    run's deals once from a queue (grid_tasks.start_worker)."""
 
-    token = uuid.uuid4().hex
-    blob = shipment(plan.entries)
-    # spawn: a fork would copy this process's numba threads, which are not safe to fork.
-    context = multiprocessing.get_context("spawn")
-    pending = list(plan.tasks)
-    total, done, retried, restarts = sum(t.weight for t in plan.tasks), 0, 0, 0
-    while pending:
-        broken = False
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=install,
-                                 initargs=(token, blob)) as pool:
-            futures = {pool.submit(run_task, token, task): task for task in pending
+    def __init__(self, workers: int):
+        import multiprocessing
+
+        self.workers = workers
+        # spawn: a fork would copy this process's numba threads, which are not safe to fork.
+        self.context = multiprocessing.get_context("spawn")
+        self.token = uuid.uuid4().hex
+        self.blob: bytes | None = None
+        self._open()
+
+    def _open(self) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.queue = self.context.SimpleQueue()
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context,
+                                        initializer=start_worker, initargs=(self.token, self.queue))
+        # The pool starts a process per task submitted, up to its size: these start them all now.
+        for _ in range(self.workers):
+            self.pool.submit(ready)
+        if self.blob is not None:
+            self.ship(self.blob)
+
+    def ship(self, blob: bytes | None) -> None:
+        self.blob = blob
+        for _ in range(self.workers):
+            self.queue.put(blob)
+
+    def close(self) -> None:
+        if self.blob is None:
+            self.ship(None)  # no deal to run: the processes stop waiting for one
+        # Every result is in: the processes' interpreters wind down while the caller goes on (the
+        # pool's own thread still joins them).
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def run(self, plan: _Plan, progress: Callable[[int, int], None] | None) -> int:
+        """The plan's tasks. A pool that loses a worker process breaks as a whole: the tasks not
+        yet back run again on a new pool, up to POOL_RESTARTS times; returns how many did."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        self.ship(shipment(plan.entries))
+        pending = list(plan.tasks)
+        total, done, retried, restarts = sum(t.weight for t in plan.tasks), 0, 0, 0
+        while pending:
+            broken = False
+            futures = {self.pool.submit(run_task, self.token, task): task for task in pending
                        if task.key not in plan.failures}
             pending = []
             waiting = set(futures)
@@ -460,16 +522,17 @@ def _run_on_pool(plan: _Plan, workers: int, progress: Callable[[int, int], None]
                     if progress is not None:
                         progress(done, total)
             if broken:
-                pool.shutdown(wait=False, cancel_futures=True)
-        if broken:
-            restarts += 1
-            retried += len(pending)
-            if restarts > POOL_RESTARTS:
-                for task in pending:
-                    plan.failures.setdefault(task.key, f"error: a worker process died running deal "
-                                                       f"\"{plan.labels[task.key]}\" {restarts} times")
-                break
-    return retried
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                restarts += 1
+                retried += len(pending)
+                if restarts > POOL_RESTARTS:
+                    for task in pending:
+                        plan.failures.setdefault(task.key, f"error: a worker process died running deal "
+                                                           f"\"{plan.labels[task.key]}\" {restarts} times")
+                    pending = []
+                if pending:
+                    self._open()
+        return retried
 
 
 def _join(plan: _Plan, backend: str, workers: int, retried: int) -> Grid:
@@ -490,7 +553,7 @@ def _join(plan: _Plan, backend: str, workers: int, retried: int) -> Grid:
             table: RateShifts | None = parts.get("shifts")
             oas[label] = oas_assemble(entry.deal, setup, base, parts.get("weights", {}), table)
     failures = [Failure(plan.labels[k], plan.sources[k], plan.failures[k]) for k in sorted(plan.failures)]
-    return Grid(names, summaries, oas, failures, backend, workers, len(plan.tasks), retried)
+    return Grid(names, summaries, oas, failures, backend, workers, len(plan.tasks), retried, plan.busy)
 
 
 def join_summaries(parts: list[Summary]) -> Summary:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +83,7 @@ class Done:
     task: Task
     value: Any = None
     error: str | None = None
+    seconds: float = 0.0  # the task's own time in the worker (process CPU time), for Grid.busy
 
 
 # What this process was sent, by run: {run token: {deal number: Entry}}.
@@ -115,6 +117,22 @@ def install(token: str, blob: bytes) -> None:
     _INSTALLED[token] = entries
 
 
+def start_worker(token: str, queue: Any) -> None:
+    """A local pool's initializer: numba on one thread, numba and the kernel imported while the
+    driver still loads and checks the deals, then the deals, once, from `queue` (None: the run
+    has no deal to run)."""
+    single_threaded_numba()
+    from ..engine import kernel  # noqa: F401 - the slow imports, before the deals arrive
+
+    blob = queue.get()
+    if blob is not None:
+        install(token, blob)
+
+
+def ready() -> None:
+    """A pool's first task per process: submitting it is what starts the process."""
+
+
 def keep(token: str, entries: dict[int, Entry]) -> None:
     """A run's deals kept in this process as they are (a grid run in the driver: nothing to ship)."""
     _INSTALLED[token] = entries
@@ -135,8 +153,9 @@ def run_task(token: str, task: Task) -> Done:
 def attempt(token: str, task: Task) -> Done:
     """Run one task; a deal's own failure comes back as its message, not raised."""
     entry = _INSTALLED[token][task.key]
+    start = time.process_time()
     try:
-        return Done(task, _compute(token, entry, task))
+        return Done(task, _compute(token, entry, task), seconds=time.process_time() - start)
     except (DealError, DealErrors) as exc:
         return Done(task, error=exc.render())
     except StructurerError as exc:
