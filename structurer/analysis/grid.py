@@ -523,6 +523,13 @@ class _LocalPool:
                         progress(done, total)
             if broken:
                 self.pool.shutdown(wait=False, cancel_futures=True)
+                if done == 0 and restarts == 0 and not plan.busy:
+                    # Nothing ever came back: the processes could not start, which a retry
+                    # cannot mend (most often a script without the guard spawn needs).
+                    raise InputError("the local pool's worker processes died before any task came back. "
+                                     "A script that runs a grid on the local pool must keep its top level "
+                                     "under `if __name__ == \"__main__\":` (each worker process starts by "
+                                     "importing the script); or run it in this process with workers=0")
                 restarts += 1
                 retried += len(pending)
                 if restarts > POOL_RESTARTS:
