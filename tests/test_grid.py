@@ -352,3 +352,38 @@ def test_bad_api_arguments_are_input_errors() -> None:
         run_grid(GOOD[:1], SPEEDS, summaries=False)
     with pytest.raises(structurer.InputError, match="discount yield"):
         run_grid(GOOD[:1], SPEEDS, rates=["fast"])
+
+
+def test_structure_grid_oas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The command line's OAS options reach every part: the figures are structurer.oas's.
+    out = tmp_path / "oas.parquet"
+    code = main(["grid", str(DEALS / "oas.waterfall"), "--oas", "--oas-only", "--paths", str(PATHS),
+                 "--seed", "3", "--no-key-rates", "--price", "PA=99-16", "--workers", "0", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    deal = structurer.load(DEALS / "oas.waterfall")
+    single = structurer.oas(deal, {"PA": "99-16"}, paths=PATHS, seed=3, key_rates=False)
+    frame = pq.read_table(out).to_pandas()
+    assert set(frame["scenario"].astype(str)) >= {"OAS"}
+    oas = frame[(frame["scenario"] == "OAS") & (frame["measure"] == "oas")]
+    assert dict(zip(oas["class"].astype(str), oas["value"], strict=True)) == {c.name: c.oas * 1e4
+                                                                              for c in single.classes}
+    assert not frame["measure"].astype(str).str.startswith("krd_").any()
+
+
+def test_a_script_without_the_main_guard_is_told_why(tmp_path: Path) -> None:
+    # spawn imports the calling script in each worker process: unguarded, they die at start,
+    # and the grid says why instead of retrying.
+    import subprocess
+
+    script = tmp_path / "nightly.py"
+    script.write_text(
+        "import structurer\n"
+        "try:\n"
+        f"    structurer.grid([{str(GOOD[0])!r}], ['100 PSA'], workers=1)\n"
+        "except structurer.InputError as exc:\n"
+        "    print('InputError:', exc)\n")
+    env = dict(os.environ, PYTHONPATH=str(Path(structurer.__file__).resolve().parent.parent))
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                         env=env, check=False)
+    assert 'InputError: the local pool\'s worker processes died before any task came back' in run.stdout
+    assert 'if __name__ == "__main__":' in run.stdout

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +90,11 @@ class Done:
 # What this process was sent, by run: {run token: {deal number: Entry}}.
 _INSTALLED: dict[str, dict[int, Entry]] = {}
 # Per run and deal, what the OAS parts share in one worker (the setup, the simulated paths).
-_OAS_CACHE: dict[tuple[str, int], dict[str, Any]] = {}
+# The two deals last valued (a deal's parts are handed out together): the paths of 1,000 and the
+# random part of their bond prices take tens of MB a deal, which a worker running hundreds of
+# deals must not keep.
+_OAS_CACHE: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+OAS_CACHE_DEALS = 2
 
 
 def single_threaded_numba() -> None:
@@ -173,6 +178,9 @@ def _compute(token: str, entry: Entry, task: Task) -> Any:
     if request is None:  # never: OAS tasks are made only for an OAS run
         raise InputError("this grid was not asked for OAS")
     cache = _OAS_CACHE.setdefault((token, task.key), {})
+    _OAS_CACHE.move_to_end((token, task.key))
+    while len(_OAS_CACHE) > OAS_CACHE_DEALS:
+        _OAS_CACHE.popitem(last=False)
     setup = cache.get("setup")
     if setup is None:
         setup = cache["setup"] = _oas_setup(deal, request)
