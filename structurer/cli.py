@@ -238,7 +238,8 @@ def _grid_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--oas-only", action="store_true", help="with --oas: run no scenario grid, OAS only")
     run = p.add_argument_group("where it runs")
     run.add_argument("--workers", type=_positive_int("--workers", 0), metavar="N",
-                     help="processes of the local pool (default: the cores; 0 runs in this process)")
+                     help="processes of the local pool, even with a scheduler in the environment "
+                          "(default: the cores; 0 runs in this process)")
     run.add_argument("--scheduler", metavar="ADDRESS",
                      help="a Dask scheduler, e.g. tcp://host:8786 (default: $STRUCTURER_SCHEDULER, "
                           "else $DASK_SCHEDULER_ADDRESS, else the local pool; 'local' for the pool)")

@@ -114,8 +114,9 @@ def test_the_scheduler_address_from_the_environment(want: dict, cluster: object,
     grid = run_grid(GOOD[:1], SPEEDS, rates=RATES)
     assert grid.backend == "dask"
     assert_same_summary(grid.summaries["FJF-01"], want["FJF-01"])
-    # 'local' keeps the local pool whatever the environment says
-    assert run_grid(GOOD[:1], SPEEDS[:3], scheduler="local", workers=1).backend == "pool"
+    # 'local', or a pool size, keeps the local pool whatever the environment says
+    assert run_grid(GOOD[:1], SPEEDS[:3], scheduler="local").backend == "pool"
+    assert run_grid(GOOD[:1], SPEEDS[:3], workers=1).backend == "pool"
 
 
 def test_oas_on_dask_is_oas_analysis(client: object) -> None:

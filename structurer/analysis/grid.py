@@ -264,7 +264,8 @@ def run_grid(deals: Sequence[str | os.PathLike[str] | Deal],
     an OasRequest (True: each deal's declared prices) to value every deal on OAS as well;
     `summaries=False` runs only that. `workers`: processes of the local pool (default: the
     cores; 0 runs every task in this process). `scheduler`: a Dask scheduler's address or a
-    distributed.Client (default: the variables SCHEDULER_VARIABLES, else the local pool).
+    distributed.Client (default, when `workers` is not given either: the variables
+    SCHEDULER_VARIABLES, else the local pool).
     `chunk`: scenarios per task (default: a few tasks per worker, within summary's memory
     budget). `progress(done, total)` hears of each task done, in scenarios and OAS parts."""
     from .summary import validate_rates
@@ -281,7 +282,7 @@ def run_grid(deals: Sequence[str | os.PathLike[str] | Deal],
     request = OasRequest() if oas is True else (oas or None)
     if not summaries and request is None:
         raise InputError("a grid with no summaries and no OAS has nothing to run")
-    if scheduler is None:
+    if scheduler is None and workers is None:  # a pool size given asks for the local pool
         scheduler = next((os.environ[v] for v in SCHEDULER_VARIABLES if os.environ.get(v, "").strip()), None)
     if isinstance(scheduler, str) and scheduler.strip().lower() == "local":
         scheduler = None  # the local pool, whatever the environment says

@@ -67,7 +67,11 @@ def run_on_dask(scheduler: str | Client, plan: Any,
     token = uuid.uuid4().hex
     name = f"structurer-grid-{token}"
     try:
-        client.register_plugin(ShipDeals(token, grid.shipment(plan.entries)), name=name)
+        try:
+            client.register_plugin(ShipDeals(token, grid.shipment(plan.entries)), name=name)
+        except Exception as exc:  # e.g. structurer is not installed on the workers
+            raise InputError(f"the Dask workers could not take the deals (is structurer installed "
+                             f"on every worker?): {type(exc).__name__}: {exc}") from None
         workers = len(client.scheduler_info().get("workers", {}))
         tasks = [t for t in plan.tasks if t.key not in plan.failures]
         # pure=False: two runs of the same grid are two runs, never one cached result.
