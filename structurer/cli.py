@@ -166,10 +166,18 @@ def _index_levels(text: str) -> tuple[str, list[RatePath]]:
 COMMANDS = ("run", "check", "grid", "solve", "tieout", "convert", "speeds")
 
 
+def _one_line_usage(prog: str) -> argparse.HelpFormatter:
+    """The top-level help at least 100 columns wide: its usage line names every sub-command on
+    one line (at 80 columns argparse would wrap it and drop the list)."""
+    import shutil
+
+    return argparse.HelpFormatter(prog, width=max(100, shutil.get_terminal_size().columns - 2))
+
+
 def _parser() -> argparse.ArgumentParser:
     """`structure COMMAND ...`: argparse sub-commands; a deal file first means `run`."""
     p = argparse.ArgumentParser(
-        prog="structure",
+        prog="structure", formatter_class=_one_line_usage,
         description="Run a CMO/REMIC deal file: cash flows, WAL, windows, decrement tables, report. "
                     "'structure DEAL ...' is short for 'structure run DEAL ...'.",
     )
