@@ -388,3 +388,18 @@ def test_a_script_without_the_main_guard_is_told_why(tmp_path: Path) -> None:
                          env=env, check=False)
     assert 'InputError: the local pool\'s worker processes died before any task came back' in run.stdout
     assert 'if __name__ == "__main__":' in run.stdout
+
+
+def test_the_grid_benchmark_runs() -> None:
+    # benchmarks/bench_grid.py end to end on a small grid: it prints its figures (not asserted).
+    import subprocess
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_grid.py"
+    if not script.exists():
+        pytest.skip("the benchmarks are not shipped with an installed package")
+    run = subprocess.run([sys.executable, str(script), "--deals", "3", "--scenarios", "20", "--repeat", "1",
+                          "--no-dask"], capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr
+    for line in ("local pool, 1 worker", "local pool, 2 workers", "speed-up, 2 workers over 1",
+                 "warm pool, 2 workers"):
+        assert line in run.stdout, run.stdout
