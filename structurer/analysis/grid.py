@@ -40,6 +40,7 @@ from ..engine.run import resolve_scenarios
 from ..errors import DealError, DealErrors, InputError, StructurerError
 from ..model.deal import Deal
 from ..model.defaults import DefaultAssumption, parse_defaults, validate_lag
+from ..model.prepayment import Prepayment
 from ..model.scenarios import Scenario, check_indices
 from .grid_tasks import (
     Done,
@@ -61,8 +62,6 @@ from .summary import CLASS_MEASURES, COLLATERAL, COLLATERAL_MEASURES, Summary, _
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
-
-    from ..model.prepayment import Prepayment
 
 # Where the scheduler's address may be given instead of --scheduler / scheduler=: ours first,
 # then Dask's own variable (Client() reads it too).
@@ -275,7 +274,7 @@ def run_grid(deals: Sequence[str | os.PathLike[str] | Deal],
         raise InputError(f"chunk {chunk!r} is not a number of scenarios; give a whole number, 1 or more")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
         raise InputError(f"workers {workers!r} is not a number of processes; give a whole number, 0 or more")
-    if isinstance(speeds, str | Scenario):
+    if isinstance(speeds, str | Scenario | Prepayment):
         speeds = [speeds]
     if isinstance(defaults, str | DefaultAssumption):
         defaults = [defaults]
@@ -286,21 +285,24 @@ def run_grid(deals: Sequence[str | os.PathLike[str] | Deal],
         scheduler = next((os.environ[v] for v in SCHEDULER_VARIABLES if os.environ.get(v, "").strip()), None)
     if isinstance(scheduler, str) and scheduler.strip().lower() == "local":
         scheduler = None  # the local pool, whatever the environment says
-    if scheduler is None:
-        size = _cores() if workers is None else workers
+    pool: _LocalPool | None = None
+    cluster = None
+    if scheduler is not None:
+        from .grid_dask import DaskRunner
+
+        cluster = DaskRunner(scheduler)  # connected first: the work is cut for its size
+        size = cluster.workers
     else:
-        size = max(1, workers or 0)  # refined from the cluster by the Dask runner
-    # The local pool starts before the deals are loaded: its start-up and the loading overlap.
-    pool = _LocalPool(size) if scheduler is None and size > 0 else None
+        size = _cores() if workers is None else workers
+        # The local pool starts before the deals are loaded: its start-up and the loading overlap.
+        pool = _LocalPool(size) if size > 0 else None
     try:
         plan = _plan(deals, speeds, defaults, bey, request, summaries, chunk, max(1, size))
         retried = 0
-        if scheduler is not None:
+        if cluster is not None:
             backend = "dask"
             if plan.entries:
-                from .grid_dask import run_on_dask
-
-                size, retried = run_on_dask(scheduler, plan, progress)
+                size, retried = cluster.run(plan, progress)
         elif pool is None:
             backend = "local"
             _run_here(plan, progress)
@@ -311,6 +313,8 @@ def run_grid(deals: Sequence[str | os.PathLike[str] | Deal],
     finally:
         if pool is not None:
             pool.close()
+        if cluster is not None:
+            cluster.close()
     return _join(plan, backend, size, retried)
 
 

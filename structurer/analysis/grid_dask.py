@@ -53,52 +53,62 @@ def connect(address: str) -> Client:
         raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
 
-def run_on_dask(scheduler: str | Client, plan: Any,
-                progress: Callable[[int, int], None] | None) -> tuple[int, int]:
-    """Run the plan's tasks on the cluster; (workers, tasks run again: unknown to a client, 0)."""
-    from distributed.client import FutureCancelledError
+class DaskRunner:
+    """A grid's tasks on a Dask cluster: connected first (the plan cuts the work for the
+    cluster's size), then `run`, then `close`."""
 
-    try:
-        from distributed import KilledWorker
-    except ImportError:  # older releases keep it in the scheduler module
-        from distributed.scheduler import KilledWorker  # type: ignore[no-redef]
+    def __init__(self, scheduler: str | Client):
+        self.client = scheduler if isinstance(scheduler, Client) else connect(str(scheduler))
+        self.own = self.client is not scheduler  # a client made here is closed here
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
 
-    client = scheduler if isinstance(scheduler, Client) else connect(str(scheduler))
-    token = uuid.uuid4().hex
-    name = f"structurer-grid-{token}"
-    try:
+    def close(self) -> None:
+        if self.own:
+            self.client.close()
+
+    def run(self, plan: Any, progress: Callable[[int, int], None] | None) -> tuple[int, int]:
+        """Run the plan's tasks; (workers, tasks run again: not told to a client, 0)."""
+        from distributed.client import FutureCancelledError
+
         try:
-            client.register_plugin(ShipDeals(token, grid.shipment(plan.entries)), name=name)
-        except Exception as exc:  # e.g. structurer is not installed on the workers
-            raise InputError(f"the Dask workers could not take the deals (is structurer installed "
-                             f"on every worker?): {type(exc).__name__}: {exc}") from None
-        workers = len(client.scheduler_info().get("workers", {}))
-        tasks = [t for t in plan.tasks if t.key not in plan.failures]
-        # pure=False: two runs of the same grid are two runs, never one cached result.
-        futures = {client.submit(grid.run_task, token, task, pure=False,
-                                 key=f"structurer-grid-{token}-{i}"): task for i, task in enumerate(tasks)}
-        total, done = sum(t.weight for t in plan.tasks), 0
-        for future in as_completed(futures):
-            task = futures[future]
+            from distributed import KilledWorker
+        except ImportError:  # older releases keep it in the scheduler module
+            from distributed.scheduler import KilledWorker  # type: ignore[no-redef]
+
+        client = self.client
+        token = uuid.uuid4().hex
+        name = f"structurer-grid-{token}"
+        try:
             try:
-                result = future.result()
-            except KilledWorker as exc:
-                result = grid.Done(task, error=f"error: Dask workers died running deal "
-                                                f"\"{plan.labels[task.key]}\" ({exc})")
-            except FutureCancelledError as exc:
-                result = grid.Done(task, error=f"error: the Dask cluster cancelled a task ({exc})")
-            except Exception as exc:  # a bug on one deal: the others carry on
-                result = grid.internal_error(task, exc)
-            future.release()
-            plan.take(result)
-            done += task.weight
-            if progress is not None:
-                progress(done, total)
-    finally:
-        try:
-            client.unregister_worker_plugin(name)
-        except Exception:  # noqa: BLE001 - a cluster gone at the end leaves nothing to undo
-            pass
-        if client is not scheduler:
-            client.close()
-    return workers, 0
+                client.register_plugin(ShipDeals(token, grid.shipment(plan.entries)), name=name)
+            except Exception as exc:  # e.g. structurer is not installed on the workers
+                raise InputError(f"the Dask workers could not take the deals (is structurer installed "
+                                 f"on every worker?): {type(exc).__name__}: {exc}") from None
+            self.workers = max(1, len(client.scheduler_info().get("workers", {})))
+            tasks = [t for t in plan.tasks if t.key not in plan.failures]
+            # pure=False: two runs of the same grid are two runs, never one cached result.
+            futures = {client.submit(grid.run_task, token, task, pure=False, key=f"{name}-{i}"): task
+                       for i, task in enumerate(tasks)}
+            total, done = sum(t.weight for t in plan.tasks), 0
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    result = future.result()
+                except KilledWorker as exc:
+                    result = grid.Done(task, error=f"error: Dask workers died running deal "
+                                                   f"\"{plan.labels[task.key]}\" ({exc})")
+                except FutureCancelledError as exc:
+                    result = grid.Done(task, error=f"error: the Dask cluster cancelled a task ({exc})")
+                except Exception as exc:  # a bug on one deal: the others carry on
+                    result = grid.internal_error(task, exc)
+                future.release()
+                plan.take(result)
+                done += task.weight
+                if progress is not None:
+                    progress(done, total)
+        finally:
+            try:
+                client.unregister_worker_plugin(name)
+            except Exception:  # noqa: BLE001 - a cluster gone at the end leaves nothing to undo
+                pass
+        return self.workers, 0
