@@ -155,7 +155,7 @@ def _kill_once(pids: list[int]) -> tuple[object, threading.Event]:
     killed = threading.Event()
 
     def progress(done: int, total: int) -> None:
-        if not killed.is_set() and done < total:
+        if not killed.is_set() and 0 < done < total:
             killed.set()
             os.kill(pids[0], signal.SIGKILL)
 
@@ -193,7 +193,7 @@ def test_a_pool_worker_killed_mid_run_loses_nothing(want: dict) -> None:
     killed = threading.Event()
 
     def progress(done: int, total: int) -> None:
-        if not killed.is_set() and done < total:
+        if not killed.is_set() and 0 < done < total:
             mine = sorted(_pool_processes() - before)
             if mine:
                 killed.set()

@@ -443,6 +443,8 @@ def _run_here(plan: _Plan, progress: Callable[[int, int], None] | None) -> int:
     token = uuid.uuid4().hex
     keep(token, plan.entries)
     total, done = sum(t.weight for t in plan.tasks), 0
+    if progress is not None:
+        progress(0, total)  # the bar's length, before the first task is back
     try:
         for task in plan.tasks:
             if task.key in plan.failures:
@@ -478,8 +480,7 @@ class _LocalPool:
         self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context,
                                         initializer=start_worker, initargs=(self.token, self.queue))
         # The pool starts a process per task submitted, up to its size: these start them all now.
-        for _ in range(self.workers):
-            self.pool.submit(ready)
+        self.starting = [self.pool.submit(ready) for _ in range(self.workers)]
         if self.blob is not None:
             self.ship(self.blob)
 
@@ -504,6 +505,8 @@ class _LocalPool:
         self.ship(shipment(plan.entries))
         pending = list(plan.tasks)
         total, done, retried, restarts = sum(t.weight for t in plan.tasks), 0, 0, 0
+        if progress is not None:
+            progress(0, total)  # the bar's length, before the first task is back
         while pending:
             broken = False
             futures = {self.pool.submit(run_task, self.token, task): task for task in pending
@@ -528,9 +531,9 @@ class _LocalPool:
                         progress(done, total)
             if broken:
                 self.pool.shutdown(wait=False, cancel_futures=True)
-                if done == 0 and restarts == 0 and not plan.busy:
-                    # Nothing ever came back: the processes could not start, which a retry
-                    # cannot mend (most often a script without the guard spawn needs).
+                if not any(f.done() and f.exception() is None for f in self.starting):
+                    # No process ever got through its start: a retry cannot mend that (most
+                    # often a script without the guard spawn needs).
                     raise InputError("the local pool's worker processes died before any task came back. "
                                      "A script that runs a grid on the local pool must keep its top level "
                                      "under `if __name__ == \"__main__\":` (each worker process starts by "

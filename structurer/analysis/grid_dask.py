@@ -90,6 +90,8 @@ class DaskRunner:
             futures = {client.submit(grid.run_task, token, task, pure=False, key=f"{name}-{i}"): task
                        for i, task in enumerate(tasks)}
             total, done = sum(t.weight for t in plan.tasks), 0
+            if progress is not None:
+                progress(0, total)  # the bar's length, before the first task is back
             for future in as_completed(futures):
                 task = futures[future]
                 try:
