@@ -23,9 +23,12 @@ from .version import __version__
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from .analysis.grid import Grid
     from .analysis.oas import OasResult
     from .analysis.summary import Summary
+    from .model.curve import Curve
     from .model.deal import Deal
+    from .model.defaults import DefaultAssumption
     from .model.prepayment import Prepayment
     from .model.scenarios import Scenario
     from .results.results import Results
@@ -40,6 +43,7 @@ __all__ = [
     "StructurerError",
     "__version__",
     "factors",
+    "grid",
     "holder_ledger",
     "holder_register",
     "load",
@@ -102,6 +106,32 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
     from .analysis.summary import summarise as run_summaries
 
     return run_summaries(deal, speeds, rates=rates, chunk=chunk, progress=progress)
+
+
+def grid(deals: Sequence[str | os.PathLike[str] | Deal],
+         speeds: Sequence[Scenario | Prepayment | str] | None = None, *,
+         defaults: Sequence[DefaultAssumption | str] | None = None,
+         rates: Sequence[float | str] | float | str | None = None, oas: bool = False,
+         prices: dict[str, float | str] | None = None, price: float | str | None = None,
+         paths: int | None = None, curve: Curve | None = None, key_rates: bool = True,
+         summaries: bool = True, workers: int | None = None, scheduler: Any = None,
+         chunk: int | None = None, progress: Callable[[int, int], None] | None = None) -> Grid:
+    """Every deal (files or Deals) under every speed (as Deal.run takes them; default each
+    deal's pricing speed), each at every default assumption of `defaults` ('100 SDA severity 35%
+    lag 12'), summaries only (summarise's measures, PVs at `rates`); with `oas`, every deal on
+    OAS too (prices as structurer.oas takes them, `paths` replacing the deal's). On a local pool
+    of `workers` processes (default the cores; 0: this process), or a Dask cluster: `scheduler`
+    an address or a distributed.Client, or $STRUCTURER_SCHEDULER / $DASK_SCHEDULER_ADDRESS.
+    A deal that fails is in `Grid.failures`; `Grid.table()` / `.frame()` / `.write(path)` give
+    the long-form table (analysis/grid.py)."""
+    from .analysis.grid import OasRequest, run_grid
+
+    request = None
+    if oas:
+        request = OasRequest(tuple((prices or {}).items()), price,
+                             (("paths", paths),) if paths is not None else (), curve, key_rates)
+    return run_grid(deals, speeds, defaults=defaults, rates=rates, oas=request, summaries=summaries,
+                    workers=workers, scheduler=scheduler, chunk=chunk, progress=progress)
 
 
 # ---- the hooks (dependency inversion: the lower layers call up through structurer.hooks)

@@ -4,6 +4,8 @@
                              [--scenario NAME] [--report PATH | --no-report] [--cashflows PATH] [--json]
                              [--sda 0,100,200] [--cdr 2] [--severity 35] [--lag 12] [--advance on|off]
     structure check deal.waterfall [more.waterfall ...]
+    structure grid deals/*.waterfall [--psa ...] [--sda ... --severity ... --lag ...] [--oas --paths N]
+                   [--out grid.parquet] [--workers N | --scheduler tcp://host:8786]
 
 Exit codes: 0 ok, 1 a bad deal or input file, 2 bad usage. Given several deals, each one runs
 and reports on its own; the exit code is the worst of theirs.
@@ -161,13 +163,21 @@ def _index_levels(text: str) -> tuple[str, list[RatePath]]:
     return name.strip(), paths
 
 
-COMMANDS = ("run", "check", "solve", "tieout", "convert", "speeds")
+COMMANDS = ("run", "check", "grid", "solve", "tieout", "convert", "speeds")
+
+
+def _one_line_usage(prog: str) -> argparse.HelpFormatter:
+    """The top-level help at least 100 columns wide: its usage line names every sub-command on
+    one line (at 80 columns argparse would wrap it and drop the list)."""
+    import shutil
+
+    return argparse.HelpFormatter(prog, width=max(100, shutil.get_terminal_size().columns - 2))
 
 
 def _parser() -> argparse.ArgumentParser:
     """`structure COMMAND ...`: argparse sub-commands; a deal file first means `run`."""
     p = argparse.ArgumentParser(
-        prog="structure",
+        prog="structure", formatter_class=_one_line_usage,
         description="Run a CMO/REMIC deal file: cash flows, WAL, windows, decrement tables, report. "
                     "'structure DEAL ...' is short for 'structure run DEAL ...'.",
     )
@@ -183,6 +193,12 @@ def _parser() -> argparse.ArgumentParser:
                                 description="Parse and check deal files without running them.")
     check.add_argument("deals", nargs="+", metavar="deal", help="the deal files (*.waterfall)")
     check.set_defaults(handler=_check)
+    _grid_arguments(commands.add_parser(
+        "grid", help="run every deal under every scenario on several processes (or a Dask cluster)",
+        description="Run every deal under every scenario (summaries only: WAL, window, totals, PVs), "
+                    "and on OAS with --oas, on a local process pool or a Dask cluster; write one "
+                    "long-form table (deal, scenario, class, measure, value). A deal that fails is "
+                    "reported and the others still run; exit 1 if any failed."))
     _solve_arguments(commands.add_parser(
         "solve", help="run a structuring solver",
         description="Solve for one structuring figure; exit 1 (with the reason) when none exists."))
@@ -199,6 +215,170 @@ def _parser() -> argparse.ArgumentParser:
                     "at the WAC taken out): each month's SMM, CPR and PSA and the average over the span. "
                     "Give a factor file (CSV 'month,factor') or two factors with --months."))
     return p
+
+
+def _grid_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("deals", nargs="+", metavar="deal", help="the deal files (*.waterfall)")
+    speeds = p.add_argument_group("prepayment speeds (default: each deal's pricing speed)")
+    speeds.add_argument("--psa", type=_speed_list("PSA"), action="append", default=[], metavar="LIST",
+                        help="PSA speeds, e.g. 0,100,165,300 or a range 0..1000/1 (also in --cpr and --smm)")
+    speeds.add_argument("--cpr", type=_speed_list("CPR"), action="append", default=[], metavar="LIST",
+                        help="CPR speeds in percent, e.g. 6,12,20")
+    speeds.add_argument("--smm", type=_speed_list("SMM"), action="append", default=[], metavar="LIST",
+                        help="SMM speeds in percent, e.g. 0.5")
+    speeds.add_argument("--scenario", action="append", default=[], metavar="NAME",
+                        help="a scenario named in each deal's scenarios block")
+    credit = p.add_argument_group("loan defaults (every speed at every rate)")
+    credit.add_argument("--cdr", type=_default_rate_list("CDR"), action="append", default=[], metavar="LIST",
+                        help="constant default rates in CDR: 0,1,2 or 0..10/2")
+    credit.add_argument("--sda", type=_default_rate_list("SDA"), action="append", default=[], metavar="LIST",
+                        help="multiples of the SDA default curve: 0,100,200")
+    _loss_terms(credit, defaults=True)
+    g = p.add_argument_group("measures")
+    g.add_argument("--discount", metavar="YIELDS",
+                   help="flat yields to discount each class's cash at, e.g. 5.5%%,7%% (PV columns)")
+    _oas_arguments(p)
+    g.add_argument("--price", action="append", default=[], metavar="[CLASS=]PRICE",
+                   help="with --oas: clean price, e.g. 99-16 or 99.5; without CLASS= for every class "
+                        "(default each deal's 'oas A at ...')")
+    g.add_argument("--curve", metavar="FILE",
+                   help="with --oas: a Treasury curve CSV (tenor,yield) for deals without one")
+    g.add_argument("--oas-only", action="store_true", help="with --oas: run no scenario grid, OAS only")
+    run = p.add_argument_group("where it runs")
+    run.add_argument("--workers", type=_positive_int("--workers", 0), metavar="N",
+                     help="processes of the local pool, even with a scheduler in the environment "
+                          "(default: the cores; 0 runs in this process)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="a Dask scheduler, e.g. tcp://host:8786 (default: $STRUCTURER_SCHEDULER, "
+                          "else $DASK_SCHEDULER_ADDRESS, else the local pool; 'local' for the pool)")
+    run.add_argument("--chunk", type=_positive_int("--chunk"), metavar="N",
+                     help="scenarios per task (default: a few tasks per worker)")
+    out = p.add_argument_group("outputs")
+    out.add_argument("--out", metavar="PATH",
+                     help="write the long-form table (deal, scenario, class, measure, value): "
+                          ".parquet (or .csv)")
+    p.set_defaults(handler=_grid)
+
+
+def _grid(ns: argparse.Namespace, err: Console) -> int:
+    """`structure grid`: usage checked first (exit 2), then every deal; exit 1 if any failed."""
+    from .analysis.grid import OasRequest, run_grid
+
+    inputs = [Path(d) for d in ns.deals]
+    out = _output_path("--out", ns.out, inputs)
+    if out is not None and out.suffix.lower() not in (".parquet", ".pq", ".csv"):
+        raise _UsageError("--out writes .parquet (or .csv) files")
+    oas_only = [o for o, v in (("--price", ns.price), ("--curve", ns.curve), ("--paths", ns.paths),
+                               ("--volatility", ns.volatility), ("--mean-reversion", ns.mean_reversion),
+                               ("--seed", ns.seed), ("--no-key-rates", ns.no_key_rates),
+                               ("--oas-only", ns.oas_only)) if v not in (None, False, [])]
+    if oas_only and not ns.oas:
+        raise _UsageError(f"{', '.join(oas_only)} {'is' if len(oas_only) == 1 else 'are'} for OAS; add --oas")
+    if ns.scheduler is not None and ns.workers is not None:
+        raise _UsageError("--workers sizes the local pool; a Dask cluster (--scheduler) has its own workers")
+    speeds: list[Any] = [s for group in ns.psa + ns.cpr + ns.smm for s in group] + list(ns.scenario)
+    if ns.oas_only and speeds:
+        raise _UsageError("--oas-only runs no scenario grid; drop the speeds or --oas-only")
+    rates = [r for group in ns.cdr + ns.sda for r in group]
+    given = [o for o, v in (("--severity", ns.severity), ("--lag", ns.lag), ("--advance", ns.advance))
+             if v is not None]
+    if given and not rates:
+        raise _UsageError(f"{', '.join(given)} describe{'s' if len(given) == 1 else ''} loan defaults; "
+                          "give the default rates with --cdr or --sda")
+    if ns.lag is not None:
+        try:
+            validate_lag(ns.lag)
+        except InputError as exc:
+            raise _UsageError(f"--lag: {exc}") from None
+    parts = {k: v for k, v in (("severity", ns.severity), ("lag", ns.lag), ("advancing", ns.advance))
+             if v is not None}
+    defaults = [DefaultAssumption(rate, **parts) for rate in rates]  # type: ignore[arg-type]
+    discount = None if ns.discount is None else [_percent(r.strip()) for r in ns.discount.split(",")]
+    request = None
+    if ns.oas:
+        prices: dict[str, str] = {}
+        price: str | None = None
+        for item in ns.price:
+            name, text = _split_class(item)
+            if name is None:
+                price = text
+            else:
+                prices[name] = text
+        changes: dict[str, object] = {}
+        if ns.paths is not None:
+            changes["paths"] = ns.paths
+        if ns.volatility is not None:
+            if ns.volatility < 0:
+                raise _UsageError(f"--volatility {ns.volatility:g}: a volatility cannot be negative")
+            changes["volatility"] = ns.volatility / 10_000.0
+        if ns.mean_reversion is not None:
+            if ns.mean_reversion < 0:
+                raise _UsageError(f"--mean-reversion {ns.mean_reversion:g}: a mean reversion cannot be "
+                                  "negative")
+            changes["mean_reversion"] = ns.mean_reversion
+        if ns.seed is not None:
+            changes["seed"] = ns.seed
+        curve = read_curve_csv(Path(ns.curve)) if ns.curve else None
+        request = OasRequest(tuple(prices.items()), price, tuple(changes.items()), curve, not ns.no_key_rates)
+    grid = _grid_with_progress(err, lambda progress: run_grid(
+        ns.deals, speeds or None, defaults=defaults or None, rates=discount, oas=request,
+        summaries=not ns.oas_only, workers=ns.workers, scheduler=ns.scheduler, chunk=ns.chunk,
+        progress=progress))
+    for failure in grid.failures:
+        err.print(f"{failure.source}: deal failed", markup=False)
+        err.print(failure.message, markup=False)
+    _print_grid(_stdout(), grid)
+    if out is not None and grid.deals:
+        grid.write(out)
+        err.print(f"grid written to {out}", markup=False)
+    if grid.failures:
+        err.print(f"structure: {len(grid.failures)} of {len(ns.deals)} deals failed; see the errors above",
+                  markup=False)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def _grid_with_progress(err: Console, run: Callable[[Callable[[int, int], None] | None], Any]) -> Any:
+    """The grid, with a progress bar by tasks done on a terminal."""
+    if not err.is_terminal:
+        return run(None)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("grid"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("grid", total=None)
+        return run(lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def _print_grid(console: Console, grid: Any) -> None:
+    """One row per deal that ran: its scenarios, classes, the collateral's WAL across them, and
+    on OAS the range of its classes' OAS."""
+    import numpy as np
+    from rich.table import Table  # late: only the printing commands draw tables
+
+    how = {"pool": f"a local pool of {grid.workers} processes", "local": "this process",
+           "dask": f"a Dask cluster of {grid.workers} workers"}[grid.backend]
+    table = Table(title=f"Grid: {len(grid.deals)} deals, {grid.tasks} tasks on {how}", title_justify="left",
+                  header_style="bold")
+    heads = ("Deal", "Scenarios", "Classes", "Collateral WAL (years)", *(["OAS (bp)"] if grid.oas else []))
+    for col in heads:
+        table.add_column(col, justify="left" if col == "Deal" else "right")
+    for name in grid.deals:
+        summary = grid.summaries.get(name)
+        cells = [_escape(name)]
+        if summary is not None:
+            wal = summary.collateral["wal"]
+            shown = (f"{np.nanmin(wal):.2f} to {np.nanmax(wal):.2f}" if np.isfinite(wal).any() else "-")
+            cells += [f"{len(summary):,}", str(len(summary.classes)), shown]
+        else:
+            cells += ["-", "-", "-"]
+        if grid.oas:
+            result = grid.oas.get(name)
+            spreads = [c.oas * 1e4 for c in result.classes if math.isfinite(c.oas)] if result else []
+            cells.append(f"{min(spreads):.1f} to {max(spreads):.1f}" if spreads else "-")
+        table.add_row(*cells)
+    if grid.deals:
+        _print_table(console, table)
 
 
 def _speeds_arguments(p: argparse.ArgumentParser) -> None:

@@ -273,13 +273,70 @@ def oas_analysis(deal: Deal, prices: dict[str, float | str] | None = None, price
                  curve: Curve | None = None, key_rates: bool = True,
                  shifts: tuple[float, ...] | None = None) -> OasResult:
     """The OAS figures of the deal's priced classes (see the module's docstring). Prices are
-    clean, decimal or 32nds; the model, prepayment model and curve default to the deal's."""
+    clean, decimal or 32nds; the model, prepayment model and curve default to the deal's.
+
+    The work is in independent parts (oas_setup, then oas_base, curve_weights for each of
+    bump_curves, oas_shifts), joined by oas_assemble: a grid (analysis/grid.py) runs the parts on
+    several processes and joins them with the same functions, so its figures are these."""
+    setup = oas_setup(deal, prices, price, model=model, prepay=prepay, curve=curve, key_rates=key_rates,
+                      shifts=shifts)
+    cache: dict[str, Any] = {}
+    base = oas_base(deal, setup, cache)
+    weights = {label: curve_weights(deal, setup, bumped, cache) for label, bumped in bump_curves(setup)}
+    return oas_assemble(deal, setup, base, weights, oas_shifts(deal, setup))
+
+
+@dataclass(frozen=True)
+class OasSetup:
+    """What every part of an OAS analysis shares: its inputs resolved and the zero-volatility run
+    (faces, accrued interest, full prices, the ZV spread, the forward path's WAL), per class of
+    `names` (the classes priced, deal order)."""
+
+    curve: Curve
+    model: HullWhite
+    prepay: PrepayModel
+    custom_prepay: bool  # a prepayment model given, not the deal's
+    mortgage: MortgageRate
+    clean: dict[str, float]
+    names: list[str]
+    rows: np.ndarray
+    years: np.ndarray
+    tenor: int
+    face: np.ndarray
+    accrued: np.ndarray
+    full: np.ndarray
+    zv: np.ndarray
+    zero_wal: np.ndarray
+    key_rates: bool
+    table: bool  # the WAL/price table across rate shifts asked for
+    shifts: tuple[float, ...]
+    shift_curves: tuple[Curve, ...]
+
+
+@dataclass(frozen=True)
+class OasBase:
+    """The Monte Carlo run at the curve: per class the OAS, the standard errors of price and
+    spread, and the mean WAL over the paths."""
+
+    oas: np.ndarray
+    price_se: np.ndarray
+    oas_se: np.ndarray
+    mean_wal: np.ndarray
+
+
+def oas_setup(deal: Deal, prices: dict[str, float | str] | None = None, price: float | str | None = None,
+              *, model: HullWhite | None = None, prepay: PrepayModel | None = None,
+              curve: Curve | None = None, key_rates: bool = True,
+              shifts: tuple[float, ...] | None = None) -> OasSetup:
+    """The inputs of an OAS analysis resolved (oas_analysis's defaults) and its zero-volatility
+    run: one path, cheap."""
     spec = deal.analytics.rates or RateSpec()
     curve = curve if curve is not None else deal.analytics.curve
     if curve is None:
         raise InputError(f"deal \"{deal.name}\" has no curve to fit the rate model to: add one to its "
                          "analytics block, e.g. curve \"UST\" (1: 4.1%, 2: 4.0%, 10: 4.2%, 30: 4.5%)")
     model = model if model is not None else spec.rate_model
+    custom = prepay is not None and prepay is not spec.prepay_model
     prepay = prepay if prepay is not None else spec.prepay_model
     mortgage = spec.mortgage
     check_horizon(curve, deal.periods)
@@ -299,16 +356,33 @@ def oas_analysis(deal: Deal, prices: dict[str, float | str] | None = None, price
                         for k, n in enumerate(names)])
     full = (np.array([clean[n] for n in names]) + accrued) * face / 100.0
     zv = val.solve_spread(val.mean_discounted(zero.cash, zero.discount), years, full)
+    zero_wal = _wal(deal, zero.flows, rows)[0]
+    return OasSetup(curve, model, prepay, custom, mortgage, clean, names, rows, years, tenor, face, accrued,
+                    full, zv, zero_wal, key_rates, shifts is None or bool(shifts),
+                    spec.shifts if shifts is None else shifts,
+                    tuple(_shift_curves(deal, spec)) if shifts is None else ())
 
-    # The Monte Carlo paths: OAS, its standard error.
-    base_paths = simulate(curve, model, periods, tenor)
-    shared: dict[int, np.ndarray] = {}
-    base = model_run(deal, [base_paths], prepay, mortgage, shared, rows)
+
+def _base_paths(deal: Deal, setup: OasSetup,
+                cache: dict[str, Any]) -> tuple[RatePaths, dict[int, np.ndarray]]:
+    """The Monte Carlo paths at the curve and the random part of their bond prices, made once
+    per `cache` (every part simulates the same paths: the same seed)."""
+    if "paths" not in cache:
+        cache["paths"] = simulate(setup.curve, setup.model, deal.periods, setup.tenor)
+        cache["shared"] = {}
+    return cache["paths"], cache["shared"]
+
+
+def oas_base(deal: Deal, setup: OasSetup, cache: dict[str, Any] | None = None) -> OasBase:
+    """The Monte Carlo paths: OAS, its standard error, the mean WAL."""
+    base_paths, shared = _base_paths(deal, setup, {} if cache is None else cache)
+    face, years = setup.face, setup.years
+    base = model_run(deal, [base_paths], setup.prepay, setup.mortgage, shared, setup.rows)
     cash = base.cash
     weights = val.mean_discounted(cash, base.discount)
-    oas = val.solve_spread(weights, years, full)
+    oas = val.solve_spread(weights, years, setup.full)
     per_path = 100.0 * val.path_values(cash, base.discount, years, oas) / face[None, :]
-    price_se = val.standard_error(per_path, model.antithetic)
+    price_se = val.standard_error(per_path, setup.model.antithetic)
     # dP/ds at the OAS, per 100: turns the price's standard error into the spread's.
     tilt = np.exp(-np.nan_to_num(oas)[:, None] * years[None, :])
     slope = 100.0 * (weights * years[None, :] * tilt).sum(axis=1) / face
@@ -316,42 +390,67 @@ def oas_analysis(deal: Deal, prices: dict[str, float | str] | None = None, price
         oas_se = price_se / slope
     # The mean WAL over the paths of the classes with principal (a notional class's paydown
     # would derive every path's balances: its WAL is the forward path's).
-    mean_wal = _mean_wal(base.flows.principal.transpose(1, 0, 2)[rows])
-    zero_wal = _wal(deal, zero.flows, rows)[0]
-    del base, cash
+    mean_wal = _mean_wal(base.flows.principal.transpose(1, 0, 2)[setup.rows])
+    return OasBase(oas, price_se, oas_se, mean_wal)
 
-    def value_on(shifted: Curve) -> np.ndarray:
-        run = model_run(deal, [refit(base_paths, shifted)], prepay, mortgage, shared, rows)
-        w = val.mean_discounted(run.cash, run.discount)
-        return 100.0 * val.spread_pv(w, years, np.nan_to_num(oas)) / face
 
-    p0 = 100.0 * full / face
-    up = value_on(bumped_curve(curve, EFFECTIVE_SHIFT * 1e4))
-    down = value_on(bumped_curve(curve, -EFFECTIVE_SHIFT * 1e4))
-    eff_d, eff_c = val.effective(down, up, p0, EFFECTIVE_SHIFT)
-    krd: dict[float, np.ndarray] = {}
-    if key_rates:
+def bump_curves(setup: OasSetup) -> list[tuple[str, Curve]]:
+    """The bumped curves effective duration and convexity (and the key rates) are valued on,
+    each with its label: 'up', 'down', then 'up 2y', 'down 2y', ... by key rate."""
+    curve = setup.curve
+    out = [("up", bumped_curve(curve, EFFECTIVE_SHIFT * 1e4)),
+           ("down", bumped_curve(curve, -EFFECTIVE_SHIFT * 1e4))]
+    if setup.key_rates:
         for key in KEY_RATES:
-            k_up = value_on(bumped_curve(curve, EFFECTIVE_SHIFT * 1e4, key))
-            k_down = value_on(bumped_curve(curve, -EFFECTIVE_SHIFT * 1e4, key))
-            krd[key] = val.effective(k_down, k_up, p0, EFFECTIVE_SHIFT)[0]
+            out.append((f"up {key:g}y", bumped_curve(curve, EFFECTIVE_SHIFT * 1e4, key)))
+            out.append((f"down {key:g}y", bumped_curve(curve, -EFFECTIVE_SHIFT * 1e4, key)))
+    return out
 
-    table = None
-    if shifts is None or shifts:
-        table = rate_shifts(deal, curve, prepay, mortgage, names, zv, face, accrued,
-                            spec.shifts if shifts is None else shifts,
-                            _shift_curves(deal, spec) if shifts is None else ())
+
+def curve_weights(deal: Deal, setup: OasSetup, shifted: Curve,
+                  cache: dict[str, Any] | None = None) -> np.ndarray:
+    """The same random paths refitted to `shifted`, run: the mean discounted cash [class,
+    period], which priced at the OAS gives the class's value on that curve (oas_assemble)."""
+    base_paths, shared = _base_paths(deal, setup, {} if cache is None else cache)
+    run = model_run(deal, [refit(base_paths, shifted)], setup.prepay, setup.mortgage, shared, setup.rows)
+    return val.mean_discounted(run.cash, run.discount)
+
+
+def oas_shifts(deal: Deal, setup: OasSetup) -> RateShifts | None:
+    """The WAL/price table across the rate shifts, priced at the ZV spread; None if not asked."""
+    if not setup.table:
+        return None
+    return rate_shifts(deal, setup.curve, setup.prepay, setup.mortgage, setup.names, setup.zv, setup.face,
+                       setup.accrued, setup.shifts, setup.shift_curves)
+
+
+def oas_assemble(deal: Deal, setup: OasSetup, base: OasBase, weights: dict[str, np.ndarray],
+                 table: RateShifts | None) -> OasResult:
+    """The parts joined: durations and key rates from the bumped curves' weights (by the labels
+    of bump_curves) priced at the OAS."""
+    face, oas, names = setup.face, base.oas, setup.names
+
+    def value(label: str) -> np.ndarray:
+        return 100.0 * val.spread_pv(weights[label], setup.years, np.nan_to_num(oas)) / face
+
+    p0 = 100.0 * setup.full / face
+    eff_d, eff_c = val.effective(value("down"), value("up"), p0, EFFECTIVE_SHIFT)
+    krd: dict[float, np.ndarray] = {}
+    if setup.key_rates:
+        for key in KEY_RATES:
+            krd[key] = val.effective(value(f"down {key:g}y"), value(f"up {key:g}y"), p0, EFFECTIVE_SHIFT)[0]
     classes = []
     for k, n in enumerate(names):
         ok = math.isfinite(oas[k])
         classes.append(OasClass(
-            n, clean[n], float(accrued[k]), float(oas[k]), float(zv[k]),
-            float(price_se[k]) if ok else math.nan, float(oas_se[k]) if ok else math.nan,
+            n, setup.clean[n], float(setup.accrued[k]), float(oas[k]), float(setup.zv[k]),
+            float(base.price_se[k]) if ok else math.nan, float(base.oas_se[k]) if ok else math.nan,
             float(eff_d[k]) if ok else math.nan, float(eff_c[k]) if ok else math.nan,
             {key: float(v[k]) if ok else math.nan for key, v in krd.items()},
-            float(zero_wal[k]), float(mean_wal[k])))
-    prepay_text = describe_prepay(spec.prepay_name if prepay is spec.prepay_model else "custom", prepay)
-    return OasResult(deal.name, curve.name, model, prepay_text, classes, table)
+            float(setup.zero_wal[k]), float(base.mean_wal[k])))
+    spec = deal.analytics.rates or RateSpec()
+    prepay_text = describe_prepay("custom" if setup.custom_prepay else spec.prepay_name, setup.prepay)
+    return OasResult(deal.name, setup.curve.name, setup.model, prepay_text, classes, table)
 
 
 def _mean_wal(principal: np.ndarray) -> np.ndarray:

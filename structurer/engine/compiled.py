@@ -66,6 +66,12 @@ def compiled(deal: Deal) -> CompiledDeal | None:
     return got
 
 
+def adopt(deal: Deal, program: CompiledDeal | None) -> None:
+    """Take `program` as the deal's compiled form: a grid's worker process is sent each deal with
+    the program built once in the driver (analysis/grid.py), rather than building it again."""
+    _CACHE[deal] = program
+
+
 def _ints(values: list[int] | tuple[int, ...]) -> np.ndarray:
     return np.asarray(values, dtype=np.int64).reshape(-1)
 
