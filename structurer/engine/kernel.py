@@ -340,6 +340,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     g_iap = np.zeros(ng)  # donors' excess interest it paid as principal
     g_unal = np.zeros(ng)
     g_tb = np.zeros(ng)  # its classes' beginning balances (a NAS share's total)
+    g_owed = np.zeros(ng)  # what its classes are due this period
     g_cash = np.zeros(ng)  # cash its classes were paid
     g_fell = np.zeros(ng)  # what its classes' balances fell by
     g_wd = np.zeros(ng)
@@ -581,18 +582,20 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     g_inc[i] = 0.0
                     g_extra[i] = 0.0
                     g_hold[i] = 0.0
+                    g_owed[i] = 0.0
+                for c in range(n_cls):
+                    # what each group's classes are due (each group's sum in class order)
+                    if direct[c] and class_grp[c] >= 0:
+                        g_owed[class_grp[c]] += due[c]
                 for q in range(n_grp):
                     i = g_int_order[q]
                     own = g_int[i]
                     avail_g = own + g_inc[i]
-                    owed_g = 0.0
-                    for c in range(n_cls):
-                        if direct[c] and class_grp[c] == i:
-                            owed_g += due[c]
+                    owed_g = g_owed[i]
                     r = min(avail_g / owed_g, 1.0) if owed_g > 0 else 1.0
                     g_ratio[i] = r
                     paid_g = r * owed_g
-                    for c in range(n_cls):
+                    for c in range(n_cls if n_kid > 0 else 0):
                         if not cash_int[c] and class_grp[c] == i:
                             # a split parent: what its classes cannot take stays over
                             need = 0.0
