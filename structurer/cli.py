@@ -304,20 +304,7 @@ def _grid(ns: argparse.Namespace, err: Console) -> int:
                 price = text
             else:
                 prices[name] = text
-        changes: dict[str, object] = {}
-        if ns.paths is not None:
-            changes["paths"] = ns.paths
-        if ns.volatility is not None:
-            if ns.volatility < 0:
-                raise _UsageError(f"--volatility {ns.volatility:g}: a volatility cannot be negative")
-            changes["volatility"] = ns.volatility / 10_000.0
-        if ns.mean_reversion is not None:
-            if ns.mean_reversion < 0:
-                raise _UsageError(f"--mean-reversion {ns.mean_reversion:g}: a mean reversion cannot be "
-                                  "negative")
-            changes["mean_reversion"] = ns.mean_reversion
-        if ns.seed is not None:
-            changes["seed"] = ns.seed
+        changes = _rate_model_changes(ns, antithetic=False)
         curve = read_curve_csv(Path(ns.curve)) if ns.curve else None
         request = OasRequest(tuple(prices.items()), price, tuple(changes.items()), curve, not ns.no_key_rates)
     grid = _grid_with_progress(err, lambda progress: run_grid(
@@ -564,9 +551,18 @@ def _oas_result(ns: argparse.Namespace, deal: Deal, curve: Curve | None) -> OasR
             raise _UsageError("--oas needs prices: --price 100 (every class), --price A=100-16, or "
                               "'oas A at 100-16' in the deal's analytics block")
     model = spec.rate_model
+    changes = _rate_model_changes(ns, antithetic=model.antithetic)
+    return oas_analysis(deal, prices, price, model=dataclasses.replace(model, **changes), curve=curve,
+                        key_rates=not ns.no_key_rates)
+
+
+
+def _rate_model_changes(ns: argparse.Namespace, antithetic: bool) -> dict[str, object]:
+    """The rate model's fields the OAS flags change (--paths, --volatility in bp, --mean-reversion,
+    --seed), checked; `antithetic`: the paths come in pairs, so --paths must be even."""
     changes: dict[str, object] = {}
     if ns.paths is not None:
-        if model.antithetic and ns.paths % 2:
+        if antithetic and ns.paths % 2:
             raise _UsageError(f"--paths {ns.paths}: antithetic paths come in pairs; ask for {ns.paths + 1}")
         changes["paths"] = ns.paths
     if ns.volatility is not None:
@@ -579,9 +575,7 @@ def _oas_result(ns: argparse.Namespace, deal: Deal, curve: Curve | None) -> OasR
         changes["mean_reversion"] = ns.mean_reversion
     if ns.seed is not None:
         changes["seed"] = ns.seed
-    return oas_analysis(deal, prices, price, model=dataclasses.replace(model, **changes), curve=curve,
-                        key_rates=not ns.no_key_rates)
-
+    return changes
 
 def _print_oas(console: Console, result: OasResult) -> None:
     from rich.table import Table  # late: only the printing commands draw tables
