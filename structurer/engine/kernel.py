@@ -341,15 +341,6 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         ps += pbeg[p]
                     base = base + ps
                 begin[ntl_k[j]] = ntl_factor[j] * base
-            # ---- 1. strips off the top of their pools' principal
-            for c in range(n_cls):
-                paid[c] = 0.0
-            for j in range(n_strip):
-                k = strip_k[j]
-                take = min(strip_share[j] * pprin[strip_pool[j]], bal[k])
-                paid[k] = take
-                bal[k] -= take
-                principal_in -= take
             # ---- 2. interest, pro rata to what is due when the collateral's is short
             total_due = 0.0
             for c in range(n_cls):
@@ -362,7 +353,9 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 due[c] = begin[c] * rate * (1.0 / 12.0) + carried[c]
                 if direct[c]:
                     total_due += due[c]
-            ratio = min(available / total_due, 1.0) if total_due > 0 else 1.0
+                paid[c] = 0.0  # here, not in a loop of its own: that one compiles to a memset call
+            # (a / b >= 1 exactly when a >= b: no division in the usual period, where interest covers)
+            ratio = 1.0 if total_due <= 0 or available >= total_due else available / total_due
             for c in range(n_cls):
                 intr[c] = due[c] * ratio if direct[c] else 0.0
             for j in range(n_kid):
@@ -373,6 +366,14 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         need += due[kid_k[q]]
                 scale = min(intr[parent] / need, 1.0) if need > 0 else 1.0
                 intr[kid_k[j]] = due[kid_k[j]] * scale
+            # ---- 1. strips off the top of their pools' principal (after the interest, which reads
+            # none of what they move)
+            for j in range(n_strip):
+                k = strip_k[j]
+                take = min(strip_share[j] * pprin[strip_pool[j]], bal[k])
+                paid[k] = take
+                bal[k] -= take
+                principal_in -= take
             # ---- 3. accrual, 4. principal through the rules
             total_begin = 0.0
             if has_nas:
