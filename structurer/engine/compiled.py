@@ -226,7 +226,7 @@ def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tupl
     kernel.run(*smm, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
                *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
                *cd.program_args, *cd.store_args, cd.deal_scale, *summary, *credit, *outputs, fail_t,
-               fail_code)
+               fail_code, scenarios=n)
     if (fail_t >= 0).any():
         raise EngineError("the waterfall does not balance: " + audit_message(fail_t, fail_code))
 
