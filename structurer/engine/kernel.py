@@ -873,6 +873,30 @@ def derive_balances(init_balance, paid, accretion, writedown, accrual_classes, o
                 end[c, s, t] = bal[c]
 
 
+@njit(cache=CACHE)
+def derive_ending_rows(init_balance, paid, accretion, writedown, on_books, source, slot, share, kid, end):
+    """Ending balances [row, scenario, period] of some classes only, as `derive_balances` moves
+    them: row r follows class source[r] (accretion from its slot, -1: none; principal paid when
+    on the books; write-downs), and a split class (kid[r]) is its parent's balance times its
+    share, the parent being its source."""
+    n_rows = source.shape[0]
+    n_scen, periods = paid.shape[1], paid.shape[2]
+    written = writedown.shape[1] > 0
+    for r in range(n_rows):
+        c = source[r]
+        j = slot[r]
+        for s in range(n_scen):
+            b = init_balance[c]
+            for t in range(periods):
+                if j >= 0:
+                    b += accretion[j, s, t]
+                if on_books[c]:
+                    b -= paid[c, s, t]
+                    if written:
+                        b -= writedown[c, s, t]
+                end[r, s, t] = b * share[r] if kid[r] else b
+
+
 def run(*args: object, scenarios: int) -> None:
     """`run_kernel(*args)` over that many scenarios, without letting numba load scipy (see
     `_without_scipy`). A run of one block (one scenario, a decrement table) stays on the calling
