@@ -193,9 +193,12 @@ def smm_arrays(prepayments: list, ages: np.ndarray,
     width = int(min(periods, max(1, 30 - int(ages.min(initial=30)))))
     constant = [s for s, p in enumerate(prepayments) if p.kind == "constant"]
     other = [s for s, p in enumerate(prepayments) if p.kind != "constant"]
-    smm_const = np.zeros((n, len(ages), width))
-    if constant:
-        smm_const[constant] = smm_matrix([prepayments[s] for s in constant], ages, width)
+    if len(constant) == n:  # the usual grid: no rows to scatter
+        smm_const = smm_matrix(prepayments, ages, width) if n else np.zeros((0, len(ages), width))
+    else:
+        smm_const = np.zeros((n, len(ages), width))
+        if constant:
+            smm_const[constant] = smm_matrix([prepayments[s] for s in constant], ages, width)
     row = np.full(n, -1, dtype=np.int64)
     row[other] = np.arange(len(other))
     paths = (smm_matrix([prepayments[s] for s in other], ages, periods) if other
