@@ -795,12 +795,14 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         new = list(dict.fromkeys(k for k in keys if k not in seen))
         if new:
             for part, run in flows(new):
-                before = np.arange(horizon)[None, :] < np.array([a for a, _ in part])[:, None]
-                # Class by class: [row, period] at a time, not [row, class, period].
                 ending = run.ending_principal(read)  # [row, class read, period]
-                found = np.column_stack([
-                    np.where(before, 0.0, np.abs(ending[:, j, :] - schedules[j])).max(axis=1)
-                    for j in range(len(index))])
+                # The periods after each row's first leg only, the rows of each first leg together.
+                firsts = np.array([a for a, _ in part])
+                found = np.empty((len(part), len(index)))
+                for a in np.unique(firsts):
+                    at = slice(None) if firsts[0] == firsts[-1] == a else np.flatnonzero(firsts == a)
+                    for j in range(len(index)):
+                        found[at, j] = np.abs(ending[at, j, a:] - schedules[j, a:]).max(axis=1)
                 for k, key in enumerate(part):
                     seen[key] = found[k]
                     if key[0] and key[0] not in ends:
