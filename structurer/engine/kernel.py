@@ -897,14 +897,14 @@ def derive_ending_rows(init_balance, paid, accretion, writedown, on_books, sourc
                 end[r, s, t] = b * share[r] if kid[r] else b
 
 
-def run(*args: object, scenarios: int) -> None:
-    """`run_kernel(*args)` over that many scenarios, without letting numba load scipy (see
-    `_without_scipy`). A run of one block (one scenario, a decrement table) stays on the calling
-    thread: starting the parallel region costs microseconds on an idle machine, but when the
-    other cores are busy it waits for a worker to be scheduled, often milliseconds, against
-    ~0.1 ms for the run itself."""
+def run(*args: object, scenarios: int | None = None) -> None:
+    """`run_kernel(*args)`, without letting numba load scipy (see `_without_scipy`). A run of
+    `scenarios` within one block (one scenario, a decrement table) stays on the calling thread:
+    starting the parallel region costs microseconds on an idle machine, but when the other cores
+    are busy it waits for a worker to be scheduled, often milliseconds, against ~0.1 ms for the
+    run itself."""
     with _without_scipy():
-        if scenarios > BLOCK:
+        if scenarios is None or scenarios > BLOCK:
             run_kernel(*args)
             return
         threads = numba.get_num_threads()
