@@ -241,3 +241,48 @@ def test_an_unwritable_cache_falls_back_then_compiles_without_one(monkeypatch, t
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(blocked / "numba"))
     monkeypatch.setattr(kernel.tempfile, "gettempdir", lambda: str(blocked))
     assert not kernel._choose_cache()
+
+
+def test_a_run_of_one_block_stays_on_the_calling_thread(monkeypatch):
+    """A run of at most one block of scenarios runs the kernel with one thread (no parallel launch,
+    which waits for a worker on a busy machine), then gives numba its threads back; its figures
+    are those of the same scenarios in a larger, parallel run."""
+    import numba
+
+    from structurer.engine import kernel
+
+    deal = structurer.load(ROOT / "deals" / "pac.waterfall")
+    speeds = [f"{v} PSA" for v in range(0, 1000, 40)]  # more than one block
+    assert len(speeds) > kernel.BLOCK
+    before = numba.get_num_threads()
+    threads: list[int] = []
+    launch = kernel.run_kernel
+
+    def counted(*args):
+        threads.append(numba.get_num_threads())
+        launch(*args)
+
+    monkeypatch.setattr(kernel, "run_kernel", counted)
+    one = deal.run(speeds[3])
+    some = deal.run(*speeds[:kernel.BLOCK])
+    many = deal.run(*speeds)
+    assert threads == [1, 1, before]
+    assert numba.get_num_threads() == before
+    np.testing.assert_array_equal(one.flows.principal[0], many.flows.principal[3])
+    for name in ("P", "S", "PI"):
+        np.testing.assert_array_equal(some.wal(name), many.wal(name)[:kernel.BLOCK])
+        np.testing.assert_array_equal(one.arrays(name)["interest"][0], many.arrays(name)["interest"][3])
+
+
+@pytest.mark.parametrize("path", DEALS, ids=lambda p: p.stem)
+def test_ending_balances_of_some_classes_are_those_of_all(path):
+    """The solvers' ending balances of a few classes, derived for them alone (split classes from
+    their parent, accrual classes with their accretion), equal the full derivation's to the bit."""
+    deal = structurer.load(path)
+    rows = [c.index for c in deal.classes if not c.is_notional][::-1]  # any order, every class
+    first = deal.run("100 PSA", "400 PSA").flows
+    some = first.ending_principal(rows)
+    full = deal.run("100 PSA", "400 PSA").flows.ending_balance
+    assert some.shape == (2, len(rows), full.shape[2])
+    np.testing.assert_array_equal(some, full[:, rows, :])
+    np.testing.assert_array_equal(first.ending_principal(rows[:1]), full[:, rows[:1], :])

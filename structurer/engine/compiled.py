@@ -248,9 +248,12 @@ def smm_arrays(prepayments: list, ages: np.ndarray,
     width = int(min(periods, max(1, 30 - int(ages.min(initial=30)))))
     constant = [s for s, p in enumerate(prepayments) if p.kind == "constant"]
     other = [s for s, p in enumerate(prepayments) if p.kind != "constant"]
-    smm_const = np.zeros((n, len(ages), width))
-    if constant:
-        smm_const[constant] = smm_matrix([prepayments[s] for s in constant], ages, width)
+    if len(constant) == n:  # the usual grid: no rows to scatter
+        smm_const = smm_matrix(prepayments, ages, width) if n else np.zeros((0, len(ages), width))
+    else:
+        smm_const = np.zeros((n, len(ages), width))
+        if constant:
+            smm_const[constant] = smm_matrix([prepayments[s] for s in constant], ages, width)
     row = np.full(n, -1, dtype=np.int64)
     row[other] = np.arange(len(other))
     paths = (smm_matrix([prepayments[s] for s in other], ages, periods) if other
@@ -286,7 +289,8 @@ def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tupl
     kernel.run(*smm, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
                *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
                *cd.program_args, *cd.store_args, cd.deal_scale, *summary, *credit, *cd.group_args, *grouped,
-               *(enhancement or _no_enhancement()), *outputs, fail_t, fail_code, fail_grp)
+               *(enhancement or _no_enhancement()), *outputs, fail_t, fail_code, fail_grp,
+               scenarios=n)
     if (fail_t >= 0).any():
         raise EngineError("the waterfall does not balance: "
                           + audit_message(fail_t, fail_code, fail_grp, cd.group_labels))

@@ -106,10 +106,30 @@ class LeanClassFlows:
                         on_books, kid_k, kid_parent, kid_share, end, end)
         return end
 
-    def ending_principal(self) -> np.ndarray:
+    def ending_principal(self, classes: list[int] | None = None) -> np.ndarray:
         """ClassFlows.ending_principal: the ending balances without the notional ones (rows of
-        zeros), which would need the collateral's flows."""
-        return self._ending_principal.transpose(1, 0, 2)
+        zeros), which would need the collateral's flows; `classes`: of those classes only
+        [scenario, class asked, period], derived for them alone (a solver reading one class)."""
+        if classes is None or "_ending_principal" in self.__dict__ or "_balances" in self.__dict__:
+            out = self._ending_principal.transpose(1, 0, 2)
+            return out if classes is None else out[:, classes, :]
+        from .kernel import derive_ending_rows
+
+        cd = self._cd
+        on_books, kid_k, kid_parent, kid_share = cd.flag_args[4], *cd.flag_args[6:9]
+        parent_of = {int(k): (int(p), float(f)) for k, p, f in zip(kid_k, kid_parent, kid_share, strict=True)}
+        slot_of = {int(z): j for j, z in enumerate(cd.accrual_classes)}
+        if any(parent_of[c][0] in parent_of for c in classes if c in parent_of):
+            # A split of a split class: the full derivation takes the shares in its order.
+            return self._ending_principal.transpose(1, 0, 2)[:, classes, :]
+        source = [parent_of[c][0] if c in parent_of else c for c in classes]
+        end = np.empty((len(classes), *self._paid.shape[1:]))
+        derive_ending_rows(cd.class_args[0], self._paid, self._accretion, self._writedown, on_books,
+                           np.array(source, dtype=np.int64), np.array([slot_of.get(c, -1) for c in source],
+                                                                      dtype=np.int64),
+                           np.array([parent_of[c][1] if c in parent_of else 1.0 for c in classes]),
+                           np.array([c in parent_of for c in classes], dtype=np.bool_), end)
+        return end.transpose(1, 0, 2)
 
     @property
     def beginning_balance(self) -> np.ndarray:

@@ -548,15 +548,6 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         ps += pbeg[p]
                     base = base + ps
                 begin[ntl_k[j]] = ntl_factor[j] * base
-            # ---- 1. strips off the top of their pools' principal
-            for c in range(n_cls):
-                paid[c] = 0.0
-            for j in range(n_strip):
-                k = strip_k[j]
-                take = min(strip_share[j] * pprin[strip_pool[j]], bal[k])
-                paid[k] = take
-                bal[k] -= take
-                principal_in -= take
             # ---- 2. interest, pro rata to what is due when the collateral's is short
             total_due = 0.0
             for c in range(n_cls):
@@ -569,11 +560,13 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 due[c] = begin[c] * rate * (1.0 / 12.0) + carried[c]
                 if direct[c]:
                     total_due += due[c]
+                paid[c] = 0.0  # here, not in a loop of its own: that one compiles to a memset call
             draw_i = 0.0  # the reserve's draw for interest shortfalls
             if has_res and res_p[5] > 0.5:
                 draw_i = min(res_bal, max(total_due - available, 0.0))
                 available = available + draw_i
-            ratio = min(available / total_due, 1.0) if total_due > 0 else 1.0
+            # (a / b >= 1 exactly when a >= b: no division in the usual period, where interest covers)
+            ratio = 1.0 if total_due <= 0 or available >= total_due else available / total_due
             if n_grp > 0:
                 # Each group's pools pay its own classes, with what donors' excess interest adds;
                 # what a donor's excess does not make up of interest is principal for the group
@@ -637,6 +630,14 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         need += due[kid_k[q]]
                 scale = min(intr[parent] / need, 1.0) if need > 0 else 1.0
                 intr[kid_k[j]] = due[kid_k[j]] * scale
+            # ---- 1. strips off the top of their pools' principal (after the interest, which reads
+            # none of what they move)
+            for j in range(n_strip):
+                k = strip_k[j]
+                take = min(strip_share[j] * pprin[strip_pool[j]], bal[k])
+                paid[k] = take
+                bal[k] -= take
+                principal_in -= take
             # ---- 3. accrual, 4. principal through the rules
             total_begin = 0.0
             if has_nas:
@@ -1403,7 +1404,43 @@ def derive_balances(init_balance, paid, accretion, writedown, accrual_classes, o
                 end[c, s, t] = bal[c]
 
 
-def run(*args: object) -> None:
-    """`run_kernel(*args)`, without letting numba load scipy (see `_without_scipy`)."""
+@njit(cache=CACHE)
+def derive_ending_rows(init_balance, paid, accretion, writedown, on_books, source, slot, share, kid, end):
+    """Ending balances [row, scenario, period] of some classes only, as `derive_balances` moves
+    them: row r follows class source[r] (accretion from its slot, -1: none; principal paid when
+    on the books; write-downs), and a split class (kid[r]) is its parent's balance times its
+    share, the parent being its source."""
+    n_rows = source.shape[0]
+    n_scen, periods = paid.shape[1], paid.shape[2]
+    written = writedown.shape[1] > 0
+    for r in range(n_rows):
+        c = source[r]
+        j = slot[r]
+        for s in range(n_scen):
+            b = init_balance[c]
+            for t in range(periods):
+                if j >= 0:
+                    b += accretion[j, s, t]
+                if on_books[c]:
+                    b -= paid[c, s, t]
+                    if written:
+                        b -= writedown[c, s, t]
+                end[r, s, t] = b * share[r] if kid[r] else b
+
+
+def run(*args: object, scenarios: int | None = None) -> None:
+    """`run_kernel(*args)`, without letting numba load scipy (see `_without_scipy`). A run of
+    `scenarios` within one block (one scenario, a decrement table) stays on the calling thread:
+    starting the parallel region costs microseconds on an idle machine, but when the other cores
+    are busy it waits for a worker to be scheduled, often milliseconds, against ~0.1 ms for the
+    run itself."""
     with _without_scipy():
-        run_kernel(*args)
+        if scenarios is None or scenarios > BLOCK:
+            run_kernel(*args)
+            return
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            run_kernel(*args)
+        finally:
+            numba.set_num_threads(threads)

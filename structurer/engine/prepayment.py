@@ -35,8 +35,10 @@ def smm_matrix(prepayments: list[Prepayment], ages: np.ndarray, periods: int) ->
         width = min(periods, max(1, flat_from))
         speed = np.array([prepayments[i].values[0] for i in constant])[:, None]
         part = _smm([prepayments[i] for i in constant], speed, ages, width)
-        out[constant, :, :width] = part
-        out[constant, :, width:] = part[:, :, width - 1:]
+        # Every scenario constant (the usual grid): slices, not a list of rows to scatter into.
+        rows = slice(None) if not other else constant
+        out[rows, :, :width] = part
+        out[rows, :, width:] = part[:, :, width - 1:]
     if other:
         speed = np.stack([prepayments[i].path(periods) for i in other])
         out[other] = _smm([prepayments[i] for i in other], speed, ages, periods)

@@ -105,15 +105,16 @@ class ClassFlows:
                 object.__setattr__(self, name, value)
         return value
 
-    def ending_principal(self) -> np.ndarray:
+    def ending_principal(self, classes: list[int] | None = None) -> np.ndarray:
         """Ending principal balances [scenario, class, period], the notional classes' rows left
         unspecified: what a solver comparing balances with schedules reads, without deriving the
-        notional balances (which need the collateral's)."""
+        notional balances (which need the collateral's). `classes`: those classes' rows only,
+        in that order (derived for them alone)."""
         if object.__getattribute__(self, "ending_balance") is None:
             source = object.__getattribute__(self, "source")
             if source is not None and hasattr(source, "ending_principal"):
-                return source.ending_principal()
-        return self.ending_balance
+                return source.ending_principal(classes)
+        return self.ending_balance if classes is None else self.ending_balance[:, classes, :]
 
     @property
     def interest_due(self) -> np.ndarray:

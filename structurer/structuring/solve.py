@@ -782,6 +782,12 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
     # that horizon (the second leg has not started), so read off the first row run.
     ends: dict[int, np.ndarray] = {}
 
+    # The classes whose balances a run is read for: the searched ones, and the support (whose
+    # balance left after the first leg the results report); only theirs are derived.
+    owners = [k for k in deal.classes if k.in_waterfall]
+    support = [k for k in owners if k.is_support] or [k for k in owners if k.index not in deal.schedules]
+    read = list(dict.fromkeys([*(int(i) for i in index), *(k.index for k in support)]))
+
     def miss(rows: list[tuple[int, float]]) -> np.ndarray:
         """Each searched class's largest distance from its schedule after the row's first leg,
         [row, class]; rows not seen before are run, together, as the scenarios of one run."""
@@ -789,12 +795,14 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         new = list(dict.fromkeys(k for k in keys if k not in seen))
         if new:
             for part, run in flows(new):
-                before = np.arange(horizon)[None, :] < np.array([a for a, _ in part])[:, None]
-                # Class by class: [row, period] at a time, not [row, class, period].
-                ending = run.ending_principal()
-                found = np.column_stack([
-                    np.where(before, 0.0, np.abs(ending[:, i, :] - schedules[j])).max(axis=1)
-                    for j, i in enumerate(index)])
+                ending = run.ending_principal(read)  # [row, class read, period]
+                # The periods after each row's first leg only, the rows of each first leg together.
+                firsts = np.array([a for a, _ in part])
+                found = np.empty((len(part), len(index)))
+                for a in np.unique(firsts):
+                    at = slice(None) if firsts[0] == firsts[-1] == a else np.flatnonzero(firsts == a)
+                    for j in range(len(index)):
+                        found[at, j] = np.abs(ending[at, j, a:] - schedules[j, a:]).max(axis=1)
                 for k, key in enumerate(part):
                     seen[key] = found[k]
                     if key[0] and key[0] not in ends:
@@ -804,12 +812,11 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
     lo_lim, hi_lim = limits
     grid = np.linspace(lo_lim, hi_lim, BAND_FIRST_GRID)
     looks = miss([(after, float(speed)) for after in afters for speed in grid])
-    owners = [k for k in deal.classes if k.in_waterfall]
-    support = [k for k in owners if k.is_support] or [k for k in owners if k.index not in deal.schedules]
     then: dict[int, tuple[np.ndarray, float]] = {}
+    at_read = {c: r for r, c in enumerate(read)}  # a class's place in the balances read
     for after in afters:
         end = ends[after] if after else None
-        support_then = float(end[[k.index for k in support]].sum()) if end is not None \
+        support_then = float(end[[at_read[k.index] for k in support]].sum()) if end is not None \
             else sum(k.balance for k in support)
         then[after] = (end, support_then)
 
@@ -819,7 +826,7 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         end, support_then = then[after]
         for j, c in enumerate(searched):
             key = (c.name, after)
-            balance_then = float(end[c.index]) if after else c.balance
+            balance_then = float(end[at_read[c.index]]) if after else c.balance
             if balance_then <= SCHEDULE_TOLERANCE:
                 out[key] = InputError(
                     f"{c.name} is retired by period {after} at {at.label}; it has no band left")
@@ -891,7 +898,7 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         # Both edges were run (the limits by the first grid): their distances are at hand.
         edge_miss = float(miss([(after, lo), (after, hi)])[:, b.index].max())
         end, support_then = then[after]
-        balance_then = float(end[c.index]) if after else c.balance
+        balance_then = float(end[at_read[c.index]]) if after else c.balance
         scheduled_then = float(deal.schedules[c.index][after - 1]) if after else c.balance
         notes = []
         if b.lower is None:
