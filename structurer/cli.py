@@ -47,7 +47,7 @@ from .model.defaults import (
     validate_lag,
 )
 from .model.prepayment import Prepayment, parse_speed, parse_speeds
-from .model.scenarios import RatePath, Scenario, check_indices, with_index_levels
+from .model.scenarios import RatePath, Scenario, at_defaults, check_indices, with_index_levels
 from .present import exports
 from .results import average_life
 from .results.results import COLLATERAL, Results
@@ -219,20 +219,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _grid_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("deals", nargs="+", metavar="deal", help="the deal files (*.waterfall)")
-    speeds = p.add_argument_group("prepayment speeds (default: each deal's pricing speed)")
-    speeds.add_argument("--psa", type=_speed_list("PSA"), action="append", default=[], metavar="LIST",
-                        help="PSA speeds, e.g. 0,100,165,300 or a range 0..1000/1 (also in --cpr and --smm)")
-    speeds.add_argument("--cpr", type=_speed_list("CPR"), action="append", default=[], metavar="LIST",
-                        help="CPR speeds in percent, e.g. 6,12,20")
-    speeds.add_argument("--smm", type=_speed_list("SMM"), action="append", default=[], metavar="LIST",
-                        help="SMM speeds in percent, e.g. 0.5")
-    speeds.add_argument("--scenario", action="append", default=[], metavar="NAME",
-                        help="a scenario named in each deal's scenarios block")
+    _speed_arguments(p.add_argument_group("prepayment speeds (default: each deal's pricing speed)"),
+                     "each deal's")
     credit = p.add_argument_group("loan defaults (every speed at every rate)")
-    credit.add_argument("--cdr", type=_default_rate_list("CDR"), action="append", default=[], metavar="LIST",
-                        help="constant default rates in CDR: 0,1,2 or 0..10/2")
-    credit.add_argument("--sda", type=_default_rate_list("SDA"), action="append", default=[], metavar="LIST",
-                        help="multiples of the SDA default curve: 0,100,200")
+    _default_rate_arguments(credit)
     _loss_terms(credit, defaults=True)
     g = p.add_argument_group("measures")
     g.add_argument("--discount", metavar="YIELDS",
@@ -279,20 +269,7 @@ def _grid(ns: argparse.Namespace, err: Console) -> int:
     speeds: list[Any] = [s for group in ns.psa + ns.cpr + ns.smm for s in group] + list(ns.scenario)
     if ns.oas_only and speeds:
         raise _UsageError("--oas-only runs no scenario grid; drop the speeds or --oas-only")
-    rates = [r for group in ns.cdr + ns.sda for r in group]
-    given = [o for o, v in (("--severity", ns.severity), ("--lag", ns.lag), ("--advance", ns.advance))
-             if v is not None]
-    if given and not rates:
-        raise _UsageError(f"{', '.join(given)} describe{'s' if len(given) == 1 else ''} loan defaults; "
-                          "give the default rates with --cdr or --sda")
-    if ns.lag is not None:
-        try:
-            validate_lag(ns.lag)
-        except InputError as exc:
-            raise _UsageError(f"--lag: {exc}") from None
-    parts = {k: v for k, v in (("severity", ns.severity), ("lag", ns.lag), ("advancing", ns.advance))
-             if v is not None}
-    defaults = [DefaultAssumption(rate, **parts) for rate in rates]  # type: ignore[arg-type]
+    defaults = _default_assumptions(ns, None)
     discount = None if ns.discount is None else [_percent(r.strip()) for r in ns.discount.split(",")]
     request = None
     if ns.oas:
@@ -417,24 +394,13 @@ def _speeds(ns: argparse.Namespace, err: Console) -> int:
 def _run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("deals", nargs="+", metavar="deal", help="the deal files (*.waterfall)")
     speeds = p.add_argument_group("prepayment speeds (default: the deal's pricing speed)")
-    speeds.add_argument("--psa", type=_speed_list("PSA"), action="append", default=[],
-                        metavar="LIST", help="PSA speeds, e.g. 165 or 0,100,165,300,500; a grid "
-                                             "START..STOP/STEP: 0..1000/0.01 (also in --cpr and --smm)")
-    speeds.add_argument("--cpr", type=_speed_list("CPR"), action="append", default=[],
-                        metavar="LIST", help="CPR speeds in percent, e.g. 6 or 6,12,20")
-    speeds.add_argument("--smm", type=_speed_list("SMM"), action="append", default=[],
-                        metavar="LIST", help="SMM speeds in percent, e.g. 0.5")
-    speeds.add_argument("--scenario", action="append", default=[], metavar="NAME",
-                        help="a scenario named in the deal's scenarios block")
+    _speed_arguments(speeds, "the deal's")
     speeds.add_argument("--index", type=_index_levels, action="append", default=[],
                         metavar="NAME=LEVELS",
                         help="index levels for floaters, e.g. SOFR=4.3%% or SOFR=2%%,4%%,6%% "
                              "(every speed is run at every level)")
     credit = p.add_argument_group("loan defaults (a grid with the speeds: every speed at every rate)")
-    credit.add_argument("--cdr", type=_default_rate_list("CDR"), action="append", default=[], metavar="LIST",
-                        help="constant default rates in CDR: 0,1,2 or 0..10/2")
-    credit.add_argument("--sda", type=_default_rate_list("SDA"), action="append", default=[], metavar="LIST",
-                        help="multiples of the SDA default curve: 0,100,200")
+    _default_rate_arguments(credit)
     _loss_terms(credit, defaults=True)
     credit.add_argument("--delinquency", type=_argument(parse_delinquency, "delinquency"), metavar="PCT",
                         help="loans 60+ days delinquent in percent of the balance, for the deal's "
@@ -710,25 +676,32 @@ def _requested_scenarios(ns: argparse.Namespace, deal: Deal) -> list[Scenario]:
 
 def _with_defaults(ns: argparse.Namespace, deal: Deal, scenarios: list[Scenario]) -> list[Scenario]:
     """Every scenario at every --cdr/--sda rate (speed-major), with --severity, --lag, --advance."""
+    assumptions = _default_assumptions(ns, max(p.term for p in deal.pools))
+    return at_defaults(scenarios, assumptions) if assumptions else scenarios
+
+
+def _default_assumptions(ns: argparse.Namespace, term: int | None) -> list[DefaultAssumption]:
+    """One default assumption per --cdr/--sda rate, with --severity, --lag, --advance (and
+    --delinquency where the command has it); a loss term without a rate is a usage error. `term`:
+    the longest pool's, which a lag must not reach (None: checked per deal later)."""
     rates = [r for group in ns.cdr + ns.sda for r in group]
-    options = {"--severity": ns.severity, "--lag": ns.lag, "--advance": ns.advance,
-               "--delinquency": ns.delinquency}
+    terms = {"severity": ns.severity, "lag": ns.lag, "advancing": ns.advance,
+             "delinquency": getattr(ns, "delinquency", None)}
     if not rates:
-        given = [o for o, v in options.items() if v is not None]
+        flags = {"severity": "--severity", "lag": "--lag", "advancing": "--advance",
+                 "delinquency": "--delinquency"}
+        given = [flags[k] for k, v in terms.items() if v is not None]
         if given:
             raise _UsageError(f"{', '.join(given)} describe{'s' if len(given) == 1 else ''} loan defaults; "
                               "give the default rates with --cdr or --sda")
-        return scenarios
+        return []
     if ns.lag is not None:
         try:
-            validate_lag(ns.lag, max(p.term for p in deal.pools))
+            validate_lag(ns.lag, term)
         except InputError as exc:
             raise _UsageError(f"--lag: {exc}") from None
-    parts = {k: v for k, v in (("severity", ns.severity), ("lag", ns.lag), ("advancing", ns.advance),
-                               ("delinquency", ns.delinquency)) if v is not None}
-    assumptions = [DefaultAssumption(rate, **parts) for rate in rates]  # type: ignore[arg-type]
-    return [Scenario(s.prepayment, s.indices, name=f"{s.name}, {d.label}" if s.name else None, defaults=d)
-            for s in scenarios for d in assumptions]
+    parts = {k: v for k, v in terms.items() if v is not None}
+    return [DefaultAssumption(rate, **parts) for rate in rates]  # type: ignore[arg-type]
 
 
 # Inputs by their suffix: an output path ending so would overwrite someone's deal or data.
@@ -1583,6 +1556,27 @@ def _solve_arguments(p: argparse.ArgumentParser) -> None:
                      help="the first dollar of loss (default) or a zero yield at par")
     _loss_terms(brk, defaults=False)
     p.set_defaults(handler=_solve)
+
+
+def _speed_arguments(speeds: argparse._ArgumentGroup, whose: str) -> None:
+    """--psa, --cpr, --smm and --scenario, for a run and for a grid (`whose`: whose scenarios block)."""
+    speeds.add_argument("--psa", type=_speed_list("PSA"), action="append", default=[],
+                        metavar="LIST", help="PSA speeds, e.g. 165 or 0,100,165,300,500; a grid "
+                                             "START..STOP/STEP: 0..1000/0.01 (also in --cpr and --smm)")
+    speeds.add_argument("--cpr", type=_speed_list("CPR"), action="append", default=[],
+                        metavar="LIST", help="CPR speeds in percent, e.g. 6 or 6,12,20")
+    speeds.add_argument("--smm", type=_speed_list("SMM"), action="append", default=[],
+                        metavar="LIST", help="SMM speeds in percent, e.g. 0.5")
+    speeds.add_argument("--scenario", action="append", default=[], metavar="NAME",
+                        help=f"a scenario named in {whose} scenarios block")
+
+
+def _default_rate_arguments(credit: argparse._ArgumentGroup) -> None:
+    """--cdr and --sda: the default rates of a grid, for a run and for a grid."""
+    credit.add_argument("--cdr", type=_default_rate_list("CDR"), action="append", default=[], metavar="LIST",
+                        help="constant default rates in CDR: 0,1,2 or 0..10/2")
+    credit.add_argument("--sda", type=_default_rate_list("SDA"), action="append", default=[], metavar="LIST",
+                        help="multiples of the SDA default curve: 0,100,200")
 
 
 def _loss_terms(group: argparse._ArgumentGroup, defaults: bool) -> None:

@@ -41,7 +41,7 @@ from ..errors import DealError, DealErrors, InputError, StructurerError
 from ..model.deal import Deal
 from ..model.defaults import DefaultAssumption, parse_defaults, validate_lag
 from ..model.prepayment import Prepayment
-from ..model.scenarios import Scenario, check_indices
+from ..model.scenarios import Scenario, at_defaults, check_indices
 from .grid_tasks import (
     Done,
     Entry,
@@ -434,8 +434,7 @@ def _scenarios(deal: Deal, speeds: Sequence[Any] | None,
     assumptions = [parse_defaults(d, term) for d in defaults]
     for d in assumptions:
         validate_lag(d.lag, term)
-    return [Scenario(s.prepayment, s.indices, name=f"{s.name}, {d.label}" if s.name else None, defaults=d)
-            for s in scenarios for d in assumptions]
+    return at_defaults(scenarios, assumptions)
 
 
 def _run_here(plan: _Plan, progress: Callable[[int, int], None] | None) -> int:

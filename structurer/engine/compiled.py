@@ -321,7 +321,9 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     short = np.zeros(n, dtype=np.bool_)
     summary = (True, cd.fee_m, np.zeros((0, t)), -1, 0.0, np.zeros((0, 0, 0)))
     outputs = (paid, interest, accretion, resid_int, resid_prin, short)
-    enh_out = np.zeros((len(ENHANCEMENT_FIELDS), n, t))
+    # (a deal with neither OC nor a reserve account: no [field, scenario, period] block at all)
+    enhanced = deal.overcollateralization is not None or deal.reserve is not None
+    enh_out = np.zeros((len(ENHANCEMENT_FIELDS), n, t) if enhanced else (0, 0, 0))
     enhancement = _enhancement_args(deal, credit, enh_out)
     figures = ({name: enh_out[i] for i, name in enumerate(ENHANCEMENT_FIELDS)}
                if enhancement is not None else None)

@@ -101,6 +101,13 @@ class Scenario:
         return out
 
 
+def at_defaults(scenarios: Sequence[Scenario], assumptions: Sequence[DefaultAssumption]) -> list[Scenario]:
+    """Every scenario at every default assumption, speed-major (a PSA x SDA grid is one run): each
+    named scenario's name followed by the assumption's label."""
+    return [Scenario(s.prepayment, s.indices, name=f"{s.name}, {d.label}" if s.name else None, defaults=d)
+            for s in scenarios for d in assumptions]
+
+
 def check_indices(deal_name: str, index_names: Sequence[str], asked: Iterable[str]) -> None:
     """Raise the one InputError for index rates given for an index no class of the deal follows."""
     unknown = sorted(set(asked) - set(index_names))

@@ -356,14 +356,21 @@ def compile_triggers(ctx: RuleContext, decls: list[ShiftTrigger]
             ok = False
             continue
         kinds.append(trig.kind)
-        if trig.schedule is not None:
-            what = ("a cumulative loss limit" if trig.kind == "loss" else "a delinquency limit")
-            got = _schedule(ctx, trig.schedule, what, ctx.periods)
-            if got is None:
-                ok = False
-            else:
-                limits[trig.kind] = got[0]
+        read, limit = _trigger_limit(ctx, trig)
+        ok = ok and read
+        if limit is not None:
+            limits[trig.kind] = limit
     return (tuple(kinds), limits) if ok else None
+
+
+def _trigger_limit(ctx: RuleContext, trig: ShiftTrigger) -> tuple[bool, np.ndarray | None]:
+    """A written trigger's limit by period (fractions; None for the support test, which has
+    none), and False after reporting a schedule that does not read."""
+    if trig.schedule is None:
+        return True, None
+    what = ("a cumulative loss limit" if trig.kind == "loss" else "a delinquency limit")
+    got = _schedule(ctx, trig.schedule, what, ctx.periods)
+    return (False, None) if got is None else (True, got[0])
 
 
 def compile_shifting_interest(ctx: RuleContext, decl: ShiftingDecl,
@@ -425,14 +432,10 @@ def compile_shifting_interest(ctx: RuleContext, decl: ShiftingDecl,
                              f'rename the named trigger, or write: trigger "{TRIGGER_NAMES[trig.kind]}"')
             ok = False
             continue
-        limit = None
-        if trig.schedule is not None:
-            what = ("a cumulative loss limit" if trig.kind == "loss" else "a delinquency limit")
-            got = _schedule(ctx, trig.schedule, what, ctx.periods)
-            if got is None:
-                ok = False
-                continue
-            limit = got[0]
+        read, limit = _trigger_limit(ctx, trig)
+        if not read:
+            ok = False
+            continue
         if trig.sticky:
             sticky.append((trig.kind, limit))
             continue
