@@ -36,7 +36,7 @@ import numpy as np
 from ..check.context import MONEY_TOLERANCE
 from ..check.interest import effective_rates
 from ..engine.collateral import CollateralFlows
-from ..engine.prepayment import smm_matrix
+from ..engine.prepayment import cpr_from_psa, smm_from_cpr, smm_matrix
 from ..engine.run import resolve_scenarios, run_smm
 from ..engine.schedules import Tier, band_principal, compute_schedules, schedule_tiers, serving_order
 from ..errors import InputError
@@ -62,6 +62,13 @@ BAND_FIRST_GRID = 401
 # interpreter a fixed overhead per period whatever its scenarios, so rounds are what to save.
 EDGE_GRID = 8
 EDGE_LADDER = 8.0
+# The first look runs every grid speed over its first BAND_SCREEN periods after the latest
+# horizon searched, and in full only the speeds still on schedule there and those whose full
+# distance a secant may read (see _first_look): most speeds outside a band miss early (a fast
+# one uses the support up within a few years, a slow one falls behind at once). Only where
+# those periods are at most a third of the runs' periods: the runs in full must then be fewer
+# than two thirds of the grid for the look to cost less.
+BAND_SCREEN = 36
 
 
 @dataclass(frozen=True)
@@ -687,7 +694,9 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     [0, 2000] PSA at which it holds.
 
     The search runs many speeds at once (the engine is vectorised across scenarios): a grid
-    of BAND_FIRST_GRID speeds over the limits first, which must show the speeds that hold as
+    of BAND_FIRST_GRID speeds over the limits first (in two runs where the horizon is long: all
+    of them over a few years, then in full those that did not miss by then; see _first_look),
+    which must show the speeds that hold as
     one interval (else the result says it is not, and the widest interval is taken), then each
     edge's bracket is cut, one run per round, by speeds placed around a secant estimate of the
     edge and EDGE_GRID speeds evenly across it, until it is narrower than `tol` PSA. Each edge
@@ -762,17 +771,20 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
     schedules = schedules[:, :horizon]
     runs = 0
 
-    def flows(rows: list[tuple[int, float]]):
-        """One engine run (in chunks of BAND_BATCH scenarios): scenario k runs at `at` for its
-        first rows[k][0] periods and at the constant PSA speed rows[k][1] from then on."""
+    def flows(rows: list[tuple[int, float]], span: int):
+        """One engine run (in chunks of BAND_BATCH scenarios) over the first `span` periods:
+        scenario k runs at `at` for its first rows[k][0] periods and at the constant PSA speed
+        rows[k][1] from then on."""
         nonlocal runs
         runs += 1
         for start in range(0, len(rows), BAND_BATCH):
             part = rows[start:start + BAND_BATCH]
-            smm = smm_matrix([Prepayment.constant(float(speed), "PSA") for _, speed in part], ages, horizon)
-            for k, (after, _) in enumerate(part):
-                smm[k, :, :after] = first_leg[:, :after]
-            paths = rates[:, :horizon]
+            smm = _psa_smm(np.array([speed for _, speed in part]), ages, span)
+            firsts = np.array([a for a, _ in part])
+            for a in np.unique(firsts):
+                if a:
+                    smm[firsts == a, :, :a] = first_leg[:, :a]
+            paths = rates[:, :span]
             yield part, run_smm(deal, smm, np.broadcast_to(paths, (len(part), *paths.shape)))[1]
 
     # Every (after, speed) run so far: each searched class's largest distance from its schedule
@@ -788,13 +800,23 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
     support = [k for k in owners if k.is_support] or [k for k in owners if k.index not in deal.schedules]
     read = list(dict.fromkeys([*(int(i) for i in index), *(k.index for k in support)]))
 
-    def miss(rows: list[tuple[int, float]]) -> np.ndarray:
+    # The rows of `seen` run over the first look's first periods only (see _first_look): their
+    # distance up to then, a lower bound, already above a cent for every class searched.
+    partial: set[tuple[int, float]] = set()
+
+    def miss(rows: list[tuple[int, float]], span: int = horizon) -> np.ndarray:
         """Each searched class's largest distance from its schedule after the row's first leg,
-        [row, class]; rows not seen before are run, together, as the scenarios of one run."""
+        [row, class]; rows not seen before are run, together, as the scenarios of one run. With
+        `span` short of the horizon, they run over the first `span` periods only and are marked
+        `partial`; asked for over the horizon, a partial row is run again in full."""
         keys = [(int(a), float(s)) for a, s in rows]
-        new = list(dict.fromkeys(k for k in keys if k not in seen))
+        new = list(dict.fromkeys(k for k in keys if k not in seen or (k in partial and span == horizon)))
         if new:
-            for part, run in flows(new):
+            if span == horizon:
+                partial.difference_update(new)
+            else:
+                partial.update(new)
+            for part, run in flows(new, span):
                 ending = run.ending_principal(read)  # [row, class read, period]
                 # The periods after each row's first leg only, the rows of each first leg together.
                 firsts = np.array([a for a, _ in part])
@@ -802,16 +824,16 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                 for a in np.unique(firsts):
                     at = slice(None) if firsts[0] == firsts[-1] == a else np.flatnonzero(firsts == a)
                     for j in range(len(index)):
-                        found[at, j] = np.abs(ending[at, j, a:] - schedules[j, a:]).max(axis=1)
-                for k, key in enumerate(part):
-                    seen[key] = found[k]
-                    if key[0] and key[0] not in ends:
-                        ends[key[0]] = ending[k, :, key[0] - 1].copy()
+                        found[at, j] = np.abs(ending[at, j, a:] - schedules[j, a:span]).max(axis=1)
+                seen.update(zip(part, found, strict=True))
+                for a in np.unique(firsts):
+                    if a and a not in ends:
+                        ends[int(a)] = ending[int(np.argmax(firsts == a)), :, a - 1].copy()
         return np.array([seen[k] for k in keys]).reshape(len(keys), len(index))
 
     lo_lim, hi_lim = limits
     grid = np.linspace(lo_lim, hi_lim, BAND_FIRST_GRID)
-    looks = miss([(after, float(speed)) for after in afters for speed in grid])
+    looks = _first_look(miss, afters, grid, horizon)
     then: dict[int, tuple[np.ndarray, float]] = {}
     at_read = {c: r for r, c in enumerate(read)}  # a class's place in the balances read
     for after in afters:
@@ -918,6 +940,52 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                      "support_then": support_then, "support_classes": ", ".join(k.name for k in support),
                      "monotonic": b.monotonic, "rounds": b.rounds})
     return out
+
+
+def _psa_smm(speeds: np.ndarray, ages: np.ndarray, periods: int) -> np.ndarray:
+    """smm_matrix of constant PSA speeds [scenario] (the very numbers: its formulas, on the
+    same grid), without a Prepayment per speed: a band search makes hundreds."""
+    flat_from = int(np.ceil(30.0 - ages.min(initial=30.0))) + 1  # PSA is flat from loan age 30
+    width = min(periods, max(1, flat_from))
+    loan_age = ages[:, None] + np.arange(1, width + 1)[None, :]  # [pool, period]
+    part = smm_from_cpr(cpr_from_psa(np.asarray(speeds, dtype=float)[:, None, None], loan_age[None, :, :]))
+    out = np.empty((len(speeds), len(ages), periods))
+    out[:, :, :width] = part
+    out[:, :, width:] = part[:, :, width - 1:]
+    return out
+
+
+def _first_look(miss: Callable[..., np.ndarray], afters: list[int], grid: np.ndarray,
+                horizon: int) -> np.ndarray:
+    """effective_bands' first look: each searched class's largest distance from its schedule
+    [row, class] at every speed of `grid` after each of `afters` (rows after by after), as
+    `miss` finds it over the whole horizon, except for rows that miss by more than a cent for
+    every class within BAND_SCREEN periods after the latest horizon: theirs is the distance over
+    those periods (a lower bound), which the search reads only as "does not hold" (the rows
+    whose distance a secant reads, the two nearest that miss on either side of each speed that
+    may hold, are run in full). So the search goes, speed for speed, as if every row had been
+    run in full; the first look is two engine runs, not one."""
+    rows = [(after, float(speed)) for after in afters for speed in grid]
+    until = max(afters) + BAND_SCREEN
+    if 3 * until > horizon:
+        return miss(rows)
+    looks = miss(rows, until)
+    bust = looks > SCHEDULE_TOLERANCE  # [row, class]: surely does not hold
+    keep = np.zeros(len(rows), dtype=bool)
+    n = len(grid)
+    for h in range(len(afters)):
+        block = bust[h * n:(h + 1) * n]
+        kept = ~block.all(axis=1)
+        for column in block.T:
+            missed, rest = np.flatnonzero(column), np.flatnonzero(~column)
+            if len(missed) and len(rest):
+                k = np.searchsorted(missed, rest)  # the first missed speed above each other one
+                near = (k[:, None] + np.arange(-2, 2)[None, :]).ravel()
+                kept[missed[near[(near >= 0) & (near < len(missed))]]] = True
+        keep[h * n:(h + 1) * n] = kept
+    if keep.any():
+        looks[keep] = miss([r for r, k in zip(rows, keep, strict=True) if k])
+    return looks
 
 
 def _edge_guess(bracket: tuple[float, float], column: int, speeds: np.ndarray, misses: np.ndarray) -> float:
