@@ -787,9 +787,12 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
             paths = rates[:, :span]
             yield part, run_smm(deal, smm, np.broadcast_to(paths, (len(part), *paths.shape)))[1]
 
-    # Every (after, speed) run so far: each searched class's largest distance from its schedule
-    # after the first leg [class]. A speed is never run twice (the edges reported were run).
-    seen: dict[tuple[int, float], np.ndarray] = {}
+    # Every (after, speed) run so far, by first leg (after): the speeds [run] and each searched
+    # class's largest distance from its schedule after the first leg [run, class], in the order
+    # first run; `seen` says where each (after, speed) is. A speed is never run twice (the edges
+    # reported were run), except a screened one (`partial`) asked for in full.
+    table: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    seen: dict[tuple[int, float], int] = {}
     # The class balances at the end of each horizon's first leg [class]: the same in every row of
     # that horizon (the second leg has not started), so read off the first row run.
     ends: dict[int, np.ndarray] = {}
@@ -820,16 +823,30 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                 ending = run.ending_principal(read)  # [row, class read, period]
                 # The periods after each row's first leg only, the rows of each first leg together.
                 firsts = np.array([a for a, _ in part])
-                found = np.empty((len(part), len(index)))
                 for a in np.unique(firsts):
                     at = slice(None) if firsts[0] == firsts[-1] == a else np.flatnonzero(firsts == a)
+                    found = np.empty((len(ending[at]), len(index)))
                     for j in range(len(index)):
-                        found[at, j] = np.abs(ending[at, j, a:] - schedules[j, a:span]).max(axis=1)
-                seen.update(zip(part, found, strict=True))
-                for a in np.unique(firsts):
+                        found[:, j] = np.abs(ending[at, j, a:] - schedules[j, a:span]).max(axis=1)
+                    a = int(a)
                     if a and a not in ends:
-                        ends[int(a)] = ending[int(np.argmax(firsts == a)), :, a - 1].copy()
-        return np.array([seen[k] for k in keys]).reshape(len(keys), len(index))
+                        ends[a] = ending[at, :, a - 1][0].copy()
+                    speeds, misses = table.get(a, (np.empty(0), np.empty((0, len(index)))))
+                    keys_a = part if isinstance(at, slice) else [part[k] for k in at]
+                    again = np.array([k in seen for k in keys_a], dtype=bool)
+                    if again.any():  # screened rows, now run in full: in their places
+                        misses[[seen[k] for k, x in zip(keys_a, again, strict=True) if x]] = found[again]
+                    fresh = [k for k, x in zip(keys_a, again, strict=True) if not x]
+                    seen.update(zip(fresh, range(len(speeds), len(speeds) + len(fresh)), strict=True))
+                    table[a] = (np.concatenate([speeds, [s for _, s in fresh]]),
+                                np.concatenate([misses, found[~again]]))
+        firsts = np.array([a for a, _ in keys])
+        place = np.array([seen[k] for k in keys], dtype=np.int64)
+        out = np.empty((len(keys), len(index)))
+        for a in np.unique(firsts):
+            at = firsts == a
+            out[at] = table[int(a)][1][place[at]]
+        return out
 
     lo_lim, hi_lim = limits
     grid = np.linspace(lo_lim, hi_lim, BAND_FIRST_GRID)
@@ -878,10 +895,7 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         # Every open bracket of every search: a few speeds where the edge is expected and a
         # coarse grid across the bracket as a safeguard, all run at once.
         rows, spans = [], []
-        runs_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # after -> (speeds, misses) so far
-        for after in {b.after for b in active}:
-            keys = [k for k in seen if k[0] == after]
-            runs_of[after] = (np.array([k[1] for k in keys]), np.array([seen[k] for k in keys]))
+        runs_of = dict(table)  # after -> (speeds, misses) so far
         for b in active:
             b.rounds += 1
             for bracket in (b.lower, b.upper):
