@@ -201,11 +201,16 @@ def test_a_first_look_screened_early_searches_as_every_speed_run_in_full(
     assert screened.iterations == full.iterations + 1
 
 
-def test_many_bands_screened_search_as_run_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
-    deal = structurer.load(PAC)
-    screened = solve.effective_bands(deal, ["P"], [0, 12, 36, 60, 200], 165.0, tol=0.1)
+@pytest.mark.parametrize(("path", "names", "afters"), [
+    (PAC, ["P"], [0, 12, 36, 60, 200]),  # every horizon but the last screened
+    (TIERS, ["PA", "PB", "P2", "T"], [0, 12, 36, 60]),  # short runs: the first horizon only
+])
+def test_many_bands_screened_search_as_run_in_full(monkeypatch: pytest.MonkeyPatch, path: Path,
+                                                   names: list[str], afters: list[int]) -> None:
+    deal = structurer.load(path)
+    screened = solve.effective_bands(deal, names, afters, 165.0, tol=0.1)
     monkeypatch.setattr(solve, "BAND_SCREEN", 10**6)
-    full = solve.effective_bands(deal, ["P"], [0, 12, 36, 60, 200], 165.0, tol=0.1)
+    full = solve.effective_bands(deal, names, afters, 165.0, tol=0.1)
     assert screened.keys() == full.keys()
     for key, found in screened.items():
         _same_search(found, full[key])

@@ -62,12 +62,12 @@ BAND_FIRST_GRID = 401
 # interpreter a fixed overhead per period whatever its scenarios, so rounds are what to save.
 EDGE_GRID = 8
 EDGE_LADDER = 8.0
-# The first look runs every grid speed over its first BAND_SCREEN periods after the latest
-# horizon searched, and in full only the speeds still on schedule there and those whose full
-# distance a secant may read (see _first_look): most speeds outside a band miss early (a fast
-# one uses the support up within a few years, a slow one falls behind at once). Only where
-# those periods are at most a third of the runs' periods: the runs in full must then be fewer
-# than two thirds of the grid for the look to cost less.
+# The first look runs every grid speed over BAND_SCREEN periods after its first leg, and in
+# full only the speeds still on schedule there and those whose full distance a secant may read
+# (see _first_look): most speeds outside a band miss early (a fast one uses the support up
+# within a few years, a slow one falls behind at once). Only horizons whose screen is at most a
+# third of the runs' periods: the runs in full must then be fewer than two thirds of the grid
+# for the look to cost less.
 BAND_SCREEN = 36
 
 
@@ -974,31 +974,33 @@ def _first_look(miss: Callable[..., np.ndarray], afters: list[int], grid: np.nda
     """effective_bands' first look: each searched class's largest distance from its schedule
     [row, class] at every speed of `grid` after each of `afters` (rows after by after), as
     `miss` finds it over the whole horizon, except for rows that miss by more than a cent for
-    every class within BAND_SCREEN periods after the latest horizon: theirs is the distance over
-    those periods (a lower bound), which the search reads only as "does not hold" (the rows
-    whose distance a secant reads, the two nearest that miss on either side of each speed that
-    may hold, are run in full). So the search goes, speed for speed, as if every row had been
-    run in full; the first look is two engine runs, not one."""
+    every class within BAND_SCREEN periods after their first leg (the latest one screened):
+    theirs is the distance over those periods (a lower bound), which the search reads only as
+    "does not hold" (the rows whose distance a secant reads, the two nearest that miss on either
+    side of each speed that may hold, are run in full). So the search goes, speed for speed, as
+    if every row had been run in full; the first look is two engine runs, not one. Horizons
+    whose screen would exceed a third of the runs' periods are not screened."""
     rows = [(after, float(speed)) for after in afters for speed in grid]
-    until = max(afters) + BAND_SCREEN
-    if 3 * until > horizon:
+    short = [a for a in afters if 3 * (a + BAND_SCREEN) <= horizon]
+    if not short:
         return miss(rows)
-    looks = miss(rows, until)
-    bust = looks > SCHEDULE_TOLERANCE  # [row, class]: surely does not hold
-    keep = np.zeros(len(rows), dtype=bool)
-    n = len(grid)
-    for h in range(len(afters)):
-        block = bust[h * n:(h + 1) * n]
-        kept = ~block.all(axis=1)
-        for column in block.T:
-            missed, rest = np.flatnonzero(column), np.flatnonzero(~column)
+    screened = np.repeat([a <= max(short) for a in afters], len(grid))  # [row]
+    first = miss([r for r, s in zip(rows, screened, strict=True) if s], max(short) + BAND_SCREEN)
+    bust = first > SCHEDULE_TOLERANCE  # [screened row, class]: surely does not hold
+    keep = ~bust.all(axis=1)
+    for h in range(0, len(first), len(grid)):  # each horizon's grid
+        for column in bust[h:h + len(grid)].T:
+            missed, rest = np.flatnonzero(column) + h, np.flatnonzero(~column) + h
             if len(missed) and len(rest):
                 k = np.searchsorted(missed, rest)  # the first missed speed above each other one
                 near = (k[:, None] + np.arange(-2, 2)[None, :]).ravel()
-                kept[missed[near[(near >= 0) & (near < len(missed))]]] = True
-        keep[h * n:(h + 1) * n] = kept
-    if keep.any():
-        looks[keep] = miss([r for r, k in zip(rows, keep, strict=True) if k])
+                keep[missed[near[(near >= 0) & (near < len(missed))]]] = True
+    full = ~screened
+    full[screened] = keep
+    looks = np.empty((len(rows), first.shape[1]))
+    looks[screened] = first
+    if full.any():
+        looks[full] = miss([r for r, f in zip(rows, full, strict=True) if f])
     return looks
 
 
