@@ -801,7 +801,8 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
     # balance left after the first leg the results report); only theirs are derived.
     owners = [k for k in deal.classes if k.in_waterfall]
     support = [k for k in owners if k.is_support] or [k for k in owners if k.index not in deal.schedules]
-    read = list(dict.fromkeys([*(int(i) for i in index), *(k.index for k in support)]))
+    own = list(dict.fromkeys(int(i) for i in index))
+    read = list(dict.fromkeys([*own, *(k.index for k in support)]))
 
     # The rows of `seen` run over the first look's first periods only (see _first_look): their
     # distance up to then, a lower bound, already above a cent for every class searched.
@@ -820,14 +821,17 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
             else:
                 partial.update(new)
             for part, run in flows(new, span):
-                ending = run.ending_principal(read)  # [row, class read, period]
-                # The periods after each row's first leg only, the rows of each first leg together.
                 firsts = np.array([a for a, _ in part])
+                # The support's balances as well only while a first leg's end is still to be read.
+                cols = read if any(a and a not in ends for a in set(firsts.tolist())) else own
+                ending = run.ending_principal(cols)  # [row, class read, period]
+                # The periods after each row's first leg only, the rows of each first leg together.
                 for a in np.unique(firsts):
                     at = slice(None) if firsts[0] == firsts[-1] == a else np.flatnonzero(firsts == a)
                     found = np.empty((len(ending[at]), len(index)))
                     for j in range(len(index)):
-                        found[:, j] = np.abs(ending[at, j, a:] - schedules[j, a:span]).max(axis=1)
+                        gap = np.subtract(ending[at, cols.index(int(index[j])), a:], schedules[j, a:span])
+                        found[:, j] = np.abs(gap, out=gap).max(axis=1)
                     a = int(a)
                     if a and a not in ends:
                         ends[a] = ending[at, :, a - 1][0].copy()
