@@ -814,7 +814,8 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         `span` short of the horizon, they run over the first `span` periods only and are marked
         `partial`; asked for over the horizon, a partial row is run again in full."""
         keys = [(int(a), float(s)) for a, s in rows]
-        new = list(dict.fromkeys(k for k in keys if k not in seen or (k in partial and span == horizon)))
+        redo = partial if span == horizon else set()  # (a set: the usual case, a round, has none)
+        new = [k for k in dict.fromkeys(keys) if k not in seen or k in redo]
         if new:
             if span == horizon:
                 partial.difference_update(new)
