@@ -694,9 +694,7 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     [0, 2000] PSA at which it holds.
 
     The search runs many speeds at once (the engine is vectorised across scenarios): a grid
-    of BAND_FIRST_GRID speeds over the limits first (in two runs where the horizon is long: all
-    of them over a few years, then in full those that did not miss by then; see _first_look),
-    which must show the speeds that hold as
+    of BAND_FIRST_GRID speeds over the limits first, which must show the speeds that hold as
     one interval (else the result says it is not, and the widest interval is taken), then each
     edge's bracket is cut, one run per round, by speeds placed around a secant estimate of the
     edge and EDGE_GRID speeds evenly across it, until it is narrower than `tol` PSA. Each edge
@@ -704,7 +702,9 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     not. An edge at a limit (0 or 2000 PSA) means the schedule holds that far. `achieved` is the
     largest distance (dollars) between the PAC's balance and its schedule at the two edges
     (within a cent by definition), `error` the width of the wider final bracket (PSA). The
-    support balance left after `after_periods` is in `details`.
+    support balance left after `after_periods` is in `details`. Where the runs are long, the
+    first look is two runs (see _first_look): every speed over a few years, then in full only
+    those still on schedule by then (and their nearest neighbours that are not).
     """
     found = effective_bands(deal, [pac_class], [after_periods], at_speed, limits, tol)
     result = found[(pac_class, int(after_periods))]
