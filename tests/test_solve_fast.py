@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import structurer
+from structurer.engine.prepayment import smm_matrix
 from structurer.engine.schedules import compute_schedules
 from structurer.model.curve import make_curve
 from structurer.model.prepayment import Prepayment
@@ -175,3 +176,50 @@ def test_effective_bands_together_are_each_band_alone() -> None:
         assert isinstance(found, solve.SolveResult)
         for a, b in zip(found.value, alone.value, strict=True):  # type: ignore[arg-type]
             assert a == pytest.approx(b, abs=solve.BAND_TOLERANCE)
+
+
+def _same_search(a: solve.SolveResult | Exception, b: solve.SolveResult | Exception) -> None:
+    if isinstance(a, Exception) or isinstance(b, Exception):
+        assert type(a) is type(b) and str(a) == str(b)
+        return
+    assert (a.value, a.achieved, a.error, a.converged) == (b.value, b.achieved, b.error, b.converged)
+    assert a.details == b.details and a.message == b.message
+
+
+@pytest.mark.parametrize(("after", "at"), [(0, 165.0), (1, 500.0), (24, 165.0), (60, 300.0)])
+def test_a_first_look_screened_early_searches_as_every_speed_run_in_full(
+        runs: list[int], monkeypatch: pytest.MonkeyPatch, after: int, at: float) -> None:
+    # The screen's short runs say only "does not hold"; the speeds a secant reads are run in
+    # full, so the search, speed for speed, is the one that runs every grid speed in full.
+    deal = structurer.load(PAC)
+    screened = solve.effective_band(deal, "P", after, at)
+    assert runs[0] == solve.BAND_FIRST_GRID and runs[1] < solve.BAND_FIRST_GRID / 2
+    assert screened.iterations == len(runs)
+    monkeypatch.setattr(solve, "BAND_SCREEN", 10**6)  # every grid speed in full, in one run
+    full = solve.effective_band(deal, "P", after, at)
+    _same_search(screened, full)
+    assert screened.iterations == full.iterations + 1
+
+
+@pytest.mark.parametrize(("path", "names", "afters"), [
+    (PAC, ["P"], [0, 12, 36, 60, 200]),  # every horizon but the last screened
+    (TIERS, ["PA", "PB", "P2", "T"], [0, 12, 36, 60]),  # short runs: the first horizon only
+])
+def test_many_bands_screened_search_as_run_in_full(monkeypatch: pytest.MonkeyPatch, path: Path,
+                                                   names: list[str], afters: list[int]) -> None:
+    deal = structurer.load(path)
+    screened = solve.effective_bands(deal, names, afters, 165.0, tol=0.1)
+    monkeypatch.setattr(solve, "BAND_SCREEN", 10**6)
+    full = solve.effective_bands(deal, names, afters, 165.0, tol=0.1)
+    assert screened.keys() == full.keys()
+    for key, found in screened.items():
+        _same_search(found, full[key])
+
+
+@pytest.mark.parametrize("ages", [[3.0], [0.0, 12.0], [29.0, 40.0], [45.0]])
+@pytest.mark.parametrize("periods", [1, 5, 360])
+def test_psa_smm_is_smm_matrix(ages: list[float], periods: int) -> None:
+    speeds = np.array([0.0, 1e-6, 90.0, 165.0, 333.3333, 2000.0])
+    np.testing.assert_array_equal(
+        solve._psa_smm(speeds, np.array(ages), periods),
+        smm_matrix([Prepayment.constant(s, "PSA") for s in speeds], np.array(ages), periods))

@@ -36,7 +36,7 @@ import numpy as np
 from ..check.context import MONEY_TOLERANCE
 from ..check.interest import effective_rates
 from ..engine.collateral import CollateralFlows
-from ..engine.prepayment import smm_matrix
+from ..engine.prepayment import cpr_from_psa, smm_from_cpr, smm_matrix
 from ..engine.run import resolve_scenarios, run_smm
 from ..engine.schedules import Tier, band_principal, compute_schedules, schedule_tiers, serving_order
 from ..errors import InputError
@@ -62,6 +62,13 @@ BAND_FIRST_GRID = 401
 # interpreter a fixed overhead per period whatever its scenarios, so rounds are what to save.
 EDGE_GRID = 8
 EDGE_LADDER = 8.0
+# The first look runs every grid speed over BAND_SCREEN periods after its first leg, and in
+# full only the speeds still on schedule there and those whose full distance a secant may read
+# (see _first_look): most speeds outside a band miss early (a fast one uses the support up
+# within a few years, a slow one falls behind at once). Only horizons whose screen is at most a
+# third of the runs' periods: the runs in full must then be fewer than two thirds of the grid
+# for the look to cost less.
+BAND_SCREEN = 36
 
 
 @dataclass(frozen=True)
@@ -695,7 +702,9 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     not. An edge at a limit (0 or 2000 PSA) means the schedule holds that far. `achieved` is the
     largest distance (dollars) between the PAC's balance and its schedule at the two edges
     (within a cent by definition), `error` the width of the wider final bracket (PSA). The
-    support balance left after `after_periods` is in `details`.
+    support balance left after `after_periods` is in `details`. Where the runs are long, the
+    first look is two runs (see _first_look): every speed over a few years, then in full only
+    those still on schedule by then (and their nearest neighbours that are not).
     """
     found = effective_bands(deal, [pac_class], [after_periods], at_speed, limits, tol)
     result = found[(pac_class, int(after_periods))]
@@ -762,22 +771,28 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
     schedules = schedules[:, :horizon]
     runs = 0
 
-    def flows(rows: list[tuple[int, float]]):
-        """One engine run (in chunks of BAND_BATCH scenarios): scenario k runs at `at` for its
-        first rows[k][0] periods and at the constant PSA speed rows[k][1] from then on."""
+    def flows(rows: list[tuple[int, float]], span: int):
+        """One engine run (in chunks of BAND_BATCH scenarios) over the first `span` periods:
+        scenario k runs at `at` for its first rows[k][0] periods and at the constant PSA speed
+        rows[k][1] from then on."""
         nonlocal runs
         runs += 1
         for start in range(0, len(rows), BAND_BATCH):
             part = rows[start:start + BAND_BATCH]
-            smm = smm_matrix([Prepayment.constant(float(speed), "PSA") for _, speed in part], ages, horizon)
-            for k, (after, _) in enumerate(part):
-                smm[k, :, :after] = first_leg[:, :after]
-            paths = rates[:, :horizon]
+            smm = _psa_smm(np.array([speed for _, speed in part]), ages, span)
+            firsts = np.array([a for a, _ in part])
+            for a in np.unique(firsts):
+                if a:
+                    smm[firsts == a, :, :a] = first_leg[:, :a]
+            paths = rates[:, :span]
             yield part, run_smm(deal, smm, np.broadcast_to(paths, (len(part), *paths.shape)))[1]
 
-    # Every (after, speed) run so far: each searched class's largest distance from its schedule
-    # after the first leg [class]. A speed is never run twice (the edges reported were run).
-    seen: dict[tuple[int, float], np.ndarray] = {}
+    # Every (after, speed) run so far, by first leg (after): the speeds [run] and each searched
+    # class's largest distance from its schedule after the first leg [run, class], in the order
+    # first run; `seen` says where each (after, speed) is. A speed is never run twice (the edges
+    # reported were run), except a screened one (`partial`) asked for in full.
+    table: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    seen: dict[tuple[int, float], int] = {}
     # The class balances at the end of each horizon's first leg [class]: the same in every row of
     # that horizon (the second leg has not started), so read off the first row run.
     ends: dict[int, np.ndarray] = {}
@@ -786,32 +801,61 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
     # balance left after the first leg the results report); only theirs are derived.
     owners = [k for k in deal.classes if k.in_waterfall]
     support = [k for k in owners if k.is_support] or [k for k in owners if k.index not in deal.schedules]
-    read = list(dict.fromkeys([*(int(i) for i in index), *(k.index for k in support)]))
+    own = list(dict.fromkeys(int(i) for i in index))
+    read = list(dict.fromkeys([*own, *(k.index for k in support)]))
 
-    def miss(rows: list[tuple[int, float]]) -> np.ndarray:
+    # The rows of `seen` run over the first look's first periods only (see _first_look): their
+    # distance up to then, a lower bound, already above a cent for every class searched.
+    partial: set[tuple[int, float]] = set()
+
+    def miss(rows: list[tuple[int, float]], span: int = horizon) -> np.ndarray:
         """Each searched class's largest distance from its schedule after the row's first leg,
-        [row, class]; rows not seen before are run, together, as the scenarios of one run."""
+        [row, class]; rows not seen before are run, together, as the scenarios of one run. With
+        `span` short of the horizon, they run over the first `span` periods only and are marked
+        `partial`; asked for over the horizon, a partial row is run again in full."""
         keys = [(int(a), float(s)) for a, s in rows]
-        new = list(dict.fromkeys(k for k in keys if k not in seen))
+        redo = partial if span == horizon else set()  # (a set: the usual case, a round, has none)
+        new = [k for k in dict.fromkeys(keys) if k not in seen or k in redo]
         if new:
-            for part, run in flows(new):
-                ending = run.ending_principal(read)  # [row, class read, period]
-                # The periods after each row's first leg only, the rows of each first leg together.
+            if span == horizon:
+                partial.difference_update(new)
+            else:
+                partial.update(new)
+            for part, run in flows(new, span):
                 firsts = np.array([a for a, _ in part])
-                found = np.empty((len(part), len(index)))
+                # The support's balances as well only while a first leg's end is still to be read.
+                cols = read if any(a and a not in ends for a in set(firsts.tolist())) else own
+                ending = run.ending_principal(cols)  # [row, class read, period]
+                # The periods after each row's first leg only, the rows of each first leg together.
                 for a in np.unique(firsts):
                     at = slice(None) if firsts[0] == firsts[-1] == a else np.flatnonzero(firsts == a)
+                    found = np.empty((len(ending[at]), len(index)))
                     for j in range(len(index)):
-                        found[at, j] = np.abs(ending[at, j, a:] - schedules[j, a:]).max(axis=1)
-                for k, key in enumerate(part):
-                    seen[key] = found[k]
-                    if key[0] and key[0] not in ends:
-                        ends[key[0]] = ending[k, :, key[0] - 1].copy()
-        return np.array([seen[k] for k in keys]).reshape(len(keys), len(index))
+                        gap = np.subtract(ending[at, cols.index(int(index[j])), a:], schedules[j, a:span])
+                        found[:, j] = np.abs(gap, out=gap).max(axis=1)
+                    a = int(a)
+                    if a and a not in ends:
+                        ends[a] = ending[at, :, a - 1][0].copy()
+                    speeds, misses = table.get(a, (np.empty(0), np.empty((0, len(index)))))
+                    keys_a = part if isinstance(at, slice) else [part[k] for k in at]
+                    again = np.array([k in seen for k in keys_a], dtype=bool)
+                    if again.any():  # screened rows, now run in full: in their places
+                        misses[[seen[k] for k, x in zip(keys_a, again, strict=True) if x]] = found[again]
+                    fresh = [k for k, x in zip(keys_a, again, strict=True) if not x]
+                    seen.update(zip(fresh, range(len(speeds), len(speeds) + len(fresh)), strict=True))
+                    table[a] = (np.concatenate([speeds, [s for _, s in fresh]]),
+                                np.concatenate([misses, found[~again]]))
+        firsts = np.array([a for a, _ in keys])
+        place = np.array([seen[k] for k in keys], dtype=np.int64)
+        out = np.empty((len(keys), len(index)))
+        for a in np.unique(firsts):
+            at = firsts == a
+            out[at] = table[int(a)][1][place[at]]
+        return out
 
     lo_lim, hi_lim = limits
     grid = np.linspace(lo_lim, hi_lim, BAND_FIRST_GRID)
-    looks = miss([(after, float(speed)) for after in afters for speed in grid])
+    looks = _first_look(miss, afters, grid, horizon)
     then: dict[int, tuple[np.ndarray, float]] = {}
     at_read = {c: r for r, c in enumerate(read)}  # a class's place in the balances read
     for after in afters:
@@ -856,10 +900,7 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         # Every open bracket of every search: a few speeds where the edge is expected and a
         # coarse grid across the bracket as a safeguard, all run at once.
         rows, spans = [], []
-        runs_of: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # after -> (speeds, misses) so far
-        for after in {b.after for b in active}:
-            keys = [k for k in seen if k[0] == after]
-            runs_of[after] = (np.array([k[1] for k in keys]), np.array([seen[k] for k in keys]))
+        runs_of = dict(table)  # after -> (speeds, misses) so far
         for b in active:
             b.rounds += 1
             for bracket in (b.lower, b.upper):
@@ -918,6 +959,54 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                      "support_then": support_then, "support_classes": ", ".join(k.name for k in support),
                      "monotonic": b.monotonic, "rounds": b.rounds})
     return out
+
+
+def _psa_smm(speeds: np.ndarray, ages: np.ndarray, periods: int) -> np.ndarray:
+    """smm_matrix of constant PSA speeds [scenario] (the very numbers: its formulas, on the
+    same grid), without a Prepayment per speed: a band search makes hundreds."""
+    flat_from = int(np.ceil(30.0 - ages.min(initial=30.0))) + 1  # PSA is flat from loan age 30
+    width = min(periods, max(1, flat_from))
+    loan_age = ages[:, None] + np.arange(1, width + 1)[None, :]  # [pool, period]
+    part = smm_from_cpr(cpr_from_psa(np.asarray(speeds, dtype=float)[:, None, None], loan_age[None, :, :]))
+    out = np.empty((len(speeds), len(ages), periods))
+    out[:, :, :width] = part
+    out[:, :, width:] = part[:, :, width - 1:]
+    return out
+
+
+def _first_look(miss: Callable[..., np.ndarray], afters: list[int], grid: np.ndarray,
+                horizon: int) -> np.ndarray:
+    """effective_bands' first look: each searched class's largest distance from its schedule
+    [row, class] at every speed of `grid` after each of `afters` (rows after by after), as
+    `miss` finds it over the whole horizon, except for rows that miss by more than a cent for
+    every class within BAND_SCREEN periods after their first leg (the latest one screened):
+    theirs is the distance over those periods (a lower bound), which the search reads only as
+    "does not hold" (the rows whose distance a secant reads, the two nearest that miss on either
+    side of each speed that may hold, are run in full). So the search goes, speed for speed, as
+    if every row had been run in full; the first look is two engine runs, not one. Horizons
+    whose screen would exceed a third of the runs' periods are not screened."""
+    rows = [(after, float(speed)) for after in afters for speed in grid]
+    short = [a for a in afters if 3 * (a + BAND_SCREEN) <= horizon]
+    if not short:
+        return miss(rows)
+    screened = np.repeat([a <= max(short) for a in afters], len(grid))  # [row]
+    first = miss([r for r, s in zip(rows, screened, strict=True) if s], max(short) + BAND_SCREEN)
+    bust = first > SCHEDULE_TOLERANCE  # [screened row, class]: surely does not hold
+    keep = ~bust.all(axis=1)
+    for h in range(0, len(first), len(grid)):  # each horizon's grid
+        for column in bust[h:h + len(grid)].T:
+            missed, rest = np.flatnonzero(column) + h, np.flatnonzero(~column) + h
+            if len(missed) and len(rest):
+                k = np.searchsorted(missed, rest)  # the first missed speed above each other one
+                near = (k[:, None] + np.arange(-2, 2)[None, :]).ravel()
+                keep[missed[near[(near >= 0) & (near < len(missed))]]] = True
+    full = ~screened
+    full[screened] = keep
+    looks = np.empty((len(rows), first.shape[1]))
+    looks[screened] = first
+    if full.any():
+        looks[full] = miss([r for r, f in zip(rows, full, strict=True) if f])
+    return looks
 
 
 def _edge_guess(bracket: tuple[float, float], column: int, speeds: np.ndarray, misses: np.ndarray) -> float:
