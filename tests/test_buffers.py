@@ -65,7 +65,7 @@ def test_memory_a_live_view_reads_is_never_handed_out(keep):
 
 def test_zeros_reads_zero_except_the_rows_written():
     pool = BufferPool(cap=64 * MB, smallest=0)
-    a = pool.zeros((5, 300, 200))  # rows of 480 kB: cleared by giving pages back on Linux
+    a = pool.zeros((5, 300, 200))  # rows of 480 kB: checked and cleared in chunks
     a[...] = 3.0
     del a
     pool.poison = np.nan
@@ -80,6 +80,24 @@ def test_zeros_reads_zero_except_the_rows_written():
     assert (d[:, 1] == 0.0).all() and np.isnan(d[:, 0]).all()
     e = pool.zeros((3, 5), dtype=np.bool_, written=np.array([False, True, False]))
     assert not e[[0, 2]].any() and e[1].all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.bool_])
+def test_a_few_dirty_elements_anywhere_are_cleared(dtype):
+    pool = BufferPool(cap=64 * MB, smallest=0)
+    shape = (3, 1000, 37)  # rows of 296 kB: whole chunks and a tail
+    spots = [(0, 0, 0), (1, 500, 11), (1, 999, 36), (2, 998, 36), (2, 999, 36), (0, 222, 5)]
+    for spot in spots:
+        a = pool.zeros(shape, dtype=dtype)
+        assert not a.any()
+        a[spot] = 1
+        if dtype == np.float64:
+            a[(spot[0], 0, 1)] = -0.0  # a negative zero reads as zero but is not zero's bits
+        del a
+    b = pool.zeros(shape, dtype=dtype)
+    assert not b.any() and pool.reused == len(spots)
+    if dtype == np.float64:
+        assert not np.signbit(b).any()
 
 
 def test_a_large_block_is_not_spent_on_a_small_array():

@@ -181,9 +181,9 @@ def _build(deal: Deal) -> CompiledDeal:
         arrays["weights"], arrays["schedules"], arrays["nas"], arrays["thresholds"], sticky,
         arrays["shift"], arrays["trig"], arrays["cond_ops"], arrays["cond_num"], arrays["node_cond"],
     )
-    # Rows the waterfall can never fill are not written: run_compiled zeroes them (on Linux by
-    # giving their pages back), so the pages of a residual's or a notional class's principal are
-    # never touched.
+    # Rows the waterfall can never fill are not written: run_compiled has them read zero without
+    # writing pages that are zero already, so the pages of a residual's or a notional class's
+    # principal are never touched.
     # A class without a balance (and no accrual to give it one) is paid no principal and owes
     # no interest; a fixed zero coupon owes none either.
     accrues = mask(lambda c: c.accrual)
@@ -315,8 +315,9 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     # [class, scenario, period] (see run_kernel), from the buffer pool (engine/buffers.py): memory
     # an earlier run used, so dirty. What the kernel writes in full is taken as it is; the rest
     # must read zero: the rows of a class whose principal or interest it never writes
-    # (`store_args`; zero pages, no memory, on Linux), the write-downs and reimbursements it
-    # writes only where they are not zero, a group output it never writes (`_group_rows`).
+    # (`store_args`: left untouched when still zero, so no memory), the write-downs and
+    # reimbursements it writes only where they are not zero, a group output it never writes
+    # (`_group_rows`).
     store_paid, store_int = cd.store_args
     paid = buffers.zeros((c, n, t), written=store_paid)
     interest = buffers.zeros((c, n, t), written=store_int)
