@@ -186,6 +186,15 @@ def test_threads_never_share_live_memory():
     assert not errors and pool.reused > 0
 
 
+def test_a_forked_child_gets_a_lock_no_one_holds():
+    pool = BufferPool(cap=64 * MB, smallest=0)
+    pool._lock.acquire()  # as another thread of the parent may hold it when the process forks
+    pool.after_fork()
+    a = pool.empty((1000,))
+    del a
+    assert pool.retained > 0
+
+
 # ---- the engine on reused, poisoned buffers
 
 

@@ -28,6 +28,7 @@ behind it, as in a fresh np.zeros, and writing zeros to it would fault it in and
 from __future__ import annotations
 
 import collections
+import math
 import mmap
 import os
 import threading
@@ -89,11 +90,11 @@ class _Block:
     def __init__(self, size: int):
         flags = getattr(mmap, "MAP_PRIVATE", None)
         if flags is not None:
-            self.memory = mmap.mmap(-1, size, flags=flags | mmap.MAP_ANONYMOUS)
+            anonymous = getattr(mmap, "MAP_ANONYMOUS", getattr(mmap, "MAP_ANON", 0))
+            self.memory = mmap.mmap(-1, size, flags=flags | anonymous)
         else:  # Windows: an anonymous mapping has no flags
             self.memory = mmap.mmap(-1, size)
         self.size = size
-
 
 
 class BufferPool:
@@ -113,8 +114,8 @@ class BufferPool:
         self._free_bytes = 0
         self._back: collections.deque[_Block] = collections.deque()  # given back, not yet filed
         self.allocated = 0  # blocks created (for tests and benchmarks)
-        self._malloc_lifted = False
         self.reused = 0  # hand-outs of a block used before
+        self._malloc_lifted = False
 
     @property
     def retained(self) -> int:
@@ -124,14 +125,23 @@ class BufferPool:
 
     def empty(self, shape: tuple[int, ...], dtype: type | np.dtype = np.float64) -> np.ndarray:
         """An array whose every element the caller writes (its contents are undefined)."""
+        if self._plain(shape, dtype):
+            return np.empty(shape, dtype)
         return self._take(tuple(int(d) for d in shape), np.dtype(dtype), None, False)
 
     def zeros(self, shape: tuple[int, ...], dtype: type | np.dtype = np.float64,
               written: np.ndarray | None = None) -> np.ndarray:
         """An array that reads zero, except the rows the caller writes in full: `written`, a
         boolean mask over the leading axes (None: none)."""
+        if self._plain(shape, dtype):
+            return np.zeros(shape, dtype)
         return self._take(tuple(int(d) for d in shape), np.dtype(dtype),
                           None if written is None else np.asarray(written, dtype=np.bool_), True)
+
+    def after_fork(self) -> None:
+        """In a forked child: a new lock (another thread of the parent may have held this one
+        when it forked, and no one would release it in the child)."""
+        self._lock = threading.Lock()
 
     def clear(self) -> None:
         """Release every free block (blocks in use are unaffected)."""
@@ -141,6 +151,11 @@ class BufferPool:
             self._free_bytes = 0
 
     # ---- inside
+
+    def _plain(self, shape: tuple[int, ...], dtype: type | np.dtype) -> bool:
+        """A plain numpy allocation will do: a small array (a one-scenario run's, a few
+        microseconds cheaper this way), unless poisoning for a test."""
+        return self.poison is None and math.prod(shape) * np.dtype(dtype).itemsize < self.smallest
 
     def _take(self, shape: tuple[int, ...], dtype: np.dtype, written: np.ndarray | None,
               zero: bool) -> np.ndarray:
@@ -251,6 +266,8 @@ def _clear(region: np.ndarray) -> None:
 
 
 POOL = BufferPool()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=POOL.after_fork)
 
 
 def empty(shape: tuple[int, ...], dtype: type | np.dtype = np.float64) -> np.ndarray:
