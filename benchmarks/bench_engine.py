@@ -11,7 +11,10 @@ to 100,000 scenarios; peak memory; and the time of every structuring solver (iss
    PSA speeds spread over 0-1000 PSA), prints ns per scenario-month (best of the repetitions):
    - engine: one deal.run(*speeds) with all N speeds, timed in a fresh subprocess per
      configuration, which also measures its peak memory (ru_maxrss after the run less before
-     it, per scenario-month, in bytes and in doubles);
+     it, per scenario-month, in bytes and in doubles). "eng first" is the first such run in
+     the process, on fresh memory (each page faulted in on first touch); "engine" the best of
+     the repetitions, whose outputs reuse the memory of the results dropped before them
+     (engine/buffers.py);
    - C: the computation alone (the program times itself), on 1 thread and on 2 threads
      (sequential deal only: the C program knows the sequential waterfall only);
    - reference: pure Python, one scenario at a time, timed on a sample of the speeds and
@@ -148,7 +151,7 @@ def child(path: str, n: int, repeat: int) -> None:
         structurer.summarise(deal, speeds)
         sums.append(time.perf_counter() - start)
     print(json.dumps({"seconds": min(times), "cpu_seconds": min(cpu), "peak_bytes": after - before,
-                      "summary_seconds": min(sums)}))
+                      "summary_seconds": min(sums), "first_seconds": times[0]}))
 
 
 def engine_in_child(path: Path, n: int, repeat: int, threads: int | None = None) -> dict[str, float] | str:
@@ -236,11 +239,14 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
     print(f"{path.name} ({deal.name}): {', '.join(c.name for c in deal.issued_classes)}; "
           f"{periods} periods; speeds over 0-{MAX_PSA:g} PSA")
     print("  ns per scenario-month, best of the repetitions, wall clock; (cpu): CPU time of the process,")
-    print("  all threads, which other load on the machine does not inflate; eng 1 thr: the engine's wall"
+    print("  all threads; eng first: the process's first run, on fresh memory (later runs reuse the output")
+    print("  buffers of the results dropped before them, engine/buffers.py: the best of those is 'engine');")
+    print("  CPU time is what other load on the machine does not inflate; eng 1 thr: the engine's wall"
           " clock with NUMBA_NUM_THREADS=1 (from 1,000 scenarios); memory: the peak the engine's run adds;")
     print("  sums, sums 1 thr: structurer.summarise over the same speeds (WAL, window, totals per class;"
           " no cash flows kept: what the C program computes), all cores and one thread")
-    head = (f"  {'scenarios':>9}{'engine':>10}{'(cpu)':>9}{'eng 1 thr':>10}{'sums':>10}{'sums 1 thr':>11}"
+    head = (f"  {'scenarios':>9}{'eng first':>10}{'engine':>10}{'(cpu)':>9}{'eng 1 thr':>10}{'sums':>10}"
+            f"{'sums 1 thr':>11}"
             f"{'C 1 thr':>9}{'(cpu)':>8}{'C 2 thr':>9}"
             f"{'reference':>11}{'eng/C1':>8}{'eng/C2':>8}{'sums/C1':>8}{'bytes/s-m':>11}{'doubles/s-m':>13}")
     print(head)
@@ -269,6 +275,7 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
                 e_one = ns(one["seconds"], n, periods) if isinstance(one, dict) else None
                 s_one = ns(one["summary_seconds"], n, periods) if isinstance(one, dict) else None
         e_ns = ns(engine["seconds"], n, periods) if engine else None
+        e_first = ns(engine["first_seconds"], n, periods) if engine else None
         e_cpu = ns(engine["cpu_seconds"], n, periods) if engine else None
         s_ns = ns(engine["summary_seconds"], n, periods) if engine else None
         peak = engine["peak_bytes"] / (n * periods) if engine else None
@@ -289,7 +296,8 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
         ratio2 = f"{e_ns / c2:>8.1f}" if e_ns and c2 else f"{'-':>8}"
         ratio_s = f"{s_ns / c1:>8.1f}" if s_ns and c1 else f"{'-':>8}"
         mem = f"{peak:>11,.0f}{peak / 8:>13,.1f}" if peak is not None else f"{'-':>11}{'-':>13}"
-        print(f"  {n:>9,}{cell(e_ns, 10)}{cell(e_cpu, 9)}{cell(e_one, 10)}{cell(s_ns, 10)}{cell(s_one, 11)}"
+        print(f"  {n:>9,}{cell(e_first, 10)}{cell(e_ns, 10)}{cell(e_cpu, 9)}{cell(e_one, 10)}{cell(s_ns, 10)}"
+              f"{cell(s_one, 11)}"
               f"{cell(c1, 9)}{cell(c1_cpu, 8)}{cell(c2, 9)}"
               f"{cell(r, 11)}{ratio1}{ratio2}{ratio_s}{mem}"
               + (f"  {note}" if note else ""))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.deal import Pool
+from . import buffers
 
 
 @dataclass(frozen=True)
@@ -93,15 +94,22 @@ def collateral_flows(pools: tuple[Pool, ...] | list[Pool], smm: np.ndarray) -> C
     fee_m = wac_m[None, :, :] - net_m
     amort = pool_amortization(pools, periods)[None, :, :]  # [1, pool, period]
 
-    survive = (1.0 - amort) * (1.0 - smm)
-    end_factor = np.cumprod(survive, axis=2)
-    begin_factor = np.concatenate([np.ones((n_scen, n_pool, 1)), end_factor[:, :, :-1]], axis=2)
-    begin = balance0 * begin_factor
-    scheduled = begin * amort
-    prepay = smm * (begin - scheduled)
-    end = begin - scheduled - prepay
-    interest = begin * net_m
-    fee = begin * fee_m
+    # Each figure computed in place in a buffer of the pool (engine/buffers.py): no temporaries
+    # of this size, and memory earlier results have let go of. The arithmetic is the formulas'
+    # as written, operation for operation.
+    shape = smm.shape
+    survive = buffers.empty(shape)  # then the survival's running product, then the ending balance
+    np.multiply(1.0 - amort, np.subtract(1.0, smm, out=survive), out=survive)
+    end_factor = np.cumprod(survive, axis=2, out=survive)
+    begin = buffers.empty(shape)
+    begin[:, :, :1] = balance0 * 1.0  # (the factor before period 1 is 1)
+    np.multiply(balance0, end_factor[:, :, :-1], out=begin[:, :, 1:])
+    scheduled = np.multiply(begin, amort, out=buffers.empty(shape))
+    prepay = np.subtract(begin, scheduled, out=buffers.empty(shape))
+    np.multiply(smm, prepay, out=prepay)
+    end = np.subtract(np.subtract(begin, scheduled, out=survive), prepay, out=survive)
+    interest = np.multiply(begin, net_m, out=buffers.empty(shape))
+    fee = np.multiply(begin, fee_m, out=buffers.empty(shape))
 
     by_pool = {
         "beginning_balance": begin,
@@ -111,7 +119,8 @@ def collateral_flows(pools: tuple[Pool, ...] | list[Pool], smm: np.ndarray) -> C
         "ending_balance": end,
     }
     def total(a: np.ndarray) -> np.ndarray:
-        return a[:, 0, :] if n_pool == 1 else a.sum(axis=1)  # one pool: a view, no copy
+        # one pool: a view, no copy
+        return a[:, 0, :] if n_pool == 1 else a.sum(axis=1, out=buffers.empty((n_scen, periods)))
 
     return CollateralFlows(
         beginning_balance=total(begin),

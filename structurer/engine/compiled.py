@@ -17,6 +17,7 @@ from ..model.deal import Deal
 from ..model.enhancement import ENHANCEMENT_FIELDS
 from ..model.groups import serving_order
 from ..model.rules.program import NAS_SHARE, TRIGGER, NotCompiled, Program, encode
+from . import buffers
 from .audit import CONSERVATION_RTOL
 from .collateral import pool_amortization
 from .prepayment import smm_matrix
@@ -180,8 +181,9 @@ def _build(deal: Deal) -> CompiledDeal:
         arrays["weights"], arrays["schedules"], arrays["nas"], arrays["thresholds"], sticky,
         arrays["shift"], arrays["trig"], arrays["cond_ops"], arrays["cond_num"], arrays["node_cond"],
     )
-    # Rows the waterfall can never fill are not written: the output buffers are fresh zeroed
-    # memory, so the pages of a residual's or a notional class's principal are never touched.
+    # Rows the waterfall can never fill are not written: run_compiled has them read zero without
+    # writing pages that are zero already, so the pages of a residual's or a notional class's
+    # principal are never touched.
     # A class without a balance (and no accrual to give it one) is paid no principal and owes
     # no interest; a fixed zero coupon owes none either.
     accrues = mask(lambda c: c.accrual)
@@ -310,30 +312,36 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
 
     n, t, *smm = _smm_inputs(cd, prepayments)
     c = cd.n_classes
-    # [class, scenario, period] (see run_kernel). Zeroed, not empty: a large np.zeros is zero
-    # pages until written, so the rows of a class the kernel never writes (`store_args`) take no
-    # memory.
-    paid = np.zeros((c, n, t))
-    interest = np.zeros((c, n, t))
-    accretion = np.empty((len(cd.accrual_classes), n, t))
-    resid_int = np.empty((n, t))
-    resid_prin = np.empty((n, t))
+    # [class, scenario, period] (see run_kernel), from the buffer pool (engine/buffers.py): memory
+    # an earlier run used, so dirty. What the kernel writes in full is taken as it is; the rest
+    # must read zero: the rows of a class whose principal or interest it never writes
+    # (`store_args`: left untouched when still zero, so no memory), the write-downs and
+    # reimbursements it writes only where they are not zero, a group output it never writes
+    # (`_group_rows`).
+    store_paid, store_int = cd.store_args
+    paid = buffers.zeros((c, n, t), written=store_paid)
+    interest = buffers.zeros((c, n, t), written=store_int)
+    accretion = buffers.empty((len(cd.accrual_classes), n, t))
+    resid_int = buffers.empty((n, t))
+    resid_prin = buffers.empty((n, t))
     short = np.zeros(n, dtype=np.bool_)
     summary = (True, cd.fee_m, np.zeros((0, t)), -1, 0.0, np.zeros((0, 0, 0)))
     outputs = (paid, interest, accretion, resid_int, resid_prin, short)
-    # (a deal with neither OC nor a reserve account: no [field, scenario, period] block at all)
+    # (a deal with neither OC nor a reserve account: no [field, scenario, period] block at all;
+    # a deal with either: every field written every period)
     enhanced = deal.overcollateralization is not None or deal.reserve is not None
-    enh_out = np.zeros((len(ENHANCEMENT_FIELDS), n, t) if enhanced else (0, 0, 0))
+    enh_out = buffers.empty((len(ENHANCEMENT_FIELDS), n, t) if enhanced else (0, 0, 0))
     enhancement = _enhancement_args(deal, credit, enh_out)
     figures = ({name: enh_out[i] for i, name in enumerate(ENHANCEMENT_FIELDS)}
                if enhancement is not None else None)
     # A grouped deal: what each group left and passed on [what, group, scenario, period]
     # (G_OUTPUTS); in a credit run, its pools' recoveries and losses [scenario, pool, period].
     n_grp = len(deal.groups)
-    g_out = np.zeros((len(G_OUTPUTS), n_grp, n, t) if n_grp else (len(G_OUTPUTS), 0, 0, 0))
+    store = _group_rows(deal, credit is not None)
+    g_out = buffers.zeros((len(G_OUTPUTS), n_grp, n, t) if n_grp else (len(G_OUTPUTS), 0, 0, 0),
+                          written=store)
     p3 = np.zeros((0, 0, 0))
     groups = {name: g_out[k].transpose(1, 0, 2) for k, name in enumerate(G_OUTPUTS)} if n_grp else {}
-    store = _group_rows(deal, credit is not None)
     if credit is None:
         groups.pop("group_unallocated_loss", None)
         _launch(cd, tuple(smm), index_rates, summary, _no_credit(), outputs, n, (p3, p3, g_out, store),
@@ -344,10 +352,10 @@ def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
                            residual_interest=resid_int, residual_principal=resid_prin, source=source,
                            enhancement=figures, **groups)
         return coll, flows
-    writedown = np.zeros((c, n, t))
-    unallocated = np.zeros((n, t))
+    writedown = buffers.zeros((c, n, t))
+    unallocated = buffers.empty((n, t))  # (written every period of a credit run)
     # A deal that reimburses losses: what each class is paid back (empty: the kernel pays none).
-    reimbursed = np.zeros((c, n, t) if deal.reimburse_losses else (0, 0, 0))
+    reimbursed = buffers.zeros((c, n, t) if deal.reimburse_losses else (0, 0, 0))
     by_pool = credit.by_pool
     grouped = ((np.ascontiguousarray(by_pool["recoveries"], dtype=float),
                 np.ascontiguousarray(by_pool["losses"], dtype=float), g_out, store) if n_grp

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import buffers
 from .collateral import CollateralFlows, collateral_flows
 from .prepayment import smm_matrix
 
@@ -78,8 +79,8 @@ class LeanClassFlows:
         from .kernel import derive_balances
 
         deal, cd = self._deal, self._cd
-        begin = np.empty(self._paid.shape)
-        end = np.empty(self._paid.shape)
+        begin = buffers.empty(self._paid.shape)  # (every row written: derived, notionals below)
+        end = buffers.empty(self._paid.shape)
         # The compiled deal's own arrays: classes on the books; split classes, parents and shares.
         on_books, kid_k, kid_parent, kid_share = cd.flag_args[4], *cd.flag_args[6:9]
         derive_balances(cd.class_args[0], self._paid, self._accretion, self._writedown, cd.accrual_classes,
@@ -98,7 +99,7 @@ class LeanClassFlows:
         from .kernel import derive_balances
 
         cd = self._cd
-        end = np.empty(self._paid.shape)
+        end = buffers.empty(self._paid.shape)
         on_books, kid_k, kid_parent, kid_share = cd.flag_args[4], *cd.flag_args[6:9]
         # One array as both outputs: each period's beginning balance is written, then overwritten
         # by its ending balance.
@@ -123,7 +124,7 @@ class LeanClassFlows:
             # A split of a split class: the full derivation takes the shares in its order.
             return self._ending_principal.transpose(1, 0, 2)[:, classes, :]
         source = [parent_of[c][0] if c in parent_of else c for c in classes]
-        end = np.empty((len(classes), *self._paid.shape[1:]))
+        end = buffers.empty((len(classes), *self._paid.shape[1:]))
         derive_ending_rows(cd.class_args[0], self._paid, self._accretion, self._writedown, on_books,
                            np.array(source, dtype=np.int64), np.array([slot_of.get(c, -1) for c in source],
                                                                       dtype=np.int64),
@@ -141,7 +142,9 @@ class LeanClassFlows:
 
     @cached_property
     def _accrued(self) -> np.ndarray:
-        out = np.zeros(self._paid.shape)
+        written = np.zeros(self._paid.shape[0], dtype=np.bool_)
+        written[self._cd.accrual_classes] = True
+        out = buffers.zeros(self._paid.shape, written=written)
         out[self._cd.accrual_classes] = self._accretion
         return out
 
@@ -182,7 +185,7 @@ class LeanClassFlows:
             rates[:, floating, :] *= days[:, None, None]
         begin = self._balances[0]
         accrued = self._accrued if len(self._cd.accrual_classes) else None
-        out = np.empty(begin.shape)
+        out = buffers.empty(begin.shape)
         carried = np.zeros(begin.shape[:2])
         for t in range(begin.shape[2]):
             due = np.multiply(begin[:, :, t], rates[t])
