@@ -159,6 +159,12 @@ GAP, MOVED, OVERPAID, LEAKED, NEGATIVE_BALANCE, NEGATIVE_AMOUNT, LOSSES, NEGATIV
 # ... and a collateral group's own books (the group: `fail_grp`)
 G_GAP, G_MOVED, G_LOSSES, G_UNABSORBED, G_OVERPAID, G_LEAKED = 256, 512, 1024, 2048, 4096, 8192
 
+# What each class is (`_scenarios`' `cflag`), as bits of one integer read once per class in the
+# per-class loops: the booleans as separate arrays cost a load of each array's address (spilled,
+# in a function this size) and of each flag, every class every period.
+C_CASH, C_BOOK, C_OWNER, C_CASH_INT, C_STORE_PAID, C_STORE_INT, C_IN_GROUP, C_DIRECT, C_FIXED = (
+    1, 2, 4, 8, 16, 32, 64, 128, 256)
+
 # Why the hot loop is one function: numba increments and decrements the reference count of
 # every array handed to a function (or bound to a new name, as inlining does), with an atomic
 # instruction, and the program's arrays are shared by all threads, so those counts bounce
@@ -355,6 +361,14 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     # splits, enhancement) skips whole blocks of the period with one test each: a loop that runs
     # zero times still costs its test every period.
     plain_pool = not ext and n_grp == 0 and n_trig == 0
+    cflag = np.zeros(n_cls, dtype=np.int64)
+    for c in range(n_cls):
+        cflag[c] = ((C_CASH if cash[c] else 0) | (C_BOOK if book[c] else 0)
+                    | (C_OWNER if owner[c] else 0) | (C_CASH_INT if cash_int[c] else 0)
+                    | (C_STORE_PAID if store_paid[c] else 0) | (C_STORE_INT if store_int[c] else 0)
+                    | (C_IN_GROUP if n_grp > 0 and class_grp[c] >= 0 else 0)
+                    | (C_DIRECT if direct[c] else 0)
+                    | (C_FIXED if f_index[c] < 0 and wac_src[c] < 0 else 0))
     starts = n_trig > 0 or n_grp > 0 or n_ws > 0 or has_shift or has_cond or n_named > 0 or ext
     for s in range(s0, s1):
         row = path_row[s]
@@ -579,15 +593,19 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             # ---- 2. interest, pro rata to what is due when the collateral's is short
             total_due = 0.0
             for c in range(n_cls):
-                fi = f_index[c]
-                if fi < 0:
-                    rate = fixed_coupon[c] if wac_src[c] < 0 else wac_rate[wac_src[c]]
+                cf = cflag[c]
+                if cf & C_FIXED:
+                    rate = fixed_coupon[c]
+                elif f_index[c] < 0:
+                    rate = wac_rate[wac_src[c]]
                 else:
+                    fi = f_index[c]
                     rate = min(max(f_const[c] + f_mult[c] * index_rates[s, fi, t], f_floor[c]), f_cap[c])
                     rate = rate * days[t]
-                due[c] = begin[c] * rate * (1.0 / 12.0) + carried[c]
-                if direct[c]:
-                    total_due += due[c]
+                dc = begin[c] * rate * (1.0 / 12.0) + carried[c]
+                due[c] = dc
+                if cf & C_DIRECT:
+                    total_due += dc
                 paid[c] = 0.0  # here, not in a loop of its own: that one compiles to a memset call
             draw_i = 0.0  # the reserve's draw for interest shortfalls
             if has_res and res_p[5] > 0.5:
@@ -649,7 +667,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     intr[c] = (due[c] * (g_ratio[gc] if gc >= 0 else 1.0)) if direct[c] else 0.0
             else:
                 for c in range(n_cls):
-                    intr[c] = due[c] * ratio if direct[c] else 0.0
+                    intr[c] = due[c] * ratio if cflag[c] & C_DIRECT else 0.0
             for j in range(n_kid):
                 parent = kid_parent[j]
                 need = 0.0
@@ -1100,52 +1118,58 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 g_wd[g] = 0.0
                 g_oend[g] = 0.0
             for c in range(n_cls):
+                # (each figure read once: a store to an array may alias any other, so a second
+                # read of the same element would be a second load)
                 pc = paid[c]
                 ic = intr[c]
                 e = bal[c]
-                if n_grp > 0 and class_grp[c] >= 0:
+                ac = acc[c]
+                w = wd[c]
+                b0 = begin[c]
+                cf = cflag[c]
+                if cf & C_IN_GROUP:
                     gc = class_grp[c]
-                    if cash[c]:
+                    if cf & C_CASH:
                         g_cash[gc] += ic + pc
-                    if book[c]:
-                        g_fell[gc] += begin[c] - e
-                        g_wd[gc] += wd[c]
-                    if owner[c]:
+                    if cf & C_BOOK:
+                        g_fell[gc] += b0 - e
+                        g_wd[gc] += w
+                    if cf & C_OWNER:
                         g_oend[gc] += e
-                short = due[c] - ic - acc[c]
+                short = due[c] - ic - ac
                 carried[c] = short
                 if short != 0.0:
                     any_short = True
-                if cash_int[c]:
+                if cf & C_CASH_INT:
                     cash_int_paid += ic
-                if owner[c]:
+                if cf & C_OWNER:
                     owner_paid += pc
                     owner_end += e
-                if cash[c]:
+                if cf & C_CASH:
                     gap += ic + pc
-                if book[c]:
-                    moved += begin[c] - e + acc[c] - pc - wd[c]
+                if cf & C_BOOK:
+                    moved += b0 - e + ac - pc - w
                     book_end += e
-                    absorbed += wd[c]
-                if not wd[c] >= -tol:
+                    absorbed += w
+                if not w >= -tol:
                     code |= NEGATIVE_WRITEDOWN
                 if not e >= -tol:
                     code |= NEGATIVE_BALANCE
                 if not min(pc, ic) >= -tol:
                     code |= NEGATIVE_AMOUNT
                 if keep_rows:
-                    if ext and wd[c] != 0.0:
-                        wd_out[c, s, t] = wd[c]
-                    if store_paid[c]:
+                    if ext and w != 0.0:
+                        wd_out[c, s, t] = w
+                    if cf & C_STORE_PAID:
                         paid_out[c, s, t] = pc
-                    if store_int[c]:
+                    if cf & C_STORE_INT:
                         int_out[c, s, t] = ic
                 else:
                     k1 = t + 1.0
                     sums[s, c, F_INTEREST] += ic
                     sums[s, c, F_PRINCIPAL] += pc
-                    sums[s, c, F_ACCRUED] += acc[c]
-                    if store_paid[c]:
+                    sums[s, c, F_ACCRUED] += ac
+                    if cf & C_STORE_PAID:
                         wp = max(pc, 0.0)
                         sums[s, c, F_WAL_PAID] += wp
                         sums[s, c, F_WAL_WEIGHTED] += k1 * wp
@@ -1158,7 +1182,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 # A class that never holds principal (the residual, a notional class) keeps its
                 # beginning balance: a notional's is set from the pools each period, and its
                 # paydown (below) reads it.
-                if store_paid[c]:
+                if cf & C_STORE_PAID:
                     begin[c] = e
             r_int = available - cash_int_paid - accrued_total
             r_prin = principal_in + accrued_total - owner_paid
