@@ -829,11 +829,12 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         # Every child one distinct class: each takes what the earlier ones leave.
                         cum = 0.0
                         used = 0.0
+                        offer = st_amount[f]  # (read once: the stores below could alias it)
                         for q in range(first_child[n], first_child[n] + n_children[n]):
                             i = pa[children[q]]
                             b = bal[i]
                             cum += b
-                            got = _flat_seq(st_amount[f], cum, b)
+                            got = _flat_seq(offer, cum, b)
                             bal[i] = b - got
                             paid[i] += got
                             used += got
