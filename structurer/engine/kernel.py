@@ -149,12 +149,21 @@ _trigger_fails = njit(cache=CACHE, error_model="numpy")(kernel_trigger_fails)
 _combine = njit(cache=CACHE, error_model="numpy")(kernel_combine)
 
 BLOCK = 8  # scenarios per task: a task's call pays the arrays' reference counts once for all
+# ... and its working arrays' allocations: a large run takes blocks of up to BLOCK_MAX scenarios
+# (16 tasks or more), so those costs stop showing per scenario
+BLOCK_MAX = 32
 
 # Audit failures, as bits (engine/compiled.py turns them into audit.py's words).
 GAP, MOVED, OVERPAID, LEAKED, NEGATIVE_BALANCE, NEGATIVE_AMOUNT, LOSSES, NEGATIVE_WRITEDOWN = (
     1, 2, 4, 8, 16, 32, 64, 128)
 # ... and a collateral group's own books (the group: `fail_grp`)
 G_GAP, G_MOVED, G_LOSSES, G_UNABSORBED, G_OVERPAID, G_LEAKED = 256, 512, 1024, 2048, 4096, 8192
+
+# What each class is (`_scenarios`' `cflag`), as bits of one integer read once per class in the
+# per-class loops: the booleans as separate arrays cost a load of each array's address (spilled,
+# in a function this size) and of each flag, every class every period.
+C_CASH, C_BOOK, C_OWNER, C_CASH_INT, C_STORE_PAID, C_STORE_INT, C_IN_GROUP, C_DIRECT, C_FIXED = (
+    1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 # Why the hot loop is one function: numba increments and decrements the reference count of
 # every array handed to a function (or bound to a new name, as inlining does), with an atomic
@@ -226,9 +235,10 @@ def run_kernel(
     # period] views, each scenario's periods contiguous. Without `keep_rows` nothing per period is
     # written: each scenario's figures are summed as it runs (see SUM_FIELDS).
     n_scen = fail_t.shape[0]
-    n_blocks = (n_scen + BLOCK - 1) // BLOCK
+    size = min(max(BLOCK, (n_scen + 15) // 16), BLOCK_MAX)
+    n_blocks = (n_scen + size - 1) // size
     for blk in prange(n_blocks):
-        _scenarios(blk * BLOCK, min(n_scen, (blk + 1) * BLOCK), smm_const, path_row, paths,
+        _scenarios(blk * size, min(n_scen, (blk + 1) * size), smm_const, path_row, paths,
                    pool_balance, amort, net_m, init_balance, begin0, fixed_coupon, f_index, f_const,
                    f_mult, f_cap, f_floor, days, index_rates, direct, owner, cash, book, cash_int,
                    kid_k, kid_parent, kid_share, strip_k, strip_pool, strip_share, ntl_k, ntl_factor,
@@ -347,6 +357,20 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     g_oend = np.zeros(ng)  # its principal classes' ending balance
     n_ws = wac_init.shape[0]
     wac_rate = np.zeros(max(n_ws, 1))
+    # A plain deal (no credit run, groups, triggers, conditions, WAC classes) skips whole blocks
+    # of the period with one test each: a loop that runs zero times still costs its test every
+    # period. (A second, plain copy of the pools' loop was ~3% faster but LLVM's work on it made
+    # the first run's compile ~9 s longer.)
+    plain_pool = not ext and n_grp == 0 and n_trig == 0
+    cflag = np.zeros(n_cls, dtype=np.int64)
+    for c in range(n_cls):
+        cflag[c] = ((C_CASH if cash[c] else 0) | (C_BOOK if book[c] else 0)
+                    | (C_OWNER if owner[c] else 0) | (C_CASH_INT if cash_int[c] else 0)
+                    | (C_STORE_PAID if store_paid[c] else 0) | (C_STORE_INT if store_int[c] else 0)
+                    | (C_IN_GROUP if n_grp > 0 and class_grp[c] >= 0 else 0)
+                    | (C_DIRECT if direct[c] else 0)
+                    | (C_FIXED if f_index[c] < 0 and wac_src[c] < 0 else 0))
+    starts = n_trig > 0 or n_grp > 0 or n_ws > 0 or has_shift or has_cond or n_named > 0 or ext
     for s in range(s0, s1):
         row = path_row[s]
         any_short = False
@@ -376,15 +400,16 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             prep_tot = 0.0
             int_tot = 0.0
             fee_tot = 0.0
-            for g in range(n_trig):
-                at_speed[g] = 0.0
-            for g in range(n_grp):
-                g_int[g] = 0.0
-                g_prin[g] = 0.0
-                g_rec[g] = 0.0
-                g_loss[g] = 0.0
-                g_beg[g] = 0.0
-                g_prep[g] = 0.0
+            if not plain_pool:
+                for g in range(n_trig):
+                    at_speed[g] = 0.0
+                for g in range(n_grp):
+                    g_int[g] = 0.0
+                    g_prin[g] = 0.0
+                    g_rec[g] = 0.0
+                    g_loss[g] = 0.0
+                    g_beg[g] = 0.0
+                    g_prep[g] = 0.0
             c_end = 0.0
             c_beg = 0.0
             held_b = 0.0
@@ -434,132 +459,138 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     # a group's trigger reads its own pools only
                     if trig_grp[g] < 0 or trig_grp[g] == pool_grp[p]:
                         at_speed[g] += (b - sched) * thresholds[g, p, t]
-            # WAC classes' coupons: the net WAC of their pools at the start of the period (the
-            # last one carried once the pools are paid off)
-            for w in range(n_ws):
-                num = 0.0
-                den = 0.0
-                for p in range(n_pool):
-                    if w == 0 or pool_grp[p] == w - 1:
-                        num += pbeg[p] * pool_netc[p]
-                        den += pbeg[p]
-                if den > 0:
-                    wac_rate[w] = num / den
             available = int_tot
             principal_in = sched_tot + prep_tot
             unscheduled = prep_tot  # prepayments and recoveries (shifting interest)
             coll_begin = 0.0
             delinq_t = 0.0
-            if has_shift or has_cond:
-                for p in range(n_pool):
-                    coll_begin += pbeg[p]
-                if t == 0:
-                    coll0 = coll_begin
+            if starts or n_ntl > 0:
+                # WAC classes' coupons: the net WAC of their pools at the start of the period (the
+                # last one carried once the pools are paid off)
+                for w in range(n_ws):
+                    num = 0.0
+                    den = 0.0
+                    for p in range(n_pool):
+                        if w == 0 or pool_grp[p] == w - 1:
+                            num += pbeg[p] * pool_netc[p]
+                            den += pbeg[p]
+                    if den > 0:
+                        wac_rate[w] = num / den
+                if has_shift or has_cond:
+                    for p in range(n_pool):
+                        coll_begin += pbeg[p]
+                    if t == 0:
+                        coll0 = coll_begin
+                    if ext:
+                        unscheduled = unscheduled + ext_recov[s, t]
+                        delinq_t = ext_delinq[s, t]
                 if ext:
-                    unscheduled = unscheduled + ext_recov[s, t]
-                    delinq_t = ext_delinq[s, t]
-            if ext:
-                principal_in = principal_in + ext_recov[s, t]
-            cash_in = principal_in + int_tot
-            if t == 0:
-                for g in range(n_grp):
-                    g_coll0[g] = g_beg[g]
-            for g in range(n_trig):
-                above = _above(prep_tot if trig_grp[g] < 0 else g_prep[trig_grp[g]], at_speed[g])
-                tripped[g] = (tripped[g] or above) if sticky_rows[g] else above
-            # ---- named triggers, then each node's conditions and targets, on what is known at
-            # the start of the period (model/rules/triggers.py, conditions.py, down_to.py)
-            for g in range(n_named):
-                held = 0.0
-                held0 = shift[trig[g, 2] + 1, 0]
-                for m in range(trig[g, 3], trig[g, 3] + trig[g, 4]):
-                    held += begin[members[m]]
-                now = _trigger_fails(trig[g, 0], loss_before, coll0, delinq_t, held, coll_begin, held0,
-                                     trig[g, 5] == 1, shift[trig[g, 2], t])
-                tfail[g] = (tfail[g] or now) if trig[g, 1] == 1 else now
-            if has_cond:
-                for n in range(n_nodes):
-                    if node_cond[n, 1] == 0 and node_cond[n, 3] == 0:
-                        continue
-                    for half in range(2):
-                        q0 = node_cond[n, 2 * half]
-                        q1 = q0 + node_cond[n, 2 * half + 1]
-                        if kind[n] == DOWN_TO:
-                            if half == 1:
+                    principal_in = principal_in + ext_recov[s, t]
+                if t == 0:
+                    for g in range(n_grp):
+                        g_coll0[g] = g_beg[g]
+                for g in range(n_trig):
+                    above = _above(prep_tot if trig_grp[g] < 0 else g_prep[trig_grp[g]], at_speed[g])
+                    tripped[g] = (tripped[g] or above) if sticky_rows[g] else above
+                # ---- named triggers, then each node's conditions and targets, on what is known at
+                # the start of the period (model/rules/triggers.py, conditions.py, down_to.py)
+                for g in range(n_named):
+                    held = 0.0
+                    held0 = shift[trig[g, 2] + 1, 0]
+                    for m in range(trig[g, 3], trig[g, 3] + trig[g, 4]):
+                        held += begin[members[m]]
+                    now = _trigger_fails(trig[g, 0], loss_before, coll0, delinq_t, held, coll_begin, held0,
+                                         trig[g, 5] == 1, shift[trig[g, 2], t])
+                    tfail[g] = (tfail[g] or now) if trig[g, 1] == 1 else now
+                if has_cond:
+                    for n in range(n_nodes):
+                        if node_cond[n, 1] == 0 and node_cond[n, 3] == 0:
+                            continue
+                        for half in range(2):
+                            q0 = node_cond[n, 2 * half]
+                            q1 = q0 + node_cond[n, 2 * half + 1]
+                            if kind[n] == DOWN_TO:
+                                if half == 1:
+                                    continue
+                                top = 0
+                                for q in range(q0, q1):
+                                    op = cond_ops[q, 0]
+                                    if op == E_NUM:
+                                        fstack[top] = cond_num[q]
+                                        top += 1
+                                    elif op == E_BAL:
+                                        fstack[top] = begin[cond_ops[q, 1]]
+                                        top += 1
+                                    elif op == E_COLL:
+                                        fstack[top] = coll_begin
+                                        top += 1
+                                    else:
+                                        fstack[top - 2] = _combine(op, fstack[top - 2], fstack[top - 1])
+                                        top -= 1
+                                node_val[n] = fstack[0] if top > 0 else 0.0
                                 continue
                             top = 0
                             for q in range(q0, q1):
                                 op = cond_ops[q, 0]
-                                if op == E_NUM:
-                                    fstack[top] = cond_num[q]
+                                if op == OP_TRUE or op == OP_FALSE:
+                                    bstack[top] = op == OP_TRUE
                                     top += 1
-                                elif op == E_BAL:
-                                    fstack[top] = begin[cond_ops[q, 1]]
+                                elif op == OP_TRIGGER:
+                                    bstack[top] = tfail[cond_ops[q, 1]] == (cond_ops[q, 2] == 1)
                                     top += 1
-                                elif op == E_COLL:
-                                    fstack[top] = coll_begin
+                                elif op == OP_RANGE:
+                                    bstack[top] = cond_ops[q, 1] <= t < cond_ops[q, 2]
                                     top += 1
-                                else:
-                                    fstack[top - 2] = _combine(op, fstack[top - 2], fstack[top - 1])
+                                elif op == OP_RETIRED:
+                                    retired = begin[cond_ops[q, 1]] <= RETIRED_DUST
+                                    bstack[top] = retired == (cond_ops[q, 2] == 1)
+                                    top += 1
+                                elif op == OP_NOT:
+                                    bstack[top - 1] = not bstack[top - 1]
+                                elif op == OP_AND:
+                                    bstack[top - 2] = bstack[top - 2] and bstack[top - 1]
                                     top -= 1
-                            node_val[n] = fstack[0] if top > 0 else 0.0
-                            continue
-                        top = 0
-                        for q in range(q0, q1):
-                            op = cond_ops[q, 0]
-                            if op == OP_TRUE or op == OP_FALSE:
-                                bstack[top] = op == OP_TRUE
-                                top += 1
-                            elif op == OP_TRIGGER:
-                                bstack[top] = tfail[cond_ops[q, 1]] == (cond_ops[q, 2] == 1)
-                                top += 1
-                            elif op == OP_RANGE:
-                                bstack[top] = cond_ops[q, 1] <= t < cond_ops[q, 2]
-                                top += 1
-                            elif op == OP_RETIRED:
-                                bstack[top] = (begin[cond_ops[q, 1]] <= RETIRED_DUST) == (cond_ops[q, 2] == 1)
-                                top += 1
-                            elif op == OP_NOT:
-                                bstack[top - 1] = not bstack[top - 1]
-                            elif op == OP_AND:
-                                bstack[top - 2] = bstack[top - 2] and bstack[top - 1]
-                                top -= 1
-                            elif op == OP_OR:
-                                bstack[top - 2] = bstack[top - 2] or bstack[top - 1]
-                                top -= 1
-                        value = bstack[0] if top > 0 else True
-                        if half == 0:
-                            flag_a[n] = value
-                        else:
-                            flag_b[n] = value
-            # ---- notional balances at the start of the period (on the pools' beginning)
-            for j in range(n_ntl):
-                base = 0.0
-                for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
-                    base += bal[ntl_classes[q]]
-                if ntl_n_pool[j] > 0:
-                    ps = 0.0
-                    for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
-                        ps += pbeg[ntl_pools[q]]
-                    base = base + ps
-                if ntl_all[j]:
-                    ps = 0.0
-                    for p in range(n_pool):
-                        ps += pbeg[p]
-                    base = base + ps
-                begin[ntl_k[j]] = ntl_factor[j] * base
+                                elif op == OP_OR:
+                                    bstack[top - 2] = bstack[top - 2] or bstack[top - 1]
+                                    top -= 1
+                            value = bstack[0] if top > 0 else True
+                            if half == 0:
+                                flag_a[n] = value
+                            else:
+                                flag_b[n] = value
+                # ---- notional balances at the start of the period (on the pools' beginning)
+                for j in range(n_ntl):
+                    base = 0.0
+                    for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
+                        base += bal[ntl_classes[q]]
+                    if ntl_n_pool[j] > 0:
+                        ps = 0.0
+                        for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
+                            ps += pbeg[ntl_pools[q]]
+                        base = base + ps
+                    if ntl_all[j]:
+                        ps = 0.0
+                        for p in range(n_pool):
+                            ps += pbeg[p]
+                        base = base + ps
+                    begin[ntl_k[j]] = ntl_factor[j] * base
+            cash_in = principal_in + int_tot
             # ---- 2. interest, pro rata to what is due when the collateral's is short
             total_due = 0.0
             for c in range(n_cls):
-                fi = f_index[c]
-                if fi < 0:
-                    rate = fixed_coupon[c] if wac_src[c] < 0 else wac_rate[wac_src[c]]
+                cf = cflag[c]
+                if cf & C_FIXED:
+                    rate = fixed_coupon[c]
+                elif f_index[c] < 0:
+                    rate = wac_rate[wac_src[c]]
                 else:
+                    fi = f_index[c]
                     rate = min(max(f_const[c] + f_mult[c] * index_rates[s, fi, t], f_floor[c]), f_cap[c])
                     rate = rate * days[t]
-                due[c] = begin[c] * rate * (1.0 / 12.0) + carried[c]
-                if direct[c]:
-                    total_due += due[c]
+                dc = begin[c] * rate * (1.0 / 12.0) + carried[c]
+                due[c] = dc
+                if cf & C_DIRECT:
+                    total_due += dc
                 paid[c] = 0.0  # here, not in a loop of its own: that one compiles to a memset call
             draw_i = 0.0  # the reserve's draw for interest shortfalls
             if has_res and res_p[5] > 0.5:
@@ -621,7 +652,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     intr[c] = (due[c] * (g_ratio[gc] if gc >= 0 else 1.0)) if direct[c] else 0.0
             else:
                 for c in range(n_cls):
-                    intr[c] = due[c] * ratio if direct[c] else 0.0
+                    intr[c] = due[c] * ratio if cflag[c] & C_DIRECT else 0.0
             for j in range(n_kid):
                 parent = kid_parent[j]
                 need = 0.0
@@ -783,11 +814,12 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         # Every child one distinct class: each takes what the earlier ones leave.
                         cum = 0.0
                         used = 0.0
+                        offer = st_amount[f]  # (read once: the stores below could alias it)
                         for q in range(first_child[n], first_child[n] + n_children[n]):
                             i = pa[children[q]]
                             b = bal[i]
                             cum += b
-                            got = _flat_seq(st_amount[f], cum, b)
+                            got = _flat_seq(offer, cum, b)
                             bal[i] = b - got
                             paid[i] += got
                             used += got
@@ -1072,52 +1104,58 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 g_wd[g] = 0.0
                 g_oend[g] = 0.0
             for c in range(n_cls):
+                # (each figure read once: a store to an array may alias any other, so a second
+                # read of the same element would be a second load)
                 pc = paid[c]
                 ic = intr[c]
                 e = bal[c]
-                if n_grp > 0 and class_grp[c] >= 0:
+                ac = acc[c]
+                w = wd[c]
+                b0 = begin[c]
+                cf = cflag[c]
+                if cf & C_IN_GROUP:
                     gc = class_grp[c]
-                    if cash[c]:
+                    if cf & C_CASH:
                         g_cash[gc] += ic + pc
-                    if book[c]:
-                        g_fell[gc] += begin[c] - e
-                        g_wd[gc] += wd[c]
-                    if owner[c]:
+                    if cf & C_BOOK:
+                        g_fell[gc] += b0 - e
+                        g_wd[gc] += w
+                    if cf & C_OWNER:
                         g_oend[gc] += e
-                short = due[c] - ic - acc[c]
+                short = due[c] - ic - ac
                 carried[c] = short
                 if short != 0.0:
                     any_short = True
-                if cash_int[c]:
+                if cf & C_CASH_INT:
                     cash_int_paid += ic
-                if owner[c]:
+                if cf & C_OWNER:
                     owner_paid += pc
                     owner_end += e
-                if cash[c]:
+                if cf & C_CASH:
                     gap += ic + pc
-                if book[c]:
-                    moved += begin[c] - e + acc[c] - pc - wd[c]
+                if cf & C_BOOK:
+                    moved += b0 - e + ac - pc - w
                     book_end += e
-                    absorbed += wd[c]
-                if not wd[c] >= -tol:
+                    absorbed += w
+                if not w >= -tol:
                     code |= NEGATIVE_WRITEDOWN
                 if not e >= -tol:
                     code |= NEGATIVE_BALANCE
                 if not min(pc, ic) >= -tol:
                     code |= NEGATIVE_AMOUNT
                 if keep_rows:
-                    if ext and wd[c] != 0.0:
-                        wd_out[c, s, t] = wd[c]
-                    if store_paid[c]:
+                    if ext and w != 0.0:
+                        wd_out[c, s, t] = w
+                    if cf & C_STORE_PAID:
                         paid_out[c, s, t] = pc
-                    if store_int[c]:
+                    if cf & C_STORE_INT:
                         int_out[c, s, t] = ic
                 else:
                     k1 = t + 1.0
                     sums[s, c, F_INTEREST] += ic
                     sums[s, c, F_PRINCIPAL] += pc
-                    sums[s, c, F_ACCRUED] += acc[c]
-                    if store_paid[c]:
+                    sums[s, c, F_ACCRUED] += ac
+                    if cf & C_STORE_PAID:
                         wp = max(pc, 0.0)
                         sums[s, c, F_WAL_PAID] += wp
                         sums[s, c, F_WAL_WEIGHTED] += k1 * wp
@@ -1130,7 +1168,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 # A class that never holds principal (the residual, a notional class) keeps its
                 # beginning balance: a notional's is set from the pools each period, and its
                 # paydown (below) reads it.
-                if store_paid[c]:
+                if cf & C_STORE_PAID:
                     begin[c] = e
             r_int = available - cash_int_paid - accrued_total
             r_prin = principal_in + accrued_total - owner_paid
