@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import importlib.util
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -26,6 +27,8 @@ from structurer.model import Deal, Pool, Rule, Sequential, Tranche
 TESTS_DIR = Path(__file__).resolve().parent
 DEALS_DIR = TESTS_DIR.parent / "deals"
 GOLDEN_DIR = TESTS_DIR / "golden"
+# The pure-Python per-scenario reference the engines are checked against (not in a wheel).
+REFERENCE = TESTS_DIR.parent / "benchmarks" / "reference.py"
 
 # The conservation standard of the suite (DESIGN.md): cash in and cash out agree to one part in
 # a million of the period's cash. The absolute floor of a billionth of a dollar covers periods
@@ -274,3 +277,26 @@ def script_module(path: Path, name: str) -> Iterator:
         yield module
     finally:
         sys.modules.pop(name, None)
+
+
+@pytest.fixture(scope="module")
+def ref():
+    """benchmarks/reference.py as a module (skips where the benchmarks are not shipped)."""
+    if not REFERENCE.exists():
+        pytest.skip("the benchmarks are not shipped with an installed package")
+    with script_module(REFERENCE, "reference") as module:
+        yield module
+
+
+def run_on_interpreter(deal: Deal, *runs) -> structurer.Results:
+    """deal.run on the numpy interpreter (STRUCTURER_ENGINE=numpy for the call only): for
+    comparisons with the kernel inside hypothesis tests, where monkeypatch does not reset."""
+    before = os.environ.get("STRUCTURER_ENGINE")
+    os.environ["STRUCTURER_ENGINE"] = "numpy"
+    try:
+        return deal.run(*runs)
+    finally:
+        if before is None:
+            del os.environ["STRUCTURER_ENGINE"]
+        else:
+            os.environ["STRUCTURER_ENGINE"] = before

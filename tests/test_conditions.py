@@ -6,15 +6,14 @@ and the interpreter agree, their status in results, and the positioned errors.""
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
-from conftest import DEALS_DIR, build_deal, script_module
+from conftest import DEALS_DIR, build_deal, run_on_interpreter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_credit import assert_credit_invariants
-from test_reference import REFERENCE, disagreements
+from test_reference import disagreements
 
 import structurer
 from structurer.errors import DealErrors
@@ -54,15 +53,7 @@ def both(deal, *runs):
     """The kernel's run and the interpreter's, checked equal (flows and trigger status)."""
     kernel = deal.run(*runs)
     assert kernel.flows.source is not None  # the kernel ran
-    before = os.environ.get("STRUCTURER_ENGINE")
-    os.environ["STRUCTURER_ENGINE"] = "numpy"
-    try:
-        numpy = deal.run(*runs)
-    finally:
-        if before is None:
-            del os.environ["STRUCTURER_ENGINE"]
-        else:
-            os.environ["STRUCTURER_ENGINE"] = before
+    numpy = run_on_interpreter(deal, *runs)
     assert numpy.flows.source is None
     for name in ("principal", "interest", "ending_balance", "shortfall"):
         got, want = getattr(kernel.flows, name), getattr(numpy.flows, name)
@@ -415,14 +406,6 @@ def test_random_conditions_and_targets_conserve_cash_and_retire(first, length, w
                        atol=ATOL)
     assert f.ending_balance.min() >= -ATOL and f.principal.min() >= -ATOL
     assert np.abs(f.ending_balance[:, :, -1]).max() <= ATOL
-
-
-@pytest.fixture(scope="module")
-def ref():
-    if not REFERENCE.exists():
-        pytest.skip("the benchmarks are not shipped with an installed package")
-    with script_module(REFERENCE, "reference") as module:
-        yield module
 
 
 def test_the_independent_reference_agrees(ref):

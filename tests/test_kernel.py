@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_on_interpreter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -39,21 +40,9 @@ GROUP_FLOWS = ("group_residual_interest", "group_residual_principal", "cross_int
                "cross_interest_principal", "group_unallocated_loss", "reimbursed")
 
 
-def _numpy_run(deal, *speeds):
-    old = os.environ.get("STRUCTURER_ENGINE")
-    os.environ["STRUCTURER_ENGINE"] = "numpy"
-    try:
-        return deal.run(*speeds)
-    finally:
-        if old is None:
-            del os.environ["STRUCTURER_ENGINE"]
-        else:
-            os.environ["STRUCTURER_ENGINE"] = old
-
-
 def assert_same(deal, *speeds) -> None:
     kernel = deal.run(*speeds)
-    numpy = _numpy_run(deal, *speeds)
+    numpy = run_on_interpreter(deal, *speeds)
     assert isinstance(kernel.flows.source, LeanClassFlows) and numpy.flows.source is None
     # Relative to each figure, with a floor far below a cent on the deal's size: figures that
     # should be zero differ by float rounding only.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import deal_paths, script_module
+from conftest import deal_paths
 
 import structurer
 from structurer.model import Deal
@@ -28,21 +28,12 @@ from structurer.model.prepayment import Prepayment
 from structurer.model.scenarios import RatePath, Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT / "benchmarks" / "reference.py"
 EXAMPLES = [*deal_paths(), ROOT / "benchmarks" / "pac_z_io.waterfall"]
 WAL_TOL = 1e-9  # years
 FLOW_RTOL = 1e-6  # of the larger of the two figures
 FLOW_ATOL = 1e-6  # dollars: periods with no cash, where a relative test means nothing
 slow = pytest.mark.skipif(os.environ.get("STRUCTURER_SLOW") != "1",
                           reason="the full speed grid; set STRUCTURER_SLOW=1 to run it")
-
-
-@pytest.fixture(scope="module")
-def ref():
-    if not REFERENCE.exists():
-        pytest.skip("the benchmarks are not shipped with an installed package")
-    with script_module(REFERENCE, "reference") as module:
-        yield module
 
 
 def psa(v: float) -> Prepayment:

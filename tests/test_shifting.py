@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import DEALS_DIR, build_deal
+from conftest import DEALS_DIR, build_deal, run_on_interpreter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_credit import assert_credit_invariants
@@ -204,18 +204,8 @@ def test_invariants(deal, scenarios):
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(shifting_scenarios, min_size=1, max_size=3))
 def test_kernel_and_interpreter_agree_on_random_scenarios(deal, scenarios):
-    import os
-
     kernel = deal.run(*scenarios)
-    before = os.environ.get("STRUCTURER_ENGINE")
-    os.environ["STRUCTURER_ENGINE"] = "numpy"
-    try:
-        numpy = deal.run(*scenarios)
-    finally:
-        if before is None:
-            del os.environ["STRUCTURER_ENGINE"]
-        else:
-            os.environ["STRUCTURER_ENGINE"] = before
+    numpy = run_on_interpreter(deal, *scenarios)
     for name in ("principal", "writedown", "ending_balance"):
         got, want = getattr(kernel.flows, name), getattr(numpy.flows, name)
         assert np.allclose(got, want, rtol=1e-12, atol=1e-6), name
