@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import structurer
-from structurer.engine.prepayment import smm_matrix
+from structurer.engine import prepayment
+from structurer.engine.prepayment import constant_smm, smm_matrix
 from structurer.engine.schedules import compute_schedules
 from structurer.model.curve import make_curve
 from structurer.model.prepayment import Prepayment
@@ -218,8 +219,11 @@ def test_many_bands_screened_search_as_run_in_full(monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize("ages", [[3.0], [0.0, 12.0], [29.0, 40.0], [45.0]])
 @pytest.mark.parametrize("periods", [1, 5, 360])
-def test_psa_smm_is_smm_matrix(ages: list[float], periods: int) -> None:
+def test_constant_smm_is_every_column_computed(ages: list[float], periods: int) -> None:
+    """constant_smm (smm_matrix's constant speeds, the band search's) computes the columns up to
+    loan age 30 and repeats the last: the very numbers of the formula in every column."""
     speeds = np.array([0.0, 1e-6, 90.0, 165.0, 333.3333, 2000.0])
+    every = prepayment._smm(["PSA"] * len(speeds), speeds[:, None], np.array(ages), periods)
+    np.testing.assert_array_equal(constant_smm(speeds, "PSA", np.array(ages), periods), every)
     np.testing.assert_array_equal(
-        solve._psa_smm(speeds, np.array(ages), periods),
-        smm_matrix([Prepayment.constant(s, "PSA") for s in speeds], np.array(ages), periods))
+        smm_matrix([Prepayment.constant(s, "PSA") for s in speeds], np.array(ages), periods), every)

@@ -36,33 +36,46 @@ def smm_matrix(prepayments: list[Prepayment], ages: np.ndarray, periods: int) ->
     constant = [i for i, p in enumerate(prepayments) if p.kind == "constant"]
     other = [i for i, p in enumerate(prepayments) if p.kind != "constant"]
     if constant:
-        flat_from = int(np.ceil(30.0 - ages.min(initial=30.0))) + 1
-        width = min(periods, max(1, flat_from))
-        speed = np.array([prepayments[i].values[0] for i in constant])[:, None]
-        if not other:
-            # Every scenario constant (the usual grid): straight into the output, no rows to
-            # scatter.
-            part = _smm(prepayments, speed, ages, width, out[:, :, :width])
-            out[:, :, width:] = part[:, :, width - 1:]
+        speed = np.array([prepayments[i].values[0] for i in constant])
+        units = [prepayments[i].unit for i in constant]
+        if not other:  # every scenario constant (the usual grid): straight into the output
+            constant_smm(speed, units, ages, periods, out)
         else:
-            part = _smm([prepayments[i] for i in constant], speed, ages, width)
-            out[constant, :, :width] = part
-            out[constant, :, width:] = part[:, :, width - 1:]
+            out[constant] = constant_smm(speed, units, ages, periods)
     if other:
         speed = np.stack([prepayments[i].path(periods) for i in other])
-        out[other] = _smm([prepayments[i] for i in other], speed, ages, periods)
+        out[other] = _smm([prepayments[i].unit for i in other], speed, ages, periods)
     return out
 
 
-def _smm(prepayments: list[Prepayment], speed: np.ndarray, ages: np.ndarray, periods: int,
+def constant_smm(speeds: np.ndarray, units: str | list[str], ages: np.ndarray, periods: int,
+                 out: np.ndarray | None = None) -> np.ndarray:
+    """SMM [scenario, pool, period] of constant speeds [scenario] in their units (one for all,
+    or one per speed), computed in `out` when given. The rows stop changing once every pool is
+    30 months old (the PSA curve is flat from there; CPR and SMM speeds are flat throughout):
+    they are computed up to that month and the last column repeated, the same numbers as
+    computing every column. Takes numbers, not Prepayments: a band search makes hundreds."""
+    ages = np.asarray(ages, dtype=float)
+    speeds = np.asarray(speeds, dtype=float)
+    flat_from = int(np.ceil(30.0 - ages.min(initial=30.0))) + 1
+    width = min(periods, max(1, flat_from))
+    if out is None:
+        out = buffers.empty((len(speeds), len(ages), periods))
+    part = _smm(np.broadcast_to(np.asarray(units), speeds.shape), speeds[:, None], ages, width,
+                out[:, :, :width])
+    out[:, :, width:] = part[:, :, width - 1:]
+    return out
+
+
+def _smm(units: np.ndarray | list[str], speed: np.ndarray, ages: np.ndarray, periods: int,
          out: np.ndarray | None = None) -> np.ndarray:
     """SMM [scenario, pool, period] for speeds [scenario, period] (or [scenario, 1]) in each
-    assumption's unit, computed in `out` when given (no other array of that size is made)."""
+    scenario's unit, computed in `out` when given (no other array of that size is made)."""
     loan_age = ages[:, None] + np.arange(1, periods + 1)[None, :]  # [pool, period]
     speed = speed[:, None, :]  # [scenario, 1, period]
-    units = np.array([p.unit for p in prepayments])[:, None, None]
+    units = np.asarray(units)[:, None, None]
     if out is None:
-        out = np.empty((len(prepayments), len(ages), periods))
+        out = np.empty((len(units), len(ages), periods))
     # Each unit's formula over the whole grid at once; the scenario's own unit picks its row.
     # The same tested formulas as for one number, broadcast over [scenario, pool, period], in
     # place: PSA's CPR, a CPR speed's own, then SMM from CPR, then an SMM speed's own.

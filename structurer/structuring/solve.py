@@ -36,7 +36,7 @@ import numpy as np
 from ..check.context import MONEY_TOLERANCE
 from ..check.interest import effective_rates
 from ..engine.collateral import CollateralFlows
-from ..engine.prepayment import cpr_from_psa, smm_from_cpr, smm_matrix
+from ..engine.prepayment import constant_smm, smm_matrix
 from ..engine.run import resolve_scenarios, run_smm
 from ..engine.schedules import Tier, band_principal, compute_schedules, schedule_tiers, serving_order
 from ..errors import InputError
@@ -779,7 +779,7 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         runs += 1
         for start in range(0, len(rows), BAND_BATCH):
             part = rows[start:start + BAND_BATCH]
-            smm = _psa_smm(np.array([speed for _, speed in part]), ages, span)
+            smm = constant_smm(np.array([speed for _, speed in part]), "PSA", ages, span)
             firsts = np.array([a for a, _ in part])
             for a in np.unique(firsts):
                 if a:
@@ -958,19 +958,6 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
             details={"balance_then": balance_then, "scheduled_then": scheduled_then,
                      "support_then": support_then, "support_classes": ", ".join(k.name for k in support),
                      "monotonic": b.monotonic, "rounds": b.rounds})
-    return out
-
-
-def _psa_smm(speeds: np.ndarray, ages: np.ndarray, periods: int) -> np.ndarray:
-    """smm_matrix of constant PSA speeds [scenario] (the very numbers: its formulas, on the
-    same grid), without a Prepayment per speed: a band search makes hundreds."""
-    flat_from = int(np.ceil(30.0 - ages.min(initial=30.0))) + 1  # PSA is flat from loan age 30
-    width = min(periods, max(1, flat_from))
-    loan_age = ages[:, None] + np.arange(1, width + 1)[None, :]  # [pool, period]
-    part = smm_from_cpr(cpr_from_psa(np.asarray(speeds, dtype=float)[:, None, None], loan_age[None, :, :]))
-    out = np.empty((len(speeds), len(ages), periods))
-    out[:, :, :width] = part
-    out[:, :, width:] = part[:, :, width - 1:]
     return out
 
 
