@@ -11,13 +11,13 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import DEALS_DIR, assert_conserves_cash, build_deal
+from conftest import DEALS_DIR, assert_conserves_cash, build_deal, run_on_interpreter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_group_credit import GROUP1, SCENARIOS, credit_deal
 from test_group_properties import grouped_deals
 from test_groups import _group_books, _standalone
-from test_kernel import _numpy_run, assert_same
+from test_kernel import assert_same
 
 import structurer
 from structurer.engine import compiled as compiled_mod
@@ -76,7 +76,7 @@ def test_the_two_group_example_runs_on_the_kernel_as_on_the_interpreter():
     assert_same(deal, "0 PSA", "100 PSA", "200 PSA", "1000 PSA", "100 CPR")
     kernel = deal.run("200 PSA")
     assert kernel.flows.source is not None  # the kernel ran it
-    numpy = _numpy_run(deal, "200 PSA")
+    numpy = run_on_interpreter(deal, "200 PSA")
     for got, want in zip(kernel.group_figures(), numpy.group_figures(), strict=True):
         assert got.keys() == want.keys()
         for key, value in want.items():
