@@ -363,11 +363,6 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     g_oend = np.zeros(ng)  # its principal classes' ending balance
     n_ws = wac_init.shape[0]
     wac_rate = np.zeros(max(n_ws, 1))
-    # A plain deal (no credit run, groups, triggers, conditions, WAC classes) skips whole blocks
-    # of the period with one test each: a loop that runs zero times still costs its test every
-    # period. (A second, plain copy of the pools' loop was ~3% faster but LLVM's work on it made
-    # the first run's compile ~9 s longer.)
-    plain_pool = not ext and n_grp == 0 and n_trig == 0
     cflag = np.zeros(n_cls, dtype=np.int64)
     for c in range(n_cls):
         cflag[c] = ((C_CASH if cash[c] else 0) | (C_BOOK if book[c] else 0)
@@ -376,6 +371,10 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     | (C_IN_GROUP if n_grp > 0 and class_grp[c] >= 0 else 0)
                     | (C_DIRECT if direct[c] else 0)
                     | (C_FIXED if f_index[c] < 0 and wac_src[c] < 0 else 0))
+    # A plain deal (no credit run, groups, triggers, conditions, WAC classes) skips the start-of-
+    # period blocks with one test: each loop that runs zero times still costs its test every
+    # period. (A second, plain copy of the pools' loop was ~3% faster but LLVM's work on it made
+    # the first run's compile ~9 s longer.)
     starts = n_trig > 0 or n_grp > 0 or n_ws > 0 or has_shift or has_cond or n_named > 0 or ext
     for s in range(s0, s1):
         row = path_row[s]
@@ -406,16 +405,15 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
             prep_tot = 0.0
             int_tot = 0.0
             fee_tot = 0.0
-            if not plain_pool:
-                for g in range(n_trig):
-                    at_speed[g] = 0.0
-                for g in range(n_grp):
-                    g_int[g] = 0.0
-                    g_prin[g] = 0.0
-                    g_rec[g] = 0.0
-                    g_loss[g] = 0.0
-                    g_beg[g] = 0.0
-                    g_prep[g] = 0.0
+            for g in range(n_trig):
+                at_speed[g] = 0.0
+            for g in range(n_grp):
+                g_int[g] = 0.0
+                g_prin[g] = 0.0
+                g_rec[g] = 0.0
+                g_loss[g] = 0.0
+                g_beg[g] = 0.0
+                g_prep[g] = 0.0
             c_end = 0.0
             c_beg = 0.0
             held_b = 0.0
