@@ -119,11 +119,27 @@ def test_the_cap_bounds_what_is_kept():
     gc.collect()
     assert 0 < pool.retained <= 3 * MB
     assert pool.retained == 3 * MB  # the three newest kept, the rest released
-    too_big = pool.empty((MB,))  # above the cap: a plain array, never kept
+    too_big = pool.empty((MB,))  # above the cap: memory of its own, never kept
     del too_big
     assert pool.retained <= 3 * MB
     pool.clear()
     assert pool.retained == 0
+
+
+def test_an_array_above_the_cap_has_fresh_memory_of_its_own():
+    pool = BufferPool(cap=MB, smallest=0)
+    first = pool.empty((MB // 8 * 3,))  # 3 MB
+    first[:] = 7.0
+    del first
+    assert pool.retained == 0 and pool.allocated == 0  # never kept
+    big = pool.zeros((3, MB // 8), written=np.array([True, False, False]))
+    assert (big[1:] == 0.0).all() and big.flags.writeable and big.flags.c_contiguous
+    big[0] = 1.0
+    assert (big[0] == 1.0).all() and (big[1:] == 0.0).all()
+    assert address(pool.empty((MB // 8 * 3,))) != address(big)  # live memory is its own
+    pool.poison = np.nan
+    dirty = pool.zeros((3, MB // 8), written=np.array([True, False, True]))
+    assert np.isnan(dirty[0]).all() and (dirty[1] == 0.0).all()  # poison where written, zero elsewhere
 
 
 def test_no_pool_when_the_cap_is_zero(monkeypatch):
@@ -134,7 +150,7 @@ def test_no_pool_when_the_cap_is_zero(monkeypatch):
     assert a.base is None and (a == 0.0).all() and pool.allocated == 0
     monkeypatch.delenv(buffers.ENV)
     default = BufferPool().cap
-    assert 0 < default <= 2**30
+    assert 0 < default <= 4 * 2**30
     monkeypatch.setenv(buffers.ENV, "not a number")
     assert BufferPool().cap == default  # the default, no traceback
     monkeypatch.setenv(buffers.ENV, "12.5")
