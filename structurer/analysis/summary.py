@@ -33,10 +33,10 @@ import numpy as np
 from ..dates import payment_dates
 from ..engine import sums as field
 from ..engine.compiled import compiled
-from ..engine.run import resolve_scenarios, run_deal, sum_deal
+from ..engine.run import run_deal, scenario_list, sum_deal
 from ..errors import InputError
 from ..model.prepayment import Prepayment
-from ..model.scenarios import Scenario, check_indices
+from ..model.scenarios import Scenario, SpeedScenarios, check_indices, labels_of
 from ..results.measures import PAYMENT_DUST, principal_window, weighted_average_life
 from ..valuation import yields as pricing
 
@@ -212,8 +212,9 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
         raise InputError(f"chunk {chunk!r} is not a number of scenarios; give a whole number, 1 or more")
     if isinstance(speeds, str | Scenario | Prepayment):
         speeds = [speeds]  # one speed, not the characters of '165 PSA'
-    scenarios = resolve_scenarios(deal, list(speeds) if speeds else None)
-    check_indices(deal.name, deal.index_names, (i for s in scenarios for i, _ in s.indices))
+    scenarios = scenario_list(deal, list(speeds) if speeds else None)
+    if not isinstance(scenarios, SpeedScenarios):  # (speeds alone name no index)
+        check_indices(deal.name, deal.index_names, (i for s in scenarios for i, _ in s.indices))
     size = int(chunk) if chunk is not None else default_chunk(deal)
     classes = deal.issued_classes
     n, k, r = len(scenarios), len(classes), len(bey)
@@ -243,7 +244,7 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
             progress(stop, n)
     return Summary(
         deal=deal.name,
-        scenarios=[s.label for s in scenarios],
+        scenarios=labels_of(scenarios),
         classes=tuple(t.name for t in classes),
         notional=np.array([t.is_notional for t in classes], dtype=bool),
         original_balance=original,

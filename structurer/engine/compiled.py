@@ -248,14 +248,14 @@ def smm_arrays(prepayments: list, ages: np.ndarray,
     """
     n = len(prepayments)
     width = int(min(periods, max(1, 30 - int(ages.min(initial=30)))))
+    if all(p.kind == "constant" for p in prepayments):  # the usual grid: no rows to scatter
+        return (smm_matrix(prepayments, ages, width) if n else np.zeros((0, len(ages), width)),
+                np.full(n, -1, dtype=np.int64), np.zeros((0, len(ages), periods)))
     constant = [s for s, p in enumerate(prepayments) if p.kind == "constant"]
     other = [s for s, p in enumerate(prepayments) if p.kind != "constant"]
-    if len(constant) == n:  # the usual grid: no rows to scatter
-        smm_const = smm_matrix(prepayments, ages, width) if n else np.zeros((0, len(ages), width))
-    else:
-        smm_const = np.zeros((n, len(ages), width))
-        if constant:
-            smm_const[constant] = smm_matrix([prepayments[s] for s in constant], ages, width)
+    smm_const = np.zeros((n, len(ages), width))
+    if constant:
+        smm_const[constant] = smm_matrix([prepayments[s] for s in constant], ages, width)
     row = np.full(n, -1, dtype=np.int64)
     row[other] = np.arange(len(other))
     paths = (smm_matrix([prepayments[s] for s in other], ages, periods) if other

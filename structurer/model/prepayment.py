@@ -16,6 +16,8 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 
@@ -129,6 +131,31 @@ def validate_assumption(prepayment: Prepayment) -> Prepayment:
     for value in prepayment.values:
         validate_speed(value, prepayment.unit)
     return prepayment
+
+
+def all_valid(prepayments: list[Prepayment]) -> bool:
+    """Whether every speed of every assumption passes validate_speed, checked as arrays (a grid
+    of 1,000 speeds in ~0.1 ms, not one call per speed). False tells the caller to validate one
+    by one, which raises the first bad speed's own message."""
+    try:
+        if not set(map(_UNIT, prepayments)) <= _UNIT_SET:
+            return False
+        values = list(map(_VALUES, prepayments))
+        flat = np.array(list(chain.from_iterable(values)))
+    except (TypeError, ValueError):
+        return False
+    if flat.dtype.kind not in "fiu":
+        return False  # (not numbers: validate_speed says what they are)
+    # validate_speed's tests: finite, not negative, at most 100 CPR or SMM and MAX_PSA PSA
+    if not (np.isfinite(flat).all() and (flat >= 0).all()):
+        return False
+    if flat.max(initial=0.0) <= 100.0:
+        return True  # (within every unit's limit)
+    limit = np.repeat([MAX_PSA if p.unit == "PSA" else 100.0 for p in prepayments], list(map(len, values)))
+    return bool((flat <= limit).all())
+
+
+_UNIT, _VALUES, _UNIT_SET = attrgetter("unit"), attrgetter("values"), frozenset(UNITS)
 
 
 def parse_speeds(text: str, unit: str | None = None) -> list[Prepayment]:
