@@ -33,7 +33,7 @@ def smm_matrix(prepayments: list[Prepayment], ages: np.ndarray, periods: int) ->
     ages = np.asarray(ages, dtype=float)
     # (from the buffer pool: every element is written below)
     out = buffers.empty((len(prepayments), len(ages), periods))
-    if all(p.kind == "constant" for p in prepayments):  # the usual grid: straight into the output
+    if {p.kind for p in prepayments} <= {"constant"}:  # the usual grid: straight into the output
         if prepayments:
             speed, units = constant_speeds(prepayments)
             constant_smm(speed, units, ages, periods, out)

@@ -152,7 +152,7 @@ def prepayments_of(scenarios: Sequence[Scenario]) -> list[Prepayment]:
 def labels_of(scenarios: Sequence[Scenario]) -> list[str]:
     """Each scenario's label (a speed's alone is its prepayment's: no Scenario made for it)."""
     if isinstance(scenarios, SpeedScenarios):
-        return [p.label for p in scenarios.prepayments]
+        return Prepayment.labels(scenarios.prepayments)
     return [s.label for s in scenarios]
 
 
