@@ -8,7 +8,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from conftest import DEALS_DIR
+from conftest import DEALS_DIR, script_module
 
 import structurer
 from structurer.analysis import summary as summary_module
@@ -296,3 +296,17 @@ def test_the_shared_empty_kernel_arguments_stay_empty():
     assert compiled_module._no_credit() is compiled_module._no_credit()
     SEQ.run(*MIXED)  # (a run does not write into them)
     assert all(a.size == 0 for a in compiled_module._no_credit() if isinstance(a, np.ndarray))
+
+
+def test_the_overhead_benchmark_prints_its_figures(capsys):
+    with script_module(DEALS_DIR.parent / "benchmarks" / "bench_overhead.py", "bench_overhead") as bench:
+        assert bench.main(["--sizes", "1,3", "--deals", "sequential,pac", "--repeat", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5
+    for line, (deal, n) in zip(lines[1:], [("sequential", 1), ("sequential", 3), ("pac", 1), ("pac", 3)],
+                               strict=True):
+        words = line.replace("|", " ").split()
+        assert words[:2] == [deal, str(n)]
+        figures = [float(w) for w in words[2:]]
+        assert len(figures) == 8 and all(f >= 0 or i in (2, 3, 6, 7) for i, f in enumerate(figures))
+        assert figures[1] <= figures[0] and figures[5] <= figures[4]  # (the kernel is inside the call)
