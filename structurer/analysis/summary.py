@@ -274,7 +274,11 @@ def _from_sums(deal: Deal, sums: np.ndarray, out: dict[str, np.ndarray], pv: np.
     the residual has no WAL); return the classes' original balances (a notional class's
     notional balance at issue)."""
     classes = deal.issued_classes
-    rows = sums[:, [t.index for t in classes], :]
+    index = [t.index for t in classes]
+    # The classes' rows: a view when they are consecutive (the usual deal), no [scenario,
+    # class, field] copy of fresh memory (its page faults cost more than the rest here).
+    consecutive = index == list(range(index[0], index[0] + len(index))) if index else False
+    rows = sums[:, index[0]:index[0] + len(index), :] if consecutive else sums[:, index, :]
     wal = _wal(rows[:, :, field.F_WAL_PAID], rows[:, :, field.F_WAL_WEIGHTED])
     wal[:, [j for j, t in enumerate(classes) if t.is_residual]] = np.nan
     out["wal"][start:stop] = wal

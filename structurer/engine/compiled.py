@@ -450,7 +450,7 @@ def sum_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     cash). Nothing per period is kept; audited as a full run is."""
     n, t, *smm = _smm_inputs(cd, prepayments)
     discount = np.ascontiguousarray(np.broadcast_to(discount, (discount.shape[0], t)), dtype=float)
-    sums = np.zeros((n, cd.n_classes + 1, SUM_FIELDS + discount.shape[0]))
+    sums = buffers.zeros((n, cd.n_classes + 1, SUM_FIELDS + discount.shape[0]))  # (reused memory: no faults)
     resid = deal.residual.index if deal.residual is not None else -1
     empty3, empty2 = np.zeros((0, 0, 0)), np.zeros((0, 0))
     summary = (False, cd.fee_m, discount, resid, float(dust), sums)
