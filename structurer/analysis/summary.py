@@ -23,6 +23,8 @@ the engine in the layer order (tests/test_architecture.py).
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -33,10 +35,10 @@ import numpy as np
 from ..dates import payment_dates
 from ..engine import sums as field
 from ..engine.compiled import compiled
-from ..engine.run import resolve_scenarios, run_deal, sum_deal
+from ..engine.run import run_deal, scenario_list, sum_deal
 from ..errors import InputError
 from ..model.prepayment import Prepayment
-from ..model.scenarios import Scenario, check_indices
+from ..model.scenarios import Scenario, SpeedScenarios, check_indices, labels_of
 from ..results.measures import PAYMENT_DUST, principal_window, weighted_average_life
 from ..valuation import yields as pricing
 
@@ -212,8 +214,9 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
         raise InputError(f"chunk {chunk!r} is not a number of scenarios; give a whole number, 1 or more")
     if isinstance(speeds, str | Scenario | Prepayment):
         speeds = [speeds]  # one speed, not the characters of '165 PSA'
-    scenarios = resolve_scenarios(deal, list(speeds) if speeds else None)
-    check_indices(deal.name, deal.index_names, (i for s in scenarios for i, _ in s.indices))
+    scenarios = scenario_list(deal, list(speeds) if speeds else None)
+    if not isinstance(scenarios, SpeedScenarios):  # (speeds alone name no index)
+        check_indices(deal.name, deal.index_names, (i for s in scenarios for i, _ in s.indices))
     size = int(chunk) if chunk is not None else default_chunk(deal)
     classes = deal.issued_classes
     n, k, r = len(scenarios), len(classes), len(bey)
@@ -225,7 +228,7 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
     for m in ("first_principal_period", "last_principal_period"):
         coll[m] = np.zeros(n, dtype=np.int64)
     original = np.full(k, np.nan)
-    months = pricing.discount_months(deal.settle, payment_dates(deal.first_payment, deal.periods))
+    months = _discount_months(deal.settle, deal.first_payment, deal.periods)
     # yields.present_value's discount factors, [rate, period]
     discount = (1.0 + pricing.mortgage_from_bey(bey)[:, None] / 12.0) ** (-months)
     for start in range(0, n, size):
@@ -243,7 +246,7 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
             progress(stop, n)
     return Summary(
         deal=deal.name,
-        scenarios=[s.label for s in scenarios],
+        scenarios=labels_of(scenarios),
         classes=tuple(t.name for t in classes),
         notional=np.array([t.is_notional for t in classes], dtype=bool),
         original_balance=original,
@@ -254,6 +257,16 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _discount_months(settle: dt.date, first_payment: dt.date, periods: int) -> np.ndarray:
+    """valuation's discount months of the deal's payment dates, kept by their dates (a pure
+    function of them: a deal's repeated grids, ~0.3 ms a call, compute them once); read-only,
+    as it is shared."""
+    months = pricing.discount_months(settle, payment_dates(first_payment, periods))
+    months.flags.writeable = False
+    return months
+
+
 def _from_sums(deal: Deal, sums: np.ndarray, out: dict[str, np.ndarray], pv: np.ndarray,
                coll: dict[str, np.ndarray], start: int, stop: int) -> np.ndarray:
     """Fill rows start..stop-1 from the kernel's sums (engine/kernel.py's F_* fields), with the
@@ -261,7 +274,11 @@ def _from_sums(deal: Deal, sums: np.ndarray, out: dict[str, np.ndarray], pv: np.
     the residual has no WAL); return the classes' original balances (a notional class's
     notional balance at issue)."""
     classes = deal.issued_classes
-    rows = sums[:, [t.index for t in classes], :]
+    index = [t.index for t in classes]
+    # The classes' rows: a view when they are consecutive (the usual deal), no [scenario,
+    # class, field] copy of fresh memory (its page faults cost more than the rest here).
+    consecutive = index == list(range(index[0], index[0] + len(index))) if index else False
+    rows = sums[:, index[0]:index[0] + len(index), :] if consecutive else sums[:, index, :]
     wal = _wal(rows[:, :, field.F_WAL_PAID], rows[:, :, field.F_WAL_WEIGHTED])
     wal[:, [j for j, t in enumerate(classes) if t.is_residual]] = np.nan
     out["wal"][start:stop] = wal

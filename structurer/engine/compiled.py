@@ -7,6 +7,7 @@ No numba here: building the program needs none, and a deal whose rules cannot be
 
 from __future__ import annotations
 
+import functools
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ from ..model.rules.program import NAS_SHARE, TRIGGER, NotCompiled, Program, enco
 from . import buffers
 from .audit import CONSERVATION_RTOL
 from .collateral import pool_amortization
-from .prepayment import smm_matrix
+from .prepayment import constant_smm, constant_speeds, smm_matrix
 from .sums import SUM_FIELDS
 
 if TYPE_CHECKING:
@@ -248,14 +249,15 @@ def smm_arrays(prepayments: list, ages: np.ndarray,
     """
     n = len(prepayments)
     width = int(min(periods, max(1, 30 - int(ages.min(initial=30)))))
+    if {p.kind for p in prepayments} <= {"constant"}:  # the usual grid: no rows to scatter
+        return (constant_smm(*constant_speeds(prepayments), ages, width) if n
+                else np.zeros((0, len(ages), width)),
+                np.full(n, -1, dtype=np.int64), np.zeros((0, len(ages), periods)))
     constant = [s for s, p in enumerate(prepayments) if p.kind == "constant"]
     other = [s for s, p in enumerate(prepayments) if p.kind != "constant"]
-    if len(constant) == n:  # the usual grid: no rows to scatter
-        smm_const = smm_matrix(prepayments, ages, width) if n else np.zeros((0, len(ages), width))
-    else:
-        smm_const = np.zeros((n, len(ages), width))
-        if constant:
-            smm_const[constant] = smm_matrix([prepayments[s] for s in constant], ages, width)
+    smm_const = np.zeros((n, len(ages), width))
+    if constant:
+        smm_const[constant] = smm_matrix([prepayments[s] for s in constant], ages, width)
     row = np.full(n, -1, dtype=np.int64)
     row[other] = np.arange(len(other))
     paths = (smm_matrix([prepayments[s] for s in other], ages, periods) if other
@@ -387,14 +389,18 @@ def _group_rows(deal: Deal, credit: bool) -> np.ndarray:
     return rows
 
 
+@functools.cache
 def _no_credit() -> tuple:
-    """The kernel's credit arguments of a run without defaults."""
+    """The kernel's credit arguments of a run without defaults (empty arrays, so one set serves
+    every run: ~10 microseconds a run less)."""
     p3, p2, i1 = np.zeros((0, 0, 0)), np.zeros((0, 0)), np.zeros(0, dtype=np.int64)
     return (False, p3, p3, p3, p3, p3, p2, p2, p2, i1, i1, i1, p3, p2, p3)
 
 
+@functools.cache
 def _no_enhancement() -> tuple:
-    """The kernel's enhancement arguments of a deal with no OC and no reserve account."""
+    """The kernel's enhancement arguments of a deal with no OC and no reserve account (empty
+    arrays: one set for every run)."""
     return (False, np.zeros(0), np.zeros(0), np.zeros((0, 0)), np.zeros((0, 0, 0)))
 
 
@@ -444,7 +450,7 @@ def sum_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     cash). Nothing per period is kept; audited as a full run is."""
     n, t, *smm = _smm_inputs(cd, prepayments)
     discount = np.ascontiguousarray(np.broadcast_to(discount, (discount.shape[0], t)), dtype=float)
-    sums = np.zeros((n, cd.n_classes + 1, SUM_FIELDS + discount.shape[0]))
+    sums = buffers.zeros((n, cd.n_classes + 1, SUM_FIELDS + discount.shape[0]))  # (reused memory: no faults)
     resid = deal.residual.index if deal.residual is not None else -1
     empty3, empty2 = np.zeros((0, 0, 0)), np.zeros((0, 0))
     summary = (False, cd.fee_m, discount, resid, float(dust), sums)

@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import InputError
 from ..model.deal import Deal, Pool
 from ..model.defaults import DefaultAssumption, DefaultRate
-from ..model.scenarios import Scenario
+from ..model.scenarios import Scenario, SpeedScenarios
 from .collateral import CollateralFlows, collateral_flows
 from .defaults import default_flows
 
@@ -60,6 +60,8 @@ class CreditCollateral(CollateralFlows):
 
 
 def carries_defaults(scenarios: Sequence[Scenario]) -> bool:
+    if isinstance(scenarios, SpeedScenarios):
+        return False  # speeds alone (and no Scenario made to ask)
     return any(s.defaults is not None for s in scenarios)
 
 

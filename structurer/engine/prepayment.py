@@ -33,19 +33,26 @@ def smm_matrix(prepayments: list[Prepayment], ages: np.ndarray, periods: int) ->
     ages = np.asarray(ages, dtype=float)
     # (from the buffer pool: every element is written below)
     out = buffers.empty((len(prepayments), len(ages), periods))
+    if {p.kind for p in prepayments} <= {"constant"}:  # the usual grid: straight into the output
+        if prepayments:
+            speed, units = constant_speeds(prepayments)
+            constant_smm(speed, units, ages, periods, out)
+        return out
     constant = [i for i, p in enumerate(prepayments) if p.kind == "constant"]
     other = [i for i, p in enumerate(prepayments) if p.kind != "constant"]
     if constant:
-        speed = np.array([prepayments[i].values[0] for i in constant])
-        units = [prepayments[i].unit for i in constant]
-        if not other:  # every scenario constant (the usual grid): straight into the output
-            constant_smm(speed, units, ages, periods, out)
-        else:
-            out[constant] = constant_smm(speed, units, ages, periods)
-    if other:
-        speed = np.stack([prepayments[i].path(periods) for i in other])
-        out[other] = _smm([prepayments[i].unit for i in other], speed, ages, periods)
+        speed, units = constant_speeds([prepayments[i] for i in constant])
+        out[constant] = constant_smm(speed, units, ages, periods)
+    speed = np.stack([prepayments[i].path(periods) for i in other])
+    out[other] = _smm([prepayments[i].unit for i in other], speed, ages, periods)
     return out
+
+
+def constant_speeds(prepayments: list[Prepayment]) -> tuple[np.ndarray, str | list[str]]:
+    """Constant assumptions' speeds [scenario] and units: one unit when all share it."""
+    speed = np.array([p.values[0] for p in prepayments], dtype=float)
+    units = [p.unit for p in prepayments]
+    return speed, units[0] if units.count(units[0]) == len(units) else units
 
 
 def constant_smm(speeds: np.ndarray, units: str | list[str], ages: np.ndarray, periods: int,
@@ -61,8 +68,7 @@ def constant_smm(speeds: np.ndarray, units: str | list[str], ages: np.ndarray, p
     width = min(periods, max(1, flat_from))
     if out is None:
         out = buffers.empty((len(speeds), len(ages), periods))
-    part = _smm(np.broadcast_to(np.asarray(units), speeds.shape), speeds[:, None], ages, width,
-                out[:, :, :width])
+    part = _smm(units, speeds[:, None], ages, width, out[:, :, :width])
     out[:, :, width:] = part[:, :, width - 1:]
     return out
 
@@ -73,14 +79,25 @@ def _smm(units: np.ndarray | list[str], speed: np.ndarray, ages: np.ndarray, per
     scenario's unit, computed in `out` when given (no other array of that size is made)."""
     loan_age = ages[:, None] + np.arange(1, periods + 1)[None, :]  # [pool, period]
     speed = speed[:, None, :]  # [scenario, 1, period]
-    units = np.asarray(units)[:, None, None]
+    units = np.asarray(units)
     if out is None:
-        out = np.empty((len(units), len(ages), periods))
+        out = np.empty((len(speed), len(ages), periods))
     # Each unit's formula over the whole grid at once; the scenario's own unit picks its row.
     # The same tested formulas as for one number, broadcast over [scenario, pool, period], in
-    # place: PSA's CPR, a CPR speed's own, then SMM from CPR, then an SMM speed's own.
-    cpr_from_psa(speed, loan_age[None, :, :], out=out)
-    np.copyto(out, speed / 100.0, where=units != "PSA")
+    # place: PSA's CPR, a CPR speed's own, then SMM from CPR, then an SMM speed's own. A unit no
+    # scenario has is skipped (one unit for all, the usual grid: one formula).
+    psa = units == "PSA"
+    if psa.all():
+        cpr_from_psa(speed, loan_age[None, :, :], out=out)
+    elif not psa.any():
+        np.copyto(out, speed / 100.0)
+    else:
+        cpr_from_psa(speed, loan_age[None, :, :], out=out)
+        np.copyto(out, speed / 100.0, where=~np.broadcast_to(psa, len(speed))[:, None, None])
     smm_from_cpr(out, out=out)
-    np.copyto(out, np.clip(speed / 100.0, 0.0, 1.0), where=units == "SMM")
+    smm = units == "SMM"
+    if smm.all():
+        np.copyto(out, np.clip(speed / 100.0, 0.0, 1.0))
+    elif smm.any():
+        np.copyto(out, np.clip(speed / 100.0, 0.0, 1.0), where=smm[:, None, None])
     return out

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..errors import InputError
 from ..model.deal import Deal
 from ..model.defaults import parse_defaults, validate_defaults
-from ..model.prepayment import Prepayment, parse_speed, validate_assumption
-from ..model.scenarios import Scenario, check_indices
+from ..model.prepayment import Prepayment, all_valid, parse_speed, validate_assumption
+from ..model.scenarios import Scenario, SpeedScenarios, check_indices, prepayments_of
 from ..results.results import Results
 from .collateral import CollateralFlows, collateral_flows
 from .compiled import CompiledDeal, compiled, run_compiled, sum_compiled
@@ -23,6 +23,18 @@ from .waterfall import ClassFlows, run_waterfall
 
 def resolve_scenarios(deal: Deal, speeds: list[Scenario | Prepayment | str] | None) -> list[Scenario]:
     """The scenarios asked for ('165 PSA', a scenario name, objects), or the deal's pricing one."""
+    return list(scenario_list(deal, speeds))
+
+
+def scenario_list(deal: Deal, speeds: list[Scenario | Prepayment | str] | None) -> Sequence[Scenario]:
+    """resolve_scenarios without a Scenario object per speed when every speed is a Prepayment
+    (the API's grids): those are validated as arrays and read as a SpeedScenarios."""
+    if isinstance(speeds, SpeedScenarios):
+        return speeds  # (resolved already: a summary's chunk)
+    if speeds and set(map(type, speeds)) == {Prepayment}:
+        prepayments = list(speeds)  # type: ignore[arg-type]
+        if all_valid(prepayments):  # (else the loop below raises the first bad speed's message)
+            return SpeedScenarios(prepayments)
     if not speeds:
         if deal.pricing is None:
             raise InputError(f"deal \"{deal.name}\" has no pricing speed: add 'pricing 165 PSA' to "
@@ -60,15 +72,16 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
     """Run every scenario at once: arrays are [scenario, period] throughout.
 
     `progress(done, total)` hears of each period the waterfall finishes (for long grids)."""
-    scenarios = resolve_scenarios(deal, speeds)
+    scenarios = scenario_list(deal, speeds)
     periods = deal.periods
     index_rates = scenario_index_rates(deal, scenarios)
+    prepayments = prepayments_of(scenarios)
     if carries_defaults(scenarios):
         # Defaults: the collateral by the standard formulas (engine/credit.py), paid out by the
         # kernel or the interpreter, losses written down in the deal's loss order.
         check_loss_order(deal, scenarios)
         ages = np.array([p.age for p in deal.pools], dtype=float)
-        smm = smm_matrix([s.prepayment for s in scenarios], ages, periods)
+        smm = smm_matrix(prepayments, ages, periods)
         term = max(p.term for p in deal.pools)
         for s in scenarios:
             if s.defaults is not None:
@@ -77,7 +90,7 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
         cd = _compiled(deal)
         if cd is not None:
             # The kernel pays out the collateral engine/credit.py computed.
-            _, flows = run_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates, credit)
+            _, flows = run_compiled(deal, cd, prepayments, index_rates, credit)
             if progress is not None:
                 progress(periods, periods)
         else:
@@ -85,30 +98,48 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
         return Results(deal, scenarios, credit, flows)
     cd = _compiled(deal)
     if cd is not None:
-        coll, flows = run_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates)
+        coll, flows = run_compiled(deal, cd, prepayments, index_rates)
         if progress is not None:
             progress(periods, periods)  # the kernel runs every period at once
         return Results(deal, scenarios, coll, flows)  # type: ignore[arg-type]
     # The numpy interpreter: for a rule kind with no compiled form, or when asked for by
     # STRUCTURER_ENGINE=numpy (the cross-check of the kernel).
     ages = np.array([p.age for p in deal.pools], dtype=float)
-    smm = smm_matrix([s.prepayment for s in scenarios], ages, periods)
+    smm = smm_matrix(prepayments, ages, periods)
     coll = collateral_flows(deal.pools, smm)
     flows = run_waterfall(deal, coll, index_rates, progress)
     return Results(deal, scenarios, coll, flows)
 
 
-def scenario_index_rates(deal: Deal, scenarios: list[Scenario]) -> np.ndarray:
+def scenario_index_rates(deal: Deal, scenarios: Sequence[Scenario]) -> np.ndarray:
     """Each scenario's index paths [scenario, index, period] (the deal's index names, sorted),
     checked: an index the deal does not use is an InputError."""
     names = deal.index_names
-    check_indices(deal.name, names, (i for s in scenarios for i, _ in s.indices))
-    if names:
-        return np.stack([s.index_paths(deal.indices, names, deal.periods) for s in scenarios])
-    return np.zeros((len(scenarios), 0, deal.periods))
+    plain = isinstance(scenarios, SpeedScenarios)  # (no scenario of it names an index)
+    if not plain:
+        check_indices(deal.name, names, (i for s in scenarios for i, _ in s.indices))
+    if not names:
+        return np.zeros((len(scenarios), 0, deal.periods))
+    # Each distinct set of index paths computed once (a grid's scenarios mostly share the deal's)
+    # and copied to its scenarios; in the order they first appear, so a missing rate is found at
+    # the same scenario as one by one.
+    if plain:
+        first = {(): scenarios[0]} if len(scenarios) else {}
+        which = np.zeros(len(scenarios), dtype=np.int64)
+    else:
+        first = {}
+        for s in scenarios:
+            first.setdefault(s.indices, s)
+        slot = {k: j for j, k in enumerate(first)}
+        which = np.fromiter((slot[s.indices] for s in scenarios), dtype=np.int64, count=len(scenarios))
+    if not first:
+        return np.zeros((0, len(names), deal.periods))
+    paths = np.stack([s.index_paths(deal.indices, names, deal.periods) for s in first.values()])
+    return paths[which]
 
 
-def sum_deal(deal: Deal, scenarios: list[Scenario], discount: np.ndarray, dust: float) -> np.ndarray | None:
+def sum_deal(deal: Deal, scenarios: Sequence[Scenario], discount: np.ndarray,
+             dust: float) -> np.ndarray | None:
     """A summaries-only run of resolved scenarios through the compiled kernel: each scenario's
     sums [scenario, class (then the collateral), field] (engine/compiled.py `sum_compiled`),
     nothing per period kept. None when the deal runs on the numpy interpreter (a rule kind with
@@ -120,7 +151,7 @@ def sum_deal(deal: Deal, scenarios: list[Scenario], discount: np.ndarray, dust: 
         # (nor OC or reserve figures: such a deal runs in full as well)
         return None  # the kernel's sums count no recoveries or write-downs: a credit grid runs in full
     index_rates = scenario_index_rates(deal, scenarios)
-    return sum_compiled(deal, cd, [s.prepayment for s in scenarios], index_rates, discount, dust)
+    return sum_compiled(deal, cd, prepayments_of(scenarios), index_rates, discount, dust)
 
 
 def _compiled(deal: Deal) -> CompiledDeal | None:

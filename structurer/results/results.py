@@ -7,7 +7,7 @@ recomputed from the deal.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cached_property
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ import numpy as np
 from .. import hooks
 from ..dates import add_months, payment_dates
 from ..errors import InputError
+from ..model.scenarios import labels_of, prepayments_of
 from . import measures as analytics
 
 # pandas is imported inside the table methods: it costs ~0.35 s and `structure check` and a
@@ -65,7 +66,7 @@ class ClassArrays(Mapping[str, np.ndarray]):
 class Results:
     """Cash flows of one deal under one or more prepayment scenarios."""
 
-    def __init__(self, deal: Deal, scenarios: list[Scenario], collateral: CollateralFlows,
+    def __init__(self, deal: Deal, scenarios: Sequence[Scenario], collateral: CollateralFlows,
                  flows: ClassFlows):
         self.deal = deal
         self.scenario_specs = scenarios
@@ -74,7 +75,7 @@ class Results:
 
     @property
     def prepayments(self) -> list[Prepayment]:
-        return [s.prepayment for s in self.scenario_specs]
+        return list(prepayments_of(self.scenario_specs))
 
     # ---- shape and labels
 
@@ -85,7 +86,7 @@ class Results:
 
     @cached_property
     def _labels(self) -> list[str]:
-        return [s.label for s in self.scenario_specs]
+        return labels_of(self.scenario_specs)
 
     @cached_property
     def _positions(self) -> dict[str, int]:
