@@ -1497,9 +1497,11 @@ def _variant(general, name: str, **globals_: object):
 
 
 # The plain kernel: credit runs, OC and reserve, collateral groups, WAC classes, triggers,
-# named triggers, conditions, targets and shifting interest are dropped at compile time (~15-20%
-# faster on a plain deal). Compiled on its first call, as the general one is: a process that
-# runs only plain deals never compiles the general one.
+# named triggers, conditions, targets and shifting interest are dropped at compile time (13-16%
+# fewer instructions per scenario-month on the sequential and PAC examples; dropping kids,
+# strips, notionals and NAS too saved 2% more on the sequential one, and would have taken IO
+# deals off it). Compiled on its first call, as the general one is: a process that runs only
+# plain deals never compiles the general one.
 _scenarios_plain = _variant(_scenarios, "_scenarios_plain", PLAIN=True)
 _run_blocks_plain = _variant(_run_blocks, "_run_blocks_plain", _scenarios=_scenarios_plain)
 
