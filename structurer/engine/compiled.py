@@ -449,7 +449,9 @@ def sum_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, i
     values at each row of `discount` [rate, period] (the discount factors of each period's
     cash). Nothing per period is kept; audited as a full run is."""
     n, t, *smm = _smm_inputs(cd, prepayments)
-    discount = np.ascontiguousarray(np.broadcast_to(discount, (discount.shape[0], t)), dtype=float)
+    # (a copy: a broadcast view is read-only, and numba compiles the kernel again for a read-only
+    # array, ~40 s on the first summary of a process that ran the deal)
+    discount = np.array(np.broadcast_to(discount, (discount.shape[0], t)), dtype=float, order="C")
     sums = buffers.zeros((n, cd.n_classes + 1, SUM_FIELDS + discount.shape[0]))  # (reused memory: no faults)
     resid = deal.residual.index if deal.residual is not None else -1
     empty3, empty2 = np.zeros((0, 0, 0)), np.zeros((0, 0))

@@ -1,0 +1,167 @@
+"""The kernel's two compiled variants (engine/kernel.py): the plain one, the same source with credit
+runs, OC and reserve, collateral groups, WAC classes, triggers, named triggers, conditions,
+targets and shifting interest dropped at compile time, gives every example deal it serves the
+general one's figures to the bit, full runs and summaries; the dispatch gives it no deal with
+one of those features.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import build_deal
+
+import structurer
+from structurer.engine import kernel
+
+ROOT = Path(__file__).resolve().parent.parent
+DEALS = ROOT / "deals"
+SPEEDS = ["0 PSA", "100 PSA", "165 PSA", "400 PSA", "1000 PSA", "6 CPR", "100 CPR"]
+# Deals with none of the dropped features (pac, io_po, trust_io_po and tape: IO and notional
+# classes; accrual: Z classes; nas: NAS shares; oas, floater: floating coupons).
+PLAIN = ("accrual", "floater", "io_po", "nas", "oas", "pac", "pac_tiers", "passthrough", "prorata",
+         "senior_sub", "sequential", "tape", "trust_io_po", "two_pool")
+FLOWS = ("beginning_balance", "interest", "accrued", "principal", "ending_balance", "shortfall", "coupon",
+         "residual_interest", "residual_principal")
+COLLATERAL = ("beginning_balance", "interest", "scheduled_principal", "prepayment", "ending_balance",
+              "servicing_fee", "principal")
+
+
+@pytest.fixture
+def ran(monkeypatch) -> list[str]:
+    """The variants the runs launched, in order."""
+    seen: list[str] = []
+    for name, label in (("_run_blocks", "general"), ("_run_blocks_plain", "plain")):
+        compiled = getattr(kernel, name)
+
+        def launch(*args, _compiled=compiled, _label=label):
+            seen.append(_label)
+            _compiled(*args)
+
+        monkeypatch.setattr(kernel, name, launch)
+    return seen
+
+
+def _figures(results) -> dict[str, np.ndarray]:
+    out = {name: getattr(results.flows, name) for name in FLOWS}
+    out.update({f"collateral {name}": getattr(results.collateral, name) for name in COLLATERAL})
+    return out
+
+
+def _summary(summary) -> dict[str, np.ndarray]:
+    out = {name: getattr(summary, name) for name in ("wal", "first_principal_period", "last_principal_period",
+                                                     "total_interest", "total_principal", "total_accrued",
+                                                     "final_balance", "pv")}
+    out.update({f"collateral {k}": v for k, v in summary.collateral.items()})
+    return out
+
+
+def test_the_variants_are_one_source_under_two_names():
+    """Numba's cache files are named after the qualified name: the plain variant needs its own,
+    or a process could load one variant's machine code for the other."""
+    assert kernel._scenarios_plain.py_func.__code__ is kernel._scenarios.py_func.__code__
+    assert kernel._scenarios_plain.py_func.__qualname__ != kernel._scenarios.py_func.__qualname__
+    assert kernel._run_blocks_plain.py_func.__qualname__ != kernel._run_blocks.py_func.__qualname__
+    assert kernel._scenarios_plain.py_func.__globals__["PLAIN"] is True
+    assert kernel._scenarios.py_func.__globals__["PLAIN"] is False
+    assert kernel._run_blocks_plain.py_func.__globals__["_scenarios"] is kernel._scenarios_plain
+    assert kernel._run_blocks_plain.targetoptions == kernel._run_blocks.targetoptions
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_the_plain_kernel_gives_the_general_kernels_figures(name, ran, monkeypatch):
+    deal = structurer.load(DEALS / f"{name}.waterfall")
+    speeds = [*SPEEDS, *(n for n, s in deal.scenarios.items() if s.defaults is None)]
+    plain = _figures(deal.run(*speeds))
+    plain_sums = _summary(structurer.summarise(deal, speeds, rates=[0.04, 0.07]))
+    assert ran == ["plain", "plain"]
+    monkeypatch.setenv("STRUCTURER_KERNEL", "general")
+    general = _figures(deal.run(*speeds))
+    general_sums = _summary(structurer.summarise(deal, speeds, rates=[0.04, 0.07]))
+    assert ran == ["plain", "plain", "general", "general"]
+    for key, want in general.items():
+        np.testing.assert_array_equal(plain[key], want, err_msg=f"{name} {key}")
+    for key, want in general_sums.items():
+        np.testing.assert_array_equal(plain_sums[key], want, err_msg=f"{name} summary {key}")
+
+
+# A WAC class (docs/language.md "WAC classes"), the only feature no example deal has alone.
+WAC_DEAL = """
+deal "W-1" {
+  settle 2027-01-30
+  first payment 2027-02-25
+  delay 24 days
+}
+collateral {
+  pool "FN 6.0" { balance 60,000,000  wac 6.5%  coupon 6%  term 360 }
+  pool "FN 5.0" { balance 40,000,000  wac 5.5%  coupon 5%  term 180 }
+}
+class A  SEQ      balance 50,000,000  coupon 4.5%
+class B  SEQ/WAC  balance 50,000,000
+class R  R
+waterfall {
+  interest: pay each class its coupon
+  principal: pay A then B
+}
+scenarios {
+  pricing 100 PSA
+}
+"""
+
+
+@pytest.mark.parametrize("name, feature", [
+    ("conditions", "named triggers, conditions and targets"),
+    ("jump_z", "a prepayment trigger and a condition"),
+    ("home_equity", "overcollateralization and a reserve account"),
+    ("private_label", "shifting interest"),
+    ("two_groups", "collateral groups"),
+    ("two_groups_credit", "collateral groups"),
+    ("wac", "a WAC class"),
+])
+def test_a_deal_with_a_dropped_feature_runs_on_the_general_kernel(name, feature, ran):
+    deal = build_deal(WAC_DEAL) if name == "wac" else structurer.load(DEALS / f"{name}.waterfall")
+    deal.run("100 PSA")
+    structurer.summarise(deal, ["100 PSA"])
+    assert ran == ["general", "general"], feature
+
+
+def test_a_credit_run_of_a_plain_deal_runs_on_the_general_kernel(ran):
+    deal = structurer.load(DEALS / "senior_sub.waterfall")
+    credit = [n for n, s in deal.scenarios.items() if s.defaults is not None]
+    assert credit
+    deal.run("100 PSA")
+    deal.run(credit[0])
+    assert ran == ["plain", "general"]
+
+
+def test_each_dropped_feature_alone_sends_a_run_to_the_general_kernel(monkeypatch):
+    """`kernel.variant` on a plain deal's arguments with one feature's argument set: general, for
+    every flag the plain variant holds constant."""
+    captured: list[tuple] = []
+    plain_launch = kernel._run_blocks_plain
+    monkeypatch.setattr(kernel, "_run_blocks_plain",
+                        lambda *args: (captured.append(args), plain_launch(*args)))
+    structurer.load(DEALS / "sequential.waterfall").run("100 PSA", "300 PSA")
+    (args,) = captured
+    assert kernel.variant(args) == "plain"
+    for name in ("ext", "enh"):
+        changed = list(args)
+        changed[kernel._AT[name]] = True
+        assert kernel.variant(tuple(changed)) == "general", name
+    for name in ("thresholds", "shift", "trig", "cond_ops", "oc_p", "res_p", "g_int_to", "wac_init"):
+        changed = list(args)
+        empty = args[kernel._AT[name]]
+        assert empty.shape[0] == 0, name
+        changed[kernel._AT[name]] = np.zeros((1, *empty.shape[1:]), dtype=empty.dtype)
+        assert kernel.variant(tuple(changed)) == "general", name
+
+
+def test_the_environment_forces_the_general_kernel(ran, monkeypatch):
+    deal = structurer.load(DEALS / "sequential.waterfall")
+    monkeypatch.setenv("STRUCTURER_KERNEL", "general")
+    deal.run("100 PSA")
+    monkeypatch.setenv("STRUCTURER_KERNEL", "auto")
+    deal.run("100 PSA")
+    assert ran == ["general", "plain"]
