@@ -83,15 +83,17 @@ def test_each_sum_is_the_full_runs_flows_added_period_by_period(name: str) -> No
     coll = sums[:, -1, :]
     scheduled, prepaid = np.ascontiguousarray(c.scheduled_principal), np.ascontiguousarray(c.prepayment)
     principal = scheduled + prepaid
-    _exact(coll[:, field.F_INTEREST], _in_order(np.ascontiguousarray(c.interest)), f"{name} collateral interest")
+    interest = np.ascontiguousarray(c.interest)
+    _exact(coll[:, field.F_INTEREST], _in_order(interest), f"{name} collateral interest")
     _exact(coll[:, field.F_PRINCIPAL], _in_order(principal), f"{name} collateral principal")
     _exact(coll[:, field.F_SCHEDULED], _in_order(scheduled), f"{name} collateral scheduled")
     _exact(coll[:, field.F_PREPAID], _in_order(prepaid), f"{name} collateral prepaid")
     _exact(coll[:, field.F_FEE], _in_order(np.ascontiguousarray(c.servicing_fee)), f"{name} collateral fee")
-    _exact(coll[:, field.F_WAL_PAID], _in_order(np.maximum(principal, 0.0)), f"{name} collateral WAL")
-    _exact(coll[:, field.F_WAL_WEIGHTED], _in_order(k * np.maximum(principal, 0.0)), f"{name} collateral WAL weighted")
+    counted = np.maximum(principal, 0.0)
+    _exact(coll[:, field.F_WAL_PAID], _in_order(counted), f"{name} collateral WAL")
+    _exact(coll[:, field.F_WAL_WEIGHTED], _in_order(k * counted), f"{name} collateral WAL weighted")
     first, last = _window(principal)
     _exact(coll[:, field.F_FIRST], first, f"{name} collateral first period")
     _exact(coll[:, field.F_LAST], last, f"{name} collateral last period")
     np.testing.assert_allclose(coll[:, field.F_FINAL], c.ending_balance[:, -1], rtol=1e-12,
-                               atol=1e-12 * deal.collateral_balance, err_msg=f"{name} collateral final balance")
+                               atol=1e-12 * deal.collateral_balance, err_msg=f"{name} collateral final")
