@@ -334,9 +334,10 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     has_oc_fail = oc_fail.shape[0] > 0
     rb = np.zeros(n_cls)  # this period's reimbursements
     # Summaries only: the scenario's running sums, one 1-D row per field over the classes (the
-    # collateral's in scalars), written to `sums` once the scenario ends. Adding into `sums`
-    # itself cost ~10 read-modify-writes of a 3-D array per class per period; these rows are
-    # summed in one branch-free loop, each field in the same order, so bit for bit the same.
+    # collateral's in scalars), added in one loop a period after the audit's pass and written to
+    # `sums` once the scenario ends (adding into the 3-D `sums` inside the audit's pass cost as
+    # much on the sequential deal and more on the PAC one). Each field is added in the same
+    # order as before, so the sums are bit for bit the same (tests/test_sums_exact.py).
     sw = n_cls if not keep_rows else 0
     s_int = np.zeros(sw)
     s_prin = np.zeros(sw)
