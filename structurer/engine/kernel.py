@@ -345,6 +345,22 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
     has_res = False if PLAIN else res_p.shape[0] > 0
     has_oc_fail = oc_fail.shape[0] > 0
     rb = np.zeros(n_cls)  # this period's reimbursements
+    # Summaries only: the scenario's running sums, one 1-D row per field over the classes (the
+    # collateral's in scalars), added in one loop a period after the audit's pass and written to
+    # `sums` once the scenario ends (adding into the 3-D `sums` inside the audit's pass cost as
+    # much on the sequential deal and more on the PAC one). Each field is added in the same
+    # order as before, so the sums are bit for bit the same (tests/test_sums_exact.py).
+    sw = n_cls if not keep_rows else 0
+    s_int = np.zeros(sw)
+    s_prin = np.zeros(sw)
+    s_acc = np.zeros(sw)
+    s_wp = np.zeros(sw)  # principal counted for the WAL
+    s_ww = np.zeros(sw)  # ... weighted by the period
+    s_first = np.zeros(sw)
+    s_last = np.zeros(sw)
+    s_fin = np.zeros(sw)  # a notional class's last ending balance
+    s_pv = np.zeros((n_rate, sw))
+    cs_int = cs_prin = cs_wp = cs_ww = cs_first = cs_last = cs_sched = cs_prep = cs_fee = 0.0
     # Collateral groups: per group, this period's figures (engine/waterfall.py `_Groups`).
     n_grp = 0 if PLAIN else g_int_to.shape[0]
     ng = max(n_grp, 1)
@@ -1166,21 +1182,6 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         paid_out[c, s, t] = pc
                     if cf & C_STORE_INT:
                         int_out[c, s, t] = ic
-                else:
-                    k1 = t + 1.0
-                    sums[s, c, F_INTEREST] += ic
-                    sums[s, c, F_PRINCIPAL] += pc
-                    sums[s, c, F_ACCRUED] += ac
-                    if cf & C_STORE_PAID:
-                        wp = max(pc, 0.0)
-                        sums[s, c, F_WAL_PAID] += wp
-                        sums[s, c, F_WAL_WEIGHTED] += k1 * wp
-                    if pc > dust:
-                        if sums[s, c, F_FIRST] == 0.0:
-                            sums[s, c, F_FIRST] = k1
-                        sums[s, c, F_LAST] = k1
-                    for r in range(n_rate):
-                        sums[s, c, F_PV + r] += (ic + pc) * disc[r, t]
                 # A class that never holds principal (the residual, a notional class) keeps its
                 # beginning balance: a notional's is set from the pools each period, and its
                 # paydown (below) reads it.
@@ -1299,39 +1300,52 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 for j in range(n_acc):
                     acc_out[acc_slot[j], s, t] = acc[acc_z[j]]
             else:
-                # (each class's row is summed in the pass above) the collateral's row, then
-                # the residual's cash on the residual class's row (whose own payments are zero)
+                # each class's row (the sums' rows), then the collateral's, then the residual's
+                # cash on the residual class's row. A class that is never paid principal (a
+                # notional class, the residual: not `store_paid`) adds zeros to its principal
+                # and WAL sums, which leaves them as they are; only accrual classes accrete.
                 k1 = t + 1.0
-                for c in range(n_cls, n_cls + 2):
-                    at = c
-                    if c == n_cls:
-                        pc = sched_tot + prep_tot
-                        ic = int_tot
-                        ac = 0.0
-                        wp = max(pc, 0.0)
-                        sums[s, coll, F_SCHEDULED] += sched_tot
-                        sums[s, coll, F_PREPAID] += prep_tot
-                        sums[s, coll, F_FEE] += fee_tot
-                    else:
-                        if resid_class < 0:
-                            break
-                        at = resid_class
-                        pc = r_prin
-                        ic = r_int
-                        ac = 0.0
-                        wp = 0.0
-                    sums[s, at, F_INTEREST] += ic
-                    sums[s, at, F_PRINCIPAL] += pc
-                    sums[s, at, F_ACCRUED] += ac
-                    sums[s, at, F_WAL_PAID] += wp
-                    sums[s, at, F_WAL_WEIGHTED] += k1 * wp
+                for c in range(n_cls):
+                    pc = paid[c]
+                    s_int[c] += intr[c]
+                    s_prin[c] += pc
+                    wp = max(pc, 0.0)
+                    s_wp[c] += wp
+                    s_ww[c] += k1 * wp
                     if pc > dust:
-                        if sums[s, at, F_FIRST] == 0.0:
-                            sums[s, at, F_FIRST] = k1
-                        sums[s, at, F_LAST] = k1
-                    if c != n_cls:
-                        for r in range(n_rate):
-                            sums[s, at, F_PV + r] += (ic + pc) * disc[r, t]
+                        if s_first[c] == 0.0:
+                            s_first[c] = k1
+                        s_last[c] = k1
+                for j in range(n_acc):
+                    s_acc[acc_z[j]] += acc[acc_z[j]]
+                for r in range(n_rate):
+                    d = disc[r, t]
+                    for c in range(n_cls):
+                        s_pv[r, c] += (intr[c] + paid[c]) * d
+                pc = sched_tot + prep_tot
+                wp = max(pc, 0.0)
+                cs_int += int_tot
+                cs_prin += pc
+                cs_wp += wp
+                cs_ww += k1 * wp
+                if pc > dust:
+                    if cs_first == 0.0:
+                        cs_first = k1
+                    cs_last = k1
+                cs_sched += sched_tot
+                cs_prep += prep_tot
+                cs_fee += fee_tot
+                if resid_class >= 0:
+                    # (its WAL sums take nothing: zero added to zero)
+                    at = resid_class
+                    s_int[at] += r_int
+                    s_prin[at] += r_prin
+                    if r_prin > dust:
+                        if s_first[at] == 0.0:
+                            s_first[at] = k1
+                        s_last[at] = k1
+                    for r in range(n_rate):
+                        s_pv[r, at] += (r_int + r_prin) * disc[r, t]
             # notional ending balances, on the pools' ending balances (the sum above, on `pend`,
             # written out again since a call passing arrays costs refcounting per period): only
             # the audit reads them here, as the next period starts from the pools
@@ -1356,9 +1370,9 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     # a notional class's WAL is that of its notional balance's paydown
                     nk = ntl_k[j]
                     w = max(begin[nk] - ne, 0.0)
-                    sums[s, nk, F_WAL_PAID] += w
-                    sums[s, nk, F_WAL_WEIGHTED] += (t + 1.0) * w
-                    sums[s, nk, F_FINAL] = ne
+                    s_wp[nk] += w
+                    s_ww[nk] += (t + 1.0) * w
+                    s_fin[nk] = ne
             if fail_t[s] < 0:
                 gap += r_int + r_prin
                 if not abs(gap) <= tol:
@@ -1418,13 +1432,41 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     fail_code[s] = code
         short_flag[s] = any_short
         if not keep_rows:
+            # the scenario's sums, written once; the rows zeroed for the next scenario
             for c in range(n_cls):
-                if store_paid[c]:
-                    sums[s, c, F_FINAL] = bal[c]
+                sums[s, c, F_INTEREST] = s_int[c]
+                sums[s, c, F_PRINCIPAL] = s_prin[c]
+                sums[s, c, F_ACCRUED] = s_acc[c]
+                sums[s, c, F_WAL_PAID] = s_wp[c]
+                sums[s, c, F_WAL_WEIGHTED] = s_ww[c]
+                sums[s, c, F_FIRST] = s_first[c]
+                sums[s, c, F_LAST] = s_last[c]
+                sums[s, c, F_FINAL] = bal[c] if store_paid[c] else s_fin[c]
+                for r in range(n_rate):
+                    sums[s, c, F_PV + r] = s_pv[r, c]
+                    s_pv[r, c] = 0.0
+                s_int[c] = 0.0
+                s_prin[c] = 0.0
+                s_acc[c] = 0.0
+                s_wp[c] = 0.0
+                s_ww[c] = 0.0
+                s_first[c] = 0.0
+                s_last[c] = 0.0
+                s_fin[c] = 0.0
             pe = 0.0
             for p in range(n_pool):
                 pe += pend[p]
             sums[s, coll, F_FINAL] = pe
+            sums[s, coll, F_INTEREST] = cs_int
+            sums[s, coll, F_PRINCIPAL] = cs_prin
+            sums[s, coll, F_WAL_PAID] = cs_wp
+            sums[s, coll, F_WAL_WEIGHTED] = cs_ww
+            sums[s, coll, F_FIRST] = cs_first
+            sums[s, coll, F_LAST] = cs_last
+            sums[s, coll, F_SCHEDULED] = cs_sched
+            sums[s, coll, F_PREPAID] = cs_prep
+            sums[s, coll, F_FEE] = cs_fee
+            cs_int = cs_prin = cs_wp = cs_ww = cs_first = cs_last = cs_sched = cs_prep = cs_fee = 0.0
 
 
 @njit(cache=CACHE)
