@@ -42,6 +42,16 @@ def _exact(got: np.ndarray, want: np.ndarray, what: str) -> None:
     np.testing.assert_array_equal(np.asarray(got, dtype=float), np.asarray(want, dtype=float), err_msg=what)
 
 
+def _exact_paydown(row: np.ndarray, principal: np.ndarray, counted: np.ndarray, k: np.ndarray,
+                   what: str) -> None:
+    """The WAL sums (`counted`: the principal the WAL counts) and the principal window."""
+    _exact(row[:, field.F_WAL_PAID], _in_order(counted), f"{what} WAL principal")
+    _exact(row[:, field.F_WAL_WEIGHTED], _in_order(k * counted), f"{what} WAL weighted")
+    first, last = _window(principal)
+    _exact(row[:, field.F_FIRST], first, f"{what} first period")
+    _exact(row[:, field.F_LAST], last, f"{what} last period")
+
+
 @pytest.mark.parametrize("name", [p.name for p in deal_paths()])
 def test_each_sum_is_the_full_runs_flows_added_period_by_period(name: str) -> None:
     deal = structurer.load(DEALS_DIR / name)
@@ -68,11 +78,7 @@ def test_each_sum_is_the_full_runs_flows_added_period_by_period(name: str) -> No
             counted = np.zeros_like(principal)
         else:
             counted = np.maximum(principal, 0.0)
-        _exact(row[:, field.F_WAL_PAID], _in_order(counted), f"{what} WAL principal")
-        _exact(row[:, field.F_WAL_WEIGHTED], _in_order(k * counted), f"{what} WAL weighted")
-        first, last = _window(principal)
-        _exact(row[:, field.F_FIRST], first, f"{what} first period")
-        _exact(row[:, field.F_LAST], last, f"{what} last period")
+        _exact_paydown(row, principal, counted, k, what)
         # (the full run derives balances from the stored flows, in another order: a retired
         # class's final balance is rounding dust of the deal's size either way)
         np.testing.assert_allclose(row[:, field.F_FINAL], a["ending_balance"][:, -1], rtol=1e-12,
@@ -89,11 +95,6 @@ def test_each_sum_is_the_full_runs_flows_added_period_by_period(name: str) -> No
     _exact(coll[:, field.F_SCHEDULED], _in_order(scheduled), f"{name} collateral scheduled")
     _exact(coll[:, field.F_PREPAID], _in_order(prepaid), f"{name} collateral prepaid")
     _exact(coll[:, field.F_FEE], _in_order(np.ascontiguousarray(c.servicing_fee)), f"{name} collateral fee")
-    counted = np.maximum(principal, 0.0)
-    _exact(coll[:, field.F_WAL_PAID], _in_order(counted), f"{name} collateral WAL")
-    _exact(coll[:, field.F_WAL_WEIGHTED], _in_order(k * counted), f"{name} collateral WAL weighted")
-    first, last = _window(principal)
-    _exact(coll[:, field.F_FIRST], first, f"{name} collateral first period")
-    _exact(coll[:, field.F_LAST], last, f"{name} collateral last period")
+    _exact_paydown(coll, principal, np.maximum(principal, 0.0), k, f"{name} collateral")
     np.testing.assert_allclose(coll[:, field.F_FINAL], c.ending_balance[:, -1], rtol=1e-12,
                                atol=1e-12 * deal.collateral_balance, err_msg=f"{name} collateral final")
