@@ -41,7 +41,7 @@ from ..errors import DealError, DealErrors, InputError, StructurerError
 from ..model.deal import Deal
 from ..model.defaults import DefaultAssumption, parse_defaults, validate_lag
 from ..model.prepayment import Prepayment
-from ..model.scenarios import Scenario, at_defaults, check_indices
+from ..model.scenarios import Scenario, at_defaults, check_indices, indices_named
 from .grid_tasks import (
     Done,
     Entry,
@@ -427,7 +427,7 @@ def _scenarios(deal: Deal, speeds: Sequence[Any] | None,
         scenarios = out
     else:
         scenarios = resolve_scenarios(deal, list(speeds) if speeds else None)
-    check_indices(deal.name, deal.index_names, (i for s in scenarios for i, _ in s.indices))
+    check_indices(deal.name, deal.index_names, indices_named(scenarios))
     if not defaults:
         return scenarios
     term = max(p.term for p in deal.pools)

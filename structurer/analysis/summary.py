@@ -38,7 +38,7 @@ from ..engine.compiled import compiled
 from ..engine.run import run_deal, scenario_list, sum_deal
 from ..errors import InputError
 from ..model.prepayment import Prepayment
-from ..model.scenarios import Scenario, SpeedScenarios, check_indices, labels_of
+from ..model.scenarios import Scenario, check_indices, indices_named, labels_of
 from ..results.measures import PAYMENT_DUST, principal_window, weighted_average_life
 from ..valuation import yields as pricing
 
@@ -215,8 +215,7 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
     if isinstance(speeds, str | Scenario | Prepayment):
         speeds = [speeds]  # one speed, not the characters of '165 PSA'
     scenarios = scenario_list(deal, list(speeds) if speeds else None)
-    if not isinstance(scenarios, SpeedScenarios):  # (speeds alone name no index)
-        check_indices(deal.name, deal.index_names, (i for s in scenarios for i, _ in s.indices))
+    check_indices(deal.name, deal.index_names, indices_named(scenarios))
     size = int(chunk) if chunk is not None else default_chunk(deal)
     classes = deal.issued_classes
     n, k, r = len(scenarios), len(classes), len(bey)

@@ -162,19 +162,16 @@ class BufferPool:
     def _take(self, shape: tuple[int, ...], dtype: np.dtype, written: np.ndarray | None,
               zero: bool) -> np.ndarray:
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if self.cap > 0 and nbytes > self.cap:
-            # Above the cap: a mapping of its own, never kept (unmapped with its last view), for
-            # the same reason as a pooled block's: no huge pages. Numpy asks for them on large
-            # arrays, and a first full run at 100,000 scenarios (1.4 GB arrays) took 3-4x as long.
-            block = _Block(-(-nbytes // _PAGE) * _PAGE)
-            out = np.frombuffer(block.memory, dtype=np.uint8)[:nbytes].view(dtype).reshape(shape)
-            if self.poison is not None:
-                self._poison(out)
-                if zero:
-                    self._zero_plain(out, written)
-            return out
         if not max(self.smallest, 1) <= nbytes <= self.cap:
-            out = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
+            if self.cap > 0 and nbytes > self.cap:
+                # Above the cap: a mapping of its own (zero when new), never kept (unmapped with
+                # its last view), for the same reason as a pooled block's: no huge pages. Numpy
+                # asks for them on large arrays, and a first full run at 100,000 scenarios (1.4 GB
+                # arrays) took 3-4x as long.
+                block = _Block(-(-nbytes // _PAGE) * _PAGE)
+                out = np.frombuffer(block.memory, dtype=np.uint8)[:nbytes].view(dtype).reshape(shape)
+            else:
+                out = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
             if self.poison is not None and nbytes:
                 self._poison(out)
                 if zero:

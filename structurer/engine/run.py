@@ -12,7 +12,7 @@ from ..errors import InputError
 from ..model.deal import Deal
 from ..model.defaults import parse_defaults, validate_defaults
 from ..model.prepayment import Prepayment, all_valid, parse_speed, validate_assumption
-from ..model.scenarios import Scenario, SpeedScenarios, check_indices, prepayments_of
+from ..model.scenarios import Scenario, SpeedScenarios, check_indices, indices_named, prepayments_of
 from ..results.results import Results
 from .collateral import CollateralFlows, collateral_flows
 from .compiled import CompiledDeal, compiled, run_compiled, sum_compiled
@@ -115,9 +115,8 @@ def scenario_index_rates(deal: Deal, scenarios: Sequence[Scenario]) -> np.ndarra
     """Each scenario's index paths [scenario, index, period] (the deal's index names, sorted),
     checked: an index the deal does not use is an InputError."""
     names = deal.index_names
+    check_indices(deal.name, names, indices_named(scenarios))
     plain = isinstance(scenarios, SpeedScenarios)  # (no scenario of it names an index)
-    if not plain:
-        check_indices(deal.name, names, (i for s in scenarios for i, _ in s.indices))
     if not names:
         return np.zeros((len(scenarios), 0, deal.periods))
     # Each distinct set of index paths computed once (a grid's scenarios mostly share the deal's)

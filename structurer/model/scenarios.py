@@ -156,6 +156,13 @@ def labels_of(scenarios: Sequence[Scenario]) -> list[str]:
     return [s.label for s in scenarios]
 
 
+def indices_named(scenarios: Sequence[Scenario]) -> Iterator[str]:
+    """The index names the scenarios give rates for (speeds alone give none: no Scenario made)."""
+    if isinstance(scenarios, SpeedScenarios):
+        return iter(())
+    return (i for s in scenarios for i, _ in s.indices)
+
+
 def at_defaults(scenarios: Sequence[Scenario], assumptions: Sequence[DefaultAssumption]) -> list[Scenario]:
     """Every scenario at every default assumption, speed-major (a PSA x SDA grid is one run): each
     named scenario's name followed by the assumption's label."""
