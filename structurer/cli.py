@@ -1363,7 +1363,7 @@ def _print_cover(console: Console, results: Results, s: int, bands: dict[str, st
     label = spec.label if spec.name is None else f"{spec.name}: {spec.description}"
     table = Table(title=f"{_escape(label)}  (collateral WAL {coll_wal[s]:.2f} years)",
                   title_justify="left", header_style="bold")
-    for col, justify in (("Class", "left"), ("Principal", "left"), ("Interest", "left"),
+    for col, justify in (("Class", "left"), ("Prin type", "left"), ("Int type", "left"),
                          ("Balance", "right"), ("Coupon", "right"), ("WAL", "right"),
                          ("Window", "right"), ("Window dates", "left"), ("Final date", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
