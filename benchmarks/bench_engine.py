@@ -10,11 +10,12 @@ to 100,000 scenarios; peak memory; and the time of every structuring solver (iss
 2. On deals/sequential.waterfall and deals/pac.waterfall, at each scenario count N (constant
    PSA speeds spread over 0-1000 PSA), prints ns per scenario-month (best of the repetitions):
    - engine: one deal.run(*speeds) with all N speeds, timed in a fresh subprocess per
-     configuration, which also measures its peak memory (ru_maxrss after the run less before
-     it, per scenario-month, in bytes and in doubles). "eng first" is the first such run in
-     the process, on fresh memory (each page faulted in on first touch); "engine" the best of
-     the repetitions, whose outputs reuse the memory of the results dropped before them
-     (engine/buffers.py);
+     configuration, which also measures the peak memory the runs add (the peak resident size
+     during the runs less the resident size before them, per scenario-month, in bytes and in
+     doubles; the peak is reset before the runs, so numba's compile does not hide it). "eng
+     first" is the first such run in the process, on fresh memory (each page faulted in on
+     first touch); "engine" the best of the repetitions, whose outputs reuse the memory of the
+     results dropped before them (engine/buffers.py);
    - C: the computation alone (the program times itself), on 1 thread and on 2 threads
      (sequential deal only: the C program knows the sequential waterfall only);
    - reference: pure Python, one scenario at a time, timed on a sample of the speeds and
@@ -134,7 +135,7 @@ def child(path: str, n: int, repeat: int) -> None:
     speeds = [Prepayment.constant(v, "PSA") for v in grid(n)]
     deal.run(*speeds[:1])  # imports and lazy set-up, outside the measurement
     structurer.summarise(deal, speeds[:1])
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    before = start_peak()
     times, cpu = [], []
     for _ in range(repeat):
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -142,7 +143,7 @@ def child(path: str, n: int, repeat: int) -> None:
         times.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
         del results
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    after = peak_resident()
     # The same scenarios, summaries only (WALs, windows, totals; no cash flows kept): what the C
     # program computes.
     sums = []
@@ -152,6 +153,35 @@ def child(path: str, n: int, repeat: int) -> None:
         sums.append(time.perf_counter() - start)
     print(json.dumps({"seconds": min(times), "cpu_seconds": min(cpu), "peak_bytes": after - before,
                       "summary_seconds": min(sums), "first_seconds": times[0]}))
+
+
+def _status_bytes(field: str) -> int | None:
+    """A size from /proc/self/status (VmRSS, VmHWM) in bytes; None where there is none."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def start_peak() -> int:
+    """The resident size now, with the peak reset to it where Linux allows (writing 5 to
+    /proc/self/clear_refs): numba's compile in the warm-up can peak above the runs, and a peak
+    that is not reset would then read as no memory at all. Elsewhere, the peak so far."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    now = _status_bytes("VmRSS")
+    return now if now is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def peak_resident() -> int:
+    """The peak resident size since `start_peak` (where it reset the peak) or ever."""
+    peak = _status_bytes("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def engine_in_child(path: Path, n: int, repeat: int, threads: int | None = None) -> dict[str, float] | str:
