@@ -57,11 +57,14 @@ BAND_LIMITS = (0.0, 2000.0)  # PSA: the speeds effective_band searches
 # The first look is finer (5 PSA over 0-2000): a band narrower than the grid step would be missed.
 BAND_FIRST_GRID = 401
 # After the first look, each open edge is cut in each round (one engine run) by speeds placed
-# around where the edge is expected (a secant on the distance from the schedule), spaced by
-# factors of EDGE_LADDER, plus EDGE_GRID evenly spaced ones as a safeguard. A run costs the
-# interpreter a fixed overhead per period whatever its scenarios, so rounds are what to save.
-EDGE_GRID = 8
-EDGE_LADDER = 8.0
+# around where the edge is expected (a parabola or secant on the distance from the schedule),
+# spaced by factors of EDGE_LADDER out to EDGE_REACH times the guess's likely error, plus
+# EDGE_GRID evenly spaced ones as a safeguard. The kernel's run costs about the same per
+# scenario-month whatever its size, so the speeds run are what to save, and a round's Python
+# about as much as ten of them.
+EDGE_GRID = 2
+EDGE_LADDER = 16.0
+EDGE_REACH = 4.0
 # The first look runs every grid speed over BAND_SCREEN periods after its first leg, and in
 # full only the speeds still on schedule there and those whose full distance a secant may read
 # (see _first_look): most speeds outside a band miss early (a fast one uses the support up
@@ -696,8 +699,8 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     The search runs many speeds at once (the engine is vectorised across scenarios): a grid
     of BAND_FIRST_GRID speeds over the limits first, which must show the speeds that hold as
     one interval (else the result says it is not, and the widest interval is taken), then each
-    edge's bracket is cut, one run per round, by speeds placed around a secant estimate of the
-    edge and EDGE_GRID speeds evenly across it, until it is narrower than `tol` PSA. Each edge
+    edge's bracket is cut, one run per round, by speeds placed around an estimate of the edge
+    (a parabola through the distances just outside it) and EDGE_GRID speeds evenly across it, until it is narrower than `tol` PSA. Each edge
     reported is a speed that was run and held; the next speed outside it, within `tol`, did
     not. An edge at a limit (0 or 2000 PSA) means the schedule holds that far. `achieved` is the
     largest distance (dollars) between the PAC's balance and its schedule at the two edges
@@ -907,7 +910,7 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                 if bracket is None or abs(bracket[1] - bracket[0]) <= tol:
                     spans.append(None)
                     continue
-                pts = _edge_probes(bracket, _edge_guess(bracket, b.index, *runs_of[b.after]), tol)
+                pts = _edge_probes(bracket, *_edge_guess(bracket, b.index, *runs_of[b.after]), tol)
                 spans.append((len(rows), len(rows) + len(pts), pts))
                 rows.extend((b.after, float(x)) for x in pts)
         ok = miss(rows) <= SCHEDULE_TOLERANCE
@@ -968,7 +971,7 @@ def _first_look(miss: Callable[..., np.ndarray], afters: list[int], grid: np.nda
     `miss` finds it over the whole horizon, except for rows that miss by more than a cent for
     every class within BAND_SCREEN periods after their first leg (the latest one screened):
     theirs is the distance over those periods (a lower bound), which the search reads only as
-    "does not hold" (the rows whose distance a secant reads, the two nearest that miss on either
+    "does not hold" (the rows whose distance a guess reads, the three nearest that miss on either
     side of each speed that may hold, are run in full). So the search goes, speed for speed, as
     if every row had been run in full; the first look is two engine runs, not one. Horizons
     whose screen would exceed a third of the runs' periods are not screened."""
@@ -985,7 +988,7 @@ def _first_look(miss: Callable[..., np.ndarray], afters: list[int], grid: np.nda
             missed, rest = np.flatnonzero(column) + h, np.flatnonzero(~column) + h
             if len(missed) and len(rest):
                 k = np.searchsorted(missed, rest)  # the first missed speed above each other one
-                near = (k[:, None] + np.arange(-2, 2)[None, :]).ravel()
+                near = (k[:, None] + np.arange(-3, 3)[None, :]).ravel()
                 keep[missed[near[(near >= 0) & (near < len(missed))]]] = True
     full = ~screened
     full[screened] = keep
@@ -996,35 +999,57 @@ def _first_look(miss: Callable[..., np.ndarray], afters: list[int], grid: np.nda
     return looks
 
 
-def _edge_guess(bracket: tuple[float, float], column: int, speeds: np.ndarray, misses: np.ndarray) -> float:
-    """Where the edge in `bracket` (bad, good) probably is: the speed at which the class's
-    distance from its schedule reaches SCHEDULE_TOLERANCE, by the secant through the two runs
-    nearest the bracket on its bad side (outside the band the distance grows smoothly with the
-    speed; inside it is nil, so the good side says nothing). The bracket's middle without them.
+def _edge_guess(bracket: tuple[float, float], column: int, speeds: np.ndarray,
+                misses: np.ndarray) -> tuple[float, float | None]:
+    """Where the edge in `bracket` (bad, good) probably is, and how far off that may be (None:
+    no idea): the speed at which the class's distance from its schedule reaches
+    SCHEDULE_TOLERANCE, by the parabola through the three runs nearest the bracket on its bad
+    side (outside the band the distance grows smoothly with the speed, linearly near the edge and
+    faster further out; inside it is nil, so the good side says nothing), its error guessed as
+    its distance from the secant through the nearest two; by that secant alone (error unknown)
+    where the parabola does not cross inside the bracket; the bracket's middle without them.
     `speeds` [run] and `misses` [run, class] are the runs of the search's horizon so far."""
     bad, good = bracket
-    side = np.sign(bad - good)
-    gap = (speeds - good) * side
+    lo, hi = min(bracket), max(bracket)
+    gap = (speeds - good) * np.sign(bad - good)
     f = misses[:, column] - SCHEDULE_TOLERANCE
     outside = np.flatnonzero((gap >= abs(bad - good)) & (f > 0))
-    if len(outside) >= 2:
-        i1, i2 = outside[np.argsort(gap[outside], kind="stable")[:2]]
-        s1, s2, f1, f2 = speeds[i1], speeds[i2], f[i1], f[i2]
-        if f2 != f1:
-            guess = s1 - f1 * (s2 - s1) / (f2 - f1)
-            if min(bracket) < guess < max(bracket):
-                return float(guess)
-    return 0.5 * (bad + good)
+    near = outside[np.argsort(gap[outside], kind="stable")[:3]]
+    s, y = speeds[near], f[near]
+    secant = None
+    if len(near) >= 2 and y[1] != y[0]:
+        x = s[0] - y[0] * (s[1] - s[0]) / (y[1] - y[0])
+        secant = float(x) if lo < x < hi else None
+    if len(near) == 3 and len(set(s.tolist())) == 3:
+        # Newton's form about the nearest run: y0 + d1 x + d2 x (x - x1), x = speed - s0
+        x1, x2 = s[1] - s[0], s[2] - s[0]
+        d1 = (y[1] - y[0]) / x1
+        d2 = ((y[2] - y[1]) / (x2 - x1) - d1) / x2
+        a, b, c = d2, d1 - d2 * x1, y[0]
+        roots: list[float] = []
+        if a == 0.0:
+            roots = [-c / b] if b != 0.0 else []
+        elif b * b >= 4 * a * c:
+            q = -0.5 * (b + np.copysign(np.sqrt(b * b - 4 * a * c), b))  # the stable pair of roots
+            roots = [q / a, c / q] if q != 0.0 else [q / a]
+        inside = [float(s[0] + r) for r in roots if lo < s[0] + r < hi]
+        if inside:
+            x = min(inside, key=lambda r: abs(r - s[0]))
+            return x, (abs(x - secant) if secant is not None else None)
+    if secant is not None:
+        return secant, None
+    return 0.5 * (bad + good), None
 
 
-def _edge_probes(bracket: tuple[float, float], guess: float, tol: float) -> np.ndarray:
+def _edge_probes(bracket: tuple[float, float], guess: float, error: float | None, tol: float) -> np.ndarray:
     """The speeds to run inside `bracket` next: a ladder of pairs around `guess`, from within
-    `tol` of it outwards by factors of EDGE_LADDER (the bracket shrinks to a few times the
-    guess's error, to `tol` when the guess is that good), and, in case the guess is poor, an
-    even grid across the bracket. Sorted, strictly inside the bracket."""
+    `tol` of it outwards by factors of EDGE_LADDER as far as EDGE_REACH times its likely `error`
+    (across the bracket when that is unknown), so the bracket shrinks to a few times the guess's
+    error, to `tol` when the guess is that good; and, in case the guess is poor, EDGE_GRID even
+    speeds across the bracket. Sorted, strictly inside the bracket."""
     lo, hi = min(bracket), max(bracket)
-    width = hi - lo
-    rungs = max(1, int(np.ceil(np.log(width / tol) / np.log(EDGE_LADDER))))
+    reach = hi - lo if error is None else min(hi - lo, max(EDGE_REACH * error, tol))
+    rungs = max(1, int(np.ceil(np.log(reach / (0.45 * tol)) / np.log(EDGE_LADDER))) + 1)
     steps = 0.45 * tol * EDGE_LADDER ** np.arange(rungs)
     pts = np.concatenate([guess - steps, guess + steps, np.linspace(lo, hi, EDGE_GRID + 2)[1:-1]])
     return np.unique(pts[(pts > lo) & (pts < hi)])
