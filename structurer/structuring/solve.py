@@ -65,12 +65,17 @@ BAND_FIRST_GRID = 401
 EDGE_GRID = 2
 EDGE_LADDER = 16.0
 EDGE_REACH = 4.0
+# The parabola's error is taken as at least EDGE_KINK times the distance it extrapolates (from
+# the nearest run outside the bracket): the distance from the schedule has kinks where its worst
+# period changes, which the three runs' curvature does not show.
+EDGE_KINK = 0.1
 # The first look runs every grid speed over BAND_SCREEN periods after its first leg, and in
-# full only the speeds still on schedule there and those whose full distance a secant may read
+# full only the speeds still on schedule there and those whose full distance a guess may read
 # (see _first_look): most speeds outside a band miss early (a fast one uses the support up
-# within a few years, a slow one falls behind at once). Only horizons whose screen is at most a
-# third of the runs' periods: the runs in full must then be fewer than two thirds of the grid
-# for the look to cost less.
+# within a few years, a slow one falls behind at once). Only horizons whose screen is at most
+# half the runs' periods: the runs in full must then be fewer than half the grid for the look
+# to cost less (pac_tiers' PB after 12 periods, a 101-period horizon: 401 x 48 months screened,
+# ~100 speeds in full, 3/4 of the months of one run of all in full).
 BAND_SCREEN = 36
 
 
@@ -974,9 +979,9 @@ def _first_look(miss: Callable[..., np.ndarray], afters: list[int], grid: np.nda
     "does not hold" (the rows whose distance a guess reads, the three nearest that miss on either
     side of each speed that may hold, are run in full). So the search goes, speed for speed, as
     if every row had been run in full; the first look is two engine runs, not one. Horizons
-    whose screen would exceed a third of the runs' periods are not screened."""
+    whose screen would exceed half the runs' periods are not screened."""
     rows = [(after, float(speed)) for after in afters for speed in grid]
-    short = [a for a in afters if 3 * (a + BAND_SCREEN) <= horizon]
+    short = [a for a in afters if 2 * (a + BAND_SCREEN) <= horizon]
     if not short:
         return miss(rows)
     screened = np.repeat([a <= max(short) for a in afters], len(grid))  # [row]
@@ -1035,7 +1040,7 @@ def _edge_guess(bracket: tuple[float, float], column: int, speeds: np.ndarray,
         inside = [float(s[0] + r) for r in roots if lo < s[0] + r < hi]
         if inside:
             x = min(inside, key=lambda r: abs(r - s[0]))
-            return x, (abs(x - secant) if secant is not None else None)
+            return x, (max(abs(x - secant), EDGE_KINK * abs(x - s[0])) if secant is not None else None)
     if secant is not None:
         return secant, None
     return 0.5 * (bad + good), None
