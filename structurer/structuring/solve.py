@@ -707,10 +707,10 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     edge's bracket is cut, one run per round, by speeds placed around an estimate of the edge
     (a parabola through the distances just outside it) and EDGE_GRID speeds evenly across it,
     until it is narrower than `tol` PSA. Each edge reported is a speed that was run and held;
-    the next speed outside it, within `tol`, did not. An edge at a limit (0 or 2000 PSA) means the schedule holds that far. `achieved` is the
-    largest distance (dollars) between the PAC's balance and its schedule at the two edges
-    (within a cent by definition), `error` the width of the wider final bracket (PSA). The
-    support balance left after `after_periods` is in `details`. Where the runs are long, the
+    the next speed outside it, within `tol`, did not. An edge at a limit (0 or 2000 PSA) means
+    the schedule holds that far. `achieved` is the largest distance (dollars) between the PAC's
+    balance and its schedule at the two edges (within a cent by definition), `error` the width
+    of the wider final bracket (PSA). The support balance left after `after_periods` is in `details`. Where the runs are long, the
     first look is two runs (see _first_look): every speed over a few years, then in full only
     those still on schedule by then (and their nearest neighbours that are not).
     """
