@@ -710,9 +710,10 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     the next speed outside it, within `tol`, did not. An edge at a limit (0 or 2000 PSA) means
     the schedule holds that far. `achieved` is the largest distance (dollars) between the PAC's
     balance and its schedule at the two edges (within a cent by definition), `error` the width
-    of the wider final bracket (PSA). The support balance left after `after_periods` is in `details`. Where the runs are long, the
-    first look is two runs (see _first_look): every speed over a few years, then in full only
-    those still on schedule by then (and their nearest neighbours that are not).
+    of the wider final bracket (PSA). The support balance left after `after_periods` is in
+    `details`. Where the runs are long, the first look is two runs (see _first_look): every
+    speed over a few years, then in full only those still on schedule by then (and their
+    nearest neighbours that are not).
     """
     found = effective_bands(deal, [pac_class], [after_periods], at_speed, limits, tol)
     result = found[(pac_class, int(after_periods))]
