@@ -63,7 +63,7 @@ BAND_FIRST_GRID = 401
 # scenario-month whatever its size, so the speeds run are what to save, and a round's Python
 # about as much as ten of them.
 EDGE_GRID = 2
-EDGE_LADDER = 16.0
+EDGE_LADDER = 32.0
 EDGE_REACH = 4.0
 # The parabola's error is taken as at least EDGE_KINK times the distance it extrapolates (from
 # the nearest run outside the bracket): the distance from the schedule has kinks where its worst
@@ -1012,8 +1012,10 @@ def _edge_guess(bracket: tuple[float, float], column: int, speeds: np.ndarray,
     SCHEDULE_TOLERANCE, by the parabola through the three runs nearest the bracket on its bad
     side (outside the band the distance grows smoothly with the speed, linearly near the edge and
     faster further out; inside it is nil, so the good side says nothing), its error guessed as
-    its distance from the secant through the nearest two; by that secant alone (error unknown)
-    where the parabola does not cross inside the bracket; the bracket's middle without them.
+    its distance from the secant through the nearest two (at least EDGE_KINK times the distance
+    it extrapolates); the parabola's lowest point where it does not reach the cent; by that
+    secant alone (error unknown) where neither is inside the bracket; the bracket's middle
+    without them.
     `speeds` [run] and `misses` [run, class] are the runs of the search's horizon so far."""
     bad, good = bracket
     lo, hi = min(bracket), max(bracket)
@@ -1042,6 +1044,12 @@ def _edge_guess(bracket: tuple[float, float], column: int, speeds: np.ndarray,
         if inside:
             x = min(inside, key=lambda r: abs(r - s[0]))
             return x, (max(abs(x - secant), EDGE_KINK * abs(x - s[0])) if secant is not None else None)
+        if a > 0.0 and lo < s[0] - b / (2 * a) < hi:
+            # No crossing: the distance falls to the cent more steeply near the edge than the
+            # parabola says (~ b D + c D^2 at D from where it leaves the schedule, b small): its
+            # lowest point is near the edge, off by about the parabola's width at its minimum.
+            x = float(s[0] - b / (2 * a))
+            return x, max(float(np.sqrt((c - b * b / (4 * a)) / a)), EDGE_KINK * abs(x - s[0]))
     if secant is not None:
         return secant, None
     return 0.5 * (bad + good), None
