@@ -35,6 +35,7 @@ import numpy as np
 
 from ..check.context import MONEY_TOLERANCE
 from ..check.interest import effective_rates
+from ..engine import buffers
 from ..engine.collateral import CollateralFlows
 from ..engine.prepayment import constant_smm, smm_matrix
 from ..engine.run import resolve_scenarios, run_smm
@@ -788,11 +789,17 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         runs += 1
         for start in range(0, len(rows), BAND_BATCH):
             part = rows[start:start + BAND_BATCH]
-            smm = constant_smm(np.array([speed for _, speed in part]), "PSA", ages, span)
+            speeds = np.array([speed for _, speed in part])
             firsts = np.array([a for a, _ in part])
-            for a in np.unique(firsts):
-                if a:
-                    smm[firsts == a, :, :a] = first_leg[:, :a]
+            smm = buffers.empty((len(part), len(ages), span))  # (every element written below)
+            for a in np.unique(firsts).tolist():
+                # The second leg's SMM from the loans' age then: PSA's ramp is over within
+                # 30 months of age, so little of it is computed (constant_smm repeats the rest).
+                smm[firsts == a, :, :a] = first_leg[:, :a]
+                if firsts[0] == firsts[-1]:  # one first leg (the usual case): in place
+                    constant_smm(speeds, "PSA", ages + a, span - a, smm[:, :, a:])
+                else:
+                    smm[firsts == a, :, a:] = constant_smm(speeds[firsts == a], "PSA", ages + a, span - a)
             paths = rates[:, :span]
             yield part, run_smm(deal, smm, np.broadcast_to(paths, (len(part), *paths.shape)))[1]
 
