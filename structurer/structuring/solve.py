@@ -19,7 +19,7 @@ else twice. What a solver's unknown does not change is built once (the collatera
 paths of its scenario: _Runs; the collateral principal at the band speeds that schedules come
 from: _Schedules), each candidate is run once and the answer returned is one of those runs,
 guesses come from the flows already run (size_for_wal's truncated principal stream,
-effective_band's secant on the distance from the schedule), and where the unknown is a speed
+effective_band's parabola on the distance from the schedule), and where the unknown is a speed
 the candidates are the scenarios of one run. benchmarks/bench_solvers.py prints each solver's
 time, its engine runs and the time outside them.
 """
