@@ -19,7 +19,7 @@ else twice. What a solver's unknown does not change is built once (the collatera
 paths of its scenario: _Runs; the collateral principal at the band speeds that schedules come
 from: _Schedules), each candidate is run once and the answer returned is one of those runs,
 guesses come from the flows already run (size_for_wal's truncated principal stream,
-effective_band's secant on the distance from the schedule), and where the unknown is a speed
+effective_band's parabola on the distance from the schedule), and where the unknown is a speed
 the candidates are the scenarios of one run. benchmarks/bench_solvers.py prints each solver's
 time, its engine runs and the time outside them.
 """
@@ -35,6 +35,7 @@ import numpy as np
 
 from ..check.context import MONEY_TOLERANCE
 from ..check.interest import effective_rates
+from ..engine import buffers
 from ..engine.collateral import CollateralFlows
 from ..engine.prepayment import constant_smm, smm_matrix
 from ..engine.run import resolve_scenarios, run_smm
@@ -57,17 +58,25 @@ BAND_LIMITS = (0.0, 2000.0)  # PSA: the speeds effective_band searches
 # The first look is finer (5 PSA over 0-2000): a band narrower than the grid step would be missed.
 BAND_FIRST_GRID = 401
 # After the first look, each open edge is cut in each round (one engine run) by speeds placed
-# around where the edge is expected (a secant on the distance from the schedule), spaced by
-# factors of EDGE_LADDER, plus EDGE_GRID evenly spaced ones as a safeguard. A run costs the
-# interpreter a fixed overhead per period whatever its scenarios, so rounds are what to save.
-EDGE_GRID = 8
-EDGE_LADDER = 8.0
+# around where the edge is expected (a parabola or secant on the distance from the schedule),
+# spaced by factors of EDGE_LADDER out to EDGE_REACH times the guess's likely error, plus
+# EDGE_GRID evenly spaced ones as a safeguard. The kernel's run costs about the same per
+# scenario-month whatever its size, so the speeds run are what to save, and a round's Python
+# about as much as ten of them.
+EDGE_GRID = 2
+EDGE_LADDER = 32.0
+EDGE_REACH = 4.0
+# The parabola's error is taken as at least EDGE_KINK times the distance it extrapolates (from
+# the nearest run outside the bracket): the distance from the schedule has kinks where its worst
+# period changes, which the three runs' curvature does not show.
+EDGE_KINK = 0.1
 # The first look runs every grid speed over BAND_SCREEN periods after its first leg, and in
-# full only the speeds still on schedule there and those whose full distance a secant may read
+# full only the speeds still on schedule there and those whose full distance a guess may read
 # (see _first_look): most speeds outside a band miss early (a fast one uses the support up
-# within a few years, a slow one falls behind at once). Only horizons whose screen is at most a
-# third of the runs' periods: the runs in full must then be fewer than two thirds of the grid
-# for the look to cost less.
+# within a few years, a slow one falls behind at once). Only horizons whose screen is at most
+# half the runs' periods: the runs in full must then be fewer than half the grid for the look
+# to cost less (pac_tiers' PB after 12 periods, a 101-period horizon: 401 x 48 months screened,
+# ~100 speeds in full, 3/4 of the months of one run of all in full).
 BAND_SCREEN = 36
 
 
@@ -696,15 +705,16 @@ def effective_band(deal: Deal, pac_class: str, after_periods: int, at_speed: flo
     The search runs many speeds at once (the engine is vectorised across scenarios): a grid
     of BAND_FIRST_GRID speeds over the limits first, which must show the speeds that hold as
     one interval (else the result says it is not, and the widest interval is taken), then each
-    edge's bracket is cut, one run per round, by speeds placed around a secant estimate of the
-    edge and EDGE_GRID speeds evenly across it, until it is narrower than `tol` PSA. Each edge
-    reported is a speed that was run and held; the next speed outside it, within `tol`, did
-    not. An edge at a limit (0 or 2000 PSA) means the schedule holds that far. `achieved` is the
-    largest distance (dollars) between the PAC's balance and its schedule at the two edges
-    (within a cent by definition), `error` the width of the wider final bracket (PSA). The
-    support balance left after `after_periods` is in `details`. Where the runs are long, the
-    first look is two runs (see _first_look): every speed over a few years, then in full only
-    those still on schedule by then (and their nearest neighbours that are not).
+    edge's bracket is cut, one run per round, by speeds placed around an estimate of the edge
+    (a parabola through the distances just outside it) and EDGE_GRID speeds evenly across it,
+    until it is narrower than `tol` PSA. Each edge reported is a speed that was run and held;
+    the next speed outside it, within `tol`, did not. An edge at a limit (0 or 2000 PSA) means
+    the schedule holds that far. `achieved` is the largest distance (dollars) between the PAC's
+    balance and its schedule at the two edges (within a cent by definition), `error` the width
+    of the wider final bracket (PSA). The support balance left after `after_periods` is in
+    `details`. Where the runs are long, the first look is two runs (see _first_look): every
+    speed over a few years, then in full only those still on schedule by then (and their
+    nearest neighbours that are not).
     """
     found = effective_bands(deal, [pac_class], [after_periods], at_speed, limits, tol)
     result = found[(pac_class, int(after_periods))]
@@ -779,11 +789,17 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
         runs += 1
         for start in range(0, len(rows), BAND_BATCH):
             part = rows[start:start + BAND_BATCH]
-            smm = constant_smm(np.array([speed for _, speed in part]), "PSA", ages, span)
+            speeds = np.array([speed for _, speed in part])
             firsts = np.array([a for a, _ in part])
-            for a in np.unique(firsts):
-                if a:
-                    smm[firsts == a, :, :a] = first_leg[:, :a]
+            smm = buffers.empty((len(part), len(ages), span))  # (every element written below)
+            for a in np.unique(firsts).tolist():
+                # The second leg's SMM from the loans' age then: PSA's ramp is over within
+                # 30 months of age, so little of it is computed (constant_smm repeats the rest).
+                smm[firsts == a, :, :a] = first_leg[:, :a]
+                if firsts[0] == firsts[-1]:  # one first leg (the usual case): in place
+                    constant_smm(speeds, "PSA", ages + a, span - a, smm[:, :, a:])
+                else:
+                    smm[firsts == a, :, a:] = constant_smm(speeds[firsts == a], "PSA", ages + a, span - a)
             paths = rates[:, :span]
             yield part, run_smm(deal, smm, np.broadcast_to(paths, (len(part), *paths.shape)))[1]
 
@@ -907,7 +923,7 @@ def effective_bands(deal: Deal, classes: Sequence[str], after_periods: Sequence[
                 if bracket is None or abs(bracket[1] - bracket[0]) <= tol:
                     spans.append(None)
                     continue
-                pts = _edge_probes(bracket, _edge_guess(bracket, b.index, *runs_of[b.after]), tol)
+                pts = _edge_probes(bracket, *_edge_guess(bracket, b.index, *runs_of[b.after]), tol)
                 spans.append((len(rows), len(rows) + len(pts), pts))
                 rows.extend((b.after, float(x)) for x in pts)
         ok = miss(rows) <= SCHEDULE_TOLERANCE
@@ -968,12 +984,12 @@ def _first_look(miss: Callable[..., np.ndarray], afters: list[int], grid: np.nda
     `miss` finds it over the whole horizon, except for rows that miss by more than a cent for
     every class within BAND_SCREEN periods after their first leg (the latest one screened):
     theirs is the distance over those periods (a lower bound), which the search reads only as
-    "does not hold" (the rows whose distance a secant reads, the two nearest that miss on either
+    "does not hold" (the rows whose distance a guess reads, the three nearest that miss on either
     side of each speed that may hold, are run in full). So the search goes, speed for speed, as
     if every row had been run in full; the first look is two engine runs, not one. Horizons
-    whose screen would exceed a third of the runs' periods are not screened."""
+    whose screen would exceed half the runs' periods are not screened."""
     rows = [(after, float(speed)) for after in afters for speed in grid]
-    short = [a for a in afters if 3 * (a + BAND_SCREEN) <= horizon]
+    short = [a for a in afters if 2 * (a + BAND_SCREEN) <= horizon]
     if not short:
         return miss(rows)
     screened = np.repeat([a <= max(short) for a in afters], len(grid))  # [row]
@@ -985,7 +1001,7 @@ def _first_look(miss: Callable[..., np.ndarray], afters: list[int], grid: np.nda
             missed, rest = np.flatnonzero(column) + h, np.flatnonzero(~column) + h
             if len(missed) and len(rest):
                 k = np.searchsorted(missed, rest)  # the first missed speed above each other one
-                near = (k[:, None] + np.arange(-2, 2)[None, :]).ravel()
+                near = (k[:, None] + np.arange(-3, 3)[None, :]).ravel()
                 keep[missed[near[(near >= 0) & (near < len(missed))]]] = True
     full = ~screened
     full[screened] = keep
@@ -996,35 +1012,65 @@ def _first_look(miss: Callable[..., np.ndarray], afters: list[int], grid: np.nda
     return looks
 
 
-def _edge_guess(bracket: tuple[float, float], column: int, speeds: np.ndarray, misses: np.ndarray) -> float:
-    """Where the edge in `bracket` (bad, good) probably is: the speed at which the class's
-    distance from its schedule reaches SCHEDULE_TOLERANCE, by the secant through the two runs
-    nearest the bracket on its bad side (outside the band the distance grows smoothly with the
-    speed; inside it is nil, so the good side says nothing). The bracket's middle without them.
+def _edge_guess(bracket: tuple[float, float], column: int, speeds: np.ndarray,
+                misses: np.ndarray) -> tuple[float, float | None]:
+    """Where the edge in `bracket` (bad, good) probably is, and how far off that may be (None:
+    no idea): the speed at which the class's distance from its schedule reaches
+    SCHEDULE_TOLERANCE, by the parabola through the three runs nearest the bracket on its bad
+    side (outside the band the distance grows smoothly with the speed, linearly near the edge and
+    faster further out; inside it is nil, so the good side says nothing), its error guessed as
+    its distance from the secant through the nearest two (at least EDGE_KINK times the distance
+    it extrapolates); the parabola's lowest point where it does not reach the cent; by that
+    secant alone (error unknown) where neither is inside the bracket; the bracket's middle
+    without them.
     `speeds` [run] and `misses` [run, class] are the runs of the search's horizon so far."""
     bad, good = bracket
-    side = np.sign(bad - good)
-    gap = (speeds - good) * side
+    lo, hi = min(bracket), max(bracket)
+    gap = (speeds - good) * np.sign(bad - good)
     f = misses[:, column] - SCHEDULE_TOLERANCE
     outside = np.flatnonzero((gap >= abs(bad - good)) & (f > 0))
-    if len(outside) >= 2:
-        i1, i2 = outside[np.argsort(gap[outside], kind="stable")[:2]]
-        s1, s2, f1, f2 = speeds[i1], speeds[i2], f[i1], f[i2]
-        if f2 != f1:
-            guess = s1 - f1 * (s2 - s1) / (f2 - f1)
-            if min(bracket) < guess < max(bracket):
-                return float(guess)
-    return 0.5 * (bad + good)
+    near = outside[np.argsort(gap[outside], kind="stable")[:3]]
+    s, y = speeds[near], f[near]
+    secant = None
+    if len(near) >= 2 and y[1] != y[0]:
+        x = s[0] - y[0] * (s[1] - s[0]) / (y[1] - y[0])
+        secant = float(x) if lo < x < hi else None
+    if len(near) == 3 and len(set(s.tolist())) == 3:
+        # Newton's form about the nearest run: y0 + d1 x + d2 x (x - x1), x = speed - s0
+        x1, x2 = s[1] - s[0], s[2] - s[0]
+        d1 = (y[1] - y[0]) / x1
+        d2 = ((y[2] - y[1]) / (x2 - x1) - d1) / x2
+        a, b, c = d2, d1 - d2 * x1, y[0]
+        roots: list[float] = []
+        if a == 0.0:
+            roots = [-c / b] if b != 0.0 else []
+        elif b * b >= 4 * a * c:
+            q = -0.5 * (b + np.copysign(np.sqrt(b * b - 4 * a * c), b))  # the stable pair of roots
+            roots = [q / a, c / q] if q != 0.0 else [q / a]
+        inside = [float(s[0] + r) for r in roots if lo < s[0] + r < hi]
+        if inside:
+            x = min(inside, key=lambda r: abs(r - s[0]))
+            return x, (max(abs(x - secant), EDGE_KINK * abs(x - s[0])) if secant is not None else None)
+        if a > 0.0 and lo < s[0] - b / (2 * a) < hi:
+            # No crossing: the distance falls to the cent more steeply near the edge than the
+            # parabola says (~ b D + c D^2 at D from where it leaves the schedule, b small): its
+            # lowest point is near the edge, off by about the parabola's width at its minimum.
+            x = float(s[0] - b / (2 * a))
+            return x, max(float(np.sqrt((c - b * b / (4 * a)) / a)), EDGE_KINK * abs(x - s[0]))
+    if secant is not None:
+        return secant, None
+    return 0.5 * (bad + good), None
 
 
-def _edge_probes(bracket: tuple[float, float], guess: float, tol: float) -> np.ndarray:
+def _edge_probes(bracket: tuple[float, float], guess: float, error: float | None, tol: float) -> np.ndarray:
     """The speeds to run inside `bracket` next: a ladder of pairs around `guess`, from within
-    `tol` of it outwards by factors of EDGE_LADDER (the bracket shrinks to a few times the
-    guess's error, to `tol` when the guess is that good), and, in case the guess is poor, an
-    even grid across the bracket. Sorted, strictly inside the bracket."""
+    `tol` of it outwards by factors of EDGE_LADDER as far as EDGE_REACH times its likely `error`
+    (across the bracket when that is unknown), so the bracket shrinks to a few times the guess's
+    error, to `tol` when the guess is that good; and, in case the guess is poor, EDGE_GRID even
+    speeds across the bracket. Sorted, strictly inside the bracket."""
     lo, hi = min(bracket), max(bracket)
-    width = hi - lo
-    rungs = max(1, int(np.ceil(np.log(width / tol) / np.log(EDGE_LADDER))))
+    reach = hi - lo if error is None else min(hi - lo, max(EDGE_REACH * error, tol))
+    rungs = max(1, int(np.ceil(np.log(reach / (0.45 * tol)) / np.log(EDGE_LADDER))) + 1)
     steps = 0.45 * tol * EDGE_LADDER ** np.arange(rungs)
     pts = np.concatenate([guess - steps, guess + steps, np.linspace(lo, hi, EDGE_GRID + 2)[1:-1]])
     return np.unique(pts[(pts > lo) & (pts < hi)])
