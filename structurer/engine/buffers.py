@@ -129,7 +129,7 @@ class BufferPool:
         """An array whose every element the caller writes (its contents are undefined)."""
         if self._plain(shape, dtype):
             return np.empty(shape, dtype)
-        return self._take(tuple(int(d) for d in shape), np.dtype(dtype), None, False)
+        return self._take(tuple(map(int, shape)), np.dtype(dtype), None, False)
 
     def zeros(self, shape: tuple[int, ...], dtype: type | np.dtype = np.float64,
               written: np.ndarray | None = None) -> np.ndarray:
@@ -137,7 +137,7 @@ class BufferPool:
         boolean mask over the leading axes (None: none)."""
         if self._plain(shape, dtype):
             return np.zeros(shape, dtype)
-        return self._take(tuple(int(d) for d in shape), np.dtype(dtype),
+        return self._take(tuple(map(int, shape)), np.dtype(dtype),
                           None if written is None else np.asarray(written, dtype=np.bool_), True)
 
     def after_fork(self) -> None:
@@ -161,7 +161,7 @@ class BufferPool:
 
     def _take(self, shape: tuple[int, ...], dtype: np.dtype, written: np.ndarray | None,
               zero: bool) -> np.ndarray:
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        nbytes = math.prod(shape) * dtype.itemsize
         if not max(self.smallest, 1) <= nbytes <= self.cap:
             if self.cap > 0 and nbytes > self.cap:
                 # Above the cap: a mapping of its own (zero when new), never kept (unmapped with

@@ -68,9 +68,30 @@ def constant_smm(speeds: np.ndarray, units: str | list[str], ages: np.ndarray, p
     width = min(periods, max(1, flat_from))
     if out is None:
         out = buffers.empty((len(speeds), len(ages), periods))
-    part = _smm(units, speeds[:, None], ages, width, out[:, :, :width])
+    if isinstance(units, str) and units == "PSA" and len(speeds):
+        part = _psa_smm(speeds, ages, width, out[:, :, :width])
+    else:
+        part = _smm(units, speeds[:, None], ages, width, out[:, :, :width])
     out[:, :, width:] = part[:, :, width - 1:]
     return out
+
+
+def _psa_smm(speeds: np.ndarray, ages: np.ndarray, periods: int, out: np.ndarray) -> np.ndarray:
+    """`_smm` of PSA speeds [scenario] (at least one), the same operations on the same numbers,
+    less two that change nothing here: the cap at 100 CPR when no product reaches it, and the
+    clip of CPR into [0, 1] when no speed is negative (nor NaN): then every CPR is in [0, 1]
+    already, or -0.0, which 1 - CPR makes 1.0 as 0.0 does."""
+    loan_age = ages[:, None] + np.arange(1, periods + 1)[None, :]  # [pool, period]
+    age = np.maximum(1.0, np.minimum(loan_age, 30.0))
+    factor = speeds / 100.0 * 0.002  # (cpr_from_psa's)
+    np.multiply(factor[:, None, None], age[None, :, :], out=out)
+    # (rounding is monotonic: no product of these factors and ages is above this one)
+    if not factor.max() * age.max() <= 1.0:
+        np.minimum(out, 1.0, out=out)
+    if not factor.min() >= 0.0:
+        np.clip(out, 0.0, 1.0, out=out)
+    left = np.power(np.subtract(1.0, out, out=out), 1.0 / 12.0, out=out)
+    return np.subtract(1.0, left, out=out)
 
 
 def _smm(units: np.ndarray | list[str], speed: np.ndarray, ages: np.ndarray, periods: int,
