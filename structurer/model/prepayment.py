@@ -142,20 +142,32 @@ def validate_assumption(prepayment: Prepayment) -> Prepayment:
 @dataclass(frozen=True)
 class ConstantGrid:
     """A grid of constant speeds read once, validated: each assumption's speed [scenario] and the
-    units (one for all, or one per speed), as the SMM takes them (engine/prepayment.py)."""
+    units (one for all, or one per speed), as the SMM takes them (engine/prepayment.py); the
+    smallest and largest speed; whether every label is its speed in words (no assumption is
+    named, every speed a float or int: `Prepayment.labels` formats the floats the same)."""
 
     speed: np.ndarray
     units: str | list[str]
+    low: float
+    high: float
+    plain_labels: bool
 
     def __getitem__(self, i: slice) -> ConstantGrid:
-        """A chunk of the grid: its speeds and units."""
-        return ConstantGrid(self.speed[i], self.units if isinstance(self.units, str) else self.units[i])
+        """A chunk of the grid (its bounds still bound it)."""
+        return ConstantGrid(self.speed[i], self.units if isinstance(self.units, str) else self.units[i],
+                            self.low, self.high, self.plain_labels)
+
+    def labels(self) -> list[str]:
+        """`Prepayment.labels` of plain labels ("165 PSA"), from the speeds."""
+        if isinstance(self.units, str):
+            return list(map(("{:g} " + self.units).format, self.speed.tolist()))
+        return [f"{v:g} {u}" for v, u in zip(self.speed.tolist(), self.units, strict=True)]
 
 
 def constant_grid(prepayments: list[Prepayment]) -> ConstantGrid | None:
     """The speeds of a grid of constant assumptions (one speed each) when every one passes
-    validate_speed, checked as arrays in one pass over the objects; None otherwise (another kind,
-    or a speed that fails: all_valid, or one-by-one validation, then says which)."""
+    validate_speed, checked as arrays, each object read once; None otherwise (another kind, or
+    a speed that fails: all_valid, or one-by-one validation, then says which)."""
     if {p.kind for p in prepayments} != {"constant"}:
         return None
     units = [p.unit for p in prepayments]
@@ -164,15 +176,16 @@ def constant_grid(prepayments: list[Prepayment]) -> ConstantGrid | None:
         return None
     try:
         values = [p.values for p in prepayments]
-        speed = np.array([v for (v,) in values])  # (exactly one speed each, else ValueError)
+        first = [v for (v,) in values]  # (exactly one speed each, else ValueError)
     except (TypeError, ValueError):
         return None
+    speed = np.array(first)
     if speed.dtype.kind not in "fiu":
         return None  # (not numbers: validate_speed says what they are)
     speed = speed.astype(float, copy=False)
     # validate_speed's tests (finite, not negative, at most 100 CPR or SMM and MAX_PSA PSA) on
     # the extremes: a NaN makes both fail.
-    low, high = speed.min(), speed.max()
+    low, high = float(speed.min()), float(speed.max())
     if not low >= 0.0:
         return None
     one = units[0] if len(unit_set) == 1 else None
@@ -182,7 +195,8 @@ def constant_grid(prepayments: list[Prepayment]) -> ConstantGrid | None:
                 return None
         elif not (speed <= np.where(np.array(units) == "PSA", MAX_PSA, 100.0)).all():
             return None
-    return ConstantGrid(speed, one if one is not None else units)
+    plain = not any({p.name for p in prepayments}) and set(map(type, first)) <= {float, int}
+    return ConstantGrid(speed, one if one is not None else units, low, high, plain)
 
 
 def all_valid(prepayments: list[Prepayment]) -> bool:

@@ -160,6 +160,9 @@ def constant_grid_of(scenarios: Sequence[Scenario]) -> ConstantGrid | None:
 def labels_of(scenarios: Sequence[Scenario]) -> list[str]:
     """Each scenario's label (a speed's alone is its prepayment's: no Scenario made for it)."""
     if isinstance(scenarios, SpeedScenarios):
+        grid = scenarios.grid
+        if grid is not None and grid.plain_labels:
+            return grid.labels()  # (the same words, without reading each object again)
         return Prepayment.labels(scenarios.prepayments)
     return [s.label for s in scenarios]
 
