@@ -14,7 +14,14 @@ from structurer.engine import buffers
 from structurer.engine import compiled as compiled_module
 from structurer.engine.prepayment import _smm, constant_smm, constant_speeds
 from structurer.engine.run import scenario_list
-from structurer.model.prepayment import MAX_PSA, ConstantGrid, Prepayment, all_valid, constant_grid
+from structurer.model.prepayment import (
+    MAX_PSA,
+    ConstantGrid,
+    Prepayment,
+    all_valid,
+    constant_grid,
+    plain_labels,
+)
 from structurer.model.scenarios import Scenario, SpeedScenarios, labels_of
 
 SEQ = structurer.load(DEALS_DIR / "sequential.waterfall")
@@ -76,7 +83,7 @@ def test_labels_from_the_grid_are_the_objects_labels(values, units):
     speeds = [p for p in speeds if p.unit == "PSA" or p.values[0] <= 100]
     scenarios = scenario_list(SEQ, speeds)
     assert isinstance(scenarios, SpeedScenarios) and scenarios.grid is not None
-    assert scenarios.grid.plain_labels
+    assert plain_labels(speeds)
     assert labels_of(scenarios) == Prepayment.labels(speeds) == [Scenario(p).label for p in speeds]
 
 
@@ -84,7 +91,7 @@ def test_other_number_types_are_labelled_by_their_objects():
     speeds = [Prepayment("PSA", "constant", (np.float32(0.1),)),
               Prepayment("PSA", "constant", (np.float64(2.5),))]
     scenarios = scenario_list(SEQ, speeds)
-    assert scenarios.grid is not None and not scenarios.grid.plain_labels
+    assert scenarios.grid is not None and not plain_labels(speeds)
     assert labels_of(scenarios) == Prepayment.labels(speeds)
 
 
@@ -92,7 +99,7 @@ def test_named_speeds_keep_their_names():
     speeds = [Prepayment.constant(100, "PSA"), Prepayment.constant(200, "PSA").named("fast"),
               Prepayment.constant(300, "PSA").named("")]
     scenarios = scenario_list(SEQ, speeds)
-    assert scenarios.grid is not None and not scenarios.grid.plain_labels
+    assert scenarios.grid is not None and not plain_labels(speeds)
     assert labels_of(scenarios) == ["100 PSA", "fast", "300 PSA"]
 
 
@@ -168,5 +175,5 @@ def test_a_dirty_region_is_cleared_where_dirty_and_a_clean_one_is_not_written():
 
 
 def test_constant_grid_is_a_value():
-    g = ConstantGrid(np.array([1.0, 2.0]), "PSA", 1.0, 2.0, True)
+    g = ConstantGrid(np.array([1.0, 2.0]), "PSA", 1.0, 2.0)
     assert g[0:1].speed.tolist() == [1.0] and g[0:1].units == "PSA"

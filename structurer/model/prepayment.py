@@ -143,22 +143,21 @@ def validate_assumption(prepayment: Prepayment) -> Prepayment:
 class ConstantGrid:
     """A grid of constant speeds read once, validated: each assumption's speed [scenario] and the
     units (one for all, or one per speed), as the SMM takes them (engine/prepayment.py); the
-    smallest and largest speed; whether every label is its speed in words (no assumption is
-    named, every speed a float or int: `Prepayment.labels` formats the floats the same)."""
+    smallest and largest speed."""
 
     speed: np.ndarray
     units: str | list[str]
     low: float
     high: float
-    plain_labels: bool
 
     def __getitem__(self, i: slice) -> ConstantGrid:
         """A chunk of the grid (its bounds still bound it)."""
         return ConstantGrid(self.speed[i], self.units if isinstance(self.units, str) else self.units[i],
-                            self.low, self.high, self.plain_labels)
+                            self.low, self.high)
 
     def labels(self) -> list[str]:
-        """`Prepayment.labels` of plain labels ("165 PSA"), from the speeds: formatted in one
+        """`Prepayment.labels` of these speeds when `plain_labels` says their labels are their
+        speeds in words ("165 PSA"), from the speeds: formatted in one
         %-format of them all ('%g' is format's 'g'), ~40% faster than one call each."""
         n = len(self.speed)
         if isinstance(self.units, str):
@@ -200,8 +199,13 @@ def constant_grid(prepayments: list[Prepayment]) -> ConstantGrid | None:
                 return None
         elif not (speed <= np.where(np.array(units) == "PSA", MAX_PSA, 100.0)).all():
             return None
-    plain = not any({p.name for p in prepayments}) and set(map(type, first)) <= {float, int}
-    return ConstantGrid(speed, one if one is not None else units, low, high, plain)
+    return ConstantGrid(speed, one if one is not None else units, low, high)
+
+
+def plain_labels(prepayments: list[Prepayment]) -> bool:
+    """Whether constant speeds' labels are their speeds in words, as ConstantGrid.labels writes
+    them: no assumption is named, every speed a float or an int (formatted as that float)."""
+    return not any({p.name for p in prepayments}) and {type(p.values[0]) for p in prepayments} <= {float, int}
 
 
 def all_valid(prepayments: list[Prepayment]) -> bool:

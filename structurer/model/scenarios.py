@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from .defaults import DefaultAssumption
-from .prepayment import ConstantGrid, Prepayment
+from .prepayment import ConstantGrid, Prepayment, plain_labels
 
 
 def _pct(rate: float) -> str:
@@ -161,7 +161,7 @@ def labels_of(scenarios: Sequence[Scenario]) -> list[str]:
     """Each scenario's label (a speed's alone is its prepayment's: no Scenario made for it)."""
     if isinstance(scenarios, SpeedScenarios):
         grid = scenarios.grid
-        if grid is not None and grid.plain_labels:
+        if grid is not None and plain_labels(scenarios.prepayments):
             return grid.labels()  # (the same words, without reading each object again)
         return Prepayment.labels(scenarios.prepayments)
     return [s.label for s in scenarios]
