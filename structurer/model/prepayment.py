@@ -179,8 +179,7 @@ def constant_grid(prepayments: list[Prepayment]) -> ConstantGrid | None:
     if not unit_set <= _UNIT_SET:
         return None
     try:
-        values = [p.values for p in prepayments]
-        first = [v for (v,) in values]  # (exactly one speed each, else ValueError)
+        first = [v for p in prepayments for (v,) in (p.values,)]  # (exactly one speed each, else ValueError)
     except (TypeError, ValueError):
         return None
     speed = np.array(first)
