@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -303,18 +304,12 @@ def _sum_measures(deal: Deal, sums: np.ndarray) -> tuple[np.ndarray, dict[str, n
     the residual has no WAL): the classes' original balances (a notional class's notional
     balance at issue), the class measures [scenario, class], the present values [scenario,
     class, rate], the collateral's measures [scenario]. New arrays: `sums` is the pool's."""
-    classes = deal.issued_classes
-    index = [t.index for t in classes]
-    k = len(index)
-    # The classes' rows: a view when they are consecutive (the usual deal), no [scenario,
-    # class, field] copy of fresh memory (its page faults cost more than the rest here).
-    consecutive = index == list(range(index[0], index[0] + k)) if index else False
-    rows = sums[:, index[0]:index[0] + k, :] if consecutive else sums[:, index, :]
+    where, residual, original = _layout(deal)
+    rows = sums[:, where, :]
     # Each field's [scenario, class] as one contiguous array: one copy of them all, each measure
     # then a view of it (the same numbers as copying each field out on its own).
     fields = np.ascontiguousarray(rows[:, :, :field.SUM_FIELDS].transpose(2, 0, 1))
     wal = _wal(fields[field.F_WAL_PAID], fields[field.F_WAL_WEIGHTED])
-    residual = [j for j, t in enumerate(classes) if t.is_residual]
     if residual:
         wal[:, residual] = np.nan
     out = {
@@ -339,9 +334,31 @@ def _sum_measures(deal: Deal, sums: np.ndarray) -> tuple[np.ndarray, dict[str, n
         "total_servicing_fee": c[field.F_FEE],
         "final_balance": c[field.F_FINAL],
     }
+    return original.copy(), out, pv, coll
+
+
+_LAYOUTS: weakref.WeakKeyDictionary[Deal, tuple[slice | list[int], list[int], np.ndarray]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _layout(deal: Deal) -> tuple[slice | list[int], list[int], np.ndarray]:
+    """Where the issued classes' rows are in the kernel's sums (a slice when they are
+    consecutive, the usual deal: a view, no [scenario, class, field] copy of fresh memory, whose
+    page faults cost more than the rest here), the residual's columns, and the classes' original
+    balances (a notional class's notional balance at issue): the deal's, worked out once."""
+    try:
+        return _LAYOUTS[deal]
+    except KeyError:
+        pass
+    classes = deal.issued_classes
+    index = [t.index for t in classes]
+    consecutive = index == list(range(index[0], index[0] + len(index))) if index else False
     begin0 = compiled(deal).begin0  # type: ignore[union-attr]
-    original = np.array([begin0[t.index] if t.is_notional else t.balance for t in classes], dtype=float)
-    return original, out, pv, coll
+    got = (slice(index[0], index[0] + len(index)) if consecutive else index,
+           [j for j, t in enumerate(classes) if t.is_residual],
+           np.array([begin0[t.index] if t.is_notional else t.balance for t in classes], dtype=float))
+    _LAYOUTS[deal] = got
+    return got
 
 
 def _wal(paid: np.ndarray, weighted: np.ndarray) -> np.ndarray:
