@@ -75,7 +75,8 @@ def constant_smm(speeds: np.ndarray, units: str | list[str], ages: np.ndarray, p
         part = _psa_smm(speeds, ages, width, out[:, :, :width], bounds)
     else:
         part = _smm(units, speeds[:, None], ages, width, out[:, :, :width])
-    out[:, :, width:] = part[:, :, width - 1:]
+    if width < periods:  # (the kernel's SMM is these columns alone)
+        out[:, :, width:] = part[:, :, width - 1:]
     return out
 
 
