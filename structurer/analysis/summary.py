@@ -226,7 +226,8 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
     original = np.full(k, np.nan)
     months = _discount_months(deal.settle, deal.first_payment, deal.periods)
     # yields.present_value's discount factors, [rate, period]
-    discount = (1.0 + pricing.mortgage_from_bey(bey)[:, None] / 12.0) ** (-months)
+    discount = ((1.0 + pricing.mortgage_from_bey(bey)[:, None] / 12.0) ** (-months) if len(bey)
+                else np.zeros((0, len(months))))  # (no rate: no factor to compute)
     for start in range(0, n, size):
         stop = min(n, start + size)
         sums = sum_deal(deal, scenarios[start:stop], discount, PAYMENT_DUST)
