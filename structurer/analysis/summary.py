@@ -364,8 +364,10 @@ def _layout(deal: Deal) -> tuple[slice | list[int], list[int], np.ndarray]:
 
 def _wal(paid: np.ndarray, weighted: np.ndarray) -> np.ndarray:
     """weighted_average_life from its two sums: NaN where nothing is paid."""
+    # (divided only where paid: the same quotients as dividing everywhere and then choosing,
+    # in fewer passes)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(paid > 0, weighted / (12.0 * np.where(paid > 0, paid, 1.0)), np.nan)
+        return np.divide(weighted, 12.0 * paid, out=np.full(paid.shape, np.nan), where=paid > 0)
 
 
 def _rows(a: np.ndarray) -> np.ndarray:
