@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -219,23 +220,28 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
     size = int(chunk) if chunk is not None else default_chunk(deal)
     classes = deal.issued_classes
     n, k, r = len(scenarios), len(classes), len(bey)
-    out = {m: np.full((n, k), np.nan) for m in CLASS_MEASURES}
-    for m in ("first_principal_period", "last_principal_period"):
-        out[m] = np.zeros((n, k), dtype=np.int64)
-    pv = np.full((n, k, r), np.nan)
-    coll = {m: np.full(n, np.nan) for m in COLLATERAL_MEASURES}
-    for m in ("first_principal_period", "last_principal_period"):
-        coll[m] = np.zeros(n, dtype=np.int64)
+    out: dict[str, np.ndarray] = {}
+    pv = np.zeros(0)
+    coll: dict[str, np.ndarray] = {}
     original = np.full(k, np.nan)
     months = _discount_months(deal.settle, deal.first_payment, deal.periods)
     # yields.present_value's discount factors, [rate, period]
-    discount = (1.0 + pricing.mortgage_from_bey(bey)[:, None] / 12.0) ** (-months)
+    discount = ((1.0 + pricing.mortgage_from_bey(bey)[:, None] / 12.0) ** (-months) if len(bey)
+                else np.zeros((0, len(months))))  # (no rate: no factor to compute)
     for start in range(0, n, size):
         stop = min(n, start + size)
         sums = sum_deal(deal, scenarios[start:stop], discount, PAYMENT_DUST)
-        if sums is not None:
+        if sums is not None and stop - start == n:
+            # The one chunk: the summary's arrays are the ones made from its sums (no others
+            # filled, then copied into).
+            original, out, pv, coll = _sum_measures(deal, sums)
+        elif sums is not None:
+            if not out:
+                out, pv, coll = _blank(n, k, r)
             original = _from_sums(deal, sums, out, pv, coll, start, stop)
         else:
+            if not out:
+                out, pv, coll = _blank(n, k, r)
             results = run_deal(deal, scenarios[start:stop])
             original = np.array([results.original_balance(t.name) for t in classes], dtype=float)
             _class_measures(results, out, pv, bey, months, start, stop)
@@ -243,6 +249,8 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
             del results  # the chunk's cash flows go before the next chunk's are made
         if progress is not None:
             progress(stop, n)
+    if not out:  # (no scenario)
+        out, pv, coll = _blank(n, k, r)
     return Summary(
         deal=deal.name,
         scenarios=labels_of(scenarios),
@@ -266,46 +274,100 @@ def _discount_months(settle: dt.date, first_payment: dt.date, periods: int) -> n
     return months
 
 
+def _blank(n: int, k: int, r: int) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+    """The summary's arrays before any chunk fills them: NaN, and no principal window."""
+    out = {m: np.full((n, k), np.nan) for m in CLASS_MEASURES}
+    for m in ("first_principal_period", "last_principal_period"):
+        out[m] = np.zeros((n, k), dtype=np.int64)
+    coll = {m: np.full(n, np.nan) for m in COLLATERAL_MEASURES}
+    for m in ("first_principal_period", "last_principal_period"):
+        coll[m] = np.zeros(n, dtype=np.int64)
+    return out, np.full((n, k, r), np.nan), coll
+
+
 def _from_sums(deal: Deal, sums: np.ndarray, out: dict[str, np.ndarray], pv: np.ndarray,
                coll: dict[str, np.ndarray], start: int, stop: int) -> np.ndarray:
-    """Fill rows start..stop-1 from the kernel's sums (engine/kernel.py's F_* fields), with the
+    """Fill rows start..stop-1 from the kernel's sums (`_sum_measures`); return the classes'
+    original balances."""
+    original, got, got_pv, got_coll = _sum_measures(deal, sums)
+    for m, values in got.items():
+        out[m][start:stop] = values
+    pv[start:stop] = got_pv
+    for m, values in got_coll.items():
+        coll[m][start:stop] = values
+    return original
+
+
+def _sum_measures(deal: Deal, sums: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray,
+                                                           dict[str, np.ndarray]]:
+    """The measures of one chunk from the kernel's sums (engine/kernel.py's F_* fields), with the
     conventions of the full run's measures (weighted_average_life: NaN where nothing is paid;
-    the residual has no WAL); return the classes' original balances (a notional class's
-    notional balance at issue)."""
+    the residual has no WAL): the classes' original balances (a notional class's notional
+    balance at issue), the class measures [scenario, class], the present values [scenario,
+    class, rate], the collateral's measures [scenario]. New arrays: `sums` is the pool's."""
+    where, residual, original = _layout(deal)
+    rows = sums[:, where, :]
+    # Each field's [scenario, class] as one contiguous array: one copy of them all, each measure
+    # then a view of it (the same numbers as copying each field out on its own).
+    fields = np.ascontiguousarray(rows[:, :, :field.SUM_FIELDS].transpose(2, 0, 1))
+    wal = _wal(fields[field.F_WAL_PAID], fields[field.F_WAL_WEIGHTED])
+    if residual:
+        wal[:, residual] = np.nan
+    out = {
+        "wal": wal,
+        "first_principal_period": fields[field.F_FIRST].astype(np.int64),
+        "last_principal_period": fields[field.F_LAST].astype(np.int64),
+        "total_interest": fields[field.F_INTEREST],
+        "total_principal": fields[field.F_PRINCIPAL],
+        "total_accrued": fields[field.F_ACCRUED],
+        "final_balance": fields[field.F_FINAL],
+    }
+    pv = np.ascontiguousarray(rows[:, :, field.SUM_FIELDS:])
+    c = np.ascontiguousarray(sums[:, -1, :field.SUM_FIELDS].T)  # [field, scenario]
+    coll = {
+        "wal": _wal(c[field.F_WAL_PAID], c[field.F_WAL_WEIGHTED]),
+        "first_principal_period": c[field.F_FIRST].astype(np.int64),
+        "last_principal_period": c[field.F_LAST].astype(np.int64),
+        "total_interest": c[field.F_INTEREST],
+        "total_scheduled_principal": c[field.F_SCHEDULED],
+        "total_prepayment": c[field.F_PREPAID],
+        "total_principal": c[field.F_PRINCIPAL],
+        "total_servicing_fee": c[field.F_FEE],
+        "final_balance": c[field.F_FINAL],
+    }
+    return original.copy(), out, pv, coll
+
+
+_LAYOUTS: weakref.WeakKeyDictionary[Deal, tuple[slice | list[int], list[int], np.ndarray]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _layout(deal: Deal) -> tuple[slice | list[int], list[int], np.ndarray]:
+    """Where the issued classes' rows are in the kernel's sums (a slice when they are
+    consecutive, the usual deal: a view, no [scenario, class, field] copy of fresh memory, whose
+    page faults cost more than the rest here), the residual's columns, and the classes' original
+    balances (a notional class's notional balance at issue): the deal's, worked out once."""
+    try:
+        return _LAYOUTS[deal]
+    except KeyError:
+        pass
     classes = deal.issued_classes
     index = [t.index for t in classes]
-    # The classes' rows: a view when they are consecutive (the usual deal), no [scenario,
-    # class, field] copy of fresh memory (its page faults cost more than the rest here).
     consecutive = index == list(range(index[0], index[0] + len(index))) if index else False
-    rows = sums[:, index[0]:index[0] + len(index), :] if consecutive else sums[:, index, :]
-    wal = _wal(rows[:, :, field.F_WAL_PAID], rows[:, :, field.F_WAL_WEIGHTED])
-    wal[:, [j for j, t in enumerate(classes) if t.is_residual]] = np.nan
-    out["wal"][start:stop] = wal
-    out["first_principal_period"][start:stop] = rows[:, :, field.F_FIRST].astype(np.int64)
-    out["last_principal_period"][start:stop] = rows[:, :, field.F_LAST].astype(np.int64)
-    out["total_interest"][start:stop] = rows[:, :, field.F_INTEREST]
-    out["total_principal"][start:stop] = rows[:, :, field.F_PRINCIPAL]
-    out["total_accrued"][start:stop] = rows[:, :, field.F_ACCRUED]
-    out["final_balance"][start:stop] = rows[:, :, field.F_FINAL]
-    pv[start:stop] = rows[:, :, field.SUM_FIELDS:]
-    c = sums[:, -1, :]
-    coll["wal"][start:stop] = _wal(c[:, field.F_WAL_PAID], c[:, field.F_WAL_WEIGHTED])
-    coll["first_principal_period"][start:stop] = c[:, field.F_FIRST].astype(np.int64)
-    coll["last_principal_period"][start:stop] = c[:, field.F_LAST].astype(np.int64)
-    coll["total_interest"][start:stop] = c[:, field.F_INTEREST]
-    coll["total_scheduled_principal"][start:stop] = c[:, field.F_SCHEDULED]
-    coll["total_prepayment"][start:stop] = c[:, field.F_PREPAID]
-    coll["total_principal"][start:stop] = c[:, field.F_PRINCIPAL]
-    coll["total_servicing_fee"][start:stop] = c[:, field.F_FEE]
-    coll["final_balance"][start:stop] = c[:, field.F_FINAL]
     begin0 = compiled(deal).begin0  # type: ignore[union-attr]
-    return np.array([begin0[t.index] if t.is_notional else t.balance for t in classes], dtype=float)
+    got = (slice(index[0], index[0] + len(index)) if consecutive else index,
+           [j for j, t in enumerate(classes) if t.is_residual],
+           np.array([begin0[t.index] if t.is_notional else t.balance for t in classes], dtype=float))
+    _LAYOUTS[deal] = got
+    return got
 
 
 def _wal(paid: np.ndarray, weighted: np.ndarray) -> np.ndarray:
     """weighted_average_life from its two sums: NaN where nothing is paid."""
+    # (divided only where paid: the same quotients as dividing everywhere and then choosing,
+    # in fewer passes)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(paid > 0, weighted / (12.0 * np.where(paid > 0, paid, 1.0)), np.nan)
+        return np.divide(weighted, 12.0 * paid, out=np.full(paid.shape, np.nan), where=paid > 0)
 
 
 def _rows(a: np.ndarray) -> np.ndarray:

@@ -129,7 +129,7 @@ class BufferPool:
         """An array whose every element the caller writes (its contents are undefined)."""
         if self._plain(shape, dtype):
             return np.empty(shape, dtype)
-        return self._take(tuple(int(d) for d in shape), np.dtype(dtype), None, False)
+        return self._take(tuple(map(int, shape)), np.dtype(dtype), None, False)
 
     def zeros(self, shape: tuple[int, ...], dtype: type | np.dtype = np.float64,
               written: np.ndarray | None = None) -> np.ndarray:
@@ -137,7 +137,7 @@ class BufferPool:
         boolean mask over the leading axes (None: none)."""
         if self._plain(shape, dtype):
             return np.zeros(shape, dtype)
-        return self._take(tuple(int(d) for d in shape), np.dtype(dtype),
+        return self._take(tuple(map(int, shape)), np.dtype(dtype),
                           None if written is None else np.asarray(written, dtype=np.bool_), True)
 
     def after_fork(self) -> None:
@@ -161,7 +161,7 @@ class BufferPool:
 
     def _take(self, shape: tuple[int, ...], dtype: np.dtype, written: np.ndarray | None,
               zero: bool) -> np.ndarray:
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        nbytes = math.prod(shape) * dtype.itemsize
         if not max(self.smallest, 1) <= nbytes <= self.cap:
             if self.cap > 0 and nbytes > self.cap:
                 # Above the cap: a mapping of its own (zero when new), never kept (unmapped with
@@ -249,7 +249,7 @@ class BufferPool:
             s = r
             while r < rows.size and not rows[r]:
                 r += 1
-            _clear(lease[s * row_bytes:r * row_bytes])
+            _clear(lease[s * row_bytes:r * row_bytes], (s * row_bytes) % 8 == 0)
 
     @staticmethod
     def _zero_plain(out: np.ndarray, written: np.ndarray | None) -> None:
@@ -259,14 +259,18 @@ class BufferPool:
             out[~written] = 0
 
 
-def _clear(region: np.ndarray) -> None:
+def _clear(region: np.ndarray, aligned: bool = True) -> None:
     """Make the bytes of `region` (uint8) read zero, writing only the chunks that do not: reading
     a page no one wrote maps the system's zero page (no memory), writing it would take a page.
-    The check reads each chunk as whole words, 0.01-0.02 ns a byte on zero pages here."""
-    full = region.size // _CHUNK * _CHUNK if region.ctypes.data % 8 == 0 else 0
+    The check reads each chunk as whole words, 0.01-0.02 ns a byte on zero pages here: all of
+    them at once first (the usual case: clean, one reduction), chunk by chunk when not.
+    `aligned`: the region starts on a word (it does at a whole row of a lease, which starts on a
+    page)."""
+    full = region.size // _CHUNK * _CHUNK if aligned else 0
     if full:
-        dirty = region[:full].view(np.uint64).reshape(-1, _CHUNK // 8).max(axis=1) != 0
-        if dirty.any():
+        words = region[:full].view(np.uint64)
+        if words.max() != 0:
+            dirty = words.reshape(-1, _CHUNK // 8).max(axis=1) != 0
             edges = np.flatnonzero(np.diff(np.concatenate(([0], dirty.view(np.int8), [0]))))
             for a, b in zip(edges[::2], edges[1::2], strict=True):
                 region[a * _CHUNK:b * _CHUNK] = 0

@@ -17,6 +17,7 @@ import numpy as np
 from ..model.deal import Deal
 from ..model.enhancement import ENHANCEMENT_FIELDS
 from ..model.groups import serving_order
+from ..model.prepayment import ConstantGrid
 from ..model.rules.program import NAS_SHARE, TRIGGER, NotCompiled, Program, encode
 from . import buffers
 from .audit import CONSERVATION_RTOL
@@ -52,6 +53,14 @@ class CompiledDeal:
     deal_scale: float
     group_args: tuple = ()  # collateral groups and WAC classes (`_group_arrays`)
     group_labels: tuple[str, ...] = ()  # "group 1", ... (the audit's words)
+
+    @functools.cached_property
+    def launch_parts(self) -> tuple[tuple, tuple, tuple]:
+        """The kernel's arguments that are the deal's, in their three runs between the per-run
+        ones (engine/kernel.py `run_kernel`; `_launch`): packed once, not on every run."""
+        return ((self.pool_balance, self.pool_age, self.amort, self.net_m, *self.class_args),
+                (*self.flag_args, *self.program_args, *self.store_args, self.deal_scale),
+                tuple(self.group_args))
 
 
 def compiled(deal: Deal) -> CompiledDeal | None:
@@ -238,17 +247,22 @@ G_OUTPUTS = ("group_residual_interest", "group_residual_principal", "cross_inter
              "cross_interest_principal", "group_unallocated_loss")
 
 
-def smm_arrays(prepayments: list, ages: np.ndarray,
-               periods: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def smm_arrays(prepayments: list, ages: np.ndarray, periods: int,
+               grid: ConstantGrid | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """SMM for the kernel, computed by engine/prepayment.py so that both engines use the very same
     numbers (numpy's vectorised power differs from the C library's in the last bit).
 
     A constant speed needs only its first periods: from loan age 30 a PSA speed is flat, and a
     CPR or SMM speed is flat throughout. Returns ([scenario, pool, k] for constant speeds, each
     scenario's row of the full [row, pool, period] array of the others (-1: constant), that array).
+    `grid`: the same speeds as arrays, when they are all constant (read while validating them).
     """
     n = len(prepayments)
     width = int(min(periods, max(1, 30 - int(ages.min(initial=30)))))
+    if grid is not None:  # (the speeds of `prepayments`, read already)
+        return (constant_smm(grid.speed, grid.units, ages, width, bounds=(grid.low, grid.high)),
+                np.full(n, -1, dtype=np.int64),
+                np.zeros((0, len(ages), periods)))
     if {p.kind for p in prepayments} <= {"constant"}:  # the usual grid: no rows to scatter
         return (constant_smm(*constant_speeds(prepayments), ages, width) if n
                 else np.zeros((0, len(ages), width)),
@@ -265,15 +279,15 @@ def smm_arrays(prepayments: list, ages: np.ndarray,
     return smm_const, row, paths
 
 
-def _smm_inputs(cd: CompiledDeal, prepayments: list | np.ndarray) -> tuple[int, int, np.ndarray, np.ndarray,
-                                                                         np.ndarray]:
+def _smm_inputs(cd: CompiledDeal, prepayments: list | np.ndarray,
+                grid: ConstantGrid | None = None) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray]:
     """(scenarios, periods, and the kernel's three SMM arguments) for speeds or an SMM array."""
     n = len(prepayments)
     if isinstance(prepayments, np.ndarray):
         smm_const = np.zeros((n, len(cd.pool_age), 1))
         row = np.arange(n, dtype=np.int64)
         return n, prepayments.shape[2], smm_const, row, np.ascontiguousarray(prepayments, dtype=float)
-    return n, cd.periods, *smm_arrays(prepayments, cd.pool_age, cd.periods)
+    return n, cd.periods, *smm_arrays(prepayments, cd.pool_age, cd.periods, grid)
 
 
 def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tuple, credit: tuple,
@@ -287,32 +301,39 @@ def _launch(cd: CompiledDeal, smm: tuple, index_rates: np.ndarray, summary: tupl
     fail_t = np.full(n, -1, dtype=np.int64)
     fail_code = np.zeros(n, dtype=np.int64)
     fail_grp = np.full(n, -1, dtype=np.int64)
-    if grouped is None:  # (a grouped credit run's recoveries and losses by pool; the group outputs)
-        p3 = np.zeros((0, 0, 0))
-        grouped = (p3, p3, np.zeros((6, 0, 0, 0)), np.zeros((6, 0), dtype=np.bool_))
-    kernel.run(*smm, cd.pool_balance, cd.pool_age, cd.amort, cd.net_m,
-               *cd.class_args, np.ascontiguousarray(index_rates, dtype=float), *cd.flag_args,
-               *cd.program_args, *cd.store_args, cd.deal_scale, *summary, *credit, *cd.group_args, *grouped,
-               *(enhancement or _no_enhancement()), *outputs, fail_t, fail_code, fail_grp,
-               scenarios=n)
-    if (fail_t >= 0).any():
+    deal_args, flag_args, group_args = cd.launch_parts
+    kernel.run(*smm, *deal_args, np.ascontiguousarray(index_rates, dtype=float), *flag_args, *summary,
+               *credit, *group_args, *(grouped or _no_groups()), *(enhancement or _no_enhancement()),
+               *outputs, fail_t, fail_code, fail_grp, scenarios=n)
+    # (the kernel writes a scenario's period only where a check fails: comparing the bytes asks no
+    # ufunc, whose first call after the kernel has run costs ~60 us of cold caches here)
+    if fail_t.tobytes() != b"\xff" * fail_t.nbytes and (fail_t >= 0).any():
         raise EngineError("the waterfall does not balance: "
                           + audit_message(fail_t, fail_code, fail_grp, cd.group_labels))
 
 
+@functools.cache
+def _no_groups() -> tuple:
+    """The kernel's group arguments of a run with no grouped credit (a grouped credit run's
+    recoveries and losses by pool; the group outputs): empty arrays, one set for every run."""
+    p3 = np.zeros((0, 0, 0))
+    return (p3, p3, np.zeros((6, 0, 0, 0)), np.zeros((6, 0), dtype=np.bool_))
+
+
 def run_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, index_rates: np.ndarray,
-                 credit: CreditCollateral | None = None):
+                 credit: CreditCollateral | None = None, grid: ConstantGrid | None = None):
     """Run the kernel over the scenarios; return (collateral, class flows), audited.
 
     `prepayments`: one speed per scenario, or the SMM itself [scenario, pool, period] (the
     solvers' speeds that change after some periods), whose periods may be the deal's first ones
     only: the run then stops there (`index_rates` covers the same periods). `credit`: a credit
     run's collateral (engine/credit.py), which the kernel pays out instead of projecting its
-    own, writing realized losses down in the deal's loss order."""
+    own, writing realized losses down in the deal's loss order. `grid`: the speeds as arrays,
+    when they are all constant (model/prepayment.py `constant_grid`)."""
     from .flows import LeanClassFlows, LeanCollateralFlows
     from .waterfall import ClassFlows
 
-    n, t, *smm = _smm_inputs(cd, prepayments)
+    n, t, *smm = _smm_inputs(cd, prepayments, grid)
     c = cd.n_classes
     # [class, scenario, period] (see run_kernel), from the buffer pool (engine/buffers.py): memory
     # an earlier run used, so dirty. What the kernel writes in full is taken as it is; the rest
@@ -443,16 +464,19 @@ def _credit_args(deal: Deal, credit: CreditCollateral, writedown: np.ndarray,
 
 
 def sum_compiled(deal: Deal, cd: CompiledDeal, prepayments: list | np.ndarray, index_rates: np.ndarray,
-                 discount: np.ndarray, dust: float) -> np.ndarray:
+                 discount: np.ndarray, dust: float, grid: ConstantGrid | None = None) -> np.ndarray:
     """A summaries-only run: each scenario's sums as the kernel adds them up while it runs,
     [scenario, class (then the collateral), field]: the fields of engine/sums.py, then the present
     values at each row of `discount` [rate, period] (the discount factors of each period's
     cash). Nothing per period is kept; audited as a full run is."""
-    n, t, *smm = _smm_inputs(cd, prepayments)
+    n, t, *smm = _smm_inputs(cd, prepayments, grid)
     # (a copy: a broadcast view is read-only, and numba compiles the kernel again for a read-only
     # array, ~40 s on the first summary of a process that ran the deal)
     discount = np.array(np.broadcast_to(discount, (discount.shape[0], t)), dtype=float, order="C")
-    sums = buffers.zeros((n, cd.n_classes + 1, SUM_FIELDS + discount.shape[0]))  # (reused memory: no faults)
+    # (reused memory: no faults. The kernel adds into every scenario's sums, so every page of
+    # them is written anyway: cleared with one fill, not read first as `zeros` would)
+    sums = buffers.empty((n, cd.n_classes + 1, SUM_FIELDS + discount.shape[0]))
+    sums.fill(0.0)
     resid = deal.residual.index if deal.residual is not None else -1
     empty3, empty2 = np.zeros((0, 0, 0)), np.zeros((0, 0))
     summary = (False, cd.fee_m, discount, resid, float(dust), sums)

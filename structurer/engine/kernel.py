@@ -1582,6 +1582,9 @@ def run(*args: object, scenarios: int | None = None) -> None:
             run_kernel(*args)
             return
         threads = numba.get_num_threads()
+        if threads == 1:  # (one thread already: nothing to set, nor to set back)
+            run_kernel(*args)
+            return
         numba.set_num_threads(1)
         try:
             run_kernel(*args)

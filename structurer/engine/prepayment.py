@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..model.prepayment import Prepayment
@@ -56,21 +58,58 @@ def constant_speeds(prepayments: list[Prepayment]) -> tuple[np.ndarray, str | li
 
 
 def constant_smm(speeds: np.ndarray, units: str | list[str], ages: np.ndarray, periods: int,
-                 out: np.ndarray | None = None) -> np.ndarray:
+                 out: np.ndarray | None = None, bounds: tuple[float, float] | None = None) -> np.ndarray:
     """SMM [scenario, pool, period] of constant speeds [scenario] in their units (one for all,
     or one per speed), computed in `out` when given. The rows stop changing once every pool is
     30 months old (the PSA curve is flat from there; CPR and SMM speeds are flat throughout):
     they are computed up to that month and the last column repeated, the same numbers as
-    computing every column. Takes numbers, not Prepayments: a band search makes hundreds."""
+    computing every column. Takes numbers, not Prepayments: a band search makes hundreds.
+    `bounds`: the smallest and largest speed, when the caller knows them (a ConstantGrid's)."""
     ages = np.asarray(ages, dtype=float)
     speeds = np.asarray(speeds, dtype=float)
     flat_from = int(np.ceil(30.0 - ages.min(initial=30.0))) + 1
     width = min(periods, max(1, flat_from))
     if out is None:
         out = buffers.empty((len(speeds), len(ages), periods))
-    part = _smm(units, speeds[:, None], ages, width, out[:, :, :width])
-    out[:, :, width:] = part[:, :, width - 1:]
+    if isinstance(units, str) and units == "PSA" and len(speeds):
+        part = _psa_smm(speeds, ages, width, out[:, :, :width], bounds)
+    else:
+        part = _smm(units, speeds[:, None], ages, width, out[:, :, :width])
+    if width < periods:  # (the kernel's SMM is these columns alone)
+        out[:, :, width:] = part[:, :, width - 1:]
     return out
+
+
+def _psa_smm(speeds: np.ndarray, ages: np.ndarray, periods: int, out: np.ndarray,
+             bounds: tuple[float, float] | None = None) -> np.ndarray:
+    """`_smm` of PSA speeds [scenario] (at least one), the same operations on the same numbers,
+    less two that change nothing here: the cap at 100 CPR when no product reaches it, and the
+    clip of CPR into [0, 1] when no speed is negative (nor NaN): then every CPR is in [0, 1]
+    already, or -0.0, which 1 - CPR makes 1.0 as 0.0 does. `bounds`: the speeds' smallest and
+    largest, when known."""
+    age, top_age = _psa_ages(ages.tobytes(), periods)
+    factor = speeds / 100.0 * 0.002  # (cpr_from_psa's)
+    np.multiply(factor[:, None, None], age[None, :, :], out=out)
+    # (x / 100 * 0.002 rounds monotonically: the largest speed's factor is the largest factor,
+    # and no product of these factors and ages is above this one's)
+    low, high = bounds if bounds is not None else (speeds.min(), speeds.max())
+    if not high / 100.0 * 0.002 * top_age <= 1.0:
+        np.minimum(out, 1.0, out=out)
+    if not low >= 0.0:
+        np.clip(out, 0.0, 1.0, out=out)
+    left = np.power(np.subtract(1.0, out, out=out), 1.0 / 12.0, out=out)
+    return np.subtract(1.0, left, out=out)
+
+
+@functools.lru_cache(maxsize=64)
+def _psa_ages(ages: bytes, periods: int) -> tuple[np.ndarray, float]:
+    """cpr_from_psa's loan ages [pool, period] of pools of these ages (float64 bytes) over their
+    first `periods`, and the largest (read-only: shared by every run)."""
+    pool_ages = np.frombuffer(ages, dtype=float)
+    loan_age = pool_ages[:, None] + np.arange(1, periods + 1)[None, :]  # [pool, period]
+    age = np.maximum(1.0, np.minimum(loan_age, 30.0))
+    age.flags.writeable = False
+    return age, float(age.max(initial=1.0))
 
 
 def _smm(units: np.ndarray | list[str], speed: np.ndarray, ages: np.ndarray, periods: int,

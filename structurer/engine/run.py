@@ -11,8 +11,15 @@ import numpy as np
 from ..errors import InputError
 from ..model.deal import Deal
 from ..model.defaults import parse_defaults, validate_defaults
-from ..model.prepayment import Prepayment, all_valid, parse_speed, validate_assumption
-from ..model.scenarios import Scenario, SpeedScenarios, check_indices, indices_named, prepayments_of
+from ..model.prepayment import Prepayment, all_valid, constant_grid, parse_speed, validate_assumption
+from ..model.scenarios import (
+    Scenario,
+    SpeedScenarios,
+    check_indices,
+    constant_grid_of,
+    indices_named,
+    prepayments_of,
+)
 from ..results.results import Results
 from .collateral import CollateralFlows, collateral_flows
 from .compiled import CompiledDeal, compiled, run_compiled, sum_compiled
@@ -33,8 +40,9 @@ def scenario_list(deal: Deal, speeds: list[Scenario | Prepayment | str] | None) 
         return speeds  # (resolved already: a summary's chunk)
     if speeds and set(map(type, speeds)) == {Prepayment}:
         prepayments = list(speeds)  # type: ignore[arg-type]
-        if all_valid(prepayments):  # (else the loop below raises the first bad speed's message)
-            return SpeedScenarios(prepayments)
+        grid = constant_grid(prepayments)  # (the usual grid: validated and read in one pass)
+        if grid is not None or all_valid(prepayments):  # (else the loop below raises the first bad
+            return SpeedScenarios(prepayments, grid)     # speed's message)
     if not speeds:
         if deal.pricing is None:
             raise InputError(f"deal \"{deal.name}\" has no pricing speed: add 'pricing 165 PSA' to "
@@ -98,7 +106,7 @@ def run_deal(deal: Deal, speeds: list[Scenario | Prepayment | str] | None = None
         return Results(deal, scenarios, credit, flows)
     cd = _compiled(deal)
     if cd is not None:
-        coll, flows = run_compiled(deal, cd, prepayments, index_rates)
+        coll, flows = run_compiled(deal, cd, prepayments, index_rates, grid=constant_grid_of(scenarios))
         if progress is not None:
             progress(periods, periods)  # the kernel runs every period at once
         return Results(deal, scenarios, coll, flows)  # type: ignore[arg-type]
@@ -150,7 +158,8 @@ def sum_deal(deal: Deal, scenarios: Sequence[Scenario], discount: np.ndarray,
         # (nor OC or reserve figures: such a deal runs in full as well)
         return None  # the kernel's sums count no recoveries or write-downs: a credit grid runs in full
     index_rates = scenario_index_rates(deal, scenarios)
-    return sum_compiled(deal, cd, prepayments_of(scenarios), index_rates, discount, dust)
+    return sum_compiled(deal, cd, prepayments_of(scenarios), index_rates, discount, dust,
+                        grid=constant_grid_of(scenarios))
 
 
 def _compiled(deal: Deal) -> CompiledDeal | None:

@@ -139,6 +139,74 @@ def validate_assumption(prepayment: Prepayment) -> Prepayment:
     return prepayment
 
 
+@dataclass(frozen=True)
+class ConstantGrid:
+    """A grid of constant speeds read once, validated: each assumption's speed [scenario] and the
+    units (one for all, or one per speed), as the SMM takes them (engine/prepayment.py); the
+    smallest and largest speed."""
+
+    speed: np.ndarray
+    units: str | list[str]
+    low: float
+    high: float
+
+    def __getitem__(self, i: slice) -> ConstantGrid:
+        """A chunk of the grid (its bounds still bound it)."""
+        return ConstantGrid(self.speed[i], self.units if isinstance(self.units, str) else self.units[i],
+                            self.low, self.high)
+
+    def labels(self) -> list[str]:
+        """`Prepayment.labels` of these speeds when `plain_labels` says their labels are their
+        speeds in words ("165 PSA"), from the speeds: formatted in one
+        %-format of them all ('%g' is format's 'g'), ~40% faster than one call each."""
+        n = len(self.speed)
+        if isinstance(self.units, str):
+            text = ("%g " + self.units + "\0") * n % tuple(self.speed.tolist())
+        else:
+            pairs = zip(self.speed.tolist(), self.units, strict=True)
+            text = "%g %s\0" * n % tuple(chain.from_iterable(pairs))
+        return text.split("\0")[:-1]
+
+
+def constant_grid(prepayments: list[Prepayment]) -> ConstantGrid | None:
+    """The speeds of a grid of constant assumptions (one speed each) when every one passes
+    validate_speed, checked as arrays, each object read once; None otherwise (another kind, or
+    a speed that fails: all_valid, or one-by-one validation, then says which)."""
+    if {p.kind for p in prepayments} != {"constant"}:
+        return None
+    units = [p.unit for p in prepayments]
+    unit_set = set(units)
+    if not unit_set <= _UNIT_SET:
+        return None
+    try:
+        first = [v for p in prepayments for (v,) in (p.values,)]  # (exactly one speed each, else ValueError)
+    except (TypeError, ValueError):
+        return None
+    speed = np.array(first)
+    if speed.dtype.kind not in "fiu":
+        return None  # (not numbers: validate_speed says what they are)
+    speed = speed.astype(float, copy=False)
+    # validate_speed's tests (finite, not negative, at most 100 CPR or SMM and MAX_PSA PSA) on
+    # the extremes: a NaN makes both fail.
+    low, high = float(speed.min()), float(speed.max())
+    if not low >= 0.0:
+        return None
+    one = units[0] if len(unit_set) == 1 else None
+    if high > 100.0:
+        if one is not None:
+            if not (one == "PSA" and high <= MAX_PSA):
+                return None
+        elif not (speed <= np.where(np.array(units) == "PSA", MAX_PSA, 100.0)).all():
+            return None
+    return ConstantGrid(speed, one if one is not None else units, low, high)
+
+
+def plain_labels(prepayments: list[Prepayment]) -> bool:
+    """Whether constant speeds' labels are their speeds in words, as ConstantGrid.labels writes
+    them: no assumption is named, every speed a float or an int (formatted as that float)."""
+    return not any({p.name for p in prepayments}) and {type(p.values[0]) for p in prepayments} <= {float, int}
+
+
 def all_valid(prepayments: list[Prepayment]) -> bool:
     """Whether every speed of every assumption passes validate_speed, checked as arrays (a grid
     of 1,000 speeds in ~0.1 ms, not one call per speed). False tells the caller to validate one

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from .defaults import DefaultAssumption
-from .prepayment import Prepayment
+from .prepayment import ConstantGrid, Prepayment, plain_labels
 
 
 def _pct(rate: float) -> str:
@@ -106,13 +106,16 @@ class SpeedScenarios(Sequence[Scenario]):
     """Scenarios that are prepayment speeds alone (no index paths, no default assumption), each
     `Scenario(prepayment)` made only when asked for: a grid of 10,000 speeds then makes no
     10,000 objects per run (making them, and the cycle collector's passes over them, cost
-    ~1.5 ms per 1,000 scenarios). Reads as the list of those Scenarios."""
+    ~1.5 ms per 1,000 scenarios). Reads as the list of those Scenarios. `grid`: the speeds as
+    arrays when every one is a constant speed (model/prepayment.py `constant_grid`), read while
+    validating them, so that the SMM reads no object again."""
 
-    __slots__ = ("prepayments",)
+    __slots__ = ("grid", "prepayments")
     __hash__ = None  # type: ignore[assignment]  # (compared by value, as a list is)
 
-    def __init__(self, prepayments: list[Prepayment]):
+    def __init__(self, prepayments: list[Prepayment], grid: ConstantGrid | None = None):
         self.prepayments = prepayments
+        self.grid = grid
 
     def __len__(self) -> int:
         return len(self.prepayments)
@@ -125,7 +128,7 @@ class SpeedScenarios(Sequence[Scenario]):
 
     def __getitem__(self, i: int | slice) -> Scenario | SpeedScenarios:
         if isinstance(i, slice):
-            return SpeedScenarios(self.prepayments[i])
+            return SpeedScenarios(self.prepayments[i], None if self.grid is None else self.grid[i])
         return Scenario(self.prepayments[i])
 
     def __iter__(self) -> Iterator[Scenario]:
@@ -149,9 +152,17 @@ def prepayments_of(scenarios: Sequence[Scenario]) -> list[Prepayment]:
     return [s.prepayment for s in scenarios]
 
 
+def constant_grid_of(scenarios: Sequence[Scenario]) -> ConstantGrid | None:
+    """The scenarios' constant speeds as arrays, when they are a SpeedScenarios that has them."""
+    return scenarios.grid if isinstance(scenarios, SpeedScenarios) else None
+
+
 def labels_of(scenarios: Sequence[Scenario]) -> list[str]:
     """Each scenario's label (a speed's alone is its prepayment's: no Scenario made for it)."""
     if isinstance(scenarios, SpeedScenarios):
+        grid = scenarios.grid
+        if grid is not None and plain_labels(scenarios.prepayments):
+            return grid.labels()  # (the same words, without reading each object again)
         return Prepayment.labels(scenarios.prepayments)
     return [s.label for s in scenarios]
 
