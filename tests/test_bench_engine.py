@@ -3,6 +3,7 @@ runs end to end on tiny sizes so it cannot rot. Nothing here is timed."""
 
 from __future__ import annotations
 
+import mmap
 import shutil
 from pathlib import Path
 
@@ -87,10 +88,12 @@ def test_memory_column_sees_a_run_below_an_earlier_peak(bench) -> None:
     from the runs' start, or the runs read as no memory at all."""
     if not Path("/proc/self/clear_refs").exists():
         pytest.skip("no /proc/self/clear_refs: the peak cannot be reset here")
-    spike = np.ones(200 * 2**20 // 8)  # an earlier peak, 200 MB, touched
-    del spike
+    # Fresh anonymous mappings, touched: memory the allocator cannot hand back from a free list,
+    # as a run's new pages are.
+    with mmap.mmap(-1, 200 * 2**20) as spike:  # an earlier peak, 200 MB
+        np.frombuffer(spike, dtype=np.uint8)[:] = 1
     before = bench.start_peak()
-    run = np.ones(40 * 2**20 // 8)  # the "run": 40 MB touched after the reset
-    added = bench.peak_resident() - before
-    del run
+    with mmap.mmap(-1, 40 * 2**20) as run:  # the "run": 40 MB touched after the reset
+        np.frombuffer(run, dtype=np.uint8)[:] = 1
+        added = bench.peak_resident() - before
     assert 35 * 2**20 <= added <= 120 * 2**20
