@@ -823,10 +823,10 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 ret = 0.0
                 while sp > 0:
                     f = sp - 1
-                    n = st_node[f]
-                    k = kind[n]
+                    nd = np.uint64(st_node[f])  # (unsigned: see the flat path below)
+                    k = kind[nd]
                     if k == PAY:
-                        i = pa[n]
+                        i = np.uint64(pa[nd])
                         got = _pay(st_amount[f], bal[i])
                         bal[i] -= got
                         paid[i] += got
@@ -834,21 +834,24 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         sp -= 1
                         continue
                     if k == NAS_SHARE:
-                        i = pa[n]
-                        share = _nas(nas[pb[n], t], own_begin[i], tb_now, ptotal)
+                        i = np.uint64(pa[nd])
+                        share = _nas(nas[pb[nd], t], own_begin[i], tb_now, ptotal)
                         got = min(max(min(st_amount[f], share), 0.0), bal[i])
                         bal[i] -= got
                         paid[i] += got
                         ret = got
                         sp -= 1
                         continue
-                    if k == SEQUENTIAL and pb[n] == 1:
+                    if k == SEQUENTIAL and pb[nd] == 1:
                         # Every child one distinct class: each takes what the earlier ones leave.
                         cum = 0.0
                         used = 0.0
                         offer = st_amount[f]  # (read once: the stores below could alias it)
-                        for q in range(first_child[n], first_child[n] + n_children[n]):
-                            i = pa[children[q]]
+                        for q in range(first_child[nd], first_child[nd] + n_children[nd]):
+                            # (unsigned: an index read from an array is never negative, and
+                            # numba adds the length to a signed one that is, 3 instructions
+                            # each time)
+                            i = np.uint64(pa[np.uint64(children[np.uint64(q)])])
                             b = bal[i]
                             cum += b
                             got = _flat_seq(offer, cum, b)
@@ -862,9 +865,9 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         pos = st_pos[f]
                         if pos > 0:
                             st_used[f] += ret
-                        if pos < n_children[n]:
+                        if pos < n_children[nd]:
                             st_pos[f] = pos + 1
-                            st_node[sp] = children[first_child[n] + pos]
+                            st_node[sp] = children[first_child[nd] + pos]
                             st_amount[sp] = st_amount[f] - st_used[f]
                             st_used[sp] = 0.0
                             st_pos[sp] = 0
@@ -878,7 +881,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                         # ShiftingInterest.allocate: the seniors' amount, then the rest to the
                         # subordinates, then what they could not take back to the seniors.
                         pos = st_pos[f]
-                        c0 = first_child[n]
+                        c0 = first_child[nd]
                         if pos == 0:
                             st_amount[f] = max(st_amount[f], 0.0)
                             st_used[f] = 0.0
@@ -890,11 +893,11 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                             sub = 0.0
                             for m in range(first_member[x], first_member[x] + n_members[x]):
                                 sub += begin[members[m]]
-                            r0 = pa[n]
+                            r0 = pa[nd]
                             give = _senior_amount(st_amount[f], sh_unsch, senior, sub, sh_coll,
                                                   sh_coll0, sh_lossb, delinq_t, t, shift[r0, t],
                                                   shift[r0 + 1, t], shift[r0 + 2, t], shift[r0 + 3, t],
-                                                  pb[n] // 2, pb[n] % 2 == 1, not flag_a[n], flag_b[n])
+                                                  pb[nd] // 2, pb[nd] % 2 == 1, not flag_a[nd], flag_b[nd])
                         else:
                             st_used[f] += ret
                             give = st_amount[f] - st_used[f]
@@ -913,8 +916,8 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     if k == TRIGGER or k == WHEN:
                         if st_pos[f] == 0:
                             st_pos[f] = 1
-                            on = tripped[pa[n]] if k == TRIGGER else flag_a[n]
-                            st_node[sp] = children[first_child[n]]
+                            on = tripped[pa[nd]] if k == TRIGGER else flag_a[nd]
+                            st_node[sp] = children[first_child[nd]]
                             st_amount[sp] = st_amount[f] if on else 0.0
                             st_used[sp] = 0.0
                             st_pos[sp] = 0
@@ -924,9 +927,9 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                             sp -= 1  # the child's result is this node's: `ret` passes through
                         continue
                     # To-schedule and pro rata nodes read their children's capacities.
-                    c0 = first_child[n]
-                    nc = n_children[n]
-                    fixed = k == PRO_RATA and pb[n] != 0
+                    c0 = first_child[nd]
+                    nc = n_children[nd]
+                    fixed = k == PRO_RATA and pb[nd] != 0
                     pos = st_pos[f]
                     if fixed:
                         # Water-filling passes (ProRata._fixed), each offering what is left by
@@ -978,7 +981,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     if k == TO_SCHEDULE or k == DOWN_TO:
                         if pos == 0:
                             st_pos[f] = 1
-                            target = schedules[pa[n], t] if k == TO_SCHEDULE else node_val[n]
+                            target = schedules[pa[nd], t] if k == TO_SCHEDULE else node_val[nd]
                             give = min(st_amount[f], _over(scratch[c0], target))
                             st_node[sp] = children[c0]
                             st_amount[sp] = give
@@ -1014,7 +1017,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                             sp -= 1
                         continue
                     if pos == 0:
-                        w0 = pa[n]
+                        w0 = pa[nd]
                         negligible = ROUNDING * max(max(st_amount[f], 0.0), 1.0)
                         w_sum = 0.0
                         for q in range(nc):
@@ -1142,10 +1145,10 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                 ic = intr[c]
                 e = bal[c]
                 ac = acc[c]
-                w = wd[c]
+                w = wd[c] if ext else 0.0  # (write-downs: a credit run's only)
                 b0 = begin[c]
                 cf = cflag[c]
-                if cf & C_IN_GROUP:
+                if n_grp > 0 and cf & C_IN_GROUP:
                     gc = class_grp[c]
                     if cf & C_CASH:
                         g_cash[gc] += ic + pc
@@ -1169,7 +1172,7 @@ def _scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, i
                     moved += b0 - e + ac - pc - w
                     book_end += e
                     absorbed += w
-                if not w >= -tol:
+                if ext and not w >= -tol:
                     code |= NEGATIVE_WRITEDOWN
                 if not e >= -tol:
                     code |= NEGATIVE_BALANCE
