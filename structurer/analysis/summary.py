@@ -235,18 +235,17 @@ def summarise(deal: Deal, speeds: Sequence[Scenario | Prepayment | str] | None =
             # The one chunk: the summary's arrays are the ones made from its sums (no others
             # filled, then copied into).
             original, out, pv, coll = _sum_measures(deal, sums)
-        elif sums is not None:
-            if not out:
-                out, pv, coll = _blank(n, k, r)
-            original = _from_sums(deal, sums, out, pv, coll, start, stop)
         else:
             if not out:
                 out, pv, coll = _blank(n, k, r)
-            results = run_deal(deal, scenarios[start:stop])
-            original = np.array([results.original_balance(t.name) for t in classes], dtype=float)
-            _class_measures(results, out, pv, bey, months, start, stop)
-            _collateral_measures(results, coll, start, stop)
-            del results  # the chunk's cash flows go before the next chunk's are made
+            if sums is not None:
+                original = _from_sums(deal, sums, out, pv, coll, start, stop)
+            else:
+                results = run_deal(deal, scenarios[start:stop])
+                original = np.array([results.original_balance(t.name) for t in classes], dtype=float)
+                _class_measures(results, out, pv, bey, months, start, stop)
+                _collateral_measures(results, coll, start, stop)
+                del results  # the chunk's cash flows go before the next chunk's are made
         if progress is not None:
             progress(stop, n)
     if not out:  # (no scenario)

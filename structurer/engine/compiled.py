@@ -259,14 +259,14 @@ def smm_arrays(prepayments: list, ages: np.ndarray, periods: int,
     """
     n = len(prepayments)
     width = int(min(periods, max(1, 30 - int(ages.min(initial=30)))))
-    if grid is not None:  # (the speeds of `prepayments`, read already)
-        return (constant_smm(grid.speed, grid.units, ages, width, bounds=(grid.low, grid.high)),
-                np.full(n, -1, dtype=np.int64),
-                np.zeros((0, len(ages), periods)))
-    if {p.kind for p in prepayments} <= {"constant"}:  # the usual grid: no rows to scatter
-        return (constant_smm(*constant_speeds(prepayments), ages, width) if n
-                else np.zeros((0, len(ages), width)),
-                np.full(n, -1, dtype=np.int64), np.zeros((0, len(ages), periods)))
+    if grid is not None or {p.kind for p in prepayments} <= {"constant"}:
+        # the usual grid: no rows to scatter (`grid`: its speeds read already)
+        if grid is not None:
+            smm_const = constant_smm(grid.speed, grid.units, ages, width, bounds=(grid.low, grid.high))
+        else:
+            smm_const = (constant_smm(*constant_speeds(prepayments), ages, width) if n
+                         else np.zeros((0, len(ages), width)))
+        return smm_const, np.full(n, -1, dtype=np.int64), np.zeros((0, len(ages), periods))
     constant = [s for s, p in enumerate(prepayments) if p.kind == "constant"]
     other = [s for s, p in enumerate(prepayments) if p.kind != "constant"]
     smm_const = np.zeros((n, len(ages), width))

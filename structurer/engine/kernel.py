@@ -1581,11 +1581,9 @@ def run(*args: object, scenarios: int | None = None) -> None:
     are busy it waits for a worker to be scheduled, often milliseconds, against ~0.1 ms for the
     run itself."""
     with _without_scipy():
-        if scenarios is None or scenarios > BLOCK:
-            run_kernel(*args)
-            return
-        threads = numba.get_num_threads()
-        if threads == 1:  # (one thread already: nothing to set, nor to set back)
+        # (one thread already, or a run of several blocks: nothing to set, nor to set back)
+        threads = 1 if scenarios is None or scenarios > BLOCK else numba.get_num_threads()
+        if threads == 1:
             run_kernel(*args)
             return
         numba.set_num_threads(1)
