@@ -3,6 +3,7 @@ to 100,000 scenarios; peak memory; and the time of every structuring solver (iss
 
     python benchmarks/bench_engine.py [--counts 1,100,1000,10000,100000] [--repeat 5]
                                       [--sample 20] [--skip-100k] [--no-solvers]
+                                      [--rounds 12] [--head-counts 1000,10000]
 
 1. Builds benchmarks/seq_c/seq.c with the system C compiler (`cc -O3`, when there is one) and
    checks that its class WALs on deals/sequential.waterfall agree with deal.run(...) to 1e-9
@@ -23,7 +24,16 @@ to 100,000 scenarios; peak memory; and the time of every structuring solver (iss
    A count whose engine run would need more memory than the machine has available (estimated
    from the largest count measured before it) is skipped with what it would need; --skip-100k
    skips 100,000 outright.
-3. Times every solver of structurer.structuring.solve on the example deals (size_for_wal,
+3. Head to head (sequential deal, 1,000 and 10,000 scenarios, when there is a C compiler): the
+   engine on all cores against C on one thread, run turn about, so that both meet the same state
+   of the machine. The tables above time each configuration once, minutes apart; on a virtual
+   machine whose cores are sometimes two hardware threads of one core, the same program runs up to
+   ~40% slower in one phase than in the other, and a ratio of figures taken in different phases
+   says more about the machine than about the engine. Each round times C on one thread, C on two
+   and the engine (in this process, all cores), best of a few runs each; it prints the rounds'
+   ratios (median, range, how many under 1) and C's own two-thread speed-up in each round, which
+   shows the phase: near 2 when the two threads have a core each.
+4. Times every solver of structurer.structuring.solve on the example deals (size_for_wal,
    max_pac_balance, par_coupon, effective_band) and the tie-out of every example deal.
 
 It prints figures only: nothing is asserted on time. Exit code 1 when an agreement check fails.
@@ -339,6 +349,43 @@ def scale_table(path: Path, exe: Path | None, counts: list[int], repeat: int, sa
     print()
 
 
+# ---- head to head: the engine on all cores and C on one thread, turn about
+
+
+def head_to_head(exe: Path, counts: list[int], rounds: int) -> list[dict[str, float]]:
+    """For each count, `rounds` rounds of: C on one thread, C on two, the engine on all cores
+    (deal.run in this process, after an untimed run), each the best of a few runs (~0.3 s of C's
+    work); per round, ns per scenario-month of each. Printed as it goes; returned for the tests."""
+    deal = structurer.load(SEQUENTIAL)
+    periods = periods_of(deal)
+    print("head to head on sequential.waterfall, turn about: C 1 thr, C 2 thr, engine (all cores);")
+    print("  ns per scenario-month, best of a few runs each; C 2x: C's own speed-up on two threads in")
+    print("  the round (near 2: two cores; near 1.4: two hardware threads of one core)")
+    print(f"  {'scenarios':>9}{'rounds':>8}{'eng/C1 median':>15}{'range':>15}{'under 1':>9}"
+          f"{'C 2x median':>13}{'eng/C1 where C 2x >= 1.8':>27}")
+    out: list[dict[str, float]] = []
+    for n in counts:
+        speeds = grid(n)
+        scenarios = [Prepayment.constant(v, "PSA") for v in speeds]
+        reps = max(2, min(20, int(1e7 / (n * periods))))
+        rows = []
+        for _ in range(rounds):
+            c1 = ns(run_c(exe, deal, speeds, 1, reps)[1], n, periods)
+            c2 = ns(run_c(exe, deal, speeds, 2, reps)[1], n, periods)
+            eng = ns(best(lambda s=scenarios: deal.run(*s), max(2, reps // 4)), n, periods)
+            rows.append({"scenarios": n, "c1": c1, "c2": c2, "engine": eng})
+        ratios = sorted(r["engine"] / r["c1"] for r in rows)
+        gains = [r["c1"] / r["c2"] for r in rows]
+        two = [r["engine"] / r["c1"] for r in rows if r["c1"] / r["c2"] >= 1.8]
+        two_cell = f"{statistics.median(two):.2f} in {len(two)}" if two else "no such round"
+        print(f"  {n:>9,}{rounds:>8}{statistics.median(ratios):>15.2f}"
+              f"{f'{ratios[0]:.2f}-{ratios[-1]:.2f}':>15}{sum(x < 1 for x in ratios):>6} of {rounds}"
+              f"{statistics.median(gains):>10.2f}{two_cell:>27}")
+        out.extend(rows)
+    print()
+    return out
+
+
 # ---- solvers
 
 
@@ -401,6 +448,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-100k", action="store_true",
                         help="do not run the engine at 100,000 scenarios (a full run keeps ~3.5 GB)")
     parser.add_argument("--no-solvers", action="store_true", help="skip the solver timings")
+    parser.add_argument("--rounds", type=int, default=12,
+                        help="rounds of the head-to-head of the engine and C (default 12; 0 skips it)")
+    parser.add_argument("--head-counts", default="1000,10000",
+                        help="scenario counts of the head-to-head, comma-separated (default 1000,10000)")
     parser.add_argument("--child", nargs=3, metavar=("DEAL", "N", "REPEAT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -410,8 +461,14 @@ def main(argv: list[str] | None = None) -> int:
         counts = [int(c.replace("_", "")) for c in args.counts.split(",")]
     except ValueError:
         parser.error(f"--counts takes whole numbers separated by commas, not '{args.counts}'")
-    if any(c < 1 for c in counts) or args.repeat < 1 or args.sample < 1:
-        parser.error("--counts, --repeat and --sample must be at least 1")
+    try:
+        head_counts = [int(c.replace("_", "")) for c in args.head_counts.split(",")]
+    except ValueError:
+        parser.error(f"--head-counts takes whole numbers separated by commas, not '{args.head_counts}'")
+    if any(c < 1 for c in counts + head_counts) or args.repeat < 1 or args.sample < 1:
+        parser.error("--counts, --head-counts, --repeat and --sample must be at least 1")
+    if args.rounds < 0:
+        parser.error("--rounds must be 0 or more")
 
     seq, pac = structurer.load(SEQUENTIAL), structurer.load(PAC)
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cores, "
@@ -423,6 +480,8 @@ def main(argv: list[str] | None = None) -> int:
         ok = check_agreement(exe, seq, pac)
         for path in (SEQUENTIAL, PAC):
             scale_table(path, exe, counts, args.repeat, args.sample, args.skip_100k)
+        if exe is not None and args.rounds > 0:
+            head_to_head(exe, head_counts, args.rounds)
     if not args.no_solvers:
         solver_table(max(1, min(args.repeat, 5)))
     print("agreement: " + ("yes" if ok else "NO"))

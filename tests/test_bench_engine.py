@@ -58,7 +58,7 @@ def test_c_program_refuses_bad_input(exe) -> None:
 
 
 def test_script_runs_on_tiny_sizes(bench, capsys: pytest.CaptureFixture[str]) -> None:
-    code = bench.main(["--counts", "1,3", "--repeat", "1", "--sample", "1"])
+    code = bench.main(["--counts", "1,3", "--repeat", "1", "--sample", "1", "--rounds", "0"])
     out = capsys.readouterr().out
     assert code == 0
     assert out.rstrip().endswith("agreement: yes")
@@ -81,6 +81,27 @@ def test_script_runs_on_tiny_sizes(bench, capsys: pytest.CaptureFixture[str]) ->
 def test_counts_must_be_whole_numbers(bench) -> None:
     with pytest.raises(SystemExit):
         bench.main(["--counts", "1,x"])
+    with pytest.raises(SystemExit):
+        bench.main(["--head-counts", "0"])
+    with pytest.raises(SystemExit):
+        bench.main(["--rounds", "-1"])
+
+
+@needs_cc
+def test_head_to_head_runs_turn_about(bench, exe, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = bench.head_to_head(exe, [3, 5], 2)
+    out = capsys.readouterr().out
+    assert [r["scenarios"] for r in rows] == [3, 3, 5, 5]
+    assert all(r["c1"] > 0 and r["c2"] > 0 and r["engine"] > 0 for r in rows)
+    table = out.splitlines()
+    top = next(i for i, line in enumerate(table) if line.split()[:1] == ["scenarios"])
+    cells = [line.split() for line in table[top + 1:top + 3]]
+    assert [c[0] for c in cells] == ["3", "5"] and all(c[1] == "2" for c in cells)
+    for c, n in zip(cells, (3, 5), strict=True):
+        ratios = sorted(r["engine"] / r["c1"] for r in rows if r["scenarios"] == n)
+        assert float(c[2]) == pytest.approx((ratios[0] + ratios[1]) / 2, abs=0.006)  # the median
+        assert c[3] == f"{ratios[0]:.2f}-{ratios[1]:.2f}"
+        assert c[4] == str(sum(x < 1 for x in ratios)) and c[5:7] == ["of", "2"]
 
 
 def test_memory_column_sees_a_run_below_an_earlier_peak(bench) -> None:
