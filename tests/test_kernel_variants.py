@@ -1,8 +1,10 @@
-"""The kernel's two compiled variants (engine/kernel.py): the plain one, the same source with credit
+"""The kernel's compiled variants (engine/kernel.py): the plain one, the same source with credit
 runs, OC and reserve, collateral groups, WAC classes, triggers, named triggers, conditions,
-targets and shifting interest dropped at compile time, gives every example deal it serves the
-general one's figures to the bit, full runs and summaries; the dispatch gives it no deal with
-one of those features.
+targets and shifting interest dropped at compile time, and the lean one (`_lean_blocks`, for the
+usual agency CMO: fixed coupons, pay, sequential, pro rata and to-schedule rules, no accrual,
+split, strip or notional classes or NAS shares) give every example deal they serve the general
+one's figures to the bit, full runs and summaries, as they do random lean deals at random speeds;
+the dispatch gives them no deal with a feature they lack.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import build_deal
+from hypothesis import HealthCheck, given, settings
+from test_properties import deals
 
 import structurer
 from structurer.engine import kernel
+from structurer.model.rules.program import NAS_SHARE
 
 ROOT = Path(__file__).resolve().parent.parent
 DEALS = ROOT / "deals"
@@ -23,6 +28,9 @@ SPEEDS = ["0 PSA", "100 PSA", "165 PSA", "400 PSA", "1000 PSA", "6 CPR", "100 CP
 # classes; accrual: Z classes; nas: NAS shares; oas, floater: floating coupons).
 PLAIN = ("accrual", "floater", "io_po", "nas", "oas", "pac", "pac_tiers", "passthrough", "prorata",
          "senior_sub", "sequential", "tape", "trust_io_po", "two_pool")
+# ... of which the lean kernel serves these (the others: accrual, floating or notional classes, NAS
+# shares, or a pass-through class whose interest row is never written: see `kernel._lean`)
+LEAN = ("pac_tiers", "prorata", "senior_sub", "sequential", "tape", "two_pool")
 FLOWS = ("beginning_balance", "interest", "accrued", "principal", "ending_balance", "shortfall", "coupon",
          "residual_interest", "residual_principal")
 COLLATERAL = ("beginning_balance", "interest", "scheduled_principal", "prepayment", "ending_balance",
@@ -33,7 +41,7 @@ COLLATERAL = ("beginning_balance", "interest", "scheduled_principal", "prepaymen
 def ran(monkeypatch) -> list[str]:
     """The variants the runs launched, in order."""
     seen: list[str] = []
-    for name, label in (("_run_blocks", "general"), ("_run_blocks_plain", "plain")):
+    for name, label in (("_run_blocks", "general"), ("_run_blocks_plain", "plain"), ("_lean_blocks", "lean")):
         compiled = getattr(kernel, name)
 
         def launch(*args, _compiled=compiled, _label=label):
@@ -74,17 +82,21 @@ def test_the_variants_are_one_source_under_two_names():
 def test_the_plain_kernel_gives_the_general_kernels_figures(name, ran, monkeypatch):
     deal = structurer.load(DEALS / f"{name}.waterfall")
     speeds = [*SPEEDS, *(n for n, s in deal.scenarios.items() if s.defaults is None)]
-    plain = _figures(deal.run(*speeds))
-    plain_sums = _summary(structurer.summarise(deal, speeds, rates=[0.04, 0.07]))
-    assert ran == ["plain", "plain"]
-    monkeypatch.setenv("STRUCTURER_KERNEL", "general")
-    general = _figures(deal.run(*speeds))
-    general_sums = _summary(structurer.summarise(deal, speeds, rates=[0.04, 0.07]))
-    assert ran == ["plain", "plain", "general", "general"]
-    for key, want in general.items():
-        np.testing.assert_array_equal(plain[key], want, err_msg=f"{name} {key}")
-    for key, want in general_sums.items():
-        np.testing.assert_array_equal(plain_sums[key], want, err_msg=f"{name} summary {key}")
+    chosen = "lean" if name in LEAN else "plain"
+    caps = ("auto", "plain", "general") if name in LEAN else ("auto", "general")
+    figures = {}
+    for cap in caps:
+        monkeypatch.setenv("STRUCTURER_KERNEL", cap)
+        figures[cap] = (_figures(deal.run(*speeds)),
+                        _summary(structurer.summarise(deal, speeds, rates=[0.04, 0.07])))
+    assert ran == [k for k in (chosen, *caps[1:]) for _ in range(2)]
+    general, general_sums = figures["general"]
+    for cap in caps[:-1]:
+        got, got_sums = figures[cap]
+        for key, want in general.items():
+            np.testing.assert_array_equal(got[key], want, err_msg=f"{name} {cap} {key}")
+        for key, want in general_sums.items():
+            np.testing.assert_array_equal(got_sums[key], want, err_msg=f"{name} {cap} summary {key}")
 
 
 # A WAC class (docs/language.md "WAC classes"), the only feature no example deal has alone.
@@ -133,19 +145,14 @@ def test_a_credit_run_of_a_plain_deal_runs_on_the_general_kernel(ran):
     assert credit
     deal.run("100 PSA")
     deal.run(credit[0])
-    assert ran == ["plain", "general"]
+    assert ran == ["lean", "general"]
 
 
 def test_each_dropped_feature_alone_sends_a_run_to_the_general_kernel(monkeypatch):
     """`kernel.variant` on a plain deal's arguments with one feature's argument set: general, for
     every flag the plain variant holds constant."""
-    captured: list[tuple] = []
-    plain_launch = kernel._run_blocks_plain
-    monkeypatch.setattr(kernel, "_run_blocks_plain",
-                        lambda *args: (captured.append(args), plain_launch(*args)))
-    structurer.load(DEALS / "sequential.waterfall").run("100 PSA", "300 PSA")
-    (args,) = captured
-    assert kernel.variant(args) == "plain"
+    args = _arguments(monkeypatch, "sequential")
+    assert kernel.variant(args) == "lean"
     for name in ("ext", "enh"):
         changed = list(args)
         changed[kernel._AT[name]] = True
@@ -162,6 +169,82 @@ def test_the_environment_forces_the_general_kernel(ran, monkeypatch):
     deal = structurer.load(DEALS / "sequential.waterfall")
     monkeypatch.setenv("STRUCTURER_KERNEL", "general")
     deal.run("100 PSA")
+    monkeypatch.setenv("STRUCTURER_KERNEL", "plain")
+    deal.run("100 PSA")
     monkeypatch.setenv("STRUCTURER_KERNEL", "auto")
     deal.run("100 PSA")
-    assert ran == ["general", "plain"]
+    assert ran == ["general", "plain", "lean"]
+
+
+def _arguments(monkeypatch, name: str) -> tuple:
+    """The kernel's arguments for a run of an example deal at two speeds."""
+    captured: list[tuple] = []
+    launch = kernel.run_kernel
+    monkeypatch.setattr(kernel, "run_kernel", lambda *args: (captured.append(args), launch(*args)))
+    structurer.load(DEALS / f"{name}.waterfall").run("100 PSA", "300 PSA")
+    monkeypatch.setattr(kernel, "run_kernel", launch)
+    (args,) = captured
+    return args
+
+
+def _with(args: tuple, **changes: object) -> tuple:
+    out = list(args)
+    for name, value in changes.items():
+        out[kernel._AT[name]] = value
+    return tuple(out)
+
+
+def test_each_feature_the_lean_kernel_lacks_sends_a_run_to_the_plain_one(monkeypatch):
+    args = _arguments(monkeypatch, "sequential")
+    assert kernel.variant(args) == "lean"
+    n = args[kernel._AT["init_balance"]].shape[0]
+    one = np.zeros(1, dtype=np.int64)
+    owner = args[kernel._AT["owner"]]
+    residual = int(np.flatnonzero(~owner)[0])
+    regular = int(np.flatnonzero(owner)[0])
+    lacking = {
+        "a NAS share": _with(args, has_nas=True),
+        "a floating coupon": _with(args, f_index=np.array([0] + [-1] * (n - 1))),
+        "an accrual class": _with(args, acc_z=one),
+        "a split class": _with(args, kid_k=one),
+        "a notional class": _with(args, ntl_k=one),
+        "a strip": _with(args, strip_k=one),
+        "another rule kind": _with(args, kind=np.append(args[kernel._AT["kind"]], NAS_SHARE)),
+    }
+    for name in ("cash", "book", "store_paid", "store_int"):
+        flags = args[kernel._AT[name]].copy()
+        flags[regular] = False
+        lacking[f"a class that owns principal without {name}"] = _with(args, **{name: flags})
+        flags = args[kernel._AT[name]].copy()
+        flags[residual] = True
+        lacking[f"a residual with {name}"] = _with(args, **{name: flags})
+    balances = args[kernel._AT["init_balance"]].copy()
+    balances[residual] = 1.0
+    lacking["a residual with a balance"] = _with(args, init_balance=balances)
+    for feature, changed in lacking.items():
+        assert kernel.variant(changed) == "plain", feature
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.data_too_large])
+@given(deals())
+def test_random_deals_get_the_general_kernels_figures_from_the_lean_one(g):
+    """Random deals (test_properties.py: one to three pools, sequential, pro rata, fixed
+    percentages and nestings, zero coupons among them) at random speeds: the kernel the dispatch
+    picks (lean but for a zero-coupon class) gives the general kernel's figures to the bit, full
+    runs and summaries."""
+    deal = build_deal(g.text, "generated.waterfall")
+    speeds = g.speeds
+    seen: list[str] = []
+    picked = kernel.variant
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kernel, "variant", lambda args: seen.append(picked(args)) or seen[-1])
+        auto = _figures(deal.run(*speeds)), _summary(structurer.summarise(deal, speeds, rates=[0.05]))
+        mp.setenv("STRUCTURER_KERNEL", "general")
+        general = _figures(deal.run(*speeds)), _summary(structurer.summarise(deal, speeds, rates=[0.05]))
+    assert seen[2:] == ["general", "general"] and seen[0] == seen[1] in ("lean", "plain")
+    zero_coupon = " coupon 0.000%" in g.text
+    assert seen[0] == ("plain" if zero_coupon else "lean")
+    for got, want in zip(auto, general, strict=True):
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key], err_msg=key)
