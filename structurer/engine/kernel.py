@@ -1527,31 +1527,35 @@ def derive_ending_rows(init_balance, paid, accretion, writedown, on_books, sourc
                 end[r, s, t] = b * share[r] if kid[r] else b
 
 
-# ---- the lean kernel: a deal with pools, fixed-coupon classes and a residual, whose principal rules
-# are pay, sequential, pro rata and to-schedule only (no credit run, groups, OC or reserve,
-# triggers, conditions, targets, shifting interest, WAC or floating coupons, accrual, split, strip
-# or notional classes, NAS shares): the usual agency CMO. `variant` sends it here. The same
-# arithmetic as `_scenarios`, each sum in the same order, so its figures are the general kernel's
-# to the bit (tests/test_kernel_variants.py). What makes it ~25% faster per scenario-month: every
-# class but the residual owns principal, holds cash, is on the books and writes both its rows, so
-# the audit's sums over those classes run in a loop without a test of each class's flags (those
-# tests, and the stores under them, cost LLVM's code ~10 ns a scenario-month on the sequential
-# example, a fifth of the whole); and a program that is one sequential list of classes is paid
-# inline, without the stack machine's first frame. (The same function with the general kernel's
-# flag tests was only ~6% faster than the plain variant: the size of `_scenarios` is not the
-# cost.) A rule kind added to the general kernel needs nothing here: `variant` sends a program
-# with any other kind to the plain one.
+# ---- the lean kernel: a deal with pools, fixed-coupon classes (IO classes among them) and a
+# residual, whose principal rules are pay, sequential, pro rata and to-schedule only (no credit
+# run, groups, OC or reserve, triggers, conditions, targets, shifting interest, WAC or floating
+# coupons, accrual, split, strip or zero-coupon classes, NAS shares): the usual agency CMO.
+# `variant` sends it here. The same arithmetic as `_scenarios`, each sum in the same order, so its
+# figures are the general kernel's to the bit (tests/test_kernel_variants.py). What makes it ~25%
+# faster per scenario-month: a class is of one of three kinds (it owns principal, holds cash, is
+# on the books and writes both its rows; or it is notional, holds cash and writes its interest
+# row; or it is the residual), so the audit sums the classes that own principal, and those that
+# hold cash, in loops over lists of them, without a test of each class's flags (those tests, and
+# the stores under them, cost ~10 ns a scenario-month on the sequential example, a fifth of the
+# whole); and a program that is one sequential list of classes is paid inline, without the stack
+# machine's first frame. (The same function with the general kernel's flag tests was only ~6%
+# faster than the plain variant: the size of `_scenarios` is not the cost.) A rule kind added to
+# the general kernel needs nothing here: `variant` sends a program with any other kind to the
+# plain one.
 
 
 @njit(cache=CACHE, error_model="numpy")
 def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net_m, fee_m, init_balance,
-                    begin0, coupon, owner, kind, pa, pb, first_child, n_children, first_member,
-                    n_members, children, members, weights, schedules, root, deal_scale, keep_rows, disc,
-                    resid_class, dust, sums, paid_out, int_out, resid_int, resid_prin, short_flag, fail_t,
-                    fail_code):
+                    begin0, coupon, owner, cash, ntl_k, ntl_factor, ntl_first_class, ntl_n_class,
+                    ntl_classes, ntl_first_pool, ntl_n_pool, ntl_pools, ntl_all, kind, pa, pb, first_child,
+                    n_children, first_member, n_members, children, members, weights, schedules, root,
+                    deal_scale, keep_rows, disc, resid_class, dust, sums, paid_out, int_out, resid_int,
+                    resid_prin, short_flag, fail_t, fail_code):
     """Scenarios s0..s1-1 of a lean deal (see above), every period: collateral, waterfall, audit.
-    A class either owns principal (and holds cash, is on the books, writes both rows) or is the
-    residual (none of those; no balance, no coupon)."""
+    A class owns principal (and holds cash, is on the books, writes both rows), or is notional
+    (holds cash and writes its interest row only), or is the residual (none of those; no
+    balance)."""
     n_cls = init_balance.shape[0]
     periods = disc.shape[1]
     n_rate = disc.shape[0]
@@ -1566,7 +1570,9 @@ def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net
     paid = np.empty(n_cls)
     intr = np.empty(n_cls)
     factor = np.empty(n_pool)
+    pbeg = np.empty(n_pool)
     pend = np.empty(n_pool)
+    n_ntl = ntl_k.shape[0]
     st_node = np.zeros(n_nodes + 1, dtype=np.int64)
     st_pos = np.zeros(n_nodes + 1, dtype=np.int64)
     st_pass = np.zeros(n_nodes + 1, dtype=np.int64)
@@ -1583,15 +1589,21 @@ def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net
     s_ww = np.zeros(sw)
     s_first = np.zeros(sw)
     s_last = np.zeros(sw)
+    s_fin = np.zeros(sw)  # a notional class's last ending balance
     s_pv = np.zeros((n_rate, sw))
     cs_int = cs_prin = cs_wp = cs_ww = cs_first = cs_last = cs_sched = cs_prep = cs_fee = 0.0
     flat_root = kind[root] == SEQUENTIAL and pb[root] == 1  # a list of classes, paid in order
     reg = np.empty(n_cls, dtype=np.uint64)  # the classes that own principal, in class order
+    held = np.empty(n_cls, dtype=np.uint64)  # ... and those that hold cash (notional ones too)
     n_reg = 0
+    n_held = 0
     for c in range(n_cls):
         if owner[c]:
             reg[n_reg] = c
             n_reg += 1
+        if cash[c]:
+            held[n_held] = c
+            n_held += 1
     for s in range(s0, s1):
         row = path_row[s]
         any_short = False
@@ -1614,6 +1626,7 @@ def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net
                 factor[p] = factor[p] * ((1.0 - a) * (1.0 - smm))
                 sched = b * a
                 prepay = smm * (b - sched)
+                pbeg[p] = b
                 pend[p] = b - sched - prepay
                 int_tot += b * net_m[p]
                 sched_tot += sched
@@ -1621,6 +1634,22 @@ def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net
                 fee_tot += b * fee_m[p]
             available = int_tot
             principal_in = sched_tot + prep_tot
+            for j in range(n_ntl):
+                # notional balances at the start of the period, on the pools' beginning balances
+                base = 0.0
+                for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
+                    base += bal[ntl_classes[q]]
+                if ntl_n_pool[j] > 0:
+                    ps = 0.0
+                    for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
+                        ps += pbeg[ntl_pools[q]]
+                    base = base + ps
+                if ntl_all[j]:
+                    ps = 0.0
+                    for p in range(n_pool):
+                        ps += pbeg[p]
+                    base = base + ps
+                begin[ntl_k[j]] = ntl_factor[j] * base
             cash_in = principal_in + int_tot
             total_due = 0.0
             for c in range(n_cls):
@@ -1813,16 +1842,19 @@ def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net
             for j in range(n_reg):  # the sums over the classes that own principal, flag-free
                 c = reg[j]
                 pc = paid[c]
-                ic = intr[c]
                 e = bal[c]
                 owner_paid += pc
                 owner_end += e
-                gap += ic + pc
                 moved += begin[c] - e - pc
                 if keep_rows:
                     paid_out[c, s, t] = pc
-                    int_out[c, s, t] = ic
                 begin[c] = e
+            for j in range(n_held):  # ... and over those that hold cash
+                c = held[j]
+                ic = intr[c]
+                gap += ic + paid[c]
+                if keep_rows:
+                    int_out[c, s, t] = ic
             r_int = available - cash_int_paid
             r_prin = principal_in - owner_paid
             if keep_rows:
@@ -1868,6 +1900,31 @@ def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net
                         s_last[at] = k1
                     for r in range(n_rate):
                         s_pv[r, at] += (r_int + r_prin) * disc[r, t]
+            for j in range(n_ntl):
+                # notional ending balances, on the pools' ending balances: the audit's, and a
+                # notional class's WAL (that of its notional balance's paydown)
+                base = 0.0
+                for q in range(ntl_first_class[j], ntl_first_class[j] + ntl_n_class[j]):
+                    base += bal[ntl_classes[q]]
+                if ntl_n_pool[j] > 0:
+                    ps = 0.0
+                    for q in range(ntl_first_pool[j], ntl_first_pool[j] + ntl_n_pool[j]):
+                        ps += pend[ntl_pools[q]]
+                    base = base + ps
+                if ntl_all[j]:
+                    ps = 0.0
+                    for p in range(n_pool):
+                        ps += pend[p]
+                    base = base + ps
+                ne = ntl_factor[j] * base
+                if not ne >= -tol:
+                    code |= NEGATIVE_BALANCE
+                if not keep_rows:
+                    nk = ntl_k[j]
+                    w = max(begin[nk] - ne, 0.0)
+                    s_wp[nk] += w
+                    s_ww[nk] += (t + 1.0) * w
+                    s_fin[nk] = ne
             if fail_t[s] < 0:
                 gap += r_int + r_prin
                 if not abs(gap) <= tol:
@@ -1891,7 +1948,7 @@ def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net
                 sums[s, c, F_WAL_WEIGHTED] = s_ww[c]
                 sums[s, c, F_FIRST] = s_first[c]
                 sums[s, c, F_LAST] = s_last[c]
-                sums[s, c, F_FINAL] = bal[c]  # (the residual's: its zero balance)
+                sums[s, c, F_FINAL] = bal[c] if owner[c] else s_fin[c]
                 for r in range(n_rate):
                     sums[s, c, F_PV + r] = s_pv[r, c]
                     s_pv[r, c] = 0.0
@@ -1901,6 +1958,7 @@ def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net
                 s_ww[c] = 0.0
                 s_first[c] = 0.0
                 s_last[c] = 0.0
+                s_fin[c] = 0.0
             pe = 0.0
             for p in range(n_pool):
                 pe += pend[p]
@@ -1919,19 +1977,23 @@ def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net
 
 @njit(cache=CACHE, parallel=True, error_model="numpy")
 def _lean_blocks(smm_const, path_row, paths, pool_balance, amort, net_m, fee_m, init_balance, begin0,
-                 coupon, owner, kind, pa, pb, first_child, n_children, first_member, n_members, children,
-                 members, weights, schedules, root, deal_scale, keep_rows, disc, resid_class, dust, sums,
-                 paid_out, int_out, resid_int, resid_prin, short_flag, fail_t, fail_code):
+                 coupon, owner, cash, ntl_k, ntl_factor, ntl_first_class, ntl_n_class, ntl_classes,
+                 ntl_first_pool, ntl_n_pool, ntl_pools, ntl_all, kind, pa, pb, first_child, n_children,
+                 first_member, n_members, children, members, weights, schedules, root, deal_scale,
+                 keep_rows, disc, resid_class, dust, sums, paid_out, int_out, resid_int, resid_prin,
+                 short_flag, fail_t, fail_code):
     """`_lean_scenarios` over all scenarios, in blocks in parallel (as `_run_blocks`)."""
     n_scen = fail_t.shape[0]
     size = min(max(BLOCK, (n_scen + 15) // 16), BLOCK_MAX)
     n_blocks = (n_scen + size - 1) // size
     for blk in prange(n_blocks):
         _lean_scenarios(blk * size, min(n_scen, (blk + 1) * size), smm_const, path_row, paths,
-                        pool_balance, amort, net_m, fee_m, init_balance, begin0, coupon, owner, kind, pa,
-                        pb, first_child, n_children, first_member, n_members, children, members,
-                        weights, schedules, root, deal_scale, keep_rows, disc, resid_class, dust, sums,
-                        paid_out, int_out, resid_int, resid_prin, short_flag, fail_t, fail_code)
+                        pool_balance, amort, net_m, fee_m, init_balance, begin0, coupon, owner, cash,
+                        ntl_k, ntl_factor, ntl_first_class, ntl_n_class, ntl_classes, ntl_first_pool,
+                        ntl_n_pool, ntl_pools, ntl_all, kind, pa, pb, first_child, n_children,
+                        first_member, n_members, children, members, weights, schedules, root,
+                        deal_scale, keep_rows, disc, resid_class, dust, sums, paid_out, int_out,
+                        resid_int, resid_prin, short_flag, fail_t, fail_code)
 
 
 # `_lean_blocks`' arguments, as names of `_run_blocks`' (a few under other names there).
@@ -1984,19 +2046,25 @@ def variant(args: tuple) -> str:
 
 def _lean(args: tuple) -> bool:
     """Whether `_lean_blocks` serves a plain run with these arguments: fixed coupons, no accrual,
-    split, strip or notional classes, no NAS share, the rule kinds it knows, and every class
-    either owning principal, holding cash, on the books and writing both its rows, or none of
-    those and without a balance (the residual)."""
+    split or strip classes, no NAS share, the rule kinds it knows, and every class of one of three
+    kinds: owning principal, holding cash, on the books and writing both its rows; notional,
+    holding cash and writing its interest row only; or none of those and without a balance (the
+    residual)."""
     get = lambda name: args[_AT[name]]  # noqa: E731
     if get("has_nas") or (get("f_index") >= 0).any():
         return False
-    if any(get(name).shape[0] > 0 for name in ("acc_z", "kid_k", "ntl_k", "strip_k")):
+    if any(get(name).shape[0] > 0 for name in ("acc_z", "kid_k", "strip_k")):
         return False
     if not np.isin(get("kind"), _LEAN_KINDS).all():
         return False
-    owner = get("owner")
-    same = [get(name) == owner for name in ("cash", "book", "store_paid", "store_int")]
-    return bool(np.logical_and.reduce(same).all() and (get("init_balance")[~owner] == 0.0).all())
+    owner, cash, book, paid, interest = (get(name) for name in ("owner", "cash", "book", "store_paid",
+                                                                "store_int"))
+    notional = np.zeros(owner.shape[0], dtype=np.bool_)
+    notional[get("ntl_k")] = True
+    regular = ~notional & owner & cash & book & paid & interest
+    io = notional & ~owner & cash & ~book & ~paid & interest
+    residual = ~(owner | cash | book | paid | interest | notional) & (get("init_balance") == 0.0)
+    return bool((regular | io | residual).all())
 
 
 _LEAN_KINDS = (PAY, SEQUENTIAL, PRO_RATA, TO_SCHEDULE)
