@@ -1849,7 +1849,13 @@ def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net
                 if keep_rows:
                     paid_out[c, s, t] = pc
                 begin[c] = e
-            for j in range(n_held):  # ... and over those that hold cash
+                if n_ntl == 0:
+                    # (the classes that hold cash are these: one loop, not two, ~3% faster)
+                    ic = intr[c]
+                    gap += ic + pc
+                    if keep_rows:
+                        int_out[c, s, t] = ic
+            for j in range(n_held if n_ntl > 0 else 0):  # ... and over those that hold cash
                 c = held[j]
                 ic = intr[c]
                 gap += ic + paid[c]
