@@ -264,3 +264,19 @@ def test_random_deals_get_the_general_kernels_figures_from_the_lean_one(g):
     for got, want in zip(auto, general, strict=True):
         for key in want:
             np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+
+
+def test_the_lean_answer_is_kept_for_the_arrays_it_read_only(monkeypatch):
+    """`kernel._lean` keeps its answer per deal (a deal's arrays are made once); another array in
+    any place it reads is asked afresh, and what it keeps stays bounded."""
+    args = _arguments(monkeypatch, "sequential")
+    kernel._LEAN_SEEN.clear()
+    assert kernel._lean(args) and len(kernel._LEAN_SEEN) == 1
+    assert kernel._lean(args) and len(kernel._LEAN_SEEN) == 1
+    flags = args[kernel._AT["store_int"]].copy()
+    flags[0] = False
+    assert not kernel._lean(_with(args, store_int=flags)) and len(kernel._LEAN_SEEN) == 2
+    assert kernel._lean(args)
+    for _ in range(100):
+        kernel._lean(_with(args, kind=args[kernel._AT["kind"]].copy()))
+    assert len(kernel._LEAN_SEEN) <= 64
