@@ -374,9 +374,10 @@ def head_to_head(exe: Path, counts: list[int], rounds: int) -> list[dict[str, fl
             c2 = ns(run_c(exe, deal, speeds, 2, reps)[1], n, periods)
             eng = ns(best(lambda s=scenarios: deal.run(*s), max(2, reps // 4)), n, periods)
             rows.append({"scenarios": n, "c1": c1, "c2": c2, "engine": eng})
-        ratios = sorted(r["engine"] / r["c1"] for r in rows)
+        ratio = [r["engine"] / r["c1"] for r in rows]
         gains = [r["c1"] / r["c2"] for r in rows]
-        two = [r["engine"] / r["c1"] for r in rows if r["c1"] / r["c2"] >= 1.8]
+        two = [x for x, g in zip(ratio, gains, strict=True) if g >= 1.8]
+        ratios = sorted(ratio)
         two_cell = f"{statistics.median(two):.2f} in {len(two)}" if two else "no such round"
         print(f"  {n:>9,}{rounds:>8}{statistics.median(ratios):>15.2f}"
               f"{f'{ratios[0]:.2f}-{ratios[-1]:.2f}':>15}{sum(x < 1 for x in ratios):>6} of {rounds}"
@@ -437,6 +438,13 @@ def solver_table(repeat: int) -> None:
     print()
 
 
+def _counts(parser: argparse.ArgumentParser, option: str, text: str) -> list[int]:
+    try:
+        return [int(c.replace("_", "")) for c in text.split(",")]
+    except ValueError:
+        parser.error(f"{option} takes whole numbers separated by commas, not '{text}'")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counts", default=",".join(str(c) for c in COUNTS),
@@ -457,14 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(args.child[0], int(args.child[1]), int(args.child[2]))
         return 0
-    try:
-        counts = [int(c.replace("_", "")) for c in args.counts.split(",")]
-    except ValueError:
-        parser.error(f"--counts takes whole numbers separated by commas, not '{args.counts}'")
-    try:
-        head_counts = [int(c.replace("_", "")) for c in args.head_counts.split(",")]
-    except ValueError:
-        parser.error(f"--head-counts takes whole numbers separated by commas, not '{args.head_counts}'")
+    counts = _counts(parser, "--counts", args.counts)
+    head_counts = _counts(parser, "--head-counts", args.head_counts)
     if any(c < 1 for c in counts + head_counts) or args.repeat < 1 or args.sample < 1:
         parser.error("--counts, --head-counts, --repeat and --sample must be at least 1")
     if args.rounds < 0:

@@ -187,6 +187,12 @@ PLAIN = False
 # no zero-divisor check (every division here is guarded as the interpreter's is).
 
 
+@njit(cache=CACHE)
+def _block_size(n_scen):
+    """Scenarios per task: BLOCK at least, BLOCK_MAX at most, 16 tasks or more between."""
+    return min(max(BLOCK, (n_scen + 15) // 16), BLOCK_MAX)
+
+
 @njit(cache=CACHE, parallel=True, error_model="numpy")
 def _run_blocks(
     # SMM: a constant speed's [scenario, pool, k] for k = min(period, its last column) (PSA
@@ -247,7 +253,7 @@ def _run_blocks(
     # period] views, each scenario's periods contiguous. Without `keep_rows` nothing per period is
     # written: each scenario's figures are summed as it runs (see SUM_FIELDS).
     n_scen = fail_t.shape[0]
-    size = min(max(BLOCK, (n_scen + 15) // 16), BLOCK_MAX)
+    size = _block_size(n_scen)
     n_blocks = (n_scen + size - 1) // size
     for blk in prange(n_blocks):
         _scenarios(blk * size, min(n_scen, (blk + 1) * size), smm_const, path_row, paths,
@@ -1662,17 +1668,10 @@ def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net
                 intr[c] = due[c] * ratio
             amount = principal_in
             # ---- principal through the rules: `_scenarios`' stack machine, these kinds only
-            st_node[0] = root
-            st_amount[0] = amount
-            st_used[0] = 0.0
-            st_pos[0] = 0
-            st_pass[0] = 0
-            sp = 1
-            ret = 0.0
+            sp = 0
             if flat_root:
-                # the usual deal: one sequential list of classes (the stack's first frame, inline)
+                # the usual deal: one sequential list of classes, paid without the stack (~3%)
                 cum = 0.0
-                used = 0.0
                 for q in range(first_child[root], first_child[root] + n_children[root]):
                     i = np.uint64(pa[np.uint64(children[np.uint64(q)])])
                     b = bal[i]
@@ -1680,9 +1679,14 @@ def _lean_scenarios(s0, s1, smm_const, path_row, paths, pool_balance, amort, net
                     got = _flat_seq(amount, cum, b)
                     bal[i] = b - got
                     paid[i] += got
-                    used += got
-                ret = used
-                sp = 0
+            else:
+                st_node[0] = root
+                st_amount[0] = amount
+                st_used[0] = 0.0
+                st_pos[0] = 0
+                st_pass[0] = 0
+                sp = 1
+            ret = 0.0
             while sp > 0:
                 f = sp - 1
                 nd = np.uint64(st_node[f])
@@ -1990,7 +1994,7 @@ def _lean_blocks(smm_const, path_row, paths, pool_balance, amort, net_m, fee_m, 
                  short_flag, fail_t, fail_code):
     """`_lean_scenarios` over all scenarios, in blocks in parallel (as `_run_blocks`)."""
     n_scen = fail_t.shape[0]
-    size = min(max(BLOCK, (n_scen + 15) // 16), BLOCK_MAX)
+    size = _block_size(n_scen)
     n_blocks = (n_scen + size - 1) // size
     for blk in prange(n_blocks):
         _lean_scenarios(blk * size, min(n_scen, (blk + 1) * size), smm_const, path_row, paths,
